@@ -1,0 +1,84 @@
+/**
+ * The one table of error codes. Every error this project raises names a row here; no HRESULT is written anywhere else.
+ *
+ * Rows come from three sources:
+ * - the error table of `CreateDifferencingVirtualHardDisk` (Virtual PC / Virtual Server), the behaviour contract;
+ * - Windows' virtdisk codes (`winerror.h`, FACILITY 0x3A), used for what the engine finds wrong in a VHD file, so that
+ *   a Hyper-V user sees the same names `New-VHD`/`Get-VHD` would report;
+ * - a few plain Win32 codes wrapped as HRESULTs (`HRESULT_FROM_WIN32`) for cases the contract does not cover.
+ */
+export const ERROR_TABLE = {
+  // --- CreateDifferencingVirtualHardDisk's own table (seed-api.md) ---
+  S_OK: { hresult: 0x00000000, summary: "success" },
+  E_POINTER: { hresult: 0x80004003, summary: "a required parameter is missing" },
+  ERROR_PATH_NOT_FOUND: { hresult: 0x80070003, summary: "the path cannot be found" },
+  ERROR_INVALID_DRIVE: { hresult: 0x8007000f, summary: "the image path is on read-only media or a read-only file system" },
+  ERROR_INVALID_NAME: { hresult: 0x8007007b, summary: "a path contains a character or name Windows does not allow" },
+  ERROR_BAD_PATHNAME: { hresult: 0x800700a1, summary: "imagePath and parentPath are both empty or relative" },
+  ERROR_BUFFER_OVERFLOW: { hresult: 0x8007006f, summary: "a path is 260 characters or longer" },
+  ERROR_ALREADY_EXISTS: { hresult: 0x800700b7, summary: "the image file already exists" },
+  ERROR_DISK_FULL: { hresult: 0x80070070, summary: "the volume has less than 8 MB free" },
+  VM_E_IMAGE_SIZE_TOO_LARGE: { hresult: 0xa0040683, summary: "the size is above the VHD limit of 2040 GiB" },
+  VM_E_IMAGE_SIZE_TOO_SMALL: { hresult: 0xa0040684, summary: "the size is below the 3 MB minimum" },
+  VM_E_FILE_TOO_LARGE_FOR_VOLUME: {
+    hresult: 0xa0040679,
+    summary: "the volume's file-size limit is below the image's fully expanded size",
+  },
+  VM_E_APP_SHUTTING_DOWN: { hresult: 0xa0040209, summary: "the operation was cancelled" },
+  /** Virtual PC only (no hardware virtualization). Creating a file never needs it: listed for completeness, never raised. */
+  VM_E_HARDWARE_VIRTUALIZATION_DISABLED: {
+    hresult: 0xa0040951,
+    summary: "hardware virtualization is disabled (not applicable to creating disk files)",
+  },
+  DISP_E_EXCEPTION: { hresult: 0x80020009, summary: "an unexpected error occurred" },
+
+  // --- Win32 codes as HRESULTs, for cases the contract does not name ---
+  ERROR_FILE_NOT_FOUND: { hresult: 0x80070002, summary: "the file does not exist" },
+  ERROR_ACCESS_DENIED: { hresult: 0x80070005, summary: "access to the file was denied" },
+  ERROR_SHARING_VIOLATION: { hresult: 0x80070020, summary: "the file is in use by another disk" },
+  ERROR_NOT_SUPPORTED: { hresult: 0x80070032, summary: "the request is not supported" },
+  E_INVALIDARG: { hresult: 0x80070057, summary: "an argument is invalid" },
+
+  // --- virtdisk codes (winerror.h), for what the engine finds in VHD files ---
+  ERROR_VHD_DRIVE_FOOTER_MISSING: { hresult: 0xc03a0001, summary: "the file has no VHD footer" },
+  ERROR_VHD_DRIVE_FOOTER_CHECKSUM_MISMATCH: { hresult: 0xc03a0002, summary: "the VHD footer checksum is wrong" },
+  ERROR_VHD_DRIVE_FOOTER_CORRUPT: { hresult: 0xc03a0003, summary: "the VHD footer is corrupt" },
+  ERROR_VHD_FORMAT_UNKNOWN: { hresult: 0xc03a0004, summary: "the file is not in a known virtual disk format" },
+  ERROR_VHD_FORMAT_UNSUPPORTED_VERSION: { hresult: 0xc03a0005, summary: "the VHD format version is not supported" },
+  ERROR_VHD_SPARSE_HEADER_CHECKSUM_MISMATCH: { hresult: 0xc03a0006, summary: "the dynamic header checksum is wrong" },
+  ERROR_VHD_SPARSE_HEADER_UNSUPPORTED_VERSION: {
+    hresult: 0xc03a0007,
+    summary: "the dynamic header version is not supported",
+  },
+  ERROR_VHD_SPARSE_HEADER_CORRUPT: { hresult: 0xc03a0008, summary: "the dynamic header is corrupt" },
+  ERROR_VHD_BLOCK_ALLOCATION_FAILURE: { hresult: 0xc03a0009, summary: "a block could not be allocated" },
+  ERROR_VHD_BLOCK_ALLOCATION_TABLE_CORRUPT: { hresult: 0xc03a000a, summary: "the block allocation table is corrupt" },
+  ERROR_VHD_INVALID_BLOCK_SIZE: { hresult: 0xc03a000b, summary: "the block size is invalid" },
+  ERROR_VHD_BITMAP_MISMATCH: { hresult: 0xc03a000c, summary: "a sector bitmap is inconsistent" },
+  ERROR_VHD_PARENT_VHD_NOT_FOUND: { hresult: 0xc03a000d, summary: "the parent disk cannot be found" },
+  ERROR_VHD_CHILD_PARENT_ID_MISMATCH: { hresult: 0xc03a000e, summary: "the parent's unique id does not match the child's record" },
+  ERROR_VHD_CHILD_PARENT_TIMESTAMP_MISMATCH: { hresult: 0xc03a000f, summary: "the parent's time stamp does not match" },
+  ERROR_VHD_METADATA_READ_FAILURE: { hresult: 0xc03a0010, summary: "the disk's metadata could not be read" },
+  ERROR_VHD_METADATA_WRITE_FAILURE: { hresult: 0xc03a0011, summary: "the disk's metadata could not be written" },
+  ERROR_VHD_INVALID_SIZE: { hresult: 0xc03a0012, summary: "the disk size is invalid" },
+  ERROR_VHD_INVALID_FILE_SIZE: { hresult: 0xc03a0013, summary: "the file size does not fit the disk's layout" },
+  ERROR_VIRTDISK_NOT_VIRTUAL_DISK: { hresult: 0xc03a0015, summary: "the file is not a virtual disk" },
+  ERROR_VHD_PARENT_VHD_ACCESS_DENIED: { hresult: 0xc03a0016, summary: "the parent disk cannot be opened" },
+  ERROR_VHD_CHILD_PARENT_SIZE_MISMATCH: { hresult: 0xc03a0017, summary: "the child's size differs from its parent's" },
+  ERROR_VHD_DIFFERENCING_CHAIN_CYCLE_DETECTED: { hresult: 0xc03a0018, summary: "the differencing chain loops" },
+  ERROR_VHD_DIFFERENCING_CHAIN_ERROR_IN_PARENT: { hresult: 0xc03a0019, summary: "a disk further up the chain is invalid" },
+  ERROR_VIRTUAL_DISK_LIMITATION: { hresult: 0xc03a001a, summary: "a virtual disk limit was exceeded" },
+  ERROR_VHD_INVALID_TYPE: { hresult: 0xc03a001b, summary: "the disk type is not valid for this operation" },
+  ERROR_VHD_INVALID_STATE: { hresult: 0xc03a001c, summary: "the disk is not in a valid state for this operation" },
+} as const satisfies Record<string, { hresult: number; summary: string }>;
+
+/** Symbolic name of an error, e.g. `ERROR_ALREADY_EXISTS`. */
+export type ErrorName = keyof typeof ERROR_TABLE;
+
+/** Formats an HRESULT the way Windows tools print it: `0x800700B7`. */
+export function formatHresult(hresult: number): string {
+  return `0x${(hresult >>> 0).toString(16).toUpperCase().padStart(8, "0")}`;
+}
+
+/** Every name in the table, in table order (for docs and tests). */
+export const ERROR_NAMES = Object.keys(ERROR_TABLE) as ErrorName[];

@@ -1,0 +1,84 @@
+import { ERROR_TABLE, type ErrorName, formatHresult } from "./codes";
+
+/** Which input of `CreateDifferencingVirtualHardDisk` (or of another operation) an error is about. */
+export type ErrorParameter = "imagePath" | "parentPath" | "size" | "blockSize" | "offset" | "length" | (string & {});
+
+/** What a {@link VhdError} is built from. */
+export interface VhdErrorInit {
+  /** The input the error is about, when there is one. */
+  parameter?: ErrorParameter;
+  /** The file or folder the error is about, as the user gave it or as it was resolved. */
+  path?: string;
+  /** The underlying error (a Node `fs` error, a nested `VhdError`, ...). */
+  cause?: unknown;
+  /** Structured facts for programs: offsets, field names, expected and actual values, paths tried. */
+  details?: Record<string, unknown>;
+}
+
+/**
+ * The one error type of this project. Its message reads
+ * `ERROR_ALREADY_EXISTS (0x800700B7): imagePath "/vms/a.vhd": <a sentence a person can act on>`,
+ * and its fields carry the same facts for programs.
+ */
+export class VhdError extends Error {
+  /** Symbolic name, e.g. `ERROR_PATH_NOT_FOUND`. */
+  readonly code: ErrorName;
+  /** The HRESULT as an unsigned 32-bit number. */
+  readonly hresult: number;
+  /** The HRESULT as Windows prints it, e.g. `0x80070003`. */
+  readonly hresultHex: string;
+  readonly parameter: ErrorParameter | undefined;
+  readonly path: string | undefined;
+  readonly details: Record<string, unknown>;
+  /** The sentence without the name/code/path prefix. */
+  readonly reason: string;
+
+  constructor(code: ErrorName, reason: string, init: VhdErrorInit = {}) {
+    const hresult = ERROR_TABLE[code].hresult >>> 0;
+    const hresultHex = formatHresult(hresult);
+    const where = [init.parameter, init.path === undefined ? undefined : JSON.stringify(init.path)]
+      .filter((part) => part !== undefined)
+      .join(" ");
+    super(`${code} (${hresultHex}): ${where ? `${where}: ` : ""}${reason}`, { cause: init.cause });
+    this.name = "VhdError";
+    this.code = code;
+    this.hresult = hresult;
+    this.hresultHex = hresultHex;
+    this.parameter = init.parameter;
+    this.path = init.path;
+    this.details = init.details ?? {};
+    this.reason = reason;
+  }
+
+  /** A plain object for `--json` output and logs. */
+  toJSON(): Record<string, unknown> {
+    return {
+      code: this.code,
+      hresult: this.hresultHex,
+      parameter: this.parameter,
+      path: this.path,
+      message: this.reason,
+      details: this.details,
+      cause: this.cause instanceof Error ? this.cause.message : this.cause,
+    };
+  }
+}
+
+/** True when `value` is a {@link VhdError}, optionally of the given code. Works across module copies (checks `name`). */
+export function isVhdError(value: unknown, code?: ErrorName): value is VhdError {
+  return (
+    value instanceof Error &&
+    value.name === "VhdError" &&
+    (code === undefined || (value as VhdError).code === code)
+  );
+}
+
+/**
+ * Wraps anything thrown into a {@link VhdError}: a `VhdError` passes through unchanged, anything else becomes
+ * `DISP_E_EXCEPTION` keeping the cause, as the contract asks for unexpected failures.
+ */
+export function asVhdError(error: unknown, init: Omit<VhdErrorInit, "cause"> = {}): VhdError {
+  if (isVhdError(error)) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new VhdError("DISP_E_EXCEPTION", `unexpected failure: ${message}`, { ...init, cause: error });
+}
