@@ -1,0 +1,67 @@
+import type { Command } from "commander";
+import { asVhdError } from "../errors";
+import { cancelOnSignals } from "./cancellation";
+import { ExitStatus, type ExitStatusCode } from "./exit-status";
+import { printError } from "./output";
+import { startProgress, type Progress } from "./progress";
+
+/** The options every subcommand takes. */
+export interface CommonOptions {
+  /** Machine output: one JSON document on stdout, errors as JSON on stderr, no progress bar. */
+  json?: boolean;
+  /** No progress bar. */
+  quiet?: boolean;
+}
+
+/** What a subcommand's body gets to work with. */
+export interface CommandContext {
+  readonly json: boolean;
+  /** Fires on SIGINT/SIGTERM; pass it to every op as `signal`. */
+  readonly signal: AbortSignal;
+  /** A progress bar on stderr, silent unless stderr is a terminal and neither `--json` nor `--quiet` was given. */
+  progress(label: string): Progress;
+}
+
+/** Adds `--json` and `--quiet` to a subcommand; every subcommand has both. */
+export function withCommonOptions(command: Command): Command {
+  return command
+    .option("--json", "machine output: JSON on stdout, errors as JSON on stderr")
+    .option("-q, --quiet", "no progress bar");
+}
+
+/**
+ * Runs a subcommand's body and turns its outcome into an exit status: the status the body returns (0 when it returns
+ * nothing), 1 and one error line for a failure (anything not a `VhdError` becomes `DISP_E_EXCEPTION`), 130/143 when
+ * SIGINT/SIGTERM cancelled it.
+ */
+export async function runCommand(
+  options: CommonOptions,
+  body: (context: CommandContext) => Promise<ExitStatusCode | void>,
+): Promise<void> {
+  const json = options.json === true;
+  const showProgress = process.stderr.isTTY === true && !json && options.quiet !== true;
+  const cancellation = cancelOnSignals();
+  const bars: Progress[] = [];
+  const context: CommandContext = {
+    json,
+    signal: cancellation.signal,
+    progress(label) {
+      const bar = startProgress(label, showProgress);
+      bars.push(bar);
+      return bar;
+    },
+  };
+  try {
+    process.exitCode = (await body(context)) ?? ExitStatus.ok;
+  } catch (error) {
+    for (const bar of bars) bar.stop();
+    printError(asVhdError(error), json);
+    const cancelled = cancellation.exitStatus();
+    // Work that ignores the signal may still hold the event loop; the failure is reported, so leave now.
+    if (cancelled !== undefined) process.exit(cancelled);
+    process.exitCode = ExitStatus.failed;
+  } finally {
+    for (const bar of bars) bar.stop();
+    cancellation.dispose();
+  }
+}
