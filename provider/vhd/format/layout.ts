@@ -1,0 +1,129 @@
+/**
+ * Every offset and size computation of a dynamic or differencing VHD file, in one place.
+ *
+ * Format map of a file this project writes (SPEC "Dynamic Disk Header Format"; vhd-format.md §1.1, §2, §3):
+ *
+ * ```
+ *      0  footer copy            512 B   byte-identical to the tail footer (qemu reads this one)
+ *    512  dynamic header        1024 B   footer.dataOffset = 512
+ *   1536  BAT                   4 x maxTableEntries, padded to 512 with 0xFF; header.tableOffset = 1536
+ *         locator data          W2ku then W2ru, 1024 B each (differencing only), right after the BAT
+ *         blocks                each: sector bitmap (bitmapSize) + blockSize bytes of data; BAT[i] = sector of bitmap
+ *  EOF-512 footer               512 B, moves to the new end whenever a block is appended
+ * ```
+ *
+ * Reading a virtual offset: block = offset / blockSize; BAT[block] is the sector of its bitmap (or unused);
+ * the data of sector s of the block is at (BAT[block] + bitmapSectors + s) x 512.
+ * Files made by others differ (Hyper-V: 4 KiB-aligned regions, BAT at 0x2000, locators around it) and are read
+ * through the header's own offsets, never through these constants.
+ */
+import { batByteSize } from "./bat";
+import { bitmapSize } from "./bitmap";
+import { BAT_OFFSET, DYNAMIC_HEADER_OFFSET, FOOTER_SIZE, SECTOR_SIZE } from "./constants";
+
+/** Number of BAT entries a disk of `virtualSize` needs with blocks of `blockSize`. */
+export function maxTableEntriesFor(virtualSize: number, blockSize: number): number {
+  return Math.ceil(virtualSize / blockSize);
+}
+
+/** Sectors of data per block. */
+export function sectorsPerBlock(blockSize: number): number {
+  return blockSize / SECTOR_SIZE;
+}
+
+/** Bytes a block occupies in the file: its bitmap, then its data. */
+export function blockSpan(blockSize: number): number {
+  return bitmapSize(blockSize) + blockSize;
+}
+
+/** File offset of a block's bitmap, from its BAT entry (a sector number). */
+export function blockBitmapOffset(batEntry: number): number {
+  return batEntry * SECTOR_SIZE;
+}
+
+/** File offset of a block's first data byte, from its BAT entry. */
+export function blockDataOffset(batEntry: number, blockSize: number): number {
+  return batEntry * SECTOR_SIZE + bitmapSize(blockSize);
+}
+
+/** The block a virtual byte offset falls in, and where inside it. */
+export interface BlockPosition {
+  blockIndex: number;
+  offsetInBlock: number;
+}
+
+/** Where virtual byte `offset` lives in terms of blocks. */
+export function blockPosition(offset: number, blockSize: number): BlockPosition {
+  const blockIndex = Math.floor(offset / blockSize);
+  return { blockIndex, offsetInBlock: offset - blockIndex * blockSize };
+}
+
+/** Offset of the tail footer in a file of `fileSize` bytes. */
+export function tailFooterOffset(fileSize: number): number {
+  return fileSize - FOOTER_SIZE;
+}
+
+/** Where a newly allocated block goes when the tail footer is at `footerOffset`: the block replaces the footer. */
+export interface BlockAllocation {
+  /** The BAT entry to store: the sector of the new block's bitmap. */
+  batEntry: number;
+  bitmapOffset: number;
+  dataOffset: number;
+  /** Where the footer moves to. */
+  newFooterOffset: number;
+}
+
+/** Plans appending a block at the current footer position (SPEC: blocks are added at the end, before the footer). */
+export function allocateBlockAt(footerOffset: number, blockSize: number): BlockAllocation {
+  const batEntry = Math.ceil(footerOffset / SECTOR_SIZE);
+  const bitmapOffset = batEntry * SECTOR_SIZE;
+  return {
+    batEntry,
+    bitmapOffset,
+    dataOffset: bitmapOffset + bitmapSize(blockSize),
+    newFooterOffset: bitmapOffset + blockSpan(blockSize),
+  };
+}
+
+/** The metadata of a new dynamic or differencing file, as laid out in the format map above. */
+export interface DynamicFilePlan {
+  headerOffset: number;
+  tableOffset: number;
+  maxTableEntries: number;
+  /** Bytes of the BAT including its padding. */
+  batBytes: number;
+  /** Offset of each locator's data area, in the order of `locatorDataSpaces`. */
+  locatorOffsets: number[];
+  /** First byte after all metadata: where the first block (or, while there is none, the tail footer) goes. */
+  firstBlockOffset: number;
+  /** Size of the file before any block is allocated. */
+  emptyFileSize: number;
+}
+
+/**
+ * Lays out a new file: header at 512, BAT at 1536, then one data area per locator (each `locatorDataSpaces[i]`
+ * bytes, a multiple of 512), then the tail footer.
+ */
+export function planDynamicFile(options: {
+  virtualSize: number;
+  blockSize: number;
+  locatorDataSpaces: readonly number[];
+}): DynamicFilePlan {
+  const maxTableEntries = maxTableEntriesFor(options.virtualSize, options.blockSize);
+  const batBytes = batByteSize(maxTableEntries);
+  const locatorOffsets: number[] = [];
+  let offset = BAT_OFFSET + batBytes;
+  for (const space of options.locatorDataSpaces) {
+    locatorOffsets.push(offset);
+    offset += space;
+  }
+  return {
+    headerOffset: DYNAMIC_HEADER_OFFSET,
+    tableOffset: BAT_OFFSET,
+    maxTableEntries,
+    batBytes,
+    locatorOffsets,
+    firstBlockOffset: offset,
+    emptyFileSize: offset + FOOTER_SIZE,
+  };
+}
