@@ -1,0 +1,45 @@
+import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildCli, expectOneLineError, makeTempDir, runVhd, runVhdOk } from "./cli-process";
+
+describe("vhd checksum", () => {
+  const temp = makeTempDir("checksum");
+  const file = join(temp.dir, "data.bin");
+  beforeAll(() => {
+    buildCli();
+    // Not a multiple of the checksum's read size, so the last short read is covered.
+    writeFileSync(file, randomBytes(9 * 1024 * 1024 + 123));
+  });
+  afterAll(() => temp.remove());
+
+  it("prints the same line as sha256sum", () => {
+    const expected = execFileSync("sha256sum", [file], { encoding: "utf8" });
+    expect(runVhdOk(["checksum", file]).text).toBe(expected);
+  });
+
+  it("prints {path, sha256, bytes} with --json", () => {
+    const [hex] = execFileSync("sha256sum", [file], { encoding: "utf8" }).split(" ");
+    expect(JSON.parse(runVhdOk(["checksum", file, "--json"]).text)).toEqual({
+      path: file,
+      sha256: hex,
+      bytes: 9 * 1024 * 1024 + 123,
+    });
+  });
+
+  it("reports a missing file on one line with name, code and path, or as JSON on stderr", () => {
+    const missing = join(temp.dir, "missing.bin");
+    expectOneLineError(runVhd(["checksum", missing]), "ERROR_PATH_NOT_FOUND", missing);
+    const json = runVhd(["checksum", missing, "--json"]);
+    expect(json.status).toBe(1);
+    expect(json.text).toBe("");
+    expect(JSON.parse(json.stderr)).toMatchObject({
+      code: "ERROR_PATH_NOT_FOUND",
+      hresult: "0x80070003",
+      parameter: "path",
+      path: missing,
+    });
+  });
+});
