@@ -1,0 +1,141 @@
+/**
+ * Shared helpers of the validation and ops tests: temporary folders, real mounts for faults (tmpfs, read-only bind
+ * mounts) where this machine permits them, and the "nothing changed, nothing left" witness every failing case checks.
+ */
+import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { promises as fsp } from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { expect } from "vitest";
+
+/** A fresh folder under the OS temp folder; remove it with {@link removeTemp}. */
+export async function makeTemp(label: string): Promise<string> {
+  return fsp.mkdtemp(path.join(os.tmpdir(), `vhd-${label}-`));
+}
+
+export async function removeTemp(folder: string): Promise<void> {
+  await fsp.rm(folder, { recursive: true, force: true });
+}
+
+/** The real dfvfs samples (read-only: always copy before use). */
+export const FIXTURES = "/work/shared/fixtures/dfvfs";
+
+/** Copies a dfvfs sample into `folder` and returns the copy's path. */
+export async function copyFixture(name: string, folder: string, as = name): Promise<string> {
+  const target = path.join(folder, as);
+  await fsp.copyFile(path.join(FIXTURES, name), target);
+  return target;
+}
+
+/** A mounted file system that the test must unmount. */
+export interface TestMount {
+  path: string;
+  unmount(): Promise<void>;
+}
+
+let mountRefusal: string | undefined;
+
+function run(command: string, args: string[]): void {
+  execFileSync(command, args, { stdio: ["ignore", "ignore", "pipe"] });
+}
+
+/**
+ * Mounts a tmpfs of `sizeBytes` at a new folder under `parent`, read-only when asked. Returns undefined (and says
+ * why on stderr, once) when this machine does not let us mount, so the caller can fall back to its injected variant.
+ */
+export async function mountTmpfs(
+  parent: string,
+  sizeBytes: number,
+  options: { readOnly?: boolean } = {},
+): Promise<TestMount | undefined> {
+  const mountPoint = await fsp.mkdtemp(path.join(parent, "mnt-"));
+  const flags = [`size=${sizeBytes}`, ...(options.readOnly ? ["ro"] : [])].join(",");
+  return tryMount(mountPoint, ["-t", "tmpfs", "-o", flags, "tmpfs", mountPoint]);
+}
+
+/** Bind-mounts `source` read-only at a new folder under `parent` (a real read-only view of a writable folder). */
+export async function mountReadOnlyBind(parent: string, source: string): Promise<TestMount | undefined> {
+  const mountPoint = await fsp.mkdtemp(path.join(parent, "ro-"));
+  const mounted = await tryMount(mountPoint, ["--bind", source, mountPoint]);
+  if (mounted === undefined) return undefined;
+  try {
+    run("mount", ["-o", "remount,bind,ro", mountPoint]);
+  } catch (error) {
+    await mounted.unmount();
+    noteRefusal(error);
+    return undefined;
+  }
+  return mounted;
+}
+
+async function tryMount(mountPoint: string, args: string[]): Promise<TestMount | undefined> {
+  if (mountRefusal !== undefined) return undefined;
+  try {
+    run("mount", args);
+  } catch (error) {
+    noteRefusal(error);
+    await fsp.rmdir(mountPoint);
+    return undefined;
+  }
+  return {
+    path: mountPoint,
+    async unmount() {
+      run("umount", [mountPoint]);
+      await fsp.rmdir(mountPoint);
+    },
+  };
+}
+
+/**
+ * For a test whose real mount was refused: asserts that the refusal came from `mount` itself (and was reported on
+ * stderr), so the test still fails when mounting broke for another reason. Its injected variant runs elsewhere.
+ */
+export function expectMountRefused(): void {
+  expect(mountRefusal).toEqual(expect.any(String));
+}
+
+function noteRefusal(error: unknown): void {
+  const stderr = (error as { stderr?: Buffer }).stderr?.toString().trim();
+  mountRefusal = stderr || (error instanceof Error ? error.message : String(error));
+  console.warn(`mount is not permitted on this machine (${mountRefusal}); only the injected-fault variants run`);
+}
+
+/** What a file looked like: its bytes' hash and its mtime. */
+export interface FileSnapshot {
+  sha256: string;
+  mtimeMs: number;
+  size: number;
+}
+
+export async function snapshotFile(file: string): Promise<FileSnapshot> {
+  const [bytes, stats] = await Promise.all([fsp.readFile(file), fsp.stat(file)]);
+  return { sha256: createHash("sha256").update(bytes).digest("hex"), mtimeMs: stats.mtimeMs, size: stats.size };
+}
+
+/**
+ * Records a folder's entries and a parent's bytes before an operation that must fail, and checks afterwards that
+ * nothing is at `imagePath`, no entry (temporary file or folder) was added to or removed from the folder, and the
+ * parent is unchanged (same hash, same mtime).
+ */
+export async function witness(options: { folder: string; imagePath: string; parentPath?: string }) {
+  const before = await listEntries(options.folder);
+  const parent = options.parentPath === undefined ? undefined : await snapshotFile(options.parentPath);
+  return {
+    async expectNothingChanged(): Promise<void> {
+      await expect(fsp.lstat(options.imagePath)).rejects.toMatchObject({ code: expect.stringMatching(/ENOENT|ENOTDIR/u) });
+      expect(await listEntries(options.folder)).toEqual(before);
+      if (parent !== undefined && options.parentPath !== undefined) {
+        expect(await snapshotFile(options.parentPath)).toEqual(parent);
+      }
+    },
+  };
+}
+
+async function listEntries(folder: string): Promise<string[] | "missing"> {
+  try {
+    return (await fsp.readdir(folder, { recursive: true })).sort();
+  } catch {
+    return "missing";
+  }
+}

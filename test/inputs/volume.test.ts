@@ -1,0 +1,109 @@
+import { execFileSync } from "node:child_process";
+import { promises as fsp } from "node:fs";
+import * as path from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { nearestExistingFolder, pathKind, volumeFacts } from "../../provider/fs/volume";
+import { expectMountRefused, makeTemp, mountReadOnlyBind, mountTmpfs, removeTemp, type TestMount } from "./fixtures";
+
+const MIB = 1024 * 1024;
+const GIB = 1024 * MIB;
+
+let temp: string;
+const mounts: TestMount[] = [];
+
+beforeEach(async () => {
+  temp = await makeTemp("volume");
+});
+
+afterEach(async () => {
+  for (const mount of mounts.splice(0)) await mount.unmount();
+  await removeTemp(temp);
+});
+
+/** The file-system type `df` reports, as an outside opinion on what statfs said. */
+function dfType(folder: string): string {
+  return execFileSync("stat", ["-f", "-c", "%T", folder], { encoding: "utf8" }).trim();
+}
+
+describe("volumeFacts", () => {
+  it("reports free space, type and writability of the temp folder's volume", async () => {
+    const facts = await volumeFacts(temp);
+    const statfs = await fsp.statfs(temp);
+    expect(facts.folder).toBe(temp);
+    expect(facts.freeBytes).toBe(statfs.bavail * statfs.bsize);
+    expect(facts.readOnly).toBe(false);
+    expect(facts.writable).toBe(true);
+    // `stat -f` names the same file system (ext2/ext3 for ext4, tmpfs, overlayfs, xfs, btrfs...).
+    const outside = dfType(temp);
+    expect(outside.startsWith(facts.fsType === "overlay" ? "overlay" : facts.fsType)).toBe(true);
+  });
+
+  it("detects tmpfs, its size and a read-only tmpfs on real mounts", async () => {
+    const small = await mountTmpfs(temp, 6 * MIB);
+    if (small === undefined) return expectMountRefused();
+    mounts.push(small);
+    const facts = await volumeFacts(small.path);
+    expect(facts).toMatchObject({ fsType: "tmpfs", fsMagic: 0x01021994, readOnly: false, freeBytes: 6 * MIB });
+    expect(facts.maxFileSize).toBe(Number.POSITIVE_INFINITY);
+
+    const readOnly = await mountTmpfs(temp, 6 * MIB, { readOnly: true });
+    if (readOnly === undefined) throw new Error("a tmpfs mounted but a read-only one did not");
+    mounts.push(readOnly);
+    expect(await volumeFacts(readOnly.path)).toMatchObject({ readOnly: true, writable: false });
+  });
+
+  it("detects a read-only bind mount of a writable folder", async () => {
+    const source = path.join(temp, "source");
+    await fsp.mkdir(source);
+    const view = await mountReadOnlyBind(temp, source);
+    if (view === undefined) return expectMountRefused();
+    mounts.push(view);
+    expect((await volumeFacts(source)).readOnly).toBe(false);
+    expect(await volumeFacts(view.path)).toMatchObject({ readOnly: true, writable: false });
+  });
+
+  it("takes an injected FAT type and its file-size limit (no FAT can be mounted here)", async () => {
+    expect(await volumeFacts(temp, { assumeFsType: "fat32" })).toMatchObject({ fsType: "fat32", maxFileSize: 4 * GIB - 1 });
+    expect(await volumeFacts(temp, { assumeFsType: "fat16" })).toMatchObject({ fsType: "fat16", maxFileSize: 2 * GIB - 1 });
+    expect(await volumeFacts(temp, { assumeFsType: "fat" })).toMatchObject({ maxFileSize: 4 * GIB - 1 });
+    expect((await volumeFacts(temp, { assumeFsType: "ntfs" })).maxFileSize).toBe(Number.POSITIVE_INFINITY);
+  });
+
+  it("refuses a missing folder with ERROR_PATH_NOT_FOUND", async () => {
+    await expect(volumeFacts(path.join(temp, "absent"))).rejects.toMatchObject({
+      code: "ERROR_PATH_NOT_FOUND",
+      path: path.join(temp, "absent"),
+    });
+  });
+});
+
+describe("pathKind", () => {
+  it("tells files, folders, symbolic links (dangling too), missing paths and paths through a file", async () => {
+    const file = path.join(temp, "f");
+    await fsp.writeFile(file, "x");
+    await fsp.symlink(path.join(temp, "nowhere"), path.join(temp, "dangling"));
+    expect(await pathKind(file)).toBe("file");
+    expect(await pathKind(temp)).toBe("folder");
+    expect(await pathKind(path.join(temp, "dangling"))).toBe("symlink");
+    expect(await pathKind(path.join(temp, "absent"))).toBe("missing");
+    expect(await pathKind(path.join(file, "x.vhd"))).toBe("through-file");
+  });
+});
+
+describe("nearestExistingFolder", () => {
+  it("lists the folders that creating a chain would add, outermost first", async () => {
+    const target = path.join(temp, "a", "b", "c");
+    expect(await nearestExistingFolder(target)).toEqual({
+      existing: temp,
+      missing: [path.join(temp, "a"), path.join(temp, "a", "b"), target],
+    });
+    expect(await nearestExistingFolder(temp)).toEqual({ existing: temp, missing: [] });
+  });
+
+  it("has no existing folder when the chain leads through a file", async () => {
+    const file = path.join(temp, "f");
+    await fsp.writeFile(file, "x");
+    expect((await nearestExistingFolder(path.join(file, "sub"))).existing).toBeUndefined();
+    expect((await nearestExistingFolder(file)).existing).toBeUndefined();
+  });
+});
