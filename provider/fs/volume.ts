@@ -132,23 +132,30 @@ async function writeAccess(folder: string): Promise<"writable" | "read-only" | "
   }
 }
 
-/** What lies at a path, without following a final symbolic link. */
+/** What lies at a path. */
 export type PathKind = "missing" | "file" | "folder" | "symlink" | "other" | "through-file";
 
+/** What {@link pathFacts} found. */
+export interface PathFacts {
+  kind: PathKind;
+  /** Bytes of a file (0 for anything else). */
+  size: number;
+}
+
 /**
- * What is at `target` (`lstat`, so a dangling symbolic link counts as present). `"through-file"` means a component
- * before the last one is a file (`/etc/passwd/x.vhd`).
+ * What is at `target`. Without `followLinks` (`lstat`) a symbolic link, dangling or not, is `"symlink"`; with it
+ * (`stat`) a link is what it leads to, and a dangling one is `"missing"`. `"through-file"` means a component before
+ * the last one is a file (`/etc/passwd/x.vhd`).
  */
-export async function pathKind(target: string): Promise<PathKind> {
+export async function pathFacts(target: string, options: { followLinks?: boolean } = {}): Promise<PathFacts> {
   try {
-    const stats = await fsp.lstat(target);
-    if (stats.isSymbolicLink()) return "symlink";
-    if (stats.isFile()) return "file";
-    if (stats.isDirectory()) return "folder";
-    return "other";
+    const stats = options.followLinks ? await fsp.stat(target) : await fsp.lstat(target);
+    if (stats.isSymbolicLink()) return { kind: "symlink", size: 0 };
+    if (stats.isFile()) return { kind: "file", size: stats.size };
+    return { kind: stats.isDirectory() ? "folder" : "other", size: 0 };
   } catch (error) {
-    if (errnoCode(error) === "ENOENT") return "missing";
-    if (errnoCode(error) === "ENOTDIR") return "through-file";
+    if (errnoCode(error) === "ENOENT") return { kind: "missing", size: 0 };
+    if (errnoCode(error) === "ENOTDIR") return { kind: "through-file", size: 0 };
     throw vhdErrorFromFs(error, { path: target, action: "look at the path" });
   }
 }

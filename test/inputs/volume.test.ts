@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process";
 import { promises as fsp } from "node:fs";
 import * as path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { nearestExistingFolder, pathKind, volumeFacts } from "../../provider/fs/volume";
+import { nearestExistingFolder, pathFacts, volumeFacts } from "../../provider/fs/volume";
 import { expectMountRefused, makeTemp, mountReadOnlyBind, mountTmpfs, removeTemp, type TestMount } from "./fixtures";
 
 const MIB = 1024 * 1024;
@@ -77,16 +77,28 @@ describe("volumeFacts", () => {
   });
 });
 
-describe("pathKind", () => {
+describe("pathFacts", () => {
   it("tells files, folders, symbolic links (dangling too), missing paths and paths through a file", async () => {
     const file = path.join(temp, "f");
-    await fsp.writeFile(file, "x");
+    await fsp.writeFile(file, "xyz");
     await fsp.symlink(path.join(temp, "nowhere"), path.join(temp, "dangling"));
-    expect(await pathKind(file)).toBe("file");
-    expect(await pathKind(temp)).toBe("folder");
-    expect(await pathKind(path.join(temp, "dangling"))).toBe("symlink");
-    expect(await pathKind(path.join(temp, "absent"))).toBe("missing");
-    expect(await pathKind(path.join(file, "x.vhd"))).toBe("through-file");
+    await fsp.symlink(file, path.join(temp, "link"));
+    expect(await pathFacts(file)).toEqual({ kind: "file", size: 3 });
+    expect((await pathFacts(temp)).kind).toBe("folder");
+    expect((await pathFacts(path.join(temp, "dangling"))).kind).toBe("symlink");
+    expect((await pathFacts(path.join(temp, "link"))).kind).toBe("symlink");
+    expect((await pathFacts(path.join(temp, "absent"))).kind).toBe("missing");
+    expect((await pathFacts(path.join(file, "x.vhd"))).kind).toBe("through-file");
+    expect((await pathFacts("/dev/null")).kind).toBe("other");
+  });
+
+  it("follows links when asked: a link to a file is that file, a dangling one is missing", async () => {
+    const file = path.join(temp, "f");
+    await fsp.writeFile(file, "xyz");
+    await fsp.symlink(file, path.join(temp, "link"));
+    await fsp.symlink(path.join(temp, "nowhere"), path.join(temp, "dangling"));
+    expect(await pathFacts(path.join(temp, "link"), { followLinks: true })).toEqual({ kind: "file", size: 3 });
+    expect((await pathFacts(path.join(temp, "dangling"), { followLinks: true })).kind).toBe("missing");
   });
 });
 
