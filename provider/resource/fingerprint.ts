@@ -1,0 +1,62 @@
+/**
+ * A file's fingerprint: the stat facts that change whenever its bytes may have changed. It decides whether a recorded
+ * parent checksum can be trusted without reading the parent again.
+ *
+ * `ctime` is the field that makes this safe: `touch -r` (or any tool that restores `mtime` after a write) cannot set it
+ * back, because the kernel updates it on every write, chmod and rename of the inode.
+ */
+import { stat } from "node:fs/promises";
+
+/**
+ * Device, inode, size and nanosecond time stamps of a file. Numbers that can exceed 2^53 (inode, nanoseconds) are
+ * decimal strings, so the fingerprint survives a round trip through the Pulumi state (JSON) unchanged.
+ */
+export interface FileFingerprint {
+  /** Device number of the file system holding the file. */
+  dev: string;
+  /** Inode number: a different file put at the same path has another one. */
+  ino: string;
+  /** File size in bytes. */
+  size: number;
+  /** Last modification, nanoseconds since the Unix epoch. */
+  mtimeNs: string;
+  /** Last change of the inode (data or metadata), nanoseconds since the Unix epoch. */
+  ctimeNs: string;
+}
+
+/** The fingerprint of the file at `path` (follows symlinks, as opening the file would). Rejects with the fs error. */
+export async function fingerprintFile(path: string): Promise<FileFingerprint> {
+  const stats = await stat(path, { bigint: true });
+  return {
+    dev: stats.dev.toString(),
+    ino: stats.ino.toString(),
+    size: Number(stats.size),
+    mtimeNs: stats.mtimeNs.toString(),
+    ctimeNs: stats.ctimeNs.toString(),
+  };
+}
+
+/** True when both fingerprints name the same file in the same state. Anything not a fingerprint compares unequal. */
+export function sameFingerprint(a: FileFingerprint | null | undefined, b: FileFingerprint | null | undefined): boolean {
+  if (!isFingerprint(a) || !isFingerprint(b)) return false;
+  return fingerprintKey(a) === fingerprintKey(b);
+}
+
+/** One string per fingerprint, for cache keys. */
+export function fingerprintKey(fingerprint: FileFingerprint): string {
+  const { dev, ino, size, mtimeNs, ctimeNs } = fingerprint;
+  return `${dev}:${ino}:${size}:${mtimeNs}:${ctimeNs}`;
+}
+
+/** Narrows a value read back from the Pulumi state (or an unknown placeholder) to a fingerprint. */
+export function isFingerprint(value: unknown): value is FileFingerprint {
+  if (typeof value !== "object" || value === null) return false;
+  const record = value as Record<string, unknown>;
+  return (
+    typeof record.dev === "string" &&
+    typeof record.ino === "string" &&
+    typeof record.size === "number" &&
+    typeof record.mtimeNs === "string" &&
+    typeof record.ctimeNs === "string"
+  );
+}

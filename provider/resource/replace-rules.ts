@@ -1,0 +1,115 @@
+/**
+ * When a disk must be rebuilt, as data. `diff` is derived from these tables; nothing else decides a replace.
+ *
+ * A differencing disk stores only the sectors written after it was made and reads every other sector from its parent,
+ * so a disk is only valid against the exact parent bytes it was made on. Any change to those bytes, the parent's
+ * identity or the link itself invalidates it: the only safe action is a new disk (a replace), never an update.
+ */
+import type { DiskInputs, DiskSettings, DiskState } from "./state";
+import { isUnknown } from "./state";
+
+/** Facts about the disk file that `diff` looks up before applying the rules. */
+export interface DiskFileFacts {
+  /** Whether a file exists at the recorded `imagePath`. */
+  imageExists: boolean;
+}
+
+/** One reason to rebuild: the input it is reported under, and a sentence for people. */
+export interface ReplaceRule {
+  /** The input named in the engine's replace list (and shown by `pulumi preview --diff`). */
+  property: keyof DiskInputs;
+  /** Why a change of it means a new disk. */
+  reason: string;
+  /** True when the rule applies. */
+  applies(olds: DiskState, news: DiskInputs, facts: DiskFileFacts): boolean;
+}
+
+/** What {@link planDiff} decides, in the shape of `pulumi.dynamic.DiffResult` plus the reasons. */
+export interface DiskDiff {
+  /** Anything to do at all (false: no step, `--expect-no-changes` passes). */
+  changes: boolean;
+  /** Inputs whose change forces a replace (deduplicated, in rule order). */
+  replaces: string[];
+  /** Delete the old disk first: true when the new disk takes the same (or a not yet known) path. */
+  deleteBeforeReplace: boolean;
+  /** Sentences explaining each replace, for logs and tests. */
+  reasons: string[];
+}
+
+/** True when a new value is unknown (preview) or differs from the recorded one. */
+function changedOrUnknown(recorded: unknown, next: unknown): boolean {
+  return isUnknown(next) || recorded !== next;
+}
+
+/**
+ * The replace rules, in the order they are reported. An observed parent fact that is `null` (checksum off, nothing
+ * observed) never triggers a replace on its own.
+ */
+export const REPLACE_RULES: readonly ReplaceRule[] = [
+  {
+    property: "imagePath",
+    reason: "the disk moves to another path",
+    applies: (olds, news) => changedOrUnknown(olds.imagePath, news.imagePath),
+  },
+  {
+    property: "imagePath",
+    reason: "the disk file was deleted outside Pulumi",
+    applies: (_olds, _news, facts) => !facts.imageExists,
+  },
+  {
+    property: "imagePath",
+    reason: "the file at imagePath is no longer the disk this resource created (its unique id differs)",
+    applies: (olds) => olds.foundUniqueId !== olds.uniqueId,
+  },
+  {
+    property: "parentPath",
+    reason: "the disk must link to another parent file, or its parent is being replaced",
+    applies: (olds, news) => changedOrUnknown(olds.parentPath, news.parentPath),
+  },
+  {
+    property: "blockSize",
+    reason: "the block size is fixed when a disk is made",
+    applies: (olds, news) => news.blockSize !== undefined && changedOrUnknown(olds.blockSize, news.blockSize),
+  },
+  {
+    property: "parentUniqueId",
+    reason: "the parent is another disk now (its unique id differs from the one recorded in the child)",
+    applies: (olds, news) => news.parentUniqueId !== null && changedOrUnknown(olds.parentUniqueId, news.parentUniqueId),
+  },
+  {
+    property: "parentSize",
+    reason: "the parent's size changed since the disk was made",
+    applies: (olds, news) => news.parentSize !== null && changedOrUnknown(olds.parentSize, news.parentSize),
+  },
+  {
+    property: "parentChecksum",
+    reason: "the parent's content changed since the disk was made (its SHA-256 differs)",
+    applies: (olds, news) =>
+      olds.checksum &&
+      news.checksum &&
+      olds.parentChecksum !== null &&
+      news.parentChecksum !== null &&
+      changedOrUnknown(olds.parentChecksum, news.parentChecksum),
+  },
+];
+
+/** Settings that change in place: `update` applies them to the existing disk. */
+export const UPDATE_IN_PLACE: readonly (keyof DiskSettings)[] = ["adopt", "protectParent", "pathRules", "checksum"];
+
+/**
+ * The diff of a recorded disk (`olds`, the state) against the checked inputs (`news`): replace when any
+ * {@link REPLACE_RULES} applies, update when only an {@link UPDATE_IN_PLACE} setting changed or the checksum was
+ * turned on for a disk recorded without one, else nothing at all.
+ */
+export function planDiff(olds: DiskState, news: DiskInputs, facts: DiskFileFacts): DiskDiff {
+  const applying = REPLACE_RULES.filter((rule) => rule.applies(olds, news, facts));
+  const replaces = [...new Set(applying.map((rule) => rule.property))];
+  const settingsChanged = UPDATE_IN_PLACE.some((setting) => changedOrUnknown(olds[setting], news[setting]));
+  const checksumToRecord = news.checksum && olds.parentChecksum === null && news.parentChecksum !== null;
+  return {
+    changes: replaces.length > 0 || settingsChanged || checksumToRecord,
+    replaces,
+    deleteBeforeReplace: replaces.length > 0 && !(news.imagePath !== olds.imagePath && !isUnknown(news.imagePath)),
+    reasons: applying.map((rule) => `${rule.property}: ${rule.reason}`),
+  };
+}

@@ -1,0 +1,98 @@
+/**
+ * The shapes the provider exchanges with the Pulumi engine: the checked inputs and the recorded state (outputs).
+ * Both are plain JSON; the engine may put {@link UNKNOWN} in place of any input during a preview.
+ */
+import type { PathRules } from "../inputs/paths";
+import type { FileFingerprint } from "./fingerprint";
+
+/**
+ * The placeholder the engine sends for a value not known yet during a preview (an output of a resource that is still
+ * to be created or replaced). Equal to `pulumi.runtime.unknownValue`; spelled out here because the implementation
+ * runs in the provider process and must not load `@pulumi/pulumi` for one string.
+ */
+export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+/** True for the engine's unknown placeholder. */
+export function isUnknown(value: unknown): boolean {
+  return value === UNKNOWN;
+}
+
+/** The disk type of a VHD, as the outputs spell it. */
+export type DiskTypeName = "fixed" | "dynamic" | "differencing";
+
+/**
+ * What the parent looks like now, as `check` observed it. These keys are added to the inputs on purpose: the engine
+ * shows old -> new input values in `pulumi preview --diff`, so a changed parent shows up there with its old and new
+ * checksum, unique id and size (dynamic providers cannot return a detailed diff of their own).
+ */
+export interface ParentObservation {
+  /** The parent's unique id (its footer's), as a GUID string; `null` when the parent file does not exist (yet). */
+  parentUniqueId: string | null;
+  /** The parent's file size in bytes; `null` when it does not exist. */
+  parentSize: number | null;
+  /** SHA-256 of the parent's bytes; `null` with `checksum: false` or when it does not exist. */
+  parentChecksum: string | null;
+  /** The parent's file fingerprint; an unchanged one means the checksum above was reused, not recomputed. */
+  parentFingerprint: FileFingerprint | null;
+}
+
+/** The settings a user chooses, with their defaults filled in by `check`. */
+export interface DiskSettings {
+  /** Take over an existing differencing disk at `imagePath` whose parent matches, instead of failing. */
+  adopt: boolean;
+  /** Keep the parent read-only while this disk exists. */
+  protectParent: boolean;
+  /** Block size of the new disk in bytes; absent means the engine's default (2 MiB) or, when adopting, any. */
+  blockSize?: number;
+  /** Naming rules for both paths. */
+  pathRules: PathRules;
+  /** Record and compare the parent's SHA-256. */
+  checksum: boolean;
+}
+
+/** The inputs after `check`: absolute paths, defaults filled in, the parent observed. */
+export interface DiskInputs extends DiskSettings, ParentObservation {
+  /** Absolute path of the child disk. */
+  imagePath: string;
+  /** Absolute path of the parent disk. */
+  parentPath: string;
+}
+
+/** The recorded state of one disk: what `create`, `update` and `read` return, and what `diff`/`delete` receive. */
+export interface DiskState extends DiskSettings {
+  /** Absolute path of the disk. */
+  imagePath: string;
+  /** Absolute path of the parent the disk is linked to (as its parent locators resolve). */
+  parentPath: string;
+  /** The unique id of the disk this resource created (or adopted); `delete` removes the file only if it still has it. */
+  uniqueId: string;
+  /**
+   * The unique id of the file found at `imagePath` by the last `read`. It differs from `uniqueId` when the file was
+   * replaced outside Pulumi; the next preview then plans a replace.
+   */
+  foundUniqueId: string;
+  /** Size of the virtual disk in bytes (the parent's). */
+  virtualSize: number;
+  /** Block size of the disk in bytes. */
+  blockSize: number;
+  /** The parent's unique id as recorded in the disk's header (the link Hyper-V checks). */
+  parentUniqueId: string;
+  /** The parent's time stamp as recorded in the disk's header, ISO 8601. */
+  parentTimeStamp: string;
+  /** The parent's file size in bytes when the disk was made. */
+  parentSize: number;
+  /** The parent's disk type. */
+  parentDiskType: DiskTypeName;
+  /** The parent's file fingerprint when the disk was made. */
+  parentFingerprint: FileFingerprint;
+  /** SHA-256 of the parent when the disk was made; `null` with `checksum: false`. */
+  parentChecksum: string | null;
+  /** Absolute paths of every ancestor, the parent first and the base last. */
+  chain: string[];
+  /** Number of ancestors (`chain.length`): 1 for a child of a base disk. */
+  chainDepth: number;
+  /** True when the disk existed and was taken over (`adopt`), rather than written by this resource. */
+  adopted: boolean;
+  /** The parent's file mode before `protectParent` made it read-only, or `null` when this disk did not change it. */
+  parentModeBeforeProtect: number | null;
+}

@@ -1,0 +1,126 @@
+import { describe, expect, it } from "vitest";
+import { REPLACE_RULES, planDiff } from "../../provider/resource/replace-rules";
+import { type DiskInputs, type DiskState, UNKNOWN } from "../../provider/resource/state";
+
+const fingerprint = { dev: "2049", ino: "77", size: 4096, mtimeNs: "1000", ctimeNs: "2000" };
+
+const recorded: DiskState = {
+  imagePath: "/vms/web/os.vhd",
+  parentPath: "/images/golden.vhd",
+  uniqueId: "11111111-1111-1111-1111-111111111111",
+  foundUniqueId: "11111111-1111-1111-1111-111111111111",
+  virtualSize: 64 * 1024 * 1024,
+  blockSize: 2 * 1024 * 1024,
+  parentUniqueId: "22222222-2222-2222-2222-222222222222",
+  parentTimeStamp: "2026-11-21T12:00:00.000Z",
+  parentSize: 4096,
+  parentDiskType: "dynamic",
+  parentFingerprint: fingerprint,
+  parentChecksum: "a".repeat(64),
+  chain: ["/images/golden.vhd"],
+  chainDepth: 1,
+  adopt: false,
+  adopted: false,
+  protectParent: false,
+  parentModeBeforeProtect: null,
+  pathRules: "windows",
+  checksum: true,
+};
+
+const unchanged: DiskInputs = {
+  imagePath: recorded.imagePath,
+  parentPath: recorded.parentPath,
+  adopt: false,
+  protectParent: false,
+  pathRules: "windows",
+  checksum: true,
+  parentUniqueId: recorded.parentUniqueId,
+  parentSize: recorded.parentSize,
+  parentChecksum: recorded.parentChecksum,
+  parentFingerprint: fingerprint,
+};
+
+const present = { imageExists: true };
+
+describe("planDiff: replace matrix", () => {
+  const replaceCases: [string, Partial<DiskInputs>, Partial<DiskState>, string[]][] = [
+    ["imagePath changed", { imagePath: "/vms/web/other.vhd" }, {}, ["imagePath"]],
+    ["imagePath unknown", { imagePath: UNKNOWN }, {}, ["imagePath"]],
+    ["parentPath changed", { parentPath: "/images/golden-2.vhd" }, {}, ["parentPath"]],
+    ["parentPath unknown (parent being replaced)", { parentPath: UNKNOWN }, {}, ["parentPath"]],
+    ["parent checksum changed (touch -r keeps size and mtime)", { parentChecksum: "b".repeat(64) }, {}, ["parentChecksum"]],
+    ["parent checksum unknown", { parentChecksum: UNKNOWN }, {}, ["parentChecksum"]],
+    ["parent unique id changed", { parentUniqueId: "33333333-3333-3333-3333-333333333333" }, {}, ["parentUniqueId"]],
+    ["parent size changed", { parentSize: 8192 }, {}, ["parentSize"]],
+    ["explicit block size differs", { blockSize: 512 * 1024 }, {}, ["blockSize"]],
+    ["file replaced outside Pulumi (found by refresh)", {}, { foundUniqueId: "44444444-4444-4444-4444-444444444444" }, ["imagePath"]],
+    ["relinked to another parent (found by refresh)", {}, { parentPath: "/images/elsewhere.vhd" }, ["parentPath"]],
+    [
+      "parent path, id and checksum all changed",
+      { parentPath: "/images/new.vhd", parentUniqueId: "5".repeat(8) + "-5555-5555-5555-555555555555", parentChecksum: "c".repeat(64) },
+      {},
+      ["parentPath", "parentUniqueId", "parentChecksum"],
+    ],
+  ];
+  for (const [name, inputChange, stateChange, replaces] of replaceCases) {
+    it(`replaces when ${name}`, () => {
+      const diff = planDiff({ ...recorded, ...stateChange }, { ...unchanged, ...inputChange }, present);
+      expect(diff.changes).toBe(true);
+      expect(diff.replaces).toEqual(replaces);
+      expect(diff.reasons).toHaveLength(replaces.length);
+    });
+  }
+
+  it("replaces a disk whose file was deleted outside Pulumi, deleting first (same path)", () => {
+    const diff = planDiff(recorded, unchanged, { imageExists: false });
+    expect(diff).toMatchObject({ changes: true, replaces: ["imagePath"], deleteBeforeReplace: true });
+  });
+
+  it("deletes before replacing when the path stays or is unknown, creates first when it moves", () => {
+    expect(planDiff(recorded, { ...unchanged, parentChecksum: "b".repeat(64) }, present).deleteBeforeReplace).toBe(true);
+    expect(planDiff(recorded, { ...unchanged, imagePath: UNKNOWN }, present).deleteBeforeReplace).toBe(true);
+    expect(planDiff(recorded, { ...unchanged, imagePath: "/vms/elsewhere.vhd" }, present).deleteBeforeReplace).toBe(false);
+  });
+});
+
+describe("planDiff: no change, or an update in place", () => {
+  it("reports nothing at all when nothing changed", () => {
+    expect(planDiff(recorded, unchanged, present)).toEqual({
+      changes: false,
+      replaces: [],
+      deleteBeforeReplace: false,
+      reasons: [],
+    });
+  });
+
+  it("ignores a parent fingerprint change that keeps the content (a chmod or touch of the parent)", () => {
+    const touched = { ...fingerprint, ctimeNs: "3000", mtimeNs: "3000" };
+    expect(planDiff(recorded, { ...unchanged, parentFingerprint: touched }, present).changes).toBe(false);
+  });
+
+  it("accepts any block size when none is asked for (the default, or an adopted disk's own)", () => {
+    expect(planDiff({ ...recorded, blockSize: 512 * 1024 }, unchanged, present).changes).toBe(false);
+  });
+
+  it("does not compare checksums when either side has the checksum off", () => {
+    const off = { ...unchanged, checksum: false, parentChecksum: null };
+    expect(planDiff({ ...recorded, checksum: false, parentChecksum: null }, off, present).changes).toBe(false);
+    expect(planDiff(recorded, off, present)).toMatchObject({ changes: true, replaces: [] });
+  });
+
+  it("updates in place when a setting changes", () => {
+    for (const change of [{ protectParent: true }, { adopt: true }, { pathRules: "posix" as const }]) {
+      expect(planDiff(recorded, { ...unchanged, ...change }, present)).toMatchObject({ changes: true, replaces: [] });
+    }
+  });
+
+  it("updates in place to record a checksum for a disk made with the checksum off", () => {
+    const madeWithout = { ...recorded, checksum: true, parentChecksum: null };
+    expect(planDiff(madeWithout, unchanged, present)).toMatchObject({ changes: true, replaces: [] });
+  });
+
+  it("names each rule's property as an input of the resource", () => {
+    const inputKeys = new Set(Object.keys(unchanged).concat("blockSize"));
+    for (const rule of REPLACE_RULES) expect(inputKeys.has(rule.property)).toBe(true);
+  });
+});
