@@ -78,6 +78,9 @@ export function defineLayout<const Fields extends readonly Field[]>(
   return { name, size, fields };
 }
 
+/** The names of a layout's fields. */
+export type FieldName<L extends Layout> = L["fields"][number]["name"];
+
 /** The field called `name` of a layout (for code that needs one offset, e.g. the checksum's). */
 export function fieldOf<Fields extends readonly Field[]>(layout: Layout<Fields>, name: Fields[number]["name"]): Field {
   const field = layout.fields.find((candidate) => candidate.name === name);

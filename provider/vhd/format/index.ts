@@ -10,3 +10,4 @@ export * from "./bat";
 export * from "./bitmap";
 export * from "./geometry";
 export * from "./layout";
+export * from "./unique-id";

@@ -1,0 +1,276 @@
+/**
+ * A differencing chain, leaf to base, and reading the virtual disk through it. Each link is checked the way
+ * vhd-format.md §4 recommends: the parent is the first candidate that exists and whose footer unique id equals the
+ * id the child records (raw 16 bytes), with the same virtual size; the walk is bounded and refuses loops.
+ */
+import { stat } from "node:fs/promises";
+import { Readable } from "node:stream";
+import { VhdError, isVhdError, type ErrorName, type ErrorParameter } from "../errors";
+import { openDiskImage, type DiskImage, type OpenDiskImageOptions } from "./disk-image";
+import { dateFromVhdTimeStamp, formatUniqueId, uniqueIdsEqual, vhdTimeStampFromDate } from "./format";
+import { parentCandidates, type ParentCandidate } from "./parent-locator";
+
+/** Default cap on chain length (leaf included): deeper chains are refused as ERROR_VIRTUAL_DISK_LIMITATION. */
+export const DEFAULT_MAX_CHAIN_DEPTH = 64;
+/** Bytes per piece when a whole disk is read sequentially: large enough that one pread covers a whole block. */
+export const DEFAULT_CHUNK_SIZE = 8 * 1024 * 1024;
+
+/** Options of {@link openChain}. */
+export interface OpenChainOptions {
+  /** Most disks in the chain, leaf included (default {@link DEFAULT_MAX_CHAIN_DEPTH}). */
+  maxDepth?: number;
+  /** Passed to every {@link openDiskImage}: refuse repairable damage instead of warning. */
+  strict?: boolean;
+  /** The input the leaf path came from, named in errors. */
+  parameter?: ErrorParameter;
+}
+
+/** One candidate that was looked at while resolving a parent, and what came of it. */
+export interface ParentAttempt extends ParentCandidate {
+  /** `found`, `missing`, `id-mismatch` (with `uniqueId`), or the error code that made the file unusable. */
+  result: "found" | "missing" | "id-mismatch" | ErrorName;
+  uniqueId?: string;
+}
+
+/** How a child found its parent. */
+export interface ParentLink {
+  /** Every candidate tried, in order, the last one being the parent. */
+  attempts: ParentAttempt[];
+  /** True when the child's parent time stamp differs from the parent file's mtime (a warning only, §2.3). */
+  timeStampDiffers: boolean;
+}
+
+/** A piece of a sequential read. */
+export interface DiskChunk {
+  /** Virtual offset of the first byte. */
+  offset: number;
+  /** The bytes (a view of a buffer reused by the next chunk unless the iterator was asked for copies). */
+  bytes: Uint8Array;
+  /** True when no layer holds data here: every byte is zero and a sparse consumer may skip it. */
+  zero: boolean;
+}
+
+/** An open chain: `images[0]` is the leaf, the last one the base (fixed or dynamic). */
+export class DiskChain {
+  constructor(
+    readonly images: readonly DiskImage[],
+    /** `links[i]` says how `images[i]` found `images[i + 1]`. */
+    readonly links: readonly ParentLink[],
+  ) {}
+
+  /** The disk the chain was opened by. */
+  get leaf(): DiskImage {
+    return this.images[0] as DiskImage;
+  }
+
+  /** The virtual disk size in bytes. */
+  get virtualSize(): number {
+    return this.leaf.virtualSize;
+  }
+
+  /**
+   * Reads `length` virtual bytes at `offset`, composed through the chain: each disk's own sectors, else its parent's.
+   * @returns `target` (or a new buffer) filled from `targetOffset`.
+   * @throws `E_INVALIDARG` when the range is not inside the disk.
+   */
+  async read(offset: number, length: number, target?: Uint8Array, targetOffset = 0): Promise<Uint8Array> {
+    this.checkRange(offset, length);
+    const buffer = target ?? new Uint8Array(length);
+    await this.compose(0, offset, length, buffer, targetOffset);
+    return buffer;
+  }
+
+  /**
+   * The disk (or a range of it) in order, in pieces of `chunkSize`. Unless `copy` is set, each chunk's bytes are a
+   * view of one reused buffer, valid until the next iteration: consume (write) it before asking for the next.
+   */
+  async *chunks(options: { offset?: number; length?: number; chunkSize?: number; copy?: boolean } = {}): AsyncGenerator<DiskChunk> {
+    const start = options.offset ?? 0;
+    const length = options.length ?? this.virtualSize - start;
+    this.checkRange(start, length);
+    const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
+    const shared = options.copy ? undefined : new Uint8Array(Math.min(chunkSize, length));
+    for (let offset = start; offset < start + length; offset += chunkSize) {
+      const size = Math.min(chunkSize, start + length - offset);
+      const buffer = shared?.subarray(0, size) ?? new Uint8Array(size);
+      const holdsData = await this.compose(0, offset, size, buffer, 0);
+      yield { offset, bytes: buffer, zero: !holdsData };
+    }
+  }
+
+  /** A byte stream of the disk (or a range), for piping to stdout or a file (`vhd read`). */
+  stream(options: { offset?: number; length?: number; chunkSize?: number } = {}): Readable {
+    const chunks = this.chunks({ ...options, copy: true });
+    return Readable.from(
+      (async function* toBuffers() {
+        for await (const chunk of chunks) yield Buffer.from(chunk.bytes.buffer, chunk.bytes.byteOffset, chunk.bytes.length);
+      })(),
+      { objectMode: false },
+    );
+  }
+
+  /** Closes every file of the chain. */
+  async close(): Promise<void> {
+    await Promise.all(this.images.map((image) => image.close()));
+  }
+
+  private checkRange(offset: number, length: number): void {
+    const valid = (value: number): boolean => Number.isSafeInteger(value) && value >= 0;
+    if (!valid(offset) || !valid(length) || offset + length > this.virtualSize) {
+      throw new VhdError(
+        "E_INVALIDARG",
+        `the range of ${length} bytes at offset ${offset} is not inside the ${this.virtualSize}-byte virtual disk`,
+        { parameter: valid(offset) && offset <= this.virtualSize ? "length" : "offset", path: this.leaf.path, details: { offset, length } },
+      );
+    }
+  }
+
+  /** Fills `target` from layer `level` down; returns true when any layer supplied data (false: all zeros). */
+  private async compose(level: number, offset: number, length: number, target: Uint8Array, targetOffset: number): Promise<boolean> {
+    const image = this.images[level];
+    if (image === undefined) {
+      target.fill(0, targetOffset, targetOffset + length);
+      return false;
+    }
+    let holdsData = false;
+    for (const extent of await image.mapRange(offset, length)) {
+      const at = targetOffset + (extent.offset - offset);
+      if (extent.kind === "data") {
+        await image.file.read(extent.fileOffset, extent.length, target, at);
+        holdsData = true;
+      } else if (extent.kind === "zero") {
+        target.fill(0, at, at + extent.length);
+      } else {
+        holdsData = (await this.compose(level + 1, extent.offset, extent.length, target, at)) || holdsData;
+      }
+    }
+    return holdsData;
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    (stats) => stats.isFile(),
+    () => false,
+  );
+}
+
+/** Finds and opens the parent of `child`, or explains why it cannot. */
+async function openParent(child: DiskImage, options: OpenDiskImageOptions): Promise<{ parent: DiskImage; link: ParentLink }> {
+  const header = child.header;
+  if (header === null) {
+    throw new VhdError("ERROR_VHD_INVALID_TYPE", "a fixed disk has no parent", { path: child.path });
+  }
+  const expectedId = formatUniqueId(header.parentUniqueId);
+  const attempts: ParentAttempt[] = [];
+  let unusable: VhdError | undefined;
+  for (const candidate of parentCandidates(child.path, header.parentUnicodeName, child.locators)) {
+    if (!(await exists(candidate.path))) {
+      attempts.push({ ...candidate, result: "missing" });
+      continue;
+    }
+    let parent: DiskImage;
+    try {
+      parent = await openDiskImage(candidate.path, options);
+    } catch (error) {
+      if (!isVhdError(error)) throw error;
+      attempts.push({ ...candidate, result: error.code });
+      unusable ??= error;
+      continue;
+    }
+    if (!uniqueIdsEqual(parent.footer.uniqueId, header.parentUniqueId)) {
+      attempts.push({ ...candidate, result: "id-mismatch", uniqueId: formatUniqueId(parent.footer.uniqueId) });
+      await parent.close();
+      continue;
+    }
+    attempts.push({ ...candidate, result: "found" });
+    const mtime = (await stat(candidate.path)).mtimeMs;
+    return { parent, link: { attempts, timeStampDiffers: header.parentTimeStamp !== vhdTimeStampFromDate(mtime) } };
+  }
+  throw parentNotFound(child, expectedId, attempts, unusable);
+}
+
+function parentNotFound(child: DiskImage, expectedId: string, attempts: ParentAttempt[], unusable: VhdError | undefined): VhdError {
+  const name = child.header?.parentUnicodeName ?? "";
+  const tried = attempts.map((attempt) => `${attempt.path} (${attempt.source}: ${attempt.result})`).join("; ");
+  const details = { expectedParentId: expectedId, parentName: name, tried: attempts };
+  const mismatched = attempts.filter((attempt) => attempt.result === "id-mismatch");
+  if (mismatched.length > 0) {
+    return new VhdError(
+      "ERROR_VHD_CHILD_PARENT_ID_MISMATCH",
+      `no parent with the unique id ${expectedId} that this differencing disk records: ` +
+        `${mismatched.map((attempt) => `${attempt.path} has ${attempt.uniqueId}`).join("; ")}. Tried: ${tried}. ` +
+        "The parent was replaced or changed since the child was made; restore it or re-create the child",
+      { path: child.path, details },
+    );
+  }
+  if (unusable !== undefined) {
+    return new VhdError(
+      "ERROR_VHD_DIFFERENCING_CHAIN_ERROR_IN_PARENT",
+      `the parent ${unusable.path ?? ""} cannot be read: ${unusable.reason}. Tried: ${tried}`,
+      { path: child.path, cause: unusable, details },
+    );
+  }
+  return new VhdError(
+    "ERROR_VHD_PARENT_VHD_NOT_FOUND",
+    `the parent disk "${name}" (unique id ${expectedId}) was not found. Tried: ${tried || "no candidate paths"}. ` +
+      "Put the parent next to the child under its recorded name",
+    { path: child.path, details },
+  );
+}
+
+/**
+ * Opens `path` and every ancestor down to its base.
+ *
+ * @throws the leaf's open errors; for a parent: `ERROR_VHD_PARENT_VHD_NOT_FOUND` / `ERROR_VHD_CHILD_PARENT_ID_MISMATCH`
+ *   (naming the child, the expected id and every path tried, in `details.tried`),
+ *   `ERROR_VHD_DIFFERENCING_CHAIN_ERROR_IN_PARENT` (a parent candidate is not a valid VHD),
+ *   `ERROR_VHD_CHILD_PARENT_SIZE_MISMATCH`, `ERROR_VHD_DIFFERENCING_CHAIN_CYCLE_DETECTED`,
+ *   `ERROR_VIRTUAL_DISK_LIMITATION` (deeper than `maxDepth`).
+ */
+export async function openChain(path: string, options: OpenChainOptions = {}): Promise<DiskChain> {
+  const maxDepth = options.maxDepth ?? DEFAULT_MAX_CHAIN_DEPTH;
+  const imageOptions: OpenDiskImageOptions = { strict: options.strict ?? false };
+  const images: DiskImage[] = [];
+  const links: ParentLink[] = [];
+  try {
+    images.push(await openDiskImage(path, { ...imageOptions, parameter: options.parameter }));
+    const seen = new Set<string>([(images[0] as DiskImage).file.identity]);
+    for (let child = images[0] as DiskImage; child.kind === "differencing"; ) {
+      if (images.length >= maxDepth) {
+        throw new VhdError("ERROR_VIRTUAL_DISK_LIMITATION", `the chain is deeper than ${maxDepth} disks`, {
+          path,
+          details: { maxDepth, chain: images.map((image) => image.path) },
+        });
+      }
+      const { parent, link } = await openParent(child, imageOptions);
+      images.push(parent);
+      links.push(link);
+      if (seen.has(parent.file.identity)) {
+        throw new VhdError(
+          "ERROR_VHD_DIFFERENCING_CHAIN_CYCLE_DETECTED",
+          `${child.path} names ${parent.path} as its parent, which is already in the chain: the chain loops`,
+          { path: child.path, details: { chain: images.map((image) => image.path) } },
+        );
+      }
+      seen.add(parent.file.identity);
+      if (parent.virtualSize !== child.virtualSize) {
+        throw new VhdError(
+          "ERROR_VHD_CHILD_PARENT_SIZE_MISMATCH",
+          `the child is ${child.virtualSize} bytes but its parent ${parent.path} is ${parent.virtualSize}`,
+          { path: child.path, details: { childSize: child.virtualSize, parentSize: parent.virtualSize, parentPath: parent.path } },
+        );
+      }
+      child = parent;
+    }
+    return new DiskChain(images, links);
+  } catch (error) {
+    await Promise.all(images.map((image) => image.close()));
+    throw error;
+  }
+}
+
+/** The time a child recorded for its parent (for reports). */
+export function parentTimeStampOf(child: DiskImage): Date | null {
+  return child.header === null || child.kind !== "differencing" ? null : dateFromVhdTimeStamp(child.header.parentTimeStamp);
+}

@@ -1,0 +1,96 @@
+/**
+ * Positioned reads and writes on an open disk image file, with errors from the one table. The engine's only contact
+ * with `node:fs` on the reading side (it belongs with fs/'s random access file; kept here until that exists).
+ */
+import { constants } from "node:fs";
+import { open, type FileHandle } from "node:fs/promises";
+import { VhdError, type ErrorParameter } from "../errors";
+import { vhdErrorFromFs } from "../fs/fs-error";
+
+/** An open image file: its path, its size when opened, positioned reads and writes. */
+export class ImageFile {
+  private constructor(
+    /** The path the file was opened by. */
+    readonly path: string,
+    /** The open handle; the writer may use it directly (e.g. to extend the file). */
+    readonly handle: FileHandle,
+    /** Size in bytes at open time (the writer updates it with {@link setSize} as it appends). */
+    private sizeBytes: number,
+    /** Device and inode, to recognise the same file under two names (chain cycle detection). */
+    readonly identity: string,
+    private readonly parameter: ErrorParameter | undefined,
+  ) {}
+
+  /** Opens `path` for reading (or reading and writing), refusing anything that is not a regular file. */
+  static async open(path: string, options: { writable?: boolean; parameter?: ErrorParameter } = {}): Promise<ImageFile> {
+    const context = { parameter: options.parameter, path };
+    const flags = (options.writable ? constants.O_RDWR : constants.O_RDONLY) | constants.O_NOCTTY;
+    const handle = await open(path, flags).catch((error: unknown) => {
+      throw vhdErrorFromFs(error, { ...context, action: "open the disk image" });
+    });
+    try {
+      const stats = await handle.stat({ bigint: false });
+      if (!stats.isFile()) {
+        throw new VhdError("ERROR_VIRTDISK_NOT_VIRTUAL_DISK", "this is not a regular file, so it cannot be a VHD", context);
+      }
+      return new ImageFile(path, handle, stats.size, `${stats.dev}:${stats.ino}`, options.parameter);
+    } catch (error) {
+      await handle.close();
+      throw vhdErrorFromFs(error, { ...context, action: "examine the disk image" });
+    }
+  }
+
+  /** File size in bytes. */
+  get size(): number {
+    return this.sizeBytes;
+  }
+
+  /** Records a new size after the writer extended the file. */
+  setSize(bytes: number): void {
+    this.sizeBytes = bytes;
+  }
+
+  /**
+   * Reads `length` bytes at `position` into `target` at `targetOffset` (a new buffer when omitted), in one call to
+   * pread per kernel-sized piece. Bytes past the end of the file read as zeros (a sparse tail).
+   */
+  async read(position: number, length: number, target?: Uint8Array, targetOffset = 0): Promise<Uint8Array> {
+    const buffer = target ?? new Uint8Array(length);
+    let done = 0;
+    while (done < length) {
+      const { bytesRead } = await this.handle
+        .read(buffer, targetOffset + done, length - done, position + done)
+        .catch((error: unknown) => {
+          throw new VhdError("ERROR_VHD_METADATA_READ_FAILURE", `could not read ${length} bytes at offset ${position}`, {
+            parameter: this.parameter,
+            path: this.path,
+            cause: error,
+            details: { offset: position, length },
+          });
+        });
+      if (bytesRead === 0) break;
+      done += bytesRead;
+    }
+    buffer.fill(0, targetOffset + done, targetOffset + length);
+    return buffer;
+  }
+
+  /** Writes all of `bytes` at `position`. */
+  async write(position: number, bytes: Uint8Array): Promise<void> {
+    let done = 0;
+    while (done < bytes.length) {
+      const { bytesWritten } = await this.handle
+        .write(bytes, done, bytes.length - done, position + done)
+        .catch((error: unknown) => {
+          throw vhdErrorFromFs(error, { parameter: this.parameter, path: this.path, action: `write at offset ${position}` });
+        });
+      done += bytesWritten;
+    }
+    this.sizeBytes = Math.max(this.sizeBytes, position + bytes.length);
+  }
+
+  /** Closes the file; safe to call twice. */
+  async close(): Promise<void> {
+    await this.handle.close().catch(() => undefined);
+  }
+}

@@ -1,0 +1,319 @@
+/**
+ * `inspect` and `verify`: what a VHD file says about itself and its chain, as plain JSON-serialisable records.
+ */
+import { isVhdError, type ErrorName } from "../errors";
+import { openChain, parentTimeStampOf, type DiskChain, type ParentAttempt } from "./chain";
+import { openDiskImage, type DiskImage, type DiskKind } from "./disk-image";
+import {
+  FOOTER_SIZE,
+  SECTOR_SIZE,
+  UNUSED_BAT_ENTRY,
+  batByteSize,
+  bitmapSize,
+  blockSpan,
+  chsFromSize,
+  dateFromVhdTimeStamp,
+  formatUniqueId,
+  isSectorSet,
+  locatorDataSpaceBytes,
+  sectorsPerBlock,
+  type Geometry,
+} from "./format";
+
+/** One disk of a chain, as listed by {@link inspectDisk}. */
+export interface ChainEntry {
+  path: string;
+  uniqueId: string;
+  type: DiskKind;
+}
+
+/** What a differencing disk records about its parent, and where it was found. */
+export interface ParentInfo {
+  /** The parent's unique id as recorded (16 bytes, hex in file order, dashed like libvhdi prints it). */
+  uniqueId: string;
+  /** The parent unicode name as stored (a file name, or Hyper-V's absolute Windows path). */
+  name: string;
+  /** The parent locators in slot order, with the path each stores. */
+  locators: { code: string; path: string | null }[];
+  /** The parent file the chain resolved to; `null` when it could not be found (see `DiskInfo.chainError`). */
+  resolvedPath: string | null;
+  /** The parent time stamp recorded in the child (ISO 8601). */
+  timestamp: string;
+  /** Every path tried to find the parent, with the outcome. */
+  attempts: ParentAttempt[];
+}
+
+/** The error that stopped the chain from resolving, in the shape of `VhdError.toJSON()`. */
+export interface ChainErrorInfo {
+  code: ErrorName;
+  hresult: string;
+  message: string;
+  details: Record<string, unknown>;
+}
+
+/** Everything `vhd inspect` reports. JSON-serialisable. */
+export interface DiskInfo {
+  path: string;
+  type: DiskKind;
+  /** Bytes. */
+  virtualSize: number;
+  /** The footer's unique id, hex in file order (as `vhdiinfo` prints it). */
+  uniqueId: string;
+  creator: { application: string; version: string; hostOs: string };
+  geometry: Geometry;
+  /** Bytes per block; `null` for a fixed disk. */
+  blockSize: number | null;
+  /** Creation time from the footer (ISO 8601). */
+  timestamp: string;
+  /** File size in bytes. */
+  fileSize: number;
+  /** Allocated blocks (dynamic/differencing), `null` for a fixed disk. */
+  allocatedBlocks: number | null;
+  /** Present for a differencing disk. */
+  parent?: ParentInfo;
+  /** Every ancestor, nearest first (empty for a base disk or when the chain did not resolve). */
+  chain: ChainEntry[];
+  /** Why the chain did not resolve, when it did not. */
+  chainError?: ChainErrorInfo;
+  /** Readable oddities (stale checksums, footer copy used, ...). */
+  warnings: string[];
+}
+
+function chainEntry(image: DiskImage): ChainEntry {
+  return { path: image.path, uniqueId: formatUniqueId(image.footer.uniqueId), type: image.kind };
+}
+
+function creatorVersion(version: number): string {
+  return `${version >>> 16}.${version & 0xffff}`;
+}
+
+function describe(image: DiskImage, chain: DiskChain | null, chainError: ChainErrorInfo | undefined): DiskInfo {
+  const { footer, header, bat } = image;
+  const info: DiskInfo = {
+    path: image.path,
+    type: image.kind,
+    virtualSize: image.virtualSize,
+    uniqueId: formatUniqueId(footer.uniqueId),
+    creator: {
+      application: footer.creatorApplication,
+      version: creatorVersion(footer.creatorVersion),
+      hostOs: footer.creatorHostOs,
+    },
+    geometry: { cylinders: footer.cylinders, heads: footer.heads, sectorsPerTrack: footer.sectorsPerTrack },
+    blockSize: image.blockSize,
+    timestamp: dateFromVhdTimeStamp(footer.timeStamp).toISOString(),
+    fileSize: image.file.size,
+    allocatedBlocks: bat === null ? null : bat.filter((entry) => entry !== UNUSED_BAT_ENTRY).length,
+    chain: chain === null ? [] : chain.images.slice(1).map(chainEntry),
+    warnings: image.warnings.map((warning) => warning.message),
+  };
+  if (image.kind === "differencing" && header !== null) {
+    const link = chain?.links[0];
+    info.parent = {
+      uniqueId: formatUniqueId(header.parentUniqueId),
+      name: header.parentUnicodeName,
+      locators: image.locators.map((locator) => ({ code: locator.entry.platformCode, path: locator.path })),
+      resolvedPath: chain?.images[1]?.path ?? null,
+      timestamp: (parentTimeStampOf(image) ?? new Date(0)).toISOString(),
+      attempts: link?.attempts ?? ((chainError?.details["tried"] as ParentAttempt[] | undefined) ?? []),
+    };
+    if (link?.timeStampDiffers) {
+      info.warnings.push("the parent's modification time differs from the time stamp the child recorded (not an error)");
+    }
+  }
+  if (chainError !== undefined) info.chainError = chainError;
+  return info;
+}
+
+function errorInfo(error: unknown): ChainErrorInfo {
+  if (!isVhdError(error)) throw error;
+  return { code: error.code, hresult: error.hresultHex, message: error.message, details: error.details };
+}
+
+/**
+ * Reads a VHD's metadata and resolves its chain. A disk that opens but whose parent cannot be found or does not
+ * match is still described, with `parent.resolvedPath: null` and `chainError` saying why.
+ *
+ * @throws VhdError when the disk itself cannot be opened (see `openDiskImage`).
+ */
+export async function inspectDisk(path: string): Promise<DiskInfo> {
+  const image = await openDiskImage(path);
+  try {
+    if (image.kind !== "differencing") return describe(image, null, undefined);
+    let chain: DiskChain | null = null;
+    try {
+      chain = await openChain(path);
+      return describe(image, chain, undefined);
+    } catch (error) {
+      return describe(image, null, errorInfo(error));
+    } finally {
+      await chain?.close();
+    }
+  } finally {
+    await image.close();
+  }
+}
+
+/** One check of {@link verifyDisk}. */
+export interface VerifyCheck {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+/** The outcome of {@link verifyDisk}: `ok` only when every check holds. */
+export interface VerifyReport {
+  path: string;
+  ok: boolean;
+  checks: VerifyCheck[];
+}
+
+interface Region {
+  name: string;
+  start: number;
+  end: number;
+}
+
+/** Metadata regions and blocks of a dynamic/differencing file, for the overlap check. */
+function regionsOf(image: DiskImage): Region[] {
+  const { header, bat } = image;
+  if (header === null || bat === null) return [];
+  const headerOffset = image.footer.dataOffset ?? 0;
+  const regions: Region[] = [
+    { name: "head footer", start: 0, end: FOOTER_SIZE },
+    { name: "dynamic header", start: headerOffset, end: headerOffset + 1024 },
+    { name: "BAT", start: header.tableOffset, end: header.tableOffset + batByteSize(header.maxTableEntries) },
+  ];
+  for (const locator of image.locators) {
+    const space = locatorDataSpaceBytes(locator.entry.platformDataSpace) ?? locator.entry.platformDataLength;
+    const length = Math.max(locator.entry.platformDataLength, Math.min(space, image.file.size));
+    regions.push({ name: `locator ${locator.slot} (${locator.entry.platformCode})`, start: locator.entry.platformDataOffset, end: locator.entry.platformDataOffset + length });
+  }
+  bat.forEach((entry, index) => {
+    if (entry !== UNUSED_BAT_ENTRY) {
+      regions.push({ name: `block ${index}`, start: entry * SECTOR_SIZE, end: entry * SECTOR_SIZE + blockSpan(header.blockSize) });
+    }
+  });
+  return regions;
+}
+
+function layoutChecks(image: DiskImage): VerifyCheck[] {
+  const regions = regionsOf(image);
+  const footerOffset = image.footerOffset;
+  const outside = regions.filter((region) => region.end > footerOffset);
+  const sorted = [...regions].sort((a, b) => a.start - b.start);
+  const overlaps: string[] = [];
+  for (let index = 1; index < sorted.length; index++) {
+    const previous = sorted[index - 1] as Region;
+    const current = sorted[index] as Region;
+    if (current.start < previous.end) overlaps.push(`${previous.name} and ${current.name}`);
+  }
+  return [
+    {
+      name: "layout: every structure and block lies before the tail footer",
+      ok: outside.length === 0,
+      detail: outside.length === 0 ? `${regions.length} regions checked` : `past the footer at ${footerOffset}: ${outside.map((region) => region.name).join(", ")}`,
+    },
+    {
+      name: "layout: no two structures or blocks overlap",
+      ok: overlaps.length === 0,
+      detail: overlaps.length === 0 ? "no overlap" : `overlapping: ${overlaps.slice(0, 10).join("; ")}`,
+    },
+  ];
+}
+
+/** Differencing disks: bits for sectors past the end of the virtual disk must be clear (they hold nothing). */
+async function bitmapCheck(image: DiskImage): Promise<VerifyCheck | null> {
+  const { header, bat } = image;
+  if (image.kind !== "differencing" || header === null || bat === null) return null;
+  const lastIndex = Math.ceil(image.virtualSize / header.blockSize) - 1;
+  const lastEntry = bat[lastIndex];
+  const usedSectors = (image.virtualSize - lastIndex * header.blockSize) / SECTOR_SIZE;
+  let stray = 0;
+  if (lastEntry !== undefined && lastEntry !== UNUSED_BAT_ENTRY && usedSectors < sectorsPerBlock(header.blockSize)) {
+    const bitmap = await image.blockBitmap(lastIndex, lastEntry);
+    for (let sector = usedSectors; sector < bitmapSize(header.blockSize) * 8; sector++) {
+      if (isSectorSet(bitmap, sector)) stray++;
+    }
+  }
+  return {
+    name: "bitmaps: no sector past the end of the disk is marked",
+    ok: stray === 0,
+    detail: stray === 0 ? "clean" : `${stray} sectors past the end are marked in block ${lastIndex}`,
+  };
+}
+
+const ALREADY_CHECKED = new Set<ErrorName>([
+  "ERROR_VHD_DRIVE_FOOTER_CHECKSUM_MISMATCH",
+  "ERROR_VHD_SPARSE_HEADER_CHECKSUM_MISMATCH",
+  "ERROR_VHD_DRIVE_FOOTER_MISSING",
+]);
+
+function fact(name: string, ok: boolean, good: string, bad: string): VerifyCheck {
+  return { name, ok, detail: ok ? good : bad };
+}
+
+/**
+ * Checks a VHD and its chain: both footer copies (present, checksums, identical), the header checksum, the layout
+ * (BAT, locators and blocks inside the file and not overlapping), stray bitmap bits, the geometry, and that the
+ * whole chain resolves. Never throws for a damaged file: the damage is a failed check.
+ */
+export async function verifyDisk(path: string): Promise<VerifyReport> {
+  const checks: VerifyCheck[] = [];
+  let image: DiskImage;
+  try {
+    image = await openDiskImage(path);
+  } catch (error) {
+    const info = errorInfo(error);
+    return { path, ok: false, checks: [{ name: "opens as a VHD", ok: false, detail: info.message }] };
+  }
+  try {
+    const { integrity } = image;
+    checks.push(fact("opens as a VHD", true, `${image.kind} disk, ${image.virtualSize} bytes`, ""));
+    checks.push(fact("tail footer: present", integrity.tailFooter.present, "at the end of the file", "missing: the head copy was used"));
+    checks.push(fact("tail footer: checksum", integrity.tailFooter.checksumValid, "valid", "wrong or missing"));
+    if (integrity.headFooter !== null) {
+      checks.push(fact("head footer copy: checksum", integrity.headFooter.checksumValid, "valid", "wrong or missing"));
+      checks.push(fact("head and tail footers: identical", integrity.headMatchesTail === true, "byte-identical", "they differ (qemu reads the head, libvhdi the tail)"));
+      checks.push(fact("dynamic header: checksum", integrity.headerChecksumValid === true, "valid", "wrong"));
+    }
+    const expected = chsFromSize(image.virtualSize);
+    const { footer } = image;
+    checks.push(
+      fact(
+        "geometry: matches the SPEC's CHS algorithm",
+        footer.cylinders === expected.cylinders && footer.heads === expected.heads && footer.sectorsPerTrack === expected.sectorsPerTrack,
+        `${footer.cylinders}/${footer.heads}/${footer.sectorsPerTrack}`,
+        `stored ${footer.cylinders}/${footer.heads}/${footer.sectorsPerTrack}, the algorithm gives ${expected.cylinders}/${expected.heads}/${expected.sectorsPerTrack}`,
+      ),
+    );
+    // Checksum and footer-copy warnings are already the checks above; the rest are structural oddities.
+    for (const warning of image.warnings.filter((candidate) => !ALREADY_CHECKED.has(candidate.code))) {
+      checks.push({ name: `structure: ${warning.field ?? warning.code}`, ok: false, detail: warning.message });
+    }
+    checks.push(...layoutChecks(image));
+    const bitmaps = await bitmapCheck(image);
+    if (bitmaps !== null) checks.push(bitmaps);
+    if (image.kind === "differencing") checks.push(await chainCheck(path));
+  } finally {
+    await image.close();
+  }
+  return { path, ok: checks.every((check) => check.ok), checks };
+}
+
+async function chainCheck(path: string): Promise<VerifyCheck> {
+  try {
+    const chain = await openChain(path);
+    const names = chain.images.map((image) => image.path).join(" -> ");
+    const damaged = chain.images.slice(1).filter((image) => image.warnings.length > 0);
+    await chain.close();
+    return fact(
+      "chain: every parent found, matching id and size",
+      damaged.length === 0,
+      names,
+      `${names}; damaged ancestors (verify them): ${damaged.map((image) => image.path).join(", ")}`,
+    );
+  } catch (error) {
+    return { name: "chain: every parent found, matching id and size", ok: false, detail: errorInfo(error).message };
+  }
+}

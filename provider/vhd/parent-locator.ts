@@ -1,0 +1,70 @@
+/**
+ * Where a differencing disk's parent may be, from what the child records: its parent locators and parent unicode
+ * name. The order follows vhd-format.md §4: W2ru against the child's folder, then W2ku, then MacX, then the parent
+ * name next to the child. Deprecated single-byte Wi2r/Wi2k locators are tried along with their UTF-16 twins.
+ */
+import { dirname, isAbsolute, join, posix, resolve } from "node:path";
+import { PLATFORM_CODE } from "./format";
+import type { ParentLocator } from "./disk-image";
+
+/** A path to try, and what it came from. */
+export interface ParentCandidate {
+  path: string;
+  /** `W2ru`, `W2ku`, `MacX`, ... or `parentUnicodeName`. */
+  source: string;
+}
+
+/** Windows drive (`C:\`, `C:/`) or UNC (`\\server\share`) path, which means nothing on a POSIX host as it stands. */
+const WINDOWS_ROOTED = /^(?:[A-Za-z]:|\/\/|\\\\)/;
+
+function baseNameOfAnyPath(path: string): string {
+  return posix.basename(path.replace(/\\/g, "/"));
+}
+
+/** A Windows-style locator path as a path on this host. */
+function hostPathOf(stored: string, childFolder: string, absoluteLocator: boolean): string {
+  if (WINDOWS_ROOTED.test(stored)) return join(childFolder, baseNameOfAnyPath(stored));
+  const slashed = stored.replace(/\\/g, "/");
+  // An absolute POSIX path stored with `\` separators (blktap, and our writer on Linux) comes back as it was.
+  if (absoluteLocator && slashed.startsWith("/")) return slashed;
+  return resolve(childFolder, slashed);
+}
+
+const ORDER: readonly { codes: readonly string[]; absolute: boolean }[] = [
+  { codes: [PLATFORM_CODE.W2ru, PLATFORM_CODE.Wi2r], absolute: false },
+  { codes: [PLATFORM_CODE.W2ku, PLATFORM_CODE.Wi2k], absolute: true },
+  { codes: [PLATFORM_CODE.MacX], absolute: true },
+];
+
+/**
+ * The parent paths to try, in order, without duplicates. `childPath` is the child's path (made absolute here);
+ * `parentUnicodeName` and `locators` are what the child records. No file is touched: the chain checks existence and
+ * identity.
+ */
+export function parentCandidates(
+  childPath: string,
+  parentUnicodeName: string,
+  locators: readonly ParentLocator[],
+): ParentCandidate[] {
+  const childFolder = dirname(resolve(childPath));
+  const candidates: ParentCandidate[] = [];
+  const add = (path: string, source: string): void => {
+    if (!candidates.some((candidate) => candidate.path === path)) candidates.push({ path, source });
+  };
+  for (const { codes, absolute } of ORDER) {
+    for (const locator of locators) {
+      const code = locator.entry.platformCode;
+      if (!codes.includes(code) || locator.path === null || locator.path === "") continue;
+      const path =
+        code === PLATFORM_CODE.MacX
+          ? isAbsolute(locator.path)
+            ? locator.path
+            : resolve(childFolder, locator.path)
+          : hostPathOf(locator.path, childFolder, absolute);
+      add(path, code);
+    }
+  }
+  const name = baseNameOfAnyPath(parentUnicodeName);
+  if (name !== "" && name !== "." && name !== "..") add(join(childFolder, name), "parentUnicodeName");
+  return candidates;
+}
