@@ -3,6 +3,7 @@ import { open, type FileHandle } from "node:fs/promises";
 import type { ErrorParameter } from "../errors";
 import { throwIfCancelled } from "../fs/cancellation";
 import { vhdErrorFromFs } from "../fs/fs-error";
+import type { ProgressCallback } from "../fs/progress";
 
 /**
  * Bytes per read. Large reads keep the per-call overhead (a thread-pool round trip) far below the hashing cost; two
@@ -10,18 +11,10 @@ import { vhdErrorFromFs } from "../fs/fs-error";
  */
 export const SHA256_READ_SIZE = 4 * 1024 * 1024;
 
-/** Progress of a running checksum. */
-export interface Sha256Progress {
-  /** Bytes hashed so far. */
-  bytesDone: number;
-  /** The file's size when the checksum started. */
-  bytesTotal: number;
-}
-
 /** Options of {@link sha256File}. */
 export interface Sha256Options {
-  /** Called after every read with the bytes hashed so far. */
-  onProgress?: (progress: Sha256Progress) => void;
+  /** Called after every read with the bytes hashed so far and the file's size when the checksum started. */
+  onProgress?: ProgressCallback;
   /** Cancels the checksum: it then rejects with `VM_E_APP_SHUTTING_DOWN`. */
   signal?: AbortSignal;
   /** The input the path came from, for error messages (default `parentPath`, the checksum the provider records). */

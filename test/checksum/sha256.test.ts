@@ -4,7 +4,8 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { SHA256_READ_SIZE, sha256File, type Sha256Progress } from "../../provider/checksum/sha256";
+import { SHA256_READ_SIZE, sha256File } from "../../provider/checksum/sha256";
+import type { ByteProgress } from "../../provider/fs/progress";
 
 let folder: string;
 beforeEach(async () => {
@@ -37,7 +38,7 @@ describe("sha256File", () => {
     const size = 3 * SHA256_READ_SIZE + 100;
     const path = join(folder, "progress.bin");
     await writeFile(path, randomBytes(size));
-    const seen: Sha256Progress[] = [];
+    const seen: ByteProgress[] = [];
     await sha256File(path, { onProgress: (progress) => seen.push(progress) });
     expect(seen.map((progress) => progress.bytesDone)).toEqual([
       SHA256_READ_SIZE,
