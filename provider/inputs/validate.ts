@@ -1,0 +1,344 @@
+/**
+ * Every rule of `CreateDifferencingVirtualHardDisk` (seed-api.md), checked before anything is written, so that a bad
+ * request is refused with the contract's name and HRESULT and nothing is created, changed or left behind. Base images
+ * (which the project also creates) get the same target checks plus the table's size rules.
+ *
+ * `VM_E_HARDWARE_VIRTUALIZATION_DISABLED` is in the contract's table but is never raised: it is Virtual PC's refusal to
+ * run a virtual machine without hardware virtualization, and creating a disk file needs none.
+ */
+import * as path from "node:path";
+import { VhdError, isVhdError, type ErrorName, type ErrorParameter } from "../errors";
+import {
+  nearestExistingFolder,
+  pathFacts,
+  volumeFacts,
+  type PathKind,
+  type FileSystemType,
+  type VolumeFacts,
+} from "../fs/volume";
+import { inspectDisk, type DiskInfo } from "../vhd/inspect";
+import { FOOTER_SIZE, SECTOR_SIZE, WRITTEN_LOCATORS, blockSpan, planDynamicFile } from "../vhd/format";
+import { checkBlockSize, checkVirtualSize } from "../vhd/size-rules";
+import { pathsEqual, resolveDiskPaths, resolveSinglePath, type DiskPathsInput, type PathRuleOptions } from "./paths";
+
+const MB = 1024 * 1024;
+
+/** A dynamically expanding image needs at least 8 MB free on its volume (seed-api.md, ERROR_DISK_FULL). */
+export const MIN_FREE_BYTES = 8 * MB;
+
+/** Options of every validation. */
+export interface ValidationOptions extends PathRuleOptions {
+  /** Treat imagePath's volume as this file-system type (see `VolumeFactsOptions.assumeFsType`). */
+  assumeFsType?: FileSystemType;
+}
+
+/** A request to create a differencing disk, as a caller gives it. */
+export interface DifferencingRequest extends DiskPathsInput {
+  /** Bytes per block of the new disk: 512 KiB, 1 MiB or 2 MiB (default); see `vhd/size-rules.ts`. */
+  blockSize?: number;
+}
+
+/** Facts about where a new disk image file goes, found while validating it. */
+export interface TargetFacts {
+  /**
+   * Folders above the image that do not exist yet, outermost first: the contract creates them ("the containing
+   * folder is created if it does not exist"), and whoever creates them removes them again if the creation fails.
+   */
+  missingFolders: string[];
+  /** The volume that will hold the image. */
+  volume: VolumeFacts;
+  /** The file's size once written, before any data is written into the disk (the metadata; a fixed disk's all). */
+  initialFileSize: number;
+  /** The file's size once every block is allocated (virtual size plus metadata). */
+  fullyExpandedSize: number;
+}
+
+/** A differencing request that passed every rule; its paths are absolute and normalised. */
+export interface ValidatedDifferencingRequest extends TargetFacts {
+  imagePath: string;
+  parentPath: string;
+  blockSize: number;
+  /** The parent as inspected (its chain resolved) during validation. */
+  parent: DiskInfo;
+}
+
+/**
+ * Checks a request to create a differencing disk against every row of the contract's error table, in this order: the
+ * path rules (`E_POINTER`, `ERROR_BAD_PATHNAME`, `ERROR_INVALID_NAME`, `ERROR_BUFFER_OVERFLOW`); the parent
+ * (`ERROR_PATH_NOT_FOUND` when it is missing, a folder, or behind a file; the reader's errors when it is not a readable
+ * VHD with a resolvable chain; `VM_E_IMAGE_SIZE_TOO_LARGE` above 2040 GiB); then the target
+ * (`ERROR_ALREADY_EXISTS`, including a dangling symbolic link; `ERROR_PATH_NOT_FOUND` through a file;
+ * `ERROR_INVALID_DRIVE` on a read-only volume; `ERROR_DISK_FULL` below 8 MB free; `VM_E_FILE_TOO_LARGE_FOR_VOLUME`).
+ *
+ * A parent given as a folder is `ERROR_PATH_NOT_FOUND`: the contract's row reads "the parent file does not exist",
+ * and there is no file at that path; the fix (name the file) is the same as for a missing one.
+ *
+ * Nothing is written. The result may go stale (another process can change the disk between validation and
+ * writing); the ops re-check what matters right before writing.
+ */
+export async function validateCreateDifferencing(
+  request: DifferencingRequest,
+  options: ValidationOptions = {},
+): Promise<ValidatedDifferencingRequest> {
+  const { imagePath, parentPath } = resolveDiskPaths(request, options);
+  const blockSize = checkBlockSize(request.blockSize, imagePath);
+  if (pathsEqual(imagePath, parentPath)) {
+    throw new VhdError("ERROR_ALREADY_EXISTS", "imagePath names the parent itself; choose a new file for the child", {
+      parameter: "imagePath",
+      path: imagePath,
+      details: { parentPath },
+    });
+  }
+  const parent = await checkParent(parentPath);
+  const sizes = dynamicFileSizes(parent.virtualSize, blockSize, WRITTEN_LOCATORS.length);
+  const target = await checkTarget(imagePath, "imagePath", { ...sizes, needsFullSize: false }, options);
+  return { imagePath, parentPath, blockSize, parent, ...target };
+}
+
+/**
+ * Checks that `parentPath` names a readable, valid VHD (not a VHDX, not a raw file) whose own chain resolves, within
+ * the VHD size limit. Ops call it again right before writing, so that a parent removed or damaged since validation
+ * is refused, not half-used.
+ *
+ * @throws VhdError with parameter `parentPath`: `ERROR_PATH_NOT_FOUND` (missing, a folder, behind a file); the
+ *   reader's codes, each naming the parent and the reason: `ERROR_VHD_FORMAT_UNKNOWN` (raw, VHDX),
+ *   `VM_E_IMAGE_SIZE_TOO_LARGE` (above 2040 GiB), footer/header corruption codes, and for a chain that does not
+ *   resolve `ERROR_VHD_PARENT_VHD_NOT_FOUND`, `ERROR_VHD_CHILD_PARENT_ID_MISMATCH`, ...
+ */
+export async function checkParent(parentPath: string): Promise<DiskInfo> {
+  const { kind } = await pathFacts(parentPath, { followLinks: true });
+  if (kind !== "file") throw new VhdError("ERROR_PATH_NOT_FOUND", NOT_A_PARENT_FILE[kind], { parameter: "parentPath", path: parentPath });
+  const parent = await inspectDisk(parentPath).catch((error: unknown) => {
+    if (!isVhdError(error)) throw error;
+    throw unusableParent(parentPath, error.code, error.reason, error.details, error);
+  });
+  if (parent.chainError !== undefined) {
+    const { code, message, details } = parent.chainError;
+    throw unusableParent(parentPath, code, `its own chain does not resolve: ${message}`, details);
+  }
+  return parent;
+}
+
+/** Why a path that is not a regular file cannot be the parent (followed links: a dangling one is "missing"). */
+const NOT_A_PARENT_FILE: Readonly<Record<Exclude<PathKind, "file">, string>> = {
+  missing: "the parent disk does not exist; check the path, or create the golden image first",
+  "through-file": "a folder of the path is a file, so the parent cannot exist there",
+  folder: "the path names a folder, not a parent disk file; name the .vhd file inside it",
+  symlink: "the path is a symbolic link that leads nowhere",
+  other: "the path names a device, pipe or socket, not a parent disk file",
+};
+
+function unusableParent(
+  parentPath: string,
+  code: ErrorName,
+  reason: string,
+  details: Record<string, unknown>,
+  cause?: unknown,
+): VhdError {
+  return new VhdError(code, `the parent cannot be used: ${reason}`, {
+    parameter: "parentPath",
+    path: parentPath,
+    cause,
+    details,
+  });
+}
+
+/** Which kind of base disk to create: every block allocated up front (`fixed`) or as written (`dynamic`). */
+export type BaseDiskType = "fixed" | "dynamic";
+
+/**
+ * The file system the caller means to put on a new base image. The contract's size rows depend on it
+ * (`VM_E_IMAGE_SIZE_TOO_SMALL`: unformatted and FAT16 at least 3 MB, FAT32 at least 514 MB;
+ * `VM_E_IMAGE_SIZE_TOO_LARGE`: FAT16 below 2000 MB). This project writes no file system itself.
+ */
+export type IntendedFormat = "unformatted" | "fat16" | "fat32";
+
+/** A request to create a base (non-differencing) disk, as a caller gives it. */
+export interface BaseRequest {
+  /** Path of the new disk image file; absolute. */
+  path?: string | null;
+  /** Virtual size in bytes; a multiple of 512. Defaults to the size of `fromRaw` when that is given. */
+  size?: number | null;
+  /** `"dynamic"` (default) or `"fixed"`. */
+  type?: BaseDiskType;
+  /** A raw disk image whose bytes become the disk's content; absolute. */
+  fromRaw?: string;
+  /** Bytes per block of a dynamic disk; default 2 MiB. */
+  blockSize?: number;
+  /** See {@link IntendedFormat}; default `"unformatted"`. */
+  intendedFormat?: IntendedFormat;
+}
+
+/** A base request that passed every rule. */
+export interface ValidatedBaseRequest extends TargetFacts {
+  path: string;
+  size: number;
+  type: BaseDiskType;
+  fromRaw?: string;
+  blockSize: number;
+}
+
+/**
+ * The contract's size rows that depend on the intended format (MB = 2^20 bytes, as Virtual PC counts). The VHD limit
+ * of 2040 GiB applies to every format (`checkVirtualSize`).
+ */
+const FORMAT_SIZE_LIMITS: Readonly<Record<IntendedFormat, { min: number; max?: number }>> = {
+  unformatted: { min: 3 * MB },
+  fat16: { min: 3 * MB, max: 2000 * MB - SECTOR_SIZE },
+  fat32: { min: 514 * MB },
+};
+
+/**
+ * Checks a request to create a base disk: the path (absolute, the same naming rules as the differencing request),
+ * `fromRaw` (`ERROR_PATH_NOT_FOUND` with parameter `fromRaw` when missing), the size (`E_POINTER` when missing and
+ * there is no `fromRaw`, `VM_E_IMAGE_SIZE_TOO_SMALL`, `VM_E_IMAGE_SIZE_TOO_LARGE`, `ERROR_VHD_INVALID_SIZE` when not a
+ * positive multiple of 512 or smaller than `fromRaw`), the block size (`ERROR_VHD_INVALID_BLOCK_SIZE`) and the
+ * target (as for a differencing disk; a fixed disk also needs its full size free: `ERROR_DISK_FULL`).
+ */
+export async function validateCreateBase(request: BaseRequest, options: ValidationOptions = {}): Promise<ValidatedBaseRequest> {
+  const target = resolveSinglePath(request.path, "path", options);
+  const type = request.type ?? "dynamic";
+  if (type !== "fixed" && type !== "dynamic") {
+    throw new VhdError("E_INVALIDARG", `type must be "fixed" or "dynamic", not ${JSON.stringify(type)}`, {
+      parameter: "type",
+    });
+  }
+  const blockSize = checkBlockSize(request.blockSize, target);
+  const fromRaw = request.fromRaw === undefined ? undefined : resolveSinglePath(request.fromRaw, "fromRaw", options);
+  const rawSize = fromRaw === undefined ? undefined : await rawSourceSize(fromRaw);
+  const size = checkBaseSize(request, target, rawSize);
+  const sizes =
+    type === "fixed"
+      ? { initialFileSize: size + FOOTER_SIZE, fullyExpandedSize: size + FOOTER_SIZE }
+      : dynamicFileSizes(size, blockSize, 0);
+  const facts = await checkTarget(target, "path", { ...sizes, needsFullSize: type === "fixed" }, options);
+  return { path: target, size, type, ...(fromRaw === undefined ? {} : { fromRaw }), blockSize, ...facts };
+}
+
+async function rawSourceSize(fromRaw: string): Promise<number> {
+  const { kind, size } = await pathFacts(fromRaw, { followLinks: true });
+  if (kind !== "file") {
+    throw new VhdError("ERROR_PATH_NOT_FOUND", "the raw source image does not exist or is not a file", {
+      parameter: "fromRaw",
+      path: fromRaw,
+    });
+  }
+  return size;
+}
+
+/**
+ * The size of a base disk: as given, or the raw source's size rounded up to a whole sector. A size given explicitly
+ * is never rounded (`checkVirtualSize`).
+ */
+function checkBaseSize(request: BaseRequest, target: string, rawSize: number | undefined): number {
+  const size = request.size ?? (rawSize === undefined ? undefined : Math.ceil(rawSize / SECTOR_SIZE) * SECTOR_SIZE);
+  if (size === undefined) {
+    throw new VhdError("E_POINTER", "size is missing; give the disk's virtual size in bytes", { parameter: "size", path: target });
+  }
+  checkVirtualSize(size, target);
+  const format = request.intendedFormat ?? "unformatted";
+  const limits = FORMAT_SIZE_LIMITS[format];
+  if (limits === undefined) {
+    throw new VhdError("E_INVALIDARG", `intendedFormat must be unformatted, fat16 or fat32, not ${JSON.stringify(format)}`, {
+      parameter: "intendedFormat",
+    });
+  }
+  const context = { parameter: "size", path: target, details: { size, intendedFormat: format } };
+  if (size < limits.min) {
+    throw new VhdError(
+      "VM_E_IMAGE_SIZE_TOO_SMALL",
+      `${size} bytes is below the ${limits.min / MB} MB minimum for ${format} images; choose a larger size`,
+      context,
+    );
+  }
+  if (limits.max !== undefined && size > limits.max) {
+    throw new VhdError("VM_E_IMAGE_SIZE_TOO_LARGE", `${size} bytes is not below 2000 MB, the limit for FAT16 images`, context);
+  }
+  if (rawSize !== undefined && size < rawSize) {
+    throw new VhdError(
+      "ERROR_VHD_INVALID_SIZE",
+      `${size} bytes is smaller than the raw source (${rawSize} bytes); give a size of at least ${rawSize} rounded up to 512`,
+      { ...context, details: { ...context.details, rawSize } },
+    );
+  }
+  return size;
+}
+
+/** Sizes of a new dynamic or differencing file: empty (metadata only), and with every block allocated. */
+function dynamicFileSizes(
+  virtualSize: number,
+  blockSize: number,
+  locators: number,
+): { initialFileSize: number; fullyExpandedSize: number } {
+  const plan = planDynamicFile({
+    virtualSize,
+    blockSize,
+    locatorDataSpaces: WRITTEN_LOCATORS.slice(0, locators).map((locator) => locator.dataSpace),
+  });
+  return {
+    initialFileSize: plan.emptyFileSize,
+    fullyExpandedSize: plan.emptyFileSize + plan.maxTableEntries * blockSpan(blockSize),
+  };
+}
+
+/** Checks where a new image goes: nothing there, a folder chain that can be created, a writable volume with room. */
+async function checkTarget(
+  target: string,
+  parameter: ErrorParameter,
+  size: { initialFileSize: number; fullyExpandedSize: number; needsFullSize: boolean },
+  options: ValidationOptions,
+): Promise<TargetFacts> {
+  const { kind } = await pathFacts(target);
+  if (kind === "through-file") throw throughFile(target, parameter);
+  if (kind !== "missing") {
+    const what = kind === "symlink" ? "a symbolic link" : kind === "folder" ? "a folder" : "a file";
+    throw new VhdError("ERROR_ALREADY_EXISTS", `${what} already exists at this path; choose another path or remove it first`, {
+      parameter,
+      path: target,
+    });
+  }
+  const folders = await nearestExistingFolder(path.dirname(target));
+  if (folders.existing === undefined) throw throughFile(target, parameter);
+  const volume = await volumeFacts(folders.existing, options.assumeFsType ? { assumeFsType: options.assumeFsType } : {});
+  checkVolume(volume, target, parameter, size);
+  const { initialFileSize, fullyExpandedSize } = size;
+  return { missingFolders: folders.missing, volume, initialFileSize, fullyExpandedSize };
+}
+
+function throughFile(target: string, parameter: ErrorParameter): VhdError {
+  return new VhdError("ERROR_PATH_NOT_FOUND", "a folder of the path is a file, so nothing can be created there", {
+    parameter,
+    path: target,
+  });
+}
+
+function checkVolume(
+  volume: VolumeFacts,
+  target: string,
+  parameter: ErrorParameter,
+  size: { fullyExpandedSize: number; needsFullSize: boolean },
+): void {
+  const init = { parameter, path: target, details: { volumeFolder: volume.folder, fsType: volume.fsType } };
+  if (volume.readOnly) {
+    throw new VhdError("ERROR_INVALID_DRIVE", `the volume holding ${volume.folder} is read-only; choose a writable one`, init);
+  }
+  if (!volume.writable) {
+    throw new VhdError("ERROR_ACCESS_DENIED", `this process may not create files in ${volume.folder}; check its permissions`, init);
+  }
+  const needed = size.needsFullSize ? Math.max(MIN_FREE_BYTES, size.fullyExpandedSize) : MIN_FREE_BYTES;
+  if (volume.freeBytes < needed) {
+    throw new VhdError(
+      "ERROR_DISK_FULL",
+      `the volume has ${volume.freeBytes} bytes free and the image needs at least ${needed}; free some space or choose another volume`,
+      { ...init, details: { ...init.details, freeBytes: volume.freeBytes, neededBytes: needed } },
+    );
+  }
+  if (volume.maxFileSize < size.fullyExpandedSize) {
+    throw new VhdError(
+      "VM_E_FILE_TOO_LARGE_FOR_VOLUME",
+      `fully expanded, the image takes ${size.fullyExpandedSize} bytes, but files on this ${volume.fsType} volume ` +
+        `stop at ${volume.maxFileSize}; choose a volume without that limit (e.g. NTFS, ext4) or a smaller disk`,
+      { ...init, details: { ...init.details, fullyExpandedSize: size.fullyExpandedSize, maxFileSize: volume.maxFileSize } },
+    );
+  }
+}

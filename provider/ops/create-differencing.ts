@@ -1,0 +1,70 @@
+/**
+ * `CreateDifferencingVirtualHardDisk` as one call: validate every rule, create the containing folder when missing,
+ * write the child atomically off the parent, and report the new disk. What the CLI and the Pulumi resource call.
+ */
+import type { ProgressCallback } from "../fs/progress";
+import { throwIfCancelled } from "../fs/cancellation";
+import { checkParent, validateCreateDifferencing, type DifferencingRequest, type ValidationOptions } from "../inputs/validate";
+import type { DiskInfo } from "../vhd/inspect";
+import { writeDifferencingDisk } from "../vhd/writer";
+import { createImage, creationError } from "./create-image";
+
+/** Arguments of {@link createDifferencingDisk}. */
+export interface CreateDifferencingDiskArgs extends DifferencingRequest, ValidationOptions {
+  /**
+   * Cancels the creation (the CLI aborts it on SIGINT/SIGTERM, the resource on the engine's cancel). Before or during
+   * the call, a cancel fails it with `VM_E_APP_SHUTTING_DOWN` and leaves nothing behind.
+   */
+  signal?: AbortSignal;
+  /**
+   * Reports progress. The first report (`bytesDone` 0) comes once every rule has passed and before anything is
+   * written; the last one (`bytesDone === bytesTotal`) when the file is in place.
+   */
+  onProgress?: ProgressCallback;
+}
+
+/**
+ * Creates a differencing disk at `imagePath` whose parent is `parentPath`, following `CreateDifferencingVirtualHardDisk`
+ * (seed-api.md): paths resolved and checked (see `validateCreateDifferencing`), the containing folder created when
+ * missing, the file written under a temporary name and published only when complete.
+ *
+ * On any failure nothing is left: no file at `imagePath`, no temporary file, no folder this call created; the parent
+ * is only read. The parent is checked again right before writing, so one removed since validation is refused
+ * (`ERROR_PATH_NOT_FOUND`) rather than half-used.
+ *
+ * @returns what `inspectDisk` reports about the new disk (its parent and chain resolved).
+ * @throws VhdError every row of the contract's table (see `validateCreateDifferencing`), `VM_E_APP_SHUTTING_DOWN` on
+ *   cancel, and `DISP_E_EXCEPTION` wrapping anything unexpected with both paths.
+ */
+export async function createDifferencingDisk(args: CreateDifferencingDiskArgs): Promise<DiskInfo> {
+  const { signal, onProgress } = args;
+  const given = { target: args.imagePath ?? "", parameter: "imagePath", signal, details: { parentPath: args.parentPath } };
+  try {
+    throwIfCancelled(signal, { parameter: "imagePath", path: given.target });
+    const request = await validateCreateDifferencing(args, args);
+    const creation = {
+      target: request.imagePath,
+      parameter: "imagePath",
+      signal,
+      details: { imagePath: request.imagePath, parentPath: request.parentPath },
+    };
+    onProgress?.({ bytesDone: 0, bytesTotal: request.initialFileSize });
+    throwIfCancelled(signal, creation);
+    await checkParent(request.parentPath);
+    const info = await createImage({
+      ...creation,
+      missingFolders: request.missingFolders,
+      write: async (handle, writeSignal) => {
+        await writeDifferencingDisk(handle, request.parentPath, {
+          imagePath: request.imagePath,
+          blockSize: request.blockSize,
+          signal: writeSignal,
+        });
+      },
+    });
+    onProgress?.({ bytesDone: info.fileSize, bytesTotal: info.fileSize });
+    return info;
+  } catch (error) {
+    throw creationError(error, given);
+  }
+}

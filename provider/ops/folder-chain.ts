@@ -1,0 +1,62 @@
+/**
+ * The contract creates the containing folder of a new image when it does not exist (seed-api.md, `imagePath`). If the
+ * creation then fails, the folders we made are removed again, so a failed request leaves the tree as it found it.
+ */
+import { promises as fsp } from "node:fs";
+import { VhdError, type ErrorParameter } from "../errors";
+import { errnoCode, vhdErrorFromFs } from "../fs/fs-error";
+
+/** Folders this operation created, and the way to take them back. */
+export interface CreatedFolders {
+  /** The folders we created, outermost first. */
+  readonly created: readonly string[];
+  /**
+   * Removes the folders we created, innermost first. Only empty folders are removed (`rmdir`): a folder that something
+   * else has put a file into meanwhile is no longer only ours, and stays.
+   */
+  removeAgain(): Promise<void>;
+}
+
+/**
+ * Creates `missing` (outermost first, as validation listed them), one level at a time, remembering which ones we
+ * made. A folder that appeared meanwhile is used, not claimed. On failure, what we made so far is removed again.
+ *
+ * @throws VhdError `ERROR_PATH_NOT_FOUND` when something that is not a folder took a folder's place, or the table's
+ *   file-system errors (`ERROR_ACCESS_DENIED`, `ERROR_INVALID_DRIVE`, `ERROR_DISK_FULL`, ...).
+ */
+export async function createFolderChain(missing: readonly string[], parameter: ErrorParameter): Promise<CreatedFolders> {
+  const created: string[] = [];
+  const folders: CreatedFolders = {
+    created,
+    async removeAgain() {
+      for (const folder of [...created].reverse()) await fsp.rmdir(folder).catch(() => undefined);
+    },
+  };
+  try {
+    for (const folder of missing) {
+      if (await makeFolder(folder, parameter)) created.push(folder);
+    }
+    return folders;
+  } catch (error) {
+    await folders.removeAgain();
+    throw error;
+  }
+}
+
+/** Makes one folder; false when a folder was already there (someone else's). */
+async function makeFolder(folder: string, parameter: ErrorParameter): Promise<boolean> {
+  try {
+    await fsp.mkdir(folder);
+    return true;
+  } catch (error) {
+    if (errnoCode(error) !== "EEXIST") {
+      throw vhdErrorFromFs(error, { parameter, path: folder, action: "create the image's folder" });
+    }
+    const stats = await fsp.stat(folder).catch(() => undefined);
+    if (stats?.isDirectory()) return false;
+    throw new VhdError("ERROR_PATH_NOT_FOUND", "a file appeared where the image's folder was to be created", {
+      parameter,
+      path: folder,
+    });
+  }
+}
