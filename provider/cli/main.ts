@@ -6,6 +6,9 @@
 import { Command, CommanderError } from "commander";
 import { VhdError } from "../errors";
 import { registerChecksum } from "./commands/checksum";
+import { registerInspect } from "./commands/inspect";
+import { registerRead } from "./commands/read";
+import { registerVerify } from "./commands/verify";
 import { ExitStatus } from "./exit-status";
 import { printError } from "./output";
 
@@ -21,6 +24,9 @@ const program = new Command("vhd")
     process.exit(error.exitCode === 0 ? ExitStatus.ok : ExitStatus.usage);
   });
 
+registerInspect(program);
+registerVerify(program);
+registerRead(program);
 registerChecksum(program);
 
 void program.parseAsync(process.argv);

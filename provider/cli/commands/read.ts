@@ -1,0 +1,49 @@
+import type { Command } from "commander";
+import { throwIfCancelled } from "../../fs/cancellation";
+import { openChain } from "../../vhd/chain";
+import { openBinaryStdout } from "../binary-stdout";
+import { runCommand, withCommonOptions, type CommonOptions } from "../command-runner";
+import { parseSize } from "../sizes";
+
+interface ReadOptions extends CommonOptions {
+  offset?: string;
+  length?: string;
+  force?: boolean;
+}
+
+/**
+ * `vhd read <path> [--offset N] [--length N] > out.raw`: the virtual disk's bytes as the guest sees them, composed
+ * through the whole chain, on stdout. `--json` changes only how errors are printed: stdout carries the bytes.
+ */
+export function registerRead(program: Command): void {
+  withCommonOptions(program.command("read"))
+    .description("write the virtual disk's bytes, composed through its chain, to stdout (e.g. > out.raw)")
+    .argument("<path>", "the VHD file")
+    .option("--offset <bytes>", "first virtual byte to read (512, 1MiB, ...)", "0")
+    .option("--length <bytes>", "how many bytes (default: to the end of the disk)")
+    .option("-f, --force", "write binary even when stdout is a terminal")
+    .action((path: string, options: ReadOptions) =>
+      runCommand(options, async ({ signal, progress }) => {
+        const offset = parseSize(options.offset ?? "0", "--offset", { allowZero: true });
+        const requestedLength =
+          options.length === undefined ? undefined : parseSize(options.length, "--length", { allowZero: true });
+        const sink = openBinaryStdout(options.force === true);
+        const chain = await openChain(path, { parameter: "path" });
+        const bar = progress("read");
+        try {
+          const length = requestedLength ?? Math.max(0, chain.virtualSize - offset);
+          let bytesDone = 0;
+          // Each chunk's buffer is reused by the next, so it is written out before the next one is read.
+          for await (const chunk of chain.chunks({ offset, length })) {
+            throwIfCancelled(signal, { parameter: "path", path });
+            if (!(await sink.write(chunk.bytes))) break;
+            bytesDone += chunk.bytes.length;
+            bar.update({ bytesDone, bytesTotal: length });
+          }
+        } finally {
+          bar.stop();
+          await chain.close();
+        }
+      }),
+    );
+}

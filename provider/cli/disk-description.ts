@@ -1,0 +1,46 @@
+import type { DiskInfo } from "../vhd/inspect";
+import type { Field } from "./output";
+import { formatBytes } from "./sizes";
+
+/** A byte count for people, with the exact count beside it: `10 GiB (10737418240 bytes)`, as qemu-img prints sizes. */
+export function bytesField(bytes: number): string {
+  return bytes < 1024 ? `${bytes} bytes` : `${formatBytes(bytes)} (${bytes} bytes)`;
+}
+
+/**
+ * The human form of a {@link DiskInfo}, as `key: value` lines in the order `qemu-img info` uses (image, format,
+ * sizes, then format-specific facts), followed by the parent, every ancestor and any warnings. The JSON form is the
+ * DiskInfo itself.
+ */
+export function describeDisk(info: DiskInfo): Field[] {
+  const { creator, geometry, parent } = info;
+  const fields: Field[] = [
+    ["image", info.path],
+    ["type", info.type],
+    ["virtual size", bytesField(info.virtualSize)],
+    ["file size", bytesField(info.fileSize)],
+    ["unique id", info.uniqueId],
+    ["creator", `${creator.application.trim()} ${creator.version} (${creator.hostOs.trim()})`],
+    ["geometry", `${geometry.cylinders}/${geometry.heads}/${geometry.sectorsPerTrack} (C/H/S)`],
+    ["block size", info.blockSize === null ? undefined : bytesField(info.blockSize)],
+    ["allocated blocks", info.allocatedBlocks ?? undefined],
+    ["created", info.timestamp],
+  ];
+  if (parent !== undefined) {
+    fields.push(
+      ["parent unique id", parent.uniqueId],
+      ["parent name", parent.name],
+      ...parent.locators.map((locator): Field => [`parent locator ${locator.code}`, locator.path ?? "(unreadable)"]),
+      ["parent timestamp", parent.timestamp],
+      ["parent path", parent.resolvedPath ?? `not found: ${info.chainError?.message ?? "unresolved"}`],
+    );
+  }
+  fields.push(
+    ...info.chain.map((ancestor, index): Field => [
+      `ancestor ${index + 1}`,
+      `${ancestor.path} (${ancestor.type}, ${ancestor.uniqueId})`,
+    ]),
+    ...info.warnings.map((warning): Field => ["warning", warning]),
+  );
+  return fields;
+}
