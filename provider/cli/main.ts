@@ -6,9 +6,12 @@
 import { Command, CommanderError } from "commander";
 import { VhdError } from "../errors";
 import { registerChecksum } from "./commands/checksum";
+import { registerCreate } from "./commands/create";
+import { registerCreateDifferencing } from "./commands/create-differencing";
 import { registerInspect } from "./commands/inspect";
 import { registerRead } from "./commands/read";
 import { registerVerify } from "./commands/verify";
+import { registerWrite } from "./commands/write";
 import { ExitStatus } from "./exit-status";
 import { printError } from "./output";
 
@@ -24,9 +27,12 @@ const program = new Command("vhd")
     process.exit(error.exitCode === 0 ? ExitStatus.ok : ExitStatus.usage);
   });
 
+registerCreateDifferencing(program);
+registerCreate(program);
 registerInspect(program);
 registerVerify(program);
 registerRead(program);
+registerWrite(program);
 registerChecksum(program);
 
 void program.parseAsync(process.argv);

@@ -1,18 +1,14 @@
 import { Presets, SingleBar } from "cli-progress";
+import type { ProgressCallback } from "../fs/progress";
 import { formatBytes } from "./sizes";
-
-/** How far long work has come, in the shape the ops and the checksum report it (`onProgress`). */
-export interface ByteProgress {
-  bytesDone: number;
-  bytesTotal: number;
-}
 
 /**
  * A progress bar that may be switched off. `stop` must be called when the work ends, however it ends; calling it
  * again does nothing.
  */
 export interface Progress {
-  readonly update: (progress: ByteProgress) => void;
+  /** Pass it as `onProgress` to the ops and the checksum. */
+  readonly update: ProgressCallback;
   stop(): void;
 }
 

@@ -1,0 +1,54 @@
+import { Option, type Command } from "commander";
+import { resolve } from "node:path";
+import type { BaseDiskType, IntendedFormat } from "../../inputs/validate";
+import { createBaseDisk } from "../../ops/create-base";
+import { runCommand, withCommonOptions, type CommonOptions } from "../command-runner";
+import { describeDisk } from "../disk-description";
+import { printFields, printJson } from "../output";
+import { createSettings, withCreateOptions, type CreateOptions } from "../create-options";
+import { parseSize } from "../sizes";
+
+interface CreateBaseOptions extends CommonOptions, CreateOptions {
+  size?: string;
+  type: BaseDiskType;
+  from?: string;
+  intendedFormat: IntendedFormat;
+}
+
+/**
+ * `vhd create <path> --size N [--type dynamic|fixed] [--from raw.img]`: a base disk (a golden image), empty or with a
+ * raw image's bytes. Unlike `create-differencing`, whose contract has its own rule, relative paths are relative to
+ * the current directory, as in `qemu-img create`.
+ */
+export function registerCreate(program: Command): void {
+  withCreateOptions(withCommonOptions(program.command("create")))
+    .description("create a base disk (dynamic or fixed), empty or from a raw image")
+    .argument("<path>", "the new disk (its folder is created when missing)")
+    .option("--size <bytes>", "virtual size: bytes or K/M/G/T, binary (10GiB); default: the --from image's size")
+    .addOption(new Option("--type <type>", "disk type").choices(["dynamic", "fixed"]).default("dynamic"))
+    .option("--from <raw>", "a raw disk image whose bytes the new disk starts with")
+    .addOption(
+      new Option("--intended-format <format>", "the size limits to apply (Virtual PC's: FAT16 below 2000 MB, ...)")
+        .choices(["unformatted", "fat16", "fat32"])
+        .default("unformatted"),
+    )
+    .action((path: string, options: CreateBaseOptions) =>
+      runCommand(options, async ({ json, signal, progress }) => {
+        const size = options.size === undefined ? undefined : parseSize(options.size, "--size");
+        const bar = progress(options.from === undefined ? "create" : "import");
+        const info = await createBaseDisk({
+          path: resolve(path),
+          ...(size === undefined ? {} : { size }),
+          type: options.type,
+          ...(options.from === undefined ? {} : { fromRaw: resolve(options.from) }),
+          intendedFormat: options.intendedFormat,
+          ...createSettings(options),
+          signal,
+          onProgress: bar.update,
+        });
+        bar.stop();
+        if (json) printJson(info);
+        else printFields(describeDisk(info));
+      }),
+    );
+}

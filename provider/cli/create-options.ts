@@ -1,0 +1,27 @@
+import type { Command } from "commander";
+import type { PathRules } from "../inputs/paths";
+import { parseSize } from "./sizes";
+
+/** The options of the two create commands that go to the validation rules. */
+export interface CreateOptions {
+  blockSize?: string;
+  posixPaths?: boolean;
+}
+
+/** Adds `--block-size` and `--posix-paths`, shared by `create` and `create-differencing`. */
+export function withCreateOptions(command: Command): Command {
+  return command
+    .option("--block-size <bytes>", "bytes per block: 512KiB, 1MiB or 2MiB (default 2MiB)")
+    .option(
+      "--posix-paths",
+      "drop the Windows path rules (260 characters, * ? : < > | \" and names like CON): only for disks that never leave POSIX hosts",
+    );
+}
+
+/** The create options as the ops take them. */
+export function createSettings(options: CreateOptions): { blockSize?: number; pathRules: PathRules } {
+  return {
+    ...(options.blockSize === undefined ? {} : { blockSize: parseSize(options.blockSize, "--block-size") }),
+    pathRules: options.posixPaths ? "posix" : "windows",
+  };
+}
