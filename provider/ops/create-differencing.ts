@@ -3,11 +3,10 @@
  * write the child atomically off the parent, and report the new disk. What the CLI and the Pulumi resource call.
  */
 import type { ProgressCallback } from "../fs/progress";
-import { throwIfCancelled } from "../fs/cancellation";
 import { checkParent, validateCreateDifferencing, type DifferencingRequest, type ValidationOptions } from "../inputs/validate";
 import type { DiskInfo } from "../vhd/inspect";
 import { writeDifferencingDisk } from "../vhd/writer";
-import { createImage, creationError } from "./create-image";
+import { runCreation } from "./create-image";
 
 /** Arguments of {@link createDifferencingDisk}. */
 export interface CreateDifferencingDiskArgs extends DifferencingRequest, ValidationOptions {
@@ -17,8 +16,8 @@ export interface CreateDifferencingDiskArgs extends DifferencingRequest, Validat
    */
   signal?: AbortSignal;
   /**
-   * Reports progress. The first report (`bytesDone` 0) comes once every rule has passed and before anything is
-   * written; the last one (`bytesDone === bytesTotal`) when the file is in place.
+   * Reports progress: the first report (`bytesDone` 0) once every rule has passed and before anything is written, the
+   * last one (`bytesDone === bytesTotal`) when the file is in place.
    */
   onProgress?: ProgressCallback;
 }
@@ -37,34 +36,21 @@ export interface CreateDifferencingDiskArgs extends DifferencingRequest, Validat
  *   cancel, and `DISP_E_EXCEPTION` wrapping anything unexpected with both paths.
  */
 export async function createDifferencingDisk(args: CreateDifferencingDiskArgs): Promise<DiskInfo> {
-  const { signal, onProgress } = args;
-  const given = { target: args.imagePath ?? "", parameter: "imagePath", signal, details: { parentPath: args.parentPath } };
-  try {
-    throwIfCancelled(signal, { parameter: "imagePath", path: given.target });
-    const request = await validateCreateDifferencing(args, args);
-    const creation = {
-      target: request.imagePath,
-      parameter: "imagePath",
-      signal,
-      details: { imagePath: request.imagePath, parentPath: request.parentPath },
-    };
-    onProgress?.({ bytesDone: 0, bytesTotal: request.initialFileSize });
-    throwIfCancelled(signal, creation);
-    await checkParent(request.parentPath);
-    const info = await createImage({
-      ...creation,
-      missingFolders: request.missingFolders,
-      write: async (handle, writeSignal) => {
-        await writeDifferencingDisk(handle, request.parentPath, {
-          imagePath: request.imagePath,
-          blockSize: request.blockSize,
-          signal: writeSignal,
-        });
-      },
-    });
-    onProgress?.({ bytesDone: info.fileSize, bytesTotal: info.fileSize });
-    return info;
-  } catch (error) {
-    throw creationError(error, given);
-  }
+  return runCreation({
+    given: { target: args.imagePath, parameter: "imagePath", details: { parentPath: args.parentPath } },
+    signal: args.signal,
+    onProgress: args.onProgress,
+    validate: () => validateCreateDifferencing(args, args),
+    target: (request) => ({ path: request.imagePath, details: { imagePath: request.imagePath, parentPath: request.parentPath } }),
+    write: (request) => async (handle, signal) => {
+      // Right before writing (folders made, temporary file open): a parent removed or damaged since validation is
+      // refused here, and runCreation takes back what was made.
+      await checkParent(request.parentPath);
+      await writeDifferencingDisk(handle, request.parentPath, {
+        imagePath: request.imagePath,
+        blockSize: request.blockSize,
+        signal,
+      });
+    },
+  });
 }

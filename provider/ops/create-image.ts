@@ -4,51 +4,80 @@
  * temporary file and no folder of ours behind (seed-api.md; the parent is only ever read).
  */
 import { promises as fsp } from "node:fs";
-import { VhdError, asVhdError, isVhdError, type ErrorParameter } from "../errors";
+import { VhdError, asVhdError, isVhdError, type ErrorParameter, type VhdErrorInit } from "../errors";
 import { createFileAtomically, type FileWriter } from "../fs/atomic-file";
 import { throwIfCancelled } from "../fs/cancellation";
+import type { ProgressCallback } from "../fs/progress";
+import type { TargetFacts } from "../inputs/validate";
 import { inspectDisk, type DiskInfo } from "../vhd/inspect";
 import { createFolderChain } from "./folder-chain";
 
-/** What {@link createImage} needs to know. */
-export interface ImageCreation {
-  /** The validated, absolute path of the new image. */
-  target: string;
-  /** The input `target` came from, for errors. */
-  parameter: ErrorParameter;
-  /** Folders to create first (from validation), outermost first. */
-  missingFolders: readonly string[];
-  /** Fills the new file (it is a temporary file until the end). */
-  write: FileWriter<void>;
+/** How one kind of disk is created: what {@link runCreation} needs to know. */
+export interface CreationPlan<Request extends TargetFacts> {
+  /** The target path and its input as the caller gave them, for errors raised before validation resolves them. */
+  given: { target: string | null | undefined; parameter: ErrorParameter; details: Record<string, unknown> };
   signal?: AbortSignal;
-  /** Paths and facts every error of this creation should carry (e.g. the parent's path). */
-  details?: Record<string, unknown>;
+  onProgress?: ProgressCallback;
+  /** Checks every rule and resolves the paths (nothing written). */
+  validate(): Promise<Request>;
+  /** The validated target path and the facts every later error should carry. */
+  target(request: Request): { path: string; details: Record<string, unknown> };
+  /** Fills the new (temporary) file. */
+  write(request: Request): FileWriter<void>;
 }
 
 /**
- * Creates the image described by `creation` and returns what {@link inspectDisk} reports about it.
+ * Runs a creation: validate, report the start, make the missing folders, write the file atomically, inspect it; on any
+ * failure or cancel take everything back (no file at the target, no temporary file, no folder of ours).
  *
- * @throws VhdError whatever validation-time rule the file system enforces after all (`ERROR_ALREADY_EXISTS` if a
- *   racer took the name, `ERROR_DISK_FULL`, ...), `VM_E_APP_SHUTTING_DOWN` when `signal` aborts before the call
- *   returns, and `DISP_E_EXCEPTION` wrapping anything unexpected, with the paths.
+ * The first progress report (`bytesDone` 0) comes once every rule has passed and before anything is written; the
+ * last one (`bytesDone === bytesTotal`, the file's size) once the file is in place.
+ *
+ * @returns what `inspectDisk` reports about the new disk.
+ * @throws VhdError: validation's errors; what the file system enforces after all (`ERROR_ALREADY_EXISTS` if a racer
+ *   took the name, `ERROR_DISK_FULL`, ...); `VM_E_APP_SHUTTING_DOWN` when `signal` aborts before the call returns;
+ *   `DISP_E_EXCEPTION` wrapping anything unexpected, with the paths.
  */
-export async function createImage(creation: ImageCreation): Promise<DiskInfo> {
-  const { target, parameter, signal } = creation;
-  const context = { parameter, path: target };
-  const folders = await createFolderChain(creation.missingFolders, parameter);
+export async function runCreation<Request extends TargetFacts>(plan: CreationPlan<Request>): Promise<DiskInfo> {
+  const { given, signal, onProgress } = plan;
+  let context = { parameter: given.parameter, path: given.target ?? undefined, details: given.details };
+  try {
+    throwIfCancelled(signal, context);
+    const request = await plan.validate();
+    const target = plan.target(request);
+    context = { parameter: given.parameter, path: target.path, details: target.details };
+    onProgress?.({ bytesDone: 0, bytesTotal: request.initialFileSize });
+    throwIfCancelled(signal, context);
+    const info = await createImage(target.path, given.parameter, request.missingFolders, plan.write(request), signal);
+    onProgress?.({ bytesDone: info.fileSize, bytesTotal: info.fileSize });
+    return info;
+  } catch (error) {
+    throw creationError(error, context, signal);
+  }
+}
+
+/** Makes the folders, writes and publishes the file, inspects it; takes everything back on failure. */
+async function createImage(
+  target: string,
+  parameter: ErrorParameter,
+  missingFolders: readonly string[],
+  write: FileWriter<void>,
+  signal: AbortSignal | undefined,
+): Promise<DiskInfo> {
+  const folders = await createFolderChain(missingFolders, parameter);
   let published = false;
   try {
-    await createFileAtomically(target, creation.write, { signal, parameter });
+    await createFileAtomically(target, write, { signal, parameter });
     published = true;
     const info = await inspectDisk(target);
-    // Until this call returns the creation is not done: a cancel that arrives while inspecting still undoes it.
-    throwIfCancelled(signal, context);
+    // Until the call returns the creation is not done: a cancel that arrives while inspecting still undoes it.
+    throwIfCancelled(signal, { parameter, path: target });
     return info;
   } catch (error) {
     // Only a file that our own atomic publish put there is removed; anything else at the target was never ours.
     if (published) await fsp.unlink(target).catch(() => undefined);
     await folders.removeAgain();
-    throw creationError(error, creation);
+    throw error;
   }
 }
 
@@ -56,12 +85,8 @@ export async function createImage(creation: ImageCreation): Promise<DiskInfo> {
  * The error a failed creation reports: a cancel wins over whatever the abort caused downstream (a closed handle, an
  * `AbortError`), then errors from the table pass through, and anything else becomes `DISP_E_EXCEPTION` with the paths.
  */
-export function creationError(
-  error: unknown,
-  creation: Pick<ImageCreation, "target" | "parameter" | "signal" | "details">,
-): VhdError {
-  const init = { parameter: creation.parameter, path: creation.target, details: creation.details ?? {} };
-  if (creation.signal?.aborted && !isVhdError(error, "VM_E_APP_SHUTTING_DOWN")) {
+function creationError(error: unknown, init: VhdErrorInit, signal: AbortSignal | undefined): VhdError {
+  if (signal?.aborted && !isVhdError(error, "VM_E_APP_SHUTTING_DOWN")) {
     return new VhdError("VM_E_APP_SHUTTING_DOWN", "the creation was cancelled; nothing was kept", { ...init, cause: error });
   }
   return asVhdError(error, init);

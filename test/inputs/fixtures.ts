@@ -114,22 +114,30 @@ export async function snapshotFile(file: string): Promise<FileSnapshot> {
 }
 
 /**
- * Records a folder's entries and a parent's bytes before an operation that must fail, and checks afterwards that
- * nothing is at `imagePath`, no entry (temporary file or folder) was added to or removed from the folder, and the
- * parent is unchanged (same hash, same mtime).
+ * Records a folder's entries, what is at `imagePath` and a parent's bytes before an operation that must fail, and
+ * checks afterwards that nothing was created at `imagePath` (or, if something was there, that it is untouched), no
+ * entry (temporary file or folder) was added to or removed from the folder, and the parent is unchanged (same hash,
+ * same mtime).
  */
 export async function witness(options: { folder: string; imagePath: string; parentPath?: string }) {
   const before = await listEntries(options.folder);
+  const atImage = await entryAt(options.imagePath);
   const parent = options.parentPath === undefined ? undefined : await snapshotFile(options.parentPath);
   return {
     async expectNothingChanged(): Promise<void> {
-      await expect(fsp.lstat(options.imagePath)).rejects.toMatchObject({ code: expect.stringMatching(/ENOENT|ENOTDIR/u) });
+      expect(await entryAt(options.imagePath)).toEqual(atImage);
       expect(await listEntries(options.folder)).toEqual(before);
       if (parent !== undefined && options.parentPath !== undefined) {
         expect(await snapshotFile(options.parentPath)).toEqual(parent);
       }
     },
   };
+}
+
+/** What is at a path (not following links): absent, or its identity and times. */
+async function entryAt(target: string): Promise<string> {
+  const stats = await fsp.lstat(target).catch(() => undefined);
+  return stats === undefined ? "absent" : `${stats.ino}:${stats.size}:${stats.mtimeMs}:${stats.mode}`;
 }
 
 async function listEntries(folder: string): Promise<string[] | "missing"> {

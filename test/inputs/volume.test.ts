@@ -30,7 +30,10 @@ describe("volumeFacts", () => {
     const facts = await volumeFacts(temp);
     const statfs = await fsp.statfs(temp);
     expect(facts.folder).toBe(temp);
-    expect(facts.freeBytes).toBe(statfs.bavail * statfs.bsize);
+    // Others write to this volume meanwhile, so only the bounds are stable here; the tmpfs test checks exact bytes.
+    expect(facts.freeBytes % statfs.bsize).toBe(0);
+    expect(facts.freeBytes).toBeGreaterThan(0);
+    expect(facts.freeBytes).toBeLessThanOrEqual(statfs.blocks * statfs.bsize);
     expect(facts.readOnly).toBe(false);
     expect(facts.writable).toBe(true);
     // `stat -f` names the same file system (ext2/ext3 for ext4, tmpfs, overlayfs, xfs, btrfs...).
