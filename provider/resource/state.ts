@@ -3,6 +3,7 @@
  * Both are plain JSON; the engine may put {@link UNKNOWN} in place of any input during a preview.
  */
 import type { PathRules } from "../inputs/paths";
+import type { DiskKind } from "../vhd/disk-image";
 import type { FileFingerprint } from "./fingerprint";
 
 /**
@@ -18,7 +19,7 @@ export function isUnknown(value: unknown): boolean {
 }
 
 /** The disk type of a VHD, as the outputs spell it. */
-export type DiskTypeName = "fixed" | "dynamic" | "differencing";
+export type DiskTypeName = DiskKind;
 
 /**
  * What the parent looks like now, as `check` observed it. These keys are added to the inputs on purpose: the engine

@@ -1,0 +1,31 @@
+/**
+ * `pulumi-vhd`: differencing VHD 1.0 disks. The public surface, re-exports only:
+ * - the Pulumi resource `DifferencingDisk` and its argument/output types;
+ * - the operations the `vhd` CLI uses (create a differencing or base disk, inspect, verify, checksum);
+ * - the one error type `VhdError` and the error table.
+ */
+export {
+  DifferencingDisk,
+  type DifferencingDiskArgs,
+  type DifferencingDiskOutputs,
+} from "./resource/differencing-disk";
+export type { FileFingerprint } from "./resource/fingerprint";
+export type { DiskTypeName } from "./resource/state";
+
+export { createDifferencingDisk, type CreateDifferencingDiskArgs } from "./ops/create-differencing";
+export { createBaseDisk, type CreateBaseDiskArgs } from "./ops/create-base";
+export { inspectDisk, verifyDisk, type DiskInfo, type VerifyReport } from "./vhd/inspect";
+export { openChain, type DiskChain } from "./vhd/chain";
+export { sha256File, type Sha256Options, type Sha256Result } from "./checksum/sha256";
+export { resolveDiskPaths, type PathRules } from "./inputs/paths";
+
+export {
+  ERROR_TABLE,
+  ERROR_NAMES,
+  type ErrorName,
+  formatHresult,
+  VhdError,
+  type VhdErrorInit,
+  isVhdError,
+  asVhdError,
+} from "./errors";

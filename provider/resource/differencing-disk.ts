@@ -1,0 +1,145 @@
+/**
+ * `DifferencingDisk`: the Pulumi resource. A child VHD made off a parent ("golden image"), with the parent's identity
+ * and SHA-256 recorded, so that `pulumi preview` plans a rebuild of every disk whose parent (or any ancestor) changed.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import type { PathRules } from "../inputs/paths";
+import type { FileFingerprint } from "./fingerprint";
+import { differencingDiskProvider } from "./shim";
+import type { DiskState, DiskTypeName } from "./state";
+
+/** The inputs of a {@link DifferencingDisk}. */
+export interface DifferencingDiskArgs {
+  /**
+   * Path of the child disk file. May be relative to the folder of `parentPath` when that is absolute. The folder is
+   * created if it does not exist. Changing it replaces the disk.
+   */
+  imagePath: pulumi.Input<string>;
+  /**
+   * Path of the parent disk (a base disk or another differencing disk, e.g. another `DifferencingDisk`'s
+   * `imagePath`). May be relative to the folder of `imagePath` when that is absolute. Changing it, or a change of the
+   * parent's content or identity, replaces the disk.
+   */
+  parentPath: pulumi.Input<string>;
+  /**
+   * Take over an existing differencing disk at `imagePath` whose parent is `parentPath` (same file, same unique id)
+   * instead of failing with `ERROR_ALREADY_EXISTS`. This is how existing disks come under management, since dynamic
+   * resources cannot be imported. Default `false`.
+   */
+  adopt?: pulumi.Input<boolean>;
+  /**
+   * Make the parent read-only while this disk exists, and make it writable again when the last child in the parent's
+   * or this disk's folder is deleted. Default `false`.
+   */
+  protectParent?: pulumi.Input<boolean>;
+  /** Block size in bytes (a power of two from 512 KiB to 256 MiB is typical). Default: 2 MiB. */
+  blockSize?: pulumi.Input<number>;
+  /**
+   * `"windows"` (default): paths must obey Windows naming rules, since VHDs are consumed by Windows hypervisors.
+   * `"posix"`: turn those rules off, for disks that never leave a POSIX host.
+   */
+  pathRules?: pulumi.Input<PathRules>;
+  /**
+   * Record the parent's SHA-256 and plan a replace when it changes, including changes that keep the parent's size and
+   * modification time. Default `true`; turning it off leaves only the unique id and size as change signals.
+   */
+  checksum?: pulumi.Input<boolean>;
+}
+
+/** The outputs of a {@link DifferencingDisk}, as plain values (the recorded state). */
+export type DifferencingDiskOutputs = DiskState;
+
+/** Every output key, seeded as `undefined` so the engine fills it (a dynamic resource exposes only declared keys). */
+const OUTPUT_KEYS: readonly (keyof DiskState)[] = [
+  "imagePath",
+  "parentPath",
+  "uniqueId",
+  "foundUniqueId",
+  "virtualSize",
+  "blockSize",
+  "parentUniqueId",
+  "parentTimeStamp",
+  "parentSize",
+  "parentDiskType",
+  "parentFingerprint",
+  "parentChecksum",
+  "chain",
+  "chainDepth",
+  "adopt",
+  "adopted",
+  "protectParent",
+  "parentModeBeforeProtect",
+  "pathRules",
+  "checksum",
+];
+
+/**
+ * A differencing VHD 1.0 disk off a parent disk.
+ *
+ * ```ts
+ * const web = new DifferencingDisk("web", { parentPath: "/images/golden.vhd", imagePath: "/vms/web/os.vhd" });
+ * const patched = new DifferencingDisk("web-patched", { parentPath: web.imagePath, imagePath: "/vms/web/patch.vhd" });
+ * ```
+ *
+ * The resource id is the disk's absolute path. Errors carry the contract's name and HRESULT
+ * (`ERROR_ALREADY_EXISTS (0x800700B7): imagePath "/vms/web/os.vhd": ...`).
+ */
+export class DifferencingDisk extends pulumi.dynamic.Resource {
+  /** Absolute path of the disk. */
+  declare public readonly imagePath: pulumi.Output<string>;
+  /** Absolute path of the parent the disk is linked to. */
+  declare public readonly parentPath: pulumi.Output<string>;
+  /** The disk's unique id (GUID). */
+  declare public readonly uniqueId: pulumi.Output<string>;
+  /** The unique id of the file found at `imagePath` by the last refresh (differs when it was replaced). */
+  declare public readonly foundUniqueId: pulumi.Output<string>;
+  /** Size of the virtual disk in bytes. */
+  declare public readonly virtualSize: pulumi.Output<number>;
+  /** Block size in bytes. */
+  declare public readonly blockSize: pulumi.Output<number>;
+  /** The parent's unique id, as recorded in the disk. */
+  declare public readonly parentUniqueId: pulumi.Output<string>;
+  /** The parent's time stamp, as recorded in the disk (ISO 8601). */
+  declare public readonly parentTimeStamp: pulumi.Output<string>;
+  /** The parent's file size in bytes when the disk was made. */
+  declare public readonly parentSize: pulumi.Output<number>;
+  /** The parent's disk type. */
+  declare public readonly parentDiskType: pulumi.Output<DiskTypeName>;
+  /** The parent's file fingerprint (device, inode, size, mtime, ctime) when the disk was made. */
+  declare public readonly parentFingerprint: pulumi.Output<FileFingerprint>;
+  /** SHA-256 of the parent when the disk was made (`null` with `checksum: false`). */
+  declare public readonly parentChecksum: pulumi.Output<string | null>;
+  /** Absolute paths of every ancestor, parent first, base last. */
+  declare public readonly chain: pulumi.Output<string[]>;
+  /** Number of ancestors. */
+  declare public readonly chainDepth: pulumi.Output<number>;
+  /** True when an existing disk was taken over (`adopt`). */
+  declare public readonly adopted: pulumi.Output<boolean>;
+  /** The parent's mode before `protectParent` made it read-only (`null`: not changed by this disk). */
+  declare public readonly parentModeBeforeProtect: pulumi.Output<number | null>;
+
+  /**
+   * Declares a differencing disk.
+   * @param name The unique name of the resource.
+   * @param args The disk's inputs.
+   * @param opts Resource options. `deleteBeforeReplace` is not needed: the provider asks for it when the path stays.
+   */
+  constructor(name: string, args: DifferencingDiskArgs, opts?: pulumi.CustomResourceOptions) {
+    super(differencingDiskProvider, name, withOutputKeys(args), opts, "vhd", "DifferencingDisk");
+  }
+
+  /**
+   * Reads an existing disk into the program without managing it.
+   * @param name The unique name of the resulting resource.
+   * @param id The disk's absolute path (the id of a `DifferencingDisk`).
+   * @param opts Resource options.
+   */
+  static get(name: string, id: pulumi.Input<pulumi.ID>, opts?: pulumi.CustomResourceOptions): DifferencingDisk {
+    return new DifferencingDisk(name, { imagePath: id, parentPath: pulumi.output(id) }, { ...opts, id });
+  }
+}
+
+function withOutputKeys(args: DifferencingDiskArgs): Record<string, unknown> {
+  const props: Record<string, unknown> = Object.fromEntries(OUTPUT_KEYS.map((key) => [key, undefined]));
+  return { ...props, ...args };
+}

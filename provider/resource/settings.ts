@@ -1,0 +1,43 @@
+/**
+ * Reads the user's settings from raw inputs (any JSON the program sent), fills the defaults, and names every value of
+ * the wrong type. An unknown value (preview) passes through untouched: it is checked again when it is known.
+ */
+import { VhdError } from "../errors";
+import type { PathRules } from "../inputs/paths";
+import { type DiskInputs, type DiskSettings, isUnknown } from "./state";
+
+const BOOLEAN_DEFAULTS = { adopt: false, protectParent: false, checksum: true } as const;
+const PATH_RULES: readonly PathRules[] = ["windows", "posix"];
+
+/** The settings, or the errors found (one per wrong input). */
+export type SettingsResult = { settings: DiskSettings; errors: [] } | { settings?: undefined; errors: VhdError[] };
+
+/** Raw inputs as the engine sends them: any JSON values (or the unknown placeholder) under the input names. */
+export type RawInputs = Partial<Record<keyof DiskInputs, unknown>>;
+
+/** Reads `adopt`, `protectParent`, `checksum`, `pathRules` and `blockSize` from `raw`. */
+export function readSettings(raw: RawInputs): SettingsResult {
+  const errors: VhdError[] = [];
+  const wrong = (parameter: keyof RawInputs, expected: string): void => {
+    errors.push(
+      new VhdError("E_INVALIDARG", `${parameter} must be ${expected}, not ${JSON.stringify(raw[parameter])}`, { parameter }),
+    );
+  };
+  const booleans: Record<keyof typeof BOOLEAN_DEFAULTS, boolean> = { ...BOOLEAN_DEFAULTS };
+  for (const key of Object.keys(BOOLEAN_DEFAULTS) as (keyof typeof BOOLEAN_DEFAULTS)[]) {
+    const value = raw[key];
+    if (value === undefined || value === null) continue;
+    if (typeof value === "boolean" || isUnknown(value)) booleans[key] = value as boolean;
+    else wrong(key, "true or false");
+  }
+  const pathRules = raw.pathRules ?? "windows";
+  if (!isUnknown(pathRules) && !PATH_RULES.includes(pathRules as PathRules)) wrong("pathRules", '"windows" or "posix"');
+  const blockSize = raw.blockSize ?? undefined;
+  if (blockSize !== undefined && !isUnknown(blockSize) && !(Number.isSafeInteger(blockSize) && (blockSize as number) > 0)) {
+    wrong("blockSize", "a positive whole number of bytes");
+  }
+  if (errors.length > 0) return { errors };
+  const settings: DiskSettings = { ...booleans, pathRules: pathRules as PathRules };
+  if (blockSize !== undefined) settings.blockSize = blockSize as number;
+  return { settings, errors: [] };
+}

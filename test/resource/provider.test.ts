@@ -1,0 +1,344 @@
+/**
+ * The provider's functions called directly (no Pulumi CLI), on real disks in a temp folder: the diff matrix against
+ * real parent changes, checksum reuse, create/read/update/delete semantics, adopt and protectParent.
+ */
+import { createHash } from "node:crypto";
+import { execFileSync } from "node:child_process";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { createBaseDisk } from "../../provider/ops/create-base";
+import { createDifferencingDisk } from "../../provider/ops/create-differencing";
+import { HASH_STATS_ENV } from "../../provider/resource/hash-stats";
+import type { RawInputs } from "../../provider/resource/settings";
+import * as provider from "../../provider/resource/provider";
+import { type DiskInputs, type DiskState, UNKNOWN } from "../../provider/resource/state";
+import { writeAt } from "../../provider/vhd/writer";
+
+const MiB = 1024 * 1024;
+
+let dir: string;
+let golden: string;
+let statsFile: string;
+
+beforeEach(async () => {
+  dir = mkdtempSync(join(tmpdir(), "vhd-resource-"));
+  golden = join(dir, "golden.vhd");
+  statsFile = join(dir, "hash-stats.jsonl");
+  vi.stubEnv(HASH_STATS_ENV, statsFile);
+  // A fixed disk: its data area is raw bytes, so a test can change content without changing the file's size.
+  await createBaseDisk({ path: golden, size: 4 * MiB, type: "fixed", pathRules: "posix" });
+});
+
+afterEach(() => {
+  vi.unstubAllEnvs();
+  chmodSync(golden, 0o644);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function sha256(file: string): string {
+  return createHash("sha256").update(readFileSync(file)).digest("hex");
+}
+
+function bytesHashed(): number {
+  if (!existsSync(statsFile)) return 0;
+  return readFileSync(statsFile, "utf8")
+    .trim()
+    .split("\n")
+    .filter((line) => line !== "")
+    .reduce((sum, line) => sum + (JSON.parse(line) as { bytes: number }).bytes, 0);
+}
+
+async function checked(raw: RawInputs, olds: Partial<DiskInputs> = {}): Promise<DiskInputs> {
+  const result = await provider.check(olds, { pathRules: "posix", ...raw });
+  expect(result.failures ?? []).toEqual([]);
+  return result.inputs as DiskInputs;
+}
+
+async function created(raw: RawInputs): Promise<{ inputs: DiskInputs; state: DiskState }> {
+  const inputs = await checked(raw);
+  const result = await provider.create(inputs);
+  expect(result.id).toBe(inputs.imagePath);
+  return { inputs, state: result.outs as DiskState };
+}
+
+/** Overwrites bytes at the start of the golden image's data, then restores its times with `touch -r`. */
+function changeGoldenKeepingSizeAndMtime(): void {
+  const reference = join(dir, "times.ref");
+  execFileSync("touch", ["-r", golden, reference]);
+  const before = statSync(golden, { bigint: true });
+  const data = readFileSync(golden);
+  data.fill(0xab, 0, 4096);
+  writeFileSync(golden, data);
+  execFileSync("touch", ["-r", reference, golden]);
+  rmSync(reference);
+  const after = statSync(golden, { bigint: true });
+  expect([after.size, after.mtimeNs]).toEqual([before.size, before.mtimeNs]);
+}
+
+describe("check", () => {
+  it("reports the contract's path errors as failures with name and HRESULT", async () => {
+    const bothRelative = await provider.check({}, { imagePath: "a.vhd", parentPath: "b.vhd" });
+    expect(bothRelative.failures).toEqual([
+      { property: "imagePath", reason: expect.stringMatching(/^ERROR_BAD_PATHNAME \(0x800700A1\)/) },
+    ]);
+    const badName = await provider.check({}, { imagePath: join(dir, "a?.vhd"), parentPath: golden });
+    expect(badName.failures?.[0]?.reason).toMatch(/^ERROR_INVALID_NAME \(0x8007007B\): imagePath /);
+    const missing = await provider.check({}, { parentPath: golden });
+    expect(missing.failures?.[0]).toMatchObject({ property: "imagePath", reason: expect.stringMatching(/^E_POINTER \(0x80004003\)/) });
+    const wrongType = await provider.check({}, { imagePath: join(dir, "c.vhd"), parentPath: golden, adopt: "yes" });
+    expect(wrongType.failures?.[0]).toMatchObject({ property: "adopt", reason: expect.stringMatching(/^E_INVALIDARG \(0x80070057\)/) });
+  });
+
+  it("resolves a relative imagePath against the parent's folder and records the parent's SHA-256", async () => {
+    const inputs = await checked({ imagePath: "children/web.vhd", parentPath: golden });
+    expect(inputs.imagePath).toBe(join(dir, "children", "web.vhd"));
+    expect(inputs.parentChecksum).toBe(sha256(golden));
+    expect(inputs.parentSize).toBe(statSync(golden).size);
+    expect(inputs).toMatchObject({ adopt: false, protectParent: false, checksum: true, pathRules: "posix" });
+  });
+
+  it("passes an unknown parent through as unknown observations (the parent is being replaced)", async () => {
+    const inputs = await checked({ imagePath: join(dir, "x.vhd"), parentPath: UNKNOWN });
+    expect(inputs).toMatchObject({ parentPath: UNKNOWN, parentChecksum: UNKNOWN, parentUniqueId: UNKNOWN });
+    expect(bytesHashed()).toBe(0);
+  });
+
+  it("fails for an existing disk whose parent vanished, but not for a new disk whose parent comes later", async () => {
+    const later = await provider.check({}, { imagePath: join(dir, "c.vhd"), parentPath: join(dir, "later.vhd"), pathRules: "posix" });
+    expect(later.failures ?? []).toEqual([]);
+    const existing = await provider.check(
+      { imagePath: join(dir, "c.vhd") },
+      { imagePath: join(dir, "c.vhd"), parentPath: join(dir, "gone.vhd"), pathRules: "posix" },
+    );
+    expect(existing.failures?.[0]).toMatchObject({ property: "parentPath", reason: expect.stringMatching(/^ERROR_PATH_NOT_FOUND/) });
+  });
+
+  it("does not re-hash an unchanged parent in a new provider process, and does after touch -r", async () => {
+    const first = await checked({ imagePath: join(dir, "a.vhd"), parentPath: golden });
+    expect(bytesHashed()).toBe(statSync(golden).size);
+    // A fresh module graph stands for the next `pulumi preview`: no in-process cache survives.
+    vi.resetModules();
+    const fresh = (await import("../../provider/resource/provider")) as typeof provider;
+    const again = await fresh.check(first, { imagePath: join(dir, "a.vhd"), parentPath: golden, pathRules: "posix" });
+    expect(again.inputs?.parentChecksum).toBe(first.parentChecksum);
+    expect(bytesHashed()).toBe(statSync(golden).size);
+
+    changeGoldenKeepingSizeAndMtime();
+    vi.resetModules();
+    const next = (await import("../../provider/resource/provider")) as typeof provider;
+    const changed = await next.check(first, { imagePath: join(dir, "a.vhd"), parentPath: golden, pathRules: "posix" });
+    expect(changed.inputs?.parentChecksum).toBe(sha256(golden));
+    expect(changed.inputs?.parentChecksum).not.toBe(first.parentChecksum);
+    expect(bytesHashed()).toBe(2 * statSync(golden).size);
+  });
+
+  it("hashes a parent shared by many disks once per run", async () => {
+    await Promise.all(
+      Array.from({ length: 8 }, (_, index) => checked({ imagePath: join(dir, `s${index}.vhd`), parentPath: golden })),
+    );
+    expect(bytesHashed()).toBe(statSync(golden).size);
+  });
+});
+
+describe("diff against real parent changes", () => {
+  it("is empty when nothing changed and after writing into the child", async () => {
+    const { inputs, state } = await created({ imagePath: join(dir, "web.vhd"), parentPath: golden });
+    expect(await provider.diff(state.imagePath, state, await checked(inputs, inputs))).toMatchObject({ changes: false });
+    await writeAt(state.imagePath, 0, new Uint8Array(8192).fill(7));
+    expect(await provider.diff(state.imagePath, state, await checked(inputs, inputs))).toMatchObject({ changes: false });
+  });
+
+  it("replaces, deleting first, when the parent's content changed keeping size and mtime", async () => {
+    const { inputs, state } = await created({ imagePath: join(dir, "web.vhd"), parentPath: golden });
+    changeGoldenKeepingSizeAndMtime();
+    const diff = await provider.diff(state.imagePath, state, await checked(inputs, inputs));
+    expect(diff).toEqual({ changes: true, replaces: ["parentChecksum"], deleteBeforeReplace: true });
+  });
+
+  it("replaces when the parent is another disk at the same path (unique id and size differ)", async () => {
+    const { inputs, state } = await created({ imagePath: join(dir, "web.vhd"), parentPath: golden });
+    chmodSync(golden, 0o644);
+    rmSync(golden);
+    await createBaseDisk({ path: golden, size: 8 * MiB, type: "dynamic", pathRules: "posix" });
+    const diff = await provider.diff(state.imagePath, state, await checked(inputs, inputs));
+    expect(diff.replaces).toEqual(["parentUniqueId", "parentSize", "parentChecksum"]);
+  });
+
+  it("does not compare checksums with checksum: false (the benchmark's baseline)", async () => {
+    const { inputs, state } = await created({ imagePath: join(dir, "web.vhd"), parentPath: golden, checksum: false });
+    expect(state.parentChecksum).toBeNull();
+    changeGoldenKeepingSizeAndMtime();
+    expect(await provider.diff(state.imagePath, state, await checked(inputs, inputs))).toMatchObject({ changes: false });
+    expect(bytesHashed()).toBe(0);
+  });
+});
+
+describe("create", () => {
+  it("records the child, the parent's identity, checksum and chain", async () => {
+    const { state: web } = await created({ imagePath: join(dir, "web.vhd"), parentPath: golden });
+    expect(web).toMatchObject({
+      imagePath: join(dir, "web.vhd"),
+      parentPath: golden,
+      parentChecksum: sha256(golden),
+      parentDiskType: "fixed",
+      virtualSize: 4 * MiB,
+      blockSize: 2 * MiB,
+      chain: [golden],
+      chainDepth: 1,
+      adopted: false,
+    });
+    expect(web.foundUniqueId).toBe(web.uniqueId);
+    const { state: patch } = await created({ imagePath: "patch.vhd", parentPath: web.imagePath });
+    expect(patch).toMatchObject({ chain: [web.imagePath, golden], chainDepth: 2, parentUniqueId: web.uniqueId });
+  });
+
+  it("fails with ERROR_ALREADY_EXISTS on an existing file and leaves it untouched", async () => {
+    const target = join(dir, "taken.vhd");
+    writeFileSync(target, "not ours");
+    await expect(provider.create(await checked({ imagePath: target, parentPath: golden }))).rejects.toThrow(
+      /^ERROR_ALREADY_EXISTS \(0x800700B7\): imagePath /,
+    );
+    expect(readFileSync(target, "utf8")).toBe("not ours");
+  });
+
+  it("adopts an existing child of the same parent, and refuses one of another parent", async () => {
+    const existing = await createDifferencingDisk({ imagePath: join(dir, "legacy.vhd"), parentPath: golden, pathRules: "posix" });
+    const { state } = await created({ imagePath: "legacy.vhd", parentPath: golden, adopt: true });
+    expect(state).toMatchObject({ adopted: true, uniqueId: existing.uniqueId });
+
+    const other = join(dir, "other.vhd");
+    await createBaseDisk({ path: other, size: 4 * MiB, type: "dynamic", pathRules: "posix" });
+    await createDifferencingDisk({ imagePath: join(dir, "foreign.vhd"), parentPath: other, pathRules: "posix" });
+    const before = readFileSync(join(dir, "foreign.vhd"));
+    await expect(provider.create(await checked({ imagePath: "foreign.vhd", parentPath: golden, adopt: true }))).rejects.toThrow(
+      /^ERROR_ALREADY_EXISTS \(0x800700B7\): imagePath ".*foreign\.vhd": the file exists and cannot be adopted: its parent is/,
+    );
+    expect(readFileSync(join(dir, "foreign.vhd"))).toEqual(before);
+  });
+});
+
+describe("read (refresh, get)", () => {
+  it("returns the recorded state unchanged for an untouched disk and after a write into it", async () => {
+    const { state } = await created({ imagePath: join(dir, "web.vhd"), parentPath: golden });
+    expect(await provider.read(state.imagePath, state)).toEqual({ id: state.imagePath, props: state });
+    await writeAt(state.imagePath, 3 * MiB, new Uint8Array(4096).fill(1));
+    expect(await provider.read(state.imagePath, state)).toEqual({ id: state.imagePath, props: state });
+  });
+
+  it("drops a disk deleted outside Pulumi (empty id)", async () => {
+    const { state } = await created({ imagePath: join(dir, "web.vhd"), parentPath: golden });
+    rmSync(state.imagePath);
+    expect(await provider.read(state.imagePath, state)).toEqual({ id: "" });
+  });
+
+  it("keeps the recorded disk but notes a file replaced outside Pulumi, so the next diff replaces it", async () => {
+    const { inputs, state } = await created({ imagePath: join(dir, "web.vhd"), parentPath: golden });
+    rmSync(state.imagePath);
+    const impostor = await createDifferencingDisk({ imagePath: state.imagePath, parentPath: golden, pathRules: "posix" });
+    const read = await provider.read(state.imagePath, state);
+    expect(read.props).toMatchObject({ uniqueId: state.uniqueId, foundUniqueId: impostor.uniqueId });
+    const diff = await provider.diff(state.imagePath, read.props as DiskState, await checked(inputs, inputs));
+    expect(diff).toMatchObject({ changes: true, replaces: ["imagePath"], deleteBeforeReplace: true });
+  });
+
+  it("records a relink (the disk's header names another parent than recorded) and rewrites the inputs", async () => {
+    const { inputs, state } = await created({ imagePath: join(dir, "web.vhd"), parentPath: golden });
+    const recordedElsewhere = { ...state, parentPath: join(dir, "old-golden.vhd"), parentUniqueId: "0".repeat(8) + "-0000-0000-0000-000000000000" };
+    const read = await provider.read(state.imagePath, recordedElsewhere);
+    expect(read.props).toMatchObject({ parentPath: golden, parentUniqueId: state.parentUniqueId });
+    expect(read.inputs).toMatchObject({ parentPath: golden, parentUniqueId: state.parentUniqueId });
+    const diff = await provider.diff(state.imagePath, recordedElsewhere, await checked(inputs, inputs));
+    expect(diff.replaces).toEqual(["parentPath", "parentUniqueId"]);
+  });
+
+  it("describes a disk read with get (nothing recorded)", async () => {
+    const disk = await createDifferencingDisk({ imagePath: join(dir, "found.vhd"), parentPath: golden, pathRules: "posix" });
+    const read = await provider.read(join(dir, "found.vhd"), {});
+    expect(read.props).toMatchObject({ uniqueId: disk.uniqueId, parentPath: golden, parentChecksum: sha256(golden), chainDepth: 1 });
+  });
+});
+
+describe("delete", () => {
+  it("removes exactly the one file, and treats an already deleted disk as success", async () => {
+    const { state } = await created({ imagePath: join(dir, "web.vhd"), parentPath: golden });
+    const goldenBefore = sha256(golden);
+    await provider.remove(state.imagePath, state);
+    expect(readdirSync(dir).sort()).toEqual(["golden.vhd", "hash-stats.jsonl"]);
+    expect(sha256(golden)).toBe(goldenBefore);
+    await expect(provider.remove(state.imagePath, state)).resolves.toBeUndefined();
+  });
+
+  it("refuses to delete a file that is not the disk it created, and leaves it", async () => {
+    const { state } = await created({ imagePath: join(dir, "web.vhd"), parentPath: golden });
+    rmSync(state.imagePath);
+    await createDifferencingDisk({ imagePath: state.imagePath, parentPath: golden, pathRules: "posix" });
+    await expect(provider.remove(state.imagePath, state)).rejects.toThrow(
+      /^ERROR_ACCESS_DENIED \(0x80070005\): imagePath ".*web\.vhd": the file is not the disk this resource created/,
+    );
+    expect(existsSync(state.imagePath)).toBe(true);
+  });
+
+  it("refuses, listing them, while other disks in its folder use it as parent", async () => {
+    const { state: web } = await created({ imagePath: join(dir, "web.vhd"), parentPath: golden });
+    await createDifferencingDisk({ imagePath: join(dir, "child-b.vhd"), parentPath: web.imagePath, pathRules: "posix" });
+    await createDifferencingDisk({ imagePath: join(dir, "child-a.vhd"), parentPath: web.imagePath, pathRules: "posix" });
+    await expect(provider.remove(web.imagePath, web)).rejects.toThrow(
+      `ERROR_SHARING_VIOLATION (0x80070020): imagePath "${web.imagePath}": the disk is still the parent of ` +
+        `${join(dir, "child-a.vhd")}, ${join(dir, "child-b.vhd")}`,
+    );
+    expect(existsSync(web.imagePath)).toBe(true);
+  });
+});
+
+describe("protectParent and update", () => {
+  it("makes the parent read-only while children exist, and writable again after the last one", async () => {
+    chmodSync(golden, 0o644);
+    const { state: a } = await created({ imagePath: join(dir, "a.vhd"), parentPath: golden, protectParent: true });
+    expect(statSync(golden).mode & 0o777).toBe(0o444);
+    expect(a.parentModeBeforeProtect).toBe(0o644);
+    const { state: b } = await created({ imagePath: join(dir, "b.vhd"), parentPath: golden, protectParent: true });
+    expect(b.parentModeBeforeProtect).toBeNull();
+    await provider.remove(a.imagePath, a);
+    expect(statSync(golden).mode & 0o777).toBe(0o444);
+    await provider.remove(b.imagePath, b);
+    // b found the parent read-only already and has nothing to undo; a was not the last child. The parent stays
+    // protected: the safe side (documented).
+    expect(statSync(golden).mode & 0o777).toBe(0o444);
+  });
+
+  it("undoes protection when the only child is deleted; the chmod costs one re-hash, never a diff", async () => {
+    chmodSync(golden, 0o640);
+    const { inputs, state } = await created({ imagePath: join(dir, "a.vhd"), parentPath: golden, protectParent: true });
+    expect(statSync(golden).mode & 0o777).toBe(0o440);
+    // The stored inputs carry the fingerprint from before the chmod (ctime moved): the next run hashes once, finds
+    // the same checksum, plans nothing, and the inputs it stores carry the new fingerprint.
+    const hashedAtCreate = bytesHashed();
+    vi.resetModules();
+    const nextRun = (await import("../../provider/resource/provider")) as typeof provider;
+    const rechecked = (await nextRun.check(inputs, { ...inputs })).inputs as DiskInputs;
+    expect(await nextRun.diff(state.imagePath, state, rechecked)).toMatchObject({ changes: false });
+    expect(bytesHashed()).toBe(hashedAtCreate + statSync(golden).size);
+    vi.resetModules();
+    const runAfter = (await import("../../provider/resource/provider")) as typeof provider;
+    await runAfter.check(rechecked, { ...inputs });
+    expect(bytesHashed()).toBe(hashedAtCreate + statSync(golden).size);
+
+    await provider.remove(state.imagePath, state);
+    expect(statSync(golden).mode & 0o777).toBe(0o640);
+  });
+
+  it("update applies protectParent in place and returns the full outputs", async () => {
+    chmodSync(golden, 0o644);
+    const { inputs, state } = await created({ imagePath: join(dir, "a.vhd"), parentPath: golden });
+    const news = await checked({ ...inputs, protectParent: true }, inputs);
+    expect(await provider.diff(state.imagePath, state, news)).toMatchObject({ changes: true, replaces: [] });
+    const { outs } = await provider.update(state.imagePath, state, news);
+    expect(outs).toEqual({ ...state, protectParent: true, parentModeBeforeProtect: 0o644 });
+    expect(statSync(golden).mode & 0o777).toBe(0o444);
+    const off = await provider.update(state.imagePath, outs as DiskState, { ...news, protectParent: false });
+    expect(off.outs).toMatchObject({ protectParent: false, parentModeBeforeProtect: null });
+    expect(statSync(golden).mode & 0o777).toBe(0o644);
+  });
+});
