@@ -28,6 +28,12 @@ export async function copyFixture(name: string, folder: string, as = name): Prom
   return target;
 }
 
+/** A dynamic VHD of exactly `size` (qemu-img syntax, e.g. "4G") made by qemu-img (`force_size`: no CHS rounding). */
+export function qemuDynamicDisk(file: string, size: string): string {
+  execFileSync("qemu-img", ["create", "-q", "-f", "vpc", "-o", "subformat=dynamic,force_size=on", file, size]);
+  return file;
+}
+
 /** A mounted file system that the test must unmount. */
 export interface TestMount {
   path: string;

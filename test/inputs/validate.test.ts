@@ -17,7 +17,17 @@ import {
   type ValidationOptions,
 } from "../../provider/inputs/validate";
 import { DEFAULT_BLOCK_SIZE, FOOTER_SIZE, decodeFooter, encodeFooter } from "../../provider/vhd/format";
-import { copyFixture, expectMountRefused, makeTemp, mountReadOnlyBind, mountTmpfs, removeTemp, witness, type TestMount } from "./fixtures";
+import {
+  copyFixture,
+  expectMountRefused,
+  makeTemp,
+  mountReadOnlyBind,
+  mountTmpfs,
+  qemuDynamicDisk,
+  removeTemp,
+  witness,
+  type TestMount,
+} from "./fixtures";
 
 const MIB = 1024 * 1024;
 const GIB = 1024 * MIB;
@@ -69,11 +79,9 @@ async function parentClaimingSize(virtualSize: number): Promise<string> {
   return file;
 }
 
-/** A dynamic VHD of exactly `gib` GiB made by qemu-img (`force_size`: the exact size, creator "qem2"). */
+/** A dynamic VHD of exactly `gib` GiB, made by qemu-img. */
 function qemuParent(gib: number): string {
-  const file = path.join(temp, "golden", `qemu-${gib}g.vhd`);
-  execFileSync("qemu-img", ["create", "-q", "-f", "vpc", "-o", "subformat=dynamic,force_size=on", file, `${gib}G`]);
-  return file;
+  return qemuDynamicDisk(path.join(temp, "golden", `qemu-${gib}g.vhd`), `${gib}G`);
 }
 
 interface DifferencingCase {
