@@ -4,7 +4,7 @@
  * temporary file and no folder of ours behind (seed-api.md; the parent is only ever read).
  */
 import { promises as fsp } from "node:fs";
-import { VhdError, asVhdError, isVhdError, type ErrorParameter, type VhdErrorInit } from "../errors";
+import { VhdError, asVhdError, type ErrorParameter, type VhdErrorInit } from "../errors";
 import { createFileAtomically, type FileWriter } from "../fs/atomic-file";
 import { throwIfCancelled } from "../fs/cancellation";
 import type { ProgressCallback } from "../fs/progress";
@@ -82,11 +82,12 @@ async function createImage(
 }
 
 /**
- * The error a failed creation reports: a cancel wins over whatever the abort caused downstream (a closed handle, an
- * `AbortError`), then errors from the table pass through, and anything else becomes `DISP_E_EXCEPTION` with the paths.
+ * The error a failed creation reports. A cancel wins over whatever the abort caused downstream (a closed handle, an
+ * `AbortError`, the reader's own cancel naming its input), and names the disk that was not created; then errors from
+ * the table pass through, and anything else becomes `DISP_E_EXCEPTION` with the paths.
  */
 function creationError(error: unknown, init: VhdErrorInit, signal: AbortSignal | undefined): VhdError {
-  if (signal?.aborted && !isVhdError(error, "VM_E_APP_SHUTTING_DOWN")) {
+  if (signal?.aborted) {
     return new VhdError("VM_E_APP_SHUTTING_DOWN", "the creation was cancelled; nothing was kept", { ...init, cause: error });
   }
   return asVhdError(error, init);

@@ -1,0 +1,105 @@
+/**
+ * createBaseDisk on real files: an image from a raw source read back identically by qemu-img, and its failures (a
+ * missing raw source, sizes out of the table's range, a cancel in the middle of the copy, an unexpected error during
+ * the write), each leaving no file, no temporary file and no folder of ours.
+ */
+import { randomBytes } from "node:crypto";
+import { promises as fsp } from "node:fs";
+import * as path from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { type ErrorName } from "../../provider/errors";
+import { createBaseDisk, type CreateBaseDiskArgs } from "../../provider/ops/create-base";
+import { qemuImgConvertToRaw } from "../support/oracles";
+import { makeTemp, removeTemp, snapshotFile, witness } from "../inputs/fixtures";
+
+const MIB = 1024 * 1024;
+
+let temp: string;
+let rawPath: string;
+
+beforeEach(async () => {
+  temp = await makeTemp("ops-base");
+  rawPath = path.join(temp, "source.img");
+  // 24 MiB: random data, a zero gap, random data again (so the dynamic disk is sparse where the source is zero).
+  await fsp.writeFile(rawPath, Buffer.concat([randomBytes(8 * MIB), Buffer.alloc(8 * MIB), randomBytes(8 * MIB)]));
+});
+
+afterEach(async () => {
+  await removeTemp(temp);
+});
+
+async function expectFailedCreate(args: CreateBaseDiskArgs, code: ErrorName, parameter: string): Promise<{ cause?: unknown }> {
+  const target = args.path ?? path.join(temp, "base.vhd");
+  const observed = await witness({ folder: temp, imagePath: target, parentPath: rawPath });
+  const error = await createBaseDisk(args).then(
+    () => {
+      throw new Error(`expected ${code}, but the disk was created`);
+    },
+    (failure: unknown) => failure as { code: string; parameter?: string; cause?: unknown },
+  );
+  expect({ code: error.code, parameter: error.parameter }).toEqual({ code, parameter });
+  await observed.expectNothingChanged();
+  return error;
+}
+
+describe("createBaseDisk", () => {
+  it("makes a dynamic disk from a raw image, in a new folder chain, that qemu-img reads back byte for byte", async () => {
+    const target = path.join(temp, "golden", "2026", "base.vhd");
+    const progress: { bytesDone: number; bytesTotal: number }[] = [];
+    const info = await createBaseDisk({ path: target, fromRaw: rawPath, onProgress: (report) => progress.push(report) });
+    expect(info).toMatchObject({ path: target, type: "dynamic", virtualSize: 24 * MIB, allocatedBlocks: 8 });
+    expect(progress[0]?.bytesDone).toBe(0);
+    expect(progress.at(-1)).toEqual({ bytesDone: info.fileSize, bytesTotal: info.fileSize });
+    const roundTrip = path.join(temp, "round-trip.raw");
+    await qemuImgConvertToRaw(target, roundTrip);
+    expect((await snapshotFile(roundTrip)).sha256).toBe((await snapshotFile(rawPath)).sha256);
+    expect(await fsp.readdir(path.dirname(target))).toEqual(["base.vhd"]);
+  });
+
+  it("refuses a missing raw source: ERROR_PATH_NOT_FOUND, parameter fromRaw", async () => {
+    await expectFailedCreate({ path: path.join(temp, "base.vhd"), fromRaw: path.join(temp, "absent.img") }, "ERROR_PATH_NOT_FOUND", "fromRaw");
+  });
+
+  it("refuses sizes outside the table: below 3 MB, above 2040 GiB", async () => {
+    await expectFailedCreate({ path: path.join(temp, "base.vhd"), size: 2 * MIB }, "VM_E_IMAGE_SIZE_TOO_SMALL", "size");
+    await expectFailedCreate({ path: path.join(temp, "base.vhd"), size: 2041 * 1024 * MIB }, "VM_E_IMAGE_SIZE_TOO_LARGE", "size");
+  });
+
+  it("cancelled in the middle of the copy: VM_E_APP_SHUTTING_DOWN, no temporary file, folders removed", async () => {
+    const controller = new AbortController();
+    const target = path.join(temp, "new", "base.vhd");
+    const seen: number[] = [];
+    await expectFailedCreate(
+      {
+        path: target,
+        fromRaw: rawPath,
+        type: "fixed",
+        signal: controller.signal,
+        onProgress: ({ bytesDone }) => {
+          seen.push(bytesDone);
+          if (bytesDone > 0) controller.abort();
+        },
+      },
+      "VM_E_APP_SHUTTING_DOWN",
+      "path",
+    );
+    // The cancel came from inside the copy (a report with bytes already copied), not before it.
+    expect(seen.some((bytes) => bytes > 0)).toBe(true);
+  });
+
+  it("an unexpected error inside the write: DISP_E_EXCEPTION with its cause, nothing left", async () => {
+    const cause = new TypeError("progress bar went away");
+    const error = await expectFailedCreate(
+      {
+        path: path.join(temp, "made", "base.vhd"),
+        fromRaw: rawPath,
+        onProgress: ({ bytesDone }) => {
+          if (bytesDone > 0) throw cause;
+        },
+      },
+      "DISP_E_EXCEPTION",
+      "path",
+    );
+    expect(error.cause).toBe(cause);
+  });
+});
