@@ -10,7 +10,10 @@ import sys
 
 import pyvhdi
 
-CHUNK = 4 * 1024 * 1024
+# libvhdi 20210425 misreads some chains when one read spans the whole disk (MEAS: a 2 MiB read of a depth-3 chain
+# returned parent data for sectors the leaf holds; the same bytes read in pieces up to 1 MiB were right). Reads of
+# 256 KiB stay well inside what was measured correct.
+CHUNK = 256 * 1024
 
 
 def main() -> None:
