@@ -1,0 +1,23 @@
+/**
+ * The baseline of `npm run bench:stack`: the same disks as the DifferencingDisk stack, each made by a
+ * `command.local.Command` running `qemu-img create -f qcow2 -b <golden> -F vpc <child>` (qcow2 children, because
+ * qemu-img cannot write VHD children).
+ */
+import * as path from "node:path";
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+
+const config = new pulumi.Config();
+const golden = config.require("golden");
+const folder = config.require("folder");
+const count = config.requireNumber("count");
+
+export const children = Array.from({ length: count }, (_, index) => {
+  const child = path.join(folder, `disk-${index}.qcow2`);
+  const disk = new command.local.Command(`disk-${index}`, {
+    create: `qemu-img create -q -f qcow2 -b "$GOLDEN" -F vpc "$CHILD"`,
+    delete: `rm -f "$CHILD"`,
+    environment: { GOLDEN: golden, CHILD: child },
+  });
+  return disk.stdout.apply(() => child);
+});

@@ -1,0 +1,52 @@
+/**
+ * The program every end-to-end test of `DifferencingDisk` drives. The stack config `disks` is a JSON list of disks;
+ * a disk names its parent either as a path (`parentPath`) or as another disk of the list (`parent`), which links them
+ * the way users do (`parentPath: other.imagePath`), so replacing one makes the other's input unknown in a preview.
+ * `gets` is a JSON list of `{ name, id }` read with `DifferencingDisk.get`. Every disk's outputs are exported.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { DifferencingDisk, type DifferencingDiskArgs } from "pulumi-vhd";
+
+interface DiskSpec extends Omit<DifferencingDiskArgs, "parentPath" | "imagePath"> {
+  name: string;
+  imagePath: string;
+  parentPath?: string;
+  parent?: string;
+}
+
+const config = new pulumi.Config();
+const specs = config.requireObject<DiskSpec[]>("disks");
+const gets = config.getObject<{ name: string; id: string }[]>("gets") ?? [];
+
+const disks = new Map<string, DifferencingDisk>();
+for (const { name, parent, parentPath, ...args } of specs) {
+  const parentDisk = parent === undefined ? undefined : disks.get(parent);
+  if (parent !== undefined && parentDisk === undefined) throw new Error(`disk ${name}: parent ${parent} must come first`);
+  const resolvedParent = parentDisk?.imagePath ?? parentPath;
+  if (resolvedParent === undefined) throw new Error(`disk ${name}: give parent or parentPath`);
+  disks.set(name, new DifferencingDisk(name, { ...args, parentPath: resolvedParent }));
+}
+for (const { name, id } of gets) disks.set(name, DifferencingDisk.get(name, id));
+
+export const outputs = Object.fromEntries(
+  [...disks].map(([name, disk]) => [
+    name,
+    pulumi.output({
+      id: disk.id,
+      imagePath: disk.imagePath,
+      parentPath: disk.parentPath,
+      uniqueId: disk.uniqueId,
+      virtualSize: disk.virtualSize,
+      blockSize: disk.blockSize,
+      parentUniqueId: disk.parentUniqueId,
+      parentTimeStamp: disk.parentTimeStamp,
+      parentSize: disk.parentSize,
+      parentDiskType: disk.parentDiskType,
+      parentFingerprint: disk.parentFingerprint,
+      parentChecksum: disk.parentChecksum,
+      chain: disk.chain,
+      chainDepth: disk.chainDepth,
+      adopted: disk.adopted,
+    }),
+  ]),
+);
