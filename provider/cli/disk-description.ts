@@ -1,5 +1,5 @@
 import type { DiskInfo } from "../vhd/inspect";
-import type { Field } from "./output";
+import { printFields, printJson, type Field } from "./output";
 import { formatBytes } from "./sizes";
 
 /** A byte count for people, with the exact count beside it: `10 GiB (10737418240 bytes)`, as qemu-img prints sizes. */
@@ -43,4 +43,10 @@ export function describeDisk(info: DiskInfo): Field[] {
     ...info.warnings.map((warning): Field => ["warning", warning]),
   );
   return fields;
+}
+
+/** Prints a disk as `inspect` does: the {@link describeDisk} lines, or with `json` the DiskInfo itself. */
+export function printDisk(info: DiskInfo, json: boolean): void {
+  if (json) printJson(info);
+  else printFields(describeDisk(info));
 }

@@ -1,8 +1,7 @@
 import type { Command } from "commander";
 import { createDifferencingDisk } from "../../ops/create-differencing";
 import { runCommand, withCommonOptions, type CommonOptions } from "../command-runner";
-import { describeDisk } from "../disk-description";
-import { printFields, printJson } from "../output";
+import { printDisk } from "../disk-description";
 import { createSettings, withCreateOptions, type CreateOptions } from "../create-options";
 
 /**
@@ -28,8 +27,7 @@ export function registerCreateDifferencing(program: Command): void {
           onProgress: bar.update,
         });
         bar.stop();
-        if (json) printJson(info);
-        else printFields(describeDisk(info));
+        printDisk(info, json);
       }),
     );
 }

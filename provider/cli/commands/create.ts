@@ -3,8 +3,7 @@ import { resolve } from "node:path";
 import type { BaseDiskType, IntendedFormat } from "../../inputs/validate";
 import { createBaseDisk } from "../../ops/create-base";
 import { runCommand, withCommonOptions, type CommonOptions } from "../command-runner";
-import { describeDisk } from "../disk-description";
-import { printFields, printJson } from "../output";
+import { printDisk } from "../disk-description";
 import { createSettings, withCreateOptions, type CreateOptions } from "../create-options";
 import { parseSize } from "../sizes";
 
@@ -47,8 +46,7 @@ export function registerCreate(program: Command): void {
           onProgress: bar.update,
         });
         bar.stop();
-        if (json) printJson(info);
-        else printFields(describeDisk(info));
+        printDisk(info, json);
       }),
     );
 }

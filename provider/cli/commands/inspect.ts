@@ -2,8 +2,7 @@ import type { Command } from "commander";
 import { inspectDisk } from "../../vhd/inspect";
 import { unlessCancelled } from "../cancellation";
 import { runCommand, withCommonOptions, type CommonOptions } from "../command-runner";
-import { describeDisk } from "../disk-description";
-import { printFields, printJson } from "../output";
+import { printDisk } from "../disk-description";
 
 /** `vhd inspect <path>`: what a VHD says about itself and its chain, like `qemu-img info`. */
 export function registerInspect(program: Command): void {
@@ -13,8 +12,7 @@ export function registerInspect(program: Command): void {
     .action((path: string, options: CommonOptions) =>
       runCommand(options, async ({ json, signal }) => {
         const info = await unlessCancelled(inspectDisk(path), signal);
-        if (json) printJson(info);
-        else printFields(describeDisk(info));
+        printDisk(info, json);
       }),
     );
 }

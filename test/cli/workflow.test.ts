@@ -1,0 +1,129 @@
+import { createHash, randomBytes } from "node:crypto";
+import { copyFileSync, openSync, readFileSync, writeFileSync, writeSync, closeSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { DiskInfo, VerifyReport } from "../../provider/vhd/inspect";
+import { pyvhdiReadChain, qemuImgInfo } from "../support/oracles";
+import { buildCli, makeTempDir, runVhd, runVhdOk } from "./cli-process";
+
+const MiB = 1024 * 1024;
+const sha256 = (bytes: Uint8Array): string => createHash("sha256").update(bytes).digest("hex");
+
+/** A golden image made from a raw file, a child off it, written and read back: the whole life of a disk, by CLI. */
+describe("vhd: create, inspect, verify, write, read", () => {
+  const temp = makeTempDir("workflow");
+  const rawPath = join(temp.dir, "golden.raw");
+  const basePath = join(temp.dir, "golden.vhd");
+  // A folder that does not exist yet: the contract creates it.
+  const childPath = join(temp.dir, "vms", "web-1.vhd");
+  // 5 MiB and a bit: not a whole number of 2 MiB blocks.
+  const raw = randomBytes(5 * MiB + 3 * 512);
+  let created: DiskInfo;
+
+  beforeAll(() => {
+    buildCli();
+    writeFileSync(rawPath, raw);
+  });
+  afterAll(() => temp.remove());
+
+  it("creates a dynamic base disk from a raw image, whose bytes read back exactly", () => {
+    const info = JSON.parse(runVhdOk(["create", basePath, "--from", rawPath, "--json"]).text) as DiskInfo;
+    expect(info).toMatchObject({ path: basePath, type: "dynamic", virtualSize: raw.length, blockSize: 2 * MiB });
+    expect(runVhdOk(["read", basePath]).stdout.equals(raw)).toBe(true);
+  });
+
+  it("creates a differencing child (folder included) off the base, in the contract's argument order", async () => {
+    created = JSON.parse(runVhdOk(["create-differencing", childPath, basePath, "--json"]).text) as DiskInfo;
+    expect(created).toMatchObject({
+      path: childPath,
+      type: "differencing",
+      virtualSize: raw.length,
+      parent: { resolvedPath: basePath, name: "golden.vhd" },
+      chain: [{ path: basePath, type: "dynamic" }],
+    });
+    // An independent reader agrees on the size.
+    expect((await qemuImgInfo(childPath))["virtual-size"]).toBe(raw.length);
+  });
+
+  it("inspect --json reports the child as create did, with parent id = the base's id", () => {
+    const child = JSON.parse(runVhdOk(["inspect", childPath, "--json"]).text) as DiskInfo;
+    const base = JSON.parse(runVhdOk(["inspect", basePath, "--json"]).text) as DiskInfo;
+    expect(child).toEqual(created);
+    expect(child.parent?.uniqueId).toBe(base.uniqueId);
+    expect(child.parent?.locators.map((locator) => locator.code).sort()).toEqual(["W2ku", "W2ru"]);
+  });
+
+  it("inspect prints aligned key: value lines with the parent and the chain", () => {
+    const lines = runVhdOk(["inspect", childPath]).text.trimEnd().split("\n");
+    const valueColumns = new Set(lines.map((line) => /^[^:]+: +/.exec(line)?.[0].length));
+    expect(valueColumns.size, lines.join("\n")).toBe(1);
+    expect(valueColumns.has(undefined)).toBe(false);
+    const field = (label: string): string | undefined =>
+      lines.find((line) => line.startsWith(`${label}:`))?.replace(/^[^:]+: +/, "");
+    expect(field("type")).toBe("differencing");
+    // Rounded for people as qemu-img rounds, exact in brackets.
+    expect(field("virtual size")).toBe(`5 MiB (${raw.length} bytes)`);
+    expect(field("parent path")).toBe(basePath);
+    expect(field("parent unique id")).toBe(created.parent?.uniqueId);
+    expect(field("ancestor 1")).toContain(basePath);
+  });
+
+  it("write puts stdin into the child at an odd offset; read gives it back through the chain; the base is untouched", () => {
+    const baseBefore = runVhdOk(["checksum", basePath]).text;
+    const data = randomBytes(3 * MiB + 777);
+    const offset = MiB + 100;
+    const summary = JSON.parse(
+      runVhdOk(["write", childPath, "--offset", String(offset), "--json"], { input: data }).text,
+    ) as { bytesWritten: number; blocksAllocated: number };
+    expect(summary.bytesWritten).toBe(data.length);
+    expect(summary.blocksAllocated).toBeGreaterThan(0);
+
+    const expected = Buffer.from(raw);
+    data.copy(expected, offset);
+    expect(sha256(runVhdOk(["read", childPath]).stdout)).toBe(sha256(expected));
+    const window = runVhdOk(["read", childPath, "--offset", "1MiB", "--length", "4KiB"]).stdout;
+    expect(window.equals(expected.subarray(MiB, MiB + 4096))).toBe(true);
+    expect(runVhdOk(["checksum", basePath]).text).toBe(baseBefore);
+  });
+
+  it("read agrees with pyvhdi (libvhdi) on the composed chain", async () => {
+    const ours = runVhdOk(["read", childPath]).stdout;
+    const theirs = await pyvhdiReadChain([childPath, basePath], join(temp.dir, "pyvhdi.raw"));
+    expect(theirs.sha256).toBe(sha256(ours));
+  });
+
+  it("verify passes the child, printing every check, and reports the same with --json", () => {
+    const run = runVhdOk(["verify", childPath]);
+    const lines = run.text.trimEnd().split("\n");
+    expect(lines.length).toBeGreaterThan(5);
+    expect(lines.slice(0, -1).every((line) => line.startsWith("ok "))).toBe(true);
+    expect(lines.at(-1)).toMatch(/all \d+ checks hold$/);
+    const report = JSON.parse(runVhdOk(["verify", childPath, "--json"]).text) as VerifyReport;
+    expect(report.ok).toBe(true);
+    expect(report.checks.some((check) => check.name.startsWith("chain"))).toBe(true);
+  });
+
+  it("verify fails (exit 1, a FAIL line) on a copy whose tail footer is damaged", () => {
+    const copy = join(temp.dir, "vms", "damaged.vhd");
+    copyFileSync(childPath, copy);
+    const size = readFileSync(copy).length;
+    const fd = openSync(copy, "r+");
+    // Byte 66 of the tail footer lies in its checksum field (SPEC: offset 64, 4 bytes).
+    writeSync(fd, Buffer.from([0x5a]), 0, 1, size - 512 + 66);
+    closeSync(fd);
+    const run = runVhd(["verify", copy]);
+    expect(run.status).toBe(1);
+    expect(run.text).toMatch(/^FAIL +tail footer: checksum/m);
+    expect(run.text.trimEnd().split("\n").at(-1)).toMatch(/checks failed$/);
+    const json = runVhd(["verify", copy, "--json"]);
+    expect(json.status).toBe(1);
+    expect((JSON.parse(json.text) as VerifyReport).ok).toBe(false);
+  });
+
+  it("--help lists every command", () => {
+    const help = runVhdOk(["--help"]).text;
+    for (const command of ["create-differencing", "create", "inspect", "verify", "read", "write", "checksum"]) {
+      expect(help).toMatch(new RegExp(`^  ${command} `, "m"));
+    }
+  });
+});
