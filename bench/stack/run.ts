@@ -12,11 +12,11 @@
  */
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
 import * as os from "node:os";
 import { join } from "node:path";
 import { createBaseDisk } from "../../provider/ops/create-base";
-import { HASH_STATS_ENV } from "../../provider/resource/hash-stats";
+import { HASH_STATS_ENV, totalBytesHashed } from "../../provider/resource/hash-stats";
 import { PULUMI_BIN, PulumiTestStack, REPO_ROOT, type PulumiRunResult } from "../../test/support/pulumi-cli";
 
 const MiB = 1024 * 1024;
@@ -40,14 +40,6 @@ async function timed(run: () => Promise<PulumiRunResult>): Promise<Timed> {
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
-}
-
-function bytesHashed(statsFile: string): number {
-  if (!existsSync(statsFile)) return 0;
-  return readFileSync(statsFile, "utf8")
-    .split("\n")
-    .filter((line) => line !== "")
-    .reduce((sum, line) => sum + (JSON.parse(line) as { bytes: number }).bytes, 0);
 }
 
 /** A golden image full of data (not sparse), as a real OS image is: a raw file of random bytes made into a VHD. */
@@ -130,7 +122,7 @@ async function main(): Promise<void> {
     const facts = machineFacts(work);
     const qemuUp = await timed(() => qemu.up(["--skip-preview"]));
     const disksUp = await timed(() => withChecksum.up(["--skip-preview"]));
-    const hashedByUp = bytesHashed(statsFile);
+    const hashedByUp = totalBytesHashed(statsFile);
     await timed(() => withoutChecksum.up(["--skip-preview"]));
 
     const previewWith: number[] = [];
@@ -139,7 +131,7 @@ async function main(): Promise<void> {
       previewWith.push((await timed(() => withChecksum.preview(["--expect-no-changes"]))).seconds);
       previewWithout.push((await timed(() => withoutChecksum.preview(["--expect-no-changes"]))).seconds);
     }
-    const hashedByPreviews = bytesHashed(statsFile) - hashedByUp;
+    const hashedByPreviews = totalBytesHashed(statsFile) - hashedByUp;
 
     const results = {
       facts,

@@ -5,7 +5,7 @@
  * One JSON line is appended per checksum, at once: the engine ends the provider process without notice, so nothing
  * may wait for an exit hook.
  */
-import { appendFileSync } from "node:fs";
+import { appendFileSync, readFileSync } from "node:fs";
 
 /** The environment variable that turns the record on; its value is the file the lines are appended to. */
 export const HASH_STATS_ENV = "PULUMI_VHD_STATS_FILE";
@@ -32,4 +32,18 @@ export function recordHash(path: string, bytes: number): void {
   } catch {
     // Deliberately ignored: see above.
   }
+}
+
+/** The bytes hashed according to the record in `file` (0 when there is none): what tests and the benchmark report. */
+export function totalBytesHashed(file: string): number {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch {
+    return 0;
+  }
+  return text
+    .split("\n")
+    .filter((line) => line !== "")
+    .reduce((sum, line) => sum + (JSON.parse(line) as HashStatsLine).bytes, 0);
 }

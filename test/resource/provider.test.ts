@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { createBaseDisk } from "../../provider/ops/create-base";
 import { createDifferencingDisk } from "../../provider/ops/create-differencing";
-import { HASH_STATS_ENV } from "../../provider/resource/hash-stats";
+import { HASH_STATS_ENV, totalBytesHashed } from "../../provider/resource/hash-stats";
 import type { RawInputs } from "../../provider/resource/settings";
 import * as provider from "../../provider/resource/provider";
 import { type DiskInputs, type DiskState, UNKNOWN } from "../../provider/resource/state";
@@ -42,12 +42,7 @@ function sha256(file: string): string {
 }
 
 function bytesHashed(): number {
-  if (!existsSync(statsFile)) return 0;
-  return readFileSync(statsFile, "utf8")
-    .trim()
-    .split("\n")
-    .filter((line) => line !== "")
-    .reduce((sum, line) => sum + (JSON.parse(line) as { bytes: number }).bytes, 0);
+  return totalBytesHashed(statsFile);
 }
 
 async function checked(raw: RawInputs, olds: Partial<DiskInputs> = {}): Promise<DiskInputs> {
