@@ -48,9 +48,7 @@ export async function runCreation<Request extends TargetFacts>(plan: CreationPla
     context = { parameter: given.parameter, path: target.path, details: target.details };
     onProgress?.({ bytesDone: 0, bytesTotal: request.initialFileSize });
     throwIfCancelled(signal, context);
-    const info = await createImage(target.path, given.parameter, request.missingFolders, plan.write(request), signal);
-    onProgress?.({ bytesDone: info.fileSize, bytesTotal: info.fileSize });
-    return info;
+    return await createImage(target.path, given.parameter, request.missingFolders, plan.write(request), plan);
   } catch (error) {
     throw creationError(error, context, signal);
   }
@@ -62,7 +60,7 @@ async function createImage(
   parameter: ErrorParameter,
   missingFolders: readonly string[],
   write: FileWriter<void>,
-  signal: AbortSignal | undefined,
+  { signal, onProgress }: Pick<CreationPlan<TargetFacts>, "signal" | "onProgress">,
 ): Promise<DiskInfo> {
   const folders = await createFolderChain(missingFolders, parameter);
   let published = false;
@@ -70,8 +68,10 @@ async function createImage(
     await createFileAtomically(target, write, { signal, parameter });
     published = true;
     const info = await inspectDisk(target);
-    // Until the call returns the creation is not done: a cancel that arrives while inspecting still undoes it.
+    // Until the call returns the creation is not done: a cancel that arrives while inspecting, or a failing last
+    // progress report, still undoes it.
     throwIfCancelled(signal, { parameter, path: target });
+    onProgress?.({ bytesDone: info.fileSize, bytesTotal: info.fileSize });
     return info;
   } catch (error) {
     // Only a file that our own atomic publish put there is removed; anything else at the target was never ours.

@@ -145,6 +145,22 @@ describe("createDifferencingDisk fails and leaves nothing", () => {
     expect(error).toMatchObject({ path: imagePath, details: { imagePath, parentPath } });
   });
 
+  it("when the last step fails after the file was published: the file and its new folder are removed again", async () => {
+    const imagePath = path.join(temp, "late", "child.vhd");
+    const error = await expectFailedCreate(
+      {
+        imagePath,
+        parentPath,
+        onProgress: ({ bytesDone }) => {
+          if (bytesDone > 0) throw new Error("the caller gave up at the very end");
+        },
+      },
+      "DISP_E_EXCEPTION",
+      imagePath,
+    );
+    expect(error.path).toBe(imagePath);
+  });
+
   it("when imagePath exists: ERROR_ALREADY_EXISTS, the existing file untouched", async () => {
     const imagePath = path.join(temp, "child.vhd");
     await fsp.writeFile(imagePath, "not ours");
