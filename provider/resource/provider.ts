@@ -61,7 +61,11 @@ export async function check(
   if (settings === undefined) return { failures: errors.map(failureOf) };
   const { imagePath, parentPath } = news;
   if (isUnknown(imagePath) || isUnknown(parentPath)) {
-    return { inputs: { ...settings, imagePath, parentPath, ...UNKNOWN_OBSERVATION } as DiskInputs };
+    // A relative path is relative to the other one's folder: with that one unknown, where it points is unknown too.
+    const known = (value: unknown): unknown => (typeof value === "string" && path.isAbsolute(value) ? path.resolve(value) : UNKNOWN);
+    return {
+      inputs: { ...settings, imagePath: known(imagePath), parentPath: known(parentPath), ...UNKNOWN_OBSERVATION } as DiskInputs,
+    };
   }
   try {
     const paths = resolveDiskPaths({ imagePath: imagePath as string, parentPath: parentPath as string }, settings);

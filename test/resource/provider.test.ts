@@ -96,7 +96,9 @@ describe("check", () => {
 
   it("passes an unknown parent through as unknown observations (the parent is being replaced)", async () => {
     const inputs = await checked({ imagePath: join(dir, "x.vhd"), parentPath: UNKNOWN });
-    expect(inputs).toMatchObject({ parentPath: UNKNOWN, parentChecksum: UNKNOWN, parentUniqueId: UNKNOWN });
+    expect(inputs).toMatchObject({ imagePath: join(dir, "x.vhd"), parentPath: UNKNOWN, parentChecksum: UNKNOWN, parentUniqueId: UNKNOWN });
+    // Relative to an unknown parent, the child's own path is unknown too.
+    expect(await checked({ imagePath: "x.vhd", parentPath: UNKNOWN })).toMatchObject({ imagePath: UNKNOWN });
     expect(bytesHashed()).toBe(0);
   });
 
