@@ -7,7 +7,7 @@
  * run a virtual machine without hardware virtualization, and creating a disk file needs none.
  */
 import * as path from "node:path";
-import { VhdError, isVhdError, type ErrorName, type ErrorParameter } from "../errors";
+import { VhdError, isVhdError, type ErrorParameter } from "../errors";
 import {
   nearestExistingFolder,
   pathFacts,
@@ -16,6 +16,7 @@ import {
   type FileSystemType,
   type VolumeFacts,
 } from "../fs/volume";
+import { openChain } from "../vhd/chain";
 import { inspectDisk, type DiskInfo } from "../vhd/inspect";
 import { FOOTER_SIZE, SECTOR_SIZE, WRITTEN_LOCATORS, blockSpan, planDynamicFile } from "../vhd/format";
 import { checkBlockSize, checkVirtualSize } from "../vhd/size-rules";
@@ -107,16 +108,23 @@ export async function validateCreateDifferencing(
  */
 export async function checkParent(parentPath: string): Promise<DiskInfo> {
   const { kind } = await pathFacts(parentPath, { followLinks: true });
-  if (kind !== "file") throw new VhdError("ERROR_PATH_NOT_FOUND", NOT_A_PARENT_FILE[kind], { parameter: "parentPath", path: parentPath });
-  const parent = await inspectDisk(parentPath).catch((error: unknown) => {
-    if (!isVhdError(error)) throw error;
-    throw unusableParent(parentPath, error.code, error.reason, error.details, error);
-  });
-  if (parent.chainError !== undefined) {
-    const { code, message, details } = parent.chainError;
-    throw unusableParent(parentPath, code, `its own chain does not resolve: ${message}`, details);
+  if (kind !== "file") {
+    throw new VhdError("ERROR_PATH_NOT_FOUND", NOT_A_PARENT_FILE[kind], { parameter: "parentPath", path: parentPath });
   }
-  return parent;
+  try {
+    // inspectDisk describes a broken chain instead of failing, so the chain is opened first for its error itself.
+    await (await openChain(parentPath, { parameter: "parentPath" })).close();
+    return await inspectDisk(parentPath);
+  } catch (error) {
+    if (!isVhdError(error)) throw error;
+    const failingPath = error.path === parentPath ? {} : { failingPath: error.path };
+    throw new VhdError(error.code, `this disk cannot serve as a parent: ${error.reason}`, {
+      parameter: "parentPath",
+      path: parentPath,
+      cause: error,
+      details: { ...error.details, ...failingPath },
+    });
+  }
 }
 
 /** Why a path that is not a regular file cannot be the parent (followed links: a dangling one is "missing"). */
@@ -127,21 +135,6 @@ const NOT_A_PARENT_FILE: Readonly<Record<Exclude<PathKind, "file">, string>> = {
   symlink: "the path is a symbolic link that leads nowhere",
   other: "the path names a device, pipe or socket, not a parent disk file",
 };
-
-function unusableParent(
-  parentPath: string,
-  code: ErrorName,
-  reason: string,
-  details: Record<string, unknown>,
-  cause?: unknown,
-): VhdError {
-  return new VhdError(code, `the parent cannot be used: ${reason}`, {
-    parameter: "parentPath",
-    path: parentPath,
-    cause,
-    details,
-  });
-}
 
 /** Which kind of base disk to create: every block allocated up front (`fixed`) or as written (`dynamic`). */
 export type BaseDiskType = "fixed" | "dynamic";

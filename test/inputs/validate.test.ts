@@ -91,6 +91,8 @@ interface DifferencingCase {
   options?: ValidationOptions;
   code: ErrorName;
   parameter: string;
+  /** What the sentence must say (the reason), for the parent checks. */
+  says?: RegExp;
 }
 
 const child = () => path.join(temp, "child.vhd");
@@ -169,6 +171,7 @@ const differencingCases: DifferencingCase[] = [
     },
     code: "ERROR_VHD_FORMAT_UNKNOWN",
     parameter: "parentPath",
+    says: /cannot serve as a parent: .*not a VHD \(a raw image\?\)/u,
   },
   {
     title: "parent is a VHDX",
@@ -179,12 +182,14 @@ const differencingCases: DifferencingCase[] = [
     },
     code: "ERROR_VHD_FORMAT_UNKNOWN",
     parameter: "parentPath",
+    says: /this is a VHDX file, not a VHD/u,
   },
   {
     title: "parent whose own parent is missing (Windows-made fat-differential.vhd)",
     request: async () => ({ imagePath: child(), parentPath: await copyFixture("fat-differential.vhd", path.join(temp, "golden")) }),
     code: "ERROR_VHD_PARENT_VHD_NOT_FOUND",
     parameter: "parentPath",
+    says: /fat-parent\.vhd.*5fa21a55-f394-aa4d-9958-1951a67d5540.*not found/u,
   },
   // VM_E_IMAGE_SIZE_TOO_LARGE
   {
@@ -227,11 +232,12 @@ function pathOfLength(length: number): string {
 }
 
 describe("validateCreateDifferencing refuses, with nothing changed", () => {
-  it.each(differencingCases)("$title -> $code", async ({ request, options, code, parameter }) => {
+  it.each(differencingCases)("$title -> $code", async ({ request, options, code, parameter, says }) => {
     const built = await request();
     const imagePath = built.imagePath && path.isAbsolute(built.imagePath) ? built.imagePath : child();
     const observed = await witness({ folder: temp, imagePath, parentPath });
-    await expectRefusal(validateCreateDifferencing(built, options), code, parameter);
+    const error = await expectRefusal(validateCreateDifferencing(built, options), code, parameter);
+    if (says !== undefined) expect(error.message).toMatch(says);
     await observed.expectNothingChanged();
   });
 });
