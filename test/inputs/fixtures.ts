@@ -75,6 +75,36 @@ export async function mountReadOnlyBind(parent: string, source: string): Promise
   return mounted;
 }
 
+/**
+ * Makes a FAT32 file system in an image file under `parent` and loop-mounts it, or returns undefined and says why
+ * (no mkfs.vfat, no loop devices, or a kernel without vfat, as in many containers). Independent of the tmpfs
+ * attempts: a machine may mount tmpfs but not vfat.
+ */
+export async function mountVfat(parent: string, sizeBytes: number): Promise<TestMount | undefined> {
+  const image = path.join(parent, "fat32.img");
+  const mountPoint = await fsp.mkdtemp(path.join(parent, "fat-"));
+  try {
+    await fsp.writeFile(image, Buffer.alloc(0));
+    await fsp.truncate(image, sizeBytes);
+    run("mkfs.vfat", ["-F", "32", image]);
+    run("mount", ["-o", "loop", image, mountPoint]);
+  } catch (error) {
+    const stderr = (error as { stderr?: Buffer }).stderr?.toString().trim();
+    console.warn(`no real FAT volume on this machine (${stderr || String(error)}); the injected FAT type is tested instead`);
+    await fsp.rmdir(mountPoint);
+    await fsp.rm(image, { force: true });
+    return undefined;
+  }
+  return {
+    path: mountPoint,
+    async unmount() {
+      run("umount", [mountPoint]);
+      await fsp.rmdir(mountPoint);
+      await fsp.rm(image, { force: true });
+    },
+  };
+}
+
 async function tryMount(mountPoint: string, args: string[]): Promise<TestMount | undefined> {
   if (mountRefusal !== undefined) return undefined;
   try {

@@ -3,7 +3,7 @@ import { promises as fsp } from "node:fs";
 import * as path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { nearestExistingFolder, pathFacts, volumeFacts } from "../../provider/fs/volume";
-import { expectMountRefused, makeTemp, mountReadOnlyBind, mountTmpfs, removeTemp, type TestMount } from "./fixtures";
+import { expectMountRefused, makeTemp, mountReadOnlyBind, mountTmpfs, mountVfat, removeTemp, type TestMount } from "./fixtures";
 
 const MIB = 1024 * 1024;
 const GIB = 1024 * MIB;
@@ -63,6 +63,17 @@ describe("volumeFacts", () => {
     mounts.push(view);
     expect((await volumeFacts(source)).readOnly).toBe(false);
     expect(await volumeFacts(view.path)).toMatchObject({ readOnly: true, writable: false });
+  });
+
+  it("detects a real FAT volume (loop-mounted vfat) where this machine can mount one", async () => {
+    const fat = await mountVfat(temp, 64 * MIB);
+    if (fat === undefined) {
+      // Said on stderr by mountVfat; the injected-type test below covers the limits.
+      expect((await volumeFacts(temp, { assumeFsType: "fat" })).maxFileSize).toBe(4 * GIB - 1);
+      return;
+    }
+    mounts.push(fat);
+    expect(await volumeFacts(fat.path)).toMatchObject({ fsType: "fat", fsMagic: 0x4d44, maxFileSize: 4 * GIB - 1 });
   });
 
   it("takes an injected FAT type and its file-size limit (no FAT can be mounted here)", async () => {
