@@ -1,0 +1,147 @@
+import { spawnSync } from "node:child_process";
+import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildCli, CLI_MAIN, expectOneLineError, makeTempDir, runVhd, runVhdOk } from "./cli-process";
+
+const FIXTURES = "/work/shared/fixtures/dfvfs";
+
+/**
+ * Every failure, whatever its kind, is ONE stderr line `vhd: NAME (0xHRESULT): parameter "path": sentence` (or one JSON
+ * object with --json), a non-zero exit, and nothing created.
+ */
+describe("vhd errors", () => {
+  const temp = makeTempDir("errors");
+  const base = join(temp.dir, "base.vhd");
+  const existing = join(temp.dir, "existing.vhd");
+
+  beforeAll(() => {
+    buildCli();
+    runVhdOk(["create", base, "--size", "8MiB"]);
+    writeFileSync(existing, "not ours");
+  });
+  afterAll(() => temp.remove());
+
+  /** The folder holds exactly these names: nothing was created and no temporary file was left. */
+  function expectFolderHolds(names: string[]): void {
+    expect(readdirSync(temp.dir).sort()).toEqual([...names].sort());
+  }
+
+  it("an existing target: ERROR_ALREADY_EXISTS, the file untouched", () => {
+    expectOneLineError(runVhd(["create-differencing", existing, base]), "ERROR_ALREADY_EXISTS", existing);
+    expect(readFileSync(existing, "utf8")).toBe("not ours");
+    expectOneLineError(runVhd(["create", existing, "--size", "8MiB"]), "ERROR_ALREADY_EXISTS", existing);
+    expectFolderHolds(["base.vhd", "existing.vhd"]);
+  });
+
+  it("a missing parent: ERROR_PATH_NOT_FOUND naming parentPath, nothing created (not even the folder)", () => {
+    const missing = join(temp.dir, "missing.vhd");
+    const run = runVhd(["create-differencing", join(temp.dir, "new", "child.vhd"), missing]);
+    expectOneLineError(run, "ERROR_PATH_NOT_FOUND", missing);
+    expect(run.stderr).toContain(`parentPath ${JSON.stringify(missing)}`);
+    expectFolderHolds(["base.vhd", "existing.vhd"]);
+  });
+
+  it("both paths relative: ERROR_BAD_PATHNAME (relative paths are relative to the other path, never to the cwd)", () => {
+    const run = runVhd(["create-differencing", "child.vhd", "base.vhd"], { cwd: temp.dir });
+    expectOneLineError(run, "ERROR_BAD_PATHNAME", "child.vhd");
+    expectFolderHolds(["base.vhd", "existing.vhd"]);
+  });
+
+  it("a relative image path is resolved against the parent's folder", () => {
+    const run = runVhdOk(["create-differencing", "sub/relative.vhd", base, "--json"]);
+    expect(JSON.parse(run.text)).toMatchObject({ path: join(temp.dir, "sub", "relative.vhd"), type: "differencing" });
+  });
+
+  it("an empty path: E_POINTER", () => {
+    expectOneLineError(runVhd(["create-differencing", "", base]), "E_POINTER");
+  });
+
+  it("a Windows-invalid name: ERROR_INVALID_NAME, unless --posix-paths", () => {
+    const odd = join(temp.dir, "what?.vhd");
+    expectOneLineError(runVhd(["create-differencing", odd, base]), "ERROR_INVALID_NAME", odd);
+    expect(JSON.parse(runVhdOk(["create-differencing", odd, base, "--posix-paths", "--json"]).text)).toMatchObject({
+      path: odd,
+    });
+  });
+
+  it("a path of 260 characters: ERROR_BUFFER_OVERFLOW", () => {
+    const long = join(temp.dir, `${"x".repeat(260 - temp.dir.length - 5)}.vhd`);
+    expect(long).toHaveLength(260);
+    expectOneLineError(runVhd(["create-differencing", long, base]), "ERROR_BUFFER_OVERFLOW", long);
+  });
+
+  it.each([
+    ["10X", "E_INVALIDARG"],
+    ["1.3", "E_INVALIDARG"],
+    ["0", "E_INVALIDARG"],
+    ["2041GiB", "VM_E_IMAGE_SIZE_TOO_LARGE"],
+    ["2MiB", "VM_E_IMAGE_SIZE_TOO_SMALL"],
+  ] as const)("a bad size %s: %s, nothing created", (size, code) => {
+    const target = join(temp.dir, "sized.vhd");
+    const run = runVhd(["create", target, "--size", size]);
+    expectOneLineError(run, code);
+    expect(run.stderr).toMatch(/size/);
+    expect(() => statSync(target)).toThrow();
+  });
+
+  it("a block size the format does not allow: ERROR_VHD_INVALID_BLOCK_SIZE", () => {
+    const run = runVhd(["create-differencing", join(temp.dir, "blocky.vhd"), base, "--block-size", "3MiB"]);
+    expectOneLineError(run, "ERROR_VHD_INVALID_BLOCK_SIZE");
+  });
+
+  it("with --json the error is one JSON object on stderr and stdout stays empty", () => {
+    const run = runVhd(["create-differencing", existing, base, "--json"]);
+    expect(run.status).toBe(1);
+    expect(run.text).toBe("");
+    expect(run.stderr.trimEnd().split("\n")).toHaveLength(1);
+    expect(JSON.parse(run.stderr)).toMatchObject({
+      code: "ERROR_ALREADY_EXISTS",
+      hresult: "0x800700B7",
+      parameter: "imagePath",
+      path: existing,
+      message: expect.stringContaining("already exists"),
+    });
+  });
+
+  it("a usage error (unknown option, missing argument, bad choice): E_INVALIDARG, exit 2", () => {
+    expectOneLineError(runVhd(["inspect", base, "--frobnicate"]), "E_INVALIDARG", undefined, 2);
+    expectOneLineError(runVhd(["create-differencing", join(temp.dir, "x.vhd")]), "E_INVALIDARG", undefined, 2);
+    expectOneLineError(runVhd(["create", join(temp.dir, "x.vhd"), "--size", "8MiB", "--type", "sparse"]), "E_INVALIDARG", undefined, 2);
+    expect(JSON.parse(runVhd(["nonsense", "--json"]).stderr)).toMatchObject({ code: "E_INVALIDARG" });
+  });
+
+  it("a child whose parent is elsewhere: read fails with ERROR_VHD_PARENT_VHD_NOT_FOUND naming the child", () => {
+    const child = join(FIXTURES, "fat-differential.vhd");
+    const run = runVhd(["read", child]);
+    expectOneLineError(run, "ERROR_VHD_PARENT_VHD_NOT_FOUND", child);
+    expect(run.stdout).toHaveLength(0);
+  });
+
+  it("a file that is not a VHD: inspect fails with ERROR_VHD_DRIVE_FOOTER_MISSING naming it", () => {
+    expectOneLineError(runVhd(["inspect", existing]), "ERROR_VHD_DRIVE_FOOTER_MISSING", existing);
+  });
+
+  it("read past the end of the disk: E_INVALIDARG naming the offset", () => {
+    expectOneLineError(runVhd(["read", base, "--offset", "9MiB"]), "E_INVALIDARG", base);
+  });
+
+  it("write into a missing disk, even with empty input: ERROR_PATH_NOT_FOUND", () => {
+    const missing = join(temp.dir, "nope.vhd");
+    expectOneLineError(runVhd(["write", missing, "--offset", "0"]), "ERROR_PATH_NOT_FOUND", missing);
+  });
+
+  it("read refuses a terminal without --force (run under a pseudo-terminal by script(1))", () => {
+    const command = `${JSON.stringify(process.execPath)} ${JSON.stringify(CLI_MAIN)} read ${JSON.stringify(base)}`;
+    const run = spawnSync("script", ["-qec", command, "/dev/null"], { encoding: "utf8" });
+    expect(run.status).toBe(1);
+    expect(run.stdout).toContain("vhd: E_INVALIDARG (0x80070057): stdout: refusing to write binary disk bytes to a terminal");
+  });
+
+  it("read stops quietly with exit 0 when the reader goes away (EPIPE)", () => {
+    const script = `${JSON.stringify(process.execPath)} ${JSON.stringify(CLI_MAIN)} read ${JSON.stringify(base)} | head -c 1000 > /dev/null; echo "$\{PIPESTATUS[0]}"`;
+    const run = spawnSync("bash", ["-c", script], { encoding: "utf8" });
+    expect(run.stderr).toBe("");
+    expect(run.stdout.trim()).toBe("0");
+  });
+});
