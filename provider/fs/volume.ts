@@ -163,7 +163,7 @@ export async function pathFacts(target: string, options: { followLinks?: boolean
 /**
  * The nearest folder at or above `folder` that exists (following symbolic links), and the folders below it that do
  * not exist yet, outermost first: what creating `folder` would add. `existing` is undefined when a component is a
- * file, so the path leads through a file and no folder can be created there.
+ * file or a symbolic link that leads nowhere: no folder can be created there.
  */
 export async function nearestExistingFolder(folder: string): Promise<{ existing?: string; missing: string[] }> {
   const missing: string[] = [];
@@ -174,7 +174,7 @@ export async function nearestExistingFolder(folder: string): Promise<{ existing?
       if (errnoCode(error) === "ENOTDIR") return null;
       throw vhdErrorFromFs(error, { path: current, action: "look for the folder" });
     });
-    if (stats === null) return { missing };
+    if (stats === null || (stats === undefined && (await pathFacts(current)).kind === "symlink")) return { missing };
     if (stats !== undefined) return stats.isDirectory() ? { existing: current, missing } : { missing };
     missing.unshift(current);
     const parent = path.dirname(current);

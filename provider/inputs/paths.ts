@@ -86,8 +86,8 @@ export function resolveDiskPaths(input: DiskPathsInput, options: PathRuleOptions
   if (!imageAbsolute && !parentAbsolute) {
     throw new VhdError(
       "ERROR_BAD_PATHNAME",
-      `both paths are empty or relative (imagePath ${JSON.stringify(imagePath)}, parentPath ${JSON.stringify(parentPath)}); ` +
-        "give at least one of them as an absolute path",
+      `both paths are empty or relative (imagePath ${JSON.stringify(imagePath)}, ` +
+        `parentPath ${JSON.stringify(parentPath)}); give at least one of them as an absolute path`,
       { parameter: "imagePath", path: imagePath, details: { imagePath, parentPath } },
     );
   }

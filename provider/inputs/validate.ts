@@ -188,7 +188,10 @@ const FORMAT_SIZE_LIMITS: Readonly<Record<IntendedFormat, { min: number; max?: n
  * positive multiple of 512 or smaller than `fromRaw`), the block size (`ERROR_VHD_INVALID_BLOCK_SIZE`) and the
  * target (as for a differencing disk; a fixed disk also needs its full size free: `ERROR_DISK_FULL`).
  */
-export async function validateCreateBase(request: BaseRequest, options: ValidationOptions = {}): Promise<ValidatedBaseRequest> {
+export async function validateCreateBase(
+  request: BaseRequest,
+  options: ValidationOptions = {},
+): Promise<ValidatedBaseRequest> {
   const target = resolveSinglePath(request.path, "path", options);
   const type = request.type ?? "dynamic";
   if (type !== "fixed" && type !== "dynamic") {
@@ -226,13 +229,17 @@ async function rawSourceSize(fromRaw: string): Promise<number> {
 function checkBaseSize(request: BaseRequest, target: string, rawSize: number | undefined): number {
   const size = request.size ?? (rawSize === undefined ? undefined : Math.ceil(rawSize / SECTOR_SIZE) * SECTOR_SIZE);
   if (size === undefined) {
-    throw new VhdError("E_POINTER", "size is missing; give the disk's virtual size in bytes", { parameter: "size", path: target });
+    throw new VhdError("E_POINTER", "size is missing; give the disk's virtual size in bytes", {
+      parameter: "size",
+      path: target,
+    });
   }
   checkVirtualSize(size, target);
   const format = request.intendedFormat ?? "unformatted";
   const limits = FORMAT_SIZE_LIMITS[format];
   if (limits === undefined) {
-    throw new VhdError("E_INVALIDARG", `intendedFormat must be unformatted, fat16 or fat32, not ${JSON.stringify(format)}`, {
+    const given = JSON.stringify(format);
+    throw new VhdError("E_INVALIDARG", `intendedFormat must be unformatted, fat16 or fat32, not ${given}`, {
       parameter: "intendedFormat",
     });
   }
@@ -245,12 +252,14 @@ function checkBaseSize(request: BaseRequest, target: string, rawSize: number | u
     );
   }
   if (limits.max !== undefined && size > limits.max) {
-    throw new VhdError("VM_E_IMAGE_SIZE_TOO_LARGE", `${size} bytes is not below 2000 MB, the limit for FAT16 images`, context);
+    const reason = `${size} bytes is not below 2000 MB, the limit for FAT16 images`;
+    throw new VhdError("VM_E_IMAGE_SIZE_TOO_LARGE", reason, context);
   }
   if (rawSize !== undefined && size < rawSize) {
     throw new VhdError(
       "ERROR_VHD_INVALID_SIZE",
-      `${size} bytes is smaller than the raw source (${rawSize} bytes); give a size of at least ${rawSize} rounded up to 512`,
+      `${size} bytes is smaller than the raw source (${rawSize} bytes); ` +
+        `give a size of at least ${rawSize} rounded up to 512`,
       { ...context, details: { ...context.details, rawSize } },
     );
   }
@@ -285,24 +294,21 @@ async function checkTarget(
   if (kind === "through-file") throw throughFile(target, parameter);
   if (kind !== "missing") {
     const what = kind === "symlink" ? "a symbolic link" : kind === "folder" ? "a folder" : "a file";
-    throw new VhdError("ERROR_ALREADY_EXISTS", `${what} already exists at this path; choose another path or remove it first`, {
-      parameter,
-      path: target,
-    });
+    const reason = `${what} already exists at this path; choose another path or remove it first`;
+    throw new VhdError("ERROR_ALREADY_EXISTS", reason, { parameter, path: target });
   }
   const folders = await nearestExistingFolder(path.dirname(target));
   if (folders.existing === undefined) throw throughFile(target, parameter);
-  const volume = await volumeFacts(folders.existing, options.assumeFsType ? { assumeFsType: options.assumeFsType } : {});
+  const { assumeFsType } = options;
+  const volume = await volumeFacts(folders.existing, assumeFsType === undefined ? {} : { assumeFsType });
   checkVolume(volume, target, parameter, size);
   const { initialFileSize, fullyExpandedSize } = size;
   return { missingFolders: folders.missing, volume, initialFileSize, fullyExpandedSize };
 }
 
 function throughFile(target: string, parameter: ErrorParameter): VhdError {
-  return new VhdError("ERROR_PATH_NOT_FOUND", "a folder of the path is a file, so nothing can be created there", {
-    parameter,
-    path: target,
-  });
+  const reason = "a folder of the path is a file or a broken link, so nothing can be created there";
+  return new VhdError("ERROR_PATH_NOT_FOUND", reason, { parameter, path: target });
 }
 
 function checkVolume(
@@ -313,16 +319,19 @@ function checkVolume(
 ): void {
   const init = { parameter, path: target, details: { volumeFolder: volume.folder, fsType: volume.fsType } };
   if (volume.readOnly) {
-    throw new VhdError("ERROR_INVALID_DRIVE", `the volume holding ${volume.folder} is read-only; choose a writable one`, init);
+    const reason = `the volume holding ${volume.folder} is read-only; choose a writable one`;
+    throw new VhdError("ERROR_INVALID_DRIVE", reason, init);
   }
   if (!volume.writable) {
-    throw new VhdError("ERROR_ACCESS_DENIED", `this process may not create files in ${volume.folder}; check its permissions`, init);
+    const reason = `this process may not create files in ${volume.folder}; check its permissions`;
+    throw new VhdError("ERROR_ACCESS_DENIED", reason, init);
   }
   const needed = size.needsFullSize ? Math.max(MIN_FREE_BYTES, size.fullyExpandedSize) : MIN_FREE_BYTES;
   if (volume.freeBytes < needed) {
     throw new VhdError(
       "ERROR_DISK_FULL",
-      `the volume has ${volume.freeBytes} bytes free and the image needs at least ${needed}; free some space or choose another volume`,
+      `the volume has ${volume.freeBytes} bytes free and the image needs at least ${needed}; ` +
+        "free some space or choose another volume",
       { ...init, details: { ...init.details, freeBytes: volume.freeBytes, neededBytes: needed } },
     );
   }
@@ -331,7 +340,10 @@ function checkVolume(
       "VM_E_FILE_TOO_LARGE_FOR_VOLUME",
       `fully expanded, the image takes ${size.fullyExpandedSize} bytes, but files on this ${volume.fsType} volume ` +
         `stop at ${volume.maxFileSize}; choose a volume without that limit (e.g. NTFS, ext4) or a smaller disk`,
-      { ...init, details: { ...init.details, fullyExpandedSize: size.fullyExpandedSize, maxFileSize: volume.maxFileSize } },
+      {
+        ...init,
+        details: { ...init.details, fullyExpandedSize: size.fullyExpandedSize, maxFileSize: volume.maxFileSize },
+      },
     );
   }
 }

@@ -3,7 +3,12 @@
  * write the child atomically off the parent, and report the new disk. What the CLI and the Pulumi resource call.
  */
 import type { ProgressCallback } from "../fs/progress";
-import { checkParent, validateCreateDifferencing, type DifferencingRequest, type ValidationOptions } from "../inputs/validate";
+import {
+  checkParent,
+  validateCreateDifferencing,
+  type DifferencingRequest,
+  type ValidationOptions,
+} from "../inputs/validate";
 import type { DiskInfo } from "../vhd/inspect";
 import { writeDifferencingDisk } from "../vhd/writer";
 import { runCreation } from "./create-image";
@@ -23,8 +28,8 @@ export interface CreateDifferencingDiskArgs extends DifferencingRequest, Validat
 }
 
 /**
- * Creates a differencing disk at `imagePath` whose parent is `parentPath`, following `CreateDifferencingVirtualHardDisk`
- * (seed-api.md): paths resolved and checked (see `validateCreateDifferencing`), the containing folder created when
+ * Creates a differencing disk at `imagePath` whose parent is `parentPath`, following
+ * `CreateDifferencingVirtualHardDisk` (seed-api.md): paths resolved and checked (see `validateCreateDifferencing`), the containing folder created when
  * missing, the file written under a temporary name and published only when complete.
  *
  * On any failure nothing is left: no file at `imagePath`, no temporary file, no folder this call created; the parent
@@ -41,7 +46,7 @@ export async function createDifferencingDisk(args: CreateDifferencingDiskArgs): 
     signal: args.signal,
     onProgress: args.onProgress,
     validate: () => validateCreateDifferencing(args, args),
-    target: (request) => ({ path: request.imagePath, details: { imagePath: request.imagePath, parentPath: request.parentPath } }),
+    target: ({ imagePath, parentPath }) => ({ path: imagePath, details: { imagePath, parentPath } }),
     write: (request) => async (handle, signal) => {
       // Right before writing (folders made, temporary file open): a parent removed or damaged since validation is
       // refused here, and runCreation takes back what was made.

@@ -88,7 +88,8 @@ async function createImage(
  */
 function creationError(error: unknown, init: VhdErrorInit, signal: AbortSignal | undefined): VhdError {
   if (signal?.aborted) {
-    return new VhdError("VM_E_APP_SHUTTING_DOWN", "the creation was cancelled; nothing was kept", { ...init, cause: error });
+    const reason = "the creation was cancelled; nothing was kept";
+    return new VhdError("VM_E_APP_SHUTTING_DOWN", reason, { ...init, cause: error });
   }
   return asVhdError(error, init);
 }

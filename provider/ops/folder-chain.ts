@@ -24,7 +24,10 @@ export interface CreatedFolders {
  * @throws VhdError `ERROR_PATH_NOT_FOUND` when something that is not a folder took a folder's place, or the table's
  *   file-system errors (`ERROR_ACCESS_DENIED`, `ERROR_INVALID_DRIVE`, `ERROR_DISK_FULL`, ...).
  */
-export async function createFolderChain(missing: readonly string[], parameter: ErrorParameter): Promise<CreatedFolders> {
+export async function createFolderChain(
+  missing: readonly string[],
+  parameter: ErrorParameter,
+): Promise<CreatedFolders> {
   const created: string[] = [];
   const folders: CreatedFolders = {
     created,

@@ -132,6 +132,15 @@ const differencingCases: DifferencingCase[] = [
   { title: "imagePath through a file", request: () => ({ imagePath: path.join(parentPath, "x.vhd"), parentPath }), code: "ERROR_PATH_NOT_FOUND", parameter: "imagePath" },
   { title: "imagePath through /etc/passwd", request: () => ({ imagePath: "/etc/passwd/x.vhd", parentPath }), code: "ERROR_PATH_NOT_FOUND", parameter: "imagePath" },
   { title: "imagePath's folder chain through a file", request: () => ({ imagePath: path.join(parentPath, "a", "b", "x.vhd"), parentPath }), code: "ERROR_PATH_NOT_FOUND", parameter: "imagePath" },
+  {
+    title: "imagePath's folder is a broken symbolic link",
+    request: async () => {
+      await fsp.symlink(path.join(temp, "nowhere"), path.join(temp, "broken"));
+      return { imagePath: path.join(temp, "broken", "x.vhd"), parentPath };
+    },
+    code: "ERROR_PATH_NOT_FOUND",
+    parameter: "imagePath",
+  },
   // ERROR_ALREADY_EXISTS
   {
     title: "imagePath exists",

@@ -126,10 +126,12 @@ describe("nearestExistingFolder", () => {
     expect(await nearestExistingFolder(temp)).toEqual({ existing: temp, missing: [] });
   });
 
-  it("has no existing folder when the chain leads through a file", async () => {
+  it("has no existing folder when the chain leads through a file or a broken link", async () => {
     const file = path.join(temp, "f");
     await fsp.writeFile(file, "x");
     expect((await nearestExistingFolder(path.join(file, "sub"))).existing).toBeUndefined();
     expect((await nearestExistingFolder(file)).existing).toBeUndefined();
+    await fsp.symlink(path.join(temp, "nowhere"), path.join(temp, "broken"));
+    expect((await nearestExistingFolder(path.join(temp, "broken", "sub"))).existing).toBeUndefined();
   });
 });
