@@ -81,20 +81,34 @@ export class DiskChain {
   }
 
   /**
-   * The disk (or a range of it) in order, in pieces of `chunkSize`. Unless `copy` is set, each chunk's bytes are a
-   * view of one reused buffer, valid until the next iteration: consume (write) it before asking for the next.
+   * The disk (or a range of it) in order, in pieces of `chunkSize`. The next piece is read while the caller
+   * consumes the current one (two buffers in turn), so reading and writing overlap. Unless `copy` is set, a chunk's
+   * bytes stay valid until the caller asks for the next chunk, then get reused: consume (write) them first.
    */
   async *chunks(options: { offset?: number; length?: number; chunkSize?: number; copy?: boolean } = {}): AsyncGenerator<DiskChunk> {
     const start = options.offset ?? 0;
     const length = options.length ?? this.virtualSize - start;
     this.checkRange(start, length);
+    const end = start + length;
     const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
-    const shared = options.copy ? undefined : new Uint8Array(Math.min(chunkSize, length));
-    for (let offset = start; offset < start + length; offset += chunkSize) {
-      const size = Math.min(chunkSize, start + length - offset);
-      const buffer = shared?.subarray(0, size) ?? new Uint8Array(size);
-      const holdsData = await this.compose(0, offset, size, buffer, 0);
-      yield { offset, bytes: buffer, zero: !holdsData };
+    const bufferSize = Math.min(chunkSize, length);
+    const buffers = options.copy ? [] : [new Uint8Array(bufferSize), new Uint8Array(bufferSize)];
+    const readChunk = async (offset: number, turn: number): Promise<DiskChunk> => {
+      const size = Math.min(chunkSize, end - offset);
+      const bytes = buffers[turn % 2]?.subarray(0, size) ?? new Uint8Array(size);
+      const holdsData = await this.compose(0, offset, size, bytes, 0);
+      return { offset, bytes, zero: !holdsData };
+    };
+    let turn = 0;
+    let pending = start < end ? readChunk(start, turn) : undefined;
+    while (pending !== undefined) {
+      const chunk = await pending;
+      const next = chunk.offset + chunk.bytes.length;
+      turn++;
+      pending = next < end ? readChunk(next, turn) : undefined;
+      // A rejected prefetch is reported when awaited; until then it must not count as unhandled.
+      pending?.catch(() => undefined);
+      yield chunk;
     }
   }
 
@@ -132,19 +146,22 @@ export class DiskChain {
       target.fill(0, targetOffset, targetOffset + length);
       return false;
     }
-    let holdsData = false;
-    for (const extent of await image.mapRange(offset, length)) {
-      const at = targetOffset + (extent.offset - offset);
-      if (extent.kind === "data") {
-        await image.file.read(extent.fileOffset, extent.length, target, at);
-        holdsData = true;
-      } else if (extent.kind === "zero") {
-        target.fill(0, at, at + extent.length);
-      } else {
-        holdsData = (await this.compose(level + 1, extent.offset, extent.length, target, at)) || holdsData;
-      }
-    }
-    return holdsData;
+    // The extents fill disjoint parts of `target`, so their reads run concurrently (one pread each).
+    const filled = await Promise.all(
+      (await image.mapRange(offset, length)).map(async (extent) => {
+        const at = targetOffset + (extent.offset - offset);
+        if (extent.kind === "data") {
+          await image.file.read(extent.fileOffset, extent.length, target, at);
+          return true;
+        }
+        if (extent.kind === "zero") {
+          target.fill(0, at, at + extent.length);
+          return false;
+        }
+        return this.compose(level + 1, extent.offset, extent.length, target, at);
+      }),
+    );
+    return filled.includes(true);
   }
 }
 
