@@ -52,6 +52,9 @@ const POSIX_HOST_EXTRA_INVALID = /\\/u;
  */
 const RESERVED_DEVICE_NAME = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])$/iu;
 
+/** The advice that ends every Windows-rule refusal (the option is `pathRules`; the CLI and resource expose it). */
+const POSIX_OPT_OUT = 'choose POSIX path rules (pathRules "posix") if this disk never goes to a Windows host';
+
 /** Separators of the host: Windows accepts both slashes, POSIX only `/`. */
 const HOST_SEPARATORS = process.platform === "win32" ? /[\\/]/u : /\//u;
 
@@ -179,8 +182,7 @@ function checkName(given: string, parameter: ErrorParameter, options: PathRuleOp
     if (problem !== undefined) {
       throw new VhdError(
         "ERROR_INVALID_NAME",
-        `the name ${JSON.stringify(component)} ${problem}; rename it, or pass pathRules "posix" if this disk never ` +
-          "goes to a Windows host",
+        `the name ${JSON.stringify(component)} ${problem}; rename it, or ${POSIX_OPT_OUT}`,
         { parameter, path: given, details: { component } },
       );
     }
@@ -219,8 +221,8 @@ function checkLength(resolved: string, parameter: ErrorParameter, options: PathR
   if (resolved.length > MAX_PATH_LENGTH) {
     throw new VhdError(
       "ERROR_BUFFER_OVERFLOW",
-      `the resolved path has ${resolved.length} characters; Windows allows at most ${MAX_PATH_LENGTH}. Choose a ` +
-        'shorter path, or pass pathRules "posix" if this disk never goes to a Windows host',
+      `the resolved path has ${resolved.length} characters; Windows allows at most ${MAX_PATH_LENGTH}. ` +
+        `Choose a shorter path, or ${POSIX_OPT_OUT}`,
       { parameter, path: resolved, details: { length: resolved.length, maxLength: MAX_PATH_LENGTH } },
     );
   }

@@ -92,6 +92,23 @@ describe("createDifferencingDisk succeeds", () => {
   });
 });
 
+describe("createDifferencingDisk under a race", () => {
+  it("two creates of the same new disk at once: one wins, the other gets ERROR_ALREADY_EXISTS and leaves nothing", async () => {
+    const imagePath = path.join(temp, "race", "child.vhd");
+    const results = await Promise.allSettled([
+      createDifferencingDisk({ imagePath, parentPath }),
+      createDifferencingDisk({ imagePath, parentPath }),
+    ]);
+    const won = results.filter((result) => result.status === "fulfilled");
+    const lost = results.flatMap((result) => (result.status === "rejected" ? [result.reason as { code: string }] : []));
+    expect(won).toHaveLength(1);
+    expect(lost.map((error) => error.code)).toEqual(["ERROR_ALREADY_EXISTS"]);
+    // The winner's disk is intact and alone: no temporary file of the loser beside it.
+    expect(await fsp.readdir(path.dirname(imagePath))).toEqual(["child.vhd"]);
+    expect((await vhdiinfo(imagePath)).diskType).toBe("Differential");
+  });
+});
+
 describe("createDifferencingDisk fails and leaves nothing", () => {
   it("when the parent is deleted between validation and write: ERROR_PATH_NOT_FOUND, folders it made removed", async () => {
     const imagePath = path.join(temp, "new", "deeper", "child.vhd");
