@@ -36,7 +36,7 @@ export interface ParentAttempt extends ParentCandidate {
 export interface ParentLink {
   /** Every candidate tried, in order, the last one being the parent. */
   attempts: ParentAttempt[];
-  /** True when the child's parent time stamp differs from the parent file's mtime (a warning only, §2.3). */
+  /** True when the child recorded a parent time stamp and it differs from the parent file's mtime (a warning only, §2.3). */
   timeStampDiffers: boolean;
 }
 
@@ -202,7 +202,9 @@ async function openParent(child: DiskImage, options: OpenDiskImageOptions): Prom
     }
     attempts.push({ ...candidate, result: "found" });
     const mtime = (await stat(candidate.path)).mtimeMs;
-    return { parent, link: { attempts, timeStampDiffers: header.parentTimeStamp !== vhdTimeStampFromDate(mtime) } };
+    // Hyper-V records 0 (vhd-format.md §2.3): that means "not recorded", not a mismatch.
+    const recorded = header.parentTimeStamp;
+    return { parent, link: { attempts, timeStampDiffers: recorded !== 0 && recorded !== vhdTimeStampFromDate(mtime) } };
   }
   throw parentNotFound(child, expectedId, attempts, unusable);
 }

@@ -98,6 +98,11 @@ describe("reading through a chain", () => {
       const ours = Buffer.from(await chain.read(0, size));
       await chain.close();
       await pyvhdiReadChain(chainPaths, join(folder, "oracle.raw"));
+      const info = await inspectDisk(chainPaths[0] as string);
+      expect(info.chain.map((entry) => [entry.path, entry.type])).toEqual([
+        [chainPaths[1], "differencing"],
+        [chainPaths[2], "dynamic"],
+      ]);
       expect(ours.equals(await readFile(join(folder, "oracle.raw")))).toBe(true);
       expect(ours.equals(Buffer.from(expectedContent(size, layers)))).toBe(true);
     }

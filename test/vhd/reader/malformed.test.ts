@@ -220,6 +220,17 @@ describe("malformed input: each gives a clear VhdError", () => {
     expect(isVhdError(error, "ERROR_VHD_BLOCK_ALLOCATION_TABLE_CORRUPT") && error.details["field"]).toBe("bat[1]");
   });
 
+  test("a BAT entry pointing into the metadata opens, but verify reports the overlap", async () => {
+    const damaged = child.bytes.slice();
+    new DataView(damaged.buffer).setUint32(1536 + 4, 2);
+    const path = await placeChild(damaged);
+    const report = await verifyDisk(path);
+    expect(report.ok).toBe(false);
+    const overlap = report.checks.find((check) => check.name === "layout: no two structures or blocks overlap");
+    expect(overlap?.ok).toBe(false);
+    expect(overlap?.detail).toMatch(/dynamic header and block 1|block 1 and/);
+  });
+
   test("a child whose recorded parent id was damaged is ERROR_VHD_CHILD_PARENT_ID_MISMATCH", async () => {
     const damaged = withHeader(child.bytes, (h) => ({ ...h, parentUniqueId: new Uint8Array(16).fill(9) }));
     expect(await codeOf(openChain(await placeChild(damaged)))).toMatchObject({ code: "ERROR_VHD_CHILD_PARENT_ID_MISMATCH" });
