@@ -10,7 +10,7 @@ import type { ParentLocator } from "./disk-image";
 /** A path to try, and what it came from. */
 export interface ParentCandidate {
   path: string;
-  /** `W2ru`, `W2ku`, `MacX`, ... or `parentUnicodeName`. */
+  /** Which records named it, comma-separated: `W2ru`, `W2ku`, `MacX`, ... and/or `parentUnicodeName`. */
   source: string;
 }
 
@@ -37,7 +37,7 @@ const ORDER: readonly { codes: readonly string[]; absolute: boolean }[] = [
 ];
 
 /**
- * The parent paths to try, in order, without duplicates. `childPath` is the child's path (made absolute here);
+ * The parent paths to try, in order, each once. `childPath` is the child's path (made absolute here);
  * `parentUnicodeName` and `locators` are what the child records. No file is touched: the chain checks existence and
  * identity.
  */
@@ -48,8 +48,11 @@ export function parentCandidates(
 ): ParentCandidate[] {
   const childFolder = dirname(resolve(childPath));
   const candidates: ParentCandidate[] = [];
+  // Several records often name the same file (Hyper-V's W2ku, W2ru and name all do): try it once, say who named it.
   const add = (path: string, source: string): void => {
-    if (!candidates.some((candidate) => candidate.path === path)) candidates.push({ path, source });
+    const existing = candidates.find((candidate) => candidate.path === path);
+    if (existing === undefined) candidates.push({ path, source });
+    else if (!existing.source.split(", ").includes(source)) existing.source = `${existing.source}, ${source}`;
   };
   for (const { codes, absolute } of ORDER) {
     for (const locator of locators) {

@@ -193,7 +193,7 @@ describe("finding the parent", () => {
     await rename(basePath as string, `${basePath as string}.moved`);
     const error = await openChain(leaf as string).catch((caught: unknown) => caught);
     expect(isVhdError(error, "ERROR_VHD_PARENT_VHD_NOT_FOUND")).toBe(true);
-    expect(isVhdError(error) && error.details["tried"]).toEqual([{ path: basePath, source: "W2ru", result: "missing" }]);
+    expect(isVhdError(error) && error.details["tried"]).toEqual([{ path: basePath, source: "W2ru, parentUnicodeName", result: "missing" }]);
     await rename(`${basePath as string}.moved`, basePath as string);
     const chain = await openChain(leaf as string);
     expect(chain.images.map((image) => image.path)).toEqual([leaf, basePath]);

@@ -87,7 +87,9 @@ describe("the dfvfs samples", () => {
     expect(error.path).toBe(sample("fat-differential.vhd"));
     expect(error.message).toContain("5fa21a55-f394-aa4d-9958-1951a67d5540");
     expect(error.message).toContain(sample("fat-parent.vhd"));
-    expect(error.details["tried"]).toEqual([{ path: sample("fat-parent.vhd"), source: "W2ru", result: "missing" }]);
+    expect(error.details["tried"]).toEqual([
+      { path: sample("fat-parent.vhd"), source: "W2ru, W2ku, parentUnicodeName", result: "missing" },
+    ]);
   });
 
   test("a file named fat-parent.vhd with another id is refused as ERROR_VHD_CHILD_PARENT_ID_MISMATCH", async () => {
