@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { asVhdError } from "../errors";
+import { asVhdError, isVhdError } from "../errors";
 import { cancelOnSignals } from "./cancellation";
 import { ExitStatus, type ExitStatusCode } from "./exit-status";
 import { printError } from "./output";
@@ -55,8 +55,10 @@ export async function runCommand(
     process.exitCode = (await body(context)) ?? ExitStatus.ok;
   } catch (error) {
     for (const bar of bars) bar.stop();
-    printError(asVhdError(error), json);
     const cancelled = cancellation.exitStatus();
+    // Node's own AbortError (e.g. from a stream given the signal) says less than the cancellation's VhdError.
+    const reported = cancelled !== undefined && !isVhdError(error) ? cancellation.signal.reason : error;
+    printError(asVhdError(reported), json);
     // Work that ignores the signal may still hold the event loop; the failure is reported, so leave now.
     if (cancelled !== undefined) process.exit(cancelled);
     process.exitCode = ExitStatus.failed;

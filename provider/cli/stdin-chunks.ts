@@ -1,9 +1,13 @@
+import { addAbortSignal } from "node:stream";
+
 /**
  * stdin in pieces of exactly `size` bytes (the last may be shorter), however the pipe delivers it (typically 64 KiB
  * at a time): `vhd write` hands each piece to one `writeAt` call, so big pieces mean few opens and fsyncs, and
- * memory stays at one piece whatever the input's length.
+ * memory stays at one piece whatever the input's length. `signal` ends the wait for input (Ctrl-C while a slow
+ * producer writes nothing).
  */
-export async function* stdinChunks(size: number): AsyncGenerator<Uint8Array> {
+export async function* stdinChunks(size: number, signal: AbortSignal): AsyncGenerator<Uint8Array> {
+  addAbortSignal(signal, process.stdin);
   let piece = Buffer.allocUnsafe(size);
   let filled = 0;
   for await (const received of process.stdin as AsyncIterable<Buffer>) {

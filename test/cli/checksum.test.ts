@@ -1,9 +1,9 @@
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildCli, expectOneLineError, makeTempDir, runVhd, runVhdOk } from "./cli-process";
+import { buildCli, CLI_MAIN, expectOneLineError, makeTempDir, runVhd, runVhdOk } from "./cli-process";
 
 describe("vhd checksum", () => {
   const temp = makeTempDir("checksum");
@@ -41,5 +41,20 @@ describe("vhd checksum", () => {
       parameter: "path",
       path: missing,
     });
+  });
+
+  it("shows a progress bar on a terminal (script(1) gives it one), none with --quiet or when stderr is not a terminal", () => {
+    const underTerminal = (...extra: string[]): string => {
+      const command = [process.execPath, CLI_MAIN, "checksum", file, ...extra].map((part) => JSON.stringify(part)).join(" ");
+      const run = spawnSync("script", ["-qec", command, "/dev/null"], { encoding: "utf8" });
+      expect(run.status).toBe(0);
+      return run.stdout;
+    };
+    const [hex] = execFileSync("sha256sum", [file], { encoding: "utf8" }).split(" ");
+    const withBar = underTerminal();
+    expect(withBar).toMatch(/sha256 \[.*\] \d+% \| .* of 9 MiB/);
+    expect(withBar).toContain(`${hex}  ${file}`);
+    expect(underTerminal("--quiet")).not.toContain("sha256 [");
+    expect(runVhdOk(["checksum", file]).stderr).toBe("");
   });
 });

@@ -30,7 +30,7 @@ export function registerWrite(program: Command): void {
         let bytesWritten = 0;
         let blocksAllocated = 0;
         let fileSize: number | undefined;
-        for await (const piece of stdinChunks(WRITE_PIECE_SIZE)) {
+        for await (const piece of stdinChunks(WRITE_PIECE_SIZE, signal)) {
           throwIfCancelled(signal, { parameter: "imagePath", path });
           const result = await writeAt(path, offset + bytesWritten, piece, { signal });
           bytesWritten += result.bytesWritten;
