@@ -15,9 +15,19 @@ import { registerWrite } from "./commands/write";
 import { ExitStatus } from "./exit-status";
 import { printError } from "./output";
 
+const HELP_FOOTER = `
+Every command takes --json (result as JSON on stdout, errors as JSON on stderr) and --quiet (no progress bar).
+Sizes and offsets: bytes, or a number with K/KiB, M/MiB, G/GiB, T/TiB, all binary as in qemu-img and PowerShell
+(10GiB = 10G = 10GB = 10737418240); fractions are fine when they make whole bytes (1.5GiB).
+
+Exit status: ${ExitStatus.ok} done (verify: every check held); ${ExitStatus.failed} failed, with one stderr line
+  NAME (0xHRESULT): parameter "path": what to do; ${ExitStatus.usage} usage error; ${ExitStatus.interrupted}/${ExitStatus.terminated} cancelled by SIGINT/SIGTERM.`;
+
 const program = new Command("vhd")
   .description("Create, inspect, verify, read and write VHD 1.0 disks, differencing chains included.")
+  // provider/package.json, two folders up from dist/cli/; required, as an import would sit outside tsc's rootDir.
   .version(require("../../package.json").version as string)
+  .addHelpText("after", HELP_FOOTER)
   .configureOutput({
     // Commander writes "error: missing required argument 'path'"; say it the way every other failure is said.
     outputError: (text) =>
