@@ -93,10 +93,17 @@ export class DiskChain {
     const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
     const bufferSize = Math.min(chunkSize, length);
     const buffers = options.copy ? [] : [new Uint8Array(bufferSize), new Uint8Array(bufferSize)];
+    // Whether each reused buffer is still all zeros: long unallocated stretches then cost no memset at all.
+    const allZero = [true, true];
     const readChunk = async (offset: number, turn: number): Promise<DiskChunk> => {
       const size = Math.min(chunkSize, end - offset);
-      const bytes = buffers[turn % 2]?.subarray(0, size) ?? new Uint8Array(size);
+      const buffer = buffers[turn % 2];
+      const bytes = buffer?.subarray(0, size) ?? new Uint8Array(size);
+      if (buffer !== undefined && allZero[turn % 2] && !(await this.holdsData(0, offset, size))) {
+        return { offset, bytes, zero: true };
+      }
       const holdsData = await this.compose(0, offset, size, bytes, 0);
+      allZero[turn % 2] = !holdsData && size === buffer?.length;
       return { offset, bytes, zero: !holdsData };
     };
     let turn = 0;
@@ -137,6 +144,17 @@ export class DiskChain {
         { parameter: valid(offset) && offset <= this.virtualSize ? "length" : "offset", path: this.leaf.path, details: { offset, length } },
       );
     }
+  }
+
+  /** True when some layer from `level` down holds data in the range (no data is read, only maps). */
+  private async holdsData(level: number, offset: number, length: number): Promise<boolean> {
+    const image = this.images[level];
+    if (image === undefined) return false;
+    for (const extent of await image.mapRange(offset, length)) {
+      if (extent.kind === "data") return true;
+      if (extent.kind === "parent" && (await this.holdsData(level + 1, extent.offset, extent.length))) return true;
+    }
+    return false;
   }
 
   /** Fills `target` from layer `level` down; returns true when any layer supplied data (false: all zeros). */
