@@ -3,6 +3,8 @@
  * initially"; vhd-format.md §3 "A fresh differencing disk"): head footer copy, dynamic header, an all-unused BAT,
  * locator data, tail footer. The layout is `planDynamicFile`'s (format/layout.ts).
  */
+import type { FileHandle } from "node:fs/promises";
+import { writeAll, type WriteContext } from "../fs/write-all";
 import {
   DYNAMIC_HEADER_COOKIE,
   DYNAMIC_HEADER_VERSION,
@@ -21,29 +23,64 @@ import {
 } from "./format";
 import type { ParentLink } from "./parent-link";
 
+/** Bytes to write at one offset of a file. */
+export interface FilePiece {
+  offset: number;
+  bytes: Uint8Array;
+}
+
 /** A new file's bytes and the structures they hold. */
 export interface EmptyDynamicFile {
-  /** The whole file, ready for one write at offset 0. */
-  bytes: Buffer;
+  /**
+   * The whole file as pieces in file order, each to be written at its offset (see {@link writePieces}). The BAT
+   * pieces are views of one shared, read-only buffer: never modify them.
+   */
+  pieces: FilePiece[];
+  /** The file's size. */
+  size: number;
+  /** The whole file in one new buffer, assembled from the pieces on each use (tests and in-memory builders). */
+  readonly bytes: Uint8Array;
   header: DynamicHeader;
   plan: DynamicFilePlan;
 }
 
 const NO_PARENT_ID = new Uint8Array(16);
 const BAT_ENTRIES_PER_SECTOR = SECTOR_SIZE / BAT_ENTRY_SIZE;
+const UNUSED_BAT_RUN_SIZE = 1024 * 1024;
+let unusedBatRun: Uint8Array | undefined;
 
 /**
- * Writes an all-unused BAT of `entries` entries into `target` at `offset`. Encoding a million entries one by one
- * takes ~16 ms against ~1 ms to write them (a 2040 GiB disk), so one sector is encoded and repeated: every sector of
- * an all-unused BAT is identical, and the last one is encoded on its own, with its padding.
+ * 1 MiB of an all-unused BAT, made once per process and shared by every new file. A 2040 GiB disk has a 4 MB BAT:
+ * encoding its million entries one by one (~16 ms), or even filling fresh memory for it (~1 ms of page faults),
+ * costs about as much as writing the whole child, so the BAT is written from this one warm buffer instead. Every
+ * sector of an all-unused BAT is the same, so one encoded sector is repeated.
  */
-function fillUnusedBat(target: Buffer, offset: number, entries: number, batBytes: number): void {
-  const fullSector = encodeBat(new Uint32Array(BAT_ENTRIES_PER_SECTOR).fill(UNUSED_BAT_ENTRY));
-  target.fill(fullSector, offset, offset + batBytes);
-  const lastEntries = entries % BAT_ENTRIES_PER_SECTOR;
-  if (lastEntries > 0) {
-    target.set(encodeBat(new Uint32Array(lastEntries).fill(UNUSED_BAT_ENTRY)), offset + batBytes - SECTOR_SIZE);
+function unusedBatRunBytes(): Uint8Array {
+  if (unusedBatRun === undefined) {
+    const sector = encodeBat(new Uint32Array(BAT_ENTRIES_PER_SECTOR).fill(UNUSED_BAT_ENTRY));
+    unusedBatRun = Buffer.alloc(UNUSED_BAT_RUN_SIZE).fill(sector);
   }
+  return unusedBatRun;
+}
+
+/** The pieces of an all-unused BAT of `entries` entries at `offset`; the last, partial sector encoded on its own. */
+function unusedBatPieces(offset: number, entries: number, batBytes: number): FilePiece[] {
+  const run = unusedBatRunBytes();
+  const lastEntries = entries % BAT_ENTRIES_PER_SECTOR;
+  const wholeSectorBytes = lastEntries > 0 ? batBytes - SECTOR_SIZE : batBytes;
+  const pieces: FilePiece[] = [];
+  for (let done = 0; done < wholeSectorBytes; done += run.length) {
+    pieces.push({ offset: offset + done, bytes: run.subarray(0, Math.min(run.length, wholeSectorBytes - done)) });
+  }
+  if (lastEntries > 0) {
+    pieces.push({ offset: offset + wholeSectorBytes, bytes: encodeBat(new Uint32Array(lastEntries).fill(UNUSED_BAT_ENTRY)) });
+  }
+  return pieces;
+}
+
+/** Writes every piece at its offset. */
+export async function writePieces(handle: FileHandle, pieces: readonly FilePiece[], context: WriteContext): Promise<void> {
+  for (const piece of pieces) await writeAll(handle, piece.bytes, piece.offset, context);
 }
 
 /**
@@ -77,12 +114,28 @@ export function encodeEmptyDynamicFile(footer: Footer, blockSize: number, parent
     locators: locatorEntries,
   };
 
-  const bytes = Buffer.alloc(plan.emptyFileSize);
   const footerBytes = encodeFooter(footer);
-  bytes.set(footerBytes, 0);
-  bytes.set(encodeDynamicHeader(header), plan.headerOffset);
-  fillUnusedBat(bytes, plan.tableOffset, plan.maxTableEntries, plan.batBytes);
-  locatorData.forEach((data, slot) => bytes.set(data, plan.locatorOffsets[slot] ?? 0));
-  bytes.set(footerBytes, plan.firstBlockOffset);
-  return { bytes, header, plan };
+  const head = new Uint8Array(plan.tableOffset);
+  head.set(footerBytes, 0);
+  head.set(encodeDynamicHeader(header), plan.headerOffset);
+  const batEnd = plan.tableOffset + plan.batBytes;
+  const tail = new Uint8Array(plan.emptyFileSize - batEnd);
+  locatorData.forEach((data, slot) => tail.set(data, (plan.locatorOffsets[slot] ?? 0) - batEnd));
+  tail.set(footerBytes, plan.firstBlockOffset - batEnd);
+  const pieces = [
+    { offset: 0, bytes: head },
+    ...unusedBatPieces(plan.tableOffset, plan.maxTableEntries, plan.batBytes),
+    { offset: batEnd, bytes: tail },
+  ];
+  return {
+    pieces,
+    size: plan.emptyFileSize,
+    get bytes() {
+      const whole = new Uint8Array(plan.emptyFileSize);
+      for (const piece of pieces) whole.set(piece.bytes, piece.offset);
+      return whole;
+    },
+    header,
+    plan,
+  };
 }

@@ -9,10 +9,10 @@ import { throwIfCancelled } from "../fs/cancellation";
 import { vhdErrorFromFs } from "../fs/fs-error";
 import type { ProgressCallback } from "../fs/progress";
 import { writeAll } from "../fs/write-all";
-import { openDiskImage } from "./disk-image";
-import { encodeEmptyDynamicFile } from "./empty-dynamic-file";
+import { encodeEmptyDynamicFile, writePieces } from "./empty-dynamic-file";
 import { DiskType, FOOTER_SIZE, chsFromSize, encodeFooter, type DynamicHeader, type Footer } from "./format";
 import { newFooter } from "./new-footer";
+import { readParentFacts } from "./parent-footer";
 import { parentLinkFor } from "./parent-link";
 import { copyRawIntoDynamic, copyRawIntoFixed } from "./raw-import";
 import { checkBlockSize, checkVirtualSize } from "./size-rules";
@@ -41,7 +41,8 @@ export interface DifferencingDiskOptions {
  * Fills `handle`, an empty file, with a new differencing disk whose parent is the VHD at `parentPath` (fixed, dynamic
  * or differencing): head footer copy, dynamic header, an all-unused BAT, W2ku + W2ru locator data and the tail
  * footer; no blocks (SPEC). The child copies the parent's current size (as both its current and original size) and
- * geometry, and records the parent's raw unique id, file mtime and file name. The parent is only read.
+ * geometry, and records the parent's raw unique id, file mtime and file name. The parent is only read, and only its
+ * footer when that is sound (see parent-footer.ts): checking the parent's own chain is the caller's job.
  *
  * @throws the parent's open/validation errors (parameter `parentPath`), `ERROR_VHD_INVALID_BLOCK_SIZE`,
  *   `VM_E_APP_SHUTTING_DOWN`, write errors (`ERROR_DISK_FULL`, ...).
@@ -53,15 +54,7 @@ export async function writeDifferencingDisk(
 ): Promise<NewDiskResult> {
   const { imagePath, signal } = options;
   const blockSize = checkBlockSize(options.blockSize, imagePath);
-  const parent = await openDiskImage(parentPath, { parameter: "parentPath" });
-  let parentFooter: Footer;
-  let parentModified: Date;
-  try {
-    parentFooter = parent.footer;
-    parentModified = (await parent.file.handle.stat()).mtime;
-  } finally {
-    await parent.close();
-  }
+  const { footer: parentFooter, modified: parentModified } = await readParentFacts(parentPath);
   throwIfCancelled(signal, { parameter: "imagePath", path: imagePath });
   const footer = newFooter({
     diskType: DiskType.Differencing,
@@ -73,9 +66,9 @@ export async function writeDifferencingDisk(
     },
   });
   const link = parentLinkFor({ childPath: imagePath, parentPath, parentFooter, parentModified });
-  const { bytes, header } = encodeEmptyDynamicFile(footer, blockSize, link);
-  await writeAll(handle, bytes, 0, { parameter: "imagePath", path: imagePath });
-  return { footer, header, fileSize: bytes.length };
+  const { pieces, size, header } = encodeEmptyDynamicFile(footer, blockSize, link);
+  await writePieces(handle, pieces, { parameter: "imagePath", path: imagePath });
+  return { footer, header, fileSize: size };
 }
 
 /** Options of {@link writeBaseDisk}. */
@@ -132,8 +125,8 @@ export async function writeBaseDisk(handle: FileHandle, options: BaseDiskOptions
     await writeAll(handle, footerBytes, size, target);
     return { footer, header: null, fileSize: size + FOOTER_SIZE };
   }
-  const { bytes, header, plan } = encodeEmptyDynamicFile(footer, blockSize);
-  await writeAll(handle, bytes, 0, target);
+  const { pieces, header, plan } = encodeEmptyDynamicFile(footer, blockSize);
+  await writePieces(handle, pieces, target);
   const footerOffset =
     source === undefined
       ? plan.firstBlockOffset
