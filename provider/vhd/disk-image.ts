@@ -257,6 +257,7 @@ function corrupt(
 interface FooterCandidate {
   source: FooterSource;
   offset: number;
+  bytes: Uint8Array;
   decoded: DecodedFooter;
   present: boolean;
 }
@@ -268,7 +269,7 @@ async function readFooterCandidate(file: ImageFile, source: FooterSource): Promi
   // The 511-byte footer of pre-2004 images lacks its last (reserved) byte: read it as zero (SPEC; blktap).
   const bytes = await file.read(offset, size, new Uint8Array(FOOTER_SIZE));
   const decoded = decodeFooter(bytes);
-  return { source, offset, decoded, present: decoded.footer.cookie === FOOTER_COOKIE };
+  return { source, offset, bytes, decoded, present: decoded.footer.cookie === FOOTER_COOKIE };
 }
 
 /**
@@ -548,8 +549,7 @@ export async function openDiskImage(path: string, options: OpenDiskImageOptions 
     }
     const headerOffset = footer.dataOffset ?? 0;
     integrity.headFooter = { present: head?.present ?? false, checksumValid: (head?.present ?? false) && (head?.decoded.checksumValid ?? false) };
-    integrity.headMatchesTail =
-      head !== null && tail !== null && Buffer.from(await file.read(0, FOOTER_SIZE)).equals(await file.read(tail.offset, FOOTER_SIZE));
+    integrity.headMatchesTail = head !== null && tail !== null && Buffer.from(head.bytes).equals(tail.bytes);
     const decodedHeader = decodeDynamicHeader(await file.read(headerOffset, DYNAMIC_HEADER_SIZE));
     validateHeader(file, footer, headerOffset, decodedHeader, strict, parameter, warnings);
     integrity.headerChecksumValid = decodedHeader.checksumValid;
