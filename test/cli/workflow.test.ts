@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
-import { copyFileSync, openSync, readFileSync, writeFileSync, writeSync, closeSync } from "node:fs";
+import { closeSync, copyFileSync, cpSync, openSync, readFileSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DiskInfo, VerifyReport } from "../../provider/vhd/inspect";
@@ -7,7 +7,10 @@ import { pyvhdiReadChain, qemuImgInfo } from "../support/oracles";
 import { buildCli, makeTempDir, runVhd, runVhdOk } from "./cli-process";
 
 const MiB = 1024 * 1024;
+const FIXTURES = "/work/shared/fixtures/dfvfs";
 const sha256 = (bytes: Uint8Array): string => createHash("sha256").update(bytes).digest("hex");
+
+beforeAll(() => buildCli());
 
 /** A golden image made from a raw file, a child off it, written and read back: the whole life of a disk, by CLI. */
 describe("vhd: create, inspect, verify, write, read", () => {
@@ -21,7 +24,6 @@ describe("vhd: create, inspect, verify, write, read", () => {
   let created: DiskInfo;
 
   beforeAll(() => {
-    buildCli();
     writeFileSync(rawPath, raw);
   });
   afterAll(() => temp.remove());
@@ -125,5 +127,37 @@ describe("vhd: create, inspect, verify, write, read", () => {
     for (const command of ["create-differencing", "create", "inspect", "verify", "read", "write", "checksum"]) {
       expect(help).toMatch(new RegExp(`^  ${command} `, "m"));
     }
+  });
+});
+
+/** The real samples (copied: fixtures are never touched): inspect reads all four, and says why a parent is missing. */
+describe("vhd inspect on the dfvfs samples", () => {
+  const temp = makeTempDir("dfvfs");
+  beforeAll(() => cpSync(FIXTURES, temp.dir, { recursive: true }));
+  afterAll(() => temp.remove());
+
+  it.each(["image.vhd", "ext2.vhd", "image-differential.vhd", "fat-differential.vhd"])("reads %s", (name) => {
+    const info = JSON.parse(runVhdOk(["inspect", join(temp.dir, name), "--json"]).text) as DiskInfo;
+    expect(info.type).toBe(name.includes("differential") ? "differencing" : "dynamic");
+    expect(info.virtualSize).toBeGreaterThan(0);
+  });
+
+  it("image-differential.vhd: its parent image.vhd found next to it, and read through to it as pyvhdi reads it", async () => {
+    const child = join(temp.dir, "image-differential.vhd");
+    const parent = join(temp.dir, "image.vhd");
+    expect(runVhdOk(["inspect", child]).text).toMatch(new RegExp(`^ancestor 1: +${parent} \\(dynamic, `, "m"));
+    const theirs = await pyvhdiReadChain([child, parent], join(temp.dir, "pyvhdi.raw"));
+    expect(sha256(runVhdOk(["read", child]).stdout)).toBe(theirs.sha256);
+  });
+
+  it("fat-differential.vhd: shows the Windows parent path and id, and why the parent is not found", () => {
+    const child = join(temp.dir, "fat-differential.vhd");
+    const text = runVhdOk(["inspect", child]).text;
+    expect(text).toMatch(/^parent name: +C:\\Projects\\dfvfs\\test_data\\fat-parent\.vhd$/m);
+    expect(text).toMatch(/^parent unique id: +5fa21a55-f394-aa4d-9958-1951a67d5540$/m);
+    expect(text).toMatch(/^parent path: +not found: ERROR_VHD_PARENT_VHD_NOT_FOUND \(0xC03A000D\)/m);
+    const info = JSON.parse(runVhdOk(["inspect", child, "--json"]).text) as DiskInfo;
+    expect(info.parent?.resolvedPath).toBeNull();
+    expect(info.chainError?.code).toBe("ERROR_VHD_PARENT_VHD_NOT_FOUND");
   });
 });
