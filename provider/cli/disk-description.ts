@@ -1,11 +1,6 @@
 import type { DiskInfo } from "../vhd/inspect";
 import { printFields, printJson, type Field } from "./output";
-import { formatBytes } from "./sizes";
-
-/** A byte count for people, with the exact count beside it: `10 GiB (10737418240 bytes)`, as qemu-img prints sizes. */
-export function bytesField(bytes: number): string {
-  return bytes < 1024 ? `${bytes} bytes` : `${formatBytes(bytes)} (${bytes} bytes)`;
-}
+import { formatByteCount } from "./sizes";
 
 /**
  * The human form of a {@link DiskInfo}, as `key: value` lines in the order `qemu-img info` uses (image, format,
@@ -17,12 +12,12 @@ export function describeDisk(info: DiskInfo): Field[] {
   const fields: Field[] = [
     ["image", info.path],
     ["type", info.type],
-    ["virtual size", bytesField(info.virtualSize)],
-    ["file size", bytesField(info.fileSize)],
+    ["virtual size", formatByteCount(info.virtualSize)],
+    ["file size", formatByteCount(info.fileSize)],
     ["unique id", info.uniqueId],
     ["creator", `${creator.application.trim()} ${creator.version} (${creator.hostOs.trim()})`],
     ["geometry", `${geometry.cylinders}/${geometry.heads}/${geometry.sectorsPerTrack} (C/H/S)`],
-    ["block size", info.blockSize === null ? undefined : bytesField(info.blockSize)],
+    ["block size", info.blockSize === null ? undefined : formatByteCount(info.blockSize)],
     ["allocated blocks", info.allocatedBlocks ?? undefined],
     ["created", info.timestamp],
   ];

@@ -53,3 +53,8 @@ export function formatBytes(bytes: number): string {
   const shown = Number.isInteger(value) ? String(value) : value.toFixed(value < 10 ? 2 : 1).replace(/\.?0+$/, "");
   return `${shown} ${BINARY_UNITS[unit]}`;
 }
+
+/** A byte count for people with the exact count beside it, as qemu-img prints sizes: `10 GiB (10737418240 bytes)`. */
+export function formatByteCount(bytes: number): string {
+  return bytes < 1024 ? `${bytes} bytes` : `${formatBytes(bytes)} (${bytes} bytes)`;
+}

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { formatBytes, parseSize } from "../../provider/cli/sizes";
+import { formatByteCount, formatBytes, parseSize } from "../../provider/cli/sizes";
 import { isVhdError } from "../../provider/errors";
 
 describe("parseSize", () => {
@@ -78,4 +78,12 @@ describe("formatBytes", () => {
     expect(formatBytes(bytes)).toBe(text);
   });
 
+});
+
+describe("formatByteCount", () => {
+  it("adds the exact count beside a rounded size, and only the count below 1 KiB", () => {
+    expect(formatByteCount(10 * 2 ** 30)).toBe("10 GiB (10737418240 bytes)");
+    expect(formatByteCount(5244416)).toBe("5 MiB (5244416 bytes)");
+    expect(formatByteCount(512)).toBe("512 bytes");
+  });
 });

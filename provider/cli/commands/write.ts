@@ -2,9 +2,8 @@ import type { Command } from "commander";
 import { throwIfCancelled } from "../../fs/cancellation";
 import { writeAt } from "../../vhd/writer";
 import { runCommand, withCommonOptions, type CommonOptions } from "../command-runner";
-import { bytesField } from "../disk-description";
 import { printFields, printJson } from "../output";
-import { parseSize } from "../sizes";
+import { formatByteCount, parseSize } from "../sizes";
 import { stdinChunks } from "../stdin-chunks";
 
 /** Bytes of stdin per `writeAt` call: whole 2 MiB blocks of the default block size, a few fsyncs per GiB. */
@@ -44,10 +43,10 @@ export function registerWrite(program: Command): void {
         else {
           printFields([
             ["image", path],
-            ["offset", offset],
-            ["bytes written", bytesField(bytesWritten)],
+            ["offset", formatByteCount(offset)],
+            ["bytes written", formatByteCount(bytesWritten)],
             ["blocks allocated", blocksAllocated],
-            ["file size", bytesField(fileSize)],
+            ["file size", formatByteCount(fileSize)],
           ]);
         }
       }),
