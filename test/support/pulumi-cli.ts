@@ -9,8 +9,11 @@
  * import { PulumiTestStack } from "../support/pulumi-cli";
  *
  * let stack: PulumiTestStack;
- * beforeAll(async () => { stack = await PulumiTestStack.create({ projectDir: join(__dirname, "program") }); });
- * afterAll(async () => { await stack?.dispose(); });            // destroys what is left, removes stack + temp dir
+ * beforeAll(async () => {
+ *   // config `workDir` = a scratch folder under os.tmpdir() (stack.scratchDir) for the program's files
+ *   stack = await PulumiTestStack.create({ projectDir: join(__dirname, "program"), scratchConfigKey: "workDir" });
+ * });
+ * afterAll(async () => { await stack?.dispose(); });   // destroys what is left, removes stack, scratch and temp dirs
  *
  * it("deploys", async () => {
  *   const up = await stack.up();                                   // `pulumi up --yes`
@@ -26,7 +29,7 @@
  */
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { constants as osConstants, tmpdir } from "node:os";
 import { delimiter, dirname, isAbsolute, join, relative, resolve } from "node:path";
 
@@ -60,6 +63,11 @@ export interface PulumiTestStackOptions {
   stackName?: string;
   /** Stack configuration set (plain text) right after `stack init`. */
   config?: Record<string, string>;
+  /**
+   * Name of a config key to set to a fresh scratch folder (under `os.tmpdir()`, see {@link PulumiTestStack.scratchDir})
+   * where the program may put its files; `dispose` removes it after the destroy.
+   */
+  scratchConfigKey?: string;
   /** Extra environment for every command (overrides the isolated defaults). */
   env?: Record<string, string>;
 }
@@ -85,10 +93,15 @@ export class PulumiTestStack {
     readonly projectDir: string,
     /** The stack's name (as passed to `--stack`). */
     readonly stackName: string,
-    /** The temp folder holding `state/` (the backend) and `home/` (PULUMI_HOME). */
+    /** The temp folder holding `state/` (the backend), `home/` (PULUMI_HOME) and `scratch/`. */
     readonly workDir: string,
     private readonly env: NodeJS.ProcessEnv,
   ) {}
+
+  /** The scratch folder handed to the program through `scratchConfigKey` (exists whether or not the key is set). */
+  get scratchDir(): string {
+    return join(this.workDir, "scratch");
+  }
 
   /** Makes the isolated backend and home, runs `pulumi stack init`, then sets `config`. Rejects if either fails. */
   static async create(options: PulumiTestStackOptions): Promise<PulumiTestStack> {
@@ -107,11 +120,14 @@ export class PulumiTestStack {
       throw new Error(`PulumiTestStack: ${PULUMI_BIN} is missing; run \`npm run toolchain\` first.`);
     }
     const workDir = mkdtempSync(join(tmpdir(), "pulumi-vhd-e2e-"));
+    mkdirSync(join(workDir, "state")); // the file backend does not create its folder
+    mkdirSync(join(workDir, "scratch"));
     const stackName = options.stackName ?? `test-${randomBytes(4).toString("hex")}`;
     const stack = new PulumiTestStack(projectDir, stackName, workDir, isolatedEnv(workDir, options.env ?? {}));
     try {
       await stack.runChecked(["stack", "init", stackName]);
-      for (const [key, value] of Object.entries(options.config ?? {})) {
+      const scratch = options.scratchConfigKey === undefined ? {} : { [options.scratchConfigKey]: stack.scratchDir };
+      for (const [key, value] of Object.entries({ ...scratch, ...options.config })) {
         await stack.runChecked(["config", "set", "--stack", stackName, key, value]);
       }
     } catch (error) {
