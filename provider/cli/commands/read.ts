@@ -1,9 +1,12 @@
 import type { Command } from "commander";
 import { throwIfCancelled } from "../../fs/cancellation";
-import { openChain } from "../../vhd/chain";
-import { openBinaryStdout } from "../binary-stdout";
+import { openChain, type DiskChain } from "../../vhd/chain";
+import { openBinaryStdout, type BinarySink } from "../binary-stdout";
 import { runCommand, withCommonOptions, type CommonOptions } from "../command-runner";
 import { parseSize } from "../sizes";
+
+/** Bytes per read: one pread covers several blocks, and two pieces are all the memory a read of any size takes. */
+const READ_PIECE_SIZE = 8 * 1024 * 1024;
 
 interface ReadOptions extends CommonOptions {
   offset?: string;
@@ -32,18 +35,47 @@ export function registerRead(program: Command): void {
         const bar = progress("read");
         try {
           const length = requestedLength ?? Math.max(0, chain.virtualSize - offset);
-          let bytesDone = 0;
-          // Each chunk's buffer is reused by the next, so it is written out before the next one is read.
-          for await (const chunk of chain.chunks({ offset, length })) {
+          await copyRange(chain, offset, length, sink, (bytesDone) => {
             throwIfCancelled(signal, { parameter: "path", path });
-            if (!(await sink.write(chunk.bytes))) break;
-            bytesDone += chunk.bytes.length;
             bar.update({ bytesDone, bytesTotal: length });
-          }
+          });
         } finally {
           bar.stop();
           await chain.close();
         }
       }),
     );
+}
+
+/**
+ * Copies `length` virtual bytes from `offset` to `sink` with two buffers: the next piece is read (in the thread pool)
+ * while this one is written out. The first read happens even for an empty range, so a range outside the disk is
+ * refused (`E_INVALIDARG`) rather than silently empty. `afterPiece` runs after each piece and may throw to stop.
+ */
+async function copyRange(
+  chain: DiskChain,
+  offset: number,
+  length: number,
+  sink: BinarySink,
+  afterPiece: (bytesDone: number) => void,
+): Promise<void> {
+  const buffers = [new Uint8Array(READ_PIECE_SIZE), new Uint8Array(READ_PIECE_SIZE)] as const;
+  const readPiece = (start: number, index: 0 | 1): Promise<Uint8Array> => {
+    const size = Math.min(READ_PIECE_SIZE, length - start);
+    return chain.read(offset + start, size, buffers[index].subarray(0, size));
+  };
+  let pending: Promise<Uint8Array> | undefined = readPiece(0, 0);
+  try {
+    for (let bytesDone = 0, next: 0 | 1 = 1; pending !== undefined; next = next === 0 ? 1 : 0) {
+      const piece: Uint8Array = await pending;
+      const nextStart = bytesDone + piece.length;
+      pending = nextStart < length ? readPiece(nextStart, next) : undefined;
+      if (!(await sink.write(piece))) return;
+      bytesDone = nextStart;
+      afterPiece(bytesDone);
+    }
+  } finally {
+    // A read may still be in flight (reader gone, cancelled): let it end before the caller closes the files.
+    await pending?.catch(() => undefined);
+  }
 }
