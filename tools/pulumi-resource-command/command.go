@@ -18,6 +18,12 @@ import (
 // localCommandType is the type token @pulumi/command registers for `new command.local.Command(...)`.
 const localCommandType = "command:local:Command"
 
+// The environment variables that carry the previous run's outputs into update and delete commands.
+var previousOutputVariables = map[resource.PropertyKey]string{
+	"stdout": "PULUMI_COMMAND_STDOUT",
+	"stderr": "PULUMI_COMMAND_STDERR",
+}
+
 // Inputs that this build does not implement; Check rejects them rather than silently ignoring them.
 var unsupportedInputs = []resource.PropertyKey{"assetPaths", "archivePaths"}
 
@@ -38,7 +44,9 @@ func (p *commandProvider) GetPluginInfo(context.Context) (plugin.PluginInfo, err
 }
 
 // The provider has no configuration of its own.
-func (p *commandProvider) CheckConfig(_ context.Context, req plugin.CheckConfigRequest) (plugin.CheckConfigResponse, error) {
+func (p *commandProvider) CheckConfig(
+	_ context.Context, req plugin.CheckConfigRequest,
+) (plugin.CheckConfigResponse, error) {
 	return plugin.CheckConfigResponse{Properties: req.News}, nil
 }
 
@@ -236,7 +244,7 @@ func (c localCommand) run(ctx context.Context, command string, previous resource
 		cmd.Env = append(cmd.Env, name+"="+value)
 	}
 	if c.addPreviousOutputInEnv {
-		for key, name := range map[resource.PropertyKey]string{"stdout": "PULUMI_COMMAND_STDOUT", "stderr": "PULUMI_COMMAND_STDERR"} {
+		for key, name := range previousOutputVariables {
 			if value, ok := previous[key]; ok && value.IsString() {
 				cmd.Env = append(cmd.Env, name+"="+value.StringValue())
 			}
@@ -246,7 +254,8 @@ func (c localCommand) run(ctx context.Context, command string, previous resource
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
-		return "", "", fmt.Errorf("command %q failed: %w\nstdout: %s\nstderr: %s", command, err, stdout.String(), stderr.String())
+		return "", "", fmt.Errorf("command %q failed: %w\nstdout: %s\nstderr: %s",
+			command, err, stdout.String(), stderr.String())
 	}
 	return strings.TrimSuffix(stdout.String(), "\n"), strings.TrimSuffix(stderr.String(), "\n"), nil
 }
