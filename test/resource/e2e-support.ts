@@ -1,0 +1,113 @@
+/**
+ * Shared steps of the end-to-end tests of `DifferencingDisk`: a temp folder with a golden image, a stack of the
+ * `programs/disks` project whose disks come from the stack config, the built `vhd` CLI, and the hash statistics.
+ */
+import { execFileSync, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { expect } from "vitest";
+import { createBaseDisk } from "../../provider/ops/create-base";
+import { HASH_STATS_ENV, totalBytesHashed } from "../../provider/resource/hash-stats";
+import { PulumiTestStack, REPO_ROOT } from "../support/pulumi-cli";
+
+/** The test program: disks from config (see its index.ts). */
+export const DISKS_PROGRAM = join(__dirname, "programs", "disks");
+
+/** The built CLI, as `bin.vhd` points to it. */
+const VHD_CLI = join(REPO_ROOT, "provider", "dist", "cli", "main.js");
+
+/** One disk of the program's `disks` config. */
+export interface DiskSpec {
+  name: string;
+  imagePath: string;
+  parentPath?: string;
+  parent?: string;
+  adopt?: boolean;
+  protectParent?: boolean;
+  checksum?: boolean;
+  blockSize?: number;
+}
+
+/** A temp folder with a 16 MiB dynamic golden image, plus a stack of the disks program whose provider logs hashes. */
+export class DiskStack {
+  private constructor(
+    readonly dir: string,
+    readonly golden: string,
+    readonly statsFile: string,
+    readonly stack: PulumiTestStack,
+  ) {}
+
+  static async create(name: string, disks: (golden: string, dir: string) => DiskSpec[]): Promise<DiskStack> {
+    const dir = mkdtempSync(join(tmpdir(), `vhd-e2e-${name}-`));
+    const golden = join(dir, "golden.vhd");
+    await createBaseDisk({ path: golden, size: 16 * 1024 * 1024, type: "dynamic" });
+    vhdWrite(golden, 0, Buffer.alloc(64 * 1024, 0x5a));
+    const statsFile = join(dir, "hash-stats.jsonl");
+    const stack = await PulumiTestStack.create({
+      projectDir: DISKS_PROGRAM,
+      config: { disks: JSON.stringify(disks(golden, dir)) },
+      env: { [HASH_STATS_ENV]: statsFile },
+    });
+    return new DiskStack(dir, golden, statsFile, stack);
+  }
+
+  /** Replaces the program's disks. */
+  async setDisks(disks: DiskSpec[]): Promise<void> {
+    await this.stack.runChecked(["config", "set", "--stack", this.stack.stackName, "disks", JSON.stringify(disks)]);
+  }
+
+  /** Bytes the provider hashed so far (all runs of this stack). */
+  bytesHashed(): number {
+    return totalBytesHashed(this.statsFile);
+  }
+
+  /** The exported outputs of one disk. */
+  async outputsOf(name: string): Promise<Record<string, unknown>> {
+    const outputs = (await this.stack.outputs()).outputs as Record<string, Record<string, unknown>>;
+    const disk = outputs[name];
+    if (disk === undefined) throw new Error(`no outputs for disk ${name}`);
+    return disk;
+  }
+
+  /** Destroys the stack and removes the temp folder. */
+  async dispose(): Promise<void> {
+    try {
+      await this.stack.dispose();
+    } finally {
+      rmSync(this.dir, { recursive: true, force: true });
+    }
+  }
+}
+
+/** Runs `vhd write <path> --offset <offset>` with `data` on stdin, as a user (or a VM) would write into a disk. */
+export function vhdWrite(path: string, offset: number, data: Uint8Array): void {
+  const run = spawnSync(process.execPath, [VHD_CLI, "write", path, "--offset", String(offset), "--quiet"], {
+    input: data,
+    encoding: "utf8",
+  });
+  expect(run.status, run.stderr).toBe(0);
+}
+
+/** Changes a file's content with `vhd write`, then gives it back its size and times with `touch -r`. */
+export function changeKeepingSizeAndMtime(path: string, offset: number): void {
+  const reference = `${path}.times`;
+  execFileSync("touch", ["-r", path, reference]);
+  const before = statSync(path, { bigint: true });
+  vhdWrite(path, offset, Buffer.alloc(512, 0xc3));
+  execFileSync("touch", ["-r", reference, path]);
+  rmSync(reference);
+  const after = statSync(path, { bigint: true });
+  expect([after.size, after.mtimeNs]).toEqual([before.size, before.mtimeNs]);
+}
+
+/** SHA-256 of a file, computed here (not by the code under test). */
+export function sha256Of(path: string): string {
+  return createHash("sha256").update(readFileSync(path)).digest("hex");
+}
+
+/** The lines of a Pulumi run's output that describe steps on disks (`+-`, `++`, `--`, `~`, `+`, `-`). */
+export function plannedSteps(output: string): string[] {
+  return output.split("\n").filter((line) => /pulumi-nodejs:dynamic\/vhd:DifferencingDisk/.test(line));
+}
