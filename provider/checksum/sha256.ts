@@ -9,7 +9,7 @@ import type { ProgressCallback } from "../fs/progress";
  * Bytes per read. Large reads keep the per-call overhead (a thread-pool round trip) far below the hashing cost; two
  * buffers of this size are the whole memory the checksum uses, whatever the file size.
  */
-export const SHA256_READ_SIZE = 4 * 1024 * 1024;
+export const SHA256_READ_SIZE = 1024 * 1024;
 
 /** Options of {@link sha256File}. */
 export interface Sha256Options {
