@@ -1,4 +1,4 @@
-import { copyFile, mkdir, stat } from "node:fs/promises";
+import { copyFile, mkdir, open, stat } from "node:fs/promises";
 import { basename, join, sep } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pyvhdiReadChain, qemuImgCreate, qemuImgInfo, vhdiinfo } from "../../support/oracles";
@@ -174,6 +174,22 @@ describe("differencing disk details", () => {
       parameter: "blockSize",
     });
     await expect(stat(refused)).rejects.toMatchObject({ code: "ENOENT" });
+  });
+
+  it("takes the parent's identity from its head footer copy when the tail footer is damaged", async () => {
+    const damaged = join(folder, "damaged-tail.vhd");
+    await copyFile(parents.dynamic as string, damaged);
+    const size = (await stat(damaged)).size;
+    const handle = await open(damaged, "r+");
+    await handle.write(Buffer.from("garbage!"), 0, 8, size - 512);
+    await handle.close();
+    const childPath = join(folder, "child-of-damaged.vhd");
+    await createChild(childPath, damaged);
+    const [parentId, recorded] = await Promise.all([
+      withImage(parents.dynamic as string, (parent) => formatUniqueId(parent.footer.uniqueId)),
+      vhdiinfo(childPath).then((info) => info.parentIdentifier),
+    ]);
+    expect(recorded).toBe(parentId);
   });
 
   it("refuses a parent that is not a VHD, leaving nothing at the target", async () => {
