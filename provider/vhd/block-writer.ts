@@ -56,7 +56,8 @@ export interface WriteAtResult {
 interface BlockWrite {
   blockIndex: number;
   batEntry: number;
-  allocated: boolean;
+  /** True when this write appends the block (its BAT entry was unused). */
+  appended: boolean;
   /** Virtual byte range inside this block, whole bitmap bytes. */
   start: number;
   end: number;
@@ -102,16 +103,22 @@ async function widenToBitmapBytes(
   }
 }
 
+/** The blocks a write touches, and where the tail footer ends up. */
+interface BlockPlan {
+  blocks: BlockWrite[];
+  footerOffset: number;
+}
+
 /** Splits `[start, end)` by block and gives each unallocated block its place at the end of the file. */
-function planBlocks(image: DiskImage, blockSize: number, bat: Uint32Array, start: number, end: number) {
+function planBlocks(image: DiskImage, blockSize: number, bat: Uint32Array, start: number, end: number): BlockPlan {
   const blocks: BlockWrite[] = [];
   let footerOffset = image.footerOffset;
   for (let position = start; position < end; ) {
     const blockIndex = Math.floor(position / blockSize);
     const blockEnd = Math.min((blockIndex + 1) * blockSize, end);
     let batEntry = bat[blockIndex] ?? UNUSED_BAT_ENTRY;
-    const allocated = batEntry === UNUSED_BAT_ENTRY;
-    if (allocated) {
+    const appended = batEntry === UNUSED_BAT_ENTRY;
+    if (appended) {
       const allocation = allocateBlockAt(footerOffset, blockSize);
       if (allocation.batEntry > MAX_BAT_ENTRY) {
         throw new VhdError(
@@ -123,7 +130,7 @@ function planBlocks(image: DiskImage, blockSize: number, bat: Uint32Array, start
       batEntry = allocation.batEntry;
       footerOffset = allocation.newFooterOffset;
     }
-    blocks.push({ blockIndex, batEntry, allocated, start: position, end: blockEnd });
+    blocks.push({ blockIndex, batEntry, appended, start: position, end: blockEnd });
     position = blockEnd;
   }
   return { blocks, footerOffset };
@@ -141,7 +148,7 @@ async function writeBlocks(
   const { file } = image;
   const widened = await widenToBitmapBytes(image, offset, data);
   const { blocks, footerOffset } = planBlocks(image, blockSize, bat, widened.start, widened.start + widened.bytes.length);
-  const newBlocks = blocks.filter((block) => block.allocated).length;
+  const newBlocks = blocks.filter((block) => block.appended).length;
   if (newBlocks > 0) {
     // The footer copy moves verbatim (byte-identical to the head copy); the old one is overwritten by a new block.
     await file.write(footerOffset, await file.read(image.footerOffset, FOOTER_SIZE));
@@ -151,13 +158,13 @@ async function writeBlocks(
     const blockStart = block.blockIndex * blockSize;
     const piece = widened.bytes.subarray(block.start - widened.start, block.end - widened.start);
     await file.write(blockDataOffset(block.batEntry, blockSize) + (block.start - blockStart), piece);
-    const bitmap = block.allocated
+    const bitmap = block.appended
       ? new Uint8Array(bitmapSize(blockSize))
       : Uint8Array.from(await image.blockBitmap(block.blockIndex, block.batEntry));
     setSectors(bitmap, (block.start - blockStart) / SECTOR_SIZE, (block.end - block.start) / SECTOR_SIZE);
     await file.write(blockBitmapOffset(block.batEntry), bitmap);
     image.invalidateBitmap(block.blockIndex);
-    if (block.allocated) {
+    if (block.appended) {
       await file.write(tableOffset + block.blockIndex * BAT_ENTRY_SIZE, encodeBatEntry(block.batEntry));
       bat[block.blockIndex] = block.batEntry;
     }
