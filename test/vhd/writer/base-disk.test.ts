@@ -1,12 +1,13 @@
 import { randomBytes } from "node:crypto";
-import { readFile, stat, writeFile } from "node:fs/promises";
+import { readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pyvhdiReadChain, qemuImgConvertToRaw, qemuImgInfo, qemuImgMap, vhdiinfo } from "../../support/oracles";
 import type { ByteProgress } from "../../../provider/fs/progress";
 import { openChain } from "../../../provider/vhd/chain";
 import { DiskType, MAX_VIRTUAL_SIZE, blockDataOffset, chsFromSize } from "../../../provider/vhd/format";
-import { writeAt } from "../../../provider/vhd/writer";
+import { createFileAtomically } from "../../../provider/fs/atomic-file";
+import { writeAt, writeBaseDisk } from "../../../provider/vhd/writer";
 import { GIB, MIB, createBase, createChild, readComposed, sha256, tempFolder, withImage } from "./disks";
 
 let folder: string;
@@ -163,6 +164,28 @@ describe("size limits", () => {
       details: { rawSize: MIB + 1, size: MIB },
     });
     await expect(stat(path)).rejects.toMatchObject({ code: "ENOENT" });
+  });
+
+  it("stops a copy from a raw image when cancelled midway, leaving nothing behind", async () => {
+    const rawPath = join(folder, "cancel-source.raw");
+    await makeRaw(rawPath);
+    const path = join(folder, "cancelled-import.vhd");
+    const controller = new AbortController();
+    const creating = createFileAtomically(
+      path,
+      (handle, signal) =>
+        writeBaseDisk(handle, {
+          imagePath: path,
+          size: 5 * BLOCK,
+          type: "dynamic",
+          fromRaw: rawPath,
+          onProgress: () => controller.abort(),
+          ...(signal && { signal }),
+        }),
+      { signal: controller.signal },
+    );
+    await expect(creating).rejects.toMatchObject({ code: "VM_E_APP_SHUTTING_DOWN" });
+    expect((await readdir(folder)).filter((name) => name.includes("cancelled-import"))).toEqual([]);
   });
 
   it("names a missing raw image", async () => {
