@@ -154,7 +154,7 @@ export function describeComparison(result: Comparison): string {
     `### ${result.name}`,
     `- ours (${result.ours}): ${formatMs(result.oursMs)} median of [${result.oursRunsMs.map(formatMs).join(", ")}]`,
     `- peer (${result.peer}): ${formatMs(result.peerMs)} median of [${result.peerRunsMs.map(formatMs).join(", ")}]`,
-    `- ours/peer time ratio (medians): ${ratio.toFixed(2)}x; best of each: ${(Math.min(...result.oursRunsMs) / Math.min(...result.peerRunsMs)).toFixed(2)}x`,
+    `- time ours/peer (below 1 = ours faster): medians ${ratio.toFixed(2)}x, best runs ${(Math.min(...result.oursRunsMs) / Math.min(...result.peerRunsMs)).toFixed(2)}x`,
     `- target: ${result.target}: ${result.met ? "MET" : "MISSED"} (judged on the medians)`,
     `- ${facts}`,
   ].join("\n");
