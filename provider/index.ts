@@ -10,7 +10,7 @@ export {
   type DifferencingDiskOutputs,
 } from "./resource/differencing-disk";
 export type { FileFingerprint } from "./resource/fingerprint";
-export type { DiskTypeName } from "./resource/state";
+export type { AncestorObservation, Ancestors, DiskTypeName } from "./resource/state";
 
 export { createDifferencingDisk, type CreateDifferencingDiskArgs } from "./ops/create-differencing";
 export { createBaseDisk, type CreateBaseDiskArgs } from "./ops/create-base";

@@ -6,7 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { PathRules } from "../inputs/paths";
 import type { FileFingerprint } from "./fingerprint";
 import { differencingDiskProvider } from "./shim";
-import type { DiskState, DiskTypeName } from "./state";
+import type { Ancestors, DiskState, DiskTypeName } from "./state";
 
 /** The inputs of a {@link DifferencingDisk}. */
 export interface DifferencingDiskArgs {
@@ -63,6 +63,7 @@ const OUTPUT_KEYS: readonly (keyof DiskState)[] = [
   "parentDiskType",
   "parentFingerprint",
   "parentChecksum",
+  "ancestors",
   "chain",
   "chainDepth",
   "adopt",
@@ -109,6 +110,8 @@ export class DifferencingDisk extends pulumi.dynamic.Resource {
   declare public readonly parentFingerprint: pulumi.Output<FileFingerprint>;
   /** SHA-256 of the parent when the disk was made (`null` with `checksum: false`). */
   declare public readonly parentChecksum: pulumi.Output<string | null>;
+  /** The disks above the parent (path -> unique id, size, SHA-256, fingerprint) when the disk was made. */
+  declare public readonly ancestors: pulumi.Output<Ancestors | null>;
   /** Absolute paths of every ancestor, parent first, base last. */
   declare public readonly chain: pulumi.Output<string[]>;
   /** Number of ancestors. */

@@ -12,7 +12,7 @@ import { inspectDisk } from "../vhd/inspect";
 import { type FileFingerprint, fingerprintFile, fingerprintKey, sameFingerprint } from "./fingerprint";
 import { recordHash } from "./hash-stats";
 import { OncePerKey } from "./once-per-key";
-import type { DiskTypeName, ParentObservation } from "./state";
+import type { AncestorObservation, Ancestors, DiskTypeName, ParentObservation } from "./state";
 
 /** The observation of a parent that does not exist (yet). */
 export const NO_PARENT: ParentObservation = {
@@ -20,14 +20,17 @@ export const NO_PARENT: ParentObservation = {
   parentSize: null,
   parentChecksum: null,
   parentFingerprint: null,
+  ancestors: null,
 };
 
-/** What is read from the parent's own headers. */
+/** What is read from a disk's own headers. */
 export interface ParentIdentity {
-  /** The parent's unique id (GUID string). */
+  /** The disk's unique id (GUID string). */
   uniqueId: string;
-  /** The parent's disk type. */
+  /** The disk's type. */
   diskType: DiskTypeName;
+  /** Absolute paths of the disk's own ancestors, nearest first (as its chain resolves). */
+  chain: string[];
 }
 
 const identities = new OncePerKey<ParentIdentity>();
@@ -35,45 +38,91 @@ const checksums = new OncePerKey<string>();
 
 /** Options of {@link observeParent}. */
 export interface ObserveParentOptions {
-  /** Compute (or reuse) the SHA-256; with `false` the observation's checksum is `null`. */
+  /** Compute (or reuse) SHA-256s; with `false` the observation's checksums are `null`. */
   checksum: boolean;
-  /** The observation recorded with the previous inputs, reused when the fingerprint is unchanged. */
+  /** The observation recorded with the previous inputs, reused where a fingerprint is unchanged. */
   previous?: Partial<ParentObservation> | undefined;
 }
 
 /**
- * Observes the parent at `parentPath` (absolute). A missing parent gives {@link NO_PARENT}; an unreadable one or a
- * file that is not a VHD rejects with the engine's `VhdError`.
+ * Observes the parent at `parentPath` (absolute) and the disks above it. A missing parent gives {@link NO_PARENT};
+ * an unreadable one or a file that is not a VHD rejects with the engine's `VhdError`.
  */
 export async function observeParent(parentPath: string, options: ObserveParentOptions): Promise<ParentObservation> {
-  let fingerprint: FileFingerprint;
-  try {
-    fingerprint = await fingerprintFile(parentPath);
-  } catch (error) {
-    if (errnoCode(error) === "ENOENT") return NO_PARENT;
-    throw vhdErrorFromFs(error, { parameter: "parentPath", path: parentPath, action: "look at the parent" });
+  const { previous, checksum } = options;
+  const recorded: Partial<AncestorObservation> | undefined =
+    previous === undefined
+      ? undefined
+      : {
+          uniqueId: previous.parentUniqueId ?? undefined,
+          checksum: previous.parentChecksum,
+          fingerprint: previous.parentFingerprint ?? undefined,
+        };
+  const parent = await observeDisk(parentPath, recorded, checksum);
+  if (parent === null) return NO_PARENT;
+  const previousAncestors = isAncestors(previous?.ancestors) ? previous.ancestors : undefined;
+  // An unchanged parent has the same parent locators, so the same chain: no need to open it to list its ancestors.
+  const chain =
+    parent.reused && previousAncestors !== undefined
+      ? Object.keys(previousAncestors)
+      : (await parentIdentity(parentPath, parent.fingerprint)).chain;
+  const ancestors: Ancestors = {};
+  for (const ancestorPath of chain) {
+    const ancestor = await observeDisk(ancestorPath, previousAncestors?.[ancestorPath], checksum);
+    if (ancestor !== null) ancestors[ancestorPath] = withoutReuse(ancestor);
   }
-  const previous = options.previous;
-  const unchanged = previous !== undefined && sameFingerprint(previous.parentFingerprint, fingerprint);
-  const parentUniqueId =
-    unchanged && typeof previous.parentUniqueId === "string"
-      ? previous.parentUniqueId
-      : (await parentIdentity(parentPath, fingerprint)).uniqueId;
-  let parentChecksum: string | null = null;
-  if (options.checksum) {
-    parentChecksum =
-      unchanged && typeof previous.parentChecksum === "string"
-        ? previous.parentChecksum
-        : await parentChecksumOf(parentPath, fingerprint);
-  }
-  return { parentUniqueId, parentSize: fingerprint.size, parentChecksum, parentFingerprint: fingerprint };
+  return {
+    parentUniqueId: parent.uniqueId,
+    parentSize: parent.size,
+    parentChecksum: parent.checksum,
+    parentFingerprint: parent.fingerprint,
+    ancestors,
+  };
 }
 
-/** The parent's unique id and type, read once per fingerprint in this process. */
+/** One disk observed, and whether the previous observation was reused (fingerprint unchanged). */
+type DiskObservation = AncestorObservation & { reused: boolean };
+
+/** Fingerprint, unique id and checksum of one disk, reusing `previous` when the fingerprint is unchanged. */
+async function observeDisk(
+  diskPath: string,
+  previous: Partial<AncestorObservation> | undefined,
+  checksum: boolean,
+): Promise<DiskObservation | null> {
+  let fingerprint: FileFingerprint;
+  try {
+    fingerprint = await fingerprintFile(diskPath);
+  } catch (error) {
+    if (errnoCode(error) === "ENOENT") return null;
+    throw vhdErrorFromFs(error, { parameter: "parentPath", path: diskPath, action: "look at the disk" });
+  }
+  const reused = previous !== undefined && sameFingerprint(previous.fingerprint, fingerprint);
+  const uniqueId =
+    reused && typeof previous.uniqueId === "string"
+      ? previous.uniqueId
+      : (await parentIdentity(diskPath, fingerprint)).uniqueId;
+  let sha256: string | null = null;
+  if (checksum) {
+    sha256 =
+      reused && typeof previous.checksum === "string" ? previous.checksum : await parentChecksumOf(diskPath, fingerprint);
+  }
+  return { uniqueId, size: fingerprint.size, checksum: sha256, fingerprint, reused };
+}
+
+function withoutReuse({ reused: _reused, ...observation }: DiskObservation): AncestorObservation {
+  return observation;
+}
+
+/** Narrows a value read back from the inputs (or an unknown placeholder) to an ancestors record. */
+export function isAncestors(value: unknown): value is Ancestors {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** A disk's unique id, type and chain, read once per fingerprint in this process. */
 export function parentIdentity(parentPath: string, fingerprint: FileFingerprint): Promise<ParentIdentity> {
   return identities.get(`${parentPath}\u0000${fingerprintKey(fingerprint)}`, async () => {
     const info = await inspectDisk(parentPath);
-    return { uniqueId: info.uniqueId, diskType: info.type };
+    return { uniqueId: info.uniqueId, diskType: info.type, chain: info.chain.map((entry) => entry.path) };
   });
 }
 

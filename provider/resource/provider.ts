@@ -22,7 +22,7 @@ import { childFacts, type ChildFacts } from "./disk-facts";
 import { childrenInFolder } from "./folder-children";
 import { fingerprintFile, sameFingerprint } from "./fingerprint";
 import { KeyedLock } from "./keyed-lock";
-import { observeParent, parentChecksumOf, parentIdentity } from "./parent-observation";
+import { isAncestors, observeParent, parentChecksumOf, parentIdentity } from "./parent-observation";
 import { protectParent, unprotectParent } from "./parent-protection";
 import { planDiff } from "./replace-rules";
 import { type RawInputs, readSettings } from "./settings";
@@ -47,6 +47,7 @@ const UNKNOWN_OBSERVATION = {
   parentSize: UNKNOWN,
   parentChecksum: UNKNOWN,
   parentFingerprint: UNKNOWN,
+  ancestors: UNKNOWN,
 } as unknown as ParentObservation;
 
 /**
@@ -271,6 +272,8 @@ async function recordDisk(inputs: DiskInputs, facts: ChildFacts, adopted: boolea
     // After protecting: chmod changes the parent's ctime, and the next preview must not read that as a change.
     parentFingerprint: parentModeBeforeProtect === null ? before : await fingerprintFile(parentPath),
     parentChecksum,
+    // Observed by check moments ago in this same deployment (the parent's own fingerprint is re-checked above).
+    ancestors: isAncestors(inputs.ancestors) ? inputs.ancestors : {},
     adopted,
     parentModeBeforeProtect,
   };
@@ -298,6 +301,7 @@ async function describeUnmanaged(imagePath: string, facts: ChildFacts): Promise<
     parentDiskType: identity.diskType,
     parentFingerprint: fingerprint,
     parentChecksum: observation.parentChecksum,
+    ancestors: observation.ancestors,
   };
 }
 
@@ -314,6 +318,7 @@ function inputsOf(state: DiskState): DiskInputs {
     parentSize: state.parentSize,
     parentChecksum: state.parentChecksum,
     parentFingerprint: state.parentFingerprint,
+    ancestors: state.ancestors,
   };
 }
 
@@ -330,6 +335,7 @@ function recordedState(props: Partial<DiskState>): DiskState {
     adopted: false,
     parentModeBeforeProtect: null,
     parentChecksum: null,
+    ancestors: null,
     chain: [],
     chainDepth: 0,
   } satisfies Partial<DiskState>;

@@ -5,7 +5,7 @@
  * so a disk is only valid against the exact parent bytes it was made on. Any change to those bytes, the parent's
  * identity or the link itself invalidates it: the only safe action is a new disk (a replace), never an update.
  */
-import type { DiskInputs, DiskSettings, DiskState } from "./state";
+import type { Ancestors, DiskInputs, DiskSettings, DiskState } from "./state";
 import { isUnknown } from "./state";
 
 /** Facts about the disk file that `diff` looks up before applying the rules. */
@@ -91,7 +91,30 @@ export const REPLACE_RULES: readonly ReplaceRule[] = [
       news.parentChecksum !== null &&
       changedOrUnknown(olds.parentChecksum, news.parentChecksum),
   },
+  {
+    property: "ancestors",
+    reason: "a disk further up the chain changed since the disk was made (its unique id, size or SHA-256 differs)",
+    applies: (olds, news) => ancestorsChanged(olds.ancestors, news.ancestors),
+  },
 ];
+
+/**
+ * True when the chain above the parent differs from the recorded one: another set of disks, or one whose unique id,
+ * size or checksum (when both sides have one) changed. Nothing recorded (older state) or observed compares equal.
+ */
+function ancestorsChanged(recorded: Ancestors | null | undefined, observed: Ancestors | null): boolean {
+  if (isUnknown(observed)) return true;
+  if (recorded === null || recorded === undefined || observed === null) return false;
+  const paths = Object.keys(observed);
+  if (paths.length !== Object.keys(recorded).length) return true;
+  return paths.some((path) => {
+    const then = recorded[path];
+    const now = observed[path];
+    if (then === undefined || now === undefined) return true;
+    const checksumsDiffer = then.checksum !== null && now.checksum !== null && then.checksum !== now.checksum;
+    return then.uniqueId !== now.uniqueId || then.size !== now.size || checksumsDiffer;
+  });
+}
 
 /** Settings that change in place: `update` applies them to the existing disk. */
 export const UPDATE_IN_PLACE: readonly (keyof DiskSettings)[] = ["adopt", "protectParent", "pathRules", "checksum"];

@@ -21,6 +21,21 @@ export function isUnknown(value: unknown): boolean {
 /** The disk type of a VHD, as the outputs spell it. */
 export type DiskTypeName = DiskKind;
 
+/** One disk further up the chain than the parent (its parent, and so on), as observed. */
+export interface AncestorObservation {
+  /** The disk's unique id. */
+  uniqueId: string;
+  /** Its file size in bytes. */
+  size: number;
+  /** SHA-256 of its bytes; `null` with `checksum: false`. */
+  checksum: string | null;
+  /** Its file fingerprint; an unchanged one means the checksum was reused, not recomputed. */
+  fingerprint: FileFingerprint;
+}
+
+/** The parent's own ancestors, by absolute path, nearest first (empty when the parent is a base disk). */
+export type Ancestors = Record<string, AncestorObservation>;
+
 /**
  * What the parent looks like now, as `check` observed it. These keys are added to the inputs on purpose: the engine
  * shows old -> new input values in `pulumi preview --diff`, so a changed parent shows up there with its old and new
@@ -35,6 +50,11 @@ export interface ParentObservation {
   parentChecksum: string | null;
   /** The parent's file fingerprint; an unchanged one means the checksum above was reused, not recomputed. */
   parentFingerprint: FileFingerprint | null;
+  /**
+   * The disks above the parent. A child is only valid while its whole chain is unchanged; observing the chain here
+   * lets `preview --diff` show, for a grandchild, which disk up the chain changed (old -> new checksum).
+   */
+  ancestors: Ancestors | null;
 }
 
 /** The settings a user chooses, with their defaults filled in by `check`. */
@@ -88,6 +108,8 @@ export interface DiskState extends DiskSettings {
   parentFingerprint: FileFingerprint;
   /** SHA-256 of the parent when the disk was made; `null` with `checksum: false`. */
   parentChecksum: string | null;
+  /** The disks above the parent when the disk was made (`null` in state written before they were recorded). */
+  ancestors: Ancestors | null;
   /** Absolute paths of every ancestor, the parent first and the base last. */
   chain: string[];
   /** Number of ancestors (`chain.length`): 1 for a child of a base disk. */

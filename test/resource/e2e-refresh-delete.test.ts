@@ -42,9 +42,9 @@ describe("refresh and delete under the real CLI", () => {
     const impostor = await createDifferencingDisk({ imagePath: path("b"), parentPath: path("a") });
     const refresh = await disks.stack.refresh();
     expect(refresh.code, refresh.output).toBe(0);
-    const preview = await disks.stack.preview();
+    const preview = await disks.stack.preview(["--diff"]);
     expect(preview.code, preview.output).toBe(0);
-    expect(plannedSteps(preview.output).some((line) => line.includes("b") && /replace/.test(line)), preview.output).toBe(true);
+    expect(plannedSteps(preview.output).map((step) => [step.name, step.operation]), preview.output).toEqual([["b", "replace"]]);
     const up = await disks.stack.up();
     expect(up.code, up.output).not.toBe(0);
     expect(up.output).toMatch(/ERROR_ACCESS_DENIED \(0x80070005\): imagePath ".*b\.vhd": the file is not the disk this resource created/);

@@ -107,7 +107,23 @@ export function sha256Of(path: string): string {
   return createHash("sha256").update(readFileSync(path)).digest("hex");
 }
 
-/** The lines of a Pulumi run's output that describe steps on disks (`+-`, `++`, `--`, `~`, `+`, `-`). */
-export function plannedSteps(output: string): string[] {
-  return output.split("\n").filter((line) => /pulumi-nodejs:dynamic\/vhd:DifferencingDisk/.test(line));
+/** One disk's block in `pulumi preview --diff` output: its name, the planned operation and the property lines. */
+export interface PlannedStep {
+  name: string;
+  operation: string;
+  text: string;
+}
+
+/**
+ * The disk steps of a `pulumi preview --diff` output, which prints one block per resource:
+ * `+-pulumi-nodejs:dynamic/vhd:DifferencingDisk: (replace)`, then `[urn=...::name]`, then its properties.
+ */
+export function plannedSteps(output: string): PlannedStep[] {
+  const steps: PlannedStep[] = [];
+  for (const block of output.split(/\n(?=\s*\S*pulumi-nodejs:dynamic\/vhd:DifferencingDisk: \()/)) {
+    const head = /pulumi-nodejs:dynamic\/vhd:DifferencingDisk: \(([^)]+)\)/.exec(block);
+    const urn = /\[urn=[^\]]*:DifferencingDisk::([^\]]+)\]/.exec(block);
+    if (head?.[1] !== undefined && urn?.[1] !== undefined) steps.push({ name: urn[1], operation: head[1], text: block });
+  }
+  return steps;
 }

@@ -154,6 +154,16 @@ describe("diff against real parent changes", () => {
     expect(diff).toEqual({ changes: true, replaces: ["parentChecksum"], deleteBeforeReplace: true });
   });
 
+  it("replaces a grandchild when a disk further up the chain changed, naming it in the inputs", async () => {
+    const { state: a } = await created({ imagePath: join(dir, "a.vhd"), parentPath: golden });
+    const { inputs, state: b } = await created({ imagePath: "b.vhd", parentPath: a.imagePath });
+    expect(b.ancestors).toEqual({ [golden]: expect.objectContaining({ checksum: sha256(golden) }) });
+    changeGoldenKeepingSizeAndMtime();
+    const news = await checked(inputs, inputs);
+    expect(news.ancestors?.[golden]?.checksum).toBe(sha256(golden));
+    expect(await provider.diff(b.imagePath, b, news)).toEqual({ changes: true, replaces: ["ancestors"], deleteBeforeReplace: true });
+  });
+
   it("replaces when the parent is another disk at the same path (unique id and size differ)", async () => {
     const { inputs, state } = await created({ imagePath: join(dir, "web.vhd"), parentPath: golden });
     chmodSync(golden, 0o644);

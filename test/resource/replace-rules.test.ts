@@ -4,6 +4,9 @@ import { type DiskInputs, type DiskState, UNKNOWN } from "../../provider/resourc
 
 const fingerprint = { dev: "2049", ino: "77", size: 4096, mtimeNs: "1000", ctimeNs: "2000" };
 
+const base = { uniqueId: "66666666-6666-6666-6666-666666666666", size: 8192, checksum: "d".repeat(64), fingerprint };
+const ancestors = { "/images/base.vhd": base };
+
 const recorded: DiskState = {
   imagePath: "/vms/web/os.vhd",
   parentPath: "/images/golden.vhd",
@@ -17,8 +20,9 @@ const recorded: DiskState = {
   parentDiskType: "dynamic",
   parentFingerprint: fingerprint,
   parentChecksum: "a".repeat(64),
-  chain: ["/images/golden.vhd"],
-  chainDepth: 1,
+  ancestors,
+  chain: ["/images/golden.vhd", "/images/base.vhd"],
+  chainDepth: 2,
   adopt: false,
   adopted: false,
   protectParent: false,
@@ -38,6 +42,7 @@ const unchanged: DiskInputs = {
   parentSize: recorded.parentSize,
   parentChecksum: recorded.parentChecksum,
   parentFingerprint: fingerprint,
+  ancestors,
 };
 
 const present = { imageExists: true };
@@ -55,6 +60,10 @@ describe("planDiff: replace matrix", () => {
     ["explicit block size differs", { blockSize: 512 * 1024 }, {}, ["blockSize"]],
     ["file replaced outside Pulumi (found by refresh)", {}, { foundUniqueId: "44444444-4444-4444-4444-444444444444" }, ["imagePath"]],
     ["relinked to another parent (found by refresh)", {}, { parentPath: "/images/elsewhere.vhd" }, ["parentPath"]],
+    ["a disk above the parent changed content", { ancestors: { "/images/base.vhd": { ...base, checksum: "e".repeat(64) } } }, {}, ["ancestors"]],
+    ["a disk above the parent is another disk", { ancestors: { "/images/base.vhd": { ...base, uniqueId: "7".repeat(8) + "-7777-7777-7777-777777777777" } } }, {}, ["ancestors"]],
+    ["the chain above the parent is another chain", { ancestors: { "/images/other.vhd": base } }, {}, ["ancestors"]],
+    ["the chain above the parent is unknown", { ancestors: UNKNOWN as unknown as DiskInputs["ancestors"] }, {}, ["ancestors"]],
     [
       "parent path, id and checksum all changed",
       { parentPath: "/images/new.vhd", parentUniqueId: "5".repeat(8) + "-5555-5555-5555-555555555555", parentChecksum: "c".repeat(64) },
@@ -96,6 +105,12 @@ describe("planDiff: no change, or an update in place", () => {
   it("ignores a parent fingerprint change that keeps the content (a chmod or touch of the parent)", () => {
     const touched = { ...fingerprint, ctimeNs: "3000", mtimeNs: "3000" };
     expect(planDiff(recorded, { ...unchanged, parentFingerprint: touched }, present).changes).toBe(false);
+  });
+
+  it("ignores the chain above the parent when the state predates it or a checksum is off", () => {
+    expect(planDiff({ ...recorded, ancestors: null }, unchanged, present).changes).toBe(false);
+    const off = { ...unchanged, ancestors: { "/images/base.vhd": { ...base, checksum: null } } };
+    expect(planDiff(recorded, off, present).replaces).toEqual([]);
   });
 
   it("accepts any block size when none is asked for (the default, or an adopted disk's own)", () => {
