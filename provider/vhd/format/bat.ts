@@ -1,27 +1,46 @@
 /**
  * The block allocation table (SPEC "Block Allocation Table and Data Blocks"; vhd-format.md §3): one big-endian u32
  * per block, the sector number of the block's bitmap, or UNUSED_BAT_ENTRY. Padded to a whole sector with 0xFF.
+ *
+ * A 2040 GiB disk of 2 MiB blocks has 1,044,480 entries, so the table is converted as one memory copy plus one
+ * in-place byte swap (Buffer#swap32, native) instead of a DataView call per entry (1M entries on the loaded
+ * 2-core dev box, medians: decode 8.3 -> 2.4 ms, encode 34 -> 2.1-4.2 ms).
  */
 import { BAT_ENTRY_SIZE, SECTOR_SIZE } from "./constants";
+
+/** True when this machine stores a Uint32Array's elements little-endian, so big-endian entries need a swap. */
+const HOST_IS_LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
 
 /** Bytes the BAT of `entries` blocks occupies on disk, padded to a whole sector. */
 export function batByteSize(entries: number): number {
   return Math.ceil((entries * BAT_ENTRY_SIZE) / SECTOR_SIZE) * SECTOR_SIZE;
 }
 
+/** Reverses the byte order of each u32 of `bytes` in place when the host is little-endian (on-disk order is big-endian). */
+function toOrFromBigEndian(bytes: Uint8Array): void {
+  if (HOST_IS_LITTLE_ENDIAN) Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).swap32();
+}
+
 /** Decodes the first `entries` entries of `bytes` (which must hold at least `4 * entries` bytes). */
 export function decodeBat(bytes: Uint8Array, entries: number): Uint32Array {
-  const data = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const byteLength = entries * BAT_ENTRY_SIZE;
+  if (bytes.length < byteLength) {
+    throw new RangeError(`a BAT of ${entries} entries needs ${byteLength} bytes, got ${bytes.length}`);
+  }
   const bat = new Uint32Array(entries);
-  for (let index = 0; index < entries; index++) bat[index] = data.getUint32(index * BAT_ENTRY_SIZE);
+  const batBytes = new Uint8Array(bat.buffer);
+  batBytes.set(bytes.subarray(0, byteLength));
+  toOrFromBigEndian(batBytes);
   return bat;
 }
 
 /** Encodes a BAT, padded to a whole sector with 0xFF (DiscUtils flags any other padding; qemu pads with 0xFF). */
 export function encodeBat(bat: Uint32Array): Uint8Array {
-  const bytes = new Uint8Array(batByteSize(bat.length)).fill(0xff);
-  const data = new DataView(bytes.buffer);
-  bat.forEach((entry, index) => data.setUint32(index * BAT_ENTRY_SIZE, entry));
+  const bytes = new Uint8Array(batByteSize(bat.length));
+  const entryBytes = bat.length * BAT_ENTRY_SIZE;
+  bytes.set(new Uint8Array(bat.buffer, bat.byteOffset, entryBytes));
+  toOrFromBigEndian(bytes.subarray(0, entryBytes));
+  bytes.fill(0xff, entryBytes);
   return bytes;
 }
 

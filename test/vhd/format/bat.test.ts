@@ -30,4 +30,28 @@ describe("BAT codec", () => {
       }),
     );
   });
+
+  test("property: entries are read big-endian from any offset of a larger buffer, and short input is refused", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 2100 }), fc.nat(7), (random, skip) => {
+        const bytes = random.subarray(Math.min(skip, random.length));
+        const entries = Math.floor(bytes.length / 4);
+        const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+        const expected = Uint32Array.from({ length: entries }, (_, index) => view.getUint32(index * 4));
+        expect(decodeBat(bytes, entries)).toEqual(expected);
+        expect(() => decodeBat(bytes, entries + 1)).toThrow(RangeError);
+      }),
+    );
+  });
+
+  test("a 2040 GiB disk's table (1,044,480 entries) round-trips, big-endian on disk, padding all 0xFF", () => {
+    const bat = Uint32Array.from({ length: 1_044_480 }, (_, index) => (index % 3 === 0 ? 0xffffffff : index * 2053 + 3));
+    const bytes = encodeBat(bat);
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    expect(view.getUint32(4 * 1)).toBe(2053 + 3);
+    expect(view.getUint32(4 * 1_044_479)).toBe(1_044_479 * 2053 + 3);
+    expect(bytes.length).toBe(4_177_920);
+    expect(decodeBat(bytes, bat.length)).toEqual(bat);
+    expect(bat[1]).toBe(2053 + 3);
+  });
 });
