@@ -64,6 +64,7 @@ ambient_pulumi() {
   candidate=$(PATH=$(printf '%s' "$PATH" | tr ':' '\n' | grep -vxF "$BIN" | paste -sd: -) command -v pulumi) ||
     return 1
   candidate=$(readlink -f "$candidate") # its language host sits next to the real file, not next to a link
+  case $candidate in "$ROOT/.tools/"*) return 1 ;; esac # ours, reached through another PATH entry
   [ "$("$candidate" version 2>/dev/null)" = "$PULUMI_VERSION" ] && printf '%s\n' "$candidate"
 }
 
@@ -72,12 +73,17 @@ find_go() {
   [ -x /usr/local/go/bin/go ] && printf '%s\n' /usr/local/go/bin/go
 }
 
+count_downloads() {
+  awk '/^go: downloading / { n++; next } { print } END { if (n) print "toolchain: downloaded " n " Go modules" }'
+}
+
 # go_build MODULE_DIR PACKAGE OUTPUT LDFLAGS_X
 go_build() {
   local module=$1 package=$2 output=$3 define=$4 started=$SECONDS
   log "building $(basename "$output") from $package (tools/$(basename "$module"))..."
-  (cd "$module" && GOTOOLCHAIN=local GOFLAGS="-mod=readonly -buildvcs=false" \
-    nice "$GO" build -p 2 -trimpath -tags osusergo,grpcnotrace -ldflags "-s -w -X $define" -o "$output" "$package")
+  # Module downloads (hundreds on a cold machine) are counted rather than listed; errors still show.
+  (cd "$module" && GOTOOLCHAIN=local GOFLAGS="-mod=readonly -buildvcs=false" nice "$GO" build -p 2 -trimpath \
+    -tags osusergo,grpcnotrace -ldflags "-s -w -X $define" -o "$output" "$package") 2>&1 | count_downloads >&2
   log "built $(basename "$output") in $((SECONDS - started))s"
 }
 
