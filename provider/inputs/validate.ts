@@ -17,8 +17,9 @@ import {
   type VolumeFacts,
 } from "../fs/volume";
 import { openChain } from "../vhd/chain";
-import { inspectDisk, type DiskInfo } from "../vhd/inspect";
-import { FOOTER_SIZE, SECTOR_SIZE, WRITTEN_LOCATORS, blockSpan, planDynamicFile } from "../vhd/format";
+import { describeChain, type DiskInfo } from "../vhd/inspect";
+import { FOOTER_SIZE, SECTOR_SIZE, WRITTEN_LOCATORS, blockSpan, formatUniqueId, planDynamicFile } from "../vhd/format";
+import { readParentFacts } from "../vhd/parent-footer";
 import { checkBlockSize, checkVirtualSize } from "../vhd/size-rules";
 import { pathsEqual, resolveDiskPaths, resolveSinglePath, type DiskPathsInput, type PathRuleOptions } from "./paths";
 
@@ -98,8 +99,8 @@ export async function validateCreateDifferencing(
 
 /**
  * Checks that `parentPath` names a readable, valid VHD (not a VHDX, not a raw file) whose own chain resolves, within
- * the VHD size limit. Ops call it again right before writing, so that a parent removed or damaged since validation
- * is refused, not half-used.
+ * the VHD size limit. Ops re-check it right before writing ({@link recheckParent}), so that a parent removed or
+ * damaged since validation is refused, not half-used.
  *
  * @throws VhdError with parameter `parentPath`: `ERROR_PATH_NOT_FOUND` (missing, a folder, behind a file); the
  *   reader's codes, each naming the parent and the reason: `ERROR_VHD_FORMAT_UNKNOWN` (raw, VHDX),
@@ -107,14 +108,16 @@ export async function validateCreateDifferencing(
  *   resolve `ERROR_VHD_PARENT_VHD_NOT_FOUND`, `ERROR_VHD_CHILD_PARENT_ID_MISMATCH`, ...
  */
 export async function checkParent(parentPath: string): Promise<DiskInfo> {
-  const { kind } = await pathFacts(parentPath, { followLinks: true });
-  if (kind !== "file") {
-    throw new VhdError("ERROR_PATH_NOT_FOUND", NOT_A_PARENT_FILE[kind], { parameter: "parentPath", path: parentPath });
-  }
+  await requireParentFile(parentPath);
   try {
-    // inspectDisk describes a broken chain instead of failing, so the chain is opened first for its error itself.
-    await (await openChain(parentPath, { parameter: "parentPath" })).close();
-    return await inspectDisk(parentPath);
+    // The chain is opened for its errors (inspectDisk would describe a broken chain instead of failing) and the
+    // description comes from the same open files: each disk's BAT is read and checked once.
+    const chain = await openChain(parentPath, { parameter: "parentPath" });
+    try {
+      return describeChain(chain);
+    } finally {
+      await chain.close();
+    }
   } catch (error) {
     if (!isVhdError(error)) throw error;
     const failingPath = error.path === parentPath ? {} : { failingPath: error.path };
@@ -124,6 +127,35 @@ export async function checkParent(parentPath: string): Promise<DiskInfo> {
       cause: error,
       details: { ...error.details, ...failingPath },
     });
+  }
+}
+
+/**
+ * The check ops run right before writing, after {@link checkParent} passed for `validated`: cheap when nothing
+ * changed (the parent is still a file whose sound footer carries the same unique id and size: one 512-byte read, not
+ * the whole chain again), and otherwise the full {@link checkParent}, so a parent removed, replaced or damaged in
+ * its footer since validation gets exactly the errors validation gives. Damage behind an unchanged footer (header,
+ * BAT, the parent's own ancestors) is not looked for again: the writer reads only the footer.
+ *
+ * @returns `validated` when unchanged, else what `checkParent` finds now.
+ * @throws what {@link checkParent} throws.
+ */
+export async function recheckParent(parentPath: string, validated: DiskInfo): Promise<DiskInfo> {
+  await requireParentFile(parentPath);
+  const footer = await readParentFacts(parentPath).then(
+    (facts) => facts.footer,
+    () => null,
+  );
+  const unchanged =
+    footer !== null && formatUniqueId(footer.uniqueId) === validated.uniqueId && footer.currentSize === validated.virtualSize;
+  return unchanged ? validated : checkParent(parentPath);
+}
+
+/** `ERROR_PATH_NOT_FOUND` unless `parentPath` leads to a regular file (links followed). */
+async function requireParentFile(parentPath: string): Promise<void> {
+  const { kind } = await pathFacts(parentPath, { followLinks: true });
+  if (kind !== "file") {
+    throw new VhdError("ERROR_PATH_NOT_FOUND", NOT_A_PARENT_FILE[kind], { parameter: "parentPath", path: parentPath });
   }
 }
 

@@ -4,7 +4,7 @@
  */
 import type { ProgressCallback } from "../fs/progress";
 import {
-  checkParent,
+  recheckParent,
   validateCreateDifferencing,
   type DifferencingRequest,
   type ValidationOptions,
@@ -48,9 +48,10 @@ export async function createDifferencingDisk(args: CreateDifferencingDiskArgs): 
     validate: () => validateCreateDifferencing(args, args),
     target: ({ imagePath, parentPath }) => ({ path: imagePath, details: { imagePath, parentPath } }),
     write: (request) => async (handle, signal) => {
-      // Right before writing (folders made, temporary file open): a parent removed or damaged since validation is
-      // refused here, and runCreation takes back what was made.
-      await checkParent(request.parentPath);
+      // Right before writing (folders made, temporary file open): a parent removed, replaced or damaged in its
+      // footer since validation is refused here, and runCreation takes back what was made. One footer read when
+      // unchanged: validation already opened the parent's whole chain.
+      await recheckParent(request.parentPath, request.parent);
       await writeDifferencingDisk(handle, request.parentPath, {
         imagePath: request.imagePath,
         blockSize: request.blockSize,

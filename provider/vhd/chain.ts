@@ -266,17 +266,33 @@ function parentNotFound(child: DiskImage, expectedId: string, attempts: ParentAt
  *   `ERROR_VIRTUAL_DISK_LIMITATION` (deeper than `maxDepth`).
  */
 export async function openChain(path: string, options: OpenChainOptions = {}): Promise<DiskChain> {
+  const leaf = await openDiskImage(path, { strict: options.strict ?? false, parameter: options.parameter });
+  try {
+    return await openChainFrom(leaf, options);
+  } catch (error) {
+    await leaf.close();
+    throw error;
+  }
+}
+
+/**
+ * Opens every ancestor of `leaf`, an image already open, into a chain: for a caller that needs the leaf whether or
+ * not its parents resolve (`inspectDisk`), so the leaf is opened (its BAT read and checked) once. On success the
+ * chain owns `leaf` (closing the chain closes it); on failure the caller still owns `leaf` and must close it.
+ *
+ * @throws what {@link openChain} throws for a parent.
+ */
+export async function openChainFrom(leaf: DiskImage, options: OpenChainOptions = {}): Promise<DiskChain> {
   const maxDepth = options.maxDepth ?? DEFAULT_MAX_CHAIN_DEPTH;
   const imageOptions: OpenDiskImageOptions = { strict: options.strict ?? false };
-  const images: DiskImage[] = [];
+  const images: DiskImage[] = [leaf];
   const links: ParentLink[] = [];
   try {
-    images.push(await openDiskImage(path, { ...imageOptions, parameter: options.parameter }));
-    const seen = new Set<string>([(images[0] as DiskImage).file.identity]);
-    for (let child = images[0] as DiskImage; child.kind === "differencing"; ) {
+    const seen = new Set<string>([leaf.file.identity]);
+    for (let child = leaf; child.kind === "differencing"; ) {
       if (images.length >= maxDepth) {
         throw new VhdError("ERROR_VIRTUAL_DISK_LIMITATION", `the chain is deeper than ${maxDepth} disks`, {
-          path,
+          path: leaf.path,
           details: { maxDepth, chain: images.map((image) => image.path) },
         });
       }
@@ -302,7 +318,7 @@ export async function openChain(path: string, options: OpenChainOptions = {}): P
     }
     return new DiskChain(images, links);
   } catch (error) {
-    await Promise.all(images.map((image) => image.close()));
+    await Promise.all(images.slice(1).map((image) => image.close()));
     throw error;
   }
 }

@@ -28,6 +28,7 @@ import {
   decodeDynamicHeader,
   decodeFooter,
   decodeLocatorData,
+  forEachAllocated,
   maxTableEntriesFor,
   sectorRunLength,
   type DecodedFooter,
@@ -473,12 +474,13 @@ function validateHeader(
 function validateBat(file: ImageFile, header: DynamicHeader, bat: Uint32Array, parameter: ErrorParameter | undefined): void {
   const span = blockSpan(header.blockSize);
   const limit = file.size - FOOTER_SIZE;
-  for (let index = 0; index < bat.length; index++) {
-    const entry = bat[index] ?? UNUSED_BAT_ENTRY;
-    if (entry === UNUSED_BAT_ENTRY) continue;
-    const blockStart = entry * SECTOR_SIZE;
+  const bitmapBytes = bitmapSize(header.blockSize);
+  // Read once, not per entry (up to 1M): the compiled CommonJS re-exports of ./format are getters.
+  const [sectorSize, lowestBlockStart] = [SECTOR_SIZE, FOOTER_SIZE];
+  forEachAllocated(bat, (index, entry) => {
+    const blockStart = entry * sectorSize;
     // A block may end short of its span only when the file simply stops early (sparse tail): reads past EOF are zeros.
-    if (blockStart < FOOTER_SIZE || blockStart + bitmapSize(header.blockSize) > limit) {
+    if (blockStart < lowestBlockStart || blockStart + bitmapBytes > limit) {
       throw corrupt(
         file,
         parameter,
@@ -489,7 +491,7 @@ function validateBat(file: ImageFile, header: DynamicHeader, bat: Uint32Array, p
         { blockIndex: index, entry, blockSpan: span },
       );
     }
-  }
+  });
 }
 
 async function readLocators(

@@ -2,7 +2,7 @@
  * `inspect` and `verify`: what a VHD file says about itself and its chain, as plain JSON-serialisable records.
  */
 import { isVhdError, type ErrorName } from "../errors";
-import { openChain, parentTimeStampOf, type DiskChain, type ParentAttempt } from "./chain";
+import { openChain, openChainFrom, parentTimeStampOf, type DiskChain, type ParentAttempt } from "./chain";
 import { openDiskImage, type DiskImage, type DiskKind } from "./disk-image";
 import {
   FOOTER_SIZE,
@@ -13,6 +13,7 @@ import {
   blockSpan,
   chsFromSize,
   dateFromVhdTimeStamp,
+  forEachAllocated,
   formatUniqueId,
   isSectorSet,
   locatorDataSpaceBytes,
@@ -103,7 +104,7 @@ function describe(image: DiskImage, chain: DiskChain | null, chainError: ChainEr
     blockSize: image.blockSize,
     timestamp: dateFromVhdTimeStamp(footer.timeStamp).toISOString(),
     fileSize: image.file.size,
-    allocatedBlocks: bat === null ? null : bat.filter((entry) => entry !== UNUSED_BAT_ENTRY).length,
+    allocatedBlocks: bat === null ? null : forEachAllocated(bat),
     chain: chain === null ? [] : chain.images.slice(1).map(chainEntry),
     warnings: image.warnings.map((warning) => warning.message),
   };
@@ -138,20 +139,27 @@ function errorInfo(error: unknown): ChainErrorInfo {
  */
 export async function inspectDisk(path: string): Promise<DiskInfo> {
   const image = await openDiskImage(path);
+  let chain: DiskChain | null = null;
   try {
     if (image.kind !== "differencing") return describe(image, null, undefined);
-    let chain: DiskChain | null = null;
     try {
-      chain = await openChain(path);
-      return describe(image, chain, undefined);
+      chain = await openChainFrom(image);
     } catch (error) {
       return describe(image, null, errorInfo(error));
-    } finally {
-      await chain?.close();
     }
+    return describe(image, chain, undefined);
   } finally {
-    await image.close();
+    // Once the chain is open it owns the image.
+    await (chain ?? image).close();
   }
+}
+
+/**
+ * What {@link inspectDisk} reports about the leaf of a chain already open (its ancestors resolved), without opening
+ * any file again: for a caller that opened the chain for its errors and needs the description too.
+ */
+export function describeChain(chain: DiskChain): DiskInfo {
+  return describe(chain.leaf, chain, undefined);
 }
 
 /** One check of {@link verifyDisk}. */
