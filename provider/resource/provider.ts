@@ -106,11 +106,11 @@ export async function create(inputs: DiskInputs): Promise<pulumi.dynamic.CreateR
   const child = adopting
     ? await adoptable(inputs)
     : await createDifferencingDisk({ imagePath, parentPath, blockSize: inputs.blockSize, pathRules: inputs.pathRules });
-  const facts = childFacts(child);
   try {
-    return { id: imagePath, outs: await recordDisk(inputs, facts, adopting) };
+    return { id: imagePath, outs: await recordDisk(inputs, childFacts(child), adopting) };
   } catch (error) {
-    if (!adopting) await unlink(imagePath);
+    // The disk was written by this call: take it back. Its error is the one to report, not a failed clean-up's.
+    if (!adopting) await unlink(imagePath).catch(() => undefined);
     throw error;
   }
 }
