@@ -15,6 +15,26 @@ export const DEFAULT_MAX_CHAIN_DEPTH = 64;
 /** Bytes per piece when a whole disk is read sequentially: large enough that one pread covers a whole block. */
 export const DEFAULT_CHUNK_SIZE = 8 * 1024 * 1024;
 
+/**
+ * Chunks read ahead of the one the caller holds, by default. The reads of one chunk already run concurrently (one
+ * pread per block); a second chunk in flight keeps the thread pool busy while the caller writes.
+ */
+export const DEFAULT_READ_AHEAD = 1;
+
+/** Options of {@link DiskChain.chunks}. */
+export interface ChunksOptions {
+  /** First virtual byte (default 0). */
+  offset?: number;
+  /** Bytes to read (default: to the end of the disk). */
+  length?: number;
+  /** Bytes per chunk (default {@link DEFAULT_CHUNK_SIZE}). */
+  chunkSize?: number;
+  /** Chunks read while the caller holds one (default {@link DEFAULT_READ_AHEAD}); each takes a buffer. */
+  readAhead?: number;
+  /** Give every chunk its own buffer, so chunks stay valid after the next is asked for. */
+  copy?: boolean;
+}
+
 /** Options of {@link openChain}. */
 export interface OpenChainOptions {
   /** Most disks in the chain, leaf included (default {@link DEFAULT_MAX_CHAIN_DEPTH}). */
@@ -48,6 +68,18 @@ export interface DiskChunk {
   bytes: Uint8Array;
   /** True when no layer holds data here: every byte is zero and a sparse consumer may skip it. */
   zero: boolean;
+  /**
+   * The parts of the chunk some layer holds data for, in order, adjacent parts merged (virtual offsets, like
+   * `offset`); every byte outside them is zero. A sparse file consumer writes only these and leaves the rest a hole
+   * (as `qemu-img convert` does), at block granularity instead of whole chunks. Empty when `zero`.
+   */
+  dataRanges: readonly ByteRange[];
+}
+
+/** A run of virtual bytes. */
+export interface ByteRange {
+  offset: number;
+  length: number;
 }
 
 /** An open chain: `images[0]` is the leaf, the last one the base (fixed or dynamic). */
@@ -81,46 +113,60 @@ export class DiskChain {
   }
 
   /**
-   * The disk (or a range of it) in order, in pieces of `chunkSize`. The next piece is read while the caller
-   * consumes the current one (two buffers in turn), so reading and writing overlap. Unless `copy` is set, a chunk's
-   * bytes stay valid until the caller asks for the next chunk, then get reused: consume (write) them first.
+   * The disk (or a range of it) in order, in pieces of `chunkSize`. The next `readAhead` pieces are read while the
+   * caller consumes the current one (`readAhead + 1` buffers in turn), so reading and writing overlap. Unless `copy`
+   * is set, a chunk's bytes stay valid until the caller asks for the next chunk, then get reused: consume (write)
+   * them first. A file target may write only each chunk's `dataRanges` and leave the rest a hole; a pipe needs all
+   * of `bytes`.
    */
-  async *chunks(options: { offset?: number; length?: number; chunkSize?: number; copy?: boolean } = {}): AsyncGenerator<DiskChunk> {
+  async *chunks(options: ChunksOptions = {}): AsyncGenerator<DiskChunk> {
     const start = options.offset ?? 0;
     const length = options.length ?? this.virtualSize - start;
     this.checkRange(start, length);
     const end = start + length;
     const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
+    const readAhead = Math.max(1, options.readAhead ?? DEFAULT_READ_AHEAD);
+    // One buffer per chunk in flight plus the one the caller holds; all reused in turn.
+    const slots = readAhead + 1;
     const bufferSize = Math.min(chunkSize, length);
-    const buffers = options.copy ? [] : [new Uint8Array(bufferSize), new Uint8Array(bufferSize)];
+    const buffers = options.copy ? [] : Array.from({ length: slots }, () => new Uint8Array(bufferSize));
     // Whether each reused buffer is still all zeros: long unallocated stretches then cost no memset at all.
-    const allZero = [true, true];
-    const readChunk = async (offset: number, turn: number): Promise<DiskChunk> => {
+    const allZero = Array.from({ length: slots }, () => true);
+    const readChunk = async (index: number): Promise<DiskChunk> => {
+      const offset = start + index * chunkSize;
       const size = Math.min(chunkSize, end - offset);
-      const buffer = buffers[turn % 2];
+      const slot = index % slots;
+      const buffer = buffers[slot];
       const bytes = buffer?.subarray(0, size) ?? new Uint8Array(size);
-      if (buffer !== undefined && allZero[turn % 2] && !(await this.holdsData(0, offset, size))) {
-        return { offset, bytes, zero: true };
+      if (buffer !== undefined && allZero[slot] && !(await this.holdsData(0, offset, size))) {
+        return { offset, bytes, zero: true, dataRanges: [] };
       }
-      const holdsData = await this.compose(0, offset, size, bytes, 0);
-      allZero[turn % 2] = !holdsData && size === buffer?.length;
-      return { offset, bytes, zero: !holdsData };
+      const filled: ByteRange[] = [];
+      const holdsData = await this.compose(0, offset, size, bytes, 0, filled);
+      allZero[slot] = !holdsData && size === buffer?.length;
+      return { offset, bytes, zero: !holdsData, dataRanges: mergeRanges(filled) };
     };
-    let turn = 0;
-    let pending = start < end ? readChunk(start, turn) : undefined;
-    while (pending !== undefined) {
-      const chunk = await pending;
-      const next = chunk.offset + chunk.bytes.length;
-      turn++;
-      pending = next < end ? readChunk(next, turn) : undefined;
-      // A rejected prefetch is reported when awaited; until then it must not count as unhandled.
-      pending?.catch(() => undefined);
-      yield chunk;
+    const count = Math.ceil(length / chunkSize);
+    const pending: Promise<DiskChunk>[] = [];
+    let scheduled = 0;
+    const readAheadOfCaller = (): void => {
+      while (scheduled < count && pending.length < slots) {
+        const read = readChunk(scheduled++);
+        // A rejected prefetch is reported when awaited; until then it must not count as unhandled.
+        read.catch(() => undefined);
+        pending.push(read);
+      }
+    };
+    readAheadOfCaller();
+    for (let read = pending.shift(); read !== undefined; read = pending.shift()) {
+      yield await read;
+      // The caller is done with that chunk's buffer: it can take the next read.
+      readAheadOfCaller();
     }
   }
 
   /** A byte stream of the disk (or a range), for piping to stdout or a file (`vhd read`). */
-  stream(options: { offset?: number; length?: number; chunkSize?: number } = {}): Readable {
+  stream(options: Omit<ChunksOptions, "copy"> = {}): Readable {
     const chunks = this.chunks({ ...options, copy: true });
     return Readable.from(
       (async function* toBuffers() {
@@ -157,30 +203,52 @@ export class DiskChain {
     return false;
   }
 
-  /** Fills `target` from layer `level` down; returns true when any layer supplied data (false: all zeros). */
-  private async compose(level: number, offset: number, length: number, target: Uint8Array, targetOffset: number): Promise<boolean> {
+  /**
+   * Fills `target` from layer `level` down; returns true when any layer supplied data (false: all zeros). The
+   * virtual ranges data came from are added to `filled` when given (in no particular order).
+   */
+  private async compose(
+    level: number,
+    offset: number,
+    length: number,
+    target: Uint8Array,
+    targetOffset: number,
+    filled?: ByteRange[],
+  ): Promise<boolean> {
     const image = this.images[level];
     if (image === undefined) {
       target.fill(0, targetOffset, targetOffset + length);
       return false;
     }
     // The extents fill disjoint parts of `target`, so their reads run concurrently (one pread each).
-    const filled = await Promise.all(
+    const supplied = await Promise.all(
       (await image.mapRange(offset, length)).map(async (extent) => {
         const at = targetOffset + (extent.offset - offset);
         if (extent.kind === "data") {
           await image.file.read(extent.fileOffset, extent.length, target, at);
+          filled?.push({ offset: extent.offset, length: extent.length });
           return true;
         }
         if (extent.kind === "zero") {
           target.fill(0, at, at + extent.length);
           return false;
         }
-        return this.compose(level + 1, extent.offset, extent.length, target, at);
+        return this.compose(level + 1, extent.offset, extent.length, target, at, filled);
       }),
     );
-    return filled.includes(true);
+    return supplied.includes(true);
   }
+}
+
+/** `ranges` sorted by offset, touching ones joined. */
+function mergeRanges(ranges: ByteRange[]): ByteRange[] {
+  const merged: ByteRange[] = [];
+  for (const range of ranges.sort((a, b) => a.offset - b.offset)) {
+    const last = merged[merged.length - 1];
+    if (last !== undefined && last.offset + last.length === range.offset) last.length += range.length;
+    else merged.push({ ...range });
+  }
+  return merged;
 }
 
 async function exists(path: string): Promise<boolean> {

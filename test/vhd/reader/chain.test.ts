@@ -132,6 +132,48 @@ describe("reading through a chain", () => {
     }
   });
 
+  test("property: a sparse consumer writing only each chunk's dataRanges gets the disk byte for byte, any chunk size and read-ahead", async () => {
+    const size = 1 * MiB;
+    await fc.assert(
+      fc.asyncProperty(
+        writesArbitrary(size, 512),
+        writesArbitrary(size, 512),
+        fc.integer({ min: 1, max: 300 }).map((sectors) => sectors * 512 + (sectors % 3)),
+        fc.integer({ min: 1, max: 4 }),
+        fc.integer({ min: 0, max: 4096 }),
+        async (parentWrites, childWrites, chunkSize, readAhead, start) => {
+          const folder = await freshFolder();
+          const [leaf] = await buildChain(folder, size, 64 * KiB, [parentWrites, childWrites]);
+          const expected = Buffer.from(expectedContent(size, [parentWrites, childWrites])).subarray(start);
+          const chain = await openChain(leaf as string);
+          try {
+            const sparse = Buffer.alloc(expected.length);
+            const dense: Buffer[] = [];
+            for await (const chunk of chain.chunks({ offset: start, chunkSize, readAhead })) {
+              dense.push(Buffer.from(chunk.bytes));
+              let previousEnd = -1;
+              for (const range of chunk.dataRanges) {
+                // In order, inside the chunk, never touching the previous one (merged), never empty.
+                expect(range.length).toBeGreaterThan(0);
+                expect(range.offset).toBeGreaterThan(previousEnd);
+                expect(range.offset + range.length).toBeLessThanOrEqual(chunk.offset + chunk.bytes.length);
+                previousEnd = range.offset + range.length;
+                const at = range.offset - chunk.offset;
+                sparse.set(chunk.bytes.subarray(at, at + range.length), range.offset - start);
+              }
+              expect(chunk.zero).toBe(chunk.dataRanges.length === 0);
+            }
+            expect(Buffer.concat(dense).equals(expected)).toBe(true);
+            expect(sparse.equals(expected)).toBe(true);
+          } finally {
+            await chain.close();
+          }
+        },
+      ),
+      { numRuns: 30 },
+    );
+  });
+
   test("a range outside the disk is E_INVALIDARG naming offset or length", async () => {
     const folder = await freshFolder();
     const [leaf] = await buildChain(folder, MiB, 64 * KiB, [[]]);
