@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 /**
  * `vhd`: differencing VHD disks from the command line. This file only maps argv to a subcommand (one file each in
  * `commands/`) and turns commander's usage errors into the same one-line error format as every other failure.

@@ -10,7 +10,7 @@ import { expect } from "vitest";
 import { ERROR_TABLE, formatHresult, type ErrorName } from "../../provider/errors";
 
 export const REPO_ROOT = resolve(__dirname, "../..");
-/** The built entry point, what `bin.vhd` points at. */
+/** The built entry point, which the `bin.vhd` launcher (provider/bin/vhd.js) requires. */
 export const CLI_MAIN = join(REPO_ROOT, "provider/dist/cli/main.js");
 
 /**
