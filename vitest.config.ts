@@ -3,9 +3,11 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
-    // Oracle and Pulumi CLI tests spawn real processes; two cores are shared between them.
+    // Oracle and Pulumi CLI tests spawn real processes and mostly wait on them, so two workers on the two-core
+    // machines halve the wall time (vitest's default is cores - 1 = one worker).
+    pool: "forks",
+    poolOptions: { forks: { minForks: 1, maxForks: 2 } },
     testTimeout: 120_000,
     hookTimeout: 600_000,
-    pool: "forks",
   },
 });
