@@ -106,11 +106,14 @@ async function main(): Promise<void> {
     const program = join(REPO_ROOT, "test", "resource", "programs", "disks");
     const withChecksum = await PulumiTestStack.create({
       projectDir: program,
-      config: { disks: diskSpecs("checksum", true) },
+      config: { disks: diskSpecs("checksum", true), exportPathsOnly: "true" },
       env: { [HASH_STATS_ENV]: statsFile },
     });
     stacks.push(withChecksum);
-    const withoutChecksum = await PulumiTestStack.create({ projectDir: program, config: { disks: diskSpecs("plain", false) } });
+    const withoutChecksum = await PulumiTestStack.create({
+      projectDir: program,
+      config: { disks: diskSpecs("plain", false), exportPathsOnly: "true" },
+    });
     stacks.push(withoutChecksum);
     mkdirSync(join(work, "qemu"));
     const qemu = await PulumiTestStack.create({

@@ -2,7 +2,8 @@
  * The program every end-to-end test of `DifferencingDisk` drives. The stack config `disks` is a JSON list of disks;
  * a disk names its parent either as a path (`parentPath`) or as another disk of the list (`parent`), which links them
  * the way users do (`parentPath: other.imagePath`), so replacing one makes the other's input unknown in a preview.
- * `gets` is a JSON list of `{ name, id }` read with `DifferencingDisk.get`. Every disk's outputs are exported.
+ * `gets` is a JSON list of `{ name, id }` read with `DifferencingDisk.get`. Every disk's outputs are exported (only
+ * its path with `exportPathsOnly`).
  */
 import * as pulumi from "@pulumi/pulumi";
 import { DifferencingDisk, type DifferencingDiskArgs } from "pulumi-vhd";
@@ -28,7 +29,11 @@ for (const { name, parent, parentPath, ...args } of specs) {
 }
 for (const { name, id } of gets) disks.set(name, DifferencingDisk.get(name, id));
 
-export const outputs = Object.fromEntries(
+// `npm run bench:stack` exports only the paths, as its qemu-img baseline does, so both print the same amount.
+const pathsOnly = config.getBoolean("exportPathsOnly") ?? false;
+
+export const paths = pathsOnly ? [...disks.values()].map((disk) => disk.imagePath) : undefined;
+export const outputs = pathsOnly ? undefined : Object.fromEntries(
   [...disks].map(([name, disk]) => [
     name,
     pulumi.output({
