@@ -33,10 +33,8 @@ export const ERROR_TABLE = {
   DISP_E_EXCEPTION: { hresult: 0x80020009, summary: "an unexpected error occurred" },
 
   // --- Win32 codes as HRESULTs, for cases the contract does not name ---
-  ERROR_FILE_NOT_FOUND: { hresult: 0x80070002, summary: "the file does not exist" },
   ERROR_ACCESS_DENIED: { hresult: 0x80070005, summary: "access to the file was denied" },
   ERROR_SHARING_VIOLATION: { hresult: 0x80070020, summary: "the file is in use by another disk" },
-  ERROR_NOT_SUPPORTED: { hresult: 0x80070032, summary: "the request is not supported" },
   E_INVALIDARG: { hresult: 0x80070057, summary: "an argument is invalid" },
 
   // --- virtdisk codes (winerror.h), for what the engine finds in VHD files ---
@@ -54,22 +52,17 @@ export const ERROR_TABLE = {
   ERROR_VHD_BLOCK_ALLOCATION_FAILURE: { hresult: 0xc03a0009, summary: "a block could not be allocated" },
   ERROR_VHD_BLOCK_ALLOCATION_TABLE_CORRUPT: { hresult: 0xc03a000a, summary: "the block allocation table is corrupt" },
   ERROR_VHD_INVALID_BLOCK_SIZE: { hresult: 0xc03a000b, summary: "the block size is invalid" },
-  ERROR_VHD_BITMAP_MISMATCH: { hresult: 0xc03a000c, summary: "a sector bitmap is inconsistent" },
   ERROR_VHD_PARENT_VHD_NOT_FOUND: { hresult: 0xc03a000d, summary: "the parent disk cannot be found" },
   ERROR_VHD_CHILD_PARENT_ID_MISMATCH: { hresult: 0xc03a000e, summary: "the parent's unique id does not match the child's record" },
-  ERROR_VHD_CHILD_PARENT_TIMESTAMP_MISMATCH: { hresult: 0xc03a000f, summary: "the parent's time stamp does not match" },
   ERROR_VHD_METADATA_READ_FAILURE: { hresult: 0xc03a0010, summary: "the disk's metadata could not be read" },
-  ERROR_VHD_METADATA_WRITE_FAILURE: { hresult: 0xc03a0011, summary: "the disk's metadata could not be written" },
   ERROR_VHD_INVALID_SIZE: { hresult: 0xc03a0012, summary: "the disk size is invalid" },
   ERROR_VHD_INVALID_FILE_SIZE: { hresult: 0xc03a0013, summary: "the file size does not fit the disk's layout" },
   ERROR_VIRTDISK_NOT_VIRTUAL_DISK: { hresult: 0xc03a0015, summary: "the file is not a virtual disk" },
-  ERROR_VHD_PARENT_VHD_ACCESS_DENIED: { hresult: 0xc03a0016, summary: "the parent disk cannot be opened" },
   ERROR_VHD_CHILD_PARENT_SIZE_MISMATCH: { hresult: 0xc03a0017, summary: "the child's size differs from its parent's" },
   ERROR_VHD_DIFFERENCING_CHAIN_CYCLE_DETECTED: { hresult: 0xc03a0018, summary: "the differencing chain loops" },
   ERROR_VHD_DIFFERENCING_CHAIN_ERROR_IN_PARENT: { hresult: 0xc03a0019, summary: "a disk further up the chain is invalid" },
   ERROR_VIRTUAL_DISK_LIMITATION: { hresult: 0xc03a001a, summary: "a virtual disk limit was exceeded" },
   ERROR_VHD_INVALID_TYPE: { hresult: 0xc03a001b, summary: "the disk type is not valid for this operation" },
-  ERROR_VHD_INVALID_STATE: { hresult: 0xc03a001c, summary: "the disk is not in a valid state for this operation" },
 } as const satisfies Record<string, { hresult: number; summary: string }>;
 
 /** Symbolic name of an error, e.g. `ERROR_ALREADY_EXISTS`. */
