@@ -3,9 +3,11 @@
  * vhd-format.md §4 recommends: the parent is the first candidate that exists and whose footer unique id equals the
  * id the child records (raw 16 bytes), with the same virtual size; the walk is bounded and refuses loops.
  */
-import { stat } from "node:fs/promises";
+import { stat, type FileHandle } from "node:fs/promises";
 import { Readable } from "node:stream";
 import { VhdError, isVhdError, type ErrorName, type ErrorParameter } from "../errors";
+import { throwIfCancelled } from "../fs/cancellation";
+import { writeAll } from "../fs/write-all";
 import { openDiskImage, type DiskImage, type OpenDiskImageOptions } from "./disk-image";
 import { dateFromVhdTimeStamp, formatUniqueId, uniqueIdsEqual, vhdTimeStampFromDate } from "./format";
 import { parentCandidates, type ParentCandidate } from "./parent-locator";
@@ -34,6 +36,28 @@ export interface ChunksOptions {
   /** Give every chunk its own buffer, so chunks stay valid after the next is asked for. */
   copy?: boolean;
 }
+
+/** Options of {@link DiskChain.copyToFile}. */
+export interface CopyToFileOptions {
+  /** First virtual byte (default 0); it lands at file offset 0. */
+  offset?: number;
+  /** Bytes to copy (default: to the end of the disk); the file ends up exactly this long. */
+  length?: number;
+  /** Bytes each worker reads and writes at a time (default {@link DEFAULT_COPY_PIECE_SIZE}). */
+  pieceSize?: number;
+  /** Pieces in flight at once, each with its own buffer (default {@link DEFAULT_COPY_WORKERS}). */
+  workers?: number;
+  /** Stops the copy between pieces with `VM_E_APP_SHUTTING_DOWN`. */
+  signal?: AbortSignal;
+}
+
+/** One 2 MiB block per piece, as qemu-img convert moves them: a piece's buffer stays in cache from pread to pwrite. */
+export const DEFAULT_COPY_PIECE_SIZE = 2 * 1024 * 1024;
+/**
+ * Pieces in flight in {@link DiskChain.copyToFile}: with several reads and writes queued, the thread pool never waits
+ * for the main thread to hand it the next one (on a busy machine that wake-up is what a one-deep pipeline waits on).
+ */
+export const DEFAULT_COPY_WORKERS = 4;
 
 /** Options of {@link openChain}. */
 export interface OpenChainOptions {
@@ -163,6 +187,60 @@ export class DiskChain {
       // The caller is done with that chunk's buffer: it can take the next read.
       readAheadOfCaller();
     }
+  }
+
+  /**
+   * Copies the disk (or a range) into `handle`, an EMPTY regular file at `path`, as a sparse raw image: only the bytes
+   * some layer holds are written, each at its offset, everything else is left a hole, and the file is then extended
+   * to `length`, so it reads back byte-identical to the disk (as `qemu-img convert -O raw` writes it). Several pieces
+   * are read and written at once, out of order: for a pipe use {@link chunks} or {@link stream}.
+   *
+   * @throws `E_INVALIDARG` for a range outside the disk or a target that is not empty (its old bytes would show
+   *   through the holes); read errors; write errors (`ERROR_DISK_FULL`, ...); `VM_E_APP_SHUTTING_DOWN` on cancel.
+   *   Pieces already written stay written: the caller owns the file and removes it on failure.
+   */
+  async copyToFile(handle: FileHandle, path: string, options: CopyToFileOptions = {}): Promise<void> {
+    const start = options.offset ?? 0;
+    const length = options.length ?? this.virtualSize - start;
+    this.checkRange(start, length);
+    const { size } = await handle.stat();
+    if (size !== 0) {
+      const reason = `the target already holds ${size} bytes, which would show through the holes; give an empty file`;
+      throw new VhdError("E_INVALIDARG", reason, { parameter: "target", path });
+    }
+    const pieceSize = options.pieceSize ?? DEFAULT_COPY_PIECE_SIZE;
+    const pieces = Math.ceil(length / pieceSize);
+    let nextPiece = 0;
+    let failed = false;
+    const worker = async (): Promise<void> => {
+      const buffer = new Uint8Array(Math.min(pieceSize, length));
+      for (let piece = nextPiece++; piece < pieces && !failed; piece = nextPiece++) {
+        throwIfCancelled(options.signal, { parameter: "target", path });
+        const offset = start + piece * pieceSize;
+        const bytes = buffer.subarray(0, Math.min(pieceSize, start + length - offset));
+        // Maps only: an unallocated stretch costs neither a read nor a memset.
+        if (!(await this.holdsData(0, offset, bytes.length))) continue;
+        const filled: ByteRange[] = [];
+        await this.compose(0, offset, bytes.length, bytes, 0, filled);
+        for (const range of mergeRanges(filled)) {
+          const at = range.offset - offset;
+          await writeAll(handle, bytes.subarray(at, at + range.length), range.offset - start, { path, parameter: "target" });
+        }
+      }
+    };
+    const workers = Math.max(1, Math.min(options.workers ?? DEFAULT_COPY_WORKERS, pieces));
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: workers }, () =>
+        worker().catch((error: unknown) => {
+          // The other workers stop taking pieces; every write in flight ends before the caller hears of the error.
+          failed = true;
+          throw error;
+        }),
+      ),
+    );
+    const failure = outcomes.find((outcome): outcome is PromiseRejectedResult => outcome.status === "rejected");
+    if (failure !== undefined) throw failure.reason;
+    await handle.truncate(length);
   }
 
   /** A byte stream of the disk (or a range), for piping to stdout or a file (`vhd read`). */

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { mkdir, readFile, rename } from "node:fs/promises";
+import { mkdir, open, readFile, rename, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
@@ -172,6 +172,69 @@ describe("reading through a chain", () => {
       ),
       { numRuns: 30 },
     );
+  });
+
+  test("property: copyToFile writes a sparse raw file byte-identical to the disk, any piece size, workers and range", async () => {
+    const size = 1 * MiB;
+    await fc.assert(
+      fc.asyncProperty(
+        writesArbitrary(size, 512),
+        writesArbitrary(size, 512),
+        fc.integer({ min: 1, max: 300 }).map((sectors) => sectors * 512 + (sectors % 5)),
+        fc.integer({ min: 1, max: 6 }),
+        fc.integer({ min: 0, max: size / 2 }),
+        async (parentWrites, childWrites, pieceSize, workers, start) => {
+          const folder = await freshFolder();
+          const [leaf] = await buildChain(folder, size, 64 * KiB, [parentWrites, childWrites]);
+          const expected = Buffer.from(expectedContent(size, [parentWrites, childWrites])).subarray(start);
+          const chain = await openChain(leaf as string);
+          const target = join(folder, "out.raw");
+          const handle = await open(target, "wx");
+          try {
+            await chain.copyToFile(handle, target, { offset: start, pieceSize, workers });
+          } finally {
+            await handle.close();
+            await chain.close();
+          }
+          expect((await readFile(target)).equals(expected)).toBe(true);
+        },
+      ),
+      { numRuns: 30 },
+    );
+  });
+
+  test("copyToFile leaves unallocated blocks as holes, refuses a non-empty target, and stops on cancel", async () => {
+    const folder = await freshFolder();
+    const size = 64 * MiB;
+    const writes = [{ offset: 40 * MiB, data: new Uint8Array(randomBytes(MiB)) }];
+    const [leaf] = await buildChain(folder, size, 2 * MiB, [writes, []]);
+    const chain = await openChain(leaf as string);
+    try {
+      const target = join(folder, "out.raw");
+      const handle = await open(target, "wx");
+      await chain.copyToFile(handle, target).finally(() => handle.close());
+      const written = await stat(target);
+      expect(written.size).toBe(size);
+      // One 1 MiB run of data (plus file-system slack), not 64 MiB of zeros.
+      expect(written.blocks * 512).toBeLessThan(4 * MiB);
+      expect((await readFile(target)).equals(Buffer.from(expectedContent(size, [writes])))).toBe(true);
+
+      const used = join(folder, "used.raw");
+      await writeFile(used, "old bytes");
+      const usedHandle = await open(used, "r+");
+      await expect(chain.copyToFile(usedHandle, used).finally(() => usedHandle.close())).rejects.toMatchObject({
+        code: "E_INVALIDARG",
+        path: used,
+      });
+      expect(await readFile(used, "utf8")).toBe("old bytes");
+
+      const cancelled = join(folder, "cancelled.raw");
+      const cancelledHandle = await open(cancelled, "wx");
+      const copy = chain.copyToFile(cancelledHandle, cancelled, { signal: AbortSignal.abort() });
+      await expect(copy.finally(() => cancelledHandle.close())).rejects.toMatchObject({ code: "VM_E_APP_SHUTTING_DOWN" });
+    } finally {
+      await chain.close();
+    }
   });
 
   test("a range outside the disk is E_INVALIDARG naming offset or length", async () => {
