@@ -1,7 +1,8 @@
 /**
  * `pulumi-vhd`: differencing VHD 1.0 disks. The public surface, re-exports only:
  * - the Pulumi resource `DifferencingDisk` and its argument/output types;
- * - the operations the `vhd` CLI uses (create a differencing or base disk, inspect, verify, checksum);
+ * - the operations the `vhd` CLI uses (create a differencing or base disk, delete one we made, inspect, verify,
+ *   checksum);
  * - the one error type `VhdError` and the error table.
  */
 export {
@@ -9,11 +10,12 @@ export {
   type DifferencingDiskArgs,
   type DifferencingDiskOutputs,
 } from "./resource/differencing-disk";
-export type { FileFingerprint } from "./resource/fingerprint";
+export type { FileFingerprint } from "./fs/file-fingerprint";
 export type { AncestorObservation, Ancestors, DiskTypeName } from "./resource/state";
 
 export { createDifferencingDisk, type CreateDifferencingDiskArgs } from "./ops/create-differencing";
 export { createBaseDisk, type CreateBaseDiskArgs } from "./ops/create-base";
+export { deleteDisk, type DeleteDiskArgs, type DeleteDiskResult } from "./ops/delete-disk";
 export { inspectDisk, verifyDisk, type DiskInfo, type VerifyReport } from "./vhd/inspect";
 export { openChain, type DiskChain } from "./vhd/chain";
 export { sha256File, type Sha256Options, type Sha256Result } from "./checksum/sha256";

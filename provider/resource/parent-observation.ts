@@ -6,11 +6,11 @@
  * - Within one run: every disk off the same parent shares one inspection and one checksum ({@link OncePerKey}, keyed
  *   by fingerprint, so a parent that changes during the run is hashed again).
  */
+import { recordHash } from "../checksum/hash-stats";
 import { sha256File } from "../checksum/sha256";
+import { type FileFingerprint, fingerprintFile, fingerprintKey, sameFingerprint } from "../fs/file-fingerprint";
 import { errnoCode, vhdErrorFromFs } from "../fs/fs-error";
 import { inspectDisk } from "../vhd/inspect";
-import { type FileFingerprint, fingerprintFile, fingerprintKey, sameFingerprint } from "./fingerprint";
-import { recordHash } from "./hash-stats";
 import { OncePerKey } from "./once-per-key";
 import type { AncestorObservation, Ancestors, DiskTypeName, ParentObservation } from "./state";
 

@@ -10,20 +10,19 @@
  * - `update` applies setting changes in place and returns the full outputs.
  * - `remove` (delete) removes exactly one file, and only the disk this resource made.
  */
-import { unlink } from "node:fs/promises";
 import * as path from "node:path";
 import type * as pulumi from "@pulumi/pulumi";
 import { VhdError, asVhdError } from "../errors";
-import { errnoCode, vhdErrorFromFs } from "../fs/fs-error";
+import { fileExists, fingerprintFile, sameFingerprint } from "../fs/file-fingerprint";
 import { pathsEqual, resolveDiskPaths, resolveSinglePath } from "../inputs/paths";
 import { createDifferencingDisk } from "../ops/create-differencing";
+import { deleteDisk, discardNewDisk } from "../ops/delete-disk";
+import { protectParent, unprotectParent } from "../ops/protect-parent";
+import { childDisksInFolder } from "../vhd/child-disks";
 import { inspectDisk } from "../vhd/inspect";
 import { childFacts, type ChildFacts } from "./disk-facts";
-import { childrenInFolder } from "./folder-children";
-import { fingerprintFile, sameFingerprint } from "./fingerprint";
 import { KeyedLock } from "./keyed-lock";
 import { isAncestors, observeParent, parentChecksumOf, parentIdentity } from "./parent-observation";
-import { protectParent, unprotectParent } from "./parent-protection";
 import { planDiff } from "./replace-rules";
 import { type RawInputs, readSettings } from "./settings";
 import { type DiskInputs, type DiskSettings, type DiskState, type ParentObservation, UNKNOWN, isUnknown } from "./state";
@@ -109,8 +108,8 @@ export async function create(inputs: DiskInputs): Promise<pulumi.dynamic.CreateR
   try {
     return { id: imagePath, outs: await recordDisk(inputs, childFacts(child), adopting) };
   } catch (error) {
-    // The disk was written by this call: take it back. Its error is the one to report, not a failed clean-up's.
-    if (!adopting) await unlink(imagePath).catch(() => undefined);
+    // The disk was written by this call: take it back.
+    if (!adopting) await discardNewDisk(imagePath);
     throw error;
   }
 }
@@ -170,30 +169,7 @@ export async function remove(id: string, props: Partial<DiskState>): Promise<voi
   const recorded = recordedState({ imagePath: id, ...props });
   const { imagePath } = recorded;
   await parentLock.run(recorded.parentPath, async () => {
-    if (await fileExists(imagePath, "imagePath")) {
-      const found = await inspectDisk(imagePath);
-      if (found.uniqueId !== recorded.uniqueId) {
-        throw new VhdError(
-          "ERROR_ACCESS_DENIED",
-          `the file is not the disk this resource created (its unique id is ${found.uniqueId}, not ` +
-            `${recorded.uniqueId}): it was replaced outside Pulumi, so it is left in place. Move it away and retry, ` +
-            "or drop the resource from the state with `pulumi state delete`",
-          { parameter: "imagePath", path: imagePath, details: { found: found.uniqueId, expected: recorded.uniqueId } },
-        );
-      }
-      const children = await childrenInFolder(path.dirname(imagePath), recorded.uniqueId, [imagePath]);
-      if (children.length > 0) {
-        throw new VhdError(
-          "ERROR_SHARING_VIOLATION",
-          `the disk is still the parent of ${children.join(", ")}; delete those first (deleting this disk would ` +
-            "leave them unusable)",
-          { parameter: "imagePath", path: imagePath, details: { children } },
-        );
-      }
-      await unlink(imagePath).catch((error: unknown) => {
-        if (errnoCode(error) !== "ENOENT") throw vhdErrorFromFs(error, { parameter: "imagePath", path: imagePath, action: "delete the disk" });
-      });
-    }
+    await deleteDisk({ imagePath, expectedUniqueId: recorded.uniqueId });
     await releaseParent(recorded, [imagePath]);
   });
 }
@@ -203,7 +179,7 @@ async function releaseParent(recorded: DiskState, gone: string[]): Promise<void>
   if (recorded.parentModeBeforeProtect === null) return;
   const folders = [...new Set([path.dirname(recorded.imagePath), path.dirname(recorded.parentPath)])];
   for (const folder of folders) {
-    const others = await childrenInFolder(folder, recorded.parentUniqueId, [...gone, recorded.imagePath]);
+    const others = await childDisksInFolder(folder, recorded.parentUniqueId, [...gone, recorded.imagePath]);
     if (others.length > 0) return;
   }
   await unprotectParent(recorded.parentPath, recorded.parentModeBeforeProtect);
@@ -341,16 +317,6 @@ function recordedState(props: Partial<DiskState>): DiskState {
   } satisfies Partial<DiskState>;
   const state = { ...defaults, ...props } as DiskState;
   return { ...state, foundUniqueId: props.foundUniqueId ?? state.uniqueId };
-}
-
-async function fileExists(file: string, parameter: string): Promise<boolean> {
-  try {
-    await fingerprintFile(file);
-    return true;
-  } catch (error) {
-    if (errnoCode(error) === "ENOENT") return false;
-    throw vhdErrorFromFs(error, { parameter, path: file, action: "look at the file" });
-  }
 }
 
 function failureOf(error: VhdError): pulumi.dynamic.CheckFailure {

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "vitest";
 import { createBaseDisk } from "../../provider/ops/create-base";
-import { HASH_STATS_ENV, totalBytesHashed } from "../../provider/resource/hash-stats";
+import { HASH_STATS_ENV, totalBytesHashed } from "../../provider/checksum/hash-stats";
 import { PulumiTestStack, REPO_ROOT } from "../support/pulumi-cli";
 
 /** The test program: disks from config (see its index.ts). */

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { createBaseDisk } from "../../provider/ops/create-base";
 import { createDifferencingDisk } from "../../provider/ops/create-differencing";
-import { HASH_STATS_ENV, totalBytesHashed } from "../../provider/resource/hash-stats";
+import { HASH_STATS_ENV, totalBytesHashed } from "../../provider/checksum/hash-stats";
 import type { RawInputs } from "../../provider/resource/settings";
 import * as provider from "../../provider/resource/provider";
 import { type DiskInputs, type DiskState, UNKNOWN } from "../../provider/resource/state";

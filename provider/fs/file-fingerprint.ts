@@ -6,6 +6,8 @@
  * back, because the kernel updates it on every write, chmod and rename of the inode.
  */
 import { stat } from "node:fs/promises";
+import type { ErrorParameter } from "../errors";
+import { errnoCode, vhdErrorFromFs } from "./fs-error";
 
 /**
  * Device, inode, size and nanosecond time stamps of a file. Numbers that can exceed 2^53 (inode, nanoseconds) are
@@ -34,6 +36,21 @@ export async function fingerprintFile(path: string): Promise<FileFingerprint> {
     mtimeNs: stats.mtimeNs.toString(),
     ctimeNs: stats.ctimeNs.toString(),
   };
+}
+
+/**
+ * True when a file exists at `file` (following symlinks), false when it does not.
+ *
+ * @throws VhdError from the table (via {@link vhdErrorFromFs}) for any other failure to look at it, naming `parameter`.
+ */
+export async function fileExists(file: string, parameter: ErrorParameter): Promise<boolean> {
+  try {
+    await fingerprintFile(file);
+    return true;
+  } catch (error) {
+    if (errnoCode(error) === "ENOENT") return false;
+    throw vhdErrorFromFs(error, { parameter, path: file, action: "look at the file" });
+  }
 }
 
 /** True when both fingerprints name the same file in the same state. Anything not a fingerprint compares unequal. */

@@ -8,10 +8,10 @@
 import { readdir } from "node:fs/promises";
 import * as path from "node:path";
 import { errnoCode, vhdErrorFromFs } from "../fs/fs-error";
-import { inspectDisk } from "../vhd/inspect";
+import { inspectDisk } from "./inspect";
 
 /** The files in `folder` (absolute paths, sorted) that are differencing disks whose parent has `parentUniqueId`. */
-export async function childrenInFolder(folder: string, parentUniqueId: string, exclude: string[] = []): Promise<string[]> {
+export async function childDisksInFolder(folder: string, parentUniqueId: string, exclude: string[] = []): Promise<string[]> {
   let entries;
   try {
     entries = await readdir(folder, { withFileTypes: true });
