@@ -16,7 +16,7 @@ import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, statSync, writeFil
 import * as os from "node:os";
 import { join } from "node:path";
 import { createBaseDisk } from "../../provider/ops/create-base";
-import { HASH_STATS_ENV, totalBytesHashed } from "../../provider/resource/hash-stats";
+import { HASH_STATS_ENV, totalBytesHashed } from "../../provider/checksum/hash-stats";
 import { PULUMI_BIN, PulumiTestStack, REPO_ROOT, type PulumiRunResult } from "../../test/support/pulumi-cli";
 
 const MiB = 1024 * 1024;
