@@ -49,6 +49,8 @@ export interface CopyToFileOptions {
   workers?: number;
   /** Stops the copy between pieces with `VM_E_APP_SHUTTING_DOWN`. */
   signal?: AbortSignal;
+  /** Called after each piece with the bytes of the range done so far (pieces finish out of order; the count grows). */
+  onProgress?: (bytesDone: number) => void;
 }
 
 /** One 2 MiB block per piece, as qemu-img convert moves them: a piece's buffer stays in cache from pread to pwrite. */
@@ -211,6 +213,7 @@ export class DiskChain {
     const pieceSize = options.pieceSize ?? DEFAULT_COPY_PIECE_SIZE;
     const pieces = Math.ceil(length / pieceSize);
     let nextPiece = 0;
+    let bytesDone = 0;
     let failed = false;
     const worker = async (): Promise<void> => {
       const buffer = new Uint8Array(Math.min(pieceSize, length));
@@ -219,13 +222,16 @@ export class DiskChain {
         const offset = start + piece * pieceSize;
         const bytes = buffer.subarray(0, Math.min(pieceSize, start + length - offset));
         // Maps only: an unallocated stretch costs neither a read nor a memset.
-        if (!(await this.holdsData(0, offset, bytes.length))) continue;
-        const filled: ByteRange[] = [];
-        await this.compose(0, offset, bytes.length, bytes, 0, filled);
-        for (const range of mergeRanges(filled)) {
-          const at = range.offset - offset;
-          await writeAll(handle, bytes.subarray(at, at + range.length), range.offset - start, { path, parameter: "target" });
+        if (await this.holdsData(0, offset, bytes.length)) {
+          const filled: ByteRange[] = [];
+          await this.compose(0, offset, bytes.length, bytes, 0, filled);
+          for (const range of mergeRanges(filled)) {
+            const at = range.offset - offset;
+            await writeAll(handle, bytes.subarray(at, at + range.length), range.offset - start, { path, parameter: "target" });
+          }
         }
+        bytesDone += bytes.length;
+        options.onProgress?.(bytesDone);
       }
     };
     const workers = Math.max(1, Math.min(options.workers ?? DEFAULT_COPY_WORKERS, pieces));

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { throwIfCancelled } from "../../fs/cancellation";
+import { openStdoutAsEmptyFile } from "../../fs/stdout-file";
 import { openChain, type DiskChain } from "../../vhd/chain";
 import { openBinaryStdout, type BinarySink } from "../binary-stdout";
 import { runCommand, withCommonOptions, type CommonOptions } from "../command-runner";
@@ -32,16 +33,23 @@ export function registerRead(program: Command): void {
           options.length === undefined ? undefined : parseSize(options.length, "--length", { allowZero: true });
         const sink = openBinaryStdout(options.force === true);
         const chain = await openChain(path, { parameter: "path" });
+        const stdoutFile = await openStdoutAsEmptyFile();
         const bar = progress("read");
         try {
           const length = requestedLength ?? Math.max(0, chain.virtualSize - offset);
-          await copyRange(chain, offset, length, sink, (bytesDone) => {
-            throwIfCancelled(signal, { parameter: "path", path });
-            bar.update({ bytesDone, bytesTotal: length });
-          });
+          const report = (bytesDone: number): void => bar.update({ bytesDone, bytesTotal: length });
+          if (stdoutFile !== undefined) {
+            // `> out.raw`: data written at its offsets, zero stretches left as holes, as qemu-img convert does.
+            await chain.copyToFile(stdoutFile, "<stdout>", { offset, length, signal, onProgress: report });
+          } else {
+            await copyRange(chain, offset, length, sink, (bytesDone) => {
+              throwIfCancelled(signal, { parameter: "path", path });
+              report(bytesDone);
+            });
+          }
         } finally {
           bar.stop();
-          await chain.close();
+          await Promise.all([chain.close(), stdoutFile?.close()]);
         }
       }),
     );
