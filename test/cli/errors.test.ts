@@ -3,8 +3,9 @@ import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildCli, CLI_MAIN, expectOneLineError, makeTempDir, runVhd, runVhdOk } from "./cli-process";
+import { DFVFS_FIXTURES } from "../support/fixtures";
 
-const FIXTURES = "/work/shared/fixtures/dfvfs";
+const FIXTURES = DFVFS_FIXTURES;
 
 /**
  * Every failure, whatever its kind, is ONE stderr line `vhd: NAME (0xHRESULT): parameter "path": sentence` (or one JSON

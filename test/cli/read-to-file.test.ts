@@ -19,7 +19,7 @@ function readInto(target: string, disk: string, args: string[] = [], flags: "w" 
 describe("vhd read > file", () => {
   const folder = makeTempDir("read-file");
   let child = "";
-  let piped = Buffer.alloc(0);
+  let piped: Buffer = Buffer.alloc(0);
 
   beforeAll(() => {
     buildCli();

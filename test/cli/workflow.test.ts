@@ -5,9 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DiskInfo, VerifyReport } from "../../provider/vhd/inspect";
 import { pyvhdiReadChain, qemuImgInfo } from "../support/oracles";
 import { buildCli, makeTempDir, runVhd, runVhdOk } from "./cli-process";
+import { DFVFS_FIXTURES } from "../support/fixtures";
 
 const MiB = 1024 * 1024;
-const FIXTURES = "/work/shared/fixtures/dfvfs";
+const FIXTURES = DFVFS_FIXTURES;
 const sha256 = (bytes: Uint8Array): string => createHash("sha256").update(bytes).digest("hex");
 
 beforeAll(() => buildCli());

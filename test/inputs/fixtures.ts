@@ -8,6 +8,7 @@ import { promises as fsp } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { expect } from "vitest";
+import { DFVFS_FIXTURES } from "../support/fixtures";
 
 /** A fresh folder under the OS temp folder; remove it with {@link removeTemp}. */
 export async function makeTemp(label: string): Promise<string> {
@@ -19,7 +20,7 @@ export async function removeTemp(folder: string): Promise<void> {
 }
 
 /** The real dfvfs samples (read-only: always copy before use). */
-export const FIXTURES = "/work/shared/fixtures/dfvfs";
+export const FIXTURES = DFVFS_FIXTURES;
 
 /** Copies a dfvfs sample into `folder` and returns the copy's path. */
 export async function copyFixture(name: string, folder: string, as = name): Promise<string> {

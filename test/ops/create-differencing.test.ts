@@ -22,6 +22,7 @@ import {
   witness,
   type TestMount,
 } from "../inputs/fixtures";
+import { DFVFS_FIXTURES } from "../support/fixtures";
 
 const MIB = 1024 * 1024;
 
@@ -122,7 +123,7 @@ describe("createDifferencingDisk fails and leaves nothing", () => {
       },
     }).catch((failure: unknown) => failure as { code: string; parameter: string });
     expect(error).toMatchObject({ code: "ERROR_PATH_NOT_FOUND", parameter: "parentPath" });
-    await fsp.copyFile(path.join("/work/shared/fixtures/dfvfs", "image.vhd"), parentPath);
+    await fsp.copyFile(path.join(DFVFS_FIXTURES, "image.vhd"), parentPath);
     await observed.expectNothingChanged();
   });
 

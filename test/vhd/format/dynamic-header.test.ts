@@ -3,8 +3,9 @@ import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import { DYNAMIC_HEADER_SIZE, decodeDynamicHeader, encodeDynamicHeader, formatUniqueId } from "../../../provider/vhd/format";
 import { dynamicHeaderArbitrary } from "./arbitraries";
+import { DFVFS_FIXTURES } from "../../support/fixtures";
 
-const FIXTURES = "/work/shared/fixtures/dfvfs";
+const FIXTURES = DFVFS_FIXTURES;
 
 /** The first 64 bytes of fat-differential.vhd's dynamic header (Hyper-V): BAT at 0x2000, 2 blocks of 2 MiB. */
 const HYPERV_HEADER_START_HEX =

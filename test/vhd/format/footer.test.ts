@@ -3,8 +3,9 @@ import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import { FOOTER_SIZE, decodeFooter, encodeFooter, formatUniqueId, vhdChecksum } from "../../../provider/vhd/format";
 import { footerArbitrary } from "./arbitraries";
+import { DFVFS_FIXTURES } from "../../support/fixtures";
 
-const FIXTURES = "/work/shared/fixtures/dfvfs";
+const FIXTURES = DFVFS_FIXTURES;
 
 /** The first 85 bytes of fat-differential.vhd's footer (Hyper-V, creator `win `); the rest is zero. */
 const HYPERV_FOOTER_HEX =

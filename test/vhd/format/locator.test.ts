@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import {
@@ -9,8 +10,9 @@ import {
   locatorDataSpaceBytes,
 } from "../../../provider/vhd/format";
 import { locatorEntryArbitrary } from "./arbitraries";
+import { DFVFS_FIXTURES } from "../../support/fixtures";
 
-const hyperV = readFileSync("/work/shared/fixtures/dfvfs/fat-differential.vhd");
+const hyperV = readFileSync(join(DFVFS_FIXTURES, "fat-differential.vhd"));
 
 describe("parent locators", () => {
   test("golden: the Hyper-V W2ku entry and its UTF-16LE data", () => {

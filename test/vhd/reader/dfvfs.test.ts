@@ -7,8 +7,9 @@ import { inspectDisk, verifyDisk } from "../../../provider/vhd/inspect";
 import { pyvhdiReadChain, qemuImgConvertToRaw, vhdiinfo } from "../../support/oracles";
 import { useTempDir } from "./temp-dir";
 import { writeVhd } from "./vhd-builder";
+import { DFVFS_FIXTURES } from "../../support/fixtures";
 
-const FIXTURES = "/work/shared/fixtures/dfvfs";
+const FIXTURES = DFVFS_FIXTURES;
 const SAMPLES = ["ext2.vhd", "image.vhd", "image-differential.vhd", "fat-differential.vhd"];
 const temp = useTempDir("dfvfs");
 const sample = (name: string): string => join(temp.path(), name);

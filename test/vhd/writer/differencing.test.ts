@@ -17,8 +17,9 @@ import {
   tempFolder,
   withImage,
 } from "./disks";
+import { DFVFS_FIXTURES } from "../../support/fixtures";
 
-const DFVFS = "/work/shared/fixtures/dfvfs";
+const DFVFS = DFVFS_FIXTURES;
 
 let folder: string;
 let cleanup: () => Promise<void>;

@@ -1,0 +1,7 @@
+/**
+ * Where the real VHD samples made by other tools are: `shared/fixtures/dfvfs/`, read-only, beside the checkout (as
+ * on the developers' machines and in CI). Tests copy a sample before writing to it.
+ */
+import { resolve } from "node:path";
+
+export const DFVFS_FIXTURES = resolve(__dirname, "../../../shared/fixtures/dfvfs");
