@@ -32,7 +32,7 @@ export interface DifferencingDiskArgs {
    * or this disk's folder is deleted. Default `false`.
    */
   protectParent?: pulumi.Input<boolean>;
-  /** Block size in bytes (a power of two from 512 KiB to 256 MiB is typical). Default: 2 MiB. */
+  /** Block size in bytes: 512 KiB, 1 MiB or 2 MiB. Default: 2 MiB, what every common VHD producer writes. */
   blockSize?: pulumi.Input<number>;
   /**
    * `"windows"` (default): paths must obey Windows naming rules, since VHDs are consumed by Windows hypervisors.
