@@ -29,6 +29,13 @@ export async function copyFixture(name: string, folder: string, as = name): Prom
   return target;
 }
 
+/** A fresh folder holding a copy of dfvfs `image.vhd` at `golden/parent.vhd`: the parent most validation cases use. */
+export async function makeGoldenParent(label: string): Promise<{ temp: string; parentPath: string }> {
+  const temp = await makeTemp(label);
+  await fsp.mkdir(path.join(temp, "golden"));
+  return { temp, parentPath: await copyFixture("image.vhd", path.join(temp, "golden"), "parent.vhd") };
+}
+
 /** A dynamic VHD of exactly `size` (qemu-img syntax, e.g. "4G") made by qemu-img (`force_size`: no CHS rounding). */
 export function qemuDynamicDisk(file: string, size: string): string {
   execFileSync("qemu-img", ["create", "-q", "-f", "vpc", "-o", "subformat=dynamic,force_size=on", file, size]);
@@ -39,6 +46,12 @@ export function qemuDynamicDisk(file: string, size: string): string {
 export interface TestMount {
   path: string;
   unmount(): Promise<void>;
+}
+
+/** Undoes a test's setting: unmounts what it mounted (emptying `mounts`), then removes its folder. */
+export async function cleanUpTest(temp: string, mounts: TestMount[]): Promise<void> {
+  for (const mount of mounts.splice(0)) await mount.unmount();
+  await removeTemp(temp);
 }
 
 let mountRefusal: string | undefined;

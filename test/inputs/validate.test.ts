@@ -18,13 +18,13 @@ import {
 } from "../../provider/inputs/validate";
 import { DEFAULT_BLOCK_SIZE, FOOTER_SIZE, decodeFooter, encodeFooter } from "../../provider/vhd/format";
 import {
+  cleanUpTest,
   copyFixture,
   expectMountRefused,
-  makeTemp,
+  makeGoldenParent,
   mountReadOnlyBind,
   mountTmpfs,
   qemuDynamicDisk,
-  removeTemp,
   witness,
   type TestMount,
 } from "./fixtures";
@@ -37,15 +37,9 @@ let parentPath: string;
 const mounts: TestMount[] = [];
 
 beforeEach(async () => {
-  temp = await makeTemp("validate");
-  await fsp.mkdir(path.join(temp, "golden"));
-  parentPath = await copyFixture("image.vhd", path.join(temp, "golden"), "parent.vhd");
+  ({ temp, parentPath } = await makeGoldenParent("validate"));
 });
-
-afterEach(async () => {
-  for (const mount of mounts.splice(0)) await mount.unmount();
-  await removeTemp(temp);
-});
+afterEach(() => cleanUpTest(temp, mounts));
 
 /** Rejects with a VhdError of `code` (name and HRESULT) and `parameter`; returns the error for further checks. */
 async function expectRefusal(promise: Promise<unknown>, code: ErrorName, parameter: string) {

@@ -11,13 +11,12 @@ import { type ErrorName } from "../../provider/errors";
 import { createDifferencingDisk, type CreateDifferencingDiskArgs } from "../../provider/ops/create-differencing";
 import { vhdiinfo } from "../support/oracles";
 import {
-  copyFixture,
+  cleanUpTest,
   expectMountRefused,
-  makeTemp,
+  makeGoldenParent,
   mountReadOnlyBind,
   mountTmpfs,
   qemuDynamicDisk,
-  removeTemp,
   snapshotFile,
   witness,
   type TestMount,
@@ -31,15 +30,9 @@ let parentPath: string;
 const mounts: TestMount[] = [];
 
 beforeEach(async () => {
-  temp = await makeTemp("ops-diff");
-  await fsp.mkdir(path.join(temp, "golden"));
-  parentPath = await copyFixture("image.vhd", path.join(temp, "golden"), "parent.vhd");
+  ({ temp, parentPath } = await makeGoldenParent("ops-diff"));
 });
-
-afterEach(async () => {
-  for (const mount of mounts.splice(0)) await mount.unmount();
-  await removeTemp(temp);
-});
+afterEach(() => cleanUpTest(temp, mounts));
 
 /** Runs a create that must fail with `code`, and checks that nothing changed under `folder`. */
 async function expectFailedCreate(
