@@ -24,8 +24,8 @@ import { childFacts, type ChildFacts } from "./disk-facts";
 import { KeyedLock } from "./keyed-lock";
 import { isAncestors, observeParent, parentChecksumOf, parentIdentity } from "./parent-observation";
 import { planDiff } from "./replace-rules";
-import { type RawInputs, readSettings } from "./settings";
-import { type DiskInputs, type DiskSettings, type DiskState, type ParentObservation, UNKNOWN, isUnknown } from "./state";
+import { type RawInputs, readSettings, recordedSettings } from "./settings";
+import { type DiskInputs, type DiskState, type ParentObservation, UNKNOWN, isUnknown } from "./state";
 
 /** What {@link read} returns: `pulumi.dynamic.ReadResult` with `inputs` in the inputs' shape. */
 export interface DiskReadResult {
@@ -150,15 +150,8 @@ export async function update(
     await parentLock.run(recorded.parentPath, () => releaseParent(recorded, []));
     parentModeBeforeProtect = null;
   }
-  const settings: DiskSettings = {
-    adopt: news.adopt,
-    protectParent: news.protectParent,
-    pathRules: news.pathRules,
-    checksum: news.checksum,
-  };
-  if (news.blockSize !== undefined) settings.blockSize = news.blockSize;
   const parentChecksum = news.checksum ? (recorded.parentChecksum ?? news.parentChecksum) : null;
-  return { outs: { ...recorded, ...settings, blockSize: recorded.blockSize, parentChecksum, parentModeBeforeProtect } };
+  return { outs: { ...recorded, ...recordedSettings(news), parentChecksum, parentModeBeforeProtect } };
 }
 
 /**
@@ -231,14 +224,8 @@ async function recordDisk(inputs: DiskInputs, facts: ChildFacts, adopted: boolea
     ? await parentLock.run(parentPath, () => protectParent(parentPath))
     : null;
   const { resolvedParentPath: _resolved, ...link } = facts;
-  const settings: DiskSettings = {
-    adopt: inputs.adopt,
-    protectParent: inputs.protectParent,
-    pathRules: inputs.pathRules,
-    checksum: inputs.checksum,
-  };
   return {
-    ...settings,
+    ...recordedSettings(inputs),
     ...link,
     imagePath: inputs.imagePath,
     parentPath,

@@ -41,3 +41,11 @@ export function readSettings(raw: RawInputs): SettingsResult {
   if (blockSize !== undefined) settings.blockSize = blockSize as number;
   return { settings, errors: [] };
 }
+
+/**
+ * The settings a state records as the user gave them. `blockSize` is not among them: the state holds the disk's real
+ * block size, read from the disk.
+ */
+export function recordedSettings(inputs: DiskSettings): Omit<DiskSettings, "blockSize"> {
+  return { adopt: inputs.adopt, protectParent: inputs.protectParent, pathRules: inputs.pathRules, checksum: inputs.checksum };
+}
