@@ -19,6 +19,7 @@ export function describeDisk(info: DiskInfo): Field[] {
     ["geometry", `${geometry.cylinders}/${geometry.heads}/${geometry.sectorsPerTrack} (C/H/S)`],
     ["block size", info.blockSize === null ? undefined : formatByteCount(info.blockSize)],
     ["allocated blocks", info.allocatedBlocks ?? undefined],
+    ["alignment", `${info.alignment} (${info.alignment === 1 ? "block data 4 KiB-aligned" : "not 4 KiB-aligned"})`],
     ["created", info.timestamp],
   ];
   if (parent !== undefined) {
@@ -36,6 +37,7 @@ export function describeDisk(info: DiskInfo): Field[] {
       `${ancestor.path} (${ancestor.type}, ${ancestor.uniqueId})`,
     ]),
     ...info.warnings.map((warning): Field => ["warning", warning]),
+    ...info.notes.map((note): Field => ["note", note]),
   );
   return fields;
 }

@@ -17,8 +17,9 @@ import {
   type VolumeFacts,
 } from "../fs/volume";
 import { openChain } from "../vhd/chain";
+import type { DiskImage } from "../vhd/disk-image";
 import { describeChain, type DiskInfo } from "../vhd/inspect";
-import { FOOTER_SIZE, SECTOR_SIZE, WRITTEN_LOCATORS, blockSpan, formatUniqueId, planDynamicFile } from "../vhd/format";
+import { FOOTER_SIZE, SECTOR_SIZE, WRITTEN_LOCATORS, formatUniqueId, fullyExpandedFileSize, planDynamicFile } from "../vhd/format";
 import { readParentFacts } from "../vhd/parent-footer";
 import { checkBlockSize, checkVirtualSize } from "../vhd/size-rules";
 import { pathsEqual, resolveDiskPaths, resolveSinglePath, type DiskPathsInput, type PathRuleOptions } from "./paths";
@@ -114,6 +115,7 @@ export async function checkParent(parentPath: string): Promise<DiskInfo> {
     // description comes from the same open files: each disk's BAT is read and checked once.
     const chain = await openChain(parentPath, { parameter: "parentPath" });
     try {
+      refuseMisfitFileSize(chain.images);
       return describeChain(chain);
     } finally {
       await chain.close();
@@ -127,6 +129,19 @@ export async function checkParent(parentPath: string): Promise<DiskInfo> {
       cause: error,
       details: { ...error.details, ...failingPath },
     });
+  }
+}
+
+/**
+ * A disk whose file is longer than its layout (a fixed disk with bytes between its data and its footer) reads, but
+ * no two readers agree on what it holds: it is no parent (`ERROR_VHD_INVALID_FILE_SIZE`, as for a short file).
+ */
+function refuseMisfitFileSize(images: readonly DiskImage[]): void {
+  for (const image of images) {
+    const misfit = image.warnings.find((warning) => warning.code === "ERROR_VHD_INVALID_FILE_SIZE");
+    if (misfit !== undefined) {
+      throw new VhdError(misfit.code, misfit.message, { path: image.path, details: { field: misfit.field, offset: misfit.offset } });
+    }
   }
 }
 
@@ -311,7 +326,7 @@ function dynamicFileSizes(
   });
   return {
     initialFileSize: plan.emptyFileSize,
-    fullyExpandedSize: plan.emptyFileSize + plan.maxTableEntries * blockSpan(blockSize),
+    fullyExpandedSize: fullyExpandedFileSize(plan, blockSize),
   };
 }
 

@@ -4,8 +4,9 @@
  * A fixed disk is written in place. In a dynamic or differencing disk the write is widened to whole bitmap bytes
  * (8 sectors = 4 KiB) and the widened edges are filled with the disk's current composed bytes (read through the
  * chain, so a child copies its parent's data there): libvhdi 20210425 misreads a bitmap byte whose set bits are
- * followed by clear ones (§6), so every bitmap byte we touch becomes all ones. Missing blocks are appended where
- * the tail footer was; the footer moves to the new end.
+ * followed by clear ones (§6), so every bitmap byte we touch becomes all ones. Missing blocks are appended from
+ * where the tail footer was, their data 4 KiB-aligned (format/layout.ts); the footer moves to the new end, always as
+ * 512 bytes (a 511-byte footer of a pre-2004 disk is written out whole, its missing reserved byte zero).
  *
  * Order of writes, so that a crash at any point leaves a readable disk whose BAT only points at complete blocks:
  * the footer at the new end first, then each block's data, its bitmap, and last its BAT entry; then fsync.
@@ -149,9 +150,14 @@ async function writeBlocks(
   const widened = await widenToBitmapBytes(image, offset, data);
   const { blocks, footerOffset } = planBlocks(image, blockSize, bat, widened.start, widened.start + widened.bytes.length);
   const newBlocks = blocks.filter((block) => block.appended).length;
-  if (newBlocks > 0) {
-    // The footer copy moves verbatim (byte-identical to the head copy); the old one is overwritten by a new block.
-    await file.write(footerOffset, await file.read(image.footerOffset, FOOTER_SIZE));
+  const firstAppended = blocks.find((block) => block.appended);
+  if (firstAppended !== undefined) {
+    const oldFooterOffset = image.footerOffset;
+    // The footer copy moves verbatim (byte-identical to the head copy; a 511-byte one gains its zero last byte).
+    await file.write(footerOffset, await file.read(oldFooterOffset, image.footerLength, new Uint8Array(FOOTER_SIZE)));
+    // The old footer is overwritten by the new block or, where alignment skips bytes before it, by zeros.
+    const skipped = blockBitmapOffset(firstAppended.batEntry) - oldFooterOffset;
+    if (skipped > 0) await file.write(oldFooterOffset, new Uint8Array(skipped));
   }
   for (const block of blocks) {
     throwIfCancelled(signal, { parameter: "imagePath", path: image.path });

@@ -9,6 +9,7 @@ import { VhdError, isVhdError, type ErrorName, type ErrorParameter } from "../er
 import { throwIfCancelled } from "../fs/cancellation";
 import { writeAll } from "../fs/write-all";
 import { openDiskImage, type DiskImage, type OpenDiskImageOptions } from "./disk-image";
+import { fileIdentity } from "./image-file";
 import { dateFromVhdTimeStamp, formatUniqueId, uniqueIdsEqual, vhdTimeStampFromDate } from "./format";
 import { parentCandidates, type ParentCandidate } from "./parent-locator";
 
@@ -335,15 +336,25 @@ function mergeRanges(ranges: ByteRange[]): ByteRange[] {
   return merged;
 }
 
-async function exists(path: string): Promise<boolean> {
+/** The identity (device and inode) of the regular file at `path`; `null` when there is none. */
+async function regularFileIdentity(path: string): Promise<string | null> {
   return stat(path).then(
-    (stats) => stats.isFile(),
-    () => false,
+    (stats) => (stats.isFile() ? fileIdentity(stats) : null),
+    () => null,
   );
 }
 
-/** Finds and opens the parent of `child`, or explains why it cannot. */
-async function openParent(child: DiskImage, options: OpenDiskImageOptions): Promise<{ parent: DiskImage; link: ParentLink }> {
+/**
+ * Finds and opens the parent of `child`, the last of `chain` (the disks opened so far, leaf first), or explains why
+ * it cannot. A disk of the chain is never a candidate: a linked clone named like its parent (`vm/disk.vhd` off
+ * `box/disk.vhd`) would otherwise find itself by the parent's name once the parent is gone. Only when such a disk
+ * carries the id the child records is it the parent, and the chain loops.
+ */
+async function openParent(
+  child: DiskImage,
+  chain: readonly DiskImage[],
+  options: OpenDiskImageOptions,
+): Promise<{ parent: DiskImage; link: ParentLink }> {
   const header = child.header;
   if (header === null) {
     throw new VhdError("ERROR_VHD_INVALID_TYPE", "a fixed disk has no parent", { path: child.path });
@@ -352,8 +363,14 @@ async function openParent(child: DiskImage, options: OpenDiskImageOptions): Prom
   const attempts: ParentAttempt[] = [];
   let unusable: VhdError | undefined;
   for (const candidate of parentCandidates(child.path, header.parentUnicodeName, child.locators)) {
-    if (!(await exists(candidate.path))) {
+    const identity = await regularFileIdentity(candidate.path);
+    if (identity === null) {
       attempts.push({ ...candidate, result: "missing" });
+      continue;
+    }
+    const member = chain.find((image) => image.file.identity === identity);
+    if (member !== undefined) {
+      if (uniqueIdsEqual(member.footer.uniqueId, header.parentUniqueId)) throw chainLoops(child, member, chain);
       continue;
     }
     let parent: DiskImage;
@@ -377,6 +394,14 @@ async function openParent(child: DiskImage, options: OpenDiskImageOptions): Prom
     return { parent, link: { attempts, timeStampDiffers: recorded !== 0 && recorded !== vhdTimeStampFromDate(mtime) } };
   }
   throw parentNotFound(child, expectedId, attempts, unusable);
+}
+
+function chainLoops(child: DiskImage, parent: DiskImage, chain: readonly DiskImage[]): VhdError {
+  return new VhdError(
+    "ERROR_VHD_DIFFERENCING_CHAIN_CYCLE_DETECTED",
+    `${child.path} names ${parent.path} as its parent, which is already in the chain: the chain loops`,
+    { path: child.path, details: { chain: [...chain, parent].map((image) => image.path) } },
+  );
 }
 
 function parentNotFound(child: DiskImage, expectedId: string, attempts: ParentAttempt[], unusable: VhdError | undefined): VhdError {
@@ -440,7 +465,6 @@ export async function openChainFrom(leaf: DiskImage, options: OpenChainOptions =
   const images: DiskImage[] = [leaf];
   const links: ParentLink[] = [];
   try {
-    const seen = new Set<string>([leaf.file.identity]);
     for (let child = leaf; child.kind === "differencing"; ) {
       if (images.length >= maxDepth) {
         throw new VhdError("ERROR_VIRTUAL_DISK_LIMITATION", `the chain is deeper than ${maxDepth} disks`, {
@@ -448,17 +472,9 @@ export async function openChainFrom(leaf: DiskImage, options: OpenChainOptions =
           details: { maxDepth, chain: images.map((image) => image.path) },
         });
       }
-      const { parent, link } = await openParent(child, imageOptions);
+      const { parent, link } = await openParent(child, images, imageOptions);
       images.push(parent);
       links.push(link);
-      if (seen.has(parent.file.identity)) {
-        throw new VhdError(
-          "ERROR_VHD_DIFFERENCING_CHAIN_CYCLE_DETECTED",
-          `${child.path} names ${parent.path} as its parent, which is already in the chain: the chain loops`,
-          { path: child.path, details: { chain: images.map((image) => image.path) } },
-        );
-      }
-      seen.add(parent.file.identity);
       if (parent.virtualSize !== child.virtualSize) {
         throw new VhdError(
           "ERROR_VHD_CHILD_PARENT_SIZE_MISMATCH",

@@ -126,6 +126,11 @@ export class DiskImage {
     readonly integrity: IntegrityFacts,
     /** What was odd but readable. */
     readonly warnings: DiskWarning[],
+    /**
+     * Facts worth knowing that are not damage: real producers write them on purpose (a 511-byte footer from before
+     * Virtual PC 2004, ...). `verifyDisk` lists them without failing.
+     */
+    readonly notes: string[],
   ) {}
 
   /** The path the image was opened by. */
@@ -152,9 +157,14 @@ export class DiskImage {
     return this.header?.blockSize ?? null;
   }
 
-  /** Where the tail footer is (or belongs): the last 512 bytes of the file. */
+  /** Bytes of the tail footer: 511 for a disk made before Virtual PC 2004 (SPEC), else 512. */
+  get footerLength(): number {
+    return footerLengthOf(this.footerSource);
+  }
+
+  /** Where the tail footer is (or belongs): the last {@link footerLength} bytes of the file. */
   get footerOffset(): number {
-    return this.file.size - FOOTER_SIZE;
+    return this.file.size - this.footerLength;
   }
 
   /**
@@ -255,6 +265,11 @@ function corrupt(
   });
 }
 
+/** The length of the footer found at `source`: the SPEC allows the tail footer to be the last 511 or 512 bytes. */
+function footerLengthOf(source: FooterSource): number {
+  return source === "short-tail" ? SHORT_FOOTER_SIZE : FOOTER_SIZE;
+}
+
 interface FooterCandidate {
   source: FooterSource;
   offset: number;
@@ -264,7 +279,7 @@ interface FooterCandidate {
 }
 
 async function readFooterCandidate(file: ImageFile, source: FooterSource): Promise<FooterCandidate | null> {
-  const size = source === "short-tail" ? SHORT_FOOTER_SIZE : FOOTER_SIZE;
+  const size = footerLengthOf(source);
   const offset = source === "head" ? 0 : file.size - size;
   if (offset < 0) return null;
   // The 511-byte footer of pre-2004 images lacks its last (reserved) byte: read it as zero (SPEC; blktap).
@@ -274,9 +289,10 @@ async function readFooterCandidate(file: ImageFile, source: FooterSource): Promi
 }
 
 /**
- * Finds the footer the way the SPEC and blktap do: the tail copy, else the head copy (dynamic and differencing
- * disks keep one at offset 0), else a 511-byte tail. A copy with a wrong checksum is used only when no good one
- * exists, and then only when not strict.
+ * Finds the footer the way the SPEC and blktap do: the tail copy (the last 512 bytes, or the last 511 of a file made
+ * before Virtual PC 2004), else the head copy (dynamic and differencing disks keep one at offset 0). A copy with a
+ * wrong checksum is used only when no good one exists, and then only when not strict. `tail` is whichever tail
+ * copy is present (the 511-byte one when only it is).
  */
 async function findFooter(
   file: ImageFile,
@@ -297,7 +313,7 @@ async function findFooter(
   const headIsSparse = (candidate: FooterCandidate | null): boolean =>
     candidate !== null &&
     (candidate.decoded.footer.diskType === DiskType.Dynamic || candidate.decoded.footer.diskType === DiskType.Differencing);
-  const usable = [tail, headIsSparse(head) ? head : null, shortTail].filter(
+  const usable = [tail, shortTail, headIsSparse(head) ? head : null].filter(
     (candidate): candidate is FooterCandidate => candidate !== null && candidate.present,
   );
   const good = usable.find((candidate) => candidate.decoded.checksumValid);
@@ -324,17 +340,13 @@ async function findFooter(
     }
     warnings.push({ code: "ERROR_VHD_DRIVE_FOOTER_CHECKSUM_MISMATCH", message: reason, field: "checksum", offset: checksumOffset });
   }
-  if (chosen.source !== "tail") {
-    const reason =
-      chosen.source === "head"
-        ? "the footer at the end of the file is missing or damaged; read the copy at offset 0"
-        : "the file ends in a 511-byte footer (made before Virtual PC 2004)";
-    if (strict && chosen.source === "head") {
-      throw corrupt(file, parameter, "ERROR_VHD_DRIVE_FOOTER_MISSING", "footer", file.size - FOOTER_SIZE, reason);
-    }
+  if (chosen.source === "head") {
+    const reason = "the footer at the end of the file is missing or damaged; read the copy at offset 0";
+    if (strict) throw corrupt(file, parameter, "ERROR_VHD_DRIVE_FOOTER_MISSING", "footer", file.size - FOOTER_SIZE, reason);
     warnings.push({ code: "ERROR_VHD_DRIVE_FOOTER_MISSING", message: reason, field: "footer", offset: chosen.offset });
   }
-  return { chosen, tail, head };
+  const presentTail = tail?.present === true ? tail : shortTail?.present === true ? shortTail : tail;
+  return { chosen, tail: presentTail, head };
 }
 
 function validateFooter(
@@ -344,6 +356,7 @@ function validateFooter(
   warnings: DiskWarning[],
 ): void {
   const { footer } = candidate.decoded;
+  const footerOffset = file.size - footerLengthOf(candidate.source);
   const at = (name: FooterField): number => candidate.offset + footerFieldOffset(name);
   const fail = (code: ErrorName, field: FooterField, reason: string, facts = {}): VhdError =>
     corrupt(file, parameter, code, field, at(field), reason, facts);
@@ -381,17 +394,11 @@ function validateFooter(
     });
   }
   if (footer.diskType === DiskType.Fixed) {
-    if (file.size < footer.currentSize + FOOTER_SIZE - (candidate.source === "short-tail" ? 1 : 0)) {
-      throw fail(
-        "ERROR_VHD_INVALID_FILE_SIZE",
-        "currentSize",
-        `a fixed disk of ${footer.currentSize} bytes needs a file of ${footer.currentSize + FOOTER_SIZE} bytes; this one has ${file.size}`,
-      );
-    }
+    checkFixedFileSize(file, candidate, footerOffset, parameter, warnings);
     return;
   }
   const headerEnd = (footer.dataOffset ?? 0) + DYNAMIC_HEADER_SIZE;
-  if (footer.dataOffset === null || footer.dataOffset % SECTOR_SIZE !== 0 || headerEnd > file.size - FOOTER_SIZE) {
+  if (footer.dataOffset === null || footer.dataOffset % SECTOR_SIZE !== 0 || headerEnd > footerOffset) {
     throw fail(
       "ERROR_VHD_DRIVE_FOOTER_CORRUPT",
       "dataOffset",
@@ -400,9 +407,42 @@ function validateFooter(
   }
 }
 
+/**
+ * A fixed disk is its data followed by the footer (SPEC "Fixed Hard Disk Image"), so its file size is exactly the
+ * virtual size plus the footer. Shorter cannot be read (`ERROR_VHD_INVALID_FILE_SIZE`); longer means bytes between
+ * the data and the footer that no reader agrees on (a broken upload writes such files), reported as a warning so the
+ * data stays readable while `verify` fails and validation refuses the disk as a parent.
+ */
+function checkFixedFileSize(
+  file: ImageFile,
+  candidate: FooterCandidate,
+  footerOffset: number,
+  parameter: ErrorParameter | undefined,
+  warnings: DiskWarning[],
+): void {
+  const { currentSize } = candidate.decoded.footer;
+  const expected = currentSize + footerLengthOf(candidate.source);
+  if (file.size === expected) return;
+  const offset = candidate.offset + footerFieldOffset("currentSize");
+  const facts = { currentSize, expectedFileSize: expected, fileSize: file.size };
+  if (file.size < expected) {
+    const reason = `a fixed disk of ${currentSize} bytes needs a file of ${expected} bytes; this one has ${file.size}`;
+    throw corrupt(file, parameter, "ERROR_VHD_INVALID_FILE_SIZE", "currentSize", offset, reason, facts);
+  }
+  warnings.push({
+    code: "ERROR_VHD_INVALID_FILE_SIZE",
+    message:
+      `a fixed disk of ${currentSize} bytes is a file of ${expected} bytes; this one has ${file.size}: ` +
+      `${footerOffset - currentSize} bytes lie between the data and the footer (a damaged copy or upload?)`,
+    field: "currentSize",
+    offset,
+  });
+}
+
 function validateHeader(
   file: ImageFile,
   footer: Footer,
+  footerOffset: number,
   headerOffset: number,
   decoded: ReturnType<typeof decodeDynamicHeader>,
   strict: boolean,
@@ -453,10 +493,10 @@ function validateHeader(
   }
   const batEnd = tableOffset + batByteSize(maxTableEntries);
   const overlapsHeader = tableOffset < headerOffset + DYNAMIC_HEADER_SIZE && batEnd > headerOffset;
-  if (tableOffset % SECTOR_SIZE !== 0 || tableOffset < FOOTER_SIZE || overlapsHeader || batEnd > file.size - FOOTER_SIZE) {
+  if (tableOffset % SECTOR_SIZE !== 0 || tableOffset < FOOTER_SIZE || overlapsHeader || batEnd > footerOffset) {
     throw fail(
       "ERROR_VHD_BLOCK_ALLOCATION_TABLE_CORRUPT",
-      batEnd > file.size - FOOTER_SIZE && tableOffset < file.size ? "maxTableEntries" : "tableOffset",
+      batEnd > footerOffset && tableOffset < file.size ? "maxTableEntries" : "tableOffset",
       `the BAT (${maxTableEntries} entries at offset ${tableOffset}, ending at ${batEnd}) is not a sector-aligned ` +
         `table between the metadata and the tail footer of this ${file.size}-byte file`,
     );
@@ -471,9 +511,15 @@ function validateHeader(
   }
 }
 
-function validateBat(file: ImageFile, header: DynamicHeader, bat: Uint32Array, parameter: ErrorParameter | undefined): void {
+function validateBat(
+  file: ImageFile,
+  header: DynamicHeader,
+  bat: Uint32Array,
+  footerOffset: number,
+  parameter: ErrorParameter | undefined,
+): void {
   const span = blockSpan(header.blockSize);
-  const limit = file.size - FOOTER_SIZE;
+  const limit = footerOffset;
   const bitmapBytes = bitmapSize(header.blockSize);
   // Read once, not per entry (up to 1M): the compiled CommonJS re-exports of ./format are getters.
   const [sectorSize, lowestBlockStart] = [SECTOR_SIZE, FOOTER_SIZE];
@@ -540,6 +586,11 @@ export async function openDiskImage(path: string, options: OpenDiskImageOptions 
     const { chosen, tail, head } = await findFooter(file, strict, parameter, warnings);
     validateFooter(file, chosen, parameter, warnings);
     const { footer } = chosen.decoded;
+    const footerOffset = file.size - footerLengthOf(chosen.source);
+    const notes =
+      chosen.source === "short-tail"
+        ? ["the file ends in a 511-byte footer, as disks made before Virtual PC 2004 do (the SPEC allows it)"]
+        : [];
     const integrity: IntegrityFacts = {
       tailFooter: { present: tail?.present ?? false, checksumValid: (tail?.present ?? false) && (tail?.decoded.checksumValid ?? false) },
       headFooter: null,
@@ -547,19 +598,19 @@ export async function openDiskImage(path: string, options: OpenDiskImageOptions 
       headerChecksumValid: null,
     };
     if (footer.diskType === DiskType.Fixed) {
-      return new DiskImage(file, footer, chosen.source, null, null, [], integrity, warnings);
+      return new DiskImage(file, footer, chosen.source, null, null, [], integrity, warnings, notes);
     }
     const headerOffset = footer.dataOffset ?? 0;
     integrity.headFooter = { present: head?.present ?? false, checksumValid: (head?.present ?? false) && (head?.decoded.checksumValid ?? false) };
     integrity.headMatchesTail = head !== null && tail !== null && Buffer.from(head.bytes).equals(tail.bytes);
     const decodedHeader = decodeDynamicHeader(await file.read(headerOffset, DYNAMIC_HEADER_SIZE));
-    validateHeader(file, footer, headerOffset, decodedHeader, strict, parameter, warnings);
+    validateHeader(file, footer, footerOffset, headerOffset, decodedHeader, strict, parameter, warnings);
     integrity.headerChecksumValid = decodedHeader.checksumValid;
     const { header } = decodedHeader;
     const bat = decodeBat(await file.read(header.tableOffset, header.maxTableEntries * 4), header.maxTableEntries);
-    validateBat(file, header, bat, parameter);
+    validateBat(file, header, bat, footerOffset, parameter);
     const locators = footer.diskType === DiskType.Differencing ? await readLocators(file, header, headerOffset, parameter) : [];
-    return new DiskImage(file, footer, chosen.source, header, bat, locators, integrity, warnings);
+    return new DiskImage(file, footer, chosen.source, header, bat, locators, integrity, warnings, notes);
   } catch (error) {
     await file.close();
     throw error;

@@ -7,6 +7,11 @@ import { open, type FileHandle } from "node:fs/promises";
 import { VhdError, type ErrorParameter } from "../errors";
 import { vhdErrorFromFs } from "../fs/fs-error";
 
+/** Device and inode of a file, as a string: the same file under two names (links) has one identity. */
+export function fileIdentity(stats: { dev: number; ino: number }): string {
+  return `${stats.dev}:${stats.ino}`;
+}
+
 /** An open image file: its path, its size when opened, positioned reads and writes. */
 export class ImageFile {
   private constructor(
@@ -33,7 +38,7 @@ export class ImageFile {
       if (!stats.isFile()) {
         throw new VhdError("ERROR_VIRTDISK_NOT_VIRTUAL_DISK", "this is not a regular file, so it cannot be a VHD", context);
       }
-      return new ImageFile(path, handle, stats.size, `${stats.dev}:${stats.ino}`, options.parameter);
+      return new ImageFile(path, handle, stats.size, fileIdentity(stats), options.parameter);
     } catch (error) {
       await handle.close();
       throw vhdErrorFromFs(error, { ...context, action: "examine the disk image" });

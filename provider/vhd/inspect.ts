@@ -15,6 +15,7 @@ import {
   dateFromVhdTimeStamp,
   forEachAllocated,
   formatUniqueId,
+  isBlockDataAligned,
   isSectorSet,
   locatorDataSpaceBytes,
   sectorsPerBlock,
@@ -70,6 +71,12 @@ export interface DiskInfo {
   fileSize: number;
   /** Allocated blocks (dynamic/differencing), `null` for a fixed disk. */
   allocatedBlocks: number | null;
+  /**
+   * Get-VHD's `Alignment`: 1 when the data of every allocated block starts on a 4 KiB boundary in the file (as
+   * Windows and this project place blocks; always for a fixed disk, whose data starts at 0), 0 when some block's data
+   * does not (qemu, blktap and Virtual PC pack blocks right after the bitmap). Information, not damage.
+   */
+  alignment: 0 | 1;
   /** Present for a differencing disk. */
   parent?: ParentInfo;
   /** Every ancestor, nearest first (empty for a base disk or when the chain did not resolve). */
@@ -78,6 +85,8 @@ export interface DiskInfo {
   chainError?: ChainErrorInfo;
   /** Readable oddities (stale checksums, footer copy used, ...). */
   warnings: string[];
+  /** Facts that are not damage (a 511-byte footer, ...). */
+  notes: string[];
 }
 
 function chainEntry(image: DiskImage): ChainEntry {
@@ -86,6 +95,16 @@ function chainEntry(image: DiskImage): ChainEntry {
 
 function creatorVersion(version: number): string {
   return `${version >>> 16}.${version & 0xffff}`;
+}
+
+/** Get-VHD's `Alignment` of an open disk (see {@link DiskInfo.alignment}). */
+function alignmentOf({ header, bat }: DiskImage): 0 | 1 {
+  if (header === null || bat === null) return 1;
+  let unaligned = 0;
+  forEachAllocated(bat, (_index, entry) => {
+    if (!isBlockDataAligned(entry, header.blockSize)) unaligned++;
+  });
+  return unaligned === 0 ? 1 : 0;
 }
 
 function describe(image: DiskImage, chain: DiskChain | null, chainError: ChainErrorInfo | undefined): DiskInfo {
@@ -105,8 +124,10 @@ function describe(image: DiskImage, chain: DiskChain | null, chainError: ChainEr
     timestamp: dateFromVhdTimeStamp(footer.timeStamp).toISOString(),
     fileSize: image.file.size,
     allocatedBlocks: bat === null ? null : forEachAllocated(bat),
+    alignment: alignmentOf(image),
     chain: chain === null ? [] : chain.images.slice(1).map(chainEntry),
     warnings: image.warnings.map((warning) => warning.message),
+    notes: [...image.notes],
   };
   if (image.kind === "differencing" && header !== null) {
     const link = chain?.links[0];
@@ -169,11 +190,17 @@ export interface VerifyCheck {
   detail: string;
 }
 
-/** The outcome of {@link verifyDisk}: `ok` only when every check holds. */
+/** The outcome of {@link verifyDisk}: `ok` only when every check holds; notes never fail it. */
 export interface VerifyReport {
   path: string;
   ok: boolean;
   checks: VerifyCheck[];
+  /**
+   * Facts real producers write on purpose, worth knowing but not damage: a stored geometry other than the SPEC's
+   * algorithm (qemu's force_size writes 65535/16/255), a 511-byte footer, blocks not 4 KiB-aligned, an ancestor that
+   * reads with warnings.
+   */
+  notes: string[];
 }
 
 interface Region {
@@ -261,40 +288,53 @@ function fact(name: string, ok: boolean, good: string, bad: string): VerifyCheck
   return { name, ok, detail: ok ? good : bad };
 }
 
+/** What the stored geometry says beside the SPEC's algorithm: producers choose their own on purpose, readers ignore it. */
+function geometryNote({ footer, virtualSize }: DiskImage): string | null {
+  const expected = chsFromSize(virtualSize);
+  if (footer.cylinders === expected.cylinders && footer.heads === expected.heads && footer.sectorsPerTrack === expected.sectorsPerTrack) {
+    return null;
+  }
+  return (
+    `the stored geometry ${footer.cylinders}/${footer.heads}/${footer.sectorsPerTrack} is not the SPEC algorithm's ` +
+    `${expected.cylinders}/${expected.heads}/${expected.sectorsPerTrack} (producers choose their own, e.g. qemu's ` +
+    "force_size writes 65535/16/255; Hyper-V, qemu and libvhdi use the footer's size)"
+  );
+}
+
 /**
  * Checks a VHD and its chain: both footer copies (present, checksums, identical), the header checksum, the layout
- * (BAT, locators and blocks inside the file and not overlapping), stray bitmap bits, the geometry, and that the
- * whole chain resolves. Never throws for a damaged file: the damage is a failed check.
+ * (BAT, locators and blocks inside the file and not overlapping), stray bitmap bits, a fixed disk's file size, and
+ * that the whole chain resolves. Facts that are not damage are notes (see {@link VerifyReport.notes}). Never throws
+ * for a damaged file: the damage is a failed check.
  */
 export async function verifyDisk(path: string): Promise<VerifyReport> {
   const checks: VerifyCheck[] = [];
+  const notes: string[] = [];
   let image: DiskImage;
   try {
     image = await openDiskImage(path);
   } catch (error) {
     const info = errorInfo(error);
-    return { path, ok: false, checks: [{ name: "opens as a VHD", ok: false, detail: info.message }] };
+    return { path, ok: false, checks: [{ name: "opens as a VHD", ok: false, detail: info.message }], notes };
   }
   try {
     const { integrity } = image;
+    notes.push(...image.notes);
     checks.push(fact("opens as a VHD", true, `${image.kind} disk, ${image.virtualSize} bytes`, ""));
-    checks.push(fact("tail footer: present", integrity.tailFooter.present, "at the end of the file", "missing: the head copy was used"));
+    const tailLength = `${image.footerLength} bytes at the end of the file`;
+    const missingTail = image.kind === "fixed" ? "missing" : "missing: the head copy was used";
+    checks.push(fact("tail footer: present", integrity.tailFooter.present, tailLength, missingTail));
     checks.push(fact("tail footer: checksum", integrity.tailFooter.checksumValid, "valid", "wrong or missing"));
     if (integrity.headFooter !== null) {
       checks.push(fact("head footer copy: checksum", integrity.headFooter.checksumValid, "valid", "wrong or missing"));
       checks.push(fact("head and tail footers: identical", integrity.headMatchesTail === true, "byte-identical", "they differ (qemu reads the head, libvhdi the tail)"));
       checks.push(fact("dynamic header: checksum", integrity.headerChecksumValid === true, "valid", "wrong"));
     }
-    const expected = chsFromSize(image.virtualSize);
-    const { footer } = image;
-    checks.push(
-      fact(
-        "geometry: matches the SPEC's CHS algorithm",
-        footer.cylinders === expected.cylinders && footer.heads === expected.heads && footer.sectorsPerTrack === expected.sectorsPerTrack,
-        `${footer.cylinders}/${footer.heads}/${footer.sectorsPerTrack}`,
-        `stored ${footer.cylinders}/${footer.heads}/${footer.sectorsPerTrack}, the algorithm gives ${expected.cylinders}/${expected.heads}/${expected.sectorsPerTrack}`,
-      ),
-    );
+    const geometry = geometryNote(image);
+    if (geometry !== null) notes.push(geometry);
+    if (alignmentOf(image) === 0) {
+      notes.push("some blocks' data does not start on a 4 KiB boundary (Get-VHD's Alignment 0); blocks we add are aligned");
+    }
     // Checksum and footer-copy warnings are already the checks above; the rest are structural oddities.
     for (const warning of image.warnings.filter((candidate) => !ALREADY_CHECKED.has(candidate.code))) {
       checks.push({ name: `structure: ${warning.field ?? warning.code}`, ok: false, detail: warning.message });
@@ -302,26 +342,29 @@ export async function verifyDisk(path: string): Promise<VerifyReport> {
     checks.push(...layoutChecks(image));
     const bitmaps = await bitmapCheck(image);
     if (bitmaps !== null) checks.push(bitmaps);
-    if (image.kind === "differencing") checks.push(await chainCheck(path));
+    if (image.kind === "differencing") checks.push(await chainCheck(path, notes));
   } finally {
     await image.close();
   }
-  return { path, ok: checks.every((check) => check.ok), checks };
+  return { path, ok: checks.every((check) => check.ok), checks, notes };
 }
 
-async function chainCheck(path: string): Promise<VerifyCheck> {
+/**
+ * The chain resolves. An ancestor that reads with warnings (a stale checksum, as in the dfvfs samples) is read
+ * through as libvhdi does and as the writer accepts it for a parent, so it is a note here: `verify` the ancestor
+ * itself for its own checks.
+ */
+async function chainCheck(path: string, notes: string[]): Promise<VerifyCheck> {
+  const name = "chain: every parent found, matching id and size";
   try {
     const chain = await openChain(path);
     const names = chain.images.map((image) => image.path).join(" -> ");
-    const damaged = chain.images.slice(1).filter((image) => image.warnings.length > 0);
+    for (const ancestor of chain.images.slice(1).filter((image) => image.warnings.length > 0)) {
+      notes.push(`ancestor ${ancestor.path} reads with warnings (verify it): ${ancestor.warnings.map((warning) => warning.message).join("; ")}`);
+    }
     await chain.close();
-    return fact(
-      "chain: every parent found, matching id and size",
-      damaged.length === 0,
-      names,
-      `${names}; damaged ancestors (verify them): ${damaged.map((image) => image.path).join(", ")}`,
-    );
+    return fact(name, true, names, "");
   } catch (error) {
-    return { name: "chain: every parent found, matching id and size", ok: false, detail: errorInfo(error).message };
+    return { name, ok: false, detail: errorInfo(error).message };
   }
 }

@@ -1,7 +1,12 @@
 /**
  * Where a differencing disk's parent may be, from what the child records: its parent locators and parent unicode
  * name. The order follows vhd-format.md §4: W2ru against the child's folder, then W2ku, then MacX, then the parent
- * name next to the child. Deprecated single-byte Wi2r/Wi2k locators are tried along with their UTF-16 twins.
+ * name. Deprecated single-byte Wi2r/Wi2k locators are tried along with their UTF-16 twins.
+ *
+ * The parent name is a file name (qemu, blktap), Hyper-V's absolute Windows path, or, from producers that write no
+ * locator at all (Xen Orchestra's vhd-lib), a path relative to the child's folder (`../base/parent.vhd`); libvhdi
+ * resolves that one against the child's folder, and so does this module. An absolute name is also tried by its file
+ * name next to the child, the last resort for a chain moved as a whole.
  */
 import { dirname, isAbsolute, join, posix, resolve } from "node:path";
 import { PLATFORM_CODE } from "./format";
@@ -28,6 +33,19 @@ function hostPathOf(stored: string, childFolder: string, absoluteLocator: boolea
   // An absolute POSIX path stored with `\` separators (blktap, and our writer on Linux) comes back as it was.
   if (absoluteLocator && slashed.startsWith("/")) return slashed;
   return resolve(childFolder, slashed);
+}
+
+/**
+ * Where the parent unicode name points: a relative name against the child's folder; an absolute one as it stands
+ * (POSIX) and by its file name next to the child.
+ */
+function parentNamePaths(parentUnicodeName: string, childFolder: string): string[] {
+  const slashed = parentUnicodeName.replace(/\\/g, "/");
+  const name = baseNameOfAnyPath(parentUnicodeName);
+  if (name === "" || name === "." || name === "..") return [];
+  if (WINDOWS_ROOTED.test(parentUnicodeName)) return [join(childFolder, name)];
+  if (slashed.startsWith("/")) return [slashed, join(childFolder, name)];
+  return [resolve(childFolder, slashed)];
 }
 
 const ORDER: readonly { codes: readonly string[]; absolute: boolean }[] = [
@@ -67,7 +85,6 @@ export function parentCandidates(
       add(path, code);
     }
   }
-  const name = baseNameOfAnyPath(parentUnicodeName);
-  if (name !== "" && name !== "." && name !== "..") add(join(childFolder, name), "parentUnicodeName");
+  for (const path of parentNamePaths(parentUnicodeName, childFolder)) add(path, "parentUnicodeName");
   return candidates;
 }

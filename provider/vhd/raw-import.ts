@@ -93,6 +93,10 @@ export async function copyRawIntoDynamic(handle: FileHandle, source: RawSource, 
     for await (const { offset, data } of raw.chunks()) {
       if (isAllZero(data, zeros)) continue;
       const allocation = allocateBlockAt(footerOffset, blockSize);
+      // The empty file's footer sits where the first block goes; alignment may leave part of it before the bitmap.
+      if (footerOffset === plan.firstBlockOffset && allocation.bitmapOffset > footerOffset) {
+        await writeAll(handle, new Uint8Array(allocation.bitmapOffset - footerOffset), footerOffset, target);
+      }
       await writeAll(handle, fullBitmap, allocation.bitmapOffset, target);
       await writeAll(handle, data, allocation.dataOffset, target);
       bat[offset / blockSize] = allocation.batEntry;

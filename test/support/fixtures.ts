@@ -5,3 +5,6 @@
 import { resolve } from "node:path";
 
 export const DFVFS_FIXTURES = resolve(__dirname, "../../../shared/fixtures/dfvfs");
+
+/** Real VHD files from other producers (Windows 10, qemu, OCaml vhd, ...), some gzipped: `corpus/MANIFEST.md`. */
+export const CORPUS_FIXTURES = resolve(__dirname, "../../../shared/fixtures/corpus");

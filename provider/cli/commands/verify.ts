@@ -6,8 +6,9 @@ import { ExitStatus } from "../exit-status";
 import { printJson } from "../output";
 
 /**
- * `vhd verify <path>`: checksums, layout and the whole chain. Prints every check; exits 0 only when all hold, 1
- * otherwise (a damaged disk is a finding, reported on stdout, not an error line).
+ * `vhd verify <path>`: checksums, layout and the whole chain. Prints every check, then the notes (facts that are not
+ * damage); exits 0 only when all checks hold, 1 otherwise (a damaged disk is a finding, reported on stdout, not an
+ * error line).
  */
 export function registerVerify(program: Command): void {
   withCommonOptions(program.command("verify"))
@@ -21,6 +22,7 @@ export function registerVerify(program: Command): void {
         } else {
           const failed = report.checks.filter((check) => !check.ok).length;
           const lines = report.checks.map((check) => `${check.ok ? "ok  " : "FAIL"}  ${check.name}: ${check.detail}\n`);
+          lines.push(...report.notes.map((note) => `note  ${note}\n`));
           lines.push(
             failed === 0
               ? `${report.path}: all ${report.checks.length} checks hold\n`

@@ -8,14 +8,17 @@
  *    512  dynamic header        1024 B   footer.dataOffset = 512
  *   1536  BAT                   4 x maxTableEntries, padded to 512 with 0xFF; header.tableOffset = 1536
  *         locator data          W2ku then W2ru, 1024 B each (differencing only), right after the BAT
- *         blocks                each: sector bitmap (bitmapSize) + blockSize bytes of data; BAT[i] = sector of bitmap
+ *         blocks                each: sector bitmap (bitmapSize) + blockSize bytes of data; BAT[i] = sector of bitmap;
+ *                               the bitmap is placed so that the data starts on a 4 KiB boundary (zeros before it)
  *  EOF-512 footer               512 B, moves to the new end whenever a block is appended
  * ```
  *
  * Reading a virtual offset: block = offset / blockSize; BAT[block] is the sector of its bitmap (or unused);
  * the data of sector s of the block is at (BAT[block] + bitmapSectors + s) x 512.
  * Files made by others differ (Hyper-V: 4 KiB-aligned regions, BAT at 0x2000, locators around it) and are read
- * through the header's own offsets, never through these constants.
+ * through the header's own offsets, never through these constants. Blocks are placed as Hyper-V places them (dfvfs
+ * `fat-differential.vhd`: bitmap at 0x13E00, data at 0x14000), so that 4 KiB guest clusters and host pages line up;
+ * Windows reports a disk whose block data is not so placed as unaligned (Get-VHD's `Alignment`).
  */
 import { batByteSize } from "./bat";
 import { bitmapSize } from "./bitmap";
@@ -39,6 +42,13 @@ export function blockSpan(blockSize: number): number {
 /** File offset of a block's bitmap, from its BAT entry (a sector number). */
 export function blockBitmapOffset(batEntry: number): number {
   return batEntry * SECTOR_SIZE;
+}
+
+/** The boundary every block's data starts on in a file we write (Hyper-V's choice; Get-VHD's `Alignment`). */
+export const BLOCK_DATA_ALIGNMENT = 4096;
+
+function alignUp(offset: number, alignment: number): number {
+  return Math.ceil(offset / alignment) * alignment;
 }
 
 /** File offset of a block's first data byte, from its BAT entry. */
@@ -73,16 +83,30 @@ export interface BlockAllocation {
   newFooterOffset: number;
 }
 
-/** Plans appending a block at the current footer position (SPEC: blocks are added at the end, before the footer). */
+/**
+ * Plans appending a block at the current footer position (SPEC: blocks are added at the end, before the footer):
+ * its bitmap goes at or after `footerOffset`, so that its data starts at the next multiple of
+ * {@link BLOCK_DATA_ALIGNMENT}; the bytes skipped in between belong to no structure and must read as zeros.
+ */
 export function allocateBlockAt(footerOffset: number, blockSize: number): BlockAllocation {
-  const batEntry = Math.ceil(footerOffset / SECTOR_SIZE);
-  const bitmapOffset = batEntry * SECTOR_SIZE;
-  return {
-    batEntry,
-    bitmapOffset,
-    dataOffset: bitmapOffset + bitmapSize(blockSize),
-    newFooterOffset: bitmapOffset + blockSpan(blockSize),
-  };
+  const bitmapBytes = bitmapSize(blockSize);
+  const dataOffset = alignUp(footerOffset + bitmapBytes, BLOCK_DATA_ALIGNMENT);
+  const bitmapOffset = dataOffset - bitmapBytes;
+  return { batEntry: bitmapOffset / SECTOR_SIZE, bitmapOffset, dataOffset, newFooterOffset: dataOffset + blockSize };
+}
+
+/** True when the block whose BAT entry is `batEntry` has its data on a {@link BLOCK_DATA_ALIGNMENT} boundary. */
+export function isBlockDataAligned(batEntry: number, blockSize: number): boolean {
+  return blockDataOffset(batEntry, blockSize) % BLOCK_DATA_ALIGNMENT === 0;
+}
+
+/** Size of a file planned by {@link planDynamicFile} once every block is allocated by {@link allocateBlockAt}. */
+export function fullyExpandedFileSize(plan: DynamicFilePlan, blockSize: number): number {
+  if (plan.maxTableEntries === 0) return plan.emptyFileSize;
+  const firstData = allocateBlockAt(plan.firstBlockOffset, blockSize).dataOffset;
+  // After an aligned block's data, the next bitmap sits just before the next boundary but one: a constant stride.
+  const stride = blockSize + alignUp(bitmapSize(blockSize), BLOCK_DATA_ALIGNMENT);
+  return firstData + (plan.maxTableEntries - 1) * stride + blockSize + FOOTER_SIZE;
 }
 
 /** The metadata of a new dynamic or differencing file, as laid out in the format map above. */

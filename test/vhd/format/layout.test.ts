@@ -6,6 +6,8 @@ import {
   blockDataOffset,
   blockPosition,
   blockSpan,
+  fullyExpandedFileSize,
+  isBlockDataAligned,
   maxTableEntriesFor,
   planDynamicFile,
 } from "../../../provider/vhd/format";
@@ -38,10 +40,21 @@ describe("file layout arithmetic", () => {
     expect(maxTableEntriesFor(MAX_VIRTUAL_SIZE, 2 * MiB)).toBe(1_044_480);
   });
 
-  test("allocating a block at the footer: bitmap there, data one sector later, footer after the block", () => {
+  test("allocating a block at the footer: data on the next 4 KiB boundary, the bitmap just before it (as Hyper-V)", () => {
     const allocation = allocateBlockAt(4096, 2 * MiB);
-    expect(allocation).toEqual({ batEntry: 8, bitmapOffset: 4096, dataOffset: 4608, newFooterOffset: 4096 + 512 + 2 * MiB });
+    expect(allocation).toEqual({ batEntry: 15, bitmapOffset: 7680, dataOffset: 8192, newFooterOffset: 8192 + 2 * MiB });
     expect(blockDataOffset(allocation.batEntry, 2 * MiB)).toBe(allocation.dataOffset);
+    // dfvfs fat-differential.vhd, made by Windows: bitmap at 0x13E00, data at 0x14000.
+    expect(allocateBlockAt(0x13e00, 2 * MiB)).toMatchObject({ bitmapOffset: 0x13e00, dataOffset: 0x14000 });
+    expect(isBlockDataAligned(0x13e00 / 512, 2 * MiB)).toBe(true);
+    expect(isBlockDataAligned(8, 2 * MiB)).toBe(false);
+  });
+
+  test("the fully expanded size of a planned file is where the last of its aligned blocks ends, plus the footer", () => {
+    const plan = planDynamicFile({ virtualSize: 5 * 2 * MiB, blockSize: 2 * MiB, locatorDataSpaces: [] });
+    let footer = plan.firstBlockOffset;
+    for (let index = 0; index < plan.maxTableEntries; index++) footer = allocateBlockAt(footer, 2 * MiB).newFooterOffset;
+    expect(fullyExpandedFileSize(plan, 2 * MiB)).toBe(footer + 512);
   });
 
   test("property: consecutive allocations never overlap and stay sector aligned", () => {
@@ -52,6 +65,8 @@ describe("file layout arithmetic", () => {
           const allocation = allocateBlockAt(footer, blockSize);
           expect(allocation.bitmapOffset).toBeGreaterThanOrEqual(footer);
           expect(allocation.bitmapOffset % 512).toBe(0);
+          expect(allocation.dataOffset % 4096).toBe(0);
+          expect(allocation.bitmapOffset - footer).toBeLessThan(4096);
           expect(allocation.newFooterOffset - allocation.bitmapOffset).toBe(blockSpan(blockSize));
           footer = allocation.newFooterOffset;
         }

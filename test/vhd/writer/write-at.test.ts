@@ -1,9 +1,10 @@
-import { rename, stat } from "node:fs/promises";
+import { readFile, rename, stat } from "node:fs/promises";
 import { join } from "node:path";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pyvhdiReadChain, qemuImgMap } from "../../support/oracles";
 import { blockDataOffset, isSectorSet } from "../../../provider/vhd/format";
+import { inspectDisk } from "../../../provider/vhd/inspect";
 import { writeAt } from "../../../provider/vhd/writer";
 import {
   MIB,
@@ -185,16 +186,21 @@ describe("writeAt details", () => {
     expect((await readComposed(childPath)).equals(expected)).toBe(true);
   });
 
-  it("appends a new block where the footer was and moves the footer to the new end", async () => {
+  it("appends a new block from where the footer was, its data 4 KiB-aligned, and moves the footer to the new end", async () => {
     const childPath = await freshChild("grow.vhd");
     const before = (await stat(childPath)).size;
     await writeAt(childPath, 3 * MIB, Buffer.alloc(4096, 9));
     const after = await stat(childPath);
-    expect(after.size).toBe(before + 512 + 2 * MIB);
+    const dataOffset = Math.ceil((before - 512 + 512) / 4096) * 4096;
+    expect(after.size).toBe(dataOffset + 2 * MIB + 512);
     const { head, tail } = await footerCopies(childPath);
     expect(tail.equals(head)).toBe(true);
     const entry = await withImage(childPath, (image) => image.bat?.[1]);
-    expect(entry).toBe((before - 512) / 512);
+    expect(entry).toBe((dataOffset - 512) / 512);
+    // Nothing of the old footer is left before the new block's bitmap.
+    const bytes = await readFile(childPath);
+    expect(bytes.subarray(before - 512, dataOffset - 512).every((byte) => byte === 0)).toBe(true);
+    expect((await inspectDisk(childPath)).alignment).toBe(1);
     // A second write into the same block allocates nothing.
     expect((await writeAt(childPath, 3 * MIB + 8192, Buffer.alloc(10, 1))).blocksAllocated).toBe(0);
     expect((await stat(childPath)).size).toBe(after.size);
