@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import type { ErrorParameter } from "../errors";
 import type { PathRules } from "../inputs/paths";
 import { parseSize } from "./sizes";
 
@@ -18,10 +19,13 @@ export function withCreateOptions(command: Command): Command {
     );
 }
 
-/** The create options as the ops take them. */
-export function createSettings(options: CreateOptions): { blockSize?: number; pathRules: PathRules } {
+/** The create options as the ops take them; `file` is the new disk, named in errors. */
+export function createSettings(
+  options: CreateOptions,
+  file: { path: string; parameter: ErrorParameter },
+): { blockSize?: number; pathRules: PathRules } {
   return {
-    ...(options.blockSize === undefined ? {} : { blockSize: parseSize(options.blockSize, "--block-size") }),
+    ...(options.blockSize === undefined ? {} : { blockSize: parseSize(options.blockSize, "blockSize", { file }) }),
     pathRules: options.posixPaths ? "posix" : "windows",
   };
 }

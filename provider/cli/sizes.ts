@@ -1,4 +1,4 @@
-import { VhdError } from "../errors";
+import { VhdError, type ErrorParameter } from "../errors";
 
 /**
  * Byte counts on the command line: `512`, `4MiB`, `10GiB`, `1.5GiB`, and qemu-img's and PowerShell's shorthands
@@ -14,22 +14,24 @@ const SIZE_SYNTAX = /^(\d+(?:\.\d+)?)\s*(?:([kmgt])(?:i?b)?|b)?$/i;
 export interface ParseSizeOptions {
   /** Whether `0` is a valid value (an offset may be 0, a disk size may not). Default false. */
   allowZero?: boolean;
+  /** The disk the size is for, and the input that named it, for the error (as every other error names them). */
+  file?: { path: string; parameter: ErrorParameter };
 }
 
 /**
- * Parses a byte count given to `option` (e.g. `"--size"`).
+ * Parses a byte count given for `parameter` (the library's name for it: `size`, `offset`, `length`, `blockSize`).
  *
- * @throws VhdError `E_INVALIDARG` naming the option when the text is not a whole, non-negative number of bytes within
- *   JavaScript's exact integer range.
+ * @throws VhdError `E_INVALIDARG` naming the parameter, the text given and the file, when the text is not a whole,
+ *   non-negative number of bytes within JavaScript's exact integer range.
  */
-export function parseSize(text: string, option: string, options: ParseSizeOptions = {}): number {
+export function parseSize(text: string, parameter: ErrorParameter, options: ParseSizeOptions = {}): number {
   const match = SIZE_SYNTAX.exec(text.trim());
   const invalid = (why: string): VhdError =>
     new VhdError(
       "E_INVALIDARG",
       `${JSON.stringify(text)} ${why}; give bytes or a number with a binary unit K/KiB, M/MiB, G/GiB or T/TiB, ` +
         "e.g. 512, 4MiB, 10GiB, 1.5GiB",
-      { parameter: option },
+      { parameter, value: text, path: options.file?.path, pathParameter: options.file?.parameter },
     );
   if (!match) throw invalid("is not a size");
   const [, number = "", unitLetter = ""] = match;

@@ -7,8 +7,18 @@ export type ErrorParameter = "imagePath" | "parentPath" | "size" | "blockSize" |
 export interface VhdErrorInit {
   /** The input the error is about, when there is one. */
   parameter?: ErrorParameter;
+  /**
+   * The value of `parameter` as given, when that input is not the file itself (`length` 100, `type` "vhdx"). Leave it
+   * out when `parameter` names the file (`imagePath`): then `path` is its value.
+   */
+  value?: number | string;
   /** The file or folder the error is about, as the user gave it or as it was resolved. */
   path?: string;
+  /**
+   * The input that named `path`, when that is not `parameter` (`length` 100 of the disk given as `path`):
+   * `imagePath`, `path`, ... Default `file`, for a file no input named directly (an ancestor found through the chain).
+   */
+  pathParameter?: ErrorParameter;
   /** The underlying error (a Node `fs` error, a nested `VhdError`, ...). */
   cause?: unknown;
   /** Structured facts for programs: offsets, field names, expected and actual values, paths tried. */
@@ -16,9 +26,25 @@ export interface VhdErrorInit {
 }
 
 /**
+ * Where an error is, as its message names it: the parameter with its value, then the file by the input that named
+ * it: `imagePath "/vms/a.vhd"` (the parameter is the file), `length 100, path "child.vhd"` (a number given for a
+ * file), `file "/vms/golden.vhd"` (a file reached through another, named by no input), or nothing.
+ */
+function locationOf({ parameter, value, path, pathParameter }: VhdErrorInit): string {
+  const file = path === undefined ? undefined : JSON.stringify(path);
+  if (parameter === undefined) return file === undefined ? "" : `${pathParameter ?? "file"} ${file}`;
+  // Without a value or a naming input of its own, the file is the parameter's value.
+  if (value === undefined && pathParameter === undefined) return file === undefined ? parameter : `${parameter} ${file}`;
+  const given =
+    value === undefined ? parameter : `${parameter} ${typeof value === "number" ? String(value) : JSON.stringify(value)}`;
+  return file === undefined ? given : `${given}, ${pathParameter ?? "file"} ${file}`;
+}
+
+/**
  * The one error type of this project. Its message reads
- * `ERROR_ALREADY_EXISTS (0x800700B7): imagePath "/vms/a.vhd": <a sentence a person can act on>`,
- * and its fields carry the same facts for programs.
+ * `ERROR_ALREADY_EXISTS (0x800700B7): imagePath "/vms/a.vhd": <a sentence a person can act on>`, or with a
+ * parameter that is not the file, `E_INVALIDARG (0x80070057): length 100, path "child.vhd": <sentence>`; its fields
+ * carry the same facts for programs.
  */
 export class VhdError extends Error {
   /** Symbolic name, e.g. `ERROR_PATH_NOT_FOUND`. */
@@ -28,7 +54,11 @@ export class VhdError extends Error {
   /** The HRESULT as Windows prints it, e.g. `0x80070003`. */
   readonly hresultHex: string;
   readonly parameter: ErrorParameter | undefined;
+  /** The parameter's value when the parameter is not the file (see {@link VhdErrorInit.value}). */
+  readonly value: number | string | undefined;
   readonly path: string | undefined;
+  /** The input that named `path` when `parameter` is another one. */
+  readonly pathParameter: ErrorParameter | undefined;
   readonly details: Record<string, unknown>;
   /** The sentence without the name/code/path prefix. */
   readonly reason: string;
@@ -36,16 +66,16 @@ export class VhdError extends Error {
   constructor(code: ErrorName, reason: string, init: VhdErrorInit = {}) {
     const hresult = ERROR_TABLE[code].hresult >>> 0;
     const hresultHex = formatHresult(hresult);
-    const where = [init.parameter, init.path === undefined ? undefined : JSON.stringify(init.path)]
-      .filter((part) => part !== undefined)
-      .join(" ");
+    const where = locationOf(init);
     super(`${code} (${hresultHex}): ${where ? `${where}: ` : ""}${reason}`, { cause: init.cause });
     this.name = "VhdError";
     this.code = code;
     this.hresult = hresult;
     this.hresultHex = hresultHex;
     this.parameter = init.parameter;
+    this.value = init.value;
     this.path = init.path;
+    this.pathParameter = init.pathParameter;
     this.details = init.details ?? {};
     this.reason = reason;
   }
@@ -56,7 +86,9 @@ export class VhdError extends Error {
       code: this.code,
       hresult: this.hresultHex,
       parameter: this.parameter,
+      value: this.value,
       path: this.path,
+      pathParameter: this.pathParameter,
       message: this.reason,
       details: this.details,
       cause: this.cause instanceof Error ? this.cause.message : this.cause,

@@ -84,7 +84,7 @@ export async function validateCreateDifferencing(
   options: ValidationOptions = {},
 ): Promise<ValidatedDifferencingRequest> {
   const { imagePath, parentPath } = resolveDiskPaths(request, options);
-  const blockSize = checkBlockSize(request.blockSize, imagePath);
+  const blockSize = checkBlockSize(request.blockSize, imagePath, "imagePath");
   if (pathsEqual(imagePath, parentPath)) {
     throw new VhdError("ERROR_ALREADY_EXISTS", "imagePath names the parent itself; choose a new file for the child", {
       parameter: "imagePath",
@@ -244,9 +244,12 @@ export async function validateCreateBase(
   if (type !== "fixed" && type !== "dynamic") {
     throw new VhdError("E_INVALIDARG", `type must be "fixed" or "dynamic", not ${JSON.stringify(type)}`, {
       parameter: "type",
+      value: String(type),
+      path: target,
+      pathParameter: "path",
     });
   }
-  const blockSize = checkBlockSize(request.blockSize, target);
+  const blockSize = checkBlockSize(request.blockSize, target, "path");
   const fromRaw = request.fromRaw === undefined ? undefined : resolveSinglePath(request.fromRaw, "fromRaw", options);
   const rawSize = fromRaw === undefined ? undefined : await rawSourceSize(fromRaw);
   const size = checkBaseSize(request, target, rawSize);
@@ -279,18 +282,28 @@ function checkBaseSize(request: BaseRequest, target: string, rawSize: number | u
     throw new VhdError("E_POINTER", "size is missing; give the disk's virtual size in bytes", {
       parameter: "size",
       path: target,
+      pathParameter: "path",
     });
   }
-  checkVirtualSize(size, target);
+  checkVirtualSize(size, target, "path");
   const format = request.intendedFormat ?? "unformatted";
   const limits = FORMAT_SIZE_LIMITS[format];
   if (limits === undefined) {
     const given = JSON.stringify(format);
     throw new VhdError("E_INVALIDARG", `intendedFormat must be unformatted, fat16 or fat32, not ${given}`, {
       parameter: "intendedFormat",
+      value: String(format),
+      path: target,
+      pathParameter: "path",
     });
   }
-  const context = { parameter: "size", path: target, details: { size, intendedFormat: format } };
+  const context = {
+    parameter: "size",
+    value: size,
+    path: target,
+    pathParameter: "path",
+    details: { size, intendedFormat: format },
+  };
   if (size < limits.min) {
     throw new VhdError(
       "VM_E_IMAGE_SIZE_TOO_SMALL",

@@ -67,7 +67,7 @@ async function createImage(
   try {
     await createFileAtomically(target, write, { signal, parameter });
     published = true;
-    const info = await inspectDisk(target);
+    const info = await inspectDisk(target, { parameter });
     // Until the call returns the creation is not done: a cancel that arrives while inspecting, or a failing last
     // progress report, still undoes it.
     throwIfCancelled(signal, { parameter, path: target });

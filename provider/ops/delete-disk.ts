@@ -36,7 +36,7 @@ export interface DeleteDiskResult {
 export async function deleteDisk(args: DeleteDiskArgs): Promise<DeleteDiskResult> {
   const { imagePath, expectedUniqueId } = args;
   if (!(await fileExists(imagePath, "imagePath"))) return { deleted: false };
-  const found = await inspectDisk(imagePath);
+  const found = await inspectDisk(imagePath, { parameter: "imagePath" });
   if (found.uniqueId !== expectedUniqueId) {
     throw new VhdError(
       "ERROR_ACCESS_DENIED",

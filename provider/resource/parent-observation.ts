@@ -121,7 +121,7 @@ export function isAncestors(value: unknown): value is Ancestors {
 /** A disk's unique id, type and chain, read once per fingerprint in this process. */
 export function parentIdentity(parentPath: string, fingerprint: FileFingerprint): Promise<ParentIdentity> {
   return identities.get(`${parentPath}\u0000${fingerprintKey(fingerprint)}`, async () => {
-    const info = await inspectDisk(parentPath);
+    const info = await inspectDisk(parentPath, { parameter: "parentPath" });
     return { uniqueId: info.uniqueId, diskType: info.type, chain: info.chain.map((entry) => entry.path) };
   });
 }

@@ -123,7 +123,7 @@ export async function create(inputs: DiskInputs): Promise<pulumi.dynamic.CreateR
 export async function read(id: string, props: Partial<DiskState>): Promise<DiskReadResult> {
   const imagePath = resolveSinglePath(id, "imagePath", { pathRules: "posix" });
   if (!(await fileExists(imagePath, "imagePath"))) return { id: "" };
-  const facts = childFacts(await inspectDisk(imagePath));
+  const facts = childFacts(await inspectDisk(imagePath, { parameter: "imagePath" }));
   if (typeof props.uniqueId !== "string") return { id: imagePath, props: await describeUnmanaged(imagePath, facts) };
   const recorded = recordedState(props);
   if (facts.uniqueId !== recorded.uniqueId) return { id: imagePath, props: { ...recorded, foundUniqueId: facts.uniqueId } };
@@ -181,7 +181,7 @@ async function releaseParent(recorded: DiskState, gone: string[]): Promise<void>
 /** The existing disk at `imagePath`, if it may be adopted: a differencing disk of exactly this parent. */
 async function adoptable(inputs: DiskInputs): Promise<Awaited<ReturnType<typeof inspectDisk>>> {
   const { imagePath, parentPath } = inputs;
-  const existing = await inspectDisk(imagePath);
+  const existing = await inspectDisk(imagePath, { parameter: "imagePath" });
   const facts = childFacts(existing);
   const refuse = (why: string): VhdError =>
     new VhdError("ERROR_ALREADY_EXISTS", `the file exists and cannot be adopted: ${why}`, {

@@ -65,18 +65,23 @@ interface BlockWrite {
 }
 
 function checkRange(image: DiskImage, offset: number, length: number): void {
-  const context = { path: image.path, details: { offset, length, virtualSize: image.virtualSize } };
+  const context = {
+    path: image.path,
+    pathParameter: image.file.parameter,
+    details: { offset, length, virtualSize: image.virtualSize },
+  };
   if (!Number.isSafeInteger(offset) || offset < 0 || offset > image.virtualSize) {
     throw new VhdError("E_INVALIDARG", `offset ${offset} is not inside the ${image.virtualSize}-byte disk`, {
       ...context,
       parameter: "offset",
+      value: offset,
     });
   }
   if (offset + length > image.virtualSize) {
     throw new VhdError(
       "E_INVALIDARG",
       `${length} bytes at offset ${offset} run past the end of the ${image.virtualSize}-byte disk`,
-      { ...context, parameter: "length" },
+      { ...context, parameter: "length", value: length },
     );
   }
 }
@@ -94,7 +99,7 @@ async function widenToBitmapBytes(
   const start = Math.floor(offset / BITMAP_BYTE_SPAN) * BITMAP_BYTE_SPAN;
   const widenedEnd = Math.min(Math.ceil(end / BITMAP_BYTE_SPAN) * BITMAP_BYTE_SPAN, image.virtualSize);
   if (start === offset && widenedEnd === end) return { start, bytes: data };
-  const chain = await openChain(image.path, { parameter: "imagePath" });
+  const chain = await openChain(image.path, { parameter: image.file.parameter });
   try {
     const head = await chain.read(start, offset - start);
     const tail = await chain.read(end, widenedEnd - end);
@@ -125,7 +130,7 @@ function planBlocks(image: DiskImage, blockSize: number, bat: Uint32Array, start
         throw new VhdError(
           "ERROR_VHD_BLOCK_ALLOCATION_FAILURE",
           `block ${blockIndex} would start at sector ${allocation.batEntry}, beyond what a 32-bit BAT entry can address`,
-          { path: image.path, details: { blockIndex, sector: allocation.batEntry } },
+          { parameter: image.file.parameter, path: image.path, details: { blockIndex, sector: allocation.batEntry } },
         );
       }
       batEntry = allocation.batEntry;
@@ -160,7 +165,7 @@ async function writeBlocks(
     if (skipped > 0) await file.write(oldFooterOffset, new Uint8Array(skipped));
   }
   for (const block of blocks) {
-    throwIfCancelled(signal, { parameter: "imagePath", path: image.path });
+    throwIfCancelled(signal, { parameter: image.file.parameter, path: image.path });
     const blockStart = block.blockIndex * blockSize;
     const piece = widened.bytes.subarray(block.start - widened.start, block.end - widened.start);
     await file.write(blockDataOffset(block.batEntry, blockSize) + (block.start - blockStart), piece);
@@ -193,9 +198,9 @@ export async function writeAt(
   options: WriteAtOptions = {},
 ): Promise<WriteAtResult> {
   const { signal } = options;
-  const context = { parameter: "imagePath", path };
+  const context = { parameter: "path", path };
   throwIfCancelled(signal, context);
-  const image = await openDiskImage(path, { writable: true, parameter: "imagePath" });
+  const image = await openDiskImage(path, { writable: true, parameter: "path" });
   try {
     checkRange(image, offset, data.length);
     let blocksAllocated = 0;

@@ -269,10 +269,17 @@ export class DiskChain {
   private checkRange(offset: number, length: number): void {
     const valid = (value: number): boolean => Number.isSafeInteger(value) && value >= 0;
     if (!valid(offset) || !valid(length) || offset + length > this.virtualSize) {
+      const offsetValid = valid(offset) && offset <= this.virtualSize;
       throw new VhdError(
         "E_INVALIDARG",
         `the range of ${length} bytes at offset ${offset} is not inside the ${this.virtualSize}-byte virtual disk`,
-        { parameter: valid(offset) && offset <= this.virtualSize ? "length" : "offset", path: this.leaf.path, details: { offset, length } },
+        {
+          parameter: offsetValid ? "length" : "offset",
+          value: offsetValid ? length : offset,
+          path: this.leaf.path,
+          pathParameter: this.leaf.file.parameter,
+          details: { offset, length },
+        },
       );
     }
   }
@@ -357,7 +364,7 @@ async function openParent(
 ): Promise<{ parent: DiskImage; link: ParentLink }> {
   const header = child.header;
   if (header === null) {
-    throw new VhdError("ERROR_VHD_INVALID_TYPE", "a fixed disk has no parent", { path: child.path });
+    throw new VhdError("ERROR_VHD_INVALID_TYPE", "a fixed disk has no parent", { parameter: child.file.parameter, path: child.path });
   }
   const expectedId = formatUniqueId(header.parentUniqueId);
   const attempts: ParentAttempt[] = [];
@@ -400,7 +407,7 @@ function chainLoops(child: DiskImage, parent: DiskImage, chain: readonly DiskIma
   return new VhdError(
     "ERROR_VHD_DIFFERENCING_CHAIN_CYCLE_DETECTED",
     `${child.path} names ${parent.path} as its parent, which is already in the chain: the chain loops`,
-    { path: child.path, details: { chain: [...chain, parent].map((image) => image.path) } },
+    { parameter: child.file.parameter, path: child.path, details: { chain: [...chain, parent].map((image) => image.path) } },
   );
 }
 
@@ -415,21 +422,21 @@ function parentNotFound(child: DiskImage, expectedId: string, attempts: ParentAt
       `no parent with the unique id ${expectedId} that this differencing disk records: ` +
         `${mismatched.map((attempt) => `${attempt.path} has ${attempt.uniqueId}`).join("; ")}. Tried: ${tried}. ` +
         "The parent was replaced or changed since the child was made; restore it or re-create the child",
-      { path: child.path, details },
+      { parameter: child.file.parameter, path: child.path, details },
     );
   }
   if (unusable !== undefined) {
     return new VhdError(
       "ERROR_VHD_DIFFERENCING_CHAIN_ERROR_IN_PARENT",
       `the parent ${unusable.path ?? ""} cannot be read: ${unusable.reason}. Tried: ${tried}`,
-      { path: child.path, cause: unusable, details },
+      { parameter: child.file.parameter, path: child.path, cause: unusable, details },
     );
   }
   return new VhdError(
     "ERROR_VHD_PARENT_VHD_NOT_FOUND",
     `the parent disk "${name}" (unique id ${expectedId}) was not found. Tried: ${tried || "no candidate paths"}. ` +
       "Put the parent next to the child under its recorded name",
-    { path: child.path, details },
+    { parameter: child.file.parameter, path: child.path, details },
   );
 }
 
@@ -468,6 +475,7 @@ export async function openChainFrom(leaf: DiskImage, options: OpenChainOptions =
     for (let child = leaf; child.kind === "differencing"; ) {
       if (images.length >= maxDepth) {
         throw new VhdError("ERROR_VIRTUAL_DISK_LIMITATION", `the chain is deeper than ${maxDepth} disks`, {
+          parameter: leaf.file.parameter,
           path: leaf.path,
           details: { maxDepth, chain: images.map((image) => image.path) },
         });
@@ -479,7 +487,11 @@ export async function openChainFrom(leaf: DiskImage, options: OpenChainOptions =
         throw new VhdError(
           "ERROR_VHD_CHILD_PARENT_SIZE_MISMATCH",
           `the child is ${child.virtualSize} bytes but its parent ${parent.path} is ${parent.virtualSize}`,
-          { path: child.path, details: { childSize: child.virtualSize, parentSize: parent.virtualSize, parentPath: parent.path } },
+          {
+            parameter: child.file.parameter,
+            path: child.path,
+            details: { childSize: child.virtualSize, parentSize: parent.virtualSize, parentPath: parent.path },
+          },
         );
       }
       child = parent;

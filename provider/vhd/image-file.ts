@@ -23,7 +23,8 @@ export class ImageFile {
     private sizeBytes: number,
     /** Device and inode, to recognise the same file under two names (chain cycle detection). */
     readonly identity: string,
-    private readonly parameter: ErrorParameter | undefined,
+    /** The input that named the file (`path`, `imagePath`, ...), named in errors; none for a file found otherwise. */
+    readonly parameter: ErrorParameter | undefined,
   ) {}
 
   /** Opens `path` for reading (or reading and writing), refusing anything that is not a regular file. */

@@ -1,7 +1,7 @@
 /**
  * `inspect` and `verify`: what a VHD file says about itself and its chain, as plain JSON-serialisable records.
  */
-import { isVhdError, type ErrorName } from "../errors";
+import { isVhdError, type ErrorName, type ErrorParameter } from "../errors";
 import { openChain, openChainFrom, parentTimeStampOf, type DiskChain, type ParentAttempt } from "./chain";
 import { openDiskImage, type DiskImage, type DiskKind } from "./disk-image";
 import {
@@ -152,14 +152,20 @@ function errorInfo(error: unknown): ChainErrorInfo {
   return { code: error.code, hresult: error.hresultHex, message: error.message, details: error.details };
 }
 
+/** Options of {@link inspectDisk} and {@link verifyDisk}. */
+export interface InspectOptions {
+  /** The input that named the disk (`path`, `imagePath`, `parentPath`), named in errors. */
+  parameter?: ErrorParameter;
+}
+
 /**
  * Reads a VHD's metadata and resolves its chain. A disk that opens but whose parent cannot be found or does not
  * match is still described, with `parent.resolvedPath: null` and `chainError` saying why.
  *
  * @throws VhdError when the disk itself cannot be opened (see `openDiskImage`).
  */
-export async function inspectDisk(path: string): Promise<DiskInfo> {
-  const image = await openDiskImage(path);
+export async function inspectDisk(path: string, options: InspectOptions = {}): Promise<DiskInfo> {
+  const image = await openDiskImage(path, options);
   let chain: DiskChain | null = null;
   try {
     if (image.kind !== "differencing") return describe(image, null, undefined);
@@ -307,12 +313,12 @@ function geometryNote({ footer, virtualSize }: DiskImage): string | null {
  * that the whole chain resolves. Facts that are not damage are notes (see {@link VerifyReport.notes}). Never throws
  * for a damaged file: the damage is a failed check.
  */
-export async function verifyDisk(path: string): Promise<VerifyReport> {
+export async function verifyDisk(path: string, options: InspectOptions = {}): Promise<VerifyReport> {
   const checks: VerifyCheck[] = [];
   const notes: string[] = [];
   let image: DiskImage;
   try {
-    image = await openDiskImage(path);
+    image = await openDiskImage(path, options);
   } catch (error) {
     const info = errorInfo(error);
     return { path, ok: false, checks: [{ name: "opens as a VHD", ok: false, detail: info.message }], notes };
@@ -342,7 +348,7 @@ export async function verifyDisk(path: string): Promise<VerifyReport> {
     checks.push(...layoutChecks(image));
     const bitmaps = await bitmapCheck(image);
     if (bitmaps !== null) checks.push(bitmaps);
-    if (image.kind === "differencing") checks.push(await chainCheck(path, notes));
+    if (image.kind === "differencing") checks.push(await chainCheck(path, options, notes));
   } finally {
     await image.close();
   }
@@ -354,10 +360,10 @@ export async function verifyDisk(path: string): Promise<VerifyReport> {
  * through as libvhdi does and as the writer accepts it for a parent, so it is a note here: `verify` the ancestor
  * itself for its own checks.
  */
-async function chainCheck(path: string, notes: string[]): Promise<VerifyCheck> {
+async function chainCheck(path: string, options: InspectOptions, notes: string[]): Promise<VerifyCheck> {
   const name = "chain: every parent found, matching id and size";
   try {
-    const chain = await openChain(path);
+    const chain = await openChain(path, options);
     const names = chain.images.map((image) => image.path).join(" -> ");
     for (const ancestor of chain.images.slice(1).filter((image) => image.warnings.length > 0)) {
       notes.push(`ancestor ${ancestor.path} reads with warnings (verify it): ${ancestor.warnings.map((warning) => warning.message).join("; ")}`);

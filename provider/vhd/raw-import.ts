@@ -36,7 +36,13 @@ async function openRaw(source: RawSource, chunkSize: number, virtualSize: number
     throw new VhdError(
       "ERROR_VHD_INVALID_SIZE",
       `the raw image holds ${raw.size} bytes, more than the disk's ${virtualSize}; give a size of at least ${raw.size} (rounded up to 512)`,
-      { parameter: "size", path: source.path, details: { rawSize: raw.size, size: virtualSize } },
+      {
+        parameter: "size",
+        value: virtualSize,
+        path: source.path,
+        pathParameter: "fromRaw",
+        details: { rawSize: raw.size, size: virtualSize },
+      },
     );
   }
   return raw;

@@ -1,5 +1,5 @@
 /** The sizes a new disk may have: virtual size and block size, checked before anything is written. */
-import { VhdError } from "../errors";
+import { VhdError, type ErrorParameter } from "../errors";
 import { DEFAULT_BLOCK_SIZE, MAX_VIRTUAL_SIZE, SECTOR_SIZE } from "./format";
 
 /**
@@ -13,11 +13,12 @@ const GIB = 1024 * 1024 * 1024;
 
 /**
  * Checks a virtual size: a whole number of 512-byte sectors (refused otherwise, never rounded: a disk image must
- * have exactly the size asked for), above zero and at most 2040 GiB.
- * @throws `ERROR_VHD_INVALID_SIZE` or `VM_E_IMAGE_SIZE_TOO_LARGE` (parameter `size`).
+ * have exactly the size asked for), above zero and at most 2040 GiB. `path` is the new disk, named in errors as the
+ * input `pathParameter`.
+ * @throws `ERROR_VHD_INVALID_SIZE` or `VM_E_IMAGE_SIZE_TOO_LARGE` (parameter `size`, with its value).
  */
-export function checkVirtualSize(size: number, path: string): void {
-  const context = { parameter: "size", path, details: { size } };
+export function checkVirtualSize(size: number, path: string, pathParameter: ErrorParameter): void {
+  const context = { parameter: "size", value: size, path, pathParameter, details: { size } };
   if (!Number.isSafeInteger(size) || size <= 0 || size % SECTOR_SIZE !== 0) {
     throw new VhdError(
       "ERROR_VHD_INVALID_SIZE",
@@ -37,16 +38,17 @@ export function checkVirtualSize(size: number, path: string): void {
 }
 
 /**
- * Checks a block size (one of {@link BLOCK_SIZES}); `undefined` means the 2 MiB default.
- * @throws `ERROR_VHD_INVALID_BLOCK_SIZE` (parameter `blockSize`).
+ * Checks a block size (one of {@link BLOCK_SIZES}); `undefined` means the 2 MiB default. `path` is the new disk,
+ * named in errors as the input `pathParameter`.
+ * @throws `ERROR_VHD_INVALID_BLOCK_SIZE` (parameter `blockSize`, with its value).
  */
-export function checkBlockSize(blockSize: number | undefined, path: string): number {
+export function checkBlockSize(blockSize: number | undefined, path: string, pathParameter: ErrorParameter): number {
   const chosen = blockSize ?? DEFAULT_BLOCK_SIZE;
   if (!(BLOCK_SIZES as readonly number[]).includes(chosen)) {
     throw new VhdError(
       "ERROR_VHD_INVALID_BLOCK_SIZE",
       `a VHD block size must be 512 KiB, 1 MiB or 2 MiB (524288, 1048576 or 2097152 bytes); got ${blockSize}`,
-      { parameter: "blockSize", path, details: { blockSize } },
+      { parameter: "blockSize", value: chosen, path, pathParameter, details: { blockSize } },
     );
   }
   return chosen;

@@ -53,7 +53,7 @@ export async function writeDifferencingDisk(
   options: DifferencingDiskOptions,
 ): Promise<NewDiskResult> {
   const { imagePath, signal } = options;
-  const blockSize = checkBlockSize(options.blockSize, imagePath);
+  const blockSize = checkBlockSize(options.blockSize, imagePath, "imagePath");
   const { footer: parentFooter, modified: parentModified } = await readParentFacts(parentPath);
   throwIfCancelled(signal, { parameter: "imagePath", path: imagePath });
   const footer = newFooter({
@@ -99,14 +99,16 @@ export interface BaseDiskOptions {
  */
 export async function writeBaseDisk(handle: FileHandle, options: BaseDiskOptions): Promise<NewDiskResult> {
   const { imagePath, size, type, fromRaw, onProgress, signal } = options;
-  checkVirtualSize(size, imagePath);
+  checkVirtualSize(size, imagePath, "imagePath");
   if (type !== "dynamic" && type !== "fixed") {
     throw new VhdError("E_INVALIDARG", `the disk type must be "dynamic" or "fixed", not "${String(type)}"`, {
       parameter: "type",
+      value: String(type),
       path: imagePath,
+      pathParameter: "imagePath",
     });
   }
-  const blockSize = checkBlockSize(options.blockSize, imagePath);
+  const blockSize = checkBlockSize(options.blockSize, imagePath, "imagePath");
   throwIfCancelled(signal, { parameter: "imagePath", path: imagePath });
   const target = { parameter: "imagePath", path: imagePath };
   const source = fromRaw === undefined ? undefined : { path: fromRaw, onProgress, signal };

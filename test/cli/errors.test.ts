@@ -3,6 +3,7 @@ import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildCli, CLI_MAIN, expectOneLineError, makeTempDir, runVhd, runVhdOk } from "./cli-process";
+import { ERROR_TABLE, formatHresult, type ErrorName } from "../../provider/errors";
 import { DFVFS_FIXTURES } from "../support/fixtures";
 
 const FIXTURES = DFVFS_FIXTURES;
@@ -125,6 +126,30 @@ describe("vhd errors", () => {
 
   it("read past the end of the disk: E_INVALIDARG naming the offset", () => {
     expectOneLineError(runVhd(["read", base, "--offset", "9MiB"]), "E_INVALIDARG", base);
+  });
+
+  it.each<[string, string[], ErrorName, string]>([
+    // The issue's case: the parameter with its value, then the file by the input that named it.
+    ["read past the end", ["read", "base.vhd", "--offset", "8388600", "--length", "100"], "E_INVALIDARG", 'length 100, path "base.vhd": '],
+    ["read at an offset past the end", ["read", "base.vhd", "--offset", "9MiB"], "E_INVALIDARG", 'offset 9437184, path "base.vhd": '],
+    ["read with a length that is no size", ["read", "base.vhd", "--length", "lots"], "E_INVALIDARG", 'length "lots", path "base.vhd": '],
+    ["write past the end", ["write", "base.vhd", "--offset", "8388607"], "E_INVALIDARG", 'length 5, path "base.vhd": '],
+    ["write at an offset that is no size", ["write", "base.vhd", "--offset", "1.5"], "E_INVALIDARG", 'offset "1.5", path "base.vhd": '],
+    ["inspect a file that is not a VHD", ["inspect", "existing.vhd"], "ERROR_VHD_DRIVE_FOOTER_MISSING", 'path "existing.vhd": '],
+    ["write into a missing disk", ["write", "missing.vhd", "--offset", "0"], "ERROR_PATH_NOT_FOUND", 'path "missing.vhd": '],
+    ["a block size no VHD writer uses", ["create-differencing", "child.vhd", base, "--block-size", "3MiB"], "ERROR_VHD_INVALID_BLOCK_SIZE", "blockSize 3145728, imagePath "],
+  ])("%s: names the parameter with its value, and the file, the same way in every command", (_label, args, code, where) => {
+    const run = runVhd(args, { cwd: temp.dir, input: Buffer.from("12345") });
+    expectOneLineError(run, code);
+    expect(run.stderr).toContain(`(${formatHresult(ERROR_TABLE[code].hresult)}): ${where}`);
+  });
+
+  it("a size no VHD can have: the size, then the new disk's path", () => {
+    const target = join(temp.dir, "odd.vhd");
+    const run = runVhd(["create", target, "--size", "1000"]);
+    expectOneLineError(run, "ERROR_VHD_INVALID_SIZE", target);
+    expect(run.stderr).toContain(`size 1000, path ${JSON.stringify(target)}: `);
+    expect(readdirSync(temp.dir)).not.toContain("odd.vhd");
   });
 
   it("write into a missing disk, even with empty input: ERROR_PATH_NOT_FOUND", () => {

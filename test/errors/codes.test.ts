@@ -18,6 +18,18 @@ describe("error table", () => {
 });
 
 describe("VhdError", () => {
+  it("names a parameter that is not the file with its value, then the file by the input that named it", () => {
+    const length = new VhdError("E_INVALIDARG", "past the end.", { parameter: "length", value: 100, path: "c.vhd", pathParameter: "path" });
+    expect(length.message).toBe('E_INVALIDARG (0x80070057): length 100, path "c.vhd": past the end.');
+    expect(length.toJSON()).toMatchObject({ parameter: "length", value: 100, path: "c.vhd", pathParameter: "path" });
+    const type = new VhdError("E_INVALIDARG", "no.", { parameter: "type", value: "vhdx", path: "/a.vhd", pathParameter: "path" });
+    expect(type.message).toBe('E_INVALIDARG (0x80070057): type "vhdx", path "/a.vhd": no.');
+    const missing = new VhdError("E_POINTER", "give it.", { parameter: "size", path: "/a.vhd", pathParameter: "path" });
+    expect(missing.message).toBe('E_POINTER (0x80004003): size, path "/a.vhd": give it.');
+    const ancestor = new VhdError("ERROR_VHD_DRIVE_FOOTER_MISSING", "gone.", { path: "/g.vhd" });
+    expect(ancestor.message).toBe('ERROR_VHD_DRIVE_FOOTER_MISSING (0xC03A0001): file "/g.vhd": gone.');
+  });
+
   it("puts name, hex code, parameter and path in the message", () => {
     const error = new VhdError("ERROR_ALREADY_EXISTS", "remove it or choose another path.", {
       parameter: "imagePath",

@@ -22,7 +22,7 @@ export function registerCreateDifferencing(program: Command): void {
         const info = await createDifferencingDisk({
           imagePath,
           parentPath,
-          ...createSettings(options),
+          ...createSettings(options, { path: imagePath, parameter: "imagePath" }),
           signal,
           onProgress: bar.update,
         });

@@ -33,7 +33,8 @@ export function registerCreate(program: Command): void {
     )
     .action((path: string, options: CreateBaseOptions) =>
       runCommand(options, async ({ json, signal, progress }) => {
-        const size = options.size === undefined ? undefined : parseSize(options.size, "--size");
+        const file = { path, parameter: "path" };
+        const size = options.size === undefined ? undefined : parseSize(options.size, "size", { file });
         const bar = progress(options.from === undefined ? "create" : "import");
         const info = await createBaseDisk({
           path: resolve(path),
@@ -41,7 +42,7 @@ export function registerCreate(program: Command): void {
           type: options.type,
           ...(options.from === undefined ? {} : { fromRaw: resolve(options.from) }),
           intendedFormat: options.intendedFormat,
-          ...createSettings(options),
+          ...createSettings(options, file),
           signal,
           onProgress: bar.update,
         });

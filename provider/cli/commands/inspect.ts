@@ -11,7 +11,7 @@ export function registerInspect(program: Command): void {
     .argument("<path>", "the VHD file")
     .action((path: string, options: CommonOptions) =>
       runCommand(options, async ({ json, signal }) => {
-        const info = await unlessCancelled(inspectDisk(path), signal);
+        const info = await unlessCancelled(inspectDisk(path, { parameter: "path" }), signal);
         printDisk(info, json);
       }),
     );

@@ -28,9 +28,10 @@ export function registerRead(program: Command): void {
     .option("-f, --force", "write binary even when stdout is a terminal")
     .action((path: string, options: ReadOptions) =>
       runCommand(options, async ({ signal, progress }) => {
-        const offset = parseSize(options.offset ?? "0", "--offset", { allowZero: true });
+        const file = { path, parameter: "path" };
+        const offset = parseSize(options.offset ?? "0", "offset", { allowZero: true, file });
         const requestedLength =
-          options.length === undefined ? undefined : parseSize(options.length, "--length", { allowZero: true });
+          options.length === undefined ? undefined : parseSize(options.length, "length", { allowZero: true, file });
         const sink = openBinaryStdout(options.force === true);
         const chain = await openChain(path, { parameter: "path" });
         const stdoutFile = await openStdoutAsEmptyFile();

@@ -16,7 +16,7 @@ export function registerVerify(program: Command): void {
     .argument("<path>", "the VHD file")
     .action((path: string, options: CommonOptions) =>
       runCommand(options, async ({ json, signal }) => {
-        const report = await unlessCancelled(verifyDisk(path), signal);
+        const report = await unlessCancelled(verifyDisk(path, { parameter: "path" }), signal);
         if (json) {
           printJson(report);
         } else {

@@ -25,12 +25,12 @@ export function registerWrite(program: Command): void {
     .requiredOption("--offset <bytes>", "virtual byte offset to write at (0, 512, 1MiB, ...)")
     .action((path: string, options: WriteOptions) =>
       runCommand(options, async ({ json, signal }) => {
-        const offset = parseSize(options.offset, "--offset", { allowZero: true });
+        const offset = parseSize(options.offset, "offset", { allowZero: true, file: { path, parameter: "path" } });
         let bytesWritten = 0;
         let blocksAllocated = 0;
         let fileSize: number | undefined;
         for await (const piece of stdinChunks(WRITE_PIECE_SIZE, signal)) {
-          throwIfCancelled(signal, { parameter: "imagePath", path });
+          throwIfCancelled(signal, { parameter: "path", path });
           const result = await writeAt(path, offset + bytesWritten, piece, { signal });
           bytesWritten += result.bytesWritten;
           blocksAllocated += result.blocksAllocated;
