@@ -203,8 +203,8 @@ export interface VerifyReport {
   checks: VerifyCheck[];
   /**
    * Facts real producers write on purpose, worth knowing but not damage: a stored geometry other than the SPEC's
-   * algorithm (qemu's force_size writes 65535/16/255), a 511-byte footer, blocks not 4 KiB-aligned, an ancestor that
-   * reads with warnings.
+   * algorithm (qemu's force_size writes 65535/16/255), a 511-byte footer, blocks not 4 KiB-aligned, bitmap bits
+   * past the end of the disk, an ancestor that reads with warnings.
    */
   notes: string[];
 }
@@ -263,8 +263,11 @@ function layoutChecks(image: DiskImage): VerifyCheck[] {
   ];
 }
 
-/** Differencing disks: bits for sectors past the end of the virtual disk must be clear (they hold nothing). */
-async function bitmapCheck(image: DiskImage): Promise<VerifyCheck | null> {
+/**
+ * Differencing disks: bits set for sectors past the end of the virtual disk. They hold nothing and no reader looks
+ * at them (qemu marks whole blocks, as in dfvfs `image-differential.vhd`), so they are a note, not damage.
+ */
+async function strayBitmapNote(image: DiskImage): Promise<string | null> {
   const { header, bat } = image;
   if (image.kind !== "differencing" || header === null || bat === null) return null;
   const lastIndex = Math.ceil(image.virtualSize / header.blockSize) - 1;
@@ -277,11 +280,7 @@ async function bitmapCheck(image: DiskImage): Promise<VerifyCheck | null> {
       if (isSectorSet(bitmap, sector)) stray++;
     }
   }
-  return {
-    name: "bitmaps: no sector past the end of the disk is marked",
-    ok: stray === 0,
-    detail: stray === 0 ? "clean" : `${stray} sectors past the end are marked in block ${lastIndex}`,
-  };
+  return stray === 0 ? null : `${stray} sectors past the end of the disk are marked in block ${lastIndex}'s bitmap (unread)`;
 }
 
 const ALREADY_CHECKED = new Set<ErrorName>([
@@ -309,7 +308,7 @@ function geometryNote({ footer, virtualSize }: DiskImage): string | null {
 
 /**
  * Checks a VHD and its chain: both footer copies (present, checksums, identical), the header checksum, the layout
- * (BAT, locators and blocks inside the file and not overlapping), stray bitmap bits, a fixed disk's file size, and
+ * (BAT, locators and blocks inside the file and not overlapping), a fixed disk's file size, and
  * that the whole chain resolves. Facts that are not damage are notes (see {@link VerifyReport.notes}). Never throws
  * for a damaged file: the damage is a failed check.
  */
@@ -346,8 +345,8 @@ export async function verifyDisk(path: string, options: InspectOptions = {}): Pr
       checks.push({ name: `structure: ${warning.field ?? warning.code}`, ok: false, detail: warning.message });
     }
     checks.push(...layoutChecks(image));
-    const bitmaps = await bitmapCheck(image);
-    if (bitmaps !== null) checks.push(bitmaps);
+    const strayBits = await strayBitmapNote(image);
+    if (strayBits !== null) notes.push(strayBits);
     if (image.kind === "differencing") checks.push(await chainCheck(path, options, notes));
   } finally {
     await image.close();
