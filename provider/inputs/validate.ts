@@ -105,8 +105,9 @@ export async function validateCreateDifferencing(
  *
  * @throws VhdError with parameter `parentPath`: `ERROR_PATH_NOT_FOUND` (missing, a folder, behind a file); the
  *   reader's codes, each naming the parent and the reason: `ERROR_VHD_FORMAT_UNKNOWN` (raw, VHDX),
- *   `VM_E_IMAGE_SIZE_TOO_LARGE` (above 2040 GiB), footer/header corruption codes, and for a chain that does not
- *   resolve `ERROR_VHD_PARENT_VHD_NOT_FOUND`, `ERROR_VHD_CHILD_PARENT_ID_MISMATCH`, ...
+ *   `VM_E_IMAGE_SIZE_TOO_LARGE` (above 2040 GiB), footer/header corruption codes, `ERROR_VHD_INVALID_FILE_SIZE` (a
+ *   fixed disk in the chain whose file is shorter or longer than its data plus the footer), and for a chain that
+ *   does not resolve `ERROR_VHD_PARENT_VHD_NOT_FOUND`, `ERROR_VHD_CHILD_PARENT_ID_MISMATCH`, ...
  */
 export async function checkParent(parentPath: string): Promise<DiskInfo> {
   await requireParentFile(parentPath);
