@@ -18,9 +18,17 @@ export type RawInputs = Partial<Record<keyof DiskInputs, unknown>>;
 /** Reads `adopt`, `protectParent`, `checksum`, `pathRules` and `blockSize` from `raw`. */
 export function readSettings(raw: RawInputs): SettingsResult {
   const errors: VhdError[] = [];
+  const imagePath = typeof raw.imagePath === "string" ? raw.imagePath : undefined;
   const wrong = (parameter: keyof RawInputs, expected: string): void => {
+    const given = raw[parameter];
+    const value = typeof given === "number" || typeof given === "string" ? given : JSON.stringify(given);
     errors.push(
-      new VhdError("E_INVALIDARG", `${parameter} must be ${expected}, not ${JSON.stringify(raw[parameter])}`, { parameter }),
+      new VhdError("E_INVALIDARG", `${parameter} must be ${expected}, not ${JSON.stringify(given)}`, {
+        parameter,
+        value,
+        path: imagePath,
+        pathParameter: "imagePath",
+      }),
     );
   };
   const booleans: Record<keyof typeof BOOLEAN_DEFAULTS, boolean> = { ...BOOLEAN_DEFAULTS };
