@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DiskInfo, VerifyReport } from "../../provider/vhd/inspect";
 import { pyvhdiReadChain, qemuImgInfo } from "../support/oracles";
 import { buildCli, makeTempDir, runVhd, runVhdOk } from "./cli-process";
-import { DFVFS_FIXTURES } from "../support/fixtures";
+import { CORPUS_FIXTURES, DFVFS_FIXTURES } from "../support/fixtures";
 
 const MiB = 1024 * 1024;
 const FIXTURES = DFVFS_FIXTURES;
@@ -121,6 +121,20 @@ describe("vhd: create, inspect, verify, write, read", () => {
     const json = runVhd(["verify", copy, "--json"]);
     expect(json.status).toBe(1);
     expect((JSON.parse(json.text) as VerifyReport).ok).toBe(false);
+  });
+
+  it("verify exits 0 on qemu's force_size disk and on a child of it, listing the stored geometry as a note", () => {
+    const parent = join(temp.dir, "qem2.vhd");
+    copyFileSync(join(CORPUS_FIXTURES, "qem2-eci-fixed.vhd"), parent);
+    const child = join(temp.dir, "qem2-child.vhd");
+    runVhdOk(["create-differencing", child, parent]);
+    for (const path of [parent, child]) {
+      const run = runVhdOk(["verify", path]);
+      expect(run.text).toMatch(/^note +the stored geometry 65535\/16\/255 is not the SPEC algorithm's/m);
+      expect(run.text).not.toMatch(/^FAIL/m);
+      expect(run.text.trimEnd().split("\n").at(-1)).toMatch(/all \d+ checks hold$/);
+    }
+    expect(runVhdOk(["inspect", child]).text).toMatch(/^alignment: +1 /m);
   });
 
   it("--help lists every command", () => {
