@@ -302,7 +302,8 @@ function geometryNote({ footer, virtualSize }: DiskImage): string | null {
   return (
     `the stored geometry ${footer.cylinders}/${footer.heads}/${footer.sectorsPerTrack} is not the SPEC algorithm's ` +
     `${expected.cylinders}/${expected.heads}/${expected.sectorsPerTrack} (producers choose their own, e.g. qemu's ` +
-    "force_size writes 65535/16/255; Hyper-V, qemu and libvhdi use the footer's size)"
+    "force_size writes 65535/16/255; Hyper-V and libvhdi size the disk by the footer, and so does qemu for the " +
+    "creators win and qem2 and for the geometry 65535/16/255)"
   );
 }
 
