@@ -3,6 +3,7 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
+    globalSetup: ["test/support/build-once.ts"],
     // Oracle and Pulumi CLI tests spawn real processes and mostly wait on them, so two workers on the two-core
     // machines halve the wall time (vitest's default is cores - 1 = one worker).
     pool: "forks",

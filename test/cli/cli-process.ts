@@ -1,6 +1,6 @@
 /**
- * Helpers for the CLI tests: build the CLI once per test file, run the BUILT `vhd` as a child process, and give each
- * test its own temporary folder.
+ * Helpers for the CLI tests: run the BUILT `vhd` (built once per run by test/support/build-once.ts) as a child process,
+ * and give each test its own temporary folder.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -12,18 +12,6 @@ import { ERROR_TABLE, formatHresult, type ErrorName } from "../../provider/error
 export const REPO_ROOT = resolve(__dirname, "../..");
 /** The built entry point, which the `bin.vhd` launcher (provider/bin/vhd.js) requires. */
 export const CLI_MAIN = join(REPO_ROOT, "provider/dist/cli/main.js");
-
-/**
- * Runs `npm run build`. Several test files build at the same time, so builds take turns under a lock. A failed build
- * fails the test with the compiler's output (someone's file may be mid-edit: run again later).
- */
-export function buildCli(): void {
-  const build = spawnSync("flock", [join(tmpdir(), "pulumi-vhd-cli-build.lock"), "npm", "run", "build"], {
-    cwd: REPO_ROOT,
-    encoding: "utf8",
-  });
-  if (build.status !== 0) throw new Error(`npm run build failed:\n${build.stdout}\n${build.stderr}`);
-}
 
 /** What a `vhd` run gave back. */
 export interface VhdRun {

@@ -2,7 +2,7 @@ import { spawnSync } from "node:child_process";
 import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildCli, CLI_MAIN, expectOneLineError, makeTempDir, runVhd, runVhdOk } from "./cli-process";
+import { CLI_MAIN, expectOneLineError, makeTempDir, runVhd, runVhdOk } from "./cli-process";
 import { ERROR_TABLE, formatHresult, type ErrorName } from "../../provider/errors";
 import { DFVFS_FIXTURES } from "../support/fixtures";
 
@@ -18,7 +18,6 @@ describe("vhd errors", () => {
   const existing = join(temp.dir, "existing.vhd");
 
   beforeAll(() => {
-    buildCli();
     runVhdOk(["create", base, "--size", "8MiB"]);
     writeFileSync(existing, "not ours");
   });

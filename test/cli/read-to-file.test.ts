@@ -2,7 +2,7 @@ import { spawnSync } from "node:child_process";
 import { closeSync, openSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CLI_MAIN, REPO_ROOT, buildCli, makeTempDir, runVhdOk } from "./cli-process";
+import { CLI_MAIN, REPO_ROOT, makeTempDir, runVhdOk } from "./cli-process";
 
 /** Runs `vhd read <disk> [args] > target` with stdout really redirected to the file, as a shell does. */
 function readInto(target: string, disk: string, args: string[] = [], flags: "w" | "a" = "w"): void {
@@ -22,7 +22,6 @@ describe("vhd read > file", () => {
   let piped: Buffer = Buffer.alloc(0);
 
   beforeAll(() => {
-    buildCli();
     const base = join(folder.dir, "base.vhd");
     child = join(folder.dir, "child.vhd");
     runVhdOk(["create", base, "--size", "64MiB"]);

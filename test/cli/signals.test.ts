@@ -3,7 +3,7 @@ import { closeSync, existsSync, openSync, readdirSync, ftruncateSync } from "nod
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildCli, makeTempDir, startVhd } from "./cli-process";
+import { makeTempDir, startVhd } from "./cli-process";
 
 /**
  * Ctrl-C (SIGINT) and SIGTERM during a long `vhd create --from <raw>` cancel it: the exit status says which signal,
@@ -15,7 +15,6 @@ describe("vhd create, cancelled by a signal", () => {
   const raw = join(temp.dir, "huge.raw");
 
   beforeAll(() => {
-    buildCli();
     // 64 GiB, sparse: importing it takes minutes, so the signal surely lands mid-copy, yet it costs no disk space.
     const fd = openSync(raw, "w");
     ftruncateSync(fd, 64 * 1024 ** 3);

@@ -4,14 +4,12 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DiskInfo, VerifyReport } from "../../provider/vhd/inspect";
 import { pyvhdiReadChain, qemuImgInfo } from "../support/oracles";
-import { buildCli, makeTempDir, runVhd, runVhdOk } from "./cli-process";
+import { makeTempDir, runVhd, runVhdOk } from "./cli-process";
 import { CORPUS_FIXTURES, DFVFS_FIXTURES } from "../support/fixtures";
 
 const MiB = 1024 * 1024;
 const FIXTURES = DFVFS_FIXTURES;
 const sha256 = (bytes: Uint8Array): string => createHash("sha256").update(bytes).digest("hex");
-
-beforeAll(() => buildCli());
 
 /** A golden image made from a raw file, a child off it, written and read back: the whole life of a disk, by CLI. */
 describe("vhd: create, inspect, verify, write, read", () => {
