@@ -55,6 +55,14 @@ export class DiskStack {
     return new DiskStack(dir, golden, statsFile, stack);
   }
 
+  /** {@link create}, then `pulumi up` (which must succeed). */
+  static async deployed(name: string, disks: (golden: string, dir: string) => DiskSpec[]): Promise<DiskStack> {
+    const stack = await DiskStack.create(name, disks);
+    const up = await stack.stack.up();
+    expect(up.code, up.output).toBe(0);
+    return stack;
+  }
+
   /** Replaces the program's disks. */
   async setDisks(disks: DiskSpec[]): Promise<void> {
     await this.stack.runChecked(["config", "set", "--stack", this.stack.stackName, "disks", JSON.stringify(disks)]);
@@ -81,6 +89,14 @@ export class DiskStack {
       rmSync(this.dir, { recursive: true, force: true });
     }
   }
+}
+
+/** Disk `a` off the golden image in `<dir>/vms`, and `b` off `a` next to it. */
+export function chainOfTwo(golden: string, dir: string): DiskSpec[] {
+  return [
+    { name: "a", parentPath: golden, imagePath: join(dir, "vms", "a.vhd") },
+    { name: "b", parent: "a", imagePath: "b.vhd" },
+  ];
 }
 
 /** Runs `vhd write <path> --offset <offset>` with `data` on stdin, as a user (or a VM) would write into a disk. */

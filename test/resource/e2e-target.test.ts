@@ -6,19 +6,14 @@
  */
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DiskStack, sha256Of, vhdRead, vhdWrite } from "./e2e-support";
+import { chainOfTwo, DiskStack, sha256Of, vhdRead, vhdWrite } from "./e2e-support";
 
 let disks: DiskStack;
 const path = (name: string): string => join(disks.dir, "vms", `${name}.vhd`);
 const vmData = Buffer.alloc(8192, 0x6b);
 
 beforeAll(async () => {
-  disks = await DiskStack.create("target", (golden, dir) => [
-    { name: "a", parentPath: golden, imagePath: join(dir, "vms", "a.vhd") },
-    { name: "b", parent: "a", imagePath: "b.vhd" },
-  ]);
-  const up = await disks.stack.up();
-  expect(up.code, up.output).toBe(0);
+  disks = await DiskStack.deployed("target", chainOfTwo);
 });
 
 afterAll(async () => {
