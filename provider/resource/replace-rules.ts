@@ -31,9 +31,10 @@ export interface DiskDiff {
   /** Inputs whose change forces a replace (deduplicated, in rule order). */
   replaces: string[];
   /**
-   * Delete the old disk first: true when the new disk takes the same (or a not yet known) path and its parent exists.
-   * With no parent file yet, the new disk is created first: if the parent is still missing then, create fails with
-   * the contract's error and the existing disk is left as it is.
+   * Delete the old disk first: true when the new disk takes the same (or a not yet known) path, unless no file is at
+   * an unchanged parentPath. Then the new disk is created first: if an earlier step of the run does not make the
+   * parent, create fails with the contract's error and the existing disk, whose parent may still be restored, is left
+   * as it is. (A disk given a new parentPath is rebuilt empty whatever happens, so deleting it first loses nothing.)
    */
   deleteBeforeReplace: boolean;
   /** The settings that change in place (an update when nothing is replaced). */
@@ -76,7 +77,7 @@ export const REPLACE_RULES: readonly ReplaceRule[] = [
     property: "parentPath",
     reason:
       "no file is at parentPath now: an earlier step of this run makes it (a moved or recreated parent), or it is " +
-      "missing, and then the new disk fails with ERROR_PATH_NOT_FOUND before the old one is touched",
+      "missing, and then creating the new disk fails with ERROR_PATH_NOT_FOUND",
     applies: (_olds, news) => news.parentUniqueId === null,
   },
   {
@@ -149,7 +150,7 @@ export function planDiff(olds: DiskState, news: DiskInputs, facts: DiskFileFacts
   return {
     changes: replaces.length > 0 || updatedSettings.length > 0 || checksumToRecord,
     replaces,
-    deleteBeforeReplace: replaces.length > 0 && !moves && news.parentUniqueId !== null,
+    deleteBeforeReplace: replaces.length > 0 && !moves && (news.parentUniqueId !== null || news.parentPath !== olds.parentPath),
     updatedSettings,
     reasons: applying.map((rule) => `${rule.property}: ${rule.reason}`),
   };

@@ -90,11 +90,15 @@ describe("planDiff: replace matrix", () => {
     expect(planDiff(recorded, { ...unchanged, imagePath: "/vms/elsewhere.vhd" }, present).deleteBeforeReplace).toBe(false);
   });
 
-  it("plans a replace, creating first, when no file is at parentPath yet (made later in the run, or missing)", () => {
+  it("plans a replace when no file is at parentPath yet (made later in the run, or missing)", () => {
     const noParent = { ...unchanged, parentUniqueId: null, parentSize: null, parentChecksum: null, ancestors: null };
     const diff = planDiff(recorded, noParent, present);
+    // Creating first: if the parent is really missing, create fails and the disk stays for a restored parent.
     expect(diff).toMatchObject({ changes: true, replaces: ["parentPath"], deleteBeforeReplace: false });
     expect(diff.reasons).toEqual([expect.stringMatching(/^parentPath: no file is at parentPath now: .*ERROR_PATH_NOT_FOUND/)]);
+    // A new parentPath (a moved parent) rebuilds the disk empty anyway: delete first, so dependents are planned too.
+    const moved = planDiff(recorded, { ...noParent, parentPath: "/images/moved.vhd" }, present);
+    expect(moved).toMatchObject({ replaces: ["parentPath"], deleteBeforeReplace: true });
   });
 });
 
