@@ -50,7 +50,7 @@ describe("the reasons of a golden-image change", () => {
   it("preview --diff shows per replaced disk the one fact that changed, and no file internals", async () => {
     const preview = await disks.stack.preview(["--diff"]);
     expect(preview.code, preview.output).toBe(0);
-    // The size a person reads; reported, not asserted (239 lines before the reasons were trimmed, 109 after).
+    // The size a person reads; reported, not asserted (239 lines before the reasons were trimmed, about 110 after).
     console.log(`preview --diff of a golden change, 12-disk fleet: ${preview.stdout.split("\n").length} lines`);
     const steps = plannedSteps(preview.stdout);
     expect(steps.map((step) => step.name).sort()).toEqual([...CHILDREN, ...DESCENDANTS].sort());
@@ -74,7 +74,11 @@ describe("the reasons of a golden-image change", () => {
     expect(preview.code, preview.output).toBe(0);
     const steps = jsonSteps(preview.stdout);
     const reasons = (name: string, op: string): unknown => steps.get(name)?.find((step) => step.op === op)?.replaceReasons;
-    for (const name of CHILDREN) expect(reasons(name, "replace"), name).toEqual(["parentChecksum"]);
+    for (const name of CHILDREN) {
+      const step = steps.get(name)?.find((candidate) => candidate.op === "replace");
+      expect(step, name).toMatchObject({ replaceReasons: ["parentChecksum"], diffReasons: ["parentChecksum"] });
+      expect(Object.keys(step?.detailedDiff ?? {}), name).toEqual(["parentChecksum"]);
+    }
     // The engine recreates a dependent of a delete-before-replace without asking its provider again: its logical
     // step has no keys, its create-replacement step has the keys of the dependent's diff.
     for (const name of DESCENDANTS) expect(reasons(name, "create-replacement"), name).toEqual(["parentPath"]);
