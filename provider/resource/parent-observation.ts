@@ -78,11 +78,6 @@ async function observeDisk(diskPath: string, checksum: boolean): Promise<Ancesto
   return { uniqueId, size: fingerprint.size, checksum: sha256, fingerprint };
 }
 
-/** Narrows a value read back from the inputs (or an unknown placeholder) to an ancestors record. */
-export function isAncestors(value: unknown): value is Ancestors {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
 /** A disk's unique id, type and chain, read once per fingerprint in this process. */
 export function parentIdentity(parentPath: string, fingerprint: FileFingerprint): Promise<ParentIdentity> {
   return identities.get(`${parentPath}\u0000${fingerprintKey(fingerprint)}`, async () => {
