@@ -36,11 +36,7 @@ export interface AncestorObservation {
 /** The parent's own ancestors, by absolute path, nearest first (empty when the parent is a base disk). */
 export type Ancestors = Record<string, AncestorObservation>;
 
-/**
- * What the parent looks like now, as `check` observed it. These keys are added to the inputs on purpose: the engine
- * shows old -> new input values in `pulumi preview --diff`, so a changed parent shows up there with its old and new
- * checksum, unique id and size (dynamic providers cannot return a detailed diff of their own).
- */
+/** What the parent and the disks above it look like now, as observed (by `check` for a plan, by `create` to record). */
 export interface ParentObservation {
   /** The parent's unique id (its footer's), as a GUID string; `null` when the parent file does not exist (yet). */
   parentUniqueId: string | null;
@@ -48,13 +44,29 @@ export interface ParentObservation {
   parentSize: number | null;
   /** SHA-256 of the parent's bytes; `null` with `checksum: false` or when it does not exist. */
   parentChecksum: string | null;
-  /** The parent's file fingerprint; an unchanged one means the checksum above was reused, not recomputed. */
+  /** The parent's file fingerprint; `null` when it does not exist. */
   parentFingerprint: FileFingerprint | null;
-  /**
-   * The disks above the parent. A child is only valid while its whole chain is unchanged; observing the chain here
-   * lets `preview --diff` show, for a grandchild, which disk up the chain changed (old -> new checksum).
-   */
+  /** The disks above the parent, by absolute path; `null` when the parent does not exist. */
   ancestors: Ancestors | null;
+}
+
+/** One disk above the parent as the inputs show it: the facts whose change invalidates a child. */
+export type AncestorFacts = Omit<AncestorObservation, "fingerprint">;
+
+/**
+ * The observed facts as the inputs show them (observed-inputs.ts). They are inputs on purpose: the engine prints
+ * changed inputs, old -> new, in `pulumi preview --diff`, so a changed parent shows up there as the one fact that
+ * changed (checksum, unique id, size; for a grandchild, the ancestor's).
+ */
+export interface ObservedFacts {
+  /** The parent's unique id; `null` when no file is at parentPath (yet). */
+  parentUniqueId: string | null;
+  /** The parent's file size in bytes; `null` when no file is at parentPath (yet). */
+  parentSize: number | null;
+  /** SHA-256 of the parent; `null` with `checksum: false` or when no file is at parentPath (yet). */
+  parentChecksum: string | null;
+  /** The disks above the parent, by absolute path, nearest first; `null` when no file is at parentPath (yet). */
+  ancestors: Record<string, AncestorFacts> | null;
 }
 
 /** The settings a user chooses, with their defaults filled in by `check`. */
@@ -72,7 +84,7 @@ export interface DiskSettings {
 }
 
 /** The inputs after `check`: absolute paths, defaults filled in, the parent observed. */
-export interface DiskInputs extends DiskSettings, ParentObservation {
+export interface DiskInputs extends DiskSettings, ObservedFacts {
   /** Absolute path of the child disk. */
   imagePath: string;
   /** Absolute path of the parent disk. */

@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "vitest";
 import { createBaseDisk } from "../../provider/ops/create-base";
+import { CHECKSUM_CACHE_ENV } from "../../provider/checksum/checksum-cache";
 import { HASH_STATS_ENV, totalBytesHashed } from "../../provider/checksum/hash-stats";
 import { PulumiTestStack, REPO_ROOT } from "../support/pulumi-cli";
 
@@ -28,29 +29,43 @@ export interface DiskSpec {
   protectParent?: boolean;
   checksum?: boolean;
   blockSize?: number;
+  /** Resource options. */
+  options?: { ignoreChanges?: string[]; replaceOnChanges?: string[] };
 }
 
-/** A temp folder with a 16 MiB dynamic golden image, plus a stack of the disks program whose provider logs hashes. */
+/**
+ * A temp folder with a 16 MiB dynamic golden image, plus a stack of the disks program whose provider logs hashes and
+ * keeps its checksum cache in a temp folder of its own (so a test sees only its own files in `dir`).
+ */
 export class DiskStack {
   private constructor(
     readonly dir: string,
     readonly golden: string,
     readonly statsFile: string,
     readonly stack: PulumiTestStack,
+    private readonly cacheDir: string,
   ) {}
 
   static async create(name: string, disks: (golden: string, dir: string) => DiskSpec[]): Promise<DiskStack> {
     const dir = mkdtempSync(join(tmpdir(), `vhd-e2e-${name}-`));
     const golden = join(dir, "golden.vhd");
-    await createBaseDisk({ path: golden, size: 16 * 1024 * 1024, type: "dynamic" });
-    vhdWrite(golden, 0, Buffer.alloc(64 * 1024, 0x5a));
+    await makeGoldenImage(golden);
     const statsFile = join(dir, "hash-stats.jsonl");
+    const cacheDir = mkdtempSync(join(tmpdir(), `vhd-e2e-${name}-cache-`));
     const stack = await PulumiTestStack.create({
       projectDir: DISKS_PROGRAM,
       config: { disks: JSON.stringify(disks(golden, dir)) },
-      env: { [HASH_STATS_ENV]: statsFile },
+      env: { [HASH_STATS_ENV]: statsFile, [CHECKSUM_CACHE_ENV]: cacheDir },
     });
-    return new DiskStack(dir, golden, statsFile, stack);
+    return new DiskStack(dir, golden, statsFile, stack, cacheDir);
+  }
+
+  /** {@link create}, then `pulumi up` (which must succeed). */
+  static async deployed(name: string, disks: (golden: string, dir: string) => DiskSpec[]): Promise<DiskStack> {
+    const stack = await DiskStack.create(name, disks);
+    const up = await stack.stack.up();
+    expect(up.code, up.output).toBe(0);
+    return stack;
   }
 
   /** Replaces the program's disks. */
@@ -77,8 +92,23 @@ export class DiskStack {
       await this.stack.dispose();
     } finally {
       rmSync(this.dir, { recursive: true, force: true });
+      rmSync(this.cacheDir, { recursive: true, force: true });
     }
   }
+}
+
+/** Makes a 16 MiB dynamic base disk with 64 KiB of data at `path`, as a golden image. */
+export async function makeGoldenImage(path: string): Promise<void> {
+  await createBaseDisk({ path, size: 16 * 1024 * 1024, type: "dynamic" });
+  vhdWrite(path, 0, Buffer.alloc(64 * 1024, 0x5a));
+}
+
+/** Disk `a` off the golden image in `<dir>/vms`, and `b` off `a` next to it. */
+export function chainOfTwo(golden: string, dir: string): DiskSpec[] {
+  return [
+    { name: "a", parentPath: golden, imagePath: join(dir, "vms", "a.vhd") },
+    { name: "b", parent: "a", imagePath: "b.vhd" },
+  ];
 }
 
 /** Runs `vhd write <path> --offset <offset>` with `data` on stdin, as a user (or a VM) would write into a disk. */
@@ -88,6 +118,17 @@ export function vhdWrite(path: string, offset: number, data: Uint8Array): void {
     encoding: "utf8",
   });
   expect(run.status, run.stderr).toBe(0);
+}
+
+/** Runs `vhd read <path> --offset <offset> --length <length>`: the bytes a VM sees, composed through the chain. */
+export function vhdRead(path: string, offset: number, length: number): Buffer {
+  const run = spawnSync(
+    process.execPath,
+    [VHD_CLI, "read", path, "--offset", String(offset), "--length", String(length), "--quiet"],
+    { maxBuffer: length + 1024 },
+  );
+  expect(run.status, run.stderr.toString()).toBe(0);
+  return run.stdout;
 }
 
 /** Changes a file's content with `vhd write`, then gives it back its size and times with `touch -r`. */
@@ -124,6 +165,26 @@ export function plannedSteps(output: string): PlannedStep[] {
     const head = /pulumi-nodejs:dynamic\/vhd:DifferencingDisk: \(([^)]+)\)/.exec(block);
     const urn = /\[urn=[^\]]*:DifferencingDisk::([^\]]+)\]/.exec(block);
     if (head?.[1] !== undefined && urn?.[1] !== undefined) steps.push({ name: urn[1], operation: head[1], text: block });
+  }
+  return steps;
+}
+
+/** One step of `pulumi preview --json`, as a pipeline reads it. */
+export interface JsonStep {
+  op: string;
+  urn: string;
+  replaceReasons?: string[] | null;
+  diffReasons?: string[] | null;
+  detailedDiff?: Record<string, unknown> | null;
+}
+
+/** The disk steps of a `pulumi preview --json` output, by disk name (a name with several steps keeps them all). */
+export function jsonSteps(stdout: string): Map<string, JsonStep[]> {
+  const digest = JSON.parse(stdout) as { steps?: JsonStep[] };
+  const steps = new Map<string, JsonStep[]>();
+  for (const step of digest.steps ?? []) {
+    const name = /:DifferencingDisk::(.+)$/.exec(step.urn)?.[1];
+    if (name !== undefined) steps.set(name, [...(steps.get(name) ?? []), step]);
   }
   return steps;
 }

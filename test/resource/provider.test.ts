@@ -4,12 +4,13 @@
  */
 import { createHash } from "node:crypto";
 import { execFileSync } from "node:child_process";
-import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { createBaseDisk } from "../../provider/ops/create-base";
 import { createDifferencingDisk } from "../../provider/ops/create-differencing";
+import { CHECKSUM_CACHE_ENV } from "../../provider/checksum/checksum-cache";
 import { HASH_STATS_ENV, totalBytesHashed } from "../../provider/checksum/hash-stats";
 import type { RawInputs } from "../../provider/resource/settings";
 import * as provider from "../../provider/resource/provider";
@@ -21,12 +22,15 @@ const MiB = 1024 * 1024;
 let dir: string;
 let golden: string;
 let statsFile: string;
+let cacheDir: string;
 
 beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), "vhd-resource-"));
   golden = join(dir, "golden.vhd");
   statsFile = join(dir, "hash-stats.jsonl");
   vi.stubEnv(HASH_STATS_ENV, statsFile);
+  cacheDir = mkdtempSync(join(tmpdir(), "vhd-checksum-cache-"));
+  vi.stubEnv(CHECKSUM_CACHE_ENV, cacheDir);
   // A fixed disk: its data area is raw bytes, so a test can change content without changing the file's size.
   await createBaseDisk({ path: golden, size: 4 * MiB, type: "fixed", pathRules: "posix" });
 });
@@ -35,6 +39,7 @@ afterEach(() => {
   vi.unstubAllEnvs();
   chmodSync(golden, 0o644);
   rmSync(dir, { recursive: true, force: true });
+  rmSync(cacheDir, { recursive: true, force: true });
 });
 
 function sha256(file: string): string {
@@ -49,6 +54,12 @@ async function checked(raw: RawInputs, olds: Partial<DiskInputs> = {}): Promise<
   const result = await provider.check(olds, { pathRules: "posix", ...raw });
   expect(result.failures ?? []).toEqual([]);
   return result.inputs as DiskInputs;
+}
+
+/** The next `check` of a disk: the program's inputs again (plus `change`), the previous checked inputs as `olds`. */
+function rechecked(inputs: DiskInputs, change: RawInputs = {}): Promise<DiskInputs> {
+  const { imagePath, parentPath, adopt, protectParent, pathRules, checksum } = inputs;
+  return checked({ imagePath, parentPath, adopt, protectParent, pathRules, checksum, ...change }, inputs);
 }
 
 async function created(raw: RawInputs): Promise<{ inputs: DiskInputs; state: DiskState }> {
@@ -102,25 +113,32 @@ describe("check", () => {
     expect(bytesHashed()).toBe(0);
   });
 
-  it("fails for an existing disk whose parent vanished, but not for a new disk whose parent comes later", async () => {
-    const later = await provider.check({}, { imagePath: join(dir, "c.vhd"), parentPath: join(dir, "later.vhd"), pathRules: "posix" });
-    expect(later.failures ?? []).toEqual([]);
-    const existing = await provider.check(
-      { imagePath: join(dir, "c.vhd") },
-      { imagePath: join(dir, "c.vhd"), parentPath: join(dir, "gone.vhd"), pathRules: "posix" },
-    );
-    expect(existing.failures?.[0]).toMatchObject({ property: "parentPath", reason: expect.stringMatching(/^ERROR_PATH_NOT_FOUND/) });
+  it("observes no parent (null facts, no failure) when none is at parentPath yet, for a new or an existing disk", async () => {
+    const none = { parentUniqueId: null, parentSize: null, parentChecksum: null, ancestors: null };
+    expect(await checked({ imagePath: join(dir, "c.vhd"), parentPath: join(dir, "later.vhd") })).toMatchObject(none);
+    const { inputs, state } = await created({ imagePath: join(dir, "c.vhd"), parentPath: golden });
+    renameSync(golden, `${golden}.away`);
+    const gone = await rechecked(inputs);
+    renameSync(`${golden}.away`, golden);
+    expect(gone).toMatchObject(none);
+    expect(await provider.diff(state.imagePath, state, gone)).toEqual({ changes: undefined, replaces: ["parentPath"], deleteBeforeReplace: false });
   });
 
   it("does not re-hash an unchanged parent in a new provider process, and does after touch -r", async () => {
     const first = await checked({ imagePath: join(dir, "a.vhd"), parentPath: golden });
     expect(bytesHashed()).toBe(statSync(golden).size);
+    // Nothing in the inputs but the facts a person reads: no fingerprint to show up in the diff.
+    expect(JSON.stringify(first)).not.toMatch(/ctimeNs|"ino"/);
     // A fresh module graph stands for the next `pulumi preview`: no in-process cache survives.
     vi.resetModules();
     const fresh = (await import("../../provider/resource/provider")) as typeof provider;
     const again = await fresh.check(first, { imagePath: join(dir, "a.vhd"), parentPath: golden, pathRules: "posix" });
     expect(again.inputs?.parentChecksum).toBe(first.parentChecksum);
     expect(bytesHashed()).toBe(statSync(golden).size);
+    // Recalled from the checksum cache on this machine, which holds fingerprints and checksums, no paths.
+    const cache = readFileSync(join(cacheDir, "checksums.json"), "utf8");
+    expect(cache).toContain(first.parentChecksum);
+    expect(cache).not.toContain(dir);
 
     changeGoldenKeepingSizeAndMtime();
     vi.resetModules();
@@ -142,16 +160,17 @@ describe("check", () => {
 describe("diff against real parent changes", () => {
   it("is empty when nothing changed and after writing into the child", async () => {
     const { inputs, state } = await created({ imagePath: join(dir, "web.vhd"), parentPath: golden });
-    expect(await provider.diff(state.imagePath, state, await checked(inputs, inputs))).toMatchObject({ changes: false });
+    expect(await provider.diff(state.imagePath, state, await rechecked(inputs))).toMatchObject({ changes: false });
     await writeAt(state.imagePath, 0, new Uint8Array(8192).fill(7));
-    expect(await provider.diff(state.imagePath, state, await checked(inputs, inputs))).toMatchObject({ changes: false });
+    expect(await provider.diff(state.imagePath, state, await rechecked(inputs))).toMatchObject({ changes: false });
   });
 
   it("replaces, deleting first, when the parent's content changed keeping size and mtime", async () => {
     const { inputs, state } = await created({ imagePath: join(dir, "web.vhd"), parentPath: golden });
     changeGoldenKeepingSizeAndMtime();
-    const diff = await provider.diff(state.imagePath, state, await checked(inputs, inputs));
-    expect(diff).toEqual({ changes: true, replaces: ["parentChecksum"], deleteBeforeReplace: true });
+    const diff = await provider.diff(state.imagePath, state, await rechecked(inputs));
+    // A change of the inputs: the engine diffs them itself (changes left undefined) and keeps this replace list.
+    expect(diff).toEqual({ changes: undefined, replaces: ["parentChecksum"], deleteBeforeReplace: true });
   });
 
   it("replaces a grandchild when a disk further up the chain changed, naming it in the inputs", async () => {
@@ -159,9 +178,9 @@ describe("diff against real parent changes", () => {
     const { inputs, state: b } = await created({ imagePath: "b.vhd", parentPath: a.imagePath });
     expect(b.ancestors).toEqual({ [golden]: expect.objectContaining({ checksum: sha256(golden) }) });
     changeGoldenKeepingSizeAndMtime();
-    const news = await checked(inputs, inputs);
+    const news = await rechecked(inputs);
     expect(news.ancestors?.[golden]?.checksum).toBe(sha256(golden));
-    expect(await provider.diff(b.imagePath, b, news)).toEqual({ changes: true, replaces: ["ancestors"], deleteBeforeReplace: true });
+    expect(await provider.diff(b.imagePath, b, news)).toEqual({ changes: undefined, replaces: ["ancestors"], deleteBeforeReplace: true });
   });
 
   it("replaces when the parent is another disk at the same path (unique id and size differ)", async () => {
@@ -169,15 +188,25 @@ describe("diff against real parent changes", () => {
     chmodSync(golden, 0o644);
     rmSync(golden);
     await createBaseDisk({ path: golden, size: 8 * MiB, type: "dynamic", pathRules: "posix" });
-    const diff = await provider.diff(state.imagePath, state, await checked(inputs, inputs));
+    const diff = await provider.diff(state.imagePath, state, await rechecked(inputs));
     expect(diff.replaces).toEqual(["parentUniqueId", "parentSize", "parentChecksum"]);
+  });
+
+  it("keeps a fact the engine carried over for ignoreChanges, while the hidden observation stays true", async () => {
+    const { inputs, state } = await created({ imagePath: join(dir, "web.vhd"), parentPath: golden });
+    changeGoldenKeepingSizeAndMtime();
+    const kept = await rechecked(inputs, { parentChecksum: inputs.parentChecksum });
+    expect(kept.parentChecksum).toBe(state.parentChecksum);
+    expect(await provider.diff(state.imagePath, state, kept)).toMatchObject({ changes: false });
+    // Without the option, the next check sees the true checksum, never the carried one.
+    expect((await rechecked(kept)).parentChecksum).toBe(sha256(golden));
   });
 
   it("does not compare checksums with checksum: false (the benchmark's baseline)", async () => {
     const { inputs, state } = await created({ imagePath: join(dir, "web.vhd"), parentPath: golden, checksum: false });
     expect(state.parentChecksum).toBeNull();
     changeGoldenKeepingSizeAndMtime();
-    expect(await provider.diff(state.imagePath, state, await checked(inputs, inputs))).toMatchObject({ changes: false });
+    expect(await provider.diff(state.imagePath, state, await rechecked(inputs))).toMatchObject({ changes: false });
     expect(bytesHashed()).toBe(0);
   });
 });
@@ -199,6 +228,21 @@ describe("create", () => {
     expect(web.foundUniqueId).toBe(web.uniqueId);
     const { state: patch } = await created({ imagePath: "patch.vhd", parentPath: web.imagePath });
     expect(patch).toMatchObject({ chain: [web.imagePath, golden], chainDepth: 2, parentUniqueId: web.uniqueId });
+  });
+
+  it("records the parent and ancestors as they are when it runs, not the stale facts of old inputs (--target)", async () => {
+    const { inputs: aInputs, state: a } = await created({ imagePath: join(dir, "a.vhd"), parentPath: golden });
+    const { inputs: bInputs, state: b } = await created({ imagePath: "b.vhd", parentPath: a.imagePath });
+    changeGoldenKeepingSizeAndMtime();
+    // The engine replaces a, and b as its dependent, recreating b from b's old inputs.
+    await provider.remove(b.imagePath, b);
+    await provider.remove(a.imagePath, a);
+    const newA = await provider.create(await rechecked(aInputs));
+    const newB = (await provider.create(bInputs)).outs as DiskState;
+    expect(newB.ancestors?.[golden]?.checksum).toBe(sha256(golden));
+    expect(newB.parentChecksum).toBe(sha256(a.imagePath));
+    expect(newB.parentUniqueId).toBe((newA.outs as DiskState).uniqueId);
+    expect(await provider.diff(newB.imagePath, newB, await rechecked(bInputs))).toMatchObject({ changes: false });
   });
 
   it("fails with ERROR_ALREADY_EXISTS on an existing file and leaves it untouched", async () => {
@@ -246,7 +290,7 @@ describe("read (refresh, get)", () => {
     const impostor = await createDifferencingDisk({ imagePath: state.imagePath, parentPath: golden, pathRules: "posix" });
     const read = await provider.read(state.imagePath, state);
     expect(read.props).toMatchObject({ uniqueId: state.uniqueId, foundUniqueId: impostor.uniqueId });
-    const diff = await provider.diff(state.imagePath, read.props as DiskState, await checked(inputs, inputs));
+    const diff = await provider.diff(state.imagePath, read.props as DiskState, await rechecked(inputs));
     expect(diff).toMatchObject({ changes: true, replaces: ["imagePath"], deleteBeforeReplace: true });
   });
 
@@ -256,7 +300,7 @@ describe("read (refresh, get)", () => {
     const read = await provider.read(state.imagePath, recordedElsewhere);
     expect(read.props).toMatchObject({ parentPath: golden, parentUniqueId: state.parentUniqueId });
     expect(read.inputs).toMatchObject({ parentPath: golden, parentUniqueId: state.parentUniqueId });
-    const diff = await provider.diff(state.imagePath, recordedElsewhere, await checked(inputs, inputs));
+    const diff = await provider.diff(state.imagePath, recordedElsewhere, await rechecked(inputs));
     expect(diff.replaces).toEqual(["parentPath", "parentUniqueId"]);
   });
 
@@ -339,8 +383,9 @@ describe("protectParent and update", () => {
   it("update applies protectParent in place and returns the full outputs", async () => {
     chmodSync(golden, 0o644);
     const { inputs, state } = await created({ imagePath: join(dir, "a.vhd"), parentPath: golden });
-    const news = await checked({ ...inputs, protectParent: true }, inputs);
-    expect(await provider.diff(state.imagePath, state, news)).toMatchObject({ changes: true, replaces: [] });
+    const news = await rechecked(inputs, { protectParent: true });
+    // A settings-only update leaves `changes` to the engine, which then finds the changed keys (replaceOnChanges).
+    expect(await provider.diff(state.imagePath, state, news)).toEqual({ changes: undefined, replaces: [], deleteBeforeReplace: false });
     const { outs } = await provider.update(state.imagePath, state, news);
     expect(outs).toEqual({ ...state, protectParent: true, parentModeBeforeProtect: 0o644 });
     expect(statSync(golden).mode & 0o777).toBe(0o444);

@@ -41,7 +41,6 @@ const unchanged: DiskInputs = {
   parentUniqueId: recorded.parentUniqueId,
   parentSize: recorded.parentSize,
   parentChecksum: recorded.parentChecksum,
-  parentFingerprint: fingerprint,
   ancestors,
 };
 
@@ -82,13 +81,33 @@ describe("planDiff: replace matrix", () => {
 
   it("replaces a disk whose file was deleted outside Pulumi, deleting first (same path)", () => {
     const diff = planDiff(recorded, unchanged, { imageExists: false });
-    expect(diff).toMatchObject({ changes: true, replaces: ["imagePath"], deleteBeforeReplace: true });
+    // Not a change of the inputs: the engine, diffing them, would see nothing to do.
+    expect(diff).toMatchObject({ changes: true, replaces: ["imagePath"], deleteBeforeReplace: true, changesInInputs: false });
+  });
+
+  it("says whether every change is one of the inputs (which the engine then diffs itself)", () => {
+    expect(planDiff(recorded, { ...unchanged, parentChecksum: "b".repeat(64) }, present).changesInInputs).toBe(true);
+    expect(planDiff(recorded, { ...unchanged, protectParent: true }, present).changesInInputs).toBe(true);
+    const foreign = { ...recorded, foundUniqueId: "44444444-4444-4444-4444-444444444444" };
+    expect(planDiff(foreign, { ...unchanged, parentChecksum: "b".repeat(64) }, present).changesInInputs).toBe(false);
+    expect(planDiff({ ...recorded, parentChecksum: null }, unchanged, present).changesInInputs).toBe(false);
   });
 
   it("deletes before replacing when the path stays or is unknown, creates first when it moves", () => {
     expect(planDiff(recorded, { ...unchanged, parentChecksum: "b".repeat(64) }, present).deleteBeforeReplace).toBe(true);
     expect(planDiff(recorded, { ...unchanged, imagePath: UNKNOWN }, present).deleteBeforeReplace).toBe(true);
     expect(planDiff(recorded, { ...unchanged, imagePath: "/vms/elsewhere.vhd" }, present).deleteBeforeReplace).toBe(false);
+  });
+
+  it("plans a replace when no file is at parentPath yet (made later in the run, or missing)", () => {
+    const noParent = { ...unchanged, parentUniqueId: null, parentSize: null, parentChecksum: null, ancestors: null };
+    const diff = planDiff(recorded, noParent, present);
+    // Creating first: if the parent is really missing, create fails and the disk stays for a restored parent.
+    expect(diff).toMatchObject({ changes: true, replaces: ["parentPath"], deleteBeforeReplace: false });
+    expect(diff.reasons).toEqual([expect.stringMatching(/^parentPath: no file is at parentPath now: .*ERROR_PATH_NOT_FOUND/)]);
+    // A new parentPath (a moved parent) rebuilds the disk empty anyway: delete first, so dependents are planned too.
+    const moved = planDiff(recorded, { ...noParent, parentPath: "/images/moved.vhd" }, present);
+    expect(moved).toMatchObject({ replaces: ["parentPath"], deleteBeforeReplace: true });
   });
 });
 
@@ -98,13 +117,10 @@ describe("planDiff: no change, or an update in place", () => {
       changes: false,
       replaces: [],
       deleteBeforeReplace: false,
+      updatedSettings: [],
+      changesInInputs: false,
       reasons: [],
     });
-  });
-
-  it("ignores a parent fingerprint change that keeps the content (a chmod or touch of the parent)", () => {
-    const touched = { ...fingerprint, ctimeNs: "3000", mtimeNs: "3000" };
-    expect(planDiff(recorded, { ...unchanged, parentFingerprint: touched }, present).changes).toBe(false);
   });
 
   it("ignores the chain above the parent when the state predates it or a checksum is off", () => {
@@ -123,9 +139,10 @@ describe("planDiff: no change, or an update in place", () => {
     expect(planDiff(recorded, off, present)).toMatchObject({ changes: true, replaces: [] });
   });
 
-  it("updates in place when a setting changes", () => {
+  it("updates in place when a setting changes, naming it", () => {
     for (const change of [{ protectParent: true }, { adopt: true }, { pathRules: "posix" as const }]) {
-      expect(planDiff(recorded, { ...unchanged, ...change }, present)).toMatchObject({ changes: true, replaces: [] });
+      const diff = planDiff(recorded, { ...unchanged, ...change }, present);
+      expect(diff).toMatchObject({ changes: true, replaces: [], updatedSettings: Object.keys(change) });
     }
   });
 

@@ -1,0 +1,39 @@
+/**
+ * How an observation of the parent travels in the inputs: only the facts a person reads in `pulumi preview --diff`
+ * (unique id, size, checksum; the same for each ancestor). Fingerprints stay out: inode and ctime change on every
+ * touch and are no reason anyone needs to read (checksums are recalled by fingerprint in checksum-cache.ts instead).
+ *
+ * A fact the engine carried over because the program lists it in `ignoreChanges` is kept as carried: that is how a
+ * user keeps a disk across a parent change they judge harmless.
+ */
+import type { RawInputs } from "./settings";
+import { type AncestorFacts, type Ancestors, type ObservedFacts, type ParentObservation, isUnknown } from "./state";
+
+/** The observed facts a program may carry over with `ignoreChanges`. */
+const CARRIED_FACTS = ["parentUniqueId", "parentSize", "parentChecksum", "ancestors"] as const satisfies readonly (keyof ObservedFacts)[];
+
+/**
+ * The inputs' part of `observation`. `news` are the raw inputs `check` received: a fact present there was carried
+ * over by the engine for `ignoreChanges` (the program itself never sets one) and wins over the observed one.
+ */
+export function observedFacts(observation: ParentObservation, news: RawInputs): ObservedFacts {
+  const { ancestors } = observation;
+  const facts: ObservedFacts = {
+    parentUniqueId: observation.parentUniqueId,
+    parentSize: observation.parentSize,
+    parentChecksum: observation.parentChecksum,
+    ancestors: ancestors === null ? null : ancestorFacts(ancestors),
+  };
+  for (const key of CARRIED_FACTS) {
+    const value = news[key];
+    if (value !== undefined && value !== null && !isUnknown(value)) Object.assign(facts, { [key]: value });
+  }
+  return facts;
+}
+
+/** The facts of each ancestor without its fingerprint. */
+function ancestorFacts(ancestors: Ancestors): Record<string, AncestorFacts> {
+  return Object.fromEntries(
+    Object.entries(ancestors).map(([diskPath, { fingerprint: _fingerprint, ...facts }]) => [diskPath, facts]),
+  );
+}
