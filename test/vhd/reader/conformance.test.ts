@@ -158,6 +158,22 @@ describe("3. parent resolution", () => {
     expect(ours.subarray(0, 8192).equals(data)).toBe(true);
   });
 
+  test.each(["..\\base\\parent.vhd", "../base/parent.vhd"])(
+    "a relative parent name %s whose folder is not there: the parent by its file name next to the child, as the error advises",
+    async (name) => {
+      const dir = await folder(`relative-moved/${name.includes("\\") ? "backslash" : "slash"}`);
+      const parentId = new Uint8Array(randomBytes(16));
+      const data = new Uint8Array(randomBytes(4096));
+      await writeVhd(join(dir, "parent.vhd"), { type: "dynamic", virtualSize: 4 * MiB, uniqueId: parentId, writes: [{ offset: 0, data }] });
+      const child = join(dir, "child.vhd");
+      await writeVhd(child, { type: "differencing", virtualSize: 4 * MiB, parent: { uniqueId: parentId, name } });
+      const info = await inspectDisk(child);
+      expect(info.chainError).toBeUndefined();
+      expect(info.parent?.resolvedPath).toBe(join(dir, "parent.vhd"));
+      expect((await readComposed(child)).subarray(0, 4096).equals(data)).toBe(true);
+    },
+  );
+
   test("a disk that names itself or its child as parent, with the right id, is still a loop", async () => {
     const dir = await folder("loop");
     const id = new Uint8Array(randomBytes(16));
