@@ -12,10 +12,11 @@ import { createBaseDisk } from "../../../provider/ops/create-base";
 import { createDifferencingDisk } from "../../../provider/ops/create-differencing";
 import { openChain } from "../../../provider/vhd/chain";
 import { openDiskImage } from "../../../provider/vhd/disk-image";
-import { inspectDisk, verifyDisk } from "../../../provider/vhd/inspect";
+import { QEMU_FOOTER_SIZED_CREATORS, inspectDisk, verifyDisk } from "../../../provider/vhd/inspect";
 import { writeAt } from "../../../provider/vhd/writer";
+import { FOOTER_SIZE, decodeFooter, encodeFooter } from "../../../provider/vhd/format";
 import { CORPUS_FIXTURES, DFVFS_FIXTURES } from "../../support/fixtures";
-import { pyvhdiReadChain, qemuImgCreate, vhdiinfo } from "../../support/oracles";
+import { pyvhdiReadChain, qemuImgCreate, qemuImgInfo, vhdiinfo } from "../../support/oracles";
 import { useTempDir } from "./temp-dir";
 import { readComposed } from "../writer/disks";
 import { writeVhd } from "./vhd-builder";
@@ -64,6 +65,26 @@ describe("1. a stored geometry that differs from the SPEC's algorithm is a note"
     expect(failedChecks(childReport)).toEqual([]);
     expect(childReport.ok).toBe(true);
     expect(childReport.notes.join("\n")).toMatch(/65535\/16\/255/);
+  });
+
+  test("the note names every creator whose disks qemu sizes by the footer, as qemu-img does, and only those", async () => {
+    const dir = await folder("geometry-creators");
+    const source = join(dir, "source.vhd");
+    // 6 MiB: the SPEC geometry 180/4/17 is 6266880 bytes, so qemu's size tells which one it used.
+    await createBaseDisk({ path: source, size: 6 * MiB, type: "dynamic" });
+    const bytes = await readFile(source);
+    for (const creator of [...QEMU_FOOTER_SIZED_CREATORS, "vpc ", "qemu"]) {
+      const footer = { ...decodeFooter(bytes.subarray(0, FOOTER_SIZE)).footer, creatorApplication: creator, cylinders: 179 };
+      const encoded = encodeFooter(footer);
+      const disk = join(dir, `${creator.trim().replace("\0", "")}.vhd`);
+      await writeFile(disk, Buffer.concat([encoded, bytes.subarray(FOOTER_SIZE, bytes.length - FOOTER_SIZE), encoded]));
+      const bySize = QEMU_FOOTER_SIZED_CREATORS.includes(creator);
+      expect((await qemuImgInfo(disk))["virtual-size"]).toBe(bySize ? 6 * MiB : 179 * 4 * 17 * 512);
+      const report = await verifyDisk(disk);
+      expect(report.ok).toBe(true);
+      const named = report.notes.join("\n").match(/so does qemu for the creators (.*) and for the geometry/)?.[1];
+      expect(named?.split(", ").sort()).toEqual(QEMU_FOOTER_SIZED_CREATORS.map((name) => name.replace(/[ \0]+$/, "")).sort());
+    }
   });
 });
 
