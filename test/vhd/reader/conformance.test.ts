@@ -255,6 +255,19 @@ describe("5. a fixed disk's file size must fit its layout in both directions", (
     await expect(stat(join(dir, "child.vhd"))).rejects.toMatchObject({ code: "ENOENT" });
   });
 
+  test("slack in a fixed grandparent: the parent is refused, and the error names the grandparent", async () => {
+    const dir = await folder("slack-ancestor");
+    const grandparent = join(dir, "golden.vhd");
+    await createBaseDisk({ path: grandparent, size: 4 * MiB, type: "fixed" });
+    const parent = join(dir, "parent.vhd");
+    await createDifferencingDisk({ imagePath: parent, parentPath: grandparent });
+    const bytes = await readFile(grandparent);
+    await writeFile(grandparent, Buffer.concat([bytes.subarray(0, 4 * MiB), Buffer.alloc(2 * MiB), bytes.subarray(4 * MiB)]));
+    const error = await createDifferencingDisk({ imagePath: join(dir, "child.vhd"), parentPath: parent }).catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ code: "ERROR_VHD_INVALID_FILE_SIZE", parameter: "parentPath", path: parent });
+    expect((error as Error).message).toContain(`its ancestor ${grandparent} is damaged: a fixed disk of 4194304 bytes`);
+  });
+
   test("a short file: verify fails to open it and it is refused as a parent, with the same error", async () => {
     const dir = await folder("short-file");
     const short = join(dir, "short.vhd");
