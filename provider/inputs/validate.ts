@@ -138,10 +138,12 @@ export async function checkParent(parentPath: string): Promise<DiskInfo> {
  * no two readers agree on what it holds: it is no parent (`ERROR_VHD_INVALID_FILE_SIZE`, as for a short file).
  */
 function refuseMisfitFileSize(images: readonly DiskImage[]): void {
-  for (const image of images) {
+  for (const [index, image] of images.entries()) {
     const misfit = image.warnings.find((warning) => warning.code === "ERROR_VHD_INVALID_FILE_SIZE");
     if (misfit !== undefined) {
-      throw new VhdError(misfit.code, misfit.message, { path: image.path, details: { field: misfit.field, offset: misfit.offset } });
+      // The error names the parent; an ancestor further up is named in the sentence, or no one could find it.
+      const reason = index === 0 ? misfit.message : `its ancestor ${image.path} is damaged: ${misfit.message}`;
+      throw new VhdError(misfit.code, reason, { path: image.path, details: { field: misfit.field, offset: misfit.offset } });
     }
   }
 }

@@ -293,6 +293,12 @@ function fact(name: string, ok: boolean, good: string, bad: string): VerifyCheck
   return { name, ok, detail: ok ? good : bad };
 }
 
+/**
+ * The creators whose disks qemu (block/vpc.c) sizes by the footer's current size; any other creator's disk it sizes
+ * by cylinders x heads x sectors, unless the geometry is 65535/16/255.
+ */
+export const QEMU_FOOTER_SIZED_CREATORS: readonly string[] = ["win ", "qem2", "d2v ", "CTXS", "tap\0"];
+
 /** What the stored geometry says beside the SPEC's algorithm: producers choose their own on purpose, readers ignore it. */
 function geometryNote({ footer, virtualSize }: DiskImage): string | null {
   const expected = chsFromSize(virtualSize);
@@ -303,7 +309,8 @@ function geometryNote({ footer, virtualSize }: DiskImage): string | null {
     `the stored geometry ${footer.cylinders}/${footer.heads}/${footer.sectorsPerTrack} is not the SPEC algorithm's ` +
     `${expected.cylinders}/${expected.heads}/${expected.sectorsPerTrack} (producers choose their own, e.g. qemu's ` +
     "force_size writes 65535/16/255; Hyper-V and libvhdi size the disk by the footer, and so does qemu for the " +
-    "creators win and qem2 and for the geometry 65535/16/255)"
+    `creators ${QEMU_FOOTER_SIZED_CREATORS.map((creator) => creator.replace(/[ \0]+$/, "")).join(", ")} and for the ` +
+    "geometry 65535/16/255)"
   );
 }
 

@@ -5,8 +5,8 @@
  *
  * The parent name is a file name (qemu, blktap), Hyper-V's absolute Windows path, or, from producers that write no
  * locator at all (Xen Orchestra's vhd-lib), a path relative to the child's folder (`../base/parent.vhd`); libvhdi
- * resolves that one against the child's folder, and so does this module. An absolute name is also tried by its file
- * name next to the child, the last resort for a chain moved as a whole.
+ * resolves that one against the child's folder, and so does this module. Any name is also tried by its file name next
+ * to the child, the last resort for a chain moved as a whole.
  */
 import { dirname, isAbsolute, join, posix, resolve } from "node:path";
 import { PLATFORM_CODE } from "./format";
@@ -37,15 +37,16 @@ function hostPathOf(stored: string, childFolder: string, absoluteLocator: boolea
 
 /**
  * Where the parent unicode name points: a relative name against the child's folder; an absolute one as it stands
- * (POSIX) and by its file name next to the child.
+ * (POSIX). Either way, last, its file name next to the child: where the not-found error tells the user to put the
+ * parent, and where libvhdi's vhdimount looks for a name with `\` separators (`..\base\parent.vhd`).
  */
 function parentNamePaths(parentUnicodeName: string, childFolder: string): string[] {
   const slashed = parentUnicodeName.replace(/\\/g, "/");
   const name = baseNameOfAnyPath(parentUnicodeName);
   if (name === "" || name === "." || name === "..") return [];
   if (WINDOWS_ROOTED.test(parentUnicodeName)) return [join(childFolder, name)];
-  if (slashed.startsWith("/")) return [slashed, join(childFolder, name)];
-  return [resolve(childFolder, slashed)];
+  const asRecorded = slashed.startsWith("/") ? slashed : resolve(childFolder, slashed);
+  return [asRecorded, join(childFolder, name)];
 }
 
 const ORDER: readonly { codes: readonly string[]; absolute: boolean }[] = [

@@ -143,6 +143,17 @@ describe("vhd errors", () => {
     expect(run.stderr).toContain(`(${formatHresult(ERROR_TABLE[code].hresult)}): ${where}`);
   });
 
+  it("write input that runs past the end after its first 8 MiB piece: the input's length and offset, and what was written", () => {
+    const small = join(temp.dir, "small.vhd");
+    runVhdOk(["create", small, "--size", "8MiB"]);
+    const run = runVhd(["write", "small.vhd", "--offset", "0"], { cwd: temp.dir, input: Buffer.alloc(10 * 1024 * 1024, 1) });
+    expectOneLineError(run, "E_INVALIDARG");
+    expect(run.stderr).toContain(
+      'length 10485760, path "small.vhd": 10485760 bytes of input (or more) at offset 0 run past the end of the ' +
+        "8388608-byte disk; the first 8388608 bytes were written, the rest were not",
+    );
+  });
+
   it("a size no VHD can have: the size, then the new disk's path", () => {
     const target = join(temp.dir, "odd.vhd");
     const run = runVhd(["create", target, "--size", "1000"]);

@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { VhdError, isVhdError } from "../../errors";
 import { throwIfCancelled } from "../../fs/cancellation";
 import { writeAt } from "../../vhd/writer";
 import { runCommand, withCommonOptions, type CommonOptions } from "../command-runner";
@@ -11,6 +12,21 @@ const WRITE_PIECE_SIZE = 8 * 1024 * 1024;
 
 interface WriteOptions extends CommonOptions {
   offset: string;
+}
+
+/**
+ * A later piece that runs past the end of the disk is named by the input as the user gave it (its length so far, at
+ * the offset given), not by the piece, and says what was written, as `dd` does.
+ */
+function inputPastTheEnd(error: unknown, path: string, offset: number, bytesWritten: number, pieceLength: number): unknown {
+  if (!isVhdError(error) || error.code !== "E_INVALIDARG" || error.parameter !== "length") return error;
+  const length = bytesWritten + pieceLength;
+  return new VhdError(
+    "E_INVALIDARG",
+    `${length} bytes of input (or more) at offset ${offset} run past the end of the ` +
+      `${String(error.details["virtualSize"])}-byte disk; the first ${bytesWritten} bytes were written, the rest were not`,
+    { parameter: "length", value: length, path, pathParameter: "path", details: { ...error.details, offset, bytesWritten } },
+  );
 }
 
 /**
@@ -31,7 +47,9 @@ export function registerWrite(program: Command): void {
         let fileSize: number | undefined;
         for await (const piece of stdinChunks(WRITE_PIECE_SIZE, signal)) {
           throwIfCancelled(signal, { parameter: "path", path });
-          const result = await writeAt(path, offset + bytesWritten, piece, { signal });
+          const result = await writeAt(path, offset + bytesWritten, piece, { signal }).catch((error: unknown) => {
+            throw bytesWritten > 0 ? inputPastTheEnd(error, path, offset, bytesWritten, piece.length) : error;
+          });
           bytesWritten += result.bytesWritten;
           blocksAllocated += result.blocksAllocated;
           fileSize = result.fileSize;

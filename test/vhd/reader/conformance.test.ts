@@ -12,10 +12,11 @@ import { createBaseDisk } from "../../../provider/ops/create-base";
 import { createDifferencingDisk } from "../../../provider/ops/create-differencing";
 import { openChain } from "../../../provider/vhd/chain";
 import { openDiskImage } from "../../../provider/vhd/disk-image";
-import { inspectDisk, verifyDisk } from "../../../provider/vhd/inspect";
+import { QEMU_FOOTER_SIZED_CREATORS, inspectDisk, verifyDisk } from "../../../provider/vhd/inspect";
 import { writeAt } from "../../../provider/vhd/writer";
+import { FOOTER_SIZE, decodeFooter, encodeFooter } from "../../../provider/vhd/format";
 import { CORPUS_FIXTURES, DFVFS_FIXTURES } from "../../support/fixtures";
-import { pyvhdiReadChain, qemuImgCreate, vhdiinfo } from "../../support/oracles";
+import { pyvhdiReadChain, qemuImgCreate, qemuImgInfo, vhdiinfo } from "../../support/oracles";
 import { useTempDir } from "./temp-dir";
 import { readComposed } from "../writer/disks";
 import { writeVhd } from "./vhd-builder";
@@ -64,6 +65,26 @@ describe("1. a stored geometry that differs from the SPEC's algorithm is a note"
     expect(failedChecks(childReport)).toEqual([]);
     expect(childReport.ok).toBe(true);
     expect(childReport.notes.join("\n")).toMatch(/65535\/16\/255/);
+  });
+
+  test("the note names every creator whose disks qemu sizes by the footer, as qemu-img does, and only those", async () => {
+    const dir = await folder("geometry-creators");
+    const source = join(dir, "source.vhd");
+    // 6 MiB: the SPEC geometry 180/4/17 is 6266880 bytes, so qemu's size tells which one it used.
+    await createBaseDisk({ path: source, size: 6 * MiB, type: "dynamic" });
+    const bytes = await readFile(source);
+    for (const creator of [...QEMU_FOOTER_SIZED_CREATORS, "vpc ", "qemu"]) {
+      const footer = { ...decodeFooter(bytes.subarray(0, FOOTER_SIZE)).footer, creatorApplication: creator, cylinders: 179 };
+      const encoded = encodeFooter(footer);
+      const disk = join(dir, `${creator.trim().replace("\0", "")}.vhd`);
+      await writeFile(disk, Buffer.concat([encoded, bytes.subarray(FOOTER_SIZE, bytes.length - FOOTER_SIZE), encoded]));
+      const bySize = QEMU_FOOTER_SIZED_CREATORS.includes(creator);
+      expect((await qemuImgInfo(disk))["virtual-size"]).toBe(bySize ? 6 * MiB : 179 * 4 * 17 * 512);
+      const report = await verifyDisk(disk);
+      expect(report.ok).toBe(true);
+      const named = report.notes.join("\n").match(/so does qemu for the creators (.*) and for the geometry/)?.[1];
+      expect(named?.split(", ").sort()).toEqual(QEMU_FOOTER_SIZED_CREATORS.map((name) => name.replace(/[ \0]+$/, "")).sort());
+    }
   });
 });
 
@@ -158,6 +179,22 @@ describe("3. parent resolution", () => {
     expect(ours.subarray(0, 8192).equals(data)).toBe(true);
   });
 
+  test.each(["..\\base\\parent.vhd", "../base/parent.vhd"])(
+    "a relative parent name %s whose folder is not there: the parent by its file name next to the child, as the error advises",
+    async (name) => {
+      const dir = await folder(`relative-moved/${name.includes("\\") ? "backslash" : "slash"}`);
+      const parentId = new Uint8Array(randomBytes(16));
+      const data = new Uint8Array(randomBytes(4096));
+      await writeVhd(join(dir, "parent.vhd"), { type: "dynamic", virtualSize: 4 * MiB, uniqueId: parentId, writes: [{ offset: 0, data }] });
+      const child = join(dir, "child.vhd");
+      await writeVhd(child, { type: "differencing", virtualSize: 4 * MiB, parent: { uniqueId: parentId, name } });
+      const info = await inspectDisk(child);
+      expect(info.chainError).toBeUndefined();
+      expect(info.parent?.resolvedPath).toBe(join(dir, "parent.vhd"));
+      expect((await readComposed(child)).subarray(0, 4096).equals(data)).toBe(true);
+    },
+  );
+
   test("a disk that names itself or its child as parent, with the right id, is still a loop", async () => {
     const dir = await folder("loop");
     const id = new Uint8Array(randomBytes(16));
@@ -216,6 +253,19 @@ describe("5. a fixed disk's file size must fit its layout in both directions", (
     const error = await createDifferencingDisk({ imagePath: join(dir, "child.vhd"), parentPath: slack }).catch((caught: unknown) => caught);
     expect(error).toMatchObject({ code: "ERROR_VHD_INVALID_FILE_SIZE", parameter: "parentPath", path: slack });
     await expect(stat(join(dir, "child.vhd"))).rejects.toMatchObject({ code: "ENOENT" });
+  });
+
+  test("slack in a fixed grandparent: the parent is refused, and the error names the grandparent", async () => {
+    const dir = await folder("slack-ancestor");
+    const grandparent = join(dir, "golden.vhd");
+    await createBaseDisk({ path: grandparent, size: 4 * MiB, type: "fixed" });
+    const parent = join(dir, "parent.vhd");
+    await createDifferencingDisk({ imagePath: parent, parentPath: grandparent });
+    const bytes = await readFile(grandparent);
+    await writeFile(grandparent, Buffer.concat([bytes.subarray(0, 4 * MiB), Buffer.alloc(2 * MiB), bytes.subarray(4 * MiB)]));
+    const error = await createDifferencingDisk({ imagePath: join(dir, "child.vhd"), parentPath: parent }).catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ code: "ERROR_VHD_INVALID_FILE_SIZE", parameter: "parentPath", path: parent });
+    expect((error as Error).message).toContain(`its ancestor ${grandparent} is damaged: a fixed disk of 4194304 bytes`);
   });
 
   test("a short file: verify fails to open it and it is refused as a parent, with the same error", async () => {
