@@ -176,6 +176,16 @@ function checkName(given: string, parameter: ErrorParameter, options: PathRuleOp
   if (given.includes("\u0000")) {
     throw new VhdError("ERROR_INVALID_NAME", "the path contains a NUL character", { parameter, path: given });
   }
+  if (parameter === "parentPath" && process.platform !== "win32" && given.includes("\\")) {
+    // A child records its parent only as Windows paths (W2ku, W2ru, the parent unicode name), where a backslash
+    // separates folders, so no reader could find this parent again, whatever the path rules.
+    throw new VhdError(
+      "ERROR_INVALID_NAME",
+      "the path contains a backslash; a differencing disk records its parent as Windows paths, where a backslash " +
+        "separates folders, so the child could never find this parent again; rename the parent or its folder",
+      { parameter, path: given },
+    );
+  }
   if (!windowsRules(options)) return;
   for (const component of nameComponents(given)) {
     const problem = windowsNameProblem(component);

@@ -123,10 +123,15 @@ describe("resolveDiskPaths resolves", () => {
 
   it("everything Windows refuses, with posix rules (chosen explicitly)", () => {
     const imagePath = `${pathOfLength(300).slice(0, -4)}:CON?.vhd.`;
-    expect(resolveDiskPaths({ imagePath, parentPath: "/vms/a\\b.vhd" }, { pathRules: "posix" })).toEqual({
+    expect(resolveDiskPaths({ imagePath, parentPath: "/vms/a?b.vhd" }, { pathRules: "posix" })).toEqual({
       imagePath,
-      parentPath: "/vms/a\\b.vhd",
+      parentPath: "/vms/a?b.vhd",
     });
+  });
+
+  it("a backslash in parentPath, even with posix rules: the child's Windows-path locators could never find it", () => {
+    expect(() => resolveDiskPaths({ imagePath: "/vms/c.vhd", parentPath: "/vms/a\\b.vhd" }, { pathRules: "posix" }))
+      .toThrow(expect.objectContaining({ code: "ERROR_INVALID_NAME", parameter: "parentPath", path: "/vms/a\\b.vhd" }));
   });
 });
 
