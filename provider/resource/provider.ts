@@ -12,29 +12,35 @@
  */
 import * as path from "node:path";
 import type * as pulumi from "@pulumi/pulumi";
-import { VhdError, asVhdError } from "../errors";
+import { VhdError, asVhdError, isVhdError } from "../errors";
 import { fileExists, fingerprintFile, sameFingerprint } from "../fs/file-fingerprint";
 import { pathsEqual, resolveDiskPaths, resolveSinglePath } from "../inputs/paths";
+import { checkDistinctPaths } from "../inputs/validate";
 import { createDifferencingDisk } from "../ops/create-differencing";
 import { deleteDisk, discardNewDisk } from "../ops/delete-disk";
+import { claimDisk, ownerOf, ownershipRecordPath } from "../ops/ownership";
 import { protectParent, unprotectParent } from "../ops/protect-parent";
 import { childDisksInFolder } from "../vhd/child-disks";
+import { identifyDisk } from "../vhd/disk-identity";
 import { inspectDisk } from "../vhd/inspect";
+import { checkBlockSize } from "../vhd/size-rules";
 import { childFacts, type ChildFacts } from "./disk-facts";
 import { KeyedLock } from "./keyed-lock";
 import { isAncestors, observeParent, parentChecksumOf, parentIdentity } from "./parent-observation";
+import { reportingFailures } from "./provider-failure";
 import { planDiff } from "./replace-rules";
+import { type EngineInputs, type EngineState, secretPathValues } from "./secret-values";
 import { type RawInputs, readSettings, recordedSettings } from "./settings";
-import { type DiskInputs, type DiskState, type ParentObservation, UNKNOWN, isUnknown } from "./state";
+import { type DiskInputs, type DiskSettings, type DiskState, type ParentObservation, UNKNOWN, isUnknown } from "./state";
 
 /** What {@link read} returns: `pulumi.dynamic.ReadResult` with `inputs` in the inputs' shape. */
 export interface DiskReadResult {
   /** The disk's id, or `""` when it is gone. */
   id: string;
   /** The state as read. */
-  props?: DiskState;
+  props?: EngineState;
   /** Replacement inputs, when the refresh found a relinked disk. */
-  inputs?: DiskInputs;
+  inputs?: EngineInputs;
 }
 
 /** Deletes and protection changes of disks sharing a parent run one at a time (see keyed-lock.ts). */
@@ -56,19 +62,19 @@ const UNKNOWN_OBSERVATION = {
 export async function check(
   olds: Partial<DiskInputs>,
   news: RawInputs,
-): Promise<pulumi.dynamic.CheckResult<DiskInputs>> {
+): Promise<pulumi.dynamic.CheckResult<EngineInputs>> {
   const { settings, errors } = readSettings(news);
   if (settings === undefined) return { failures: errors.map(failureOf) };
   const { imagePath, parentPath } = news;
   if (isUnknown(imagePath) || isUnknown(parentPath)) {
     // A relative path is relative to the other one's folder: with that one unknown, where it points is unknown too.
     const known = (value: unknown): unknown => (typeof value === "string" && path.isAbsolute(value) ? path.resolve(value) : UNKNOWN);
-    return {
-      inputs: { ...settings, imagePath: known(imagePath), parentPath: known(parentPath), ...UNKNOWN_OBSERVATION } as DiskInputs,
-    };
+    const inputs = { ...settings, imagePath: known(imagePath), parentPath: known(parentPath), ...UNKNOWN_OBSERVATION } as DiskInputs;
+    return { inputs: secretPathValues(inputs, settings.secretPaths) };
   }
   try {
     const paths = resolveDiskPaths({ imagePath: imagePath as string, parentPath: parentPath as string }, settings);
+    checkNewDiskRules(paths, settings);
     const samePrevious = typeof olds.parentPath === "string" && pathsEqual(olds.parentPath, paths.parentPath);
     const observation = await observeParent(paths.parentPath, {
       checksum: settings.checksum,
@@ -83,34 +89,98 @@ export async function check(
         { parameter: "parentPath", path: paths.parentPath },
       );
     }
-    return { inputs: { ...settings, ...paths, ...observation } };
+    return { inputs: secretPathValues({ ...settings, ...paths, ...observation }, settings.secretPaths) };
   } catch (error) {
     return { failures: [failureOf(asVhdError(error))] };
   }
 }
 
-/** Decides replace / update / nothing (replace-rules.ts); looks only at the disk file's existence itself. */
-export async function diff(_id: string, olds: Partial<DiskState>, news: DiskInputs): Promise<pulumi.dynamic.DiffResult> {
-  const recorded = recordedState(olds);
-  const { changes, replaces, deleteBeforeReplace } = planDiff(recorded, news, {
-    imageExists: await fileExists(recorded.imagePath, "imagePath"),
-  });
-  return { changes, replaces, deleteBeforeReplace };
+/** The rules of a new disk that need no file: reported by `check`, so a preview finds them, not only `up`. */
+function checkNewDiskRules(paths: { imagePath: string; parentPath: string }, settings: DiskSettings): void {
+  checkDistinctPaths(paths.imagePath, paths.parentPath);
+  if (settings.blockSize !== undefined && !isUnknown(settings.blockSize)) checkBlockSize(settings.blockSize, paths.imagePath);
 }
 
-/** Creates the disk (or adopts an existing one when `adopt` is on) and records it. Leaves nothing behind on failure. */
-export async function create(inputs: DiskInputs): Promise<pulumi.dynamic.CreateResult<DiskState>> {
+/**
+ * Decides replace / update / nothing (replace-rules.ts). Looks at the disk file itself too (its footer only): a file
+ * deleted, replaced or overwritten since the last refresh is planned as a replace even without one.
+ */
+export async function diff(_id: string, olds: Partial<DiskState>, news: DiskInputs): Promise<pulumi.dynamic.DiffResult> {
+  return reportingFailures(async () => {
+    const recorded = recordedState(olds);
+    const found = await identifyDisk(recorded.imagePath);
+    const observed = found.kind === "missing" ? recorded : { ...recorded, foundUniqueId: foundUniqueIdOf(found) };
+    const { changes, replaces, deleteBeforeReplace } = planDiff(observed, news, { imageExists: found.kind !== "missing" });
+    return { changes, replaces, deleteBeforeReplace };
+  });
+}
+
+/**
+ * Creates the disk and records it, or takes over an existing one: with `adopt`, or without it when the disk's
+ * ownership record names this very resource (its earlier `up` was killed after the disk was made; see ownership.ts).
+ * A disk another resource owns is refused. Leaves nothing behind on failure.
+ */
+export async function create(inputs: DiskInputs): Promise<pulumi.dynamic.CreateResult<EngineState>> {
+  return reportingFailures(async () => {
+    const { imagePath } = inputs;
+    const takeover = await takeoverOf(inputs);
+    const child =
+      takeover === null
+        ? await createNew(inputs)
+        : { ...(await adoptable(inputs)), createdFolders: [] };
+    try {
+      const state = await recordDisk(inputs, childFacts(child), takeover === "adopt", child.createdFolders);
+      if (inputs.owner !== undefined) {
+        const holder = await claimDisk(imagePath, { owner: inputs.owner, uniqueId: state.uniqueId });
+        if (holder !== null) throw ownedElsewhere(imagePath, holder);
+      }
+      return { id: diskId(state), outs: secretPathValues(state, state.secretPaths) };
+    } catch (error) {
+      // The disk was written by this call: take it back.
+      if (takeover === null) await discardNewDisk(imagePath, child.createdFolders);
+      throw error;
+    }
+  });
+}
+
+/**
+ * Whether `create` takes over the disk already at `imagePath`: `"adopt"` (asked for), `"own"` (its ownership record
+ * names this resource), or `null` (nothing there, or a file `create` will refuse as existing).
+ * @throws VhdError `ERROR_ALREADY_EXISTS` when another resource owns the disk there.
+ */
+async function takeoverOf(inputs: DiskInputs): Promise<"adopt" | "own" | null> {
+  const found = await identifyDisk(inputs.imagePath);
+  if (found.kind !== "vhd") return null;
+  const owner = await ownerOf(inputs.imagePath, found.uniqueId);
+  if (owner !== null && owner === inputs.owner) return "own";
+  if (owner !== null) throw ownedElsewhere(inputs.imagePath, owner);
+  return inputs.adopt ? "adopt" : null;
+}
+
+/** The refusal of a disk another resource owns (one disk, one owner). */
+function ownedElsewhere(imagePath: string, owner: string): VhdError {
+  return new VhdError(
+    "ERROR_ALREADY_EXISTS",
+    `the disk there is managed by another resource, ${owner} (ownership record ${ownershipRecordPath(imagePath)}); ` +
+      "one disk has one owner: choose another imagePath, or remove that resource first",
+    { parameter: "imagePath", path: imagePath, details: { owner } },
+  );
+}
+
+/** Writes a new disk. A file already at `imagePath` is refused, with the ways to recover an interrupted deployment. */
+async function createNew(inputs: DiskInputs): ReturnType<typeof createDifferencingDisk> {
   const { imagePath, parentPath } = inputs;
-  const adopting = inputs.adopt && (await fileExists(imagePath, "imagePath"));
-  const child = adopting
-    ? await adoptable(inputs)
-    : await createDifferencingDisk({ imagePath, parentPath, blockSize: inputs.blockSize, pathRules: inputs.pathRules });
   try {
-    return { id: imagePath, outs: await recordDisk(inputs, childFacts(child), adopting) };
+    return await createDifferencingDisk({ imagePath, parentPath, blockSize: inputs.blockSize, pathRules: inputs.pathRules });
   } catch (error) {
-    // The disk was written by this call: take it back.
-    if (!adopting) await discardNewDisk(imagePath);
-    throw error;
+    if (!isVhdError(error, "ERROR_ALREADY_EXISTS") || error.path !== imagePath) throw error;
+    throw new VhdError(
+      "ERROR_ALREADY_EXISTS",
+      `${error.reason}. If it is the disk of an interrupted \`pulumi up\` (killed while creating), take it over: set ` +
+        "`adopt: true` on the resource, or run `pulumi refresh --import-pending-creates <urn> <id>` with this path as " +
+        "the id (a disk with secret paths: its unique id, `vhd inspect` shows it)",
+      { parameter: "imagePath", path: imagePath, cause: error, details: error.details },
+    );
   }
 }
 
@@ -121,19 +191,30 @@ export async function create(inputs: DiskInputs): Promise<pulumi.dynamic.CreateR
  * it is now.
  */
 export async function read(id: string, props: Partial<DiskState>): Promise<DiskReadResult> {
-  const imagePath = resolveSinglePath(id, "imagePath", { pathRules: "posix" });
-  if (!(await fileExists(imagePath, "imagePath"))) return { id: "" };
-  const facts = childFacts(await inspectDisk(imagePath));
-  if (typeof props.uniqueId !== "string") return { id: imagePath, props: await describeUnmanaged(imagePath, facts) };
-  const recorded = recordedState(props);
-  if (facts.uniqueId !== recorded.uniqueId) return { id: imagePath, props: { ...recorded, foundUniqueId: facts.uniqueId } };
-  const { resolvedParentPath, ...link } = facts;
-  const state: DiskState = { ...recorded, ...link, foundUniqueId: facts.uniqueId };
-  if (resolvedParentPath !== null) state.parentPath = resolvedParentPath;
-  const relinked = state.parentPath !== recorded.parentPath || state.parentUniqueId !== recorded.parentUniqueId;
-  // Inputs are rewritten only for a relink: the stored inputs then show the link the disk really has, so the next
-  // `preview --diff` prints old -> new parent; otherwise they stay as they were (no refresh noise).
-  return relinked ? { id: imagePath, props: state, inputs: inputsOf(state) } : { id: imagePath, props: state };
+  return reportingFailures(async () => {
+    // The id is the path, except for a disk with secret paths (see diskId); the state always has the path.
+    const imagePath = resolveSinglePath(props.imagePath ?? id, "imagePath", { pathRules: "posix" });
+    const found = await identifyDisk(imagePath);
+    if (found.kind === "missing") return { id: "" };
+    if (typeof props.uniqueId !== "string") {
+      const state = await describeUnmanaged(imagePath, childFacts(await inspectDisk(imagePath)), props);
+      return { id: diskId(state), props: secretPathValues(state, state.secretPaths) };
+    }
+    const recorded = recordedState(props);
+    const foundUniqueId = foundUniqueIdOf(found);
+    if (foundUniqueId !== recorded.uniqueId) {
+      const state = { ...recorded, foundUniqueId };
+      return { id: diskId(state), props: secretPathValues(state, state.secretPaths) };
+    }
+    const { resolvedParentPath, ...link } = childFacts(await inspectDisk(imagePath));
+    const state: DiskState = { ...recorded, ...link, foundUniqueId };
+    if (resolvedParentPath !== null) state.parentPath = resolvedParentPath;
+    const relinked = state.parentPath !== recorded.parentPath || state.parentUniqueId !== recorded.parentUniqueId;
+    const result = { id: diskId(state), props: secretPathValues(state, state.secretPaths) };
+    // Inputs are rewritten only for a relink: the stored inputs then show the link the disk really has, so the next
+    // `preview --diff` prints old -> new parent; otherwise they stay as they were (no refresh noise).
+    return relinked ? { ...result, inputs: secretPathValues(inputsOf(state), state.secretPaths) } : result;
+  });
 }
 
 /** Applies setting changes (protection, adopt, checksum, path rules) and returns the complete outputs. */
@@ -141,17 +222,20 @@ export async function update(
   _id: string,
   olds: Partial<DiskState>,
   news: DiskInputs,
-): Promise<pulumi.dynamic.UpdateResult<DiskState>> {
-  const recorded = recordedState(olds);
-  let parentModeBeforeProtect = recorded.parentModeBeforeProtect;
-  if (news.protectParent && !recorded.protectParent) {
-    parentModeBeforeProtect = await parentLock.run(recorded.parentPath, () => protectParent(recorded.parentPath));
-  } else if (!news.protectParent && recorded.protectParent) {
-    await parentLock.run(recorded.parentPath, () => releaseParent(recorded, []));
-    parentModeBeforeProtect = null;
-  }
-  const parentChecksum = news.checksum ? (recorded.parentChecksum ?? news.parentChecksum) : null;
-  return { outs: { ...recorded, ...recordedSettings(news), parentChecksum, parentModeBeforeProtect } };
+): Promise<pulumi.dynamic.UpdateResult<EngineState>> {
+  return reportingFailures(async () => {
+    const recorded = recordedState(olds);
+    let parentModeBeforeProtect = recorded.parentModeBeforeProtect;
+    if (news.protectParent && !recorded.protectParent) {
+      parentModeBeforeProtect = await parentLock.run(recorded.parentPath, () => protectParent(recorded.parentPath));
+    } else if (!news.protectParent && recorded.protectParent) {
+      await parentLock.run(recorded.parentPath, () => releaseParent(recorded, []));
+      parentModeBeforeProtect = null;
+    }
+    const parentChecksum = news.checksum ? (recorded.parentChecksum ?? news.parentChecksum) : null;
+    const state: DiskState = { ...recorded, ...recordedSettings(news), parentChecksum, parentModeBeforeProtect };
+    return { outs: secretPathValues(state, state.secretPaths) };
+  });
 }
 
 /**
@@ -159,11 +243,13 @@ export async function update(
  * in its folder uses it as parent, and "already gone" is success. Undoes `protectParent` when no child remains.
  */
 export async function remove(id: string, props: Partial<DiskState>): Promise<void> {
-  const recorded = recordedState({ imagePath: id, ...props });
-  const { imagePath } = recorded;
-  await parentLock.run(recorded.parentPath, async () => {
-    await deleteDisk({ imagePath, expectedUniqueId: recorded.uniqueId });
-    await releaseParent(recorded, [imagePath]);
+  return reportingFailures(async () => {
+    const recorded = recordedState({ imagePath: id, ...props });
+    const { imagePath, owner, createdFolders } = recorded;
+    await parentLock.run(recorded.parentPath, async () => {
+      await deleteDisk({ imagePath, expectedUniqueId: recorded.uniqueId, owner, createdFolders });
+      await releaseParent(recorded, [imagePath]);
+    });
   });
 }
 
@@ -203,7 +289,12 @@ async function adoptable(inputs: DiskInputs): Promise<Awaited<ReturnType<typeof 
 }
 
 /** The state of a disk just created or adopted: the child's facts, the parent's identity, checksum and protection. */
-async function recordDisk(inputs: DiskInputs, facts: ChildFacts, adopted: boolean): Promise<DiskState> {
+async function recordDisk(
+  inputs: DiskInputs,
+  facts: ChildFacts,
+  adopted: boolean,
+  createdFolders: string[],
+): Promise<DiskState> {
   const { parentPath } = inputs;
   const before = await fingerprintFile(parentPath);
   const identity = await parentIdentity(parentPath, before);
@@ -239,11 +330,16 @@ async function recordDisk(inputs: DiskInputs, facts: ChildFacts, adopted: boolea
     ancestors: isAncestors(inputs.ancestors) ? inputs.ancestors : {},
     adopted,
     parentModeBeforeProtect,
+    createdFolders,
   };
 }
 
-/** The state of a disk read with `get`: nothing recorded, so the parent as it is now stands for "when made". */
-async function describeUnmanaged(imagePath: string, facts: ChildFacts): Promise<DiskState> {
+/**
+ * The state of a disk read with nothing recorded: by `get`, or by `refresh --import-pending-creates` (then `props`
+ * holds the inputs the interrupted create was given, whose settings are kept). The parent as it is now stands for
+ * "when made".
+ */
+async function describeUnmanaged(imagePath: string, facts: ChildFacts, props: Partial<DiskState>): Promise<DiskState> {
   const { resolvedParentPath, ...link } = facts;
   if (resolvedParentPath === null) {
     throw new VhdError("ERROR_VHD_PARENT_VHD_NOT_FOUND", "the disk's parent cannot be found, so it cannot be described", {
@@ -255,7 +351,7 @@ async function describeUnmanaged(imagePath: string, facts: ChildFacts): Promise<
   const fingerprint = observation.parentFingerprint ?? (await fingerprintFile(resolvedParentPath));
   const identity = await parentIdentity(resolvedParentPath, fingerprint);
   return {
-    ...recordedState({}),
+    ...recordedState(settingsOf(props)),
     ...link,
     imagePath,
     parentPath: resolvedParentPath,
@@ -277,6 +373,8 @@ function inputsOf(state: DiskState): DiskInputs {
     protectParent: state.protectParent,
     pathRules: state.pathRules,
     checksum: state.checksum,
+    secretPaths: state.secretPaths,
+    ...(state.owner === undefined ? {} : { owner: state.owner }),
     parentUniqueId: state.parentUniqueId,
     parentSize: state.parentSize,
     parentChecksum: state.parentChecksum,
@@ -296,14 +394,36 @@ function recordedState(props: Partial<DiskState>): DiskState {
     pathRules: "windows",
     checksum: true,
     adopted: false,
+    secretPaths: false,
     parentModeBeforeProtect: null,
+    createdFolders: [],
     parentChecksum: null,
     ancestors: null,
     chain: [],
     chainDepth: 0,
   } satisfies Partial<DiskState>;
   const state = { ...defaults, ...props } as DiskState;
-  return { ...state, foundUniqueId: props.foundUniqueId ?? state.uniqueId };
+  // `null` is a finding (not a VHD), not a missing field.
+  return { ...state, foundUniqueId: props.foundUniqueId === undefined ? state.uniqueId : props.foundUniqueId };
+}
+
+/** The settings among `props` (the inputs of an interrupted create, or nothing for `get`), the rest left out. */
+function settingsOf(props: Partial<DiskState>): Partial<DiskState> {
+  const settings = readSettings(props);
+  return settings.settings === undefined ? {} : recordedSettings(settings.settings);
+}
+
+/**
+ * The resource id: the disk's absolute path, which `get` takes; for a disk with secret paths its unique id instead,
+ * since Pulumi stores ids in plain text.
+ */
+function diskId(state: Pick<DiskState, "imagePath" | "uniqueId" | "secretPaths">): string {
+  return state.secretPaths ? state.uniqueId : state.imagePath;
+}
+
+/** What the state records as found at `imagePath`: the VHD's unique id, or `null` for a file that is not a VHD. */
+function foundUniqueIdOf(found: { kind: "vhd"; uniqueId: string } | { kind: "not-a-vhd" }): string | null {
+  return found.kind === "vhd" ? found.uniqueId : null;
 }
 
 function failureOf(error: VhdError): pulumi.dynamic.CheckFailure {
