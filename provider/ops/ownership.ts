@@ -9,10 +9,10 @@
  * disk beside it still has the unique id it names: a record left by a crash, or by a disk deleted or replaced outside
  * Pulumi, names a disk that is not there and claims nothing.
  */
-import { randomBytes } from "node:crypto";
-import { link, open, readFile, unlink } from "node:fs/promises";
+import { link, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { errnoCode, vhdErrorFromFs } from "../fs/fs-error";
+import { readJsonRecord, writeJsonTemporary } from "../fs/json-record";
 
 /** What an ownership record holds. */
 export interface OwnershipRecord {
@@ -47,15 +47,9 @@ export async function ownerOf(imagePath: string, uniqueId: string): Promise<stri
 export async function claimDisk(imagePath: string, record: OwnershipRecord): Promise<string | null> {
   const target = ownershipRecordPath(imagePath);
   const context = { parameter: "imagePath", path: target, action: "write the disk's ownership record" };
-  const temporary = `${target}.${randomBytes(6).toString("hex")}.tmp`;
+  let temporary: string | undefined;
   try {
-    const handle = await open(temporary, "wx", 0o644);
-    try {
-      await handle.writeFile(`${JSON.stringify(record)}\n`);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
+    temporary = await writeJsonTemporary(target, record);
     // Twice at most: the second time after taking away a record that named another disk.
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
@@ -74,7 +68,7 @@ export async function claimDisk(imagePath: string, record: OwnershipRecord): Pro
   } catch (error) {
     throw vhdErrorFromFs(error, context);
   } finally {
-    await unlink(temporary).catch(() => undefined);
+    if (temporary !== undefined) await unlink(temporary).catch(() => undefined);
   }
 }
 
@@ -91,19 +85,7 @@ export async function forgetOwner(imagePath: string, uniqueId: string): Promise<
 
 /** The record, or `null` when there is none or it is not one (a garbled record claims nothing). */
 async function readRecord(imagePath: string): Promise<OwnershipRecord | null> {
-  const file = ownershipRecordPath(imagePath);
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch (error) {
-    if (errnoCode(error) === "ENOENT") return null;
-    throw vhdErrorFromFs(error, { parameter: "imagePath", path: file, action: "read the disk's ownership record" });
-  }
-  try {
-    const parsed: unknown = JSON.parse(text);
-    const { owner, uniqueId } = (parsed ?? {}) as Partial<Record<keyof OwnershipRecord, unknown>>;
-    return typeof owner === "string" && typeof uniqueId === "string" ? { owner, uniqueId } : null;
-  } catch {
-    return null;
-  }
+  const parsed = await readJsonRecord(ownershipRecordPath(imagePath), "imagePath");
+  const { owner, uniqueId } = (parsed ?? {}) as Partial<Record<keyof OwnershipRecord, unknown>>;
+  return typeof owner === "string" && typeof uniqueId === "string" ? { owner, uniqueId } : null;
 }

@@ -28,8 +28,8 @@ export interface DifferencingDiskArgs {
    */
   adopt?: pulumi.Input<boolean>;
   /**
-   * Make the parent read-only while this disk exists, and make it writable again when the last child in the parent's
-   * or this disk's folder is deleted. Default `false`.
+   * Make the parent read-only while this disk exists, and make it writable again when the last disk that asked for
+   * it (in any folder; a holds record beside the parent lists them) is deleted. Default `false`.
    */
   protectParent?: pulumi.Input<boolean>;
   /** Block size in bytes: 512 KiB, 1 MiB or 2 MiB. Default: 2 MiB, what every common VHD producer writes. */

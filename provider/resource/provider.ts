@@ -19,7 +19,7 @@ import { checkDistinctPaths } from "../inputs/validate";
 import { createDifferencingDisk } from "../ops/create-differencing";
 import { deleteDisk, discardNewDisk } from "../ops/delete-disk";
 import { claimDisk, ownerOf, ownershipRecordPath } from "../ops/ownership";
-import { protectParent, unprotectParent } from "../ops/protect-parent";
+import { type ParentHolder, protectParent, releaseParent as releaseHold, unprotectParent } from "../ops/protect-parent";
 import { childDisksInFolder } from "../vhd/child-disks";
 import { identifyDisk } from "../vhd/disk-identity";
 import { inspectDisk } from "../vhd/inspect";
@@ -227,7 +227,9 @@ export async function update(
     const recorded = recordedState(olds);
     let parentModeBeforeProtect = recorded.parentModeBeforeProtect;
     if (news.protectParent && !recorded.protectParent) {
-      parentModeBeforeProtect = await parentLock.run(recorded.parentPath, () => protectParent(recorded.parentPath));
+      parentModeBeforeProtect = await parentLock.run(recorded.parentPath, () =>
+        protectParent(recorded.parentPath, holderOf(recorded)),
+      );
     } else if (!news.protectParent && recorded.protectParent) {
       await parentLock.run(recorded.parentPath, () => releaseParent(recorded, []));
       parentModeBeforeProtect = null;
@@ -253,15 +255,25 @@ export async function remove(id: string, props: Partial<DiskState>): Promise<voi
   });
 }
 
-/** Makes the parent writable again if this disk made it read-only and no other child is left next to either disk. */
+/**
+ * Lets go of the parent: it becomes writable again once no disk that asked for protection holds it, wherever those
+ * disks are (the holds record beside the parent lists them; see protect-parent.ts).
+ */
 async function releaseParent(recorded: DiskState, gone: string[]): Promise<void> {
   if (recorded.parentModeBeforeProtect === null) return;
+  if ((await releaseHold(recorded.parentPath, recorded.uniqueId)) !== "unrecorded") return;
+  // State from before holds records: the children next to either disk are all that can be found.
   const folders = [...new Set([path.dirname(recorded.imagePath), path.dirname(recorded.parentPath)])];
   for (const folder of folders) {
     const others = await childDisksInFolder(folder, recorded.parentUniqueId, [...gone, recorded.imagePath]);
     if (others.length > 0) return;
   }
   await unprotectParent(recorded.parentPath, recorded.parentModeBeforeProtect);
+}
+
+/** This disk as a holder of its parent; its path stays out of the plain-text holds record when it is secret. */
+function holderOf(disk: Pick<DiskState, "uniqueId" | "imagePath" | "secretPaths">): ParentHolder {
+  return { uniqueId: disk.uniqueId, imagePath: disk.secretPaths ? null : disk.imagePath };
 }
 
 /** The existing disk at `imagePath`, if it may be adopted: a differencing disk of exactly this parent. */
@@ -312,7 +324,7 @@ async function recordDisk(
     parentChecksum = typeof observed === "string" ? observed : await parentChecksumOf(parentPath, before);
   }
   const parentModeBeforeProtect = inputs.protectParent
-    ? await parentLock.run(parentPath, () => protectParent(parentPath))
+    ? await parentLock.run(parentPath, () => protectParent(parentPath, holderOf({ ...inputs, uniqueId: facts.uniqueId })))
     : null;
   const { resolvedParentPath: _resolved, ...link } = facts;
   return {

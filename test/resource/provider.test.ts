@@ -305,14 +305,25 @@ describe("protectParent and update", () => {
     const { state: a } = await created({ imagePath: join(dir, "a.vhd"), parentPath: golden, protectParent: true });
     expect(statSync(golden).mode & 0o777).toBe(0o444);
     expect(a.parentModeBeforeProtect).toBe(0o644);
-    const { state: b } = await created({ imagePath: join(dir, "b.vhd"), parentPath: golden, protectParent: true });
-    expect(b.parentModeBeforeProtect).toBeNull();
+    // In another folder: the holds record beside the parent knows it wherever it is.
+    const { state: b } = await created({ imagePath: join(dir, "elsewhere", "b.vhd"), parentPath: golden, protectParent: true });
+    expect(b.parentModeBeforeProtect).toBe(0o644);
     await provider.remove(a.imagePath, a);
     expect(statSync(golden).mode & 0o777).toBe(0o444);
     await provider.remove(b.imagePath, b);
-    // b found the parent read-only already and has nothing to undo; a was not the last child. The parent stays
-    // protected: the safe side (documented).
-    expect(statSync(golden).mode & 0o777).toBe(0o444);
+    // b was the last holder: the parent gets its mode back, as the README promises.
+    expect(statSync(golden).mode & 0o777).toBe(0o644);
+    // No holds record left beside the parent, and the folder create made for b is gone with it.
+    expect(readdirSync(dir).filter((file) => file !== "hash-stats.jsonl")).toEqual(["golden.vhd"]);
+  });
+
+  it("a holder whose disk was deleted outside Pulumi holds nothing", async () => {
+    chmodSync(golden, 0o644);
+    const { state: a } = await created({ imagePath: join(dir, "a.vhd"), parentPath: golden, protectParent: true });
+    const { state: b } = await created({ imagePath: join(dir, "b.vhd"), parentPath: golden, protectParent: true });
+    rmSync(b.imagePath);
+    await provider.remove(a.imagePath, a);
+    expect(statSync(golden).mode & 0o777).toBe(0o644);
   });
 
   it("undoes protection when the only child is deleted; the chmod costs one re-hash, never a diff", async () => {
