@@ -44,7 +44,6 @@ const unchanged: DiskInputs = {
   parentUniqueId: recorded.parentUniqueId,
   parentSize: recorded.parentSize,
   parentChecksum: recorded.parentChecksum,
-  parentFingerprint: fingerprint,
   ancestors,
 };
 
@@ -93,6 +92,17 @@ describe("planDiff: replace matrix", () => {
     expect(planDiff(recorded, { ...unchanged, imagePath: UNKNOWN }, present).deleteBeforeReplace).toBe(true);
     expect(planDiff(recorded, { ...unchanged, imagePath: "/vms/elsewhere.vhd" }, present).deleteBeforeReplace).toBe(false);
   });
+
+  it("plans a replace when no file is at parentPath yet (made later in the run, or missing)", () => {
+    const noParent = { ...unchanged, parentUniqueId: null, parentSize: null, parentChecksum: null, ancestors: null };
+    const diff = planDiff(recorded, noParent, present);
+    // Creating first: if the parent is really missing, create fails and the disk stays for a restored parent.
+    expect(diff).toMatchObject({ changes: true, replaces: ["parentPath"], deleteBeforeReplace: false });
+    expect(diff.reasons).toEqual([expect.stringMatching(/^parentPath: no file is at parentPath now: .*ERROR_PATH_NOT_FOUND/)]);
+    // A new parentPath (a moved parent) rebuilds the disk empty anyway: delete first, so dependents are planned too.
+    const moved = planDiff(recorded, { ...noParent, parentPath: "/images/moved.vhd" }, present);
+    expect(moved).toMatchObject({ replaces: ["parentPath"], deleteBeforeReplace: true });
+  });
 });
 
 describe("planDiff: no change, or an update in place", () => {
@@ -101,13 +111,9 @@ describe("planDiff: no change, or an update in place", () => {
       changes: false,
       replaces: [],
       deleteBeforeReplace: false,
+      updatedSettings: [],
       reasons: [],
     });
-  });
-
-  it("ignores a parent fingerprint change that keeps the content (a chmod or touch of the parent)", () => {
-    const touched = { ...fingerprint, ctimeNs: "3000", mtimeNs: "3000" };
-    expect(planDiff(recorded, { ...unchanged, parentFingerprint: touched }, present).changes).toBe(false);
   });
 
   it("ignores the chain above the parent when the state predates it or a checksum is off", () => {
@@ -126,9 +132,10 @@ describe("planDiff: no change, or an update in place", () => {
     expect(planDiff(recorded, off, present)).toMatchObject({ changes: true, replaces: [] });
   });
 
-  it("updates in place when a setting changes", () => {
+  it("updates in place when a setting changes, naming it", () => {
     for (const change of [{ protectParent: true }, { adopt: true }, { pathRules: "posix" as const }]) {
-      expect(planDiff(recorded, { ...unchanged, ...change }, present)).toMatchObject({ changes: true, replaces: [] });
+      const diff = planDiff(recorded, { ...unchanged, ...change }, present);
+      expect(diff).toMatchObject({ changes: true, replaces: [], updatedSettings: Object.keys(change) });
     }
   });
 

@@ -2,6 +2,7 @@
  * The program every end-to-end test of `DifferencingDisk` drives. The stack config `disks` is a JSON list of disks;
  * a disk names its parent either as a path (`parentPath`) or as another disk of the list (`parent`), which links them
  * the way users do (`parentPath: other.imagePath`), so replacing one makes the other's input unknown in a preview.
+ * A disk's `options` are its resource options (`ignoreChanges`, `replaceOnChanges`).
  * `gets` is a JSON list of `{ name, id }` read with `DifferencingDisk.get`. Every disk's outputs are exported (only
  * its path with `exportPathsOnly`). A path containing `{tenant}` takes the secret config `tenant` there, so the path
  * is a secret, as a tenant folder from `pulumi config set --secret` would make it.
@@ -14,6 +15,7 @@ interface DiskSpec extends Omit<DifferencingDiskArgs, "parentPath" | "imagePath"
   imagePath: string;
   parentPath?: string;
   parent?: string;
+  options?: Pick<pulumi.CustomResourceOptions, "ignoreChanges" | "replaceOnChanges">;
 }
 
 const config = new pulumi.Config();
@@ -29,12 +31,12 @@ function withTenant(path: string): pulumi.Input<string> {
 }
 
 const disks = new Map<string, DifferencingDisk>();
-for (const { name, parent, parentPath, imagePath, ...args } of specs) {
+for (const { name, parent, parentPath, imagePath, options, ...args } of specs) {
   const parentDisk = parent === undefined ? undefined : disks.get(parent);
   if (parent !== undefined && parentDisk === undefined) throw new Error(`disk ${name}: parent ${parent} must come first`);
   const resolvedParent = parentDisk?.imagePath ?? (parentPath === undefined ? undefined : withTenant(parentPath));
   if (resolvedParent === undefined) throw new Error(`disk ${name}: give parent or parentPath`);
-  disks.set(name, new DifferencingDisk(name, { ...args, imagePath: withTenant(imagePath), parentPath: resolvedParent }));
+  disks.set(name, new DifferencingDisk(name, { ...args, imagePath: withTenant(imagePath), parentPath: resolvedParent }, options));
 }
 for (const { name, id } of gets) disks.set(name, DifferencingDisk.get(name, id));
 
