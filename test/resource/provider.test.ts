@@ -267,6 +267,26 @@ describe("read (refresh, get)", () => {
     expect(await provider.read(state.imagePath, state)).toEqual({ id: state.imagePath, props: state });
   });
 
+  it("reads a disk of an interrupted create (refresh --import-pending-creates) keeping the inputs' settings", async () => {
+    const inputs = await checked({ imagePath: join(dir, "web.vhd"), parentPath: golden, protectParent: true, checksum: false });
+    const made = await createDifferencingDisk({ imagePath: inputs.imagePath, parentPath: golden, pathRules: "posix" });
+    // The engine reads a pending create with the inputs it was given as the properties: nothing recorded yet.
+    const read = await provider.read(inputs.imagePath, inputs as unknown as DiskState);
+    expect(read).toMatchObject({
+      id: inputs.imagePath,
+      props: { uniqueId: made.uniqueId, parentPath: golden, protectParent: true, checksum: false, pathRules: "posix" },
+    });
+  });
+
+  it("notes a file that is not a VHD at all the same way (foundUniqueId null), instead of failing", async () => {
+    const { inputs, state } = await created({ imagePath: join(dir, "web.vhd"), parentPath: golden });
+    writeFileSync(state.imagePath, "a text file now\n");
+    const read = await provider.read(state.imagePath, state);
+    expect(read.props).toMatchObject({ uniqueId: state.uniqueId, foundUniqueId: null });
+    const diff = await provider.diff(state.imagePath, state, await rechecked(inputs));
+    expect(diff).toMatchObject({ changes: true, replaces: ["imagePath"], deleteBeforeReplace: true });
+  });
+
   it("drops a disk deleted outside Pulumi (empty id)", async () => {
     const { state } = await created({ imagePath: join(dir, "web.vhd"), parentPath: golden });
     rmSync(state.imagePath);
