@@ -5,10 +5,15 @@
  * - `check` validates the inputs (the contract's path rules), fills defaults, and observes the parent; the observation
  *   becomes part of the inputs so that `pulumi preview --diff` prints the parent's old and new checksum / id / size.
  * - `diff` applies replace-rules.ts.
- * - `create` validates against every row of the error table and writes atomically (ops), or adopts.
- * - `read` (refresh, `get`) re-reads the disk: gone, replaced or relinked disks surface on the next preview.
+ * - `create` validates against every row of the error table and writes atomically (ops), or takes over an existing
+ *   disk (`adopt`, or its own from an interrupted run), claiming it in an ownership record (ops/ownership.ts).
+ * - `read` (refresh, `get`) re-reads the disk: gone, replaced, overwritten or relinked disks surface on the next preview.
  * - `update` applies setting changes in place and returns the full outputs.
- * - `remove` (delete) removes exactly one file, and only the disk this resource made.
+ * - `remove` (delete) removes the disk file, only the disk this resource made and owns, then its ownership record
+ *   and the folders `create` made when they are empty.
+ *
+ * Every method fails as one clean line (provider-failure.ts); with secret paths, every path-bearing value goes back
+ * to the engine as a secret and the id is the disk's unique id (secret-values.ts).
  */
 import * as path from "node:path";
 import type * as pulumi from "@pulumi/pulumi";
@@ -230,7 +235,7 @@ export async function update(
     let parentModeBeforeProtect = recorded.parentModeBeforeProtect;
     if (news.protectParent && !recorded.protectParent) {
       parentModeBeforeProtect = await parentLock.run(recorded.parentPath, () =>
-        protectParent(recorded.parentPath, holderOf(recorded)),
+        protectParent(recorded.parentPath, holderOf({ ...recorded, secretPaths: news.secretPaths })),
       );
     } else if (!news.protectParent && recorded.protectParent) {
       await parentLock.run(recorded.parentPath, () => releaseParent(recorded, []));
@@ -243,8 +248,9 @@ export async function update(
 }
 
 /**
- * Deletes the disk file: only if it is still the disk this resource made (same unique id), never while another VHD
- * in its folder uses it as parent, and "already gone" is success. Undoes `protectParent` when no child remains.
+ * Deletes the disk file (ops/delete-disk.ts): only if it is still the disk this resource made (same unique id) and no
+ * other resource owns it, never while another VHD in its folder uses it as parent, and "already gone" is success.
+ * Lets go of the parent's protection (the parent becomes writable when no holder is left).
  */
 export async function remove(id: string, props: Partial<DiskState>): Promise<void> {
   return reportingFailures(async () => {
