@@ -36,8 +36,8 @@ import { reportingFailures } from "./provider-failure";
 import { planDiff } from "./replace-rules";
 import { type EngineInputs, type EngineState, secretPathValues } from "./secret-values";
 import { type RawInputs, readSettings, recordedSettings } from "./settings";
-import { type ObservationInputs, observationInputs, previousObservation } from "./observed-inputs";
-import { type DiskInputs, type DiskSettings, type DiskState, OBSERVED_KEY, UNKNOWN, isUnknown } from "./state";
+import { observedFacts } from "./observed-inputs";
+import { type DiskInputs, type DiskSettings, type DiskState, type ObservedFacts, UNKNOWN, isUnknown } from "./state";
 
 /** What {@link read} returns: `pulumi.dynamic.ReadResult` with `inputs` in the inputs' shape. */
 export interface DiskReadResult {
@@ -58,15 +58,14 @@ const UNKNOWN_OBSERVATION = {
   parentSize: UNKNOWN,
   parentChecksum: UNKNOWN,
   ancestors: UNKNOWN,
-  [OBSERVED_KEY]: null,
-} as unknown as ObservationInputs;
+} as unknown as ObservedFacts;
 
 /**
  * Validates and completes the inputs. Problems come back as check failures, each naming the input and carrying the
  * error's name and HRESULT (`ERROR_INVALID_NAME (0x8007007B): imagePath "...": ...`).
  */
 export async function check(
-  olds: Partial<DiskInputs>,
+  _olds: Partial<DiskInputs>,
   news: RawInputs,
 ): Promise<pulumi.dynamic.CheckResult<EngineInputs>> {
   const { settings, errors } = readSettings(news);
@@ -81,14 +80,10 @@ export async function check(
   try {
     const paths = resolveDiskPaths({ imagePath: imagePath as string, parentPath: parentPath as string }, settings);
     checkNewDiskRules(paths, settings);
-    const samePrevious = typeof olds.parentPath === "string" && pathsEqual(olds.parentPath, paths.parentPath);
     // A missing parent is no failure here: an earlier step of the same run may make it (a moved or recreated
     // parent). diff plans the replace, saying so, and create refuses with the contract's error if it is still missing.
-    const observation = await observeParent(paths.parentPath, {
-      checksum: settings.checksum,
-      previous: samePrevious ? previousObservation(olds, paths.parentPath) : undefined,
-    });
-    const inputs = { ...settings, ...paths, ...observationInputs(observation, paths.parentPath, news) };
+    const observation = await observeParent(paths.parentPath, { checksum: settings.checksum });
+    const inputs = { ...settings, ...paths, ...observedFacts(observation, news) };
     return { inputs: secretPathValues(inputs, settings.secretPaths) };
   } catch (error) {
     return { failures: [failureOf(asVhdError(error))] };
@@ -105,20 +100,21 @@ function checkNewDiskRules(paths: { imagePath: string; parentPath: string }, set
  * Decides replace / update / nothing (replace-rules.ts). Looks at the disk file itself too (its footer only): a file
  * deleted, replaced or overwritten since the last refresh is planned as a replace even without one.
  *
- * The dynamic-provider protocol carries no changed keys, and the engine applies `replaceOnChanges` to changed keys
- * only. So an update of settings alone leaves `changes` undefined: the engine then diffs the inputs itself, finds the
- * changed settings, and a setting listed in `replaceOnChanges` turns the update into a replace.
+ * The dynamic-provider protocol carries no changed keys, and without them the engine prints every input of a
+ * replaced disk, changed or not, and cannot apply `replaceOnChanges`. So when every change is a change of the inputs,
+ * `changes` is left undefined: the engine then diffs the old and new inputs itself, prints only the changed ones and
+ * applies `replaceOnChanges`, keeping the replace list given here. A reason outside the inputs (the disk file
+ * deleted or replaced) says `changes: true`, since the inputs alone would show nothing to do.
  */
 export async function diff(_id: string, olds: Partial<DiskState>, news: DiskInputs): Promise<pulumi.dynamic.DiffResult> {
   return reportingFailures(async () => {
     const recorded = recordedState(olds);
     const found = await identifyDisk(recorded.imagePath);
     const observed = found.kind === "missing" ? recorded : { ...recorded, foundUniqueId: foundUniqueIdOf(found) };
-    const { changes, replaces, deleteBeforeReplace, updatedSettings } = planDiff(observed, news, {
+    const { changes, changesInInputs, replaces, deleteBeforeReplace } = planDiff(observed, news, {
       imageExists: found.kind !== "missing",
     });
-    const engineDiffs = replaces.length === 0 && updatedSettings.length > 0;
-    return { changes: engineDiffs ? undefined : changes, replaces, deleteBeforeReplace };
+    return { changes: changesInInputs ? undefined : changes, replaces, deleteBeforeReplace };
   });
 }
 
@@ -311,8 +307,7 @@ async function adoptable(inputs: DiskInputs): Promise<Awaited<ReturnType<typeof 
 /**
  * The state of a disk just created or adopted: the child's facts, the parent's identity, checksum and protection.
  * The parent and its ancestors are observed here, on the files the disk was made on, never taken from the inputs:
- * those can come from an older plan (under `--target`, the engine recreates a dependent with its old inputs). A
- * checksum in the inputs is reused only while the file's fingerprint still matches it.
+ * those can come from an older plan (under `--target`, the engine recreates a dependent with its old inputs).
  */
 async function recordDisk(
   inputs: DiskInputs,
@@ -321,10 +316,7 @@ async function recordDisk(
   createdFolders: string[],
 ): Promise<DiskState> {
   const { parentPath } = inputs;
-  const observation = await observeParent(parentPath, {
-    checksum: inputs.checksum,
-    previous: previousObservation(inputs, parentPath),
-  });
+  const observation = await observeParent(parentPath, { checksum: inputs.checksum });
   const before = observation.parentFingerprint;
   if (before === null) {
     throw new VhdError("ERROR_PATH_NOT_FOUND", "the parent was removed while the disk was being made; restore it", {
@@ -404,7 +396,7 @@ function inputsOf(state: DiskState): DiskInputs {
     checksum: state.checksum,
     secretPaths: state.secretPaths,
     ...(state.owner === undefined ? {} : { owner: state.owner }),
-    ...observationInputs(state, state.parentPath, {}),
+    ...observedFacts(state, {}),
   };
 }
 

@@ -8,7 +8,7 @@
  * engine does keep a secret that a provider returns in the property encoding's wire form (a check, create, read or
  * update response is read with `KeepSecrets`), so the provider marks those values itself.
  */
-import { type DiskInputs, type DiskState, OBSERVED_KEY, isUnknown } from "./state";
+import { type DiskInputs, type DiskState, isUnknown } from "./state";
 
 /** The property encoding's signature key and its value for a secret (`specialSigKey`, `specialSecretSig`). */
 const SIGNATURE_KEY = "4dabf18193072939515e22adb298388d";
@@ -24,7 +24,7 @@ export interface WireSecret {
 export type WithSecrets<T, K extends keyof T> = Omit<T, K> & { [P in K]: T[P] | WireSecret };
 
 /** The keys of the inputs and of the state whose values hold a path (or a path as an object key). */
-export const PATH_KEYS = ["imagePath", "parentPath", "chain", "ancestors", "createdFolders", OBSERVED_KEY] as const;
+export const PATH_KEYS = ["imagePath", "parentPath", "chain", "ancestors", "createdFolders"] as const;
 
 type PathKey = (typeof PATH_KEYS)[number];
 

@@ -7,8 +7,7 @@
 import { existsSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createBaseDisk } from "../../provider/ops/create-base";
-import { type DiskSpec, DiskStack, jsonSteps, vhdRead, vhdWrite } from "./e2e-support";
+import { type DiskSpec, DiskStack, jsonSteps, makeGoldenImage, vhdRead, vhdWrite } from "./e2e-support";
 
 let disks: DiskStack;
 let spare: string;
@@ -37,7 +36,7 @@ async function plan(): Promise<Record<string, [string, string[] | null | undefin
 beforeAll(async () => {
   disks = await DiskStack.create("plan-ahead", fleet);
   spare = join(disks.dir, "spare.vhd");
-  await createBaseDisk({ path: spare, size: 16 * 1024 * 1024, type: "dynamic" });
+  await makeGoldenImage(spare);
   const up = await disks.stack.up();
   expect(up.code, up.output).toBe(0);
 });

@@ -84,7 +84,16 @@ describe("planDiff: replace matrix", () => {
 
   it("replaces a disk whose file was deleted outside Pulumi, deleting first (same path)", () => {
     const diff = planDiff(recorded, unchanged, { imageExists: false });
-    expect(diff).toMatchObject({ changes: true, replaces: ["imagePath"], deleteBeforeReplace: true });
+    // Not a change of the inputs: the engine, diffing them, would see nothing to do.
+    expect(diff).toMatchObject({ changes: true, replaces: ["imagePath"], deleteBeforeReplace: true, changesInInputs: false });
+  });
+
+  it("says whether every change is one of the inputs (which the engine then diffs itself)", () => {
+    expect(planDiff(recorded, { ...unchanged, parentChecksum: "b".repeat(64) }, present).changesInInputs).toBe(true);
+    expect(planDiff(recorded, { ...unchanged, protectParent: true }, present).changesInInputs).toBe(true);
+    const foreign = { ...recorded, foundUniqueId: "44444444-4444-4444-4444-444444444444" };
+    expect(planDiff(foreign, { ...unchanged, parentChecksum: "b".repeat(64) }, present).changesInInputs).toBe(false);
+    expect(planDiff({ ...recorded, parentChecksum: null }, unchanged, present).changesInInputs).toBe(false);
   });
 
   it("deletes before replacing when the path stays or is unknown, creates first when it moves", () => {
@@ -112,6 +121,7 @@ describe("planDiff: no change, or an update in place", () => {
       replaces: [],
       deleteBeforeReplace: false,
       updatedSettings: [],
+      changesInInputs: false,
       reasons: [],
     });
   });
