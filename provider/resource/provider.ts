@@ -390,12 +390,7 @@ function inputsOf(state: DiskState): DiskInputs {
   return {
     imagePath: state.imagePath,
     parentPath: state.parentPath,
-    adopt: state.adopt,
-    protectParent: state.protectParent,
-    pathRules: state.pathRules,
-    checksum: state.checksum,
-    secretPaths: state.secretPaths,
-    ...(state.owner === undefined ? {} : { owner: state.owner }),
+    ...recordedSettings(state),
     ...observedFacts(state, {}),
   };
 }
