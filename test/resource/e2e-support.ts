@@ -33,13 +33,17 @@ export interface DiskSpec {
   options?: { ignoreChanges?: string[]; replaceOnChanges?: string[] };
 }
 
-/** A temp folder with a 16 MiB dynamic golden image, plus a stack of the disks program whose provider logs hashes. */
+/**
+ * A temp folder with a 16 MiB dynamic golden image, plus a stack of the disks program whose provider logs hashes and
+ * keeps its checksum cache in a temp folder of its own (so a test sees only its own files in `dir`).
+ */
 export class DiskStack {
   private constructor(
     readonly dir: string,
     readonly golden: string,
     readonly statsFile: string,
     readonly stack: PulumiTestStack,
+    private readonly cacheDir: string,
   ) {}
 
   static async create(name: string, disks: (golden: string, dir: string) => DiskSpec[]): Promise<DiskStack> {
@@ -47,12 +51,13 @@ export class DiskStack {
     const golden = join(dir, "golden.vhd");
     await makeGoldenImage(golden);
     const statsFile = join(dir, "hash-stats.jsonl");
+    const cacheDir = mkdtempSync(join(tmpdir(), `vhd-e2e-${name}-cache-`));
     const stack = await PulumiTestStack.create({
       projectDir: DISKS_PROGRAM,
       config: { disks: JSON.stringify(disks(golden, dir)) },
-      env: { [HASH_STATS_ENV]: statsFile, [CHECKSUM_CACHE_ENV]: join(dir, "checksum-cache") },
+      env: { [HASH_STATS_ENV]: statsFile, [CHECKSUM_CACHE_ENV]: cacheDir },
     });
-    return new DiskStack(dir, golden, statsFile, stack);
+    return new DiskStack(dir, golden, statsFile, stack, cacheDir);
   }
 
   /** {@link create}, then `pulumi up` (which must succeed). */
@@ -87,6 +92,7 @@ export class DiskStack {
       await this.stack.dispose();
     } finally {
       rmSync(this.dir, { recursive: true, force: true });
+      rmSync(this.cacheDir, { recursive: true, force: true });
     }
   }
 }
