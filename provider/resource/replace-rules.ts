@@ -40,6 +40,8 @@ export interface DiskDiff {
    * an unchanged parentPath. Then the new disk is created first: if an earlier step of the run does not make the
    * parent, create fails with the contract's error and the existing disk, whose parent may still be restored, is left
    * as it is. (A disk given a new parentPath is rebuilt empty whatever happens, so deleting it first loses nothing.)
+   * Said for a settings update too: `replaceOnChanges` can turn it into a replace, and at the same path the old disk
+   * must go first (created first, the new disk would meet the old one's file).
    */
   deleteBeforeReplace: boolean;
   /** The settings that change in place (an update when nothing is replaced). */
@@ -150,8 +152,11 @@ function ancestorsChanged(
   });
 }
 
-/** Settings that change in place: `update` applies them to the existing disk. */
-export const UPDATE_IN_PLACE: readonly (keyof DiskSettings)[] = ["adopt", "protectParent", "pathRules", "checksum"];
+/**
+ * Settings that change in place: `update` applies them to the existing disk. `secretPaths` too: a path made secret
+ * later makes its derived outputs secret with the next `up` (the id, fixed at create, follows at the next refresh).
+ */
+export const UPDATE_IN_PLACE: readonly (keyof DiskSettings)[] = ["adopt", "protectParent", "pathRules", "checksum", "secretPaths"];
 
 /**
  * The diff of a recorded disk (`olds`, the state) against the checked inputs (`news`): replace when any
@@ -169,7 +174,7 @@ export function planDiff(olds: DiskState, news: DiskInputs, facts: DiskFileFacts
     changes,
     changesInInputs: changes && !checksumToRecord && applying.every((rule) => rule.inInputs),
     replaces,
-    deleteBeforeReplace: replaces.length > 0 && !moves && (news.parentUniqueId !== null || news.parentPath !== olds.parentPath),
+    deleteBeforeReplace: changes && !moves && (news.parentUniqueId !== null || news.parentPath !== olds.parentPath),
     updatedSettings,
     reasons: applying.map((rule) => `${rule.property}: ${rule.reason}`),
   };

@@ -4,7 +4,7 @@
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "vitest";
@@ -109,6 +109,13 @@ export function chainOfTwo(golden: string, dir: string): DiskSpec[] {
     { name: "a", parentPath: golden, imagePath: join(dir, "vms", "a.vhd") },
     { name: "b", parent: "a", imagePath: "b.vhd" },
   ];
+}
+
+/** The files in `dir` a test put there or the provider left, sorted, without the provider's hash statistics. */
+export function filesLeft(dir: string): string[] {
+  return readdirSync(dir)
+    .filter((file) => file !== "hash-stats.jsonl")
+    .sort();
 }
 
 /** Runs `vhd write <path> --offset <offset>` with `data` on stdin, as a user (or a VM) would write into a disk. */
