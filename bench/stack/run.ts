@@ -20,7 +20,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, statSync, utimesSync, writeFileSync, writeSync } from "node:fs";
 import * as os from "node:os";
 import { join } from "node:path";
 import { HASH_STATS_ENV, totalBytesHashed } from "../../provider/checksum/hash-stats";
@@ -155,13 +155,26 @@ async function makeStacks(work: string, label: string, goldens: string[], disks:
   };
 }
 
-/** Timed ups of each side, `runs` rounds in a rotating order, each up followed by an untimed destroy. */
-async function compareUps(sides: PulumiTestStack[], runs: number): Promise<Timed[][]> {
+/**
+ * Marks every golden image as just edited (a new mtime, so a new fingerprint), untimed: each timed up is then the case
+ * the issue is about, a pipeline run after a golden image changed, with nothing to reuse from an earlier run.
+ */
+function editGoldens(goldens: readonly string[]): void {
+  const now = new Date();
+  for (const golden of goldens) utimesSync(golden, now, now);
+}
+
+/**
+ * Timed ups of each side, `runs` rounds in a rotating order, each up after an untimed golden edit and followed by an
+ * untimed destroy.
+ */
+async function compareUps(sides: PulumiTestStack[], goldens: readonly string[], runs: number): Promise<Timed[][]> {
   const timings: Timed[][] = sides.map(() => []);
   for (let round = 0; round < runs; round++) {
     for (let turn = 0; turn < sides.length; turn++) {
       const index = (round + turn) % sides.length;
       const stack = sides[index] as PulumiTestStack;
+      editGoldens(goldens);
       timings[index]?.push(await timed(stack, () => stack.up(["--skip-preview"])));
       const destroyed = await stack.destroy(["--skip-preview"]);
       if (destroyed.code !== 0) throw new Error(`destroy failed\n${destroyed.output}`);
@@ -171,7 +184,8 @@ async function compareUps(sides: PulumiTestStack[], runs: number): Promise<Timed
 }
 
 /** One up with the engine log on, broken down; the stack is destroyed again afterwards. */
-async function breakDown(stack: PulumiTestStack): Promise<UpBreakdown> {
+async function breakDown(stack: PulumiTestStack, goldens: readonly string[]): Promise<UpBreakdown> {
+  editGoldens(goldens);
   const startedAt = Date.now();
   const result = await stack.up(["--skip-preview", ...ENGINE_LOG_FLAGS]);
   const endedAt = Date.now();
@@ -213,7 +227,7 @@ function peakOf(runs: Timed[]): Partial<Record<Role, number>> {
 async function upRow(work: string, label: string, goldens: string[], disks: number, runs: number, owned: PulumiTestStack[]): Promise<{ row: UpRow; stacks: Stacks }> {
   const stacks = await makeStacks(work, label, goldens, disks, owned);
   const hashedBefore = totalBytesHashed(stacks.statsFile);
-  const [on = [], off = [], peer = []] = await compareUps([stacks.withChecksum, stacks.withoutChecksum, stacks.qemu], runs);
+  const [on = [], off = [], peer = []] = await compareUps([stacks.withChecksum, stacks.withoutChecksum, stacks.qemu], goldens, runs);
   const row: UpRow = {
     label,
     disks,
@@ -290,8 +304,8 @@ async function main(): Promise<void> {
     const destroyed = await withChecksum.destroy(["--skip-preview"]);
     if (destroyed.code !== 0) throw new Error(`destroy failed\n${destroyed.output}`);
 
-    const breakdownOurs = await breakDown(withChecksum);
-    const breakdownPeer = await breakDown(qemu);
+    const breakdownOurs = await breakDown(withChecksum, [golden]);
+    const breakdownPeer = await breakDown(qemu, [golden]);
     const sha256Start = process.hrtime.bigint();
     await runMeasured(process.execPath, [childScript("sha256.js"), golden]);
     const sha256Seconds = Number(process.hrtime.bigint() - sha256Start) / 1e9;
