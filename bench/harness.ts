@@ -174,6 +174,23 @@ export function describeComparison(result: Comparison): string {
   ].join("\n");
 }
 
+/** The README's table: one row per comparison, medians with the best run, ratio, target, load range. */
+export function comparisonTable(results: readonly Comparison[]): string {
+  const range = (values: number[]): string =>
+    `${Math.min(...values).toFixed(1)}-${Math.max(...values).toFixed(1)}`;
+  return [
+    "| What | Ours, median (best) | Peer, same run, median (best) | Ratio of medians | Target | Load average |",
+    "|---|---|---|---|---|---|",
+    ...results.map(
+      (result) =>
+        `| ${result.name} | ${formatMs(result.oursMs)} (${formatMs(Math.min(...result.oursRunsMs))}) | ` +
+        `${result.peer}: ${formatMs(result.peerMs)} (${formatMs(Math.min(...result.peerRunsMs))}) | ` +
+        `${(result.oursMs / result.peerMs).toFixed(2)}x | ${result.target}: ${result.met ? "met" : "**missed**"} | ` +
+        `${range(result.loadAverages)} |`,
+    ),
+  ].join("\n");
+}
+
 /** Writes bench/results/bench-<date>.json and .md and returns the markdown path. */
 export async function saveResults(machine: Record<string, string | number>, results: Comparison[]): Promise<string> {
   const folder = join(__dirname, "results");
@@ -187,6 +204,7 @@ export async function saveResults(machine: Record<string, string | number>, resu
       .join("\n"),
     "",
     ...results.map(describeComparison),
+    comparisonTable(results),
     "",
   ].join("\n\n");
   await writeFile(join(folder, `bench-${stamp}.json`), `${JSON.stringify({ machine, results }, null, 2)}\n`);

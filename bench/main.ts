@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { benchChecksum } from "./checksum";
 import { benchCreateDifferencing } from "./create-differencing";
 import { BIG_SIZE, BLOCK_PATTERNS, makeBigDynamicVhd, makeBigRaw } from "./fixtures";
-import { describeComparison, machineFacts, saveResults, timeIt, type Comparison } from "./harness";
+import { comparisonTable, describeComparison, machineFacts, saveResults, timeIt, type Comparison } from "./harness";
 import { benchReadRaw } from "./read-raw";
 import { sha256File } from "../provider/checksum/sha256";
 
@@ -72,6 +72,7 @@ async function main(): Promise<void> {
   } finally {
     await rm(folder, { recursive: true, force: true });
   }
+  console.log(`\n${comparisonTable(results)}`);
   const saved = await saveResults(machine, results);
   console.log(`\nresults: ${saved}`);
   const missed = results.filter((result) => !result.met).map((result) => result.name);
