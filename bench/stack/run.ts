@@ -184,13 +184,14 @@ async function compareUps(sides: PulumiTestStack[], goldens: readonly string[], 
 }
 
 /** One up with the engine log on, broken down; the stack is destroyed again afterwards. */
-async function breakDown(stack: PulumiTestStack, goldens: readonly string[]): Promise<UpBreakdown> {
+async function breakDown(stack: PulumiTestStack, goldens: readonly string[]): Promise<UpBreakdown & { load: number }> {
   editGoldens(goldens);
+  const load = os.loadavg()[0] ?? Number.NaN;
   const startedAt = Date.now();
   const result = await stack.up(["--skip-preview", ...ENGINE_LOG_FLAGS]);
   const endedAt = Date.now();
   if (result.code !== 0) throw new Error(`instrumented up failed\n${result.output}`);
-  const breakdown = breakDownUp(result.stderr, startedAt, endedAt);
+  const breakdown = { ...breakDownUp(result.stderr, startedAt, endedAt), load };
   const destroyed = await stack.destroy(["--skip-preview"]);
   if (destroyed.code !== 0) throw new Error(`destroy failed\n${destroyed.output}`);
   return breakdown;
@@ -252,8 +253,16 @@ function printUpRow(row: UpRow): void {
   );
 }
 
-function printBreakdown(ours: UpBreakdown, peer: UpBreakdown, sha256Seconds: number, goldenBytes: number): void {
-  console.log("\n| Phase of one `up` (engine log, untimed run) | DifferencingDisk | qemu-img Command |");
+function printBreakdown(
+  ours: UpBreakdown & { load: number },
+  peer: UpBreakdown & { load: number },
+  sha256Seconds: number,
+  goldenBytes: number,
+): void {
+  console.log(
+    `\n| Phase of one \`up\` (engine log, untimed run) | DifferencingDisk (load ${ours.load.toFixed(1)}) | ` +
+      `qemu-img Command (load ${peer.load.toFixed(1)}) |`,
+  );
   console.log("|---|---|---|");
   for (const phase of PHASES) console.log(`| ${phase} | ${s(ours.phases[phase])} | ${s(peer.phases[phase])} |`);
   const total = (breakdown: UpBreakdown): number => PHASES.reduce((sum, phase) => sum + breakdown.phases[phase], 0);
