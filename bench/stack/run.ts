@@ -11,8 +11,8 @@
  * 3. Where the time goes: one more `up` of each stack with the engine's log on (untimed), broken into phases (see
  *    engine-log.ts), beside a standalone SHA-256 of the golden image from the same run; and the peak memory of the
  *    dynamic-provider plugin (and the other processes of the run) during the timed ups.
- * 4. With `--scale`: the up comparison again for 200 disks, for 50 disks over 4 golden images, and for 50 disks off
- *    an 8 GiB golden image, each with its ratio.
+ * 4. With `--scale`: the up comparison again with each dimension 4 times as large, one at a time: 200 disks, 50 disks
+ *    over 4 golden images, and 50 disks off an 8 GiB golden image (with the defaults), each with its ratio.
  *
  * Every figure comes from this one run, printed with the machine's facts and the load average, and written to
  * bench/results/. Everything is destroyed and the temp folder removed at the end.
@@ -33,6 +33,8 @@ import { watchPeakMemory, type Role } from "./peak-memory";
 const MiB = 1024 * 1024;
 const GOLDEN_MIB = Number(process.env.BENCH_GOLDEN_MIB ?? 2048);
 const DISKS = Number(process.env.BENCH_DISKS ?? 50);
+/** How much larger each dimension of a `--scale` row is than the default row. */
+const SCALE = 4;
 
 interface Options {
   runs: number;
@@ -321,13 +323,13 @@ async function main(): Promise<void> {
 
     const scaleRows: UpRow[] = [];
     if (options.scale) {
-      scaleRows.push((await upRow(work, "disks-200", [golden], 200, options.runs, owned)).row);
+      scaleRows.push((await upRow(work, "more-disks", [golden], SCALE * DISKS, options.runs, owned)).row);
       const goldens = [golden];
-      for (let index = 1; index < 4; index++) goldens.push(await makeGolden(work, `golden-${index}`, GOLDEN_MIB));
-      scaleRows.push((await upRow(work, "goldens-4", goldens, DISKS, options.runs, owned)).row);
+      for (let index = 1; index < SCALE; index++) goldens.push(await makeGolden(work, `golden-${index}`, GOLDEN_MIB));
+      scaleRows.push((await upRow(work, "more-goldens", goldens, DISKS, options.runs, owned)).row);
       for (const extra of goldens.slice(1)) rmSync(extra);
-      const big = await makeGolden(work, "golden-8g", 8192);
-      scaleRows.push((await upRow(work, "golden-8g", [big], DISKS, options.runs, owned)).row);
+      const big = await makeGolden(work, "bigger-golden", SCALE * GOLDEN_MIB);
+      scaleRows.push((await upRow(work, "bigger-golden", [big], DISKS, options.runs, owned)).row);
     }
 
     const previewRatio = median(secondsOf(previewOn)) / median(secondsOf(previewOff));
