@@ -7,20 +7,26 @@ import { writeBaseDisk } from "../provider/vhd/writer";
 /** 2 GiB: "a 2 GB file" of the issue, a whole number of 2 MiB blocks. */
 export const BIG_SIZE = 2 * 1024 * 1024 * 1024;
 const BLOCK = 2 * 1024 * 1024;
-/** One block in this many is all zeros, so the dynamic disk is sparse in places, as a real golden image is. */
-const ZERO_BLOCK_EVERY = 8;
 const POOL_SIZE = 64 * 1024 * 1024;
+
+/** Which 2 MiB blocks of a big image hold data; the others are all zeros, so its dynamic VHD leaves them unallocated. */
+export const BLOCK_PATTERNS = {
+  /** Every block holds data: the dynamic VHD is fully allocated. */
+  full: () => true,
+  /** One block in 8 holds data: a sparse disk, most of it holes. */
+  sparse: (block: number) => block % 8 === 0,
+} satisfies Record<string, (block: number) => boolean>;
 
 /**
  * Writes a raw disk image of `BIG_SIZE` bytes: incompressible pseudo-random blocks (slices of a 64 MiB random pool at
- * shifting offsets, so no two neighbouring blocks are equal) with every 8th block zero.
+ * shifting offsets, so no two neighbouring blocks are equal) where `holdsData(block)`, holes elsewhere.
  */
-export async function makeBigRaw(path: string): Promise<void> {
+export async function makeBigRaw(path: string, holdsData: (block: number) => boolean): Promise<void> {
   const pool = randomBytes(POOL_SIZE + BLOCK);
   const handle = await open(path, "wx");
   try {
     for (let block = 0; block < BIG_SIZE / BLOCK; block++) {
-      if (block % ZERO_BLOCK_EVERY === ZERO_BLOCK_EVERY - 1) continue;
+      if (!holdsData(block)) continue;
       const start = (block * 7919 * 4096) % POOL_SIZE;
       await handle.write(pool, start, BLOCK, block * BLOCK);
     }

@@ -2,9 +2,9 @@
  * What every benchmark shares: timing, machine facts, child processes measured from outside, and the result files
  * under bench/results/ (git-ignored).
  */
-import { spawn } from "node:child_process";
-import { mkdir, writeFile } from "node:fs/promises";
-import { cpus, totalmem } from "node:os";
+import { spawn, type StdioOptions } from "node:child_process";
+import { mkdir, open, writeFile } from "node:fs/promises";
+import { cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
 
 /** One comparison: our figure beside the peer's, from the same run. */
@@ -19,6 +19,8 @@ export interface Comparison {
   /** Every run, in milliseconds, for the record. */
   oursRunsMs: number[];
   peerRunsMs: number[];
+  /** The 1-minute load average before each timed pair of runs: the neighbours' share of a shared machine. */
+  loadAverages: number[];
   /** The target, as a sentence, and whether it was met. */
   target: string;
   met: boolean;
@@ -56,18 +58,19 @@ export async function timeIt(work: () => Promise<unknown>): Promise<number> {
  * Runs ours and the peer `runs` times each, alternating which goes first (so page-cache state, writeback and the
  * neighbours' load hit both alike), after one untimed warm-up of each. `settle(next)` runs untimed before every timed
  * run (e.g. removing the output `next` is about to write, and `sync`, so one run's dirty pages are not written back
- * during the next). Returns every timing.
+ * during the next). Returns every timing and the 1-minute load average before each pair of runs.
  */
 export async function alternate(
   runs: number,
   ours: () => Promise<unknown>,
   peer: () => Promise<unknown>,
   settle: (next: "ours" | "peer") => Promise<unknown> = async () => undefined,
-): Promise<{ oursRunsMs: number[]; peerRunsMs: number[] }> {
+): Promise<{ oursRunsMs: number[]; peerRunsMs: number[]; loadAverages: number[] }> {
   await ours();
   await peer();
   const oursRunsMs: number[] = [];
   const peerRunsMs: number[] = [];
+  const loadAverages: number[] = [];
   const timeOurs = async (): Promise<void> => {
     await settle("ours");
     oursRunsMs.push(await timeIt(ours));
@@ -77,10 +80,11 @@ export async function alternate(
     peerRunsMs.push(await timeIt(peer));
   };
   for (let run = 0; run < runs; run++) {
+    loadAverages.push(loadavg()[0] ?? Number.NaN);
     const order = run % 2 === 0 ? [timeOurs, timePeer] : [timePeer, timeOurs];
     for (const step of order) await step();
   }
-  return { oursRunsMs, peerRunsMs };
+  return { oursRunsMs, peerRunsMs, loadAverages };
 }
 
 /** Flushes dirty pages to disk (untimed, between the big runs). */
@@ -94,14 +98,18 @@ export interface ProgramOutput {
   stderr: string;
 }
 
-/** Runs a program to completion; rejects on a non-zero exit with its stderr. */
-export function runProgram(command: string, args: readonly string[]): Promise<ProgramOutput> {
+/**
+ * Runs a program to completion; rejects on a non-zero exit with its stderr. With `stdoutFd`, the program's stdout is
+ * that file descriptor (as a shell's `> file` gives it) and `stdout` comes back empty.
+ */
+export function runProgram(command: string, args: readonly string[], stdoutFd?: number): Promise<ProgramOutput> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
+    const stdio: StdioOptions = ["ignore", stdoutFd ?? "pipe", "pipe"];
+    const child = spawn(command, args, { stdio });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
-    child.stdout.on("data", (chunk: Buffer) => out.push(chunk));
-    child.stderr.on("data", (chunk: Buffer) => err.push(chunk));
+    child.stdout?.on("data", (chunk: Buffer) => out.push(chunk));
+    child.stderr?.on("data", (chunk: Buffer) => err.push(chunk));
     child.on("error", reject);
     child.on("close", (code) => {
       const output = { stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8") };
@@ -116,6 +124,8 @@ export interface ProcessCost {
   stdout: string;
   /** User + system CPU seconds: less sensitive than wall time to the neighbours' load on a shared machine. */
   cpuSeconds: number;
+  userSeconds: number;
+  systemSeconds: number;
   /** Peak resident memory, MiB. */
   peakRssMiB: number;
 }
@@ -123,16 +133,19 @@ export interface ProcessCost {
 const GNU_TIME = "/usr/bin/time";
 const TIME_FORMAT = "bench-cost %U %S %M";
 
-/** Runs a program under GNU time (`/usr/bin/time`, Debian's `time` package) and reports its CPU time and peak RSS. */
-export async function runMeasured(command: string, args: readonly string[]): Promise<ProcessCost> {
-  const { stdout, stderr } = await runProgram(GNU_TIME, ["-f", TIME_FORMAT, command, ...args]);
+/**
+ * Runs a program under GNU time (`/usr/bin/time`, Debian's `time` package) and reports its CPU time and peak RSS.
+ * With `stdoutPath`, stdout goes to that file, created new (it must not exist), as `program > file` in a shell.
+ */
+export async function runMeasured(command: string, args: readonly string[], stdoutPath?: string): Promise<ProcessCost> {
+  const target = stdoutPath === undefined ? undefined : await open(stdoutPath, "wx");
+  const { stdout, stderr } = await runProgram(GNU_TIME, ["-f", TIME_FORMAT, command, ...args], target?.fd).finally(() =>
+    target?.close(),
+  );
   const match = /^bench-cost ([\d.]+) ([\d.]+) (\d+)$/m.exec(stderr);
   if (match === null) throw new Error(`no GNU time report in: ${stderr}`);
-  return {
-    stdout,
-    cpuSeconds: Number(match[1]) + Number(match[2]),
-    peakRssMiB: Number(match[3]) / 1024,
-  };
+  const [userSeconds, systemSeconds] = [Number(match[1]), Number(match[2])];
+  return { stdout, cpuSeconds: userSeconds + systemSeconds, userSeconds, systemSeconds, peakRssMiB: Number(match[3]) / 1024 };
 }
 
 /** The path of a bench child script (bench/child/*.js). */
@@ -156,7 +169,25 @@ export function describeComparison(result: Comparison): string {
     `- peer (${result.peer}): ${formatMs(result.peerMs)} median of [${result.peerRunsMs.map(formatMs).join(", ")}]`,
     `- time ours/peer (below 1 = ours faster): medians ${ratio.toFixed(2)}x, best runs ${(Math.min(...result.oursRunsMs) / Math.min(...result.peerRunsMs)).toFixed(2)}x`,
     `- target: ${result.target}: ${result.met ? "MET" : "MISSED"} (judged on the medians)`,
+    `- load average (1 min) before each pair of runs: ${result.loadAverages.map((load) => load.toFixed(2)).join(", ")}`,
     `- ${facts}`,
+  ].join("\n");
+}
+
+/** The README's table: one row per comparison, medians with the best run, ratio, target, load range. */
+export function comparisonTable(results: readonly Comparison[]): string {
+  const range = (values: number[]): string =>
+    `${Math.min(...values).toFixed(1)}-${Math.max(...values).toFixed(1)}`;
+  return [
+    "| What | Ours, median (best) | Peer, same run, median (best) | Ratio of medians | Target | Load average |",
+    "|---|---|---|---|---|---|",
+    ...results.map(
+      (result) =>
+        `| ${result.name} | ${formatMs(result.oursMs)} (${formatMs(Math.min(...result.oursRunsMs))}) | ` +
+        `${result.peer}: ${formatMs(result.peerMs)} (${formatMs(Math.min(...result.peerRunsMs))}) | ` +
+        `${(result.oursMs / result.peerMs).toFixed(2)}x | ${result.target}: ${result.met ? "met" : "**missed**"} | ` +
+        `${range(result.loadAverages)} |`,
+    ),
   ].join("\n");
 }
 
@@ -173,6 +204,7 @@ export async function saveResults(machine: Record<string, string | number>, resu
       .join("\n"),
     "",
     ...results.map(describeComparison),
+    comparisonTable(results),
     "",
   ].join("\n\n");
   await writeFile(join(folder, `bench-${stamp}.json`), `${JSON.stringify({ machine, results }, null, 2)}\n`);

@@ -4,13 +4,6 @@
  */
 import { Command, CommanderError } from "commander";
 import { VhdError } from "../errors";
-import { registerChecksum } from "./commands/checksum";
-import { registerCreate } from "./commands/create";
-import { registerCreateDifferencing } from "./commands/create-differencing";
-import { registerInspect } from "./commands/inspect";
-import { registerRead } from "./commands/read";
-import { registerVerify } from "./commands/verify";
-import { registerWrite } from "./commands/write";
 import { ExitStatus } from "./exit-status";
 import { printError } from "./output";
 
@@ -36,15 +29,33 @@ const program = new Command("vhd")
     process.exit(error.exitCode === 0 ? ExitStatus.ok : ExitStatus.usage);
   });
 
-registerCreateDifferencing(program);
-registerCreate(program);
-registerInspect(program);
-registerVerify(program);
-registerRead(program);
-registerWrite(program);
-registerChecksum(program);
+type Register = (program: Command) => void;
 
-void program.parseAsync(process.argv);
+/**
+ * The subcommands, in help order, each module loaded only when needed: a command's module pulls in the layers it
+ * uses (validation, writer, hashing, progress bars), and loading all of them is start-up time every run would pay.
+ */
+const COMMANDS: Record<string, () => Promise<Register>> = {
+  "create-differencing": async () => (await import("./commands/create-differencing")).registerCreateDifferencing,
+  create: async () => (await import("./commands/create")).registerCreate,
+  inspect: async () => (await import("./commands/inspect")).registerInspect,
+  verify: async () => (await import("./commands/verify")).registerVerify,
+  read: async () => (await import("./commands/read")).registerRead,
+  write: async () => (await import("./commands/write")).registerWrite,
+  checksum: async () => (await import("./commands/checksum")).registerChecksum,
+};
+
+/** Registers the subcommand argv names, or all of them (for help, `vhd help x` and unknown commands), then runs. */
+async function main(): Promise<void> {
+  const named = process.argv.slice(2).find((arg) => !arg.startsWith("-"));
+  const wanted = named !== undefined && Object.hasOwn(COMMANDS, named) ? [named] : Object.keys(COMMANDS);
+  for (const register of await Promise.all(wanted.map((name) => (COMMANDS[name] as () => Promise<Register>)()))) {
+    register(program);
+  }
+  await program.parseAsync(process.argv);
+}
+
+void main();
 
 /** Whether `--json` is on the command line, for errors found before commander has parsed the options. */
 function wantsJson(): boolean {

@@ -1,4 +1,3 @@
-import { Presets, SingleBar } from "cli-progress";
 import type { ProgressCallback } from "../fs/progress";
 import { formatBytes } from "./sizes";
 
@@ -19,6 +18,8 @@ export interface Progress {
  */
 export function startProgress(label: string, enabled: boolean): Progress {
   if (!enabled) return { update: () => undefined, stop: () => undefined };
+  // Loaded only for a terminal: a piped or scripted run (most runs) does not pay for cli-progress at start-up.
+  const { Presets, SingleBar } = require("cli-progress") as typeof import("cli-progress");
   const bar = new SingleBar(
     {
       stream: process.stderr,
