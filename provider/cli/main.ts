@@ -9,6 +9,7 @@ import { registerCreate } from "./commands/create";
 import { registerCreateDifferencing } from "./commands/create-differencing";
 import { registerInspect } from "./commands/inspect";
 import { registerRead } from "./commands/read";
+import { registerSetParent } from "./commands/set-parent";
 import { registerVerify } from "./commands/verify";
 import { registerWrite } from "./commands/write";
 import { ExitStatus } from "./exit-status";
@@ -42,6 +43,7 @@ registerInspect(program);
 registerVerify(program);
 registerRead(program);
 registerWrite(program);
+registerSetParent(program);
 registerChecksum(program);
 
 void program.parseAsync(process.argv);

@@ -4,6 +4,7 @@
  * same size, and the same SHA-256 when the caller knows it) unless the caller says to ignore an id mismatch, as
  * `Set-VHD -IgnoreIdMismatch` does, knowing that a parent with other content makes the child read garbage.
  */
+import { resolve } from "node:path";
 import { VhdError, isVhdError } from "../errors";
 import { sha256File } from "../checksum/sha256";
 import { throwIfCancelled } from "../fs/cancellation";
@@ -20,9 +21,9 @@ import { relinkParent } from "../vhd/relink";
 
 /** Arguments of {@link setParent}. */
 export interface SetParentArgs {
-  /** The differencing disk to relink. */
+  /** The differencing disk to relink (an existing file: a relative path is relative to the current directory). */
   imagePath: string;
-  /** The parent's new path; a relative one is relative to the child's folder (the contract's rule). */
+  /** The parent's new path; a relative one is relative to the child's folder (as W2ru, and the contract's rule). */
   parentPath: string;
   /**
    * Relink to a parent whose unique id (or SHA-256) differs from the one the child records, and record the new id
@@ -68,7 +69,10 @@ function mismatch(reason: string, imagePath: string, details: Record<string, unk
  *   `VM_E_APP_SHUTTING_DOWN`; the relink's errors.
  */
 export async function setParent(args: SetParentArgs): Promise<SetParentResult> {
-  const { imagePath, parentPath } = resolveDiskPaths(args, { pathRules: args.pathRules });
+  const { imagePath, parentPath } = resolveDiskPaths(
+    { imagePath: args.imagePath === "" ? "" : resolve(args.imagePath), parentPath: args.parentPath },
+    { pathRules: args.pathRules },
+  );
   const context = { parameter: "imagePath" as const, path: imagePath };
   const before = await inspectDisk(imagePath);
   const previous = before.parent;
