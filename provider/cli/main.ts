@@ -8,6 +8,7 @@ import { registerChecksum } from "./commands/checksum";
 import { registerCreate } from "./commands/create";
 import { registerCreateDifferencing } from "./commands/create-differencing";
 import { registerInspect } from "./commands/inspect";
+import { registerMerge } from "./commands/merge";
 import { registerRead } from "./commands/read";
 import { registerSetParent } from "./commands/set-parent";
 import { registerVerify } from "./commands/verify";
@@ -44,6 +45,7 @@ registerVerify(program);
 registerRead(program);
 registerWrite(program);
 registerSetParent(program);
+registerMerge(program);
 registerChecksum(program);
 
 void program.parseAsync(process.argv);
