@@ -13,7 +13,7 @@
 import * as path from "node:path";
 import type * as pulumi from "@pulumi/pulumi";
 import { VhdError, asVhdError } from "../errors";
-import { fileExists, fingerprintFile, sameFingerprint } from "../fs/file-fingerprint";
+import { fileExists, fingerprintFile } from "../fs/file-fingerprint";
 import { pathsEqual, resolveDiskPaths, resolveSinglePath } from "../inputs/paths";
 import { createDifferencingDisk } from "../ops/create-differencing";
 import { deleteDisk, discardNewDisk } from "../ops/delete-disk";
@@ -22,10 +22,11 @@ import { childDisksInFolder } from "../vhd/child-disks";
 import { inspectDisk } from "../vhd/inspect";
 import { childFacts, type ChildFacts } from "./disk-facts";
 import { KeyedLock } from "./keyed-lock";
-import { isAncestors, observeParent, parentChecksumOf, parentIdentity } from "./parent-observation";
+import { observeParent, parentIdentity } from "./parent-observation";
 import { planDiff } from "./replace-rules";
 import { type RawInputs, readSettings, recordedSettings } from "./settings";
-import { type DiskInputs, type DiskState, type ParentObservation, UNKNOWN, isUnknown } from "./state";
+import { type ObservationInputs, observationInputs, previousObservation } from "./observed-inputs";
+import { type DiskInputs, type DiskState, OBSERVED_KEY, UNKNOWN, isUnknown } from "./state";
 
 /** What {@link read} returns: `pulumi.dynamic.ReadResult` with `inputs` in the inputs' shape. */
 export interface DiskReadResult {
@@ -45,9 +46,9 @@ const UNKNOWN_OBSERVATION = {
   parentUniqueId: UNKNOWN,
   parentSize: UNKNOWN,
   parentChecksum: UNKNOWN,
-  parentFingerprint: UNKNOWN,
   ancestors: UNKNOWN,
-} as unknown as ParentObservation;
+  [OBSERVED_KEY]: null,
+} as unknown as ObservationInputs;
 
 /**
  * Validates and completes the inputs. Problems come back as check failures, each naming the input and carrying the
@@ -70,32 +71,32 @@ export async function check(
   try {
     const paths = resolveDiskPaths({ imagePath: imagePath as string, parentPath: parentPath as string }, settings);
     const samePrevious = typeof olds.parentPath === "string" && pathsEqual(olds.parentPath, paths.parentPath);
+    // A missing parent is no failure here: an earlier step of the same run may make it (a moved or recreated
+    // parent). diff plans the replace, saying so, and create refuses with the contract's error if it is still missing.
     const observation = await observeParent(paths.parentPath, {
       checksum: settings.checksum,
-      previous: samePrevious ? olds : undefined,
+      previous: samePrevious ? previousObservation(olds, paths.parentPath) : undefined,
     });
-    if (observation.parentUniqueId === null && typeof olds.imagePath === "string") {
-      // A new disk may name a parent the same run produces; an existing disk's parent must not vanish unnoticed.
-      throw new VhdError(
-        "ERROR_PATH_NOT_FOUND",
-        "the parent of this existing disk is missing, so the disk is unusable; restore the parent (or remove the disk " +
-          "from the program to delete it)",
-        { parameter: "parentPath", path: paths.parentPath },
-      );
-    }
-    return { inputs: { ...settings, ...paths, ...observation } };
+    return { inputs: { ...settings, ...paths, ...observationInputs(observation, paths.parentPath, news) } };
   } catch (error) {
     return { failures: [failureOf(asVhdError(error))] };
   }
 }
 
-/** Decides replace / update / nothing (replace-rules.ts); looks only at the disk file's existence itself. */
+/**
+ * Decides replace / update / nothing (replace-rules.ts); looks only at the disk file's existence itself.
+ *
+ * The dynamic-provider protocol carries no changed keys, and the engine applies `replaceOnChanges` to changed keys
+ * only. So an update of settings alone leaves `changes` undefined: the engine then diffs the inputs itself, finds the
+ * changed settings, and a setting listed in `replaceOnChanges` turns the update into a replace.
+ */
 export async function diff(_id: string, olds: Partial<DiskState>, news: DiskInputs): Promise<pulumi.dynamic.DiffResult> {
   const recorded = recordedState(olds);
-  const { changes, replaces, deleteBeforeReplace } = planDiff(recorded, news, {
+  const { changes, replaces, deleteBeforeReplace, updatedSettings } = planDiff(recorded, news, {
     imageExists: await fileExists(recorded.imagePath, "imagePath"),
   });
-  return { changes, replaces, deleteBeforeReplace };
+  const engineDiffs = replaces.length === 0 && updatedSettings.length > 0;
+  return { changes: engineDiffs ? undefined : changes, replaces, deleteBeforeReplace };
 }
 
 /** Creates the disk (or adopts an existing one when `adopt` is on) and records it. Leaves nothing behind on failure. */
@@ -202,10 +203,25 @@ async function adoptable(inputs: DiskInputs): Promise<Awaited<ReturnType<typeof 
   return existing;
 }
 
-/** The state of a disk just created or adopted: the child's facts, the parent's identity, checksum and protection. */
+/**
+ * The state of a disk just created or adopted: the child's facts, the parent's identity, checksum and protection.
+ * The parent and its ancestors are observed here, on the files the disk was made on, never taken from the inputs:
+ * those can come from an older plan (under `--target`, the engine recreates a dependent with its old inputs). A
+ * checksum in the inputs is reused only while the file's fingerprint still matches it.
+ */
 async function recordDisk(inputs: DiskInputs, facts: ChildFacts, adopted: boolean): Promise<DiskState> {
   const { parentPath } = inputs;
-  const before = await fingerprintFile(parentPath);
+  const observation = await observeParent(parentPath, {
+    checksum: inputs.checksum,
+    previous: previousObservation(inputs, parentPath),
+  });
+  const before = observation.parentFingerprint;
+  if (before === null) {
+    throw new VhdError("ERROR_PATH_NOT_FOUND", "the parent was removed while the disk was being made; restore it", {
+      parameter: "parentPath",
+      path: parentPath,
+    });
+  }
   const identity = await parentIdentity(parentPath, before);
   if (identity.uniqueId !== facts.parentUniqueId) {
     throw new VhdError(
@@ -214,11 +230,6 @@ async function recordDisk(inputs: DiskInputs, facts: ChildFacts, adopted: boolea
         `${facts.parentUniqueId}); run the deployment again`,
       { parameter: "parentPath", path: parentPath },
     );
-  }
-  let parentChecksum: string | null = null;
-  if (inputs.checksum) {
-    const observed = sameFingerprint(inputs.parentFingerprint, before) ? inputs.parentChecksum : null;
-    parentChecksum = typeof observed === "string" ? observed : await parentChecksumOf(parentPath, before);
   }
   const parentModeBeforeProtect = inputs.protectParent
     ? await parentLock.run(parentPath, () => protectParent(parentPath))
@@ -234,9 +245,8 @@ async function recordDisk(inputs: DiskInputs, facts: ChildFacts, adopted: boolea
     parentDiskType: identity.diskType,
     // After protecting: chmod changes the parent's ctime, and the next preview must not read that as a change.
     parentFingerprint: parentModeBeforeProtect === null ? before : await fingerprintFile(parentPath),
-    parentChecksum,
-    // Observed by check moments ago in this same deployment (the parent's own fingerprint is re-checked above).
-    ancestors: isAncestors(inputs.ancestors) ? inputs.ancestors : {},
+    parentChecksum: observation.parentChecksum,
+    ancestors: observation.ancestors ?? {},
     adopted,
     parentModeBeforeProtect,
   };
@@ -277,11 +287,7 @@ function inputsOf(state: DiskState): DiskInputs {
     protectParent: state.protectParent,
     pathRules: state.pathRules,
     checksum: state.checksum,
-    parentUniqueId: state.parentUniqueId,
-    parentSize: state.parentSize,
-    parentChecksum: state.parentChecksum,
-    parentFingerprint: state.parentFingerprint,
-    ancestors: state.ancestors,
+    ...observationInputs(state, state.parentPath, {}),
   };
 }
 

@@ -5,7 +5,7 @@
  * so a disk is only valid against the exact parent bytes it was made on. Any change to those bytes, the parent's
  * identity or the link itself invalidates it: the only safe action is a new disk (a replace), never an update.
  */
-import type { Ancestors, DiskInputs, DiskSettings, DiskState } from "./state";
+import type { AncestorFacts, DiskInputs, DiskSettings, DiskState } from "./state";
 import { isUnknown } from "./state";
 
 /** Facts about the disk file that `diff` looks up before applying the rules. */
@@ -30,8 +30,14 @@ export interface DiskDiff {
   changes: boolean;
   /** Inputs whose change forces a replace (deduplicated, in rule order). */
   replaces: string[];
-  /** Delete the old disk first: true when the new disk takes the same (or a not yet known) path. */
+  /**
+   * Delete the old disk first: true when the new disk takes the same (or a not yet known) path and its parent exists.
+   * With no parent file yet, the new disk is created first: if the parent is still missing then, create fails with
+   * the contract's error and the existing disk is left as it is.
+   */
   deleteBeforeReplace: boolean;
+  /** The settings that change in place (an update when nothing is replaced). */
+  updatedSettings: (keyof DiskSettings)[];
   /** Sentences explaining each replace, for logs and tests. */
   reasons: string[];
 }
@@ -65,6 +71,13 @@ export const REPLACE_RULES: readonly ReplaceRule[] = [
     property: "parentPath",
     reason: "the disk must link to another parent file, or its parent is being replaced",
     applies: (olds, news) => changedOrUnknown(olds.parentPath, news.parentPath),
+  },
+  {
+    property: "parentPath",
+    reason:
+      "no file is at parentPath now: an earlier step of this run makes it (a moved or recreated parent), or it is " +
+      "missing, and then the new disk fails with ERROR_PATH_NOT_FOUND before the old one is touched",
+    applies: (_olds, news) => news.parentUniqueId === null,
   },
   {
     property: "blockSize",
@@ -102,7 +115,10 @@ export const REPLACE_RULES: readonly ReplaceRule[] = [
  * True when the chain above the parent differs from the recorded one: another set of disks, or one whose unique id,
  * size or checksum (when both sides have one) changed. Nothing recorded (older state) or observed compares equal.
  */
-function ancestorsChanged(recorded: Ancestors | null | undefined, observed: Ancestors | null): boolean {
+function ancestorsChanged(
+  recorded: Record<string, AncestorFacts> | null | undefined,
+  observed: Record<string, AncestorFacts> | null,
+): boolean {
   if (isUnknown(observed)) return true;
   if (recorded === null || recorded === undefined || observed === null) return false;
   const paths = Object.keys(observed);
@@ -127,12 +143,14 @@ export const UPDATE_IN_PLACE: readonly (keyof DiskSettings)[] = ["adopt", "prote
 export function planDiff(olds: DiskState, news: DiskInputs, facts: DiskFileFacts): DiskDiff {
   const applying = REPLACE_RULES.filter((rule) => rule.applies(olds, news, facts));
   const replaces = [...new Set(applying.map((rule) => rule.property))];
-  const settingsChanged = UPDATE_IN_PLACE.some((setting) => changedOrUnknown(olds[setting], news[setting]));
+  const updatedSettings = UPDATE_IN_PLACE.filter((setting) => changedOrUnknown(olds[setting], news[setting]));
   const checksumToRecord = news.checksum && olds.parentChecksum === null && news.parentChecksum !== null;
+  const moves = news.imagePath !== olds.imagePath && !isUnknown(news.imagePath);
   return {
-    changes: replaces.length > 0 || settingsChanged || checksumToRecord,
+    changes: replaces.length > 0 || updatedSettings.length > 0 || checksumToRecord,
     replaces,
-    deleteBeforeReplace: replaces.length > 0 && !(news.imagePath !== olds.imagePath && !isUnknown(news.imagePath)),
+    deleteBeforeReplace: replaces.length > 0 && !moves && news.parentUniqueId !== null,
+    updatedSettings,
     reasons: applying.map((rule) => `${rule.property}: ${rule.reason}`),
   };
 }

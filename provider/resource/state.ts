@@ -37,9 +37,8 @@ export interface AncestorObservation {
 export type Ancestors = Record<string, AncestorObservation>;
 
 /**
- * What the parent looks like now, as `check` observed it. These keys are added to the inputs on purpose: the engine
- * shows old -> new input values in `pulumi preview --diff`, so a changed parent shows up there with its old and new
- * checksum, unique id and size (dynamic providers cannot return a detailed diff of their own).
+ * What the parent and the disks above it look like now, as observed (by `check` for a plan, by `create` for the
+ * record). Internal: the inputs carry it split into {@link ObservedFacts} (shown) and {@link OBSERVED_KEY} (hidden).
  */
 export interface ParentObservation {
   /** The parent's unique id (its footer's), as a GUID string; `null` when the parent file does not exist (yet). */
@@ -50,12 +49,35 @@ export interface ParentObservation {
   parentChecksum: string | null;
   /** The parent's file fingerprint; an unchanged one means the checksum above was reused, not recomputed. */
   parentFingerprint: FileFingerprint | null;
-  /**
-   * The disks above the parent. A child is only valid while its whole chain is unchanged; observing the chain here
-   * lets `preview --diff` show, for a grandchild, which disk up the chain changed (old -> new checksum).
-   */
+  /** The disks above the parent, by absolute path; `null` when the parent does not exist. */
   ancestors: Ancestors | null;
 }
+
+/** One disk above the parent as the inputs show it: the facts whose change invalidates a child. */
+export type AncestorFacts = Omit<AncestorObservation, "fingerprint">;
+
+/**
+ * The observed facts as the inputs show them. They are inputs on purpose: the engine prints old -> new input values
+ * in `pulumi preview --diff`, so a changed parent shows up there as the one fact that changed (checksum, unique id,
+ * size; for a grandchild, the ancestor's). A fact the engine carried over for `ignoreChanges` is kept as given.
+ */
+export interface ObservedFacts {
+  parentUniqueId: string | null;
+  parentSize: number | null;
+  parentChecksum: string | null;
+  /** The disks above the parent, by absolute path, nearest first; `null` when the parent does not exist (yet). */
+  ancestors: Record<string, AncestorFacts> | null;
+}
+
+/**
+ * The input key holding the raw observation of the parent and its ancestors (fingerprints included), by absolute
+ * path, so that the next `check` reuses a checksum while a fingerprint holds. The `__` prefix keeps it out of
+ * `pulumi preview --diff`: inode and ctime change on every touch and are no reason anyone needs to read.
+ */
+export const OBSERVED_KEY = "__observed";
+
+/** The raw observations of {@link OBSERVED_KEY}, by absolute path. */
+export type ObservedDisks = Record<string, AncestorObservation>;
 
 /** The settings a user chooses, with their defaults filled in by `check`. */
 export interface DiskSettings {
@@ -72,11 +94,13 @@ export interface DiskSettings {
 }
 
 /** The inputs after `check`: absolute paths, defaults filled in, the parent observed. */
-export interface DiskInputs extends DiskSettings, ParentObservation {
+export interface DiskInputs extends DiskSettings, ObservedFacts {
   /** Absolute path of the child disk. */
   imagePath: string;
   /** Absolute path of the parent disk. */
   parentPath: string;
+  /** The raw observation, for reuse by the next `check` (see {@link OBSERVED_KEY}); `null` when nothing was seen. */
+  [OBSERVED_KEY]?: ObservedDisks | null;
 }
 
 /** The recorded state of one disk: what `create`, `update` and `read` return, and what `diff`/`delete` receive. */

@@ -7,18 +7,13 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDifferencingDisk } from "../../provider/ops/create-differencing";
 import { inspectDisk } from "../../provider/vhd/inspect";
-import { DiskStack, plannedSteps } from "./e2e-support";
+import { chainOfTwo, DiskStack, plannedSteps } from "./e2e-support";
 
 let disks: DiskStack;
 const path = (name: string): string => join(disks.dir, "vms", `${name}.vhd`);
 
 beforeAll(async () => {
-  disks = await DiskStack.create("refresh", (golden, dir) => [
-    { name: "a", parentPath: golden, imagePath: join(dir, "vms", "a.vhd") },
-    { name: "b", parent: "a", imagePath: "b.vhd" },
-  ]);
-  const up = await disks.stack.up();
-  expect(up.code, up.output).toBe(0);
+  disks = await DiskStack.deployed("refresh", chainOfTwo);
 });
 
 afterAll(async () => {

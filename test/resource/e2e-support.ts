@@ -28,6 +28,8 @@ export interface DiskSpec {
   protectParent?: boolean;
   checksum?: boolean;
   blockSize?: number;
+  /** Resource options. */
+  options?: { ignoreChanges?: string[]; replaceOnChanges?: string[] };
 }
 
 /** A temp folder with a 16 MiB dynamic golden image, plus a stack of the disks program whose provider logs hashes. */
@@ -51,6 +53,14 @@ export class DiskStack {
       env: { [HASH_STATS_ENV]: statsFile },
     });
     return new DiskStack(dir, golden, statsFile, stack);
+  }
+
+  /** {@link create}, then `pulumi up` (which must succeed). */
+  static async deployed(name: string, disks: (golden: string, dir: string) => DiskSpec[]): Promise<DiskStack> {
+    const stack = await DiskStack.create(name, disks);
+    const up = await stack.stack.up();
+    expect(up.code, up.output).toBe(0);
+    return stack;
   }
 
   /** Replaces the program's disks. */
@@ -81,6 +91,14 @@ export class DiskStack {
   }
 }
 
+/** Disk `a` off the golden image in `<dir>/vms`, and `b` off `a` next to it. */
+export function chainOfTwo(golden: string, dir: string): DiskSpec[] {
+  return [
+    { name: "a", parentPath: golden, imagePath: join(dir, "vms", "a.vhd") },
+    { name: "b", parent: "a", imagePath: "b.vhd" },
+  ];
+}
+
 /** Runs `vhd write <path> --offset <offset>` with `data` on stdin, as a user (or a VM) would write into a disk. */
 export function vhdWrite(path: string, offset: number, data: Uint8Array): void {
   const run = spawnSync(process.execPath, [VHD_CLI, "write", path, "--offset", String(offset), "--quiet"], {
@@ -88,6 +106,17 @@ export function vhdWrite(path: string, offset: number, data: Uint8Array): void {
     encoding: "utf8",
   });
   expect(run.status, run.stderr).toBe(0);
+}
+
+/** Runs `vhd read <path> --offset <offset> --length <length>`: the bytes a VM sees, composed through the chain. */
+export function vhdRead(path: string, offset: number, length: number): Buffer {
+  const run = spawnSync(
+    process.execPath,
+    [VHD_CLI, "read", path, "--offset", String(offset), "--length", String(length), "--quiet"],
+    { maxBuffer: length + 1024 },
+  );
+  expect(run.status, run.stderr.toString()).toBe(0);
+  return run.stdout;
 }
 
 /** Changes a file's content with `vhd write`, then gives it back its size and times with `touch -r`. */
@@ -124,6 +153,26 @@ export function plannedSteps(output: string): PlannedStep[] {
     const head = /pulumi-nodejs:dynamic\/vhd:DifferencingDisk: \(([^)]+)\)/.exec(block);
     const urn = /\[urn=[^\]]*:DifferencingDisk::([^\]]+)\]/.exec(block);
     if (head?.[1] !== undefined && urn?.[1] !== undefined) steps.push({ name: urn[1], operation: head[1], text: block });
+  }
+  return steps;
+}
+
+/** One step of `pulumi preview --json`, as a pipeline reads it. */
+export interface JsonStep {
+  op: string;
+  urn: string;
+  replaceReasons?: string[] | null;
+  diffReasons?: string[] | null;
+  detailedDiff?: Record<string, unknown> | null;
+}
+
+/** The disk steps of a `pulumi preview --json` output, by disk name (a name with several steps keeps them all). */
+export function jsonSteps(stdout: string): Map<string, JsonStep[]> {
+  const digest = JSON.parse(stdout) as { steps?: JsonStep[] };
+  const steps = new Map<string, JsonStep[]>();
+  for (const step of digest.steps ?? []) {
+    const name = /:DifferencingDisk::(.+)$/.exec(step.urn)?.[1];
+    if (name !== undefined) steps.set(name, [...(steps.get(name) ?? []), step]);
   }
   return steps;
 }

@@ -51,6 +51,12 @@ async function checked(raw: RawInputs, olds: Partial<DiskInputs> = {}): Promise<
   return result.inputs as DiskInputs;
 }
 
+/** The next `check` of a disk: the program's inputs again (plus `change`), the previous checked inputs as `olds`. */
+function rechecked(inputs: DiskInputs, change: RawInputs = {}): Promise<DiskInputs> {
+  const { imagePath, parentPath, adopt, protectParent, pathRules, checksum } = inputs;
+  return checked({ imagePath, parentPath, adopt, protectParent, pathRules, checksum, ...change }, inputs);
+}
+
 async function created(raw: RawInputs): Promise<{ inputs: DiskInputs; state: DiskState }> {
   const inputs = await checked(raw);
   const result = await provider.create(inputs);
@@ -102,14 +108,13 @@ describe("check", () => {
     expect(bytesHashed()).toBe(0);
   });
 
-  it("fails for an existing disk whose parent vanished, but not for a new disk whose parent comes later", async () => {
-    const later = await provider.check({}, { imagePath: join(dir, "c.vhd"), parentPath: join(dir, "later.vhd"), pathRules: "posix" });
-    expect(later.failures ?? []).toEqual([]);
-    const existing = await provider.check(
-      { imagePath: join(dir, "c.vhd") },
-      { imagePath: join(dir, "c.vhd"), parentPath: join(dir, "gone.vhd"), pathRules: "posix" },
-    );
-    expect(existing.failures?.[0]).toMatchObject({ property: "parentPath", reason: expect.stringMatching(/^ERROR_PATH_NOT_FOUND/) });
+  it("observes no parent (null facts, no failure) when none is at parentPath yet, for a new or an existing disk", async () => {
+    const none = { parentUniqueId: null, parentSize: null, parentChecksum: null, ancestors: null, __observed: null };
+    expect(await checked({ imagePath: join(dir, "c.vhd"), parentPath: join(dir, "later.vhd") })).toMatchObject(none);
+    const { inputs, state } = await created({ imagePath: join(dir, "c.vhd"), parentPath: golden });
+    const gone = await rechecked(inputs, { parentPath: join(dir, "gone.vhd") });
+    expect(gone).toMatchObject(none);
+    expect(await provider.diff(state.imagePath, state, gone)).toEqual({ changes: true, replaces: ["parentPath"], deleteBeforeReplace: false });
   });
 
   it("does not re-hash an unchanged parent in a new provider process, and does after touch -r", async () => {
@@ -142,15 +147,15 @@ describe("check", () => {
 describe("diff against real parent changes", () => {
   it("is empty when nothing changed and after writing into the child", async () => {
     const { inputs, state } = await created({ imagePath: join(dir, "web.vhd"), parentPath: golden });
-    expect(await provider.diff(state.imagePath, state, await checked(inputs, inputs))).toMatchObject({ changes: false });
+    expect(await provider.diff(state.imagePath, state, await rechecked(inputs))).toMatchObject({ changes: false });
     await writeAt(state.imagePath, 0, new Uint8Array(8192).fill(7));
-    expect(await provider.diff(state.imagePath, state, await checked(inputs, inputs))).toMatchObject({ changes: false });
+    expect(await provider.diff(state.imagePath, state, await rechecked(inputs))).toMatchObject({ changes: false });
   });
 
   it("replaces, deleting first, when the parent's content changed keeping size and mtime", async () => {
     const { inputs, state } = await created({ imagePath: join(dir, "web.vhd"), parentPath: golden });
     changeGoldenKeepingSizeAndMtime();
-    const diff = await provider.diff(state.imagePath, state, await checked(inputs, inputs));
+    const diff = await provider.diff(state.imagePath, state, await rechecked(inputs));
     expect(diff).toEqual({ changes: true, replaces: ["parentChecksum"], deleteBeforeReplace: true });
   });
 
@@ -159,7 +164,7 @@ describe("diff against real parent changes", () => {
     const { inputs, state: b } = await created({ imagePath: "b.vhd", parentPath: a.imagePath });
     expect(b.ancestors).toEqual({ [golden]: expect.objectContaining({ checksum: sha256(golden) }) });
     changeGoldenKeepingSizeAndMtime();
-    const news = await checked(inputs, inputs);
+    const news = await rechecked(inputs);
     expect(news.ancestors?.[golden]?.checksum).toBe(sha256(golden));
     expect(await provider.diff(b.imagePath, b, news)).toEqual({ changes: true, replaces: ["ancestors"], deleteBeforeReplace: true });
   });
@@ -169,15 +174,26 @@ describe("diff against real parent changes", () => {
     chmodSync(golden, 0o644);
     rmSync(golden);
     await createBaseDisk({ path: golden, size: 8 * MiB, type: "dynamic", pathRules: "posix" });
-    const diff = await provider.diff(state.imagePath, state, await checked(inputs, inputs));
+    const diff = await provider.diff(state.imagePath, state, await rechecked(inputs));
     expect(diff.replaces).toEqual(["parentUniqueId", "parentSize", "parentChecksum"]);
+  });
+
+  it("keeps a fact the engine carried over for ignoreChanges, while the hidden observation stays true", async () => {
+    const { inputs, state } = await created({ imagePath: join(dir, "web.vhd"), parentPath: golden });
+    changeGoldenKeepingSizeAndMtime();
+    const kept = await rechecked(inputs, { parentChecksum: inputs.parentChecksum });
+    expect(kept.parentChecksum).toBe(state.parentChecksum);
+    expect(kept.__observed?.[golden]?.checksum).toBe(sha256(golden));
+    expect(await provider.diff(state.imagePath, state, kept)).toMatchObject({ changes: false });
+    // The next check reuses the true checksum (fingerprint unchanged), never the carried one.
+    expect((await rechecked(kept)).parentChecksum).toBe(sha256(golden));
   });
 
   it("does not compare checksums with checksum: false (the benchmark's baseline)", async () => {
     const { inputs, state } = await created({ imagePath: join(dir, "web.vhd"), parentPath: golden, checksum: false });
     expect(state.parentChecksum).toBeNull();
     changeGoldenKeepingSizeAndMtime();
-    expect(await provider.diff(state.imagePath, state, await checked(inputs, inputs))).toMatchObject({ changes: false });
+    expect(await provider.diff(state.imagePath, state, await rechecked(inputs))).toMatchObject({ changes: false });
     expect(bytesHashed()).toBe(0);
   });
 });
@@ -199,6 +215,21 @@ describe("create", () => {
     expect(web.foundUniqueId).toBe(web.uniqueId);
     const { state: patch } = await created({ imagePath: "patch.vhd", parentPath: web.imagePath });
     expect(patch).toMatchObject({ chain: [web.imagePath, golden], chainDepth: 2, parentUniqueId: web.uniqueId });
+  });
+
+  it("records the parent and ancestors as they are when it runs, not the stale facts of old inputs (--target)", async () => {
+    const { inputs: aInputs, state: a } = await created({ imagePath: join(dir, "a.vhd"), parentPath: golden });
+    const { inputs: bInputs, state: b } = await created({ imagePath: "b.vhd", parentPath: a.imagePath });
+    changeGoldenKeepingSizeAndMtime();
+    // The engine replaces a, and b as its dependent, recreating b from b's old inputs.
+    await provider.remove(b.imagePath, b);
+    await provider.remove(a.imagePath, a);
+    const newA = await provider.create(await rechecked(aInputs));
+    const newB = (await provider.create(bInputs)).outs as DiskState;
+    expect(newB.ancestors?.[golden]?.checksum).toBe(sha256(golden));
+    expect(newB.parentChecksum).toBe(sha256(a.imagePath));
+    expect(newB.parentUniqueId).toBe((newA.outs as DiskState).uniqueId);
+    expect(await provider.diff(newB.imagePath, newB, await rechecked(bInputs))).toMatchObject({ changes: false });
   });
 
   it("fails with ERROR_ALREADY_EXISTS on an existing file and leaves it untouched", async () => {
@@ -246,7 +277,7 @@ describe("read (refresh, get)", () => {
     const impostor = await createDifferencingDisk({ imagePath: state.imagePath, parentPath: golden, pathRules: "posix" });
     const read = await provider.read(state.imagePath, state);
     expect(read.props).toMatchObject({ uniqueId: state.uniqueId, foundUniqueId: impostor.uniqueId });
-    const diff = await provider.diff(state.imagePath, read.props as DiskState, await checked(inputs, inputs));
+    const diff = await provider.diff(state.imagePath, read.props as DiskState, await rechecked(inputs));
     expect(diff).toMatchObject({ changes: true, replaces: ["imagePath"], deleteBeforeReplace: true });
   });
 
@@ -256,7 +287,7 @@ describe("read (refresh, get)", () => {
     const read = await provider.read(state.imagePath, recordedElsewhere);
     expect(read.props).toMatchObject({ parentPath: golden, parentUniqueId: state.parentUniqueId });
     expect(read.inputs).toMatchObject({ parentPath: golden, parentUniqueId: state.parentUniqueId });
-    const diff = await provider.diff(state.imagePath, recordedElsewhere, await checked(inputs, inputs));
+    const diff = await provider.diff(state.imagePath, recordedElsewhere, await rechecked(inputs));
     expect(diff.replaces).toEqual(["parentPath", "parentUniqueId"]);
   });
 
@@ -339,8 +370,9 @@ describe("protectParent and update", () => {
   it("update applies protectParent in place and returns the full outputs", async () => {
     chmodSync(golden, 0o644);
     const { inputs, state } = await created({ imagePath: join(dir, "a.vhd"), parentPath: golden });
-    const news = await checked({ ...inputs, protectParent: true }, inputs);
-    expect(await provider.diff(state.imagePath, state, news)).toMatchObject({ changes: true, replaces: [] });
+    const news = await rechecked(inputs, { protectParent: true });
+    // A settings-only update leaves `changes` to the engine, which then finds the changed keys (replaceOnChanges).
+    expect(await provider.diff(state.imagePath, state, news)).toEqual({ changes: undefined, replaces: [], deleteBeforeReplace: false });
     const { outs } = await provider.update(state.imagePath, state, news);
     expect(outs).toEqual({ ...state, protectParent: true, parentModeBeforeProtect: 0o644 });
     expect(statSync(golden).mode & 0o777).toBe(0o444);

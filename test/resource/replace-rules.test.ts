@@ -41,7 +41,6 @@ const unchanged: DiskInputs = {
   parentUniqueId: recorded.parentUniqueId,
   parentSize: recorded.parentSize,
   parentChecksum: recorded.parentChecksum,
-  parentFingerprint: fingerprint,
   ancestors,
 };
 
@@ -90,6 +89,13 @@ describe("planDiff: replace matrix", () => {
     expect(planDiff(recorded, { ...unchanged, imagePath: UNKNOWN }, present).deleteBeforeReplace).toBe(true);
     expect(planDiff(recorded, { ...unchanged, imagePath: "/vms/elsewhere.vhd" }, present).deleteBeforeReplace).toBe(false);
   });
+
+  it("plans a replace, creating first, when no file is at parentPath yet (made later in the run, or missing)", () => {
+    const noParent = { ...unchanged, parentUniqueId: null, parentSize: null, parentChecksum: null, ancestors: null };
+    const diff = planDiff(recorded, noParent, present);
+    expect(diff).toMatchObject({ changes: true, replaces: ["parentPath"], deleteBeforeReplace: false });
+    expect(diff.reasons).toEqual([expect.stringMatching(/^parentPath: no file is at parentPath now: .*ERROR_PATH_NOT_FOUND/)]);
+  });
 });
 
 describe("planDiff: no change, or an update in place", () => {
@@ -98,13 +104,9 @@ describe("planDiff: no change, or an update in place", () => {
       changes: false,
       replaces: [],
       deleteBeforeReplace: false,
+      updatedSettings: [],
       reasons: [],
     });
-  });
-
-  it("ignores a parent fingerprint change that keeps the content (a chmod or touch of the parent)", () => {
-    const touched = { ...fingerprint, ctimeNs: "3000", mtimeNs: "3000" };
-    expect(planDiff(recorded, { ...unchanged, parentFingerprint: touched }, present).changes).toBe(false);
   });
 
   it("ignores the chain above the parent when the state predates it or a checksum is off", () => {
@@ -123,9 +125,10 @@ describe("planDiff: no change, or an update in place", () => {
     expect(planDiff(recorded, off, present)).toMatchObject({ changes: true, replaces: [] });
   });
 
-  it("updates in place when a setting changes", () => {
+  it("updates in place when a setting changes, naming it", () => {
     for (const change of [{ protectParent: true }, { adopt: true }, { pathRules: "posix" as const }]) {
-      expect(planDiff(recorded, { ...unchanged, ...change }, present)).toMatchObject({ changes: true, replaces: [] });
+      const diff = planDiff(recorded, { ...unchanged, ...change }, present);
+      expect(diff).toMatchObject({ changes: true, replaces: [], updatedSettings: Object.keys(change) });
     }
   });
 

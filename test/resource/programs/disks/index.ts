@@ -2,6 +2,7 @@
  * The program every end-to-end test of `DifferencingDisk` drives. The stack config `disks` is a JSON list of disks;
  * a disk names its parent either as a path (`parentPath`) or as another disk of the list (`parent`), which links them
  * the way users do (`parentPath: other.imagePath`), so replacing one makes the other's input unknown in a preview.
+ * A disk's `options` are its resource options (`ignoreChanges`, `replaceOnChanges`).
  * `gets` is a JSON list of `{ name, id }` read with `DifferencingDisk.get`. Every disk's outputs are exported (only
  * its path with `exportPathsOnly`).
  */
@@ -13,6 +14,7 @@ interface DiskSpec extends Omit<DifferencingDiskArgs, "parentPath" | "imagePath"
   imagePath: string;
   parentPath?: string;
   parent?: string;
+  options?: Pick<pulumi.CustomResourceOptions, "ignoreChanges" | "replaceOnChanges">;
 }
 
 const config = new pulumi.Config();
@@ -20,12 +22,12 @@ const specs = config.requireObject<DiskSpec[]>("disks");
 const gets = config.getObject<{ name: string; id: string }[]>("gets") ?? [];
 
 const disks = new Map<string, DifferencingDisk>();
-for (const { name, parent, parentPath, ...args } of specs) {
+for (const { name, parent, parentPath, options, ...args } of specs) {
   const parentDisk = parent === undefined ? undefined : disks.get(parent);
   if (parent !== undefined && parentDisk === undefined) throw new Error(`disk ${name}: parent ${parent} must come first`);
   const resolvedParent = parentDisk?.imagePath ?? parentPath;
   if (resolvedParent === undefined) throw new Error(`disk ${name}: give parent or parentPath`);
-  disks.set(name, new DifferencingDisk(name, { ...args, parentPath: resolvedParent }));
+  disks.set(name, new DifferencingDisk(name, { ...args, parentPath: resolvedParent }, options));
 }
 for (const { name, id } of gets) disks.set(name, DifferencingDisk.get(name, id));
 

@@ -1,0 +1,47 @@
+/**
+ * End to end, real Pulumi CLI: `up --target` of a parent after a golden-image change. The engine also replaces the
+ * child it does not target (a dependent of a delete-before-replace), creating it from the child's old inputs. What
+ * the child records must be the parent it was really made on, so the next plain `up` has nothing to do and what a VM
+ * writes into the child meanwhile survives.
+ */
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { chainOfTwo, DiskStack, sha256Of, vhdRead, vhdWrite } from "./e2e-support";
+
+let disks: DiskStack;
+const path = (name: string): string => join(disks.dir, "vms", `${name}.vhd`);
+const vmData = Buffer.alloc(8192, 0x6b);
+
+beforeAll(async () => {
+  disks = await DiskStack.deployed("target", chainOfTwo);
+});
+
+afterAll(async () => {
+  await disks?.dispose();
+});
+
+describe("up --target after a golden-image change", () => {
+  it("replaces the targeted parent and its dependent, which records the files it was made on", async () => {
+    vhdWrite(disks.golden, 8192, Buffer.alloc(4096, 0x11));
+    const urn = (await disks.stack.exportStack()).deployment.resources?.find((r) => r.urn.endsWith("::a"))?.urn;
+    expect(urn).toBeDefined();
+    const up = await disks.stack.up(["--target", urn as string]);
+    expect(up.code, up.output).toBe(0);
+    const b = await disks.outputsOf("b");
+    expect(b.parentChecksum).toBe(sha256Of(path("a")));
+    expect((await disks.stack.exportStack()).deployment.resources?.find((r) => r.urn.endsWith("::b"))?.outputs).toMatchObject({
+      ancestors: { [disks.golden]: { checksum: sha256Of(disks.golden) } },
+    });
+  });
+
+  it("the next preview has nothing to do, and what a VM wrote into the child survives the next up", async () => {
+    vhdWrite(path("b"), 0, vmData);
+    const { uniqueId } = await disks.outputsOf("b");
+    const preview = await disks.stack.preview(["--expect-no-changes"]);
+    expect(preview.code, preview.output).toBe(0);
+    const up = await disks.stack.up();
+    expect(up.code, up.output).toBe(0);
+    expect((await disks.outputsOf("b")).uniqueId).toBe(uniqueId);
+    expect(vhdRead(path("b"), 0, vmData.length).equals(vmData)).toBe(true);
+  });
+});
