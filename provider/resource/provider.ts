@@ -7,7 +7,7 @@
  * - `diff` applies replace-rules.ts.
  * - `create` validates against every row of the error table and writes atomically (ops), or adopts.
  * - `read` (refresh, `get`) re-reads the disk: gone, replaced or relinked disks surface on the next preview.
- * - `update` applies setting changes in place and returns the full outputs.
+ * - `update` relinks a disk whose parent moved (same parent at a new path) and applies setting changes in place.
  * - `remove` (delete) removes exactly one file, and only the disk this resource made.
  */
 import * as path from "node:path";
@@ -18,12 +18,13 @@ import { pathsEqual, resolveDiskPaths, resolveSinglePath } from "../inputs/paths
 import { createDifferencingDisk } from "../ops/create-differencing";
 import { deleteDisk, discardNewDisk } from "../ops/delete-disk";
 import { protectParent, unprotectParent } from "../ops/protect-parent";
+import { setParent } from "../ops/set-parent";
 import { childDisksInFolder } from "../vhd/child-disks";
 import { inspectDisk } from "../vhd/inspect";
 import { childFacts, type ChildFacts } from "./disk-facts";
 import { KeyedLock } from "./keyed-lock";
 import { observeParent, parentIdentity } from "./parent-observation";
-import { planDiff } from "./replace-rules";
+import { RELINK_NOTE, planDiff, sameParentAtNewPath } from "./replace-rules";
 import { type RawInputs, readSettings, recordedSettings } from "./settings";
 import { type ObservationInputs, observationInputs, previousObservation } from "./observed-inputs";
 import { type DiskInputs, type DiskState, OBSERVED_KEY, UNKNOWN, isUnknown } from "./state";
@@ -77,7 +78,8 @@ export async function check(
       checksum: settings.checksum,
       previous: samePrevious ? previousObservation(olds, paths.parentPath) : undefined,
     });
-    return { inputs: { ...settings, ...paths, ...observationInputs(observation, paths.parentPath, news) } };
+    const inputs: DiskInputs = { ...settings, ...paths, ...observationInputs(observation, paths.parentPath, news) };
+    return { inputs: sameParentAtNewPath(olds, inputs) ? { ...inputs, relink: RELINK_NOTE } : inputs };
   } catch (error) {
     return { failures: [failureOf(asVhdError(error))] };
   }
@@ -137,13 +139,17 @@ export async function read(id: string, props: Partial<DiskState>): Promise<DiskR
   return relinked ? { id: imagePath, props: state, inputs: inputsOf(state) } : { id: imagePath, props: state };
 }
 
-/** Applies setting changes (protection, adopt, checksum, path rules) and returns the complete outputs. */
+/**
+ * Relinks the disk when its parent moved (same parent at a new path), then applies setting changes (protection,
+ * adopt, checksum, path rules), and returns the complete outputs.
+ */
 export async function update(
   _id: string,
   olds: Partial<DiskState>,
   news: DiskInputs,
 ): Promise<pulumi.dynamic.UpdateResult<DiskState>> {
-  const recorded = recordedState(olds);
+  const before = recordedState(olds);
+  const recorded = sameParentAtNewPath(before, news) ? await relink(before, news) : before;
   let parentModeBeforeProtect = recorded.parentModeBeforeProtect;
   if (news.protectParent && !recorded.protectParent) {
     parentModeBeforeProtect = await parentLock.run(recorded.parentPath, () => protectParent(recorded.parentPath));
@@ -153,6 +159,26 @@ export async function update(
   }
   const parentChecksum = news.checksum ? (recorded.parentChecksum ?? news.parentChecksum) : null;
   return { outs: { ...recorded, ...recordedSettings(news), parentChecksum, parentModeBeforeProtect } };
+}
+
+/**
+ * Points the recorded disk at its parent's new path, `news.parentPath`, keeping its data (ops/set-parent.ts), after
+ * checking once more, on the file as it is now, that it is the same parent; returns the state of the relinked disk.
+ * A protected parent keeps its recorded mode: the move carried the read-only mode along.
+ */
+async function relink(recorded: DiskState, news: DiskInputs): Promise<DiskState> {
+  const { parentPath } = news;
+  const observation = await observeParent(parentPath, { checksum: news.checksum, previous: previousObservation(news, parentPath) });
+  if (!sameParentAtNewPath(recorded, { ...news, ...observationInputs(observation, parentPath, {}) })) {
+    throw new VhdError(
+      "ERROR_VHD_CHILD_PARENT_ID_MISMATCH",
+      "the file at parentPath changed since the plan and is no longer the disk's parent; run the deployment again",
+      { parameter: "parentPath", path: parentPath },
+    );
+  }
+  const { disk } = await setParent({ imagePath: recorded.imagePath, parentPath, pathRules: news.pathRules });
+  const linked = await recordDisk({ ...news, protectParent: false }, childFacts(disk), recorded.adopted);
+  return { ...linked, protectParent: recorded.protectParent, parentModeBeforeProtect: recorded.parentModeBeforeProtect };
 }
 
 /**

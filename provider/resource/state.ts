@@ -101,6 +101,11 @@ export interface DiskInputs extends DiskSettings, ObservedFacts {
   parentPath: string;
   /** The raw observation, for reuse by the next `check` (see {@link OBSERVED_KEY}); `null` when nothing was seen. */
   [OBSERVED_KEY]?: ObservedDisks | null;
+  /**
+   * Set by `check` only when the parent moved and the file at the new path is the same parent: `"same parent at a new
+   * path"`, so `pulumi preview --diff` says why the disk is updated (relinked), not replaced. Not a program input.
+   */
+  relink?: string;
 }
 
 /** The recorded state of one disk: what `create`, `update` and `read` return, and what `diff`/`delete` receive. */
