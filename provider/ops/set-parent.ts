@@ -5,7 +5,7 @@
  * `Set-VHD -IgnoreIdMismatch` does, knowing that a parent with other content makes the child read garbage.
  */
 import { resolve } from "node:path";
-import { VhdError, isVhdError } from "../errors";
+import { VhdError, asVhdError } from "../errors";
 import { sha256File } from "../checksum/sha256";
 import { throwIfCancelled } from "../fs/cancellation";
 import { fingerprintFile, sameFingerprint } from "../fs/file-fingerprint";
@@ -131,7 +131,7 @@ export async function setParent(args: SetParentArgs): Promise<SetParentResult> {
     }
     await relinkParent(file, link);
   } catch (error) {
-    throw isVhdError(error) ? error : new VhdError("DISP_E_EXCEPTION", "the relink failed unexpectedly", { ...context, cause: error });
+    throw asVhdError(error, context);
   } finally {
     await file.close();
   }

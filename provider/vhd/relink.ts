@@ -49,11 +49,15 @@ import {
 } from "./format";
 import type { ParentLink } from "./parent-link";
 
+/** Bytes to write at a file offset. */
+interface FileWrite {
+  kind: "write";
+  offset: number;
+  bytes: Uint8Array;
+}
+
 /** One step of a relink: a write, a barrier, or cutting the file. */
-export type RelinkStep =
-  | { kind: "write"; offset: number; bytes: Uint8Array }
-  | { kind: "sync" }
-  | { kind: "truncate"; size: number };
+export type RelinkStep = FileWrite | { kind: "sync" } | { kind: "truncate"; size: number };
 
 /** A locator data area: where it is and how many bytes it holds. */
 interface LocatorArea {
@@ -61,10 +65,10 @@ interface LocatorArea {
   space: number;
 }
 
-/** Locator entries for `link`'s locators in `areas` (in order), and the bytes to write there (each area whole). */
-function placeLocators(link: ParentLink, areas: readonly LocatorArea[]): { entries: ParentLocatorEntry[]; writes: RelinkStep[] } {
+/** Locator entries for `link`'s locators in `areas` (in order), and each area's new bytes (the data, zero-padded). */
+function placeLocators(link: ParentLink, areas: readonly LocatorArea[]): { entries: ParentLocatorEntry[]; writes: FileWrite[] } {
   const entries: ParentLocatorEntry[] = [];
-  const writes: RelinkStep[] = [];
+  const writes: FileWrite[] = [];
   link.locators.forEach((locator, index) => {
     const area = areas[index] as LocatorArea;
     const data = encodeLocatorData(locator.code, locator.path);
@@ -135,7 +139,7 @@ export function planRelink(image: DiskImage, tailFooter: Uint8Array, link: Paren
   const finalHeader = encodeDynamicHeader({ ...header, ...linkFields, locators: final.entries });
   const interimBlock = new Uint8Array(end - newHeaderOffset);
   interimBlock.set(interimHeader);
-  for (const step of interim.writes) if (step.kind === "write") interimBlock.set(step.bytes, step.offset - newHeaderOffset);
+  for (const write of interim.writes) interimBlock.set(write.bytes, write.offset - newHeaderOffset);
   const toInterim = footerWithDataOffset(tailFooter, newHeaderOffset);
   const sync: RelinkStep = { kind: "sync" };
   return [
