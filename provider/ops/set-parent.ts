@@ -48,12 +48,12 @@ export interface SetParentResult {
   idMismatchIgnored: boolean;
 }
 
-function mismatch(reason: string, imagePath: string, details: Record<string, unknown>): VhdError {
+function mismatch(reason: string, parentPath: string, details: Record<string, unknown>): VhdError {
   return new VhdError(
     "ERROR_VHD_CHILD_PARENT_ID_MISMATCH",
     `${reason}; it is not the parent this disk was made from. Give the right parent, or force the link with ` +
       "--ignore-id-mismatch (ignoreIdMismatch) if you know both hold the same data: otherwise the child's data is lost",
-    { parameter: "parentPath", path: imagePath, details },
+    { parameter: "parentPath", path: parentPath, details },
   );
 }
 
@@ -101,26 +101,26 @@ export async function setParent(args: SetParentArgs): Promise<SetParentResult> {
   const ignore = args.ignoreIdMismatch === true;
   const idMismatch = parent.uniqueId !== previous.uniqueId;
   if (idMismatch && !ignore) {
-    throw mismatch(`${parentPath} has the unique id ${parent.uniqueId}, the child records ${previous.uniqueId}`, imagePath, {
+    throw mismatch(`it has the unique id ${parent.uniqueId}; ${imagePath} records ${previous.uniqueId}`, parentPath, {
       recorded: previous.uniqueId,
       found: parent.uniqueId,
-      parentPath,
+      imagePath,
     });
   }
   if (args.expectedSha256 !== undefined && !ignore) {
     const { sha256 } = await sha256File(parentPath, { signal: args.signal });
     if (sha256 !== args.expectedSha256) {
-      throw mismatch(`${parentPath} has the SHA-256 ${sha256}, not ${args.expectedSha256}`, imagePath, {
+      throw mismatch(`its SHA-256 is ${sha256}, not ${args.expectedSha256}`, parentPath, {
         expectedSha256: args.expectedSha256,
         sha256,
-        parentPath,
+        imagePath,
       });
     }
   }
   throwIfCancelled(args.signal, context);
   const facts = await readParentFacts(parentPath);
   if (formatUniqueId(facts.footer.uniqueId) !== parent.uniqueId) {
-    throw mismatch(`${parentPath} changed while it was being checked`, imagePath, { parentPath });
+    throw mismatch("it changed while it was being checked", parentPath, { imagePath });
   }
   const link = parentLinkFor({ childPath: imagePath, parentPath, parentFooter: facts.footer, parentModified: facts.modified });
   const file = await ImageFile.open(imagePath, { writable: true, parameter: "imagePath" });

@@ -56,7 +56,8 @@ describe("vhd set-parent", () => {
   it("refuses a parent of another identity with ERROR_VHD_CHILD_PARENT_ID_MISMATCH, changing nothing", () => {
     const before = readFileSync(child);
     const run = runVhd(["set-parent", child, other]);
-    expectOneLineError(run, "ERROR_VHD_CHILD_PARENT_ID_MISMATCH", child);
+    expectOneLineError(run, "ERROR_VHD_CHILD_PARENT_ID_MISMATCH", other);
+    expect(run.stderr).toContain(child);
     expect(run.stderr).toContain("--ignore-id-mismatch");
     expect(readFileSync(child).equals(before)).toBe(true);
   });

@@ -44,7 +44,8 @@ export function registerSetParent(program: Command): void {
             ["image", disk.path],
             ["parent path", disk.parent?.resolvedPath ?? undefined],
             ["parent unique id", disk.parent?.uniqueId],
-            ["previous parent", previous.locators.find((locator) => locator.code === "W2ku")?.path ?? previous.name],
+            // The old parent is usually gone (it moved): then its absolute locator, as stored, says where it was.
+            ["previous parent", previous.resolvedPath ?? previous.locators.find((locator) => locator.code === "W2ku")?.path ?? previous.name],
             ["previous unique id", result.idMismatchIgnored ? previous.uniqueId : undefined],
           ]);
         }
