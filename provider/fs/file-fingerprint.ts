@@ -38,6 +38,11 @@ export async function fingerprintFile(path: string): Promise<FileFingerprint> {
   };
 }
 
+/** True when two fingerprints are of the same file (device and inode), whatever its content or times now. */
+export function sameFile(a: FileFingerprint, b: FileFingerprint): boolean {
+  return a.dev === b.dev && a.ino === b.ino;
+}
+
 /**
  * True when a file exists at `file` (following symlinks), false when it does not.
  *
@@ -53,27 +58,8 @@ export async function fileExists(file: string, parameter: ErrorParameter): Promi
   }
 }
 
-/** True when both fingerprints name the same file in the same state. Anything not a fingerprint compares unequal. */
-export function sameFingerprint(a: FileFingerprint | null | undefined, b: FileFingerprint | null | undefined): boolean {
-  if (!isFingerprint(a) || !isFingerprint(b)) return false;
-  return fingerprintKey(a) === fingerprintKey(b);
-}
-
 /** One string per fingerprint, for cache keys. */
 export function fingerprintKey(fingerprint: FileFingerprint): string {
   const { dev, ino, size, mtimeNs, ctimeNs } = fingerprint;
   return `${dev}:${ino}:${size}:${mtimeNs}:${ctimeNs}`;
-}
-
-/** Narrows a value read back from the Pulumi state (or an unknown placeholder) to a fingerprint. */
-export function isFingerprint(value: unknown): value is FileFingerprint {
-  if (typeof value !== "object" || value === null) return false;
-  const record = value as Record<string, unknown>;
-  return (
-    typeof record.dev === "string" &&
-    typeof record.ino === "string" &&
-    typeof record.size === "number" &&
-    typeof record.mtimeNs === "string" &&
-    typeof record.ctimeNs === "string"
-  );
 }

@@ -7,7 +7,7 @@
  */
 import { dirname, resolve } from "node:path";
 import { VhdError } from "../errors";
-import { fingerprintFile, sameFingerprint } from "../fs/file-fingerprint";
+import { fingerprintFile, sameFile } from "../fs/file-fingerprint";
 import type { ProgressCallback } from "../fs/progress";
 import type { PathRules } from "../inputs/paths";
 import { openChain } from "../vhd/chain";
@@ -104,7 +104,7 @@ export async function mergeDisk(args: MergeDiskArgs): Promise<MergeDiskResult> {
 async function ancestorDepth(disks: readonly ChainDisk[], destination: string): Promise<number> {
   const wanted = await fingerprintFile(destination);
   for (const [index, disk] of disks.entries()) {
-    if (index > 0 && sameFingerprint(await fingerprintFile(disk.path), wanted)) return index;
+    if (index > 0 && sameFile(await fingerprintFile(disk.path), wanted)) return index;
   }
   throw new VhdError(
     "E_INVALIDARG",

@@ -8,7 +8,7 @@ import { resolve } from "node:path";
 import { VhdError, asVhdError } from "../errors";
 import { sha256File } from "../checksum/sha256";
 import { throwIfCancelled } from "../fs/cancellation";
-import { fingerprintFile, sameFingerprint } from "../fs/file-fingerprint";
+import { fingerprintFile, sameFile } from "../fs/file-fingerprint";
 import { resolveDiskPaths, type PathRules } from "../inputs/paths";
 import { checkParent } from "../inputs/validate";
 import { readDiskImage } from "../vhd/disk-image";
@@ -83,7 +83,7 @@ export async function setParent(args: SetParentArgs): Promise<SetParentResult> {
   const childFile = await fingerprintFile(imagePath);
   const inParentChain = [parentPath, ...parent.chain.map((entry) => entry.path)];
   for (const path of inParentChain) {
-    if (sameFingerprint(await fingerprintFile(path), childFile)) {
+    if (sameFile(await fingerprintFile(path), childFile)) {
       throw new VhdError(
         "ERROR_VHD_DIFFERENCING_CHAIN_CYCLE_DETECTED",
         `${parentPath} is this disk or one of its descendants (${path}): the chain would loop`,

@@ -1,50 +1,23 @@
 /**
- * How an observation of the parent travels in the inputs: the facts a person reads in `pulumi preview --diff`
- * (unique id, size, checksum, the same for each ancestor) as visible inputs, and the raw observation with its
- * fingerprints under the hidden {@link OBSERVED_KEY}, where the next `check` finds it to skip re-hashing.
+ * How an observation of the parent travels in the inputs: only the facts a person reads in `pulumi preview --diff`
+ * (unique id, size, checksum; the same for each ancestor). Fingerprints stay out: inode and ctime change on every
+ * touch and are no reason anyone needs to read (checksums are recalled by fingerprint in checksum-cache.ts instead).
  *
- * A visible fact the engine carried over because the program lists it in `ignoreChanges` is kept as carried: that is
- * how a user keeps a disk across a parent change they judge harmless. The hidden raw observation is always what was
- * really seen, so a carried value is never mistaken for the checksum of the file as it is now.
+ * A fact the engine carried over because the program lists it in `ignoreChanges` is kept as carried: that is how a
+ * user keeps a disk across a parent change they judge harmless.
  */
-import { isAncestors } from "./parent-observation";
 import type { RawInputs } from "./settings";
-import {
-  type AncestorFacts,
-  type AncestorObservation,
-  type Ancestors,
-  type DiskInputs,
-  type ObservedDisks,
-  type ObservedFacts,
-  OBSERVED_KEY,
-  type ParentObservation,
-  isUnknown,
-} from "./state";
+import { type AncestorFacts, type Ancestors, type ObservedFacts, type ParentObservation, isUnknown } from "./state";
 
-/** The observed facts a program may carry over with `ignoreChanges`, in the order they are shown. */
+/** The observed facts a program may carry over with `ignoreChanges`. */
 const CARRIED_FACTS = ["parentUniqueId", "parentSize", "parentChecksum", "ancestors"] as const satisfies readonly (keyof ObservedFacts)[];
 
-/** The inputs' part of an observation: visible facts (carried ones kept) and the hidden raw observation. */
-export type ObservationInputs = ObservedFacts & { [OBSERVED_KEY]: ObservedDisks | null };
-
 /**
- * The inputs made from `observation` of the parent at `parentPath`. `news` are the raw inputs `check` received: a
- * fact present there was carried over by the engine for `ignoreChanges` and wins over the observed one.
+ * The inputs' part of `observation`. `news` are the raw inputs `check` received: a fact present there was carried
+ * over by the engine for `ignoreChanges` (the program itself never sets one) and wins over the observed one.
  */
-export function observationInputs(observation: ParentObservation, parentPath: string, news: RawInputs): ObservationInputs {
-  const { parentFingerprint, ancestors } = observation;
-  const observed: ObservedDisks | null =
-    parentFingerprint === null || observation.parentUniqueId === null || observation.parentSize === null
-      ? null
-      : {
-          [parentPath]: {
-            uniqueId: observation.parentUniqueId,
-            size: observation.parentSize,
-            checksum: observation.parentChecksum,
-            fingerprint: parentFingerprint,
-          },
-          ...ancestors,
-        };
+export function observedFacts(observation: ParentObservation, news: RawInputs): ObservedFacts {
+  const { ancestors } = observation;
   const facts: ObservedFacts = {
     parentUniqueId: observation.parentUniqueId,
     parentSize: observation.parentSize,
@@ -55,37 +28,12 @@ export function observationInputs(observation: ParentObservation, parentPath: st
     const value = news[key];
     if (value !== undefined && value !== null && !isUnknown(value)) Object.assign(facts, { [key]: value });
   }
-  return { ...facts, [OBSERVED_KEY]: observed };
-}
-
-/**
- * The observation recorded with the previous inputs of a disk whose parent is `parentPath`, for reuse while a
- * fingerprint holds. Reads the hidden raw observation, or the shape of state written before it existed (fingerprints
- * among the visible facts). `undefined` when nothing usable was recorded.
- */
-export function previousObservation(olds: Partial<DiskInputs>, parentPath: string): Partial<ParentObservation> | undefined {
-  const raw = olds[OBSERVED_KEY];
-  if (isAncestors(raw)) {
-    const disks: ObservedDisks = raw;
-    const parent = disks[parentPath];
-    if (parent === undefined) return undefined;
-    const ancestors: Ancestors = Object.fromEntries(Object.entries(disks).filter(([diskPath]) => diskPath !== parentPath));
-    return {
-      parentUniqueId: parent.uniqueId,
-      parentChecksum: parent.checksum,
-      parentFingerprint: parent.fingerprint,
-      ancestors,
-    };
-  }
-  return olds as Partial<ParentObservation>;
+  return facts;
 }
 
 /** The facts of each ancestor without its fingerprint. */
 function ancestorFacts(ancestors: Ancestors): Record<string, AncestorFacts> {
   return Object.fromEntries(
-    Object.entries(ancestors).map(([diskPath, { fingerprint: _fingerprint, ...facts }]: [string, AncestorObservation]) => [
-      diskPath,
-      facts,
-    ]),
+    Object.entries(ancestors).map(([diskPath, { fingerprint: _fingerprint, ...facts }]) => [diskPath, facts]),
   );
 }

@@ -1,14 +1,15 @@
 /**
  * What the parent looks like now: fingerprint, unique id, size and SHA-256, computed as rarely as correctness allows.
  *
- * - Across runs: when the parent's fingerprint equals the one recorded with the previous inputs, the recorded unique
- *   id and checksum are reused and the parent is not read at all (a no-change preview hashes 0 bytes).
+ * - Across runs: a checksum is remembered by file fingerprint on this machine (checksum-cache.ts), so an unchanged
+ *   parent is not hashed again (a no-change preview hashes 0 bytes).
  * - Within one run: every disk off the same parent shares one inspection and one checksum ({@link OncePerKey}, keyed
  *   by fingerprint, so a parent that changes during the run is hashed again).
  */
+import { cachedChecksum, rememberChecksum } from "../checksum/checksum-cache";
 import { recordHash } from "../checksum/hash-stats";
 import { sha256File } from "../checksum/sha256";
-import { type FileFingerprint, fingerprintFile, fingerprintKey, sameFingerprint } from "../fs/file-fingerprint";
+import { type FileFingerprint, fingerprintFile, fingerprintKey } from "../fs/file-fingerprint";
 import { errnoCode, vhdErrorFromFs } from "../fs/fs-error";
 import { inspectDisk } from "../vhd/inspect";
 import { OncePerKey } from "./once-per-key";
@@ -38,10 +39,8 @@ const checksums = new OncePerKey<string>();
 
 /** Options of {@link observeParent}. */
 export interface ObserveParentOptions {
-  /** Compute (or reuse) SHA-256s; with `false` the observation's checksums are `null`. */
+  /** Compute (or recall) SHA-256s; with `false` the observation's checksums are `null`. */
   checksum: boolean;
-  /** The observation recorded with the previous inputs, reused where a fingerprint is unchanged. */
-  previous?: Partial<ParentObservation> | undefined;
 }
 
 /**
@@ -49,27 +48,12 @@ export interface ObserveParentOptions {
  * an unreadable one or a file that is not a VHD rejects with the engine's `VhdError`.
  */
 export async function observeParent(parentPath: string, options: ObserveParentOptions): Promise<ParentObservation> {
-  const { previous, checksum } = options;
-  const recorded: Partial<AncestorObservation> | undefined =
-    previous === undefined
-      ? undefined
-      : {
-          uniqueId: previous.parentUniqueId ?? undefined,
-          checksum: previous.parentChecksum,
-          fingerprint: previous.parentFingerprint ?? undefined,
-        };
-  const parent = await observeDisk(parentPath, recorded, checksum);
+  const parent = await observeDisk(parentPath, options.checksum);
   if (parent === null) return NO_PARENT;
-  const previousAncestors = isAncestors(previous?.ancestors) ? previous.ancestors : undefined;
-  // An unchanged parent has the same parent locators, so the same chain: no need to open it to list its ancestors.
-  const chain =
-    parent.reused && previousAncestors !== undefined
-      ? Object.keys(previousAncestors)
-      : (await parentIdentity(parentPath, parent.fingerprint)).chain;
   const ancestors: Ancestors = {};
-  for (const ancestorPath of chain) {
-    const ancestor = await observeDisk(ancestorPath, previousAncestors?.[ancestorPath], checksum);
-    if (ancestor !== null) ancestors[ancestorPath] = withoutReuse(ancestor);
+  for (const ancestorPath of (await parentIdentity(parentPath, parent.fingerprint)).chain) {
+    const ancestor = await observeDisk(ancestorPath, options.checksum);
+    if (ancestor !== null) ancestors[ancestorPath] = ancestor;
   }
   return {
     parentUniqueId: parent.uniqueId,
@@ -80,15 +64,8 @@ export async function observeParent(parentPath: string, options: ObserveParentOp
   };
 }
 
-/** One disk observed, and whether the previous observation was reused (fingerprint unchanged). */
-type DiskObservation = AncestorObservation & { reused: boolean };
-
-/** Fingerprint, unique id and checksum of one disk, reusing `previous` when the fingerprint is unchanged. */
-async function observeDisk(
-  diskPath: string,
-  previous: Partial<AncestorObservation> | undefined,
-  checksum: boolean,
-): Promise<DiskObservation | null> {
+/** Fingerprint, unique id and checksum of one disk; `null` when it does not exist. */
+async function observeDisk(diskPath: string, checksum: boolean): Promise<AncestorObservation | null> {
   let fingerprint: FileFingerprint;
   try {
     fingerprint = await fingerprintFile(diskPath);
@@ -96,26 +73,9 @@ async function observeDisk(
     if (errnoCode(error) === "ENOENT") return null;
     throw vhdErrorFromFs(error, { parameter: "parentPath", path: diskPath, action: "look at the disk" });
   }
-  const reused = previous !== undefined && sameFingerprint(previous.fingerprint, fingerprint);
-  const uniqueId =
-    reused && typeof previous.uniqueId === "string"
-      ? previous.uniqueId
-      : (await parentIdentity(diskPath, fingerprint)).uniqueId;
-  let sha256: string | null = null;
-  if (checksum) {
-    sha256 =
-      reused && typeof previous.checksum === "string" ? previous.checksum : await parentChecksumOf(diskPath, fingerprint);
-  }
-  return { uniqueId, size: fingerprint.size, checksum: sha256, fingerprint, reused };
-}
-
-function withoutReuse({ reused: _reused, ...observation }: DiskObservation): AncestorObservation {
-  return observation;
-}
-
-/** Narrows a value read back from the inputs (or an unknown placeholder) to an ancestors record. */
-export function isAncestors(value: unknown): value is Ancestors {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
+  const { uniqueId } = await parentIdentity(diskPath, fingerprint);
+  const sha256 = checksum ? await parentChecksumOf(diskPath, fingerprint) : null;
+  return { uniqueId, size: fingerprint.size, checksum: sha256, fingerprint };
 }
 
 /** A disk's unique id, type and chain, read once per fingerprint in this process. */
@@ -126,11 +86,18 @@ export function parentIdentity(parentPath: string, fingerprint: FileFingerprint)
   });
 }
 
-/** The parent's SHA-256, computed once per fingerprint in this process (and recorded for the statistics). */
+/**
+ * The parent's SHA-256: recalled for its fingerprint, else computed (and recorded for the statistics), once per
+ * fingerprint in this process.
+ */
 export function parentChecksumOf(parentPath: string, fingerprint: FileFingerprint): Promise<string> {
-  return checksums.get(fingerprintKey(fingerprint), async () => {
+  const key = fingerprintKey(fingerprint);
+  return checksums.get(key, async () => {
+    const recalled = await cachedChecksum(key);
+    if (recalled !== undefined) return recalled;
     const { sha256, bytes } = await sha256File(parentPath, { parameter: "parentPath" });
     recordHash(parentPath, bytes);
+    await rememberChecksum(key, sha256);
     return sha256;
   });
 }

@@ -26,8 +26,8 @@ import { KeyedLock } from "./keyed-lock";
 import { observeParent, parentIdentity } from "./parent-observation";
 import { RELINK_NOTE, planDiff, sameParentAtNewPath } from "./replace-rules";
 import { type RawInputs, readSettings, recordedSettings } from "./settings";
-import { type ObservationInputs, observationInputs, previousObservation } from "./observed-inputs";
-import { type DiskInputs, type DiskState, OBSERVED_KEY, UNKNOWN, isUnknown } from "./state";
+import { observedFacts } from "./observed-inputs";
+import { type DiskInputs, type DiskState, type ObservedFacts, UNKNOWN, isUnknown } from "./state";
 
 /** What {@link read} returns: `pulumi.dynamic.ReadResult` with `inputs` in the inputs' shape. */
 export interface DiskReadResult {
@@ -48,8 +48,7 @@ const UNKNOWN_OBSERVATION = {
   parentSize: UNKNOWN,
   parentChecksum: UNKNOWN,
   ancestors: UNKNOWN,
-  [OBSERVED_KEY]: null,
-} as unknown as ObservationInputs;
+} as unknown as ObservedFacts;
 
 /**
  * Validates and completes the inputs. Problems come back as check failures, each naming the input and carrying the
@@ -71,14 +70,10 @@ export async function check(
   }
   try {
     const paths = resolveDiskPaths({ imagePath: imagePath as string, parentPath: parentPath as string }, settings);
-    const samePrevious = typeof olds.parentPath === "string" && pathsEqual(olds.parentPath, paths.parentPath);
     // A missing parent is no failure here: an earlier step of the same run may make it (a moved or recreated
     // parent). diff plans the replace, saying so, and create refuses with the contract's error if it is still missing.
-    const observation = await observeParent(paths.parentPath, {
-      checksum: settings.checksum,
-      previous: samePrevious ? previousObservation(olds, paths.parentPath) : undefined,
-    });
-    const inputs: DiskInputs = { ...settings, ...paths, ...observationInputs(observation, paths.parentPath, news) };
+    const observation = await observeParent(paths.parentPath, { checksum: settings.checksum });
+    const inputs: DiskInputs = { ...settings, ...paths, ...observedFacts(observation, news) };
     return { inputs: sameParentAtNewPath(olds, inputs) ? { ...inputs, relink: RELINK_NOTE } : inputs };
   } catch (error) {
     return { failures: [failureOf(asVhdError(error))] };
@@ -88,17 +83,18 @@ export async function check(
 /**
  * Decides replace / update / nothing (replace-rules.ts); looks only at the disk file's existence itself.
  *
- * The dynamic-provider protocol carries no changed keys, and the engine applies `replaceOnChanges` to changed keys
- * only. So an update of settings alone leaves `changes` undefined: the engine then diffs the inputs itself, finds the
- * changed settings, and a setting listed in `replaceOnChanges` turns the update into a replace.
+ * The dynamic-provider protocol carries no changed keys, and without them the engine prints every input of a
+ * replaced disk, changed or not, and cannot apply `replaceOnChanges`. So when every change is a change of the inputs,
+ * `changes` is left undefined: the engine then diffs the old and new inputs itself, prints only the changed ones and
+ * applies `replaceOnChanges`, keeping the replace list given here. A reason outside the inputs (the disk file
+ * deleted or replaced) says `changes: true`, since the inputs alone would show nothing to do.
  */
 export async function diff(_id: string, olds: Partial<DiskState>, news: DiskInputs): Promise<pulumi.dynamic.DiffResult> {
   const recorded = recordedState(olds);
-  const { changes, replaces, deleteBeforeReplace, updatedSettings } = planDiff(recorded, news, {
+  const { changes, changesInInputs, replaces, deleteBeforeReplace } = planDiff(recorded, news, {
     imageExists: await fileExists(recorded.imagePath, "imagePath"),
   });
-  const engineDiffs = replaces.length === 0 && updatedSettings.length > 0;
-  return { changes: engineDiffs ? undefined : changes, replaces, deleteBeforeReplace };
+  return { changes: changesInInputs ? undefined : changes, replaces, deleteBeforeReplace };
 }
 
 /** Creates the disk (or adopts an existing one when `adopt` is on) and records it. Leaves nothing behind on failure. */
@@ -168,8 +164,8 @@ export async function update(
  */
 async function relink(recorded: DiskState, news: DiskInputs): Promise<DiskState> {
   const { parentPath } = news;
-  const observation = await observeParent(parentPath, { checksum: news.checksum, previous: previousObservation(news, parentPath) });
-  if (!sameParentAtNewPath(recorded, { ...news, ...observationInputs(observation, parentPath, {}) })) {
+  const observation = await observeParent(parentPath, { checksum: news.checksum });
+  if (!sameParentAtNewPath(recorded, { ...news, ...observedFacts(observation, {}) })) {
     throw new VhdError(
       "ERROR_VHD_CHILD_PARENT_ID_MISMATCH",
       "the file at parentPath changed since the plan and is no longer the disk's parent; run the deployment again",
@@ -232,15 +228,11 @@ async function adoptable(inputs: DiskInputs): Promise<Awaited<ReturnType<typeof 
 /**
  * The state of a disk just created or adopted: the child's facts, the parent's identity, checksum and protection.
  * The parent and its ancestors are observed here, on the files the disk was made on, never taken from the inputs:
- * those can come from an older plan (under `--target`, the engine recreates a dependent with its old inputs). A
- * checksum in the inputs is reused only while the file's fingerprint still matches it.
+ * those can come from an older plan (under `--target`, the engine recreates a dependent with its old inputs).
  */
 async function recordDisk(inputs: DiskInputs, facts: ChildFacts, adopted: boolean): Promise<DiskState> {
   const { parentPath } = inputs;
-  const observation = await observeParent(parentPath, {
-    checksum: inputs.checksum,
-    previous: previousObservation(inputs, parentPath),
-  });
+  const observation = await observeParent(parentPath, { checksum: inputs.checksum });
   const before = observation.parentFingerprint;
   if (before === null) {
     throw new VhdError("ERROR_PATH_NOT_FOUND", "the parent was removed while the disk was being made; restore it", {
@@ -313,7 +305,7 @@ function inputsOf(state: DiskState): DiskInputs {
     protectParent: state.protectParent,
     pathRules: state.pathRules,
     checksum: state.checksum,
-    ...observationInputs(state, state.parentPath, {}),
+    ...observedFacts(state, {}),
   };
 }
 

@@ -23,6 +23,11 @@ export interface ReplaceRule {
   reason: string;
   /** True when the rule applies. */
   applies(olds: DiskState, news: DiskInputs, facts: DiskFileFacts): boolean;
+  /**
+   * False when the reason lies outside the inputs (the disk file itself): the engine, comparing old and new inputs,
+   * would see no change there.
+   */
+  inInputs: boolean;
 }
 
 /** What {@link planDiff} decides, in the shape of `pulumi.dynamic.DiffResult` plus the reasons. */
@@ -32,13 +37,16 @@ export interface DiskDiff {
   /** Inputs whose change forces a replace (deduplicated, in rule order). */
   replaces: string[];
   /**
-   * Delete the old disk first: true when the new disk takes the same (or a not yet known) path and its parent exists.
-   * With no parent file yet, the new disk is created first: if the parent is still missing then, create fails with
-   * the contract's error and the existing disk is left as it is.
+   * Delete the old disk first: true when the new disk takes the same (or a not yet known) path, unless no file is at
+   * an unchanged parentPath. Then the new disk is created first: if an earlier step of the run does not make the
+   * parent, create fails with the contract's error and the existing disk, whose parent may still be restored, is left
+   * as it is. (A disk given a new parentPath is rebuilt empty whatever happens, so deleting it first loses nothing.)
    */
   deleteBeforeReplace: boolean;
   /** The settings that change in place (an update when nothing is replaced). */
   updatedSettings: (keyof DiskSettings)[];
+  /** True when there are changes and every one is a change of the inputs (see {@link ReplaceRule.inInputs}). */
+  changesInInputs: boolean;
   /** Sentences explaining each replace, for logs and tests. */
   reasons: string[];
   /** True when the update relinks the disk to its parent at a new path ({@link sameParentAtNewPath}). */
@@ -59,43 +67,51 @@ export const REPLACE_RULES: readonly ReplaceRule[] = [
     property: "imagePath",
     reason: "the disk moves to another path",
     applies: (olds, news) => changedOrUnknown(olds.imagePath, news.imagePath),
+    inInputs: true,
   },
   {
     property: "imagePath",
     reason: "the disk file was deleted outside Pulumi",
     applies: (_olds, _news, facts) => !facts.imageExists,
+    inInputs: false,
   },
   {
     property: "imagePath",
     reason: "the file at imagePath is no longer the disk this resource created (its unique id differs)",
     applies: (olds) => olds.foundUniqueId !== olds.uniqueId,
+    inInputs: false,
   },
   {
     property: "parentPath",
     reason: "the disk must link to another parent file, or its parent is being replaced",
     applies: (olds, news) => changedOrUnknown(olds.parentPath, news.parentPath) && !sameParentAtNewPath(olds, news),
+    inInputs: true,
   },
   {
     property: "parentPath",
     reason:
       "no file is at parentPath now: an earlier step of this run makes it (a moved or recreated parent), or it is " +
-      "missing, and then the new disk fails with ERROR_PATH_NOT_FOUND before the old one is touched",
+      "missing, and then creating the new disk fails with ERROR_PATH_NOT_FOUND",
     applies: (_olds, news) => news.parentUniqueId === null,
+    inInputs: true,
   },
   {
     property: "blockSize",
     reason: "the block size is fixed when a disk is made",
     applies: (olds, news) => news.blockSize !== undefined && changedOrUnknown(olds.blockSize, news.blockSize),
+    inInputs: true,
   },
   {
     property: "parentUniqueId",
     reason: "the parent is another disk now (its unique id differs from the one recorded in the child)",
     applies: (olds, news) => news.parentUniqueId !== null && changedOrUnknown(olds.parentUniqueId, news.parentUniqueId),
+    inInputs: true,
   },
   {
     property: "parentSize",
     reason: "the parent's size changed since the disk was made",
     applies: (olds, news) => news.parentSize !== null && changedOrUnknown(olds.parentSize, news.parentSize),
+    inInputs: true,
   },
   {
     property: "parentChecksum",
@@ -106,11 +122,13 @@ export const REPLACE_RULES: readonly ReplaceRule[] = [
       olds.parentChecksum !== null &&
       news.parentChecksum !== null &&
       changedOrUnknown(olds.parentChecksum, news.parentChecksum),
+    inInputs: true,
   },
   {
     property: "ancestors",
     reason: "a disk further up the chain changed since the disk was made (its unique id, size or SHA-256 differs)",
     applies: (olds, news) => ancestorsChanged(olds.ancestors, news.ancestors),
+    inInputs: true,
   },
 ];
 
@@ -171,10 +189,12 @@ export function planDiff(olds: DiskState, news: DiskInputs, facts: DiskFileFacts
   const checksumToRecord = news.checksum && olds.parentChecksum === null && news.parentChecksum !== null;
   const moves = news.imagePath !== olds.imagePath && !isUnknown(news.imagePath);
   const relink = replaces.length === 0 && sameParentAtNewPath(olds, news);
+  const changes = replaces.length > 0 || updatedSettings.length > 0 || checksumToRecord || relink;
   return {
-    changes: replaces.length > 0 || updatedSettings.length > 0 || checksumToRecord || relink,
+    changes,
+    changesInInputs: changes && !checksumToRecord && applying.every((rule) => rule.inInputs),
     replaces,
-    deleteBeforeReplace: replaces.length > 0 && !moves && news.parentUniqueId !== null,
+    deleteBeforeReplace: replaces.length > 0 && !moves && (news.parentUniqueId !== null || news.parentPath !== olds.parentPath),
     updatedSettings,
     reasons: applying.map((rule) => `${rule.property}: ${rule.reason}`),
     relink,

@@ -36,10 +36,7 @@ export interface AncestorObservation {
 /** The parent's own ancestors, by absolute path, nearest first (empty when the parent is a base disk). */
 export type Ancestors = Record<string, AncestorObservation>;
 
-/**
- * What the parent and the disks above it look like now, as observed (by `check` for a plan, by `create` for the
- * record). Internal: the inputs carry it split into {@link ObservedFacts} (shown) and {@link OBSERVED_KEY} (hidden).
- */
+/** What the parent and the disks above it look like now, as observed (by `check` for a plan, by `create` to record). */
 export interface ParentObservation {
   /** The parent's unique id (its footer's), as a GUID string; `null` when the parent file does not exist (yet). */
   parentUniqueId: string | null;
@@ -47,7 +44,7 @@ export interface ParentObservation {
   parentSize: number | null;
   /** SHA-256 of the parent's bytes; `null` with `checksum: false` or when it does not exist. */
   parentChecksum: string | null;
-  /** The parent's file fingerprint; an unchanged one means the checksum above was reused, not recomputed. */
+  /** The parent's file fingerprint; `null` when it does not exist. */
   parentFingerprint: FileFingerprint | null;
   /** The disks above the parent, by absolute path; `null` when the parent does not exist. */
   ancestors: Ancestors | null;
@@ -57,27 +54,20 @@ export interface ParentObservation {
 export type AncestorFacts = Omit<AncestorObservation, "fingerprint">;
 
 /**
- * The observed facts as the inputs show them. They are inputs on purpose: the engine prints old -> new input values
- * in `pulumi preview --diff`, so a changed parent shows up there as the one fact that changed (checksum, unique id,
- * size; for a grandchild, the ancestor's). A fact the engine carried over for `ignoreChanges` is kept as given.
+ * The observed facts as the inputs show them (observed-inputs.ts). They are inputs on purpose: the engine prints
+ * changed inputs, old -> new, in `pulumi preview --diff`, so a changed parent shows up there as the one fact that
+ * changed (checksum, unique id, size; for a grandchild, the ancestor's).
  */
 export interface ObservedFacts {
+  /** The parent's unique id; `null` when no file is at parentPath (yet). */
   parentUniqueId: string | null;
+  /** The parent's file size in bytes; `null` when no file is at parentPath (yet). */
   parentSize: number | null;
+  /** SHA-256 of the parent; `null` with `checksum: false` or when no file is at parentPath (yet). */
   parentChecksum: string | null;
-  /** The disks above the parent, by absolute path, nearest first; `null` when the parent does not exist (yet). */
+  /** The disks above the parent, by absolute path, nearest first; `null` when no file is at parentPath (yet). */
   ancestors: Record<string, AncestorFacts> | null;
 }
-
-/**
- * The input key holding the raw observation of the parent and its ancestors (fingerprints included), by absolute
- * path, so that the next `check` reuses a checksum while a fingerprint holds. The `__` prefix keeps it out of
- * `pulumi preview --diff`: inode and ctime change on every touch and are no reason anyone needs to read.
- */
-export const OBSERVED_KEY = "__observed";
-
-/** The raw observations of {@link OBSERVED_KEY}, by absolute path. */
-export type ObservedDisks = Record<string, AncestorObservation>;
 
 /** The settings a user chooses, with their defaults filled in by `check`. */
 export interface DiskSettings {
@@ -99,8 +89,6 @@ export interface DiskInputs extends DiskSettings, ObservedFacts {
   imagePath: string;
   /** Absolute path of the parent disk. */
   parentPath: string;
-  /** The raw observation, for reuse by the next `check` (see {@link OBSERVED_KEY}); `null` when nothing was seen. */
-  [OBSERVED_KEY]?: ObservedDisks | null;
   /**
    * Set by `check` only when the parent moved and the file at the new path is the same parent: `"same parent at a new
    * path"`, so `pulumi preview --diff` says why the disk is updated (relinked), not replaced. Not a program input.

@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "vitest";
 import { createBaseDisk } from "../../provider/ops/create-base";
+import { CHECKSUM_CACHE_ENV } from "../../provider/checksum/checksum-cache";
 import { HASH_STATS_ENV, totalBytesHashed } from "../../provider/checksum/hash-stats";
 import { PulumiTestStack, REPO_ROOT } from "../support/pulumi-cli";
 
@@ -44,13 +45,12 @@ export class DiskStack {
   static async create(name: string, disks: (golden: string, dir: string) => DiskSpec[]): Promise<DiskStack> {
     const dir = mkdtempSync(join(tmpdir(), `vhd-e2e-${name}-`));
     const golden = join(dir, "golden.vhd");
-    await createBaseDisk({ path: golden, size: 16 * 1024 * 1024, type: "dynamic" });
-    vhdWrite(golden, 0, Buffer.alloc(64 * 1024, 0x5a));
+    await makeGoldenImage(golden);
     const statsFile = join(dir, "hash-stats.jsonl");
     const stack = await PulumiTestStack.create({
       projectDir: DISKS_PROGRAM,
       config: { disks: JSON.stringify(disks(golden, dir)) },
-      env: { [HASH_STATS_ENV]: statsFile },
+      env: { [HASH_STATS_ENV]: statsFile, [CHECKSUM_CACHE_ENV]: join(dir, "checksum-cache") },
     });
     return new DiskStack(dir, golden, statsFile, stack);
   }
@@ -89,6 +89,12 @@ export class DiskStack {
       rmSync(this.dir, { recursive: true, force: true });
     }
   }
+}
+
+/** Makes a 16 MiB dynamic base disk with 64 KiB of data at `path`, as a golden image. */
+export async function makeGoldenImage(path: string): Promise<void> {
+  await createBaseDisk({ path, size: 16 * 1024 * 1024, type: "dynamic" });
+  vhdWrite(path, 0, Buffer.alloc(64 * 1024, 0x5a));
 }
 
 /** Disk `a` off the golden image in `<dir>/vms`, and `b` off `a` next to it. */

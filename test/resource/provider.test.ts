@@ -4,12 +4,13 @@
  */
 import { createHash } from "node:crypto";
 import { execFileSync } from "node:child_process";
-import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { createBaseDisk } from "../../provider/ops/create-base";
 import { createDifferencingDisk } from "../../provider/ops/create-differencing";
+import { CHECKSUM_CACHE_ENV } from "../../provider/checksum/checksum-cache";
 import { HASH_STATS_ENV, totalBytesHashed } from "../../provider/checksum/hash-stats";
 import type { RawInputs } from "../../provider/resource/settings";
 import * as provider from "../../provider/resource/provider";
@@ -21,12 +22,15 @@ const MiB = 1024 * 1024;
 let dir: string;
 let golden: string;
 let statsFile: string;
+let cacheDir: string;
 
 beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), "vhd-resource-"));
   golden = join(dir, "golden.vhd");
   statsFile = join(dir, "hash-stats.jsonl");
   vi.stubEnv(HASH_STATS_ENV, statsFile);
+  cacheDir = mkdtempSync(join(tmpdir(), "vhd-checksum-cache-"));
+  vi.stubEnv(CHECKSUM_CACHE_ENV, cacheDir);
   // A fixed disk: its data area is raw bytes, so a test can change content without changing the file's size.
   await createBaseDisk({ path: golden, size: 4 * MiB, type: "fixed", pathRules: "posix" });
 });
@@ -35,6 +39,7 @@ afterEach(() => {
   vi.unstubAllEnvs();
   chmodSync(golden, 0o644);
   rmSync(dir, { recursive: true, force: true });
+  rmSync(cacheDir, { recursive: true, force: true });
 });
 
 function sha256(file: string): string {
@@ -109,23 +114,31 @@ describe("check", () => {
   });
 
   it("observes no parent (null facts, no failure) when none is at parentPath yet, for a new or an existing disk", async () => {
-    const none = { parentUniqueId: null, parentSize: null, parentChecksum: null, ancestors: null, __observed: null };
+    const none = { parentUniqueId: null, parentSize: null, parentChecksum: null, ancestors: null };
     expect(await checked({ imagePath: join(dir, "c.vhd"), parentPath: join(dir, "later.vhd") })).toMatchObject(none);
     const { inputs, state } = await created({ imagePath: join(dir, "c.vhd"), parentPath: golden });
-    const gone = await rechecked(inputs, { parentPath: join(dir, "gone.vhd") });
+    renameSync(golden, `${golden}.away`);
+    const gone = await rechecked(inputs);
+    renameSync(`${golden}.away`, golden);
     expect(gone).toMatchObject(none);
-    expect(await provider.diff(state.imagePath, state, gone)).toEqual({ changes: true, replaces: ["parentPath"], deleteBeforeReplace: false });
+    expect(await provider.diff(state.imagePath, state, gone)).toEqual({ changes: undefined, replaces: ["parentPath"], deleteBeforeReplace: false });
   });
 
   it("does not re-hash an unchanged parent in a new provider process, and does after touch -r", async () => {
     const first = await checked({ imagePath: join(dir, "a.vhd"), parentPath: golden });
     expect(bytesHashed()).toBe(statSync(golden).size);
+    // Nothing in the inputs but the facts a person reads: no fingerprint to show up in the diff.
+    expect(JSON.stringify(first)).not.toMatch(/ctimeNs|"ino"/);
     // A fresh module graph stands for the next `pulumi preview`: no in-process cache survives.
     vi.resetModules();
     const fresh = (await import("../../provider/resource/provider")) as typeof provider;
     const again = await fresh.check(first, { imagePath: join(dir, "a.vhd"), parentPath: golden, pathRules: "posix" });
     expect(again.inputs?.parentChecksum).toBe(first.parentChecksum);
     expect(bytesHashed()).toBe(statSync(golden).size);
+    // Recalled from the checksum cache on this machine, which holds fingerprints and checksums, no paths.
+    const cache = readFileSync(join(cacheDir, "checksums.json"), "utf8");
+    expect(cache).toContain(first.parentChecksum);
+    expect(cache).not.toContain(dir);
 
     changeGoldenKeepingSizeAndMtime();
     vi.resetModules();
@@ -156,7 +169,8 @@ describe("diff against real parent changes", () => {
     const { inputs, state } = await created({ imagePath: join(dir, "web.vhd"), parentPath: golden });
     changeGoldenKeepingSizeAndMtime();
     const diff = await provider.diff(state.imagePath, state, await rechecked(inputs));
-    expect(diff).toEqual({ changes: true, replaces: ["parentChecksum"], deleteBeforeReplace: true });
+    // A change of the inputs: the engine diffs them itself (changes left undefined) and keeps this replace list.
+    expect(diff).toEqual({ changes: undefined, replaces: ["parentChecksum"], deleteBeforeReplace: true });
   });
 
   it("replaces a grandchild when a disk further up the chain changed, naming it in the inputs", async () => {
@@ -166,7 +180,7 @@ describe("diff against real parent changes", () => {
     changeGoldenKeepingSizeAndMtime();
     const news = await rechecked(inputs);
     expect(news.ancestors?.[golden]?.checksum).toBe(sha256(golden));
-    expect(await provider.diff(b.imagePath, b, news)).toEqual({ changes: true, replaces: ["ancestors"], deleteBeforeReplace: true });
+    expect(await provider.diff(b.imagePath, b, news)).toEqual({ changes: undefined, replaces: ["ancestors"], deleteBeforeReplace: true });
   });
 
   it("replaces when the parent is another disk at the same path (unique id and size differ)", async () => {
@@ -183,9 +197,8 @@ describe("diff against real parent changes", () => {
     changeGoldenKeepingSizeAndMtime();
     const kept = await rechecked(inputs, { parentChecksum: inputs.parentChecksum });
     expect(kept.parentChecksum).toBe(state.parentChecksum);
-    expect(kept.__observed?.[golden]?.checksum).toBe(sha256(golden));
     expect(await provider.diff(state.imagePath, state, kept)).toMatchObject({ changes: false });
-    // The next check reuses the true checksum (fingerprint unchanged), never the carried one.
+    // Without the option, the next check sees the true checksum, never the carried one.
     expect((await rechecked(kept)).parentChecksum).toBe(sha256(golden));
   });
 
@@ -392,7 +405,8 @@ describe("relink (the parent moved)", () => {
     try {
       const news = await rechecked(inputs, { parentPath: moved });
       expect(news.relink).toBe("same parent at a new path");
-      expect(await provider.diff(state.imagePath, state, news)).toEqual({ changes: true, replaces: [], deleteBeforeReplace: false });
+      // No replace; the engine finds the changed inputs (parentPath, relink) itself and plans an update.
+      expect(await provider.diff(state.imagePath, state, news)).toEqual({ changes: undefined, replaces: [], deleteBeforeReplace: false });
       const { outs } = await provider.update(state.imagePath, state, news);
       expect(outs).toMatchObject({ uniqueId: state.uniqueId, parentPath: moved, chain: [moved], parentChecksum: state.parentChecksum });
       expect(outs).not.toHaveProperty("relink");
@@ -412,7 +426,7 @@ describe("relink (the parent moved)", () => {
     const news = await rechecked(inputs, { parentPath: copy });
     expect(news.relink).toBe("same parent at a new path");
     const planned = await provider.diff(state.imagePath, state, news);
-    expect(planned).toMatchObject({ changes: true, replaces: [] });
+    expect(planned).toMatchObject({ replaces: [] });
     // Changed between preview and up: the update re-checks and refuses, leaving the disk as it was.
     await writeAt(copy, 0, Buffer.alloc(512, 1));
     const before = sha256(state.imagePath);

@@ -93,7 +93,16 @@ describe("planDiff: replace matrix", () => {
 
   it("replaces a disk whose file was deleted outside Pulumi, deleting first (same path)", () => {
     const diff = planDiff(recorded, unchanged, { imageExists: false });
-    expect(diff).toMatchObject({ changes: true, replaces: ["imagePath"], deleteBeforeReplace: true });
+    // Not a change of the inputs: the engine, diffing them, would see nothing to do.
+    expect(diff).toMatchObject({ changes: true, replaces: ["imagePath"], deleteBeforeReplace: true, changesInInputs: false });
+  });
+
+  it("says whether every change is one of the inputs (which the engine then diffs itself)", () => {
+    expect(planDiff(recorded, { ...unchanged, parentChecksum: "b".repeat(64) }, present).changesInInputs).toBe(true);
+    expect(planDiff(recorded, { ...unchanged, protectParent: true }, present).changesInInputs).toBe(true);
+    const foreign = { ...recorded, foundUniqueId: "44444444-4444-4444-4444-444444444444" };
+    expect(planDiff(foreign, { ...unchanged, parentChecksum: "b".repeat(64) }, present).changesInInputs).toBe(false);
+    expect(planDiff({ ...recorded, parentChecksum: null }, unchanged, present).changesInInputs).toBe(false);
   });
 
   it("deletes before replacing when the path stays or is unknown, creates first when it moves", () => {
@@ -102,11 +111,15 @@ describe("planDiff: replace matrix", () => {
     expect(planDiff(recorded, { ...unchanged, imagePath: "/vms/elsewhere.vhd" }, present).deleteBeforeReplace).toBe(false);
   });
 
-  it("plans a replace, creating first, when no file is at parentPath yet (made later in the run, or missing)", () => {
+  it("plans a replace when no file is at parentPath yet (made later in the run, or missing)", () => {
     const noParent = { ...unchanged, parentUniqueId: null, parentSize: null, parentChecksum: null, ancestors: null };
     const diff = planDiff(recorded, noParent, present);
+    // Creating first: if the parent is really missing, create fails and the disk stays for a restored parent.
     expect(diff).toMatchObject({ changes: true, replaces: ["parentPath"], deleteBeforeReplace: false });
     expect(diff.reasons).toEqual([expect.stringMatching(/^parentPath: no file is at parentPath now: .*ERROR_PATH_NOT_FOUND/)]);
+    // A new parentPath (a moved parent) rebuilds the disk empty anyway: delete first, so dependents are planned too.
+    const moved = planDiff(recorded, { ...noParent, parentPath: "/images/moved.vhd" }, present);
+    expect(moved).toMatchObject({ replaces: ["parentPath"], deleteBeforeReplace: true });
   });
 });
 
@@ -117,6 +130,7 @@ describe("planDiff: no change, or an update in place", () => {
       replaces: [],
       deleteBeforeReplace: false,
       updatedSettings: [],
+      changesInInputs: false,
       reasons: [],
       relink: false,
     });

@@ -1,0 +1,66 @@
+/**
+ * SHA-256s of files, remembered across processes by file fingerprint (device, inode, size, mtime, ctime), so that a
+ * no-change `pulumi preview` reads none of a golden image. A fingerprint changes whenever the bytes may have (the
+ * kernel sets ctime on every write and nobody can set it back), so a remembered checksum is never stale.
+ *
+ * Why a file on this machine and not the Pulumi state: what the provider is given back from the state in `check`
+ * are the old inputs, and any input that changes shows in `pulumi preview --diff`, where inode and ctime (which
+ * change on every touch) are noise. A fingerprint only ever matches on the machine that took it anyway.
+ *
+ * The file holds fingerprint keys and checksums only, no paths. It lives in `$PULUMI_VHD_CACHE_DIR`, else
+ * `$XDG_CACHE_HOME/pulumi-vhd`, else `~/.cache/pulumi-vhd`. Reading or writing it never fails a deployment: a lost
+ * or unreadable cache costs one more hash.
+ */
+import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { homedir } from "node:os";
+import { join } from "node:path";
+
+/** The environment variable naming the cache folder. */
+export const CHECKSUM_CACHE_ENV = "PULUMI_VHD_CACHE_DIR";
+
+/** Entries kept; the oldest go first. Each is about 100 bytes. */
+const MAX_ENTRIES = 2000;
+
+/** Numbers the temporary files of concurrent writes within this process. */
+let writes = 0;
+
+function cacheFile(): string {
+  const folder =
+    process.env[CHECKSUM_CACHE_ENV] ||
+    join(process.env.XDG_CACHE_HOME || join(homedir(), ".cache"), "pulumi-vhd");
+  return join(folder, "checksums.json");
+}
+
+async function readEntries(file: string): Promise<Record<string, string>> {
+  try {
+    const parsed: unknown = JSON.parse(await readFile(file, "utf8"));
+    return typeof parsed === "object" && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, string>) : {};
+  } catch {
+    return {};
+  }
+}
+
+/** The SHA-256 (hex) remembered for the file fingerprint `key` (`fingerprintKey`), if any. */
+export async function cachedChecksum(key: string): Promise<string | undefined> {
+  const sha256 = (await readEntries(cacheFile()))[key];
+  return typeof sha256 === "string" ? sha256 : undefined;
+}
+
+/** Remembers `sha256` for the file fingerprint `key`. Written atomically (temp file, rename); never throws. */
+export async function rememberChecksum(key: string, sha256: string): Promise<void> {
+  const file = cacheFile();
+  const temporary = `${file}.${process.pid}.${++writes}.tmp`;
+  try {
+    const entries = await readEntries(file);
+    delete entries[key];
+    entries[key] = sha256;
+    const keys = Object.keys(entries);
+    for (const old of keys.slice(0, Math.max(0, keys.length - MAX_ENTRIES))) delete entries[old];
+    await mkdir(join(file, ".."), { recursive: true });
+    await writeFile(temporary, JSON.stringify(entries));
+    await rename(temporary, file);
+  } catch {
+    // Deliberately ignored (see the module comment), but no temporary file stays behind.
+    await rm(temporary, { force: true }).catch(() => undefined);
+  }
+}
