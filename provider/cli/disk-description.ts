@@ -42,6 +42,9 @@ export function describeDisk(info: DiskInfo): Field[] {
 
 /** Prints a disk as `inspect` does: the {@link describeDisk} lines, or with `json` the DiskInfo itself. */
 export function printDisk(info: DiskInfo, json: boolean): void {
-  if (json) printJson(info);
-  else printFields(describeDisk(info));
+  // A disk just created also says which folders were made (for a resource to remove again); the CLI reports the disk
+  // as `inspect` does.
+  const { createdFolders: _made, ...disk } = info as DiskInfo & { createdFolders?: unknown };
+  if (json) printJson(disk);
+  else printFields(describeDisk(disk));
 }

@@ -84,6 +84,18 @@ export async function validateCreateDifferencing(
 ): Promise<ValidatedDifferencingRequest> {
   const { imagePath, parentPath } = resolveDiskPaths(request, options);
   const blockSize = checkBlockSize(request.blockSize, imagePath);
+  checkDistinctPaths(imagePath, parentPath);
+  const parent = await checkParent(parentPath);
+  const sizes = dynamicFileSizes(parent.virtualSize, blockSize, WRITTEN_LOCATORS.length);
+  const target = await checkTarget(imagePath, "imagePath", { ...sizes, needsFullSize: false }, options);
+  return { imagePath, parentPath, blockSize, parent, ...target };
+}
+
+/**
+ * Refuses a child that would be its own parent (the paths resolved, compared as the platform does).
+ * @throws VhdError `ERROR_ALREADY_EXISTS` (parameter `imagePath`).
+ */
+export function checkDistinctPaths(imagePath: string, parentPath: string): void {
   if (pathsEqual(imagePath, parentPath)) {
     throw new VhdError("ERROR_ALREADY_EXISTS", "imagePath names the parent itself; choose a new file for the child", {
       parameter: "imagePath",
@@ -91,10 +103,6 @@ export async function validateCreateDifferencing(
       details: { parentPath },
     });
   }
-  const parent = await checkParent(parentPath);
-  const sizes = dynamicFileSizes(parent.virtualSize, blockSize, WRITTEN_LOCATORS.length);
-  const target = await checkTarget(imagePath, "imagePath", { ...sizes, needsFullSize: false }, options);
-  return { imagePath, parentPath, blockSize, parent, ...target };
 }
 
 /**

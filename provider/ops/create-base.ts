@@ -4,9 +4,8 @@
  */
 import type { ProgressCallback } from "../fs/progress";
 import { validateCreateBase, type BaseRequest, type ValidationOptions } from "../inputs/validate";
-import type { DiskInfo } from "../vhd/inspect";
 import { writeBaseDisk } from "../vhd/writer";
-import { runCreation } from "./create-image";
+import { type CreatedImage, runCreation } from "./create-image";
 
 /** Arguments of {@link createBaseDisk}. */
 export interface CreateBaseDiskArgs extends BaseRequest, ValidationOptions {
@@ -24,11 +23,11 @@ export interface CreateBaseDiskArgs extends BaseRequest, ValidationOptions {
  * created when missing, the file is written under a temporary name and published only when complete; on any failure
  * nothing is left (no file, no temporary file, no folder this call created).
  *
- * @returns what `inspectDisk` reports about the new disk.
+ * @returns what `inspectDisk` reports about the new disk, and the folders made for it.
  * @throws VhdError as `validateCreateBase` (`fromRaw` missing: `ERROR_PATH_NOT_FOUND`, parameter `fromRaw`), the
  *   writer's errors, `VM_E_APP_SHUTTING_DOWN` on cancel, `DISP_E_EXCEPTION` wrapping anything unexpected.
  */
-export async function createBaseDisk(args: CreateBaseDiskArgs): Promise<DiskInfo> {
+export async function createBaseDisk(args: CreateBaseDiskArgs): Promise<CreatedImage> {
   const { onProgress } = args;
   return runCreation({
     given: { target: args.path, parameter: "path", details: { fromRaw: args.fromRaw } },

@@ -9,9 +9,8 @@ import {
   type DifferencingRequest,
   type ValidationOptions,
 } from "../inputs/validate";
-import type { DiskInfo } from "../vhd/inspect";
 import { writeDifferencingDisk } from "../vhd/writer";
-import { runCreation } from "./create-image";
+import { type CreatedImage, runCreation } from "./create-image";
 
 /** Arguments of {@link createDifferencingDisk}. */
 export interface CreateDifferencingDiskArgs extends DifferencingRequest, ValidationOptions {
@@ -36,11 +35,11 @@ export interface CreateDifferencingDiskArgs extends DifferencingRequest, Validat
  * is only read. The parent is checked again right before writing, so one removed since validation is refused
  * (`ERROR_PATH_NOT_FOUND`) rather than half-used.
  *
- * @returns what `inspectDisk` reports about the new disk (its parent and chain resolved).
+ * @returns what `inspectDisk` reports about the new disk (its parent and chain resolved), and the folders made for it.
  * @throws VhdError every row of the contract's table (see `validateCreateDifferencing`), `VM_E_APP_SHUTTING_DOWN` on
  *   cancel, and `DISP_E_EXCEPTION` wrapping anything unexpected with both paths.
  */
-export async function createDifferencingDisk(args: CreateDifferencingDiskArgs): Promise<DiskInfo> {
+export async function createDifferencingDisk(args: CreateDifferencingDiskArgs): Promise<CreatedImage> {
   return runCreation({
     given: { target: args.imagePath, parameter: "imagePath", details: { parentPath: args.parentPath } },
     signal: args.signal,

@@ -12,6 +12,12 @@ import type { TargetFacts } from "../inputs/validate";
 import { inspectDisk, type DiskInfo } from "../vhd/inspect";
 import { createFolderChain } from "./folder-chain";
 
+/** A disk just created: what `inspectDisk` reports, and the folders the creation made for it (outermost first). */
+export type CreatedImage = DiskInfo & {
+  /** Folders that did not exist and were made for the disk; a later delete may remove them again once empty. */
+  createdFolders: string[];
+};
+
 /** How one kind of disk is created: what {@link runCreation} needs to know. */
 export interface CreationPlan<Request extends TargetFacts> {
   /** The target path and its input as the caller gave them, for errors raised before validation resolves them. */
@@ -33,12 +39,12 @@ export interface CreationPlan<Request extends TargetFacts> {
  * The first progress report (`bytesDone` 0) comes once every rule has passed and before anything is written; the
  * last one (`bytesDone === bytesTotal`, the file's size) once the file is in place.
  *
- * @returns what `inspectDisk` reports about the new disk.
+ * @returns what `inspectDisk` reports about the new disk, and the folders made for it.
  * @throws VhdError: validation's errors; what the file system enforces after all (`ERROR_ALREADY_EXISTS` if a racer
  *   took the name, `ERROR_DISK_FULL`, ...); `VM_E_APP_SHUTTING_DOWN` when `signal` aborts before the call returns;
  *   `DISP_E_EXCEPTION` wrapping anything unexpected, with the paths.
  */
-export async function runCreation<Request extends TargetFacts>(plan: CreationPlan<Request>): Promise<DiskInfo> {
+export async function runCreation<Request extends TargetFacts>(plan: CreationPlan<Request>): Promise<CreatedImage> {
   const { given, signal, onProgress } = plan;
   let context = { parameter: given.parameter, path: given.target ?? undefined, details: given.details };
   try {
@@ -61,7 +67,7 @@ async function createImage(
   missingFolders: readonly string[],
   write: FileWriter<void>,
   { signal, onProgress }: Pick<CreationPlan<TargetFacts>, "signal" | "onProgress">,
-): Promise<DiskInfo> {
+): Promise<CreatedImage> {
   const folders = await createFolderChain(missingFolders, parameter);
   let published = false;
   try {
@@ -72,7 +78,7 @@ async function createImage(
     // progress report, still undoes it.
     throwIfCancelled(signal, { parameter, path: target });
     onProgress?.({ bytesDone: info.fileSize, bytesTotal: info.fileSize });
-    return info;
+    return { ...info, createdFolders: [...folders.created] };
   } catch (error) {
     // Only a file that our own atomic publish put there is removed; anything else at the target was never ours.
     if (published) await fsp.unlink(target).catch(() => undefined);

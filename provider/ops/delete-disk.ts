@@ -1,15 +1,16 @@
 /**
  * Deleting a disk we made, as a use case any face can call (the resource's `delete`, a CLI command): exactly one file,
- * and only when it is still that disk and no other disk depends on it. The standard's rule is "a file we did not
- * create is never deleted"; the unique id is how we know it is ours.
+ * and only when it is still that disk, no other disk depends on it and no other resource owns it. The standard's rule
+ * is "a file we did not create is never deleted"; the unique id is how we know it is ours, whatever else is there.
  */
 import { unlink } from "node:fs/promises";
 import * as path from "node:path";
 import { VhdError } from "../errors";
-import { fileExists } from "../fs/file-fingerprint";
 import { errnoCode, vhdErrorFromFs } from "../fs/fs-error";
 import { childDisksInFolder } from "../vhd/child-disks";
-import { inspectDisk } from "../vhd/inspect";
+import { identifyDisk } from "../vhd/disk-identity";
+import { removeEmptyFolders } from "./folder-chain";
+import { forgetOwner, ownerOf, ownershipRecordPath } from "./ownership";
 
 /** Arguments of {@link deleteDisk}. */
 export interface DeleteDiskArgs {
@@ -17,6 +18,10 @@ export interface DeleteDiskArgs {
   imagePath: string;
   /** The unique id (GUID string) of the disk that was created there; a file with another id is left in place. */
   expectedUniqueId: string;
+  /** The URN of the resource deleting it; a disk whose ownership record names another owner is left in place. */
+  owner?: string;
+  /** Folders made for the disk when it was created (outermost first); removed after it when they are empty. */
+  createdFolders?: readonly string[];
 }
 
 /** What {@link deleteDisk} did. */
@@ -25,50 +30,73 @@ export interface DeleteDiskResult {
   deleted: boolean;
 }
 
+/** The sentence every refusal ends with: how to get on without deleting the file. */
+const WAY_OUT = "Move it away and retry, or drop the resource from the state with `pulumi state delete <urn>`";
+
 /**
- * Deletes the disk at `imagePath` if it is still the disk with `expectedUniqueId` and no other VHD in its folder uses
- * it as parent. A missing file is success.
+ * Deletes the disk at `imagePath` if it is still the disk with `expectedUniqueId`, no other resource owns it (see
+ * ownership.ts) and no other VHD in its folder uses it as parent; then its ownership record and the empty folders
+ * made for it. A missing file is success.
  *
- * @throws VhdError `ERROR_ACCESS_DENIED` when the file has another unique id (replaced outside our control),
- *   `ERROR_SHARING_VIOLATION` when a disk in the folder still uses it as parent (listed in `details.children`), the
- *   engine's errors when the file is not a readable VHD, and the table's file-system errors.
+ * @throws VhdError `ERROR_ACCESS_DENIED` when the file is not that disk (another unique id, or not a VHD at all),
+ *   `ERROR_SHARING_VIOLATION` when another resource owns it or a disk in the folder still uses it as parent (listed in
+ *   `details.children`), and the table's file-system errors.
  */
 export async function deleteDisk(args: DeleteDiskArgs): Promise<DeleteDiskResult> {
-  const { imagePath, expectedUniqueId } = args;
-  if (!(await fileExists(imagePath, "imagePath"))) return { deleted: false };
-  const found = await inspectDisk(imagePath);
-  if (found.uniqueId !== expectedUniqueId) {
-    throw new VhdError(
-      "ERROR_ACCESS_DENIED",
-      `the file is not the disk this resource created (its unique id is ${found.uniqueId}, not ` +
-        `${expectedUniqueId}): it was replaced outside Pulumi, so it is left in place. Move it away and retry, ` +
-        "or drop the resource from the state with `pulumi state delete`",
-      { parameter: "imagePath", path: imagePath, details: { found: found.uniqueId, expected: expectedUniqueId } },
-    );
+  const { imagePath, expectedUniqueId, owner } = args;
+  const context = { parameter: "imagePath", path: imagePath };
+  const found = await identifyDisk(imagePath);
+  if (found.kind !== "missing") {
+    if (found.kind === "not-a-vhd" || found.uniqueId !== expectedUniqueId) {
+      const what = found.kind === "vhd" ? `its unique id is ${found.uniqueId}, not ${expectedUniqueId}` : `it is not a VHD: ${found.reason}`;
+      throw new VhdError(
+        "ERROR_ACCESS_DENIED",
+        `the file is not the disk this resource created (${what}): it was replaced outside Pulumi, so it is left in ` +
+          `place. ${WAY_OUT}`,
+        { ...context, details: { found: found.kind === "vhd" ? found.uniqueId : null, expected: expectedUniqueId } },
+      );
+    }
+    const recordedOwner = await ownerOf(imagePath, expectedUniqueId);
+    if (recordedOwner !== null && recordedOwner !== owner) {
+      throw new VhdError(
+        "ERROR_SHARING_VIOLATION",
+        `the disk is managed by another resource, ${recordedOwner} (ownership record ${ownershipRecordPath(imagePath)}), ` +
+          "so it is left in place; drop this resource from the state with `pulumi state delete <urn>`",
+        { ...context, details: { owner: recordedOwner } },
+      );
+    }
+    const children = await childDisksInFolder(path.dirname(imagePath), expectedUniqueId, [imagePath]);
+    if (children.length > 0) {
+      throw new VhdError(
+        "ERROR_SHARING_VIOLATION",
+        `the disk is still the parent of ${children.join(", ")}; delete those first (deleting this disk would ` +
+          "leave them unusable)",
+        { ...context, details: { children } },
+      );
+    }
   }
-  const children = await childDisksInFolder(path.dirname(imagePath), expectedUniqueId, [imagePath]);
-  if (children.length > 0) {
-    throw new VhdError(
-      "ERROR_SHARING_VIOLATION",
-      `the disk is still the parent of ${children.join(", ")}; delete those first (deleting this disk would ` +
-        "leave them unusable)",
-      { parameter: "imagePath", path: imagePath, details: { children } },
-    );
-  }
+  const deleted = found.kind !== "missing" && (await removeFile(imagePath));
+  await forgetOwner(imagePath, expectedUniqueId);
+  await removeEmptyFolders(args.createdFolders ?? []);
+  return { deleted };
+}
+
+/** Unlinks the disk; false when someone else removed it between the checks and here (gone is what was asked). */
+async function removeFile(imagePath: string): Promise<boolean> {
   try {
     await unlink(imagePath);
-    return { deleted: true };
+    return true;
   } catch (error) {
-    // Removed by someone else between the checks and here: the disk is gone, which is what was asked.
-    if (errnoCode(error) === "ENOENT") return { deleted: false };
+    if (errnoCode(error) === "ENOENT") return false;
     throw vhdErrorFromFs(error, { parameter: "imagePath", path: imagePath, action: "delete the disk" });
   }
 }
 
 /**
- * Takes back a disk the caller has just written, when a later step of the same request failed. Never throws: the
- * failure that made the caller give up is the one to report, not a failed clean-up's.
+ * Takes back a disk the caller has just written, and the folders made for it, when a later step of the same request
+ * failed. Never throws: the failure that made the caller give up is the one to report, not a failed clean-up's.
  */
-export async function discardNewDisk(imagePath: string): Promise<void> {
+export async function discardNewDisk(imagePath: string, createdFolders: readonly string[] = []): Promise<void> {
   await unlink(imagePath).catch(() => undefined);
+  await removeEmptyFolders(createdFolders);
 }

@@ -1,6 +1,7 @@
 /**
  * The contract creates the containing folder of a new image when it does not exist (seed-api.md, `imagePath`). If the
- * creation then fails, the folders we made are removed again, so a failed request leaves the tree as it found it.
+ * creation then fails, the folders we made are removed again, so a failed request leaves the tree as it found it; the
+ * resource removes them the same way when it deletes the disk.
  */
 import { promises as fsp } from "node:fs";
 import { VhdError, type ErrorParameter } from "../errors";
@@ -31,9 +32,7 @@ export async function createFolderChain(
   const created: string[] = [];
   const folders: CreatedFolders = {
     created,
-    async removeAgain() {
-      for (const folder of [...created].reverse()) await fsp.rmdir(folder).catch(() => undefined);
-    },
+    removeAgain: () => removeEmptyFolders(created),
   };
   try {
     for (const folder of missing) {
@@ -43,6 +42,21 @@ export async function createFolderChain(
   } catch (error) {
     await folders.removeAgain();
     throw error;
+  }
+}
+
+/**
+ * Removes `folders` (outermost first, as {@link createFolderChain} made them) innermost first, each only if empty:
+ * a folder something else has put a file into is no longer only ours, and stays (and so do the folders above it).
+ * Never throws: a folder that cannot be removed is simply left.
+ */
+export async function removeEmptyFolders(folders: readonly string[]): Promise<void> {
+  for (const folder of [...folders].reverse()) {
+    const removed = await fsp.rmdir(folder).then(
+      () => true,
+      (error: unknown) => errnoCode(error) === "ENOENT",
+    );
+    if (!removed) return;
   }
 }
 

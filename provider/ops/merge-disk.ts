@@ -3,7 +3,8 @@
  * or a further ancestor, then delete the merged disks, as Merge-VHD does. Disks that depend on what changes are looked
  * for first (in the folders of the chain, as `delete` does) and the merge is refused while any would be corrupted:
  * a disk using the destination or an intermediate disk as its parent always, a disk using the merged child as its
- * parent unless the caller lists it to be relinked to the destination (which then reads as the child did).
+ * parent unless the caller lists it to be relinked to the destination (which then reads as the child did). A disk
+ * to be merged away that a Pulumi resource owns (ops/ownership.ts) is refused too: the merge deletes it.
  */
 import { dirname, resolve } from "node:path";
 import { VhdError } from "../errors";
@@ -16,6 +17,7 @@ import { formatUniqueId } from "../vhd/format";
 import { inspectDisk, type DiskInfo } from "../vhd/inspect";
 import { mergeIntoAncestor } from "../vhd/merge";
 import { deleteDisk } from "./delete-disk";
+import { ownerOf } from "./ownership";
 import { setParent } from "./set-parent";
 
 /** Arguments of {@link mergeDisk}. */
@@ -131,6 +133,10 @@ async function checkDependents(imagePath: string, chain: readonly ChainDisk[], r
     for (const dependent of await dependentsOf(intermediate, folders, paths)) {
       refusals.push(`${dependent} uses ${intermediate.path} as its parent, which is merged away and deleted`);
     }
+  }
+  for (const disk of [child, ...ancestors.slice(0, -1)]) {
+    const owner = await ownerOf(disk.path, disk.uniqueId);
+    if (owner !== null) refusals.push(`${disk.path} is managed by ${owner}, and the merge would delete it (take it out of that stack first)`);
   }
   const children = await dependentsOf(child, folders, paths);
   for (const dependent of children.filter((path) => !wanted.includes(path))) {

@@ -2,28 +2,85 @@
  * `protectParent`: a differencing disk is only valid while its parent's bytes stay exactly as they were, so the
  * parent is made read-only while children exist (VirtualBox's "immutable" media are the closest native analogue).
  *
- * The mode before is recorded in the child's state; it is put back when the last child in the child's and the
- * parent's folders is deleted, and only if nobody changed the mode since (a user's own chmod wins).
+ * Every child that asks for protection is a holder, listed in a holds record beside the parent
+ * (`.golden.vhd.pulumi-vhd-holds`: the mode before, and each holder's unique id and path), wherever the child lives.
+ * The mode is put back when the last holder lets go, and only if nobody changed it since (a user's own chmod wins).
+ * A holder whose disk is no longer at its path (deleted or replaced outside Pulumi) holds nothing; a holder with a
+ * secret path is listed without it (the record is plain text) and holds until its own resource lets go.
  */
-import { chmod, stat } from "node:fs/promises";
+import { chmod, rename, stat, unlink } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
 import { VhdError } from "../errors";
 import { errnoCode, vhdErrorFromFs } from "../fs/fs-error";
+import { readJsonRecord, writeJsonTemporary } from "../fs/json-record";
+import { identifyDisk } from "../vhd/disk-identity";
 
 const WRITE_BITS = 0o222;
 const PERMISSION_BITS = 0o7777;
 
+/** A child holding its parent read-only. */
+export interface ParentHolder {
+  /** The child's unique id. */
+  uniqueId: string;
+  /** The child's absolute path, to tell a holder whose disk is gone; `null` for a path that must stay secret. */
+  imagePath: string | null;
+}
+
+/** What the holds record beside a protected parent says. */
+interface ParentHolds {
+  /** The parent's mode before it was made read-only. */
+  modeBefore: number;
+  holders: ParentHolder[];
+}
+
+/** The holds record's path: hidden, beside the parent. */
+export function holdsRecordPath(parentPath: string): string {
+  return join(dirname(parentPath), `.${basename(parentPath)}.pulumi-vhd-holds`);
+}
+
 /**
- * Removes every write bit of the parent. Returns the mode before when this call changed it, `null` when the parent
- * was read-only already (then this disk has nothing to undo).
+ * Adds `holder` to the parent's holders, making the parent read-only (every write bit removed) when it is the first.
+ * Returns the mode to put back when the last holder goes, or `null` when the parent was read-only already without
+ * holders (then nobody here has anything to undo).
  */
-export async function protectParent(parentPath: string): Promise<number | null> {
+export async function protectParent(parentPath: string, holder: ParentHolder): Promise<number | null> {
+  const holds = await readHolds(parentPath);
+  if (holds !== null) {
+    const others = holds.holders.filter((held) => held.uniqueId !== holder.uniqueId);
+    await writeHolds(parentPath, { ...holds, holders: [...others, holder] });
+    return holds.modeBefore;
+  }
   const mode = await permissionBits(parentPath);
   if (mode === null) {
     throw new VhdError("ERROR_PATH_NOT_FOUND", "the parent to protect does not exist", { parameter: "parentPath", path: parentPath });
   }
   if ((mode & WRITE_BITS) === 0) return null;
+  await writeHolds(parentPath, { modeBefore: mode, holders: [holder] });
   await changeMode(parentPath, mode & ~WRITE_BITS, "make the parent read-only");
   return mode;
+}
+
+/**
+ * Takes the child with `uniqueId` off the parent's holders (and any holder whose disk is gone); when none is left,
+ * puts the mode back (see {@link unprotectParent}) and removes the record.
+ *
+ * @returns `"held"` while other holders remain, `"released"` once the last one went, `"unrecorded"` when the parent
+ *   has no holds record (state from before holds records: the caller decides by itself).
+ */
+export async function releaseParent(parentPath: string, uniqueId: string): Promise<"held" | "released" | "unrecorded"> {
+  const holds = await readHolds(parentPath);
+  if (holds === null) return "unrecorded";
+  const holders: ParentHolder[] = [];
+  for (const held of holds.holders) {
+    if (held.uniqueId !== uniqueId && (await stillThere(held))) holders.push(held);
+  }
+  if (holders.length > 0) {
+    await writeHolds(parentPath, { ...holds, holders });
+    return "held";
+  }
+  await unprotectParent(parentPath, holds.modeBefore);
+  await unlink(holdsRecordPath(parentPath)).catch(() => undefined);
+  return "released";
 }
 
 /**
@@ -36,6 +93,33 @@ export async function unprotectParent(parentPath: string, modeBefore: number): P
   if (mode === null || mode !== (modeBefore & ~WRITE_BITS)) return false;
   await changeMode(parentPath, modeBefore, "make the parent writable again");
   return true;
+}
+
+/** True unless the holder's path is known and no longer holds its disk. */
+async function stillThere(holder: ParentHolder): Promise<boolean> {
+  if (holder.imagePath === null) return true;
+  const found = await identifyDisk(holder.imagePath).catch(() => null);
+  // An unreadable path is kept: only a disk known to be gone lets go.
+  return found === null || (found.kind === "vhd" && found.uniqueId === holder.uniqueId);
+}
+
+async function readHolds(parentPath: string): Promise<ParentHolds | null> {
+  const parsed = await readJsonRecord(holdsRecordPath(parentPath), "parentPath");
+  const { modeBefore, holders } = (parsed ?? {}) as Partial<ParentHolds>;
+  return typeof modeBefore === "number" && Array.isArray(holders) ? { modeBefore, holders } : null;
+}
+
+/** Replaces the record whole (temporary file, rename), so a crash leaves the old list or the new one. */
+async function writeHolds(parentPath: string, holds: ParentHolds): Promise<void> {
+  const file = holdsRecordPath(parentPath);
+  let temporary: string | undefined;
+  try {
+    temporary = await writeJsonTemporary(file, holds);
+    await rename(temporary, file);
+  } catch (error) {
+    if (temporary !== undefined) await unlink(temporary).catch(() => undefined);
+    throw vhdErrorFromFs(error, { parameter: "parentPath", path: file, action: "write the parent's holds record" });
+  }
 }
 
 /** The file's permission bits, or `null` when it does not exist. */

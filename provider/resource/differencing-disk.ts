@@ -28,8 +28,8 @@ export interface DifferencingDiskArgs {
    */
   adopt?: pulumi.Input<boolean>;
   /**
-   * Make the parent read-only while this disk exists, and make it writable again when the last child in the parent's
-   * or this disk's folder is deleted. Default `false`.
+   * Make the parent read-only while this disk exists, and make it writable again when the last disk that asked for
+   * it (in any folder; a holds record beside the parent lists them) is deleted. Default `false`.
    */
   protectParent?: pulumi.Input<boolean>;
   /** Block size in bytes: 512 KiB, 1 MiB or 2 MiB. Default: 2 MiB, what every common VHD producer writes. */
@@ -70,6 +70,7 @@ const OUTPUT_KEYS: readonly (keyof DiskState)[] = [
   "adopted",
   "protectParent",
   "parentModeBeforeProtect",
+  "createdFolders",
   "pathRules",
   "checksum",
 ];
@@ -92,8 +93,11 @@ export class DifferencingDisk extends pulumi.dynamic.Resource {
   declare public readonly parentPath: pulumi.Output<string>;
   /** The disk's unique id (GUID). */
   declare public readonly uniqueId: pulumi.Output<string>;
-  /** The unique id of the file found at `imagePath` by the last refresh (differs when it was replaced). */
-  declare public readonly foundUniqueId: pulumi.Output<string>;
+  /**
+   * The unique id of the file found at `imagePath` by the last refresh (differs when it was replaced; `null` when the
+   * file there is not a VHD).
+   */
+  declare public readonly foundUniqueId: pulumi.Output<string | null>;
   /** Size of the virtual disk in bytes. */
   declare public readonly virtualSize: pulumi.Output<number>;
   /** Block size in bytes. */
@@ -120,6 +124,8 @@ export class DifferencingDisk extends pulumi.dynamic.Resource {
   declare public readonly adopted: pulumi.Output<boolean>;
   /** The parent's mode before `protectParent` made it read-only (`null`: not changed by this disk). */
   declare public readonly parentModeBeforeProtect: pulumi.Output<number | null>;
+  /** Folders made for the disk (outermost first); removed again by delete when empty. */
+  declare public readonly createdFolders: pulumi.Output<string[]>;
 
   /**
    * Declares a differencing disk.
@@ -128,7 +134,7 @@ export class DifferencingDisk extends pulumi.dynamic.Resource {
    * @param opts Resource options. `deleteBeforeReplace` is not needed: the provider asks for it when the path stays.
    */
   constructor(name: string, args: DifferencingDiskArgs, opts?: pulumi.CustomResourceOptions) {
-    super(differencingDiskProvider, name, withOutputKeys(args), opts, "vhd", "DifferencingDisk");
+    super(differencingDiskProvider, name, { ...withOutputKeys(args), ...provenance(name, args, opts) }, opts, "vhd", "DifferencingDisk");
   }
 
   /**
@@ -140,6 +146,25 @@ export class DifferencingDisk extends pulumi.dynamic.Resource {
   static get(name: string, id: pulumi.Input<pulumi.ID>, opts?: pulumi.CustomResourceOptions): DifferencingDisk {
     return new DifferencingDisk(name, { imagePath: id, parentPath: pulumi.output(id) }, { ...opts, id });
   }
+}
+
+/** The type token the engine gives a `DifferencingDisk` (`pulumi-nodejs:dynamic/<module>:<type>`). */
+const TYPE_TOKEN = "pulumi-nodejs:dynamic/vhd:DifferencingDisk";
+
+/**
+ * What only the program knows and the provider needs: whether a path is secret (the engine strips secrets before the
+ * provider sees them; see `DiskSettings.secretPaths`), and the resource's URN, which owns the disk (`owner`).
+ */
+function provenance(
+  name: string,
+  args: DifferencingDiskArgs,
+  opts: pulumi.CustomResourceOptions | undefined,
+): { secretPaths: pulumi.Output<boolean>; owner: pulumi.Output<string> } {
+  const secrets = [args.imagePath, args.parentPath].map((input) => pulumi.isSecret(pulumi.output(input)));
+  return {
+    secretPaths: pulumi.output(Promise.all(secrets).then((flags) => flags.includes(true))),
+    owner: pulumi.createUrn(name, TYPE_TOKEN, opts?.parent),
+  };
 }
 
 function withOutputKeys(args: DifferencingDiskArgs): Record<string, unknown> {

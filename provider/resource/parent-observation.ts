@@ -11,7 +11,7 @@ import { recordHash } from "../checksum/hash-stats";
 import { sha256File } from "../checksum/sha256";
 import { type FileFingerprint, fingerprintFile, fingerprintKey } from "../fs/file-fingerprint";
 import { errnoCode, vhdErrorFromFs } from "../fs/fs-error";
-import { inspectDisk } from "../vhd/inspect";
+import { checkParent } from "../inputs/validate";
 import { OncePerKey } from "./once-per-key";
 import type { AncestorObservation, Ancestors, DiskTypeName, ParentObservation } from "./state";
 
@@ -81,7 +81,8 @@ async function observeDisk(diskPath: string, checksum: boolean): Promise<Ancesto
 /** A disk's unique id, type and chain, read once per fingerprint in this process. */
 export function parentIdentity(parentPath: string, fingerprint: FileFingerprint): Promise<ParentIdentity> {
   return identities.get(`${parentPath}\u0000${fingerprintKey(fingerprint)}`, async () => {
-    const info = await inspectDisk(parentPath);
+    // The contract's parent checks, so a parent that is a folder or not a VHD is reported against parentPath.
+    const info = await checkParent(parentPath);
     return { uniqueId: info.uniqueId, diskType: info.type, chain: info.chain.map((entry) => entry.path) };
   });
 }

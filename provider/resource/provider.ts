@@ -5,38 +5,49 @@
  * - `check` validates the inputs (the contract's path rules), fills defaults, and observes the parent; the observation
  *   becomes part of the inputs so that `pulumi preview --diff` prints the parent's old and new checksum / id / size.
  * - `diff` applies replace-rules.ts.
- * - `create` validates against every row of the error table and writes atomically (ops), or adopts.
- * - `read` (refresh, `get`) re-reads the disk: gone, replaced or relinked disks surface on the next preview.
+ * - `create` validates against every row of the error table and writes atomically (ops), or takes over an existing
+ *   disk (`adopt`, or its own from an interrupted run), claiming it in an ownership record (ops/ownership.ts).
+ * - `read` (refresh, `get`) re-reads the disk: gone, replaced, overwritten or relinked disks surface on the next preview.
  * - `update` relinks a disk whose parent moved (same parent at a new path) and applies setting changes in place.
- * - `remove` (delete) removes exactly one file, and only the disk this resource made.
+ * - `remove` (delete) removes the disk file, only the disk this resource made and owns, then its ownership record
+ *   and the folders `create` made when they are empty.
+ *
+ * Every method fails as one clean line (provider-failure.ts); with secret paths, every path-bearing value goes back
+ * to the engine as a secret and the id is the disk's unique id (secret-values.ts).
  */
 import * as path from "node:path";
 import type * as pulumi from "@pulumi/pulumi";
-import { VhdError, asVhdError } from "../errors";
-import { fileExists, fingerprintFile } from "../fs/file-fingerprint";
+import { VhdError, asVhdError, isVhdError } from "../errors";
+import { fingerprintFile } from "../fs/file-fingerprint";
 import { pathsEqual, resolveDiskPaths, resolveSinglePath } from "../inputs/paths";
+import { checkDistinctPaths } from "../inputs/validate";
 import { createDifferencingDisk } from "../ops/create-differencing";
 import { deleteDisk, discardNewDisk } from "../ops/delete-disk";
-import { protectParent, unprotectParent } from "../ops/protect-parent";
+import { claimDisk, ownerOf, ownershipRecordPath } from "../ops/ownership";
+import { type ParentHolder, protectParent, releaseParent as releaseHold, unprotectParent } from "../ops/protect-parent";
 import { setParent } from "../ops/set-parent";
 import { childDisksInFolder } from "../vhd/child-disks";
+import { identifyDisk } from "../vhd/disk-identity";
 import { inspectDisk } from "../vhd/inspect";
+import { checkBlockSize } from "../vhd/size-rules";
 import { childFacts, type ChildFacts } from "./disk-facts";
 import { KeyedLock } from "./keyed-lock";
 import { observeParent, parentIdentity } from "./parent-observation";
+import { reportingFailures } from "./provider-failure";
 import { RELINK_NOTE, planDiff, sameParentAtNewPath } from "./replace-rules";
+import { type EngineInputs, type EngineState, secretPathValues } from "./secret-values";
 import { type RawInputs, readSettings, recordedSettings } from "./settings";
 import { observedFacts } from "./observed-inputs";
-import { type DiskInputs, type DiskState, type ObservedFacts, UNKNOWN, isUnknown } from "./state";
+import { type DiskInputs, type DiskSettings, type DiskState, type ObservedFacts, UNKNOWN, isUnknown } from "./state";
 
 /** What {@link read} returns: `pulumi.dynamic.ReadResult` with `inputs` in the inputs' shape. */
 export interface DiskReadResult {
   /** The disk's id, or `""` when it is gone. */
   id: string;
   /** The state as read. */
-  props?: DiskState;
+  props?: EngineState;
   /** Replacement inputs, when the refresh found a relinked disk. */
-  inputs?: DiskInputs;
+  inputs?: EngineInputs;
 }
 
 /** Deletes and protection changes of disks sharing a parent run one at a time (see keyed-lock.ts). */
@@ -57,31 +68,39 @@ const UNKNOWN_OBSERVATION = {
 export async function check(
   olds: Partial<DiskInputs>,
   news: RawInputs,
-): Promise<pulumi.dynamic.CheckResult<DiskInputs>> {
+): Promise<pulumi.dynamic.CheckResult<EngineInputs>> {
   const { settings, errors } = readSettings(news);
   if (settings === undefined) return { failures: errors.map(failureOf) };
   const { imagePath, parentPath } = news;
   if (isUnknown(imagePath) || isUnknown(parentPath)) {
     // A relative path is relative to the other one's folder: with that one unknown, where it points is unknown too.
     const known = (value: unknown): unknown => (typeof value === "string" && path.isAbsolute(value) ? path.resolve(value) : UNKNOWN);
-    return {
-      inputs: { ...settings, imagePath: known(imagePath), parentPath: known(parentPath), ...UNKNOWN_OBSERVATION } as DiskInputs,
-    };
+    const inputs = { ...settings, imagePath: known(imagePath), parentPath: known(parentPath), ...UNKNOWN_OBSERVATION } as DiskInputs;
+    return { inputs: secretPathValues(inputs, settings.secretPaths) };
   }
   try {
     const paths = resolveDiskPaths({ imagePath: imagePath as string, parentPath: parentPath as string }, settings);
+    checkNewDiskRules(paths, settings);
     // A missing parent is no failure here: an earlier step of the same run may make it (a moved or recreated
     // parent). diff plans the replace, saying so, and create refuses with the contract's error if it is still missing.
     const observation = await observeParent(paths.parentPath, { checksum: settings.checksum });
     const inputs: DiskInputs = { ...settings, ...paths, ...observedFacts(observation, news) };
-    return { inputs: sameParentAtNewPath(olds, inputs) ? { ...inputs, relink: RELINK_NOTE } : inputs };
+    const relink = sameParentAtNewPath(olds, inputs) ? { relink: RELINK_NOTE } : {};
+    return { inputs: secretPathValues({ ...inputs, ...relink }, settings.secretPaths) };
   } catch (error) {
     return { failures: [failureOf(asVhdError(error))] };
   }
 }
 
+/** The rules of a new disk that need no file: reported by `check`, so a preview finds them, not only `up`. */
+function checkNewDiskRules(paths: { imagePath: string; parentPath: string }, settings: DiskSettings): void {
+  checkDistinctPaths(paths.imagePath, paths.parentPath);
+  if (settings.blockSize !== undefined && !isUnknown(settings.blockSize)) checkBlockSize(settings.blockSize, paths.imagePath);
+}
+
 /**
- * Decides replace / update / nothing (replace-rules.ts); looks only at the disk file's existence itself.
+ * Decides replace / update / nothing (replace-rules.ts). Looks at the disk file itself too (its footer only): a file
+ * deleted, replaced or overwritten since the last refresh is planned as a replace even without one.
  *
  * The dynamic-provider protocol carries no changed keys, and without them the engine prints every input of a
  * replaced disk, changed or not, and cannot apply `replaceOnChanges`. So when every change is a change of the inputs,
@@ -90,26 +109,83 @@ export async function check(
  * deleted or replaced) says `changes: true`, since the inputs alone would show nothing to do.
  */
 export async function diff(_id: string, olds: Partial<DiskState>, news: DiskInputs): Promise<pulumi.dynamic.DiffResult> {
-  const recorded = recordedState(olds);
-  const { changes, changesInInputs, replaces, deleteBeforeReplace } = planDiff(recorded, news, {
-    imageExists: await fileExists(recorded.imagePath, "imagePath"),
+  return reportingFailures(async () => {
+    const recorded = recordedState(olds);
+    const found = await identifyDisk(recorded.imagePath);
+    const observed = found.kind === "missing" ? recorded : { ...recorded, foundUniqueId: foundUniqueIdOf(found) };
+    const { changes, changesInInputs, replaces, deleteBeforeReplace } = planDiff(observed, news, {
+      imageExists: found.kind !== "missing",
+    });
+    return { changes: changesInInputs ? undefined : changes, replaces, deleteBeforeReplace };
   });
-  return { changes: changesInInputs ? undefined : changes, replaces, deleteBeforeReplace };
 }
 
-/** Creates the disk (or adopts an existing one when `adopt` is on) and records it. Leaves nothing behind on failure. */
-export async function create(inputs: DiskInputs): Promise<pulumi.dynamic.CreateResult<DiskState>> {
+/**
+ * Creates the disk and records it, or takes over an existing one: with `adopt`, or without it when the disk's
+ * ownership record names this very resource (its earlier `up` was killed after the disk was made; see ownership.ts).
+ * A disk another resource owns is refused. Leaves nothing behind on failure.
+ */
+export async function create(inputs: DiskInputs): Promise<pulumi.dynamic.CreateResult<EngineState>> {
+  return reportingFailures(async () => {
+    const { imagePath } = inputs;
+    const takeover = await takeoverOf(inputs);
+    const child =
+      takeover === null
+        ? await createNew(inputs)
+        : { ...(await adoptable(inputs)), createdFolders: [] };
+    try {
+      const state = await recordDisk(inputs, childFacts(child), takeover === "adopt", child.createdFolders);
+      if (inputs.owner !== undefined) {
+        const holder = await claimDisk(imagePath, { owner: inputs.owner, uniqueId: state.uniqueId });
+        if (holder !== null) throw ownedElsewhere(imagePath, holder);
+      }
+      return { id: diskId(state), outs: secretPathValues(state, state.secretPaths) };
+    } catch (error) {
+      // The disk was written by this call: take it back.
+      if (takeover === null) await discardNewDisk(imagePath, child.createdFolders);
+      throw error;
+    }
+  });
+}
+
+/**
+ * Whether `create` takes over the disk already at `imagePath`: `"adopt"` (asked for), `"own"` (its ownership record
+ * names this resource), or `null` (nothing there, or a file `create` will refuse as existing).
+ * @throws VhdError `ERROR_ALREADY_EXISTS` when another resource owns the disk there.
+ */
+async function takeoverOf(inputs: DiskInputs): Promise<"adopt" | "own" | null> {
+  const found = await identifyDisk(inputs.imagePath);
+  if (found.kind !== "vhd") return null;
+  const owner = await ownerOf(inputs.imagePath, found.uniqueId);
+  if (owner !== null && owner === inputs.owner) return "own";
+  if (owner !== null) throw ownedElsewhere(inputs.imagePath, owner);
+  return inputs.adopt ? "adopt" : null;
+}
+
+/** The refusal of a disk another resource owns (one disk, one owner). */
+function ownedElsewhere(imagePath: string, owner: string): VhdError {
+  return new VhdError(
+    "ERROR_ALREADY_EXISTS",
+    `the disk there is managed by another resource, ${owner} (ownership record ${ownershipRecordPath(imagePath)}); ` +
+      "one disk has one owner: choose another imagePath, or remove that resource first",
+    { parameter: "imagePath", path: imagePath, details: { owner } },
+  );
+}
+
+/** Writes a new disk. A file already at `imagePath` is refused, with the ways to recover an interrupted deployment. */
+async function createNew(inputs: DiskInputs): ReturnType<typeof createDifferencingDisk> {
   const { imagePath, parentPath } = inputs;
-  const adopting = inputs.adopt && (await fileExists(imagePath, "imagePath"));
-  const child = adopting
-    ? await adoptable(inputs)
-    : await createDifferencingDisk({ imagePath, parentPath, blockSize: inputs.blockSize, pathRules: inputs.pathRules });
   try {
-    return { id: imagePath, outs: await recordDisk(inputs, childFacts(child), adopting) };
+    return await createDifferencingDisk({ imagePath, parentPath, blockSize: inputs.blockSize, pathRules: inputs.pathRules });
   } catch (error) {
-    // The disk was written by this call: take it back.
-    if (!adopting) await discardNewDisk(imagePath);
-    throw error;
+    if (!isVhdError(error, "ERROR_ALREADY_EXISTS") || error.path !== imagePath) throw error;
+    throw new VhdError(
+      "ERROR_ALREADY_EXISTS",
+      `${error.reason}. If it is the disk of an interrupted \`pulumi up\` (killed while creating), take it over: set ` +
+        "`adopt: true` on the resource, or run `pulumi refresh --import-pending-creates <urn> <id>` with this path as " +
+        "the id (a disk with secret paths: its unique id, `vhd inspect` shows it)",
+      { parameter: "imagePath", path: imagePath, cause: error, details: error.details },
+    );
   }
 }
 
@@ -120,19 +196,30 @@ export async function create(inputs: DiskInputs): Promise<pulumi.dynamic.CreateR
  * it is now.
  */
 export async function read(id: string, props: Partial<DiskState>): Promise<DiskReadResult> {
-  const imagePath = resolveSinglePath(id, "imagePath", { pathRules: "posix" });
-  if (!(await fileExists(imagePath, "imagePath"))) return { id: "" };
-  const facts = childFacts(await inspectDisk(imagePath));
-  if (typeof props.uniqueId !== "string") return { id: imagePath, props: await describeUnmanaged(imagePath, facts) };
-  const recorded = recordedState(props);
-  if (facts.uniqueId !== recorded.uniqueId) return { id: imagePath, props: { ...recorded, foundUniqueId: facts.uniqueId } };
-  const { resolvedParentPath, ...link } = facts;
-  const state: DiskState = { ...recorded, ...link, foundUniqueId: facts.uniqueId };
-  if (resolvedParentPath !== null) state.parentPath = resolvedParentPath;
-  const relinked = state.parentPath !== recorded.parentPath || state.parentUniqueId !== recorded.parentUniqueId;
-  // Inputs are rewritten only for a relink: the stored inputs then show the link the disk really has, so the next
-  // `preview --diff` prints old -> new parent; otherwise they stay as they were (no refresh noise).
-  return relinked ? { id: imagePath, props: state, inputs: inputsOf(state) } : { id: imagePath, props: state };
+  return reportingFailures(async () => {
+    // The id is the path, except for a disk with secret paths (see diskId); the state always has the path.
+    const imagePath = resolveSinglePath(props.imagePath ?? id, "imagePath", { pathRules: "posix" });
+    const found = await identifyDisk(imagePath);
+    if (found.kind === "missing") return { id: "" };
+    if (typeof props.uniqueId !== "string") {
+      const state = await describeUnmanaged(imagePath, childFacts(await inspectDisk(imagePath)), props);
+      return { id: diskId(state), props: secretPathValues(state, state.secretPaths) };
+    }
+    const recorded = recordedState(props);
+    const foundUniqueId = foundUniqueIdOf(found);
+    if (foundUniqueId !== recorded.uniqueId) {
+      const state = { ...recorded, foundUniqueId };
+      return { id: diskId(state), props: secretPathValues(state, state.secretPaths) };
+    }
+    const { resolvedParentPath, ...link } = childFacts(await inspectDisk(imagePath));
+    const state: DiskState = { ...recorded, ...link, foundUniqueId };
+    if (resolvedParentPath !== null) state.parentPath = resolvedParentPath;
+    const relinked = state.parentPath !== recorded.parentPath || state.parentUniqueId !== recorded.parentUniqueId;
+    const result = { id: diskId(state), props: secretPathValues(state, state.secretPaths) };
+    // Inputs are rewritten only for a relink: the stored inputs then show the link the disk really has, so the next
+    // `preview --diff` prints old -> new parent; otherwise they stay as they were (no refresh noise).
+    return relinked ? { ...result, inputs: secretPathValues(inputsOf(state), state.secretPaths) } : result;
+  });
 }
 
 /**
@@ -143,24 +230,30 @@ export async function update(
   _id: string,
   olds: Partial<DiskState>,
   news: DiskInputs,
-): Promise<pulumi.dynamic.UpdateResult<DiskState>> {
-  const before = recordedState(olds);
-  const recorded = sameParentAtNewPath(before, news) ? await relink(before, news) : before;
-  let parentModeBeforeProtect = recorded.parentModeBeforeProtect;
-  if (news.protectParent && !recorded.protectParent) {
-    parentModeBeforeProtect = await parentLock.run(recorded.parentPath, () => protectParent(recorded.parentPath));
-  } else if (!news.protectParent && recorded.protectParent) {
-    await parentLock.run(recorded.parentPath, () => releaseParent(recorded, []));
-    parentModeBeforeProtect = null;
-  }
-  const parentChecksum = news.checksum ? (recorded.parentChecksum ?? news.parentChecksum) : null;
-  return { outs: { ...recorded, ...recordedSettings(news), parentChecksum, parentModeBeforeProtect } };
+): Promise<pulumi.dynamic.UpdateResult<EngineState>> {
+  return reportingFailures(async () => {
+    const before = recordedState(olds);
+    const recorded = sameParentAtNewPath(before, news) ? await relink(before, news) : before;
+    let parentModeBeforeProtect = recorded.parentModeBeforeProtect;
+    if (news.protectParent && !recorded.protectParent) {
+      parentModeBeforeProtect = await parentLock.run(recorded.parentPath, () =>
+        protectParent(recorded.parentPath, holderOf({ ...recorded, secretPaths: news.secretPaths })),
+      );
+    } else if (!news.protectParent && recorded.protectParent) {
+      await parentLock.run(recorded.parentPath, () => releaseParent(recorded, []));
+      parentModeBeforeProtect = null;
+    }
+    const parentChecksum = news.checksum ? (recorded.parentChecksum ?? news.parentChecksum) : null;
+    const state: DiskState = { ...recorded, ...recordedSettings(news), parentChecksum, parentModeBeforeProtect };
+    return { outs: secretPathValues(state, state.secretPaths) };
+  });
 }
 
 /**
  * Points the recorded disk at its parent's new path, `news.parentPath`, keeping its data (ops/set-parent.ts), after
  * checking once more, on the file as it is now, that it is the same parent; returns the state of the relinked disk.
- * A protected parent keeps its recorded mode: the move carried the read-only mode along.
+ * A protected parent's hold moves along: released at the old path, taken at the new one; the mode to give back stays
+ * the one recorded (the move carried the read-only mode along).
  */
 async function relink(recorded: DiskState, news: DiskInputs): Promise<DiskState> {
   const { parentPath } = news;
@@ -173,32 +266,48 @@ async function relink(recorded: DiskState, news: DiskInputs): Promise<DiskState>
     );
   }
   const { disk } = await setParent({ imagePath: recorded.imagePath, parentPath, pathRules: news.pathRules });
-  const linked = await recordDisk({ ...news, protectParent: false }, childFacts(disk), recorded.adopted);
-  return { ...linked, protectParent: recorded.protectParent, parentModeBeforeProtect: recorded.parentModeBeforeProtect };
+  const linked = await recordDisk({ ...news, protectParent: false }, childFacts(disk), recorded.adopted, recorded.createdFolders);
+  if (!recorded.protectParent) return linked;
+  await parentLock.run(recorded.parentPath, () => releaseHold(recorded.parentPath, recorded.uniqueId));
+  const modeBefore = await parentLock.run(parentPath, () => protectParent(parentPath, holderOf({ ...recorded, secretPaths: news.secretPaths })));
+  return { ...linked, protectParent: true, parentModeBeforeProtect: modeBefore ?? recorded.parentModeBeforeProtect };
 }
 
 /**
- * Deletes the disk file: only if it is still the disk this resource made (same unique id), never while another VHD
- * in its folder uses it as parent, and "already gone" is success. Undoes `protectParent` when no child remains.
+ * Deletes the disk file (ops/delete-disk.ts): only if it is still the disk this resource made (same unique id) and no
+ * other resource owns it, never while another VHD in its folder uses it as parent, and "already gone" is success.
+ * Lets go of the parent's protection (the parent becomes writable when no holder is left).
  */
 export async function remove(id: string, props: Partial<DiskState>): Promise<void> {
-  const recorded = recordedState({ imagePath: id, ...props });
-  const { imagePath } = recorded;
-  await parentLock.run(recorded.parentPath, async () => {
-    await deleteDisk({ imagePath, expectedUniqueId: recorded.uniqueId });
-    await releaseParent(recorded, [imagePath]);
+  return reportingFailures(async () => {
+    const recorded = recordedState({ imagePath: id, ...props });
+    const { imagePath, owner, createdFolders } = recorded;
+    await parentLock.run(recorded.parentPath, async () => {
+      await deleteDisk({ imagePath, expectedUniqueId: recorded.uniqueId, owner, createdFolders });
+      await releaseParent(recorded, [imagePath]);
+    });
   });
 }
 
-/** Makes the parent writable again if this disk made it read-only and no other child is left next to either disk. */
+/**
+ * Lets go of the parent: it becomes writable again once no disk that asked for protection holds it, wherever those
+ * disks are (the holds record beside the parent lists them; see protect-parent.ts).
+ */
 async function releaseParent(recorded: DiskState, gone: string[]): Promise<void> {
   if (recorded.parentModeBeforeProtect === null) return;
+  if ((await releaseHold(recorded.parentPath, recorded.uniqueId)) !== "unrecorded") return;
+  // State from before holds records: the children next to either disk are all that can be found.
   const folders = [...new Set([path.dirname(recorded.imagePath), path.dirname(recorded.parentPath)])];
   for (const folder of folders) {
     const others = await childDisksInFolder(folder, recorded.parentUniqueId, [...gone, recorded.imagePath]);
     if (others.length > 0) return;
   }
   await unprotectParent(recorded.parentPath, recorded.parentModeBeforeProtect);
+}
+
+/** This disk as a holder of its parent; its path stays out of the plain-text holds record when it is secret. */
+function holderOf(disk: Pick<DiskState, "uniqueId" | "imagePath" | "secretPaths">): ParentHolder {
+  return { uniqueId: disk.uniqueId, imagePath: disk.secretPaths ? null : disk.imagePath };
 }
 
 /** The existing disk at `imagePath`, if it may be adopted: a differencing disk of exactly this parent. */
@@ -230,7 +339,12 @@ async function adoptable(inputs: DiskInputs): Promise<Awaited<ReturnType<typeof 
  * The parent and its ancestors are observed here, on the files the disk was made on, never taken from the inputs:
  * those can come from an older plan (under `--target`, the engine recreates a dependent with its old inputs).
  */
-async function recordDisk(inputs: DiskInputs, facts: ChildFacts, adopted: boolean): Promise<DiskState> {
+async function recordDisk(
+  inputs: DiskInputs,
+  facts: ChildFacts,
+  adopted: boolean,
+  createdFolders: string[],
+): Promise<DiskState> {
   const { parentPath } = inputs;
   const observation = await observeParent(parentPath, { checksum: inputs.checksum });
   const before = observation.parentFingerprint;
@@ -250,7 +364,7 @@ async function recordDisk(inputs: DiskInputs, facts: ChildFacts, adopted: boolea
     );
   }
   const parentModeBeforeProtect = inputs.protectParent
-    ? await parentLock.run(parentPath, () => protectParent(parentPath))
+    ? await parentLock.run(parentPath, () => protectParent(parentPath, holderOf({ ...inputs, uniqueId: facts.uniqueId })))
     : null;
   const { resolvedParentPath: _resolved, ...link } = facts;
   return {
@@ -267,11 +381,16 @@ async function recordDisk(inputs: DiskInputs, facts: ChildFacts, adopted: boolea
     ancestors: observation.ancestors ?? {},
     adopted,
     parentModeBeforeProtect,
+    createdFolders,
   };
 }
 
-/** The state of a disk read with `get`: nothing recorded, so the parent as it is now stands for "when made". */
-async function describeUnmanaged(imagePath: string, facts: ChildFacts): Promise<DiskState> {
+/**
+ * The state of a disk read with nothing recorded: by `get`, or by `refresh --import-pending-creates` (then `props`
+ * holds the inputs the interrupted create was given, whose settings are kept). The parent as it is now stands for
+ * "when made".
+ */
+async function describeUnmanaged(imagePath: string, facts: ChildFacts, props: Partial<DiskState>): Promise<DiskState> {
   const { resolvedParentPath, ...link } = facts;
   if (resolvedParentPath === null) {
     throw new VhdError("ERROR_VHD_PARENT_VHD_NOT_FOUND", "the disk's parent cannot be found, so it cannot be described", {
@@ -283,7 +402,7 @@ async function describeUnmanaged(imagePath: string, facts: ChildFacts): Promise<
   const fingerprint = observation.parentFingerprint ?? (await fingerprintFile(resolvedParentPath));
   const identity = await parentIdentity(resolvedParentPath, fingerprint);
   return {
-    ...recordedState({}),
+    ...recordedState(settingsOf(props)),
     ...link,
     imagePath,
     parentPath: resolvedParentPath,
@@ -305,6 +424,8 @@ function inputsOf(state: DiskState): DiskInputs {
     protectParent: state.protectParent,
     pathRules: state.pathRules,
     checksum: state.checksum,
+    secretPaths: state.secretPaths,
+    ...(state.owner === undefined ? {} : { owner: state.owner }),
     ...observedFacts(state, {}),
   };
 }
@@ -320,14 +441,36 @@ function recordedState(props: Partial<DiskState>): DiskState {
     pathRules: "windows",
     checksum: true,
     adopted: false,
+    secretPaths: false,
     parentModeBeforeProtect: null,
+    createdFolders: [],
     parentChecksum: null,
     ancestors: null,
     chain: [],
     chainDepth: 0,
   } satisfies Partial<DiskState>;
   const state = { ...defaults, ...props } as DiskState;
-  return { ...state, foundUniqueId: props.foundUniqueId ?? state.uniqueId };
+  // `null` is a finding (not a VHD), not a missing field.
+  return { ...state, foundUniqueId: props.foundUniqueId === undefined ? state.uniqueId : props.foundUniqueId };
+}
+
+/** The settings among `props` (the inputs of an interrupted create, or nothing for `get`), the rest left out. */
+function settingsOf(props: Partial<DiskState>): Partial<DiskState> {
+  const settings = readSettings(props);
+  return settings.settings === undefined ? {} : recordedSettings(settings.settings);
+}
+
+/**
+ * The resource id: the disk's absolute path, which `get` takes; for a disk with secret paths its unique id instead,
+ * since Pulumi stores ids in plain text.
+ */
+function diskId(state: Pick<DiskState, "imagePath" | "uniqueId" | "secretPaths">): string {
+  return state.secretPaths ? state.uniqueId : state.imagePath;
+}
+
+/** What the state records as found at `imagePath`: the VHD's unique id, or `null` for a file that is not a VHD. */
+function foundUniqueIdOf(found: { kind: "vhd"; uniqueId: string } | { kind: "not-a-vhd" }): string | null {
+  return found.kind === "vhd" ? found.uniqueId : null;
 }
 
 function failureOf(error: VhdError): pulumi.dynamic.CheckFailure {

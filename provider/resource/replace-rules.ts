@@ -174,8 +174,11 @@ export function sameParentAtNewPath(recorded: Partial<LinkFacts>, news: DiskInpu
   return !ancestorsChanged(recorded.ancestors, news.ancestors);
 }
 
-/** Settings that change in place: `update` applies them to the existing disk. */
-export const UPDATE_IN_PLACE: readonly (keyof DiskSettings)[] = ["adopt", "protectParent", "pathRules", "checksum"];
+/**
+ * Settings that change in place: `update` applies them to the existing disk. `secretPaths` too: a path made secret
+ * later makes its derived outputs secret with the next `up` (the id, fixed at create, follows at the next refresh).
+ */
+export const UPDATE_IN_PLACE: readonly (keyof DiskSettings)[] = ["adopt", "protectParent", "pathRules", "checksum", "secretPaths"];
 
 /**
  * The diff of a recorded disk (`olds`, the state) against the checked inputs (`news`): replace when any

@@ -6,7 +6,7 @@ import { VhdError } from "../errors";
 import type { PathRules } from "../inputs/paths";
 import { type DiskInputs, type DiskSettings, isUnknown } from "./state";
 
-const BOOLEAN_DEFAULTS = { adopt: false, protectParent: false, checksum: true } as const;
+const BOOLEAN_DEFAULTS = { adopt: false, protectParent: false, checksum: true, secretPaths: false } as const;
 const PATH_RULES: readonly PathRules[] = ["windows", "posix"];
 
 /** The settings, or the errors found (one per wrong input). */
@@ -15,7 +15,7 @@ export type SettingsResult = { settings: DiskSettings; errors: [] } | { settings
 /** Raw inputs as the engine sends them: any JSON values (or the unknown placeholder) under the input names. */
 export type RawInputs = Partial<Record<keyof DiskInputs, unknown>>;
 
-/** Reads `adopt`, `protectParent`, `checksum`, `pathRules` and `blockSize` from `raw`. */
+/** Reads `adopt`, `protectParent`, `checksum`, `pathRules`, `blockSize` and the class's `secretPaths` and `owner`. */
 export function readSettings(raw: RawInputs): SettingsResult {
   const errors: VhdError[] = [];
   const wrong = (parameter: keyof RawInputs, expected: string): void => {
@@ -36,9 +36,12 @@ export function readSettings(raw: RawInputs): SettingsResult {
   if (blockSize !== undefined && !isUnknown(blockSize) && !(Number.isSafeInteger(blockSize) && (blockSize as number) > 0)) {
     wrong("blockSize", "a positive whole number of bytes");
   }
+  const owner = raw.owner ?? undefined;
+  if (owner !== undefined && !isUnknown(owner) && typeof owner !== "string") wrong("owner", "a resource URN");
   if (errors.length > 0) return { errors };
   const settings: DiskSettings = { ...booleans, pathRules: pathRules as PathRules };
   if (blockSize !== undefined) settings.blockSize = blockSize as number;
+  if (typeof owner === "string") settings.owner = owner;
   return { settings, errors: [] };
 }
 
@@ -47,5 +50,8 @@ export function readSettings(raw: RawInputs): SettingsResult {
  * block size, read from the disk.
  */
 export function recordedSettings(inputs: DiskSettings): Omit<DiskSettings, "blockSize"> {
-  return { adopt: inputs.adopt, protectParent: inputs.protectParent, pathRules: inputs.pathRules, checksum: inputs.checksum };
+  const { adopt, protectParent, pathRules, checksum, secretPaths, owner } = inputs;
+  return owner === undefined
+    ? { adopt, protectParent, pathRules, checksum, secretPaths }
+    : { adopt, protectParent, pathRules, checksum, secretPaths, owner };
 }

@@ -81,6 +81,17 @@ export interface DiskSettings {
   pathRules: PathRules;
   /** Record and compare the parent's SHA-256. */
   checksum: boolean;
+  /**
+   * Set by the `DifferencingDisk` class, not by users: true when `imagePath` or `parentPath` is a secret. The engine
+   * strips secrets before the provider sees any input, so this is how the provider knows to return every value derived
+   * from a path as a secret (secret-values.ts) and to keep the path out of the resource id.
+   */
+  secretPaths: boolean;
+  /**
+   * Set by the `DifferencingDisk` class: the resource's URN, written into the ownership record beside the disk
+   * (ownership.ts). Absent in state written before ownership records.
+   */
+  owner?: string;
 }
 
 /** The inputs after `check`: absolute paths, defaults filled in, the parent observed. */
@@ -105,10 +116,11 @@ export interface DiskState extends DiskSettings {
   /** The unique id of the disk this resource created (or adopted); `delete` removes the file only if it still has it. */
   uniqueId: string;
   /**
-   * The unique id of the file found at `imagePath` by the last `read`. It differs from `uniqueId` when the file was
-   * replaced outside Pulumi; the next preview then plans a replace.
+   * The unique id of the file found at `imagePath` by the last `read`, or `null` when the file there is not a VHD at
+   * all. It differs from `uniqueId` when the file was replaced (or damaged) outside Pulumi; the next preview then plans
+   * a replace, and delete leaves the file alone.
    */
-  foundUniqueId: string;
+  foundUniqueId: string | null;
   /** Size of the virtual disk in bytes (the parent's). */
   virtualSize: number;
   /** Block size of the disk in bytes. */
@@ -135,4 +147,6 @@ export interface DiskState extends DiskSettings {
   adopted: boolean;
   /** The parent's file mode before `protectParent` made it read-only, or `null` when this disk did not change it. */
   parentModeBeforeProtect: number | null;
+  /** Folders `create` made for the disk (absolute, outermost first); `delete` removes them again when empty. */
+  createdFolders: string[];
 }

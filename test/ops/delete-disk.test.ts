@@ -1,7 +1,8 @@
 /**
  * deleteDisk, the guarded delete any face can call, on real disks in a temp folder: it removes exactly the one file
  * and says so, treats "already gone" as success, and refuses (leaving everything in place) a file with another unique
- * id or a disk that other disks in its folder still use as parent.
+ * id, a file that is not a VHD, a disk another resource owns, or a disk that other disks in its folder still use as
+ * parent. The ownership record's claims are settled here too: of two claims on one disk, one wins.
  */
 import { promises as fsp } from "node:fs";
 import * as path from "node:path";
@@ -9,6 +10,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { isVhdError } from "../../provider/errors";
 import { createDifferencingDisk } from "../../provider/ops/create-differencing";
 import { deleteDisk } from "../../provider/ops/delete-disk";
+import { claimDisk, ownershipRecordPath } from "../../provider/ops/ownership";
 import { copyFixture, makeTemp, removeTemp, snapshotFile } from "../inputs/fixtures";
 
 let temp: string;
@@ -59,5 +61,47 @@ describe("deleteDisk", () => {
     expect(isVhdError(error) && error.code).toBe("ERROR_SHARING_VIOLATION");
     expect(isVhdError(error) && error.details).toEqual({ children: [a.imagePath, b.imagePath] });
     expect((await fsp.readdir(temp)).sort()).toEqual(["child-a.vhd", "child-b.vhd", "golden.vhd", "web.vhd"]);
+  });
+
+  it("refuses a file that is not a VHD (random bytes, a folder) as foreign, and leaves it", async () => {
+    const disk = await child("web.vhd");
+    const garbage = Buffer.alloc(70_000, 0x5c);
+    await fsp.writeFile(disk.imagePath, garbage);
+    const error = await deleteDisk({ imagePath: disk.imagePath, expectedUniqueId: disk.uniqueId }).catch((e: unknown) => e);
+    expect(isVhdError(error) && error.message).toMatch(/ERROR_ACCESS_DENIED \(0x80070005\): imagePath ".*web\.vhd": the file is not the disk this resource created \(it is not a VHD: /);
+    expect(await fsp.readFile(disk.imagePath)).toEqual(garbage);
+    await fsp.rm(disk.imagePath);
+    await fsp.mkdir(disk.imagePath);
+    const folder = await deleteDisk({ imagePath: disk.imagePath, expectedUniqueId: disk.uniqueId }).catch((e: unknown) => e);
+    expect(isVhdError(folder) && folder.message).toMatch(/it is not a VHD: it is a folder/);
+  });
+
+  it("one owner: of two simultaneous claims one wins; delete leaves a disk another owner holds, then removes record and folders", async () => {
+    const folder = path.join(temp, "vms");
+    const imagePath = path.join(folder, "web.vhd");
+    const made = await createDifferencingDisk({ imagePath, parentPath, pathRules: "posix" });
+    const claims = await Promise.all(["urn:one", "urn:two"].map((owner) => claimDisk(imagePath, { owner, uniqueId: made.uniqueId })));
+    expect(claims.filter((holder) => holder === null)).toHaveLength(1);
+    const winner = claims[0] === null ? "urn:one" : "urn:two";
+    const loser = winner === "urn:one" ? "urn:two" : "urn:one";
+    expect(claims).toContain(winner);
+    const refused = await deleteDisk({ imagePath, expectedUniqueId: made.uniqueId, owner: loser }).catch((e: unknown) => e);
+    expect(isVhdError(refused) && refused.code).toBe("ERROR_SHARING_VIOLATION");
+    expect(isVhdError(refused) && refused.message).toContain(`managed by another resource, ${winner}`);
+    await expect(
+      deleteDisk({ imagePath, expectedUniqueId: made.uniqueId, owner: winner, createdFolders: made.createdFolders }),
+    ).resolves.toEqual({ deleted: true });
+    expect(made.createdFolders).toEqual([folder]);
+    await expect(fsp.stat(ownershipRecordPath(imagePath))).rejects.toThrow();
+    expect((await fsp.readdir(temp)).sort()).toEqual(["golden.vhd"]);
+  });
+
+  it("a record left over from another disk claims nothing", async () => {
+    const old = await child("web.vhd");
+    await claimDisk(old.imagePath, { owner: "urn:old", uniqueId: old.uniqueId });
+    await fsp.rm(old.imagePath);
+    const fresh = await child("web.vhd");
+    await expect(claimDisk(fresh.imagePath, { owner: "urn:new", uniqueId: fresh.uniqueId })).resolves.toBeNull();
+    await expect(deleteDisk({ imagePath: fresh.imagePath, expectedUniqueId: fresh.uniqueId, owner: "urn:new" })).resolves.toEqual({ deleted: true });
   });
 });

@@ -278,6 +278,26 @@ describe("read (refresh, get)", () => {
     expect(await provider.read(state.imagePath, state)).toEqual({ id: state.imagePath, props: state });
   });
 
+  it("reads a disk of an interrupted create (refresh --import-pending-creates) keeping the inputs' settings", async () => {
+    const inputs = await checked({ imagePath: join(dir, "web.vhd"), parentPath: golden, protectParent: true, checksum: false });
+    const made = await createDifferencingDisk({ imagePath: inputs.imagePath, parentPath: golden, pathRules: "posix" });
+    // The engine reads a pending create with the inputs it was given as the properties: nothing recorded yet.
+    const read = await provider.read(inputs.imagePath, inputs as unknown as DiskState);
+    expect(read).toMatchObject({
+      id: inputs.imagePath,
+      props: { uniqueId: made.uniqueId, parentPath: golden, protectParent: true, checksum: false, pathRules: "posix" },
+    });
+  });
+
+  it("notes a file that is not a VHD at all the same way (foundUniqueId null), instead of failing", async () => {
+    const { inputs, state } = await created({ imagePath: join(dir, "web.vhd"), parentPath: golden });
+    writeFileSync(state.imagePath, "a text file now\n");
+    const read = await provider.read(state.imagePath, state);
+    expect(read.props).toMatchObject({ uniqueId: state.uniqueId, foundUniqueId: null });
+    const diff = await provider.diff(state.imagePath, state, await rechecked(inputs));
+    expect(diff).toMatchObject({ changes: true, replaces: ["imagePath"], deleteBeforeReplace: true });
+  });
+
   it("drops a disk deleted outside Pulumi (empty id)", async () => {
     const { state } = await created({ imagePath: join(dir, "web.vhd"), parentPath: golden });
     rmSync(state.imagePath);
@@ -349,14 +369,25 @@ describe("protectParent and update", () => {
     const { state: a } = await created({ imagePath: join(dir, "a.vhd"), parentPath: golden, protectParent: true });
     expect(statSync(golden).mode & 0o777).toBe(0o444);
     expect(a.parentModeBeforeProtect).toBe(0o644);
-    const { state: b } = await created({ imagePath: join(dir, "b.vhd"), parentPath: golden, protectParent: true });
-    expect(b.parentModeBeforeProtect).toBeNull();
+    // In another folder: the holds record beside the parent knows it wherever it is.
+    const { state: b } = await created({ imagePath: join(dir, "elsewhere", "b.vhd"), parentPath: golden, protectParent: true });
+    expect(b.parentModeBeforeProtect).toBe(0o644);
     await provider.remove(a.imagePath, a);
     expect(statSync(golden).mode & 0o777).toBe(0o444);
     await provider.remove(b.imagePath, b);
-    // b found the parent read-only already and has nothing to undo; a was not the last child. The parent stays
-    // protected: the safe side (documented).
-    expect(statSync(golden).mode & 0o777).toBe(0o444);
+    // b was the last holder: the parent gets its mode back, as the README promises.
+    expect(statSync(golden).mode & 0o777).toBe(0o644);
+    // No holds record left beside the parent, and the folder create made for b is gone with it.
+    expect(readdirSync(dir).filter((file) => file !== "hash-stats.jsonl")).toEqual(["golden.vhd"]);
+  });
+
+  it("a holder whose disk was deleted outside Pulumi holds nothing", async () => {
+    chmodSync(golden, 0o644);
+    const { state: a } = await created({ imagePath: join(dir, "a.vhd"), parentPath: golden, protectParent: true });
+    const { state: b } = await created({ imagePath: join(dir, "b.vhd"), parentPath: golden, protectParent: true });
+    rmSync(b.imagePath);
+    await provider.remove(a.imagePath, a);
+    expect(statSync(golden).mode & 0o777).toBe(0o644);
   });
 
   it("undoes protection when the only child is deleted; the chmod costs one re-hash, never a diff", async () => {
@@ -430,7 +461,7 @@ describe("relink (the parent moved)", () => {
     // Changed between preview and up: the update re-checks and refuses, leaving the disk as it was.
     await writeAt(copy, 0, Buffer.alloc(512, 1));
     const before = sha256(state.imagePath);
-    await expect(provider.update(state.imagePath, state, news)).rejects.toMatchObject({ code: "ERROR_VHD_CHILD_PARENT_ID_MISMATCH" });
+    await expect(provider.update(state.imagePath, state, news)).rejects.toThrow(/ERROR_VHD_CHILD_PARENT_ID_MISMATCH \(0xC03A000E\): parentPath/);
     expect(sha256(state.imagePath)).toBe(before);
     const changed = await rechecked(inputs, { parentPath: copy });
     expect(changed.relink).toBeUndefined();

@@ -29,6 +29,8 @@ const recorded: DiskState = {
   parentModeBeforeProtect: null,
   pathRules: "windows",
   checksum: true,
+  secretPaths: false,
+  createdFolders: [],
 };
 
 const unchanged: DiskInputs = {
@@ -38,6 +40,7 @@ const unchanged: DiskInputs = {
   protectParent: false,
   pathRules: "windows",
   checksum: true,
+  secretPaths: false,
   parentUniqueId: recorded.parentUniqueId,
   parentSize: recorded.parentSize,
   parentChecksum: recorded.parentChecksum,

@@ -3,7 +3,9 @@
  * by package name, so that destroy/refresh of old state run the installed code. Tested on the built package (what a
  * program loads), with Pulumi's own serializer.
  */
+import { mkdtempSync, rmSync } from "node:fs";
 import Module from "node:module";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
@@ -43,5 +45,17 @@ describe("serialized provider", () => {
       { property: "imagePath", reason: expect.stringMatching(/^ERROR_BAD_PATHNAME \(0x800700A1\): imagePath "a\.vhd"/) },
     ]);
     expect(Object.keys(provider).sort()).toEqual(["check", "create", "delete", "diff", "read", "update"]);
+  });
+
+  it("without pulumi-vhd installed where it runs, fails in one line that says to install it", async (ctx) => {
+    const elsewhere = mkdtempSync(join(tmpdir(), "vhd-no-package-"));
+    ctx.onTestFinished(() => rmSync(elsewhere, { recursive: true, force: true }));
+    const provider = load(await serialized(), elsewhere);
+    const error = await provider.delete?.("/vms/a.vhd", {}).then(() => undefined, (e: unknown) => e);
+    expect(error).toBeInstanceOf(Error);
+    // What the dynamic-provider server prints for a failed delete: one line, no frames.
+    const printed = `${String(error)}: ${(error as Error).stack}`;
+    expect(printed).toMatch(/^pulumi-vhd: the DifferencingDisk provider cannot load the package pulumi-vhd from .*Cannot find module 'pulumi-vhd\/dist\/resource\/provider'.*install it in the Pulumi project \(`npm install pulumi-vhd`\)/);
+    expect(printed).not.toContain("\n");
   });
 });

@@ -27,7 +27,7 @@
  * `@pulumi/pulumi` and `pulumi-vhd` from the repository's node_modules. Several stacks of one project may run at
  * once: each gets its own stack name (so its own `Pulumi.<stack>.yaml`, removed by `dispose`) and backend.
  */
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { constants as osConstants, tmpdir } from "node:os";
@@ -174,7 +174,15 @@ export class PulumiTestStack {
    * Never rejects on a non-zero exit: look at `code`.
    */
   run(args: string[], options: PulumiRunOptions = {}): Promise<PulumiRunResult> {
-    return runPulumi(["--cwd", this.projectDir, "--non-interactive", "--color", "never", ...args], {
+    return this.start(args, options).result;
+  }
+
+  /**
+   * Like {@link run}, but hands back the running CLI process too, for a test that signals it (e.g. SIGKILL in the
+   * middle of an `up`). Only the `pulumi` process is signalled that way, as a user's `kill` would do.
+   */
+  start(args: string[], options: PulumiRunOptions = {}): RunningPulumi {
+    return startPulumi(["--cwd", this.projectDir, "--non-interactive", "--color", "never", ...args], {
       ...this.env,
       ...options.env,
     });
@@ -241,9 +249,17 @@ function isolatedEnv(workDir: string, extra: Record<string, string>): NodeJS.Pro
   };
 }
 
-function runPulumi(args: string[], env: NodeJS.ProcessEnv): Promise<PulumiRunResult> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(PULUMI_BIN, args, { env, stdio: ["ignore", "pipe", "pipe"], timeout: COMMAND_TIMEOUT_MS });
+/** A `pulumi` command started by {@link PulumiTestStack.start}. */
+export interface RunningPulumi {
+  /** The CLI process. */
+  child: ChildProcess;
+  /** What it did, once it has exited. */
+  result: Promise<PulumiRunResult>;
+}
+
+function startPulumi(args: string[], env: NodeJS.ProcessEnv): RunningPulumi {
+  const child = spawn(PULUMI_BIN, args, { env, stdio: ["ignore", "pipe", "pipe"], timeout: COMMAND_TIMEOUT_MS });
+  const result = new Promise<PulumiRunResult>((resolvePromise, reject) => {
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];
     child.stdout.on("data", (chunk: Buffer) => stdout.push(chunk));
@@ -260,6 +276,7 @@ function runPulumi(args: string[], env: NodeJS.ProcessEnv): Promise<PulumiRunRes
       });
     });
   });
+  return { child, result };
 }
 
 function signalNumber(signal: NodeJS.Signals | null): number {

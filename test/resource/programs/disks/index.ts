@@ -4,7 +4,8 @@
  * the way users do (`parentPath: other.imagePath`), so replacing one makes the other's input unknown in a preview.
  * A disk's `options` are its resource options (`ignoreChanges`, `replaceOnChanges`).
  * `gets` is a JSON list of `{ name, id }` read with `DifferencingDisk.get`. Every disk's outputs are exported (only
- * its path with `exportPathsOnly`).
+ * its path with `exportPathsOnly`). A path containing `{tenant}` takes the secret config `tenant` there, so the path
+ * is a secret, as a tenant folder from `pulumi config set --secret` would make it.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { DifferencingDisk, type DifferencingDiskArgs } from "pulumi-vhd";
@@ -21,13 +22,21 @@ const config = new pulumi.Config();
 const specs = config.requireObject<DiskSpec[]>("disks");
 const gets = config.getObject<{ name: string; id: string }[]>("gets") ?? [];
 
+const tenant = config.getSecret("tenant");
+
+function withTenant(path: string): pulumi.Input<string> {
+  if (!path.includes("{tenant}")) return path;
+  if (tenant === undefined) throw new Error(`${path}: set the secret config "tenant"`);
+  return tenant.apply((folder) => path.replaceAll("{tenant}", folder));
+}
+
 const disks = new Map<string, DifferencingDisk>();
-for (const { name, parent, parentPath, options, ...args } of specs) {
+for (const { name, parent, parentPath, imagePath, options, ...args } of specs) {
   const parentDisk = parent === undefined ? undefined : disks.get(parent);
   if (parent !== undefined && parentDisk === undefined) throw new Error(`disk ${name}: parent ${parent} must come first`);
-  const resolvedParent = parentDisk?.imagePath ?? parentPath;
+  const resolvedParent = parentDisk?.imagePath ?? (parentPath === undefined ? undefined : withTenant(parentPath));
   if (resolvedParent === undefined) throw new Error(`disk ${name}: give parent or parentPath`);
-  disks.set(name, new DifferencingDisk(name, { ...args, parentPath: resolvedParent }, options));
+  disks.set(name, new DifferencingDisk(name, { ...args, imagePath: withTenant(imagePath), parentPath: resolvedParent }, options));
 }
 for (const { name, id } of gets) disks.set(name, DifferencingDisk.get(name, id));
 

@@ -1,0 +1,50 @@
+/**
+ * Small JSON records the provider keeps beside disk files (who owns a disk, who holds a parent read-only): read
+ * leniently, since a missing or garbled record must claim nothing, and written whole, since a crash must leave either
+ * the old record or the new one.
+ */
+import { randomBytes } from "node:crypto";
+import { open, readFile, unlink } from "node:fs/promises";
+import type { ErrorParameter } from "../errors";
+import { errnoCode, vhdErrorFromFs } from "./fs-error";
+
+/**
+ * The parsed JSON at `file`, or `null` when there is no file or it is not JSON.
+ * @throws VhdError the table's file-system errors other than "not found", naming `parameter`.
+ */
+export async function readJsonRecord(file: string, parameter: ErrorParameter): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (error) {
+    if (errnoCode(error) === "ENOENT") return null;
+    throw vhdErrorFromFs(error, { parameter, path: file, action: "read the record" });
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Writes `value` as JSON into a new temporary file beside `target` (exclusive create, fsync) and returns its path,
+ * for the caller to publish (rename or no-clobber link) and then remove.
+ * @throws the file system's errors, as they come (the caller names what it was doing).
+ */
+export async function writeJsonTemporary(target: string, value: unknown): Promise<string> {
+  const temporary = `${target}.${randomBytes(6).toString("hex")}.tmp`;
+  try {
+    const handle = await open(temporary, "wx", 0o644);
+    try {
+      await handle.writeFile(`${JSON.stringify(value)}\n`);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    return temporary;
+  } catch (error) {
+    await unlink(temporary).catch(() => undefined);
+    throw error;
+  }
+}

@@ -1,0 +1,91 @@
+/**
+ * One disk, one owner. A resource that creates or adopts a disk writes an ownership record beside it, naming itself
+ * (its URN) and the disk (its unique id); another resource that wants the same disk finds the record and is refused,
+ * and a resource whose own earlier run was cut short (SIGKILL of `pulumi up`) finds its own name and takes its disk
+ * back. The record lives beside the disk, not in the Pulumi state, because two owners are usually two stacks (or two
+ * states), and not in the disk, because an adopted disk is not ours to modify.
+ *
+ * Crash honesty: the record is published whole (temporary file, fsync, no-clobber link), and it only counts while the
+ * disk beside it still has the unique id it names: a record left by a crash, or by a disk deleted or replaced outside
+ * Pulumi, names a disk that is not there and claims nothing.
+ */
+import { link, unlink } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+import { errnoCode, vhdErrorFromFs } from "../fs/fs-error";
+import { readJsonRecord, writeJsonTemporary } from "../fs/json-record";
+
+/** What an ownership record holds. */
+export interface OwnershipRecord {
+  /** The owning resource's URN. */
+  owner: string;
+  /** The unique id (GUID string) of the disk it owns. */
+  uniqueId: string;
+}
+
+/** The record's path: hidden, beside the disk, saying what it is (`/vms/.web.vhd.pulumi-vhd-owner`). */
+export function ownershipRecordPath(imagePath: string): string {
+  return join(dirname(imagePath), `.${basename(imagePath)}.pulumi-vhd-owner`);
+}
+
+/**
+ * The owner of the disk with `uniqueId` at `imagePath`: the URN its record names, or `null` when no record names
+ * that disk (none, unreadable, or left over from another disk).
+ */
+export async function ownerOf(imagePath: string, uniqueId: string): Promise<string | null> {
+  const record = await readRecord(imagePath);
+  return record !== null && record.uniqueId === uniqueId ? record.owner : null;
+}
+
+/**
+ * Claims the disk with `record.uniqueId` at `imagePath` for `record.owner`: writes the record unless one already names
+ * that disk. The record is published with a no-clobber hard link, so of two resources claiming the same disk at the
+ * same moment exactly one wins. A record left over from another disk is replaced.
+ *
+ * @returns `null` when the disk is now (or already was) `record.owner`'s, else the owner that holds it.
+ * @throws VhdError the table's file-system errors.
+ */
+export async function claimDisk(imagePath: string, record: OwnershipRecord): Promise<string | null> {
+  const target = ownershipRecordPath(imagePath);
+  const context = { parameter: "imagePath", path: target, action: "write the disk's ownership record" };
+  let temporary: string | undefined;
+  try {
+    temporary = await writeJsonTemporary(target, record);
+    // Twice at most: the second time after taking away a record that named another disk.
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        await link(temporary, target);
+        return null;
+      } catch (error) {
+        if (errnoCode(error) !== "EEXIST") throw error;
+      }
+      const existing = await readRecord(imagePath);
+      if (existing !== null && existing.uniqueId === record.uniqueId) {
+        return existing.owner === record.owner ? null : existing.owner;
+      }
+      await unlink(target).catch(() => undefined);
+    }
+    throw new Error("the ownership record keeps being replaced by another process");
+  } catch (error) {
+    throw vhdErrorFromFs(error, context);
+  } finally {
+    if (temporary !== undefined) await unlink(temporary).catch(() => undefined);
+  }
+}
+
+/** Removes the record if it is the one for the disk with `uniqueId` (a record naming another disk is not ours). */
+export async function forgetOwner(imagePath: string, uniqueId: string): Promise<void> {
+  const record = await readRecord(imagePath);
+  if (record === null || record.uniqueId !== uniqueId) return;
+  await unlink(ownershipRecordPath(imagePath)).catch((error: unknown) => {
+    if (errnoCode(error) !== "ENOENT") {
+      throw vhdErrorFromFs(error, { parameter: "imagePath", path: ownershipRecordPath(imagePath), action: "remove the disk's ownership record" });
+    }
+  });
+}
+
+/** The record, or `null` when there is none or it is not one (a garbled record claims nothing). */
+async function readRecord(imagePath: string): Promise<OwnershipRecord | null> {
+  const parsed = await readJsonRecord(ownershipRecordPath(imagePath), "imagePath");
+  const { owner, uniqueId } = (parsed ?? {}) as Partial<Record<keyof OwnershipRecord, unknown>>;
+  return typeof owner === "string" && typeof uniqueId === "string" ? { owner, uniqueId } : null;
+}

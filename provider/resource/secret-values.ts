@@ -1,0 +1,49 @@
+/**
+ * Secrets in what the provider returns to the engine.
+ *
+ * The dynamic-provider protocol strips secrets from everything the provider receives (`acceptSecrets` is false), and
+ * the engine then marks secret only the returned keys whose same-named input was secret (`annotateSecrets` in the
+ * engine's provider_plugin.go). Values derived from a secret path under another key (`chain`, the keys of
+ * `ancestors`, a relative `imagePath` resolved against a secret `parentPath`) would reach the state in plain text. The
+ * engine does keep a secret that a provider returns in the property encoding's wire form (a check, create, read or
+ * update response is read with `KeepSecrets`), so the provider marks those values itself.
+ */
+import { type DiskInputs, type DiskState, isUnknown } from "./state";
+
+/** The property encoding's signature key and its value for a secret (`specialSigKey`, `specialSecretSig`). */
+const SIGNATURE_KEY = "4dabf18193072939515e22adb298388d";
+const SECRET_SIGNATURE = "1b47061264138c4ac30d75fd1eb44270";
+
+/** A value the engine stores as a secret. */
+export interface WireSecret {
+  [SIGNATURE_KEY]: typeof SECRET_SIGNATURE;
+  value: unknown;
+}
+
+/** `T` with any of `keys` possibly in its secret wire form: what goes back to the engine. */
+export type WithSecrets<T, K extends keyof T> = Omit<T, K> & { [P in K]: T[P] | WireSecret };
+
+/** The keys of the inputs and of the state whose values hold a path (or a path as an object key). */
+export const PATH_KEYS = ["imagePath", "parentPath", "chain", "ancestors", "createdFolders"] as const;
+
+type PathKey = (typeof PATH_KEYS)[number];
+
+/** Checked inputs as the provider hands them to the engine (path-bearing values possibly secret). */
+export type EngineInputs = WithSecrets<DiskInputs, Extract<keyof DiskInputs, PathKey>>;
+
+/** A recorded state as the provider hands it to the engine (path-bearing values possibly secret). */
+export type EngineState = WithSecrets<DiskState, Extract<keyof DiskState, PathKey>>;
+
+/**
+ * `values` with every path-bearing key present in it marked secret when `secret` is true; unchanged otherwise.
+ * The result is meant for the engine only: the provider's own code never reads it back (it receives plain values).
+ */
+export function secretPathValues<T extends object>(values: T, secret: boolean): WithSecrets<T, Extract<keyof T, PathKey>> {
+  if (!secret) return values as WithSecrets<T, Extract<keyof T, PathKey>>;
+  const marked: Record<string, unknown> = { ...(values as Record<string, unknown>) };
+  for (const key of PATH_KEYS) {
+    // An unknown (preview) stays as it is: it carries no path yet.
+    if (key in marked && !isUnknown(marked[key])) marked[key] = { [SIGNATURE_KEY]: SECRET_SIGNATURE, value: marked[key] };
+  }
+  return marked as WithSecrets<T, Extract<keyof T, PathKey>>;
+}

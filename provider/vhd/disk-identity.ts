@@ -1,0 +1,53 @@
+/**
+ * What is at a path where a disk we made should be: nothing, a VHD (and its unique id), or a file that is not a VHD.
+ * The unique id is how the resource knows a disk is the one it made; a file that does not even open as a VHD is
+ * just as foreign as a VHD with another id, whatever its content (random bytes, a text file, a folder).
+ */
+import { type ErrorParameter, type VhdError, isVhdError } from "../errors";
+import { stat } from "node:fs/promises";
+import { errnoCode, vhdErrorFromFs } from "../fs/fs-error";
+import { openDiskImage } from "./disk-image";
+import { formatUniqueId } from "./format";
+
+/** The outcome of {@link identifyDisk}. */
+export type FoundDisk =
+  | { kind: "missing" }
+  | { kind: "vhd"; uniqueId: string }
+  /** `reason`: the engine's error, for the message that refuses to touch the file. */
+  | { kind: "not-a-vhd"; reason: string };
+
+/** The facility of Windows' virtdisk codes (`0xC03Axxxx`): what the engine reports about a file's content. */
+const VIRTDISK_FACILITY = 0xc03a0000;
+
+/**
+ * Looks at `path`: missing, a VHD (its footer's unique id), or not a VHD (the file does not open as one: no footer,
+ * a corrupt structure, a folder).
+ * @throws VhdError for file-system failures other than "not found" (permissions, I/O): those say nothing about what
+ *   the file is.
+ */
+export async function identifyDisk(path: string, parameter: ErrorParameter = "imagePath"): Promise<FoundDisk> {
+  try {
+    if ((await stat(path)).isDirectory()) return { kind: "not-a-vhd", reason: "it is a folder" };
+  } catch (error) {
+    if (errnoCode(error) === "ENOENT") return { kind: "missing" };
+    throw vhdErrorFromFs(error, { parameter, path, action: "look at the file" });
+  }
+  let image;
+  try {
+    image = await openDiskImage(path, { parameter });
+  } catch (error) {
+    if (isContentError(error)) return { kind: "not-a-vhd", reason: error.reason };
+    throw error;
+  }
+  try {
+    return { kind: "vhd", uniqueId: formatUniqueId(image.footer.uniqueId) };
+  } finally {
+    await image.close();
+  }
+}
+
+/** The engine's verdicts on a file's content (virtdisk codes, and a size field out of range), not I/O failures. */
+function isContentError(error: unknown): error is VhdError {
+  if (!isVhdError(error)) return false;
+  return (error.hresult & 0xffff0000) >>> 0 === VIRTDISK_FACILITY || error.code.startsWith("VM_E_IMAGE_SIZE_");
+}
