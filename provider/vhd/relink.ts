@@ -100,11 +100,11 @@ function homeLocatorAreas(image: DiskImage, link: ParentLink): LocatorArea[] {
     const index = free.findIndex((area) => area.space >= needed);
     const area = free[index];
     if (area === undefined) {
+      const areas = image.locators.map(({ entry }) => `${entry.platformCode}: ${entry.platformDataSpace}`).join(", ");
       throw new VhdError(
         "ERROR_VIRTUAL_DISK_LIMITATION",
         `the ${locator.code} locator of the new parent path needs ${needed} bytes, and this differencing disk has no ` +
-          `locator area that large (${image.locators.map(({ entry }) => `${entry.platformCode || "unused"}: ${entry.platformDataSpace}`).join(", ") || "none"}); ` +
-          "use a shorter parent path",
+          `locator area that large left (${areas || "none"}); use a shorter parent path`,
         { parameter: "parentPath", path: image.path, details: { locator: locator.code, needed } },
       );
     }
@@ -123,10 +123,11 @@ export function planRelink(image: DiskImage, tailFooter: Uint8Array, link: Paren
   const oldTail = image.footerOffset;
   const newHeaderOffset = oldTail + FOOTER_SIZE;
   const interimAreas: LocatorArea[] = [];
-  let end = newHeaderOffset + DYNAMIC_HEADER_SIZE;
+  // Where the tail footer goes while the relink runs: after the new header and its locator data.
+  let newTail = newHeaderOffset + DYNAMIC_HEADER_SIZE;
   for (const locator of link.locators) {
-    interimAreas.push({ offset: end, space: locator.dataSpace });
-    end += locator.dataSpace;
+    interimAreas.push({ offset: newTail, space: locator.dataSpace });
+    newTail += locator.dataSpace;
   }
   const linkFields = {
     parentUniqueId: link.parentUniqueId,
@@ -137,16 +138,16 @@ export function planRelink(image: DiskImage, tailFooter: Uint8Array, link: Paren
   const final = placeLocators(link, homeLocatorAreas(image, link));
   const interimHeader = encodeDynamicHeader({ ...header, ...linkFields, locators: interim.entries });
   const finalHeader = encodeDynamicHeader({ ...header, ...linkFields, locators: final.entries });
-  const interimBlock = new Uint8Array(end - newHeaderOffset);
+  const interimBlock = new Uint8Array(newTail - newHeaderOffset);
   interimBlock.set(interimHeader);
   for (const write of interim.writes) interimBlock.set(write.bytes, write.offset - newHeaderOffset);
   const toInterim = footerWithDataOffset(tailFooter, newHeaderOffset);
   const sync: RelinkStep = { kind: "sync" };
   return [
-    { kind: "write", offset: end, bytes: tailFooter },
+    { kind: "write", offset: newTail, bytes: tailFooter },
     { kind: "write", offset: newHeaderOffset, bytes: interimBlock },
     sync,
-    { kind: "write", offset: end, bytes: toInterim },
+    { kind: "write", offset: newTail, bytes: toInterim },
     sync,
     { kind: "write", offset: 0, bytes: toInterim },
     sync,

@@ -152,6 +152,15 @@ describe("relinkParent", () => {
     expect([...seen].sort()).toEqual([oldParent, newParent].sort());
   });
 
+  it("refuses a parent path longer than the child's locator areas hold, writing nothing", async () => {
+    const facts = await readParentFacts(newParent);
+    const longPath = join(folder, ...Array.from({ length: 4 }, (_, index) => `${index}`.repeat(150)), "golden.vhd");
+    const longLink = parentLinkFor({ childPath: child, parentPath: longPath, parentFooter: facts.footer, parentModified: facts.modified });
+    const file = new MemoryFile(child, original);
+    await expect(relinkParent(file, longLink)).rejects.toMatchObject({ code: "ERROR_VIRTUAL_DISK_LIMITATION", parameter: "parentPath" });
+    expect(file.writes).toBe(0);
+  });
+
   it("refuses a disk that is not a differencing disk, writing nothing", async () => {
     const base = new MemoryFile(oldParent, await readFile(oldParent));
     await expect(relinkParent(base, link)).rejects.toMatchObject({ code: "ERROR_VHD_INVALID_TYPE" });
