@@ -9,14 +9,22 @@ export interface CreateOptions {
   posixPaths?: boolean;
 }
 
+/** Adds `--posix-paths`, for every command that takes a path the Windows rules apply to. */
+export function withPathRulesOption(command: Command): Command {
+  return command.option(
+    "--posix-paths",
+    "drop the Windows path rules (260 characters, * ? : < > | \" and names like CON): only for disks that never leave POSIX hosts",
+  );
+}
+
+/** The path rules `--posix-paths` asks for. */
+export function pathRulesFrom(options: { posixPaths?: boolean }): PathRules {
+  return options.posixPaths ? "posix" : "windows";
+}
+
 /** Adds `--block-size` and `--posix-paths`, shared by `create` and `create-differencing`. */
 export function withCreateOptions(command: Command): Command {
-  return command
-    .option("--block-size <bytes>", "bytes per block: 512KiB, 1MiB or 2MiB (default 2MiB)")
-    .option(
-      "--posix-paths",
-      "drop the Windows path rules (260 characters, * ? : < > | \" and names like CON): only for disks that never leave POSIX hosts",
-    );
+  return withPathRulesOption(command).option("--block-size <bytes>", "bytes per block: 512KiB, 1MiB or 2MiB (default 2MiB)");
 }
 
 /** The create options as the ops take them; `file` is the new disk, named in errors. */
@@ -26,6 +34,6 @@ export function createSettings(
 ): { blockSize?: number; pathRules: PathRules } {
   return {
     ...(options.blockSize === undefined ? {} : { blockSize: parseSize(options.blockSize, "blockSize", { file }) }),
-    pathRules: options.posixPaths ? "posix" : "windows",
+    pathRules: pathRulesFrom(options),
   };
 }

@@ -42,6 +42,8 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   verify: async () => (await import("./commands/verify")).registerVerify,
   read: async () => (await import("./commands/read")).registerRead,
   write: async () => (await import("./commands/write")).registerWrite,
+  "set-parent": async () => (await import("./commands/set-parent")).registerSetParent,
+  merge: async () => (await import("./commands/merge")).registerMerge,
   checksum: async () => (await import("./commands/checksum")).registerChecksum,
 };
 

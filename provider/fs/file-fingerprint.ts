@@ -38,6 +38,11 @@ export async function fingerprintFile(path: string): Promise<FileFingerprint> {
   };
 }
 
+/** True when two fingerprints are of the same file (device and inode), whatever its content or times now. */
+export function sameFile(a: FileFingerprint, b: FileFingerprint): boolean {
+  return a.dev === b.dev && a.ino === b.ino;
+}
+
 /**
  * True when a file exists at `file` (following symlinks), false when it does not.
  *

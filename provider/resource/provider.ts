@@ -8,7 +8,7 @@
  * - `create` validates against every row of the error table and writes atomically (ops), or takes over an existing
  *   disk (`adopt`, or its own from an interrupted run), claiming it in an ownership record (ops/ownership.ts).
  * - `read` (refresh, `get`) re-reads the disk: gone, replaced, overwritten or relinked disks surface on the next preview.
- * - `update` applies setting changes in place and returns the full outputs.
+ * - `update` relinks a disk whose parent moved (same parent at a new path) and applies setting changes in place.
  * - `remove` (delete) removes the disk file, only the disk this resource made and owns, then its ownership record
  *   and the folders `create` made when they are empty.
  *
@@ -25,6 +25,7 @@ import { createDifferencingDisk } from "../ops/create-differencing";
 import { deleteDisk, discardNewDisk } from "../ops/delete-disk";
 import { claimDisk, ownerOf, ownershipRecordPath } from "../ops/ownership";
 import { type ParentHolder, protectParent, releaseParent as releaseHold, unprotectParent } from "../ops/protect-parent";
+import { setParent } from "../ops/set-parent";
 import { childDisksInFolder } from "../vhd/child-disks";
 import { identifyDisk } from "../vhd/disk-identity";
 import { type DiskInfo, inspectDisk } from "../vhd/inspect";
@@ -33,7 +34,7 @@ import { childFacts, type ChildFacts } from "./disk-facts";
 import { KeyedLock } from "./keyed-lock";
 import { observeParent, parentIdentity } from "./parent-observation";
 import { reportingFailures } from "./provider-failure";
-import { planDiff } from "./replace-rules";
+import { RELINK_NOTE, planDiff, sameParentAtNewPath } from "./replace-rules";
 import { type EngineInputs, type EngineState, secretPathValues } from "./secret-values";
 import { type RawInputs, readSettings, recordedSettings } from "./settings";
 import { observedFacts } from "./observed-inputs";
@@ -65,7 +66,7 @@ const UNKNOWN_OBSERVATION = {
  * error's name and HRESULT (`ERROR_INVALID_NAME (0x8007007B): imagePath "...": ...`).
  */
 export async function check(
-  _olds: Partial<DiskInputs>,
+  olds: Partial<DiskInputs>,
   news: RawInputs,
 ): Promise<pulumi.dynamic.CheckResult<EngineInputs>> {
   const { settings, errors } = readSettings(news);
@@ -83,8 +84,9 @@ export async function check(
     // A missing parent is no failure here: an earlier step of the same run may make it (a moved or recreated
     // parent). diff plans the replace, saying so, and create refuses with the contract's error if it is still missing.
     const observation = await observeParent(paths.parentPath, { checksum: settings.checksum });
-    const inputs = { ...settings, ...paths, ...observedFacts(observation, news) };
-    return { inputs: secretPathValues(inputs, settings.secretPaths) };
+    const inputs: DiskInputs = { ...settings, ...paths, ...observedFacts(observation, news) };
+    const relink = sameParentAtNewPath(olds, inputs) ? { relink: RELINK_NOTE } : {};
+    return { inputs: secretPathValues({ ...inputs, ...relink }, settings.secretPaths) };
   } catch (error) {
     return { failures: [failureOf(asVhdError(error))] };
   }
@@ -224,14 +226,18 @@ export async function read(id: string, props: Partial<DiskState>): Promise<DiskR
   });
 }
 
-/** Applies setting changes (protection, adopt, checksum, path rules) and returns the complete outputs. */
+/**
+ * Relinks the disk when its parent moved (same parent at a new path), then applies setting changes (protection,
+ * adopt, checksum, path rules), and returns the complete outputs.
+ */
 export async function update(
   _id: string,
   olds: Partial<DiskState>,
   news: DiskInputs,
 ): Promise<pulumi.dynamic.UpdateResult<EngineState>> {
   return reportingFailures(async () => {
-    const recorded = recordedState(olds);
+    const before = recordedState(olds);
+    const recorded = sameParentAtNewPath(before, news) ? await relink(before, news) : before;
     let parentModeBeforeProtect = recorded.parentModeBeforeProtect;
     if (news.protectParent && !recorded.protectParent) {
       parentModeBeforeProtect = await parentLock.run(recorded.parentPath, () =>
@@ -245,6 +251,30 @@ export async function update(
     const state: DiskState = { ...recorded, ...recordedSettings(news), parentChecksum, parentModeBeforeProtect };
     return { outs: secretPathValues(state, state.secretPaths) };
   });
+}
+
+/**
+ * Points the recorded disk at its parent's new path, `news.parentPath`, keeping its data (ops/set-parent.ts), after
+ * checking once more, on the file as it is now, that it is the same parent; returns the state of the relinked disk.
+ * A protected parent's hold moves along: released at the old path, taken at the new one; the mode to give back stays
+ * the one recorded (the move carried the read-only mode along).
+ */
+async function relink(recorded: DiskState, news: DiskInputs): Promise<DiskState> {
+  const { parentPath } = news;
+  const observation = await observeParent(parentPath, { checksum: news.checksum });
+  if (!sameParentAtNewPath(recorded, { ...news, ...observedFacts(observation, {}) })) {
+    throw new VhdError(
+      "ERROR_VHD_CHILD_PARENT_ID_MISMATCH",
+      "the file at parentPath changed since the plan and is no longer the disk's parent; run the deployment again",
+      { parameter: "parentPath", path: parentPath },
+    );
+  }
+  const { disk } = await setParent({ imagePath: recorded.imagePath, parentPath, pathRules: news.pathRules });
+  const linked = await recordDisk({ ...news, protectParent: false }, childFacts(disk), recorded.adopted, recorded.createdFolders);
+  if (!recorded.protectParent) return linked;
+  await parentLock.run(recorded.parentPath, () => releaseHold(recorded.parentPath, recorded.uniqueId));
+  const modeBefore = await parentLock.run(parentPath, () => protectParent(parentPath, holderOf({ ...recorded, secretPaths: news.secretPaths })));
+  return { ...linked, protectParent: true, parentModeBeforeProtect: modeBefore ?? recorded.parentModeBeforeProtect };
 }
 
 /**

@@ -2,8 +2,9 @@
  * When a disk must be rebuilt, as data. `diff` is derived from these tables; nothing else decides a replace.
  *
  * A differencing disk stores only the sectors written after it was made and reads every other sector from its parent,
- * so a disk is only valid against the exact parent bytes it was made on. Any change to those bytes, the parent's
- * identity or the link itself invalidates it: the only safe action is a new disk (a replace), never an update.
+ * so a disk is only valid against the exact parent bytes it was made on. Any change to those bytes or the parent's
+ * identity invalidates it: the only safe action is a new disk (a replace). The one exception is the same parent at a
+ * new path, which a relink follows in place (an update; `Set-VHD -ParentPath`).
  */
 import type { AncestorFacts, DiskInputs, DiskSettings, DiskState } from "./state";
 import { isUnknown } from "./state";
@@ -50,6 +51,8 @@ export interface DiskDiff {
   changesInInputs: boolean;
   /** Sentences explaining each replace, for logs and tests. */
   reasons: string[];
+  /** True when the update relinks the disk to its parent at a new path ({@link sameParentAtNewPath}). */
+  relink: boolean;
 }
 
 /** True when a new value is unknown (preview) or differs from the recorded one. */
@@ -83,7 +86,7 @@ export const REPLACE_RULES: readonly ReplaceRule[] = [
   {
     property: "parentPath",
     reason: "the disk must link to another parent file, or its parent is being replaced",
-    applies: (olds, news) => changedOrUnknown(olds.parentPath, news.parentPath),
+    applies: (olds, news) => changedOrUnknown(olds.parentPath, news.parentPath) && !sameParentAtNewPath(olds, news),
     inInputs: true,
   },
   {
@@ -152,6 +155,27 @@ function ancestorsChanged(
   });
 }
 
+/** What `pulumi preview --diff` shows (as the `relink` input) for a disk whose parent moved: why it is an update. */
+export const RELINK_NOTE = "same parent at a new path";
+
+/** The parent facts both a recorded state and checked inputs carry. */
+type LinkFacts = Pick<DiskInputs, "parentPath" | "parentUniqueId" | "parentSize" | "parentChecksum" | "checksum" | "ancestors">;
+
+/**
+ * True when `parentPath` changed and the file now there is the same parent (`Set-VHD -ParentPath`'s case: the golden
+ * image was moved, same bytes): the same unique id and size, the same SHA-256 when both sides have checksums on, the
+ * same disks above it. Such a disk is relinked in place, an update that keeps its data, instead of being replaced.
+ */
+export function sameParentAtNewPath(recorded: Partial<LinkFacts>, news: DiskInputs): boolean {
+  const { parentPath, parentUniqueId, parentSize, parentChecksum } = news;
+  if (typeof recorded.parentPath !== "string" || isUnknown(parentPath) || recorded.parentPath === parentPath) return false;
+  if (parentUniqueId === null || isUnknown(parentUniqueId) || parentUniqueId !== recorded.parentUniqueId) return false;
+  if (parentSize === null || parentSize !== recorded.parentSize) return false;
+  const checksummed = news.checksum && recorded.checksum === true && typeof recorded.parentChecksum === "string";
+  if (checksummed && parentChecksum !== recorded.parentChecksum) return false;
+  return !ancestorsChanged(recorded.ancestors, news.ancestors);
+}
+
 /**
  * Settings that change in place: `update` applies them to the existing disk. `secretPaths` too: a path made secret
  * later makes its derived outputs secret with the next `up` (the id, fixed at create, follows at the next refresh).
@@ -160,8 +184,8 @@ export const UPDATE_IN_PLACE: readonly (keyof DiskSettings)[] = ["adopt", "prote
 
 /**
  * The diff of a recorded disk (`olds`, the state) against the checked inputs (`news`): replace when any
- * {@link REPLACE_RULES} applies, update when only an {@link UPDATE_IN_PLACE} setting changed or the checksum was
- * turned on for a disk recorded without one, else nothing at all.
+ * {@link REPLACE_RULES} applies, update when only an {@link UPDATE_IN_PLACE} setting changed, the checksum was
+ * turned on for a disk recorded without one, or the parent moved ({@link sameParentAtNewPath}), else nothing at all.
  */
 export function planDiff(olds: DiskState, news: DiskInputs, facts: DiskFileFacts): DiskDiff {
   const applying = REPLACE_RULES.filter((rule) => rule.applies(olds, news, facts));
@@ -169,7 +193,8 @@ export function planDiff(olds: DiskState, news: DiskInputs, facts: DiskFileFacts
   const updatedSettings = UPDATE_IN_PLACE.filter((setting) => changedOrUnknown(olds[setting], news[setting]));
   const checksumToRecord = news.checksum && olds.parentChecksum === null && news.parentChecksum !== null;
   const moves = news.imagePath !== olds.imagePath && !isUnknown(news.imagePath);
-  const changes = replaces.length > 0 || updatedSettings.length > 0 || checksumToRecord;
+  const relink = replaces.length === 0 && sameParentAtNewPath(olds, news);
+  const changes = replaces.length > 0 || updatedSettings.length > 0 || checksumToRecord || relink;
   return {
     changes,
     changesInInputs: changes && !checksumToRecord && applying.every((rule) => rule.inInputs),
@@ -177,5 +202,6 @@ export function planDiff(olds: DiskState, news: DiskInputs, facts: DiskFileFacts
     deleteBeforeReplace: changes && !moves && (news.parentUniqueId !== null || news.parentPath !== olds.parentPath),
     updatedSettings,
     reasons: applying.map((rule) => `${rule.property}: ${rule.reason}`),
+    relink,
   };
 }

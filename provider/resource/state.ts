@@ -100,6 +100,11 @@ export interface DiskInputs extends DiskSettings, ObservedFacts {
   imagePath: string;
   /** Absolute path of the parent disk. */
   parentPath: string;
+  /**
+   * Set by `check` only when the parent moved and the file at the new path is the same parent: `"same parent at a new
+   * path"`, so `pulumi preview --diff` says why the disk is updated (relinked), not replaced. Not a program input.
+   */
+  relink?: string;
 }
 
 /** The recorded state of one disk: what `create`, `update` and `read` return, and what `diff`/`delete` receive. */

@@ -13,7 +13,6 @@
  */
 import { VhdError } from "../errors";
 import { throwIfCancelled } from "../fs/cancellation";
-import { vhdErrorFromFs } from "../fs/fs-error";
 import { openChain } from "./chain";
 import { openDiskImage, type DiskImage } from "./disk-image";
 import {
@@ -210,9 +209,7 @@ export async function writeAt(
     } else if (data.length > 0) {
       blocksAllocated = await writeBlocks(image, image.header, image.bat, offset, data, signal);
     }
-    await image.file.handle.sync().catch((error: unknown) => {
-      throw vhdErrorFromFs(error, { ...context, action: "flush the disk to storage" });
-    });
+    await image.file.sync();
     return { bytesWritten: data.length, blocksAllocated, fileSize: image.file.size };
   } finally {
     await image.close();

@@ -263,6 +263,26 @@ export class DiskChain {
     );
   }
 
+  /**
+   * The parts of `[offset, offset + length)` that one of the top `depth` disks holds (`images[0..depth-1]`: the leaf
+   * and the ancestors above `images[depth]`), in order, touching parts merged. Only maps are read. A merge into
+   * `images[depth]` copies exactly these.
+   */
+  async rangesHeldAbove(depth: number, offset: number, length: number): Promise<ByteRange[]> {
+    this.checkRange(offset, length);
+    const ranges: ByteRange[] = [];
+    const walk = async (level: number, start: number, size: number): Promise<void> => {
+      const image = this.images[level];
+      if (level >= depth || image === undefined) return;
+      for (const extent of await image.mapRange(start, size)) {
+        if (extent.kind === "data") ranges.push({ offset: extent.offset, length: extent.length });
+        else if (extent.kind === "parent") await walk(level + 1, extent.offset, extent.length);
+      }
+    };
+    await walk(0, offset, length);
+    return mergeRanges(ranges);
+  }
+
   /** Closes every file of the chain. */
   async close(): Promise<void> {
     await Promise.all(this.images.map((image) => image.close()));

@@ -40,6 +40,7 @@ import {
   DYNAMIC_HEADER_LAYOUT,
   type FieldName,
 } from "./format";
+import type { RandomAccessFile } from "../storage/random-access-file";
 import { ImageFile } from "./image-file";
 
 /** The three kinds of VHD. */
@@ -111,7 +112,7 @@ export class DiskImage {
 
   constructor(
     /** The open file (the writer writes through it). */
-    readonly file: ImageFile,
+    readonly file: RandomAccessFile,
     /** The footer in use. */
     readonly footer: Footer,
     /** Where that footer was found. */
@@ -250,7 +251,7 @@ export class DiskImage {
 
 /** Builds the error of a structural problem: names the file, the field and its offset in the file. */
 function corrupt(
-  image: ImageFile,
+  image: RandomAccessFile,
   parameter: ErrorParameter | undefined,
   code: ErrorName,
   field: string,
@@ -278,7 +279,7 @@ interface FooterCandidate {
   present: boolean;
 }
 
-async function readFooterCandidate(file: ImageFile, source: FooterSource): Promise<FooterCandidate | null> {
+async function readFooterCandidate(file: RandomAccessFile, source: FooterSource): Promise<FooterCandidate | null> {
   const size = footerLengthOf(source);
   const offset = source === "head" ? 0 : file.size - size;
   if (offset < 0) return null;
@@ -295,7 +296,7 @@ async function readFooterCandidate(file: ImageFile, source: FooterSource): Promi
  * copy is present (the 511-byte one when only it is).
  */
 async function findFooter(
-  file: ImageFile,
+  file: RandomAccessFile,
   strict: boolean,
   parameter: ErrorParameter | undefined,
   warnings: DiskWarning[],
@@ -350,7 +351,7 @@ async function findFooter(
 }
 
 function validateFooter(
-  file: ImageFile,
+  file: RandomAccessFile,
   candidate: FooterCandidate,
   parameter: ErrorParameter | undefined,
   warnings: DiskWarning[],
@@ -414,7 +415,7 @@ function validateFooter(
  * data stays readable while `verify` fails and validation refuses the disk as a parent.
  */
 function checkFixedFileSize(
-  file: ImageFile,
+  file: RandomAccessFile,
   candidate: FooterCandidate,
   footerOffset: number,
   parameter: ErrorParameter | undefined,
@@ -440,7 +441,7 @@ function checkFixedFileSize(
 }
 
 function validateHeader(
-  file: ImageFile,
+  file: RandomAccessFile,
   footer: Footer,
   footerOffset: number,
   headerOffset: number,
@@ -512,7 +513,7 @@ function validateHeader(
 }
 
 function validateBat(
-  file: ImageFile,
+  file: RandomAccessFile,
   header: DynamicHeader,
   bat: Uint32Array,
   footerOffset: number,
@@ -541,7 +542,7 @@ function validateBat(
 }
 
 async function readLocators(
-  file: ImageFile,
+  file: RandomAccessFile,
   header: DynamicHeader,
   headerOffset: number,
   parameter: ErrorParameter | undefined,
@@ -578,41 +579,52 @@ async function readLocators(
  *   file-system errors as `ERROR_PATH_NOT_FOUND`, `ERROR_ACCESS_DENIED`, ...
  */
 export async function openDiskImage(path: string, options: OpenDiskImageOptions = {}): Promise<DiskImage> {
-  const { parameter } = options;
-  const strict = options.strict ?? options.writable ?? false;
-  const file = await ImageFile.open(path, { writable: options.writable ?? false, parameter });
+  const file = await ImageFile.open(path, { writable: options.writable ?? false, parameter: options.parameter });
   try {
-    const warnings: DiskWarning[] = [];
-    const { chosen, tail, head } = await findFooter(file, strict, parameter, warnings);
-    validateFooter(file, chosen, parameter, warnings);
-    const { footer } = chosen.decoded;
-    const footerOffset = file.size - footerLengthOf(chosen.source);
-    const notes =
-      chosen.source === "short-tail"
-        ? ["the file ends in a 511-byte footer, as disks made before Virtual PC 2004 do (the SPEC allows it)"]
-        : [];
-    const integrity: IntegrityFacts = {
-      tailFooter: { present: tail?.present ?? false, checksumValid: (tail?.present ?? false) && (tail?.decoded.checksumValid ?? false) },
-      headFooter: null,
-      headMatchesTail: null,
-      headerChecksumValid: null,
-    };
-    if (footer.diskType === DiskType.Fixed) {
-      return new DiskImage(file, footer, chosen.source, null, null, [], integrity, warnings, notes);
-    }
-    const headerOffset = footer.dataOffset ?? 0;
-    integrity.headFooter = { present: head?.present ?? false, checksumValid: (head?.present ?? false) && (head?.decoded.checksumValid ?? false) };
-    integrity.headMatchesTail = head !== null && tail !== null && Buffer.from(head.bytes).equals(tail.bytes);
-    const decodedHeader = decodeDynamicHeader(await file.read(headerOffset, DYNAMIC_HEADER_SIZE));
-    validateHeader(file, footer, footerOffset, headerOffset, decodedHeader, strict, parameter, warnings);
-    integrity.headerChecksumValid = decodedHeader.checksumValid;
-    const { header } = decodedHeader;
-    const bat = decodeBat(await file.read(header.tableOffset, header.maxTableEntries * 4), header.maxTableEntries);
-    validateBat(file, header, bat, footerOffset, parameter);
-    const locators = footer.diskType === DiskType.Differencing ? await readLocators(file, header, headerOffset, parameter) : [];
-    return new DiskImage(file, footer, chosen.source, header, bat, locators, integrity, warnings, notes);
+    return await readDiskImage(file, options);
   } catch (error) {
     await file.close();
     throw error;
   }
+}
+
+/**
+ * Reads and validates the VHD in `file`, already open (by {@link openDiskImage}, or any other
+ * {@link RandomAccessFile}: an operation that must survive a crash at any write is tested on an in-memory one).
+ * The returned image owns `file` (closing it closes the file); on failure the caller still owns it.
+ *
+ * @throws what {@link openDiskImage} throws, file-system errors aside.
+ */
+export async function readDiskImage(file: RandomAccessFile, options: OpenDiskImageOptions = {}): Promise<DiskImage> {
+  const { parameter } = options;
+  const strict = options.strict ?? options.writable ?? false;
+  const warnings: DiskWarning[] = [];
+  const { chosen, tail, head } = await findFooter(file, strict, parameter, warnings);
+  validateFooter(file, chosen, parameter, warnings);
+  const { footer } = chosen.decoded;
+  const footerOffset = file.size - footerLengthOf(chosen.source);
+  const notes =
+    chosen.source === "short-tail"
+      ? ["the file ends in a 511-byte footer, as disks made before Virtual PC 2004 do (the SPEC allows it)"]
+      : [];
+  const integrity: IntegrityFacts = {
+    tailFooter: { present: tail?.present ?? false, checksumValid: (tail?.present ?? false) && (tail?.decoded.checksumValid ?? false) },
+    headFooter: null,
+    headMatchesTail: null,
+    headerChecksumValid: null,
+  };
+  if (footer.diskType === DiskType.Fixed) {
+    return new DiskImage(file, footer, chosen.source, null, null, [], integrity, warnings, notes);
+  }
+  const headerOffset = footer.dataOffset ?? 0;
+  integrity.headFooter = { present: head?.present ?? false, checksumValid: (head?.present ?? false) && (head?.decoded.checksumValid ?? false) };
+  integrity.headMatchesTail = head !== null && tail !== null && Buffer.from(head.bytes).equals(tail.bytes);
+  const decodedHeader = decodeDynamicHeader(await file.read(headerOffset, DYNAMIC_HEADER_SIZE));
+  validateHeader(file, footer, footerOffset, headerOffset, decodedHeader, strict, parameter, warnings);
+  integrity.headerChecksumValid = decodedHeader.checksumValid;
+  const { header } = decodedHeader;
+  const bat = decodeBat(await file.read(header.tableOffset, header.maxTableEntries * 4), header.maxTableEntries);
+  validateBat(file, header, bat, footerOffset, parameter);
+  const locators = footer.diskType === DiskType.Differencing ? await readLocators(file, header, headerOffset, parameter) : [];
+  return new DiskImage(file, footer, chosen.source, header, bat, locators, integrity, warnings, notes);
 }

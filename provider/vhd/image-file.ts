@@ -1,11 +1,12 @@
 /**
- * Positioned reads and writes on an open disk image file, with errors from the one table. The engine's only contact
- * with `node:fs` on the reading side (it belongs with fs/'s random access file; kept here until that exists).
+ * The local adapter of {@link RandomAccessFile}: positioned reads and writes on an open disk image file, with errors
+ * from the one table. The engine's only contact with `node:fs` on the reading side.
  */
 import { constants } from "node:fs";
 import { open, type FileHandle } from "node:fs/promises";
 import { VhdError, type ErrorParameter } from "../errors";
 import { vhdErrorFromFs } from "../fs/fs-error";
+import type { RandomAccessFile } from "../storage/random-access-file";
 
 /** Device and inode of a file, as a string: the same file under two names (links) has one identity. */
 export function fileIdentity(stats: { dev: number; ino: number }): string {
@@ -13,13 +14,13 @@ export function fileIdentity(stats: { dev: number; ino: number }): string {
 }
 
 /** An open image file: its path, its size when opened, positioned reads and writes. */
-export class ImageFile {
+export class ImageFile implements RandomAccessFile {
   private constructor(
     /** The path the file was opened by. */
     readonly path: string,
     /** The open handle; the writer may use it directly (e.g. to extend the file). */
     readonly handle: FileHandle,
-    /** Size in bytes at open time (the writer updates it with {@link setSize} as it appends). */
+    /** Size in bytes at open time, then grown by every write past the end. */
     private sizeBytes: number,
     /** Device and inode, to recognise the same file under two names (chain cycle detection). */
     readonly identity: string,
@@ -49,11 +50,6 @@ export class ImageFile {
   /** File size in bytes. */
   get size(): number {
     return this.sizeBytes;
-  }
-
-  /** Records a new size after the writer extended the file. */
-  setSize(bytes: number): void {
-    this.sizeBytes = bytes;
   }
 
   /**
@@ -93,6 +89,21 @@ export class ImageFile {
       done += bytesWritten;
     }
     this.sizeBytes = Math.max(this.sizeBytes, position + bytes.length);
+  }
+
+  /** Cuts (or extends with zeros) the file to `size` bytes. */
+  async truncate(size: number): Promise<void> {
+    await this.handle.truncate(size).catch((error: unknown) => {
+      throw vhdErrorFromFs(error, { parameter: this.parameter, path: this.path, action: `cut the file to ${size} bytes` });
+    });
+    this.sizeBytes = size;
+  }
+
+  /** Makes every write so far durable (fsync). */
+  async sync(): Promise<void> {
+    await this.handle.sync().catch((error: unknown) => {
+      throw vhdErrorFromFs(error, { parameter: this.parameter, path: this.path, action: "flush the disk to storage" });
+    });
   }
 
   /** Closes the file; safe to call twice. */

@@ -49,8 +49,9 @@ function isSoundFooter(decoded: ReturnType<typeof decodeFooter>): boolean {
  */
 export async function readParentFacts(parentPath: string): Promise<ParentFacts> {
   const file = await ImageFile.open(parentPath, { parameter: "parentPath" });
+  let modified: Date;
   try {
-    const modified = (await file.handle.stat()).mtime;
+    modified = (await file.handle.stat()).mtime;
     if (file.size >= FOOTER_SIZE) {
       const decoded = decodeFooter(await file.read(file.size - FOOTER_SIZE, FOOTER_SIZE));
       if (isSoundFooter(decoded)) return { footer: decoded.footer, modified };
@@ -60,7 +61,7 @@ export async function readParentFacts(parentPath: string): Promise<ParentFacts> 
   }
   const image = await openDiskImage(parentPath, { parameter: "parentPath" });
   try {
-    return { footer: image.footer, modified: (await image.file.handle.stat()).mtime };
+    return { footer: image.footer, modified };
   } finally {
     await image.close();
   }

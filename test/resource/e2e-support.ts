@@ -164,11 +164,12 @@ export interface PlannedStep {
 
 /**
  * The disk steps of a `pulumi preview --diff` output, which prints one block per resource:
- * `+-pulumi-nodejs:dynamic/vhd:DifferencingDisk: (replace)`, then `[urn=...::name]`, then its properties.
+ * `+-pulumi-nodejs:dynamic/vhd:DifferencingDisk: (replace)` or `~ pulumi-nodejs:...: (update)`, then
+ * `[urn=...::name]`, then its properties.
  */
 export function plannedSteps(output: string): PlannedStep[] {
   const steps: PlannedStep[] = [];
-  for (const block of output.split(/\n(?=\s*\S*pulumi-nodejs:dynamic\/vhd:DifferencingDisk: \()/)) {
+  for (const block of output.split(/\n(?=\s*\S*\s?pulumi-nodejs:dynamic\/vhd:DifferencingDisk: \()/)) {
     const head = /pulumi-nodejs:dynamic\/vhd:DifferencingDisk: \(([^)]+)\)/.exec(block);
     const urn = /\[urn=[^\]]*:DifferencingDisk::([^\]]+)\]/.exec(block);
     if (head?.[1] !== undefined && urn?.[1] !== undefined) steps.push({ name: urn[1], operation: head[1], text: block });

@@ -426,3 +426,46 @@ describe("protectParent and update", () => {
     expect(statSync(golden).mode & 0o777).toBe(0o644);
   });
 });
+
+describe("relink (the parent moved)", () => {
+  it("plans an update, not a replace, for the same parent at a new path; update relinks and keeps the data", async () => {
+    const { inputs, state } = await created({ imagePath: join(dir, "vms", "a.vhd"), parentPath: golden });
+    await writeAt(state.imagePath, MiB, Buffer.alloc(8192, 0x7e));
+    const moved = join(dir, "images", "golden-moved.vhd");
+    execFileSync("mkdir", ["-p", join(dir, "images")]);
+    execFileSync("mv", [golden, moved]);
+    try {
+      const news = await rechecked(inputs, { parentPath: moved });
+      expect(news.relink).toBe("same parent at a new path");
+      // No replace; the engine finds the changed inputs (parentPath, relink) itself and plans an update.
+      expect(await provider.diff(state.imagePath, state, news)).toEqual({ changes: undefined, replaces: [], deleteBeforeReplace: false });
+      const { outs } = await provider.update(state.imagePath, state, news);
+      expect(outs).toMatchObject({ uniqueId: state.uniqueId, parentPath: moved, chain: [moved], parentChecksum: state.parentChecksum });
+      expect(outs).not.toHaveProperty("relink");
+      const again = await rechecked(news);
+      expect(again.relink).toBeUndefined();
+      expect(await provider.diff(state.imagePath, outs as DiskState, again)).toMatchObject({ changes: false });
+      expect((await provider.read(state.imagePath, outs as DiskState)).inputs).toBeUndefined();
+    } finally {
+      execFileSync("mv", [moved, golden]);
+    }
+  });
+
+  it("still replaces when the moved parent's content changed too, and update refuses a parent changed after the plan", async () => {
+    const { inputs, state } = await created({ imagePath: join(dir, "a.vhd"), parentPath: golden });
+    const copy = join(dir, "golden-copy.vhd");
+    execFileSync("cp", [golden, copy]);
+    const news = await rechecked(inputs, { parentPath: copy });
+    expect(news.relink).toBe("same parent at a new path");
+    const planned = await provider.diff(state.imagePath, state, news);
+    expect(planned).toMatchObject({ replaces: [] });
+    // Changed between preview and up: the update re-checks and refuses, leaving the disk as it was.
+    await writeAt(copy, 0, Buffer.alloc(512, 1));
+    const before = sha256(state.imagePath);
+    await expect(provider.update(state.imagePath, state, news)).rejects.toThrow(/ERROR_VHD_CHILD_PARENT_ID_MISMATCH \(0xC03A000E\): parentPath/);
+    expect(sha256(state.imagePath)).toBe(before);
+    const changed = await rechecked(inputs, { parentPath: copy });
+    expect(changed.relink).toBeUndefined();
+    expect((await provider.diff(state.imagePath, state, changed)).replaces).toEqual(["parentPath", "parentChecksum"]);
+  });
+});

@@ -53,7 +53,14 @@ describe("planDiff: replace matrix", () => {
   const replaceCases: [string, Partial<DiskInputs>, Partial<DiskState>, string[]][] = [
     ["imagePath changed", { imagePath: "/vms/web/other.vhd" }, {}, ["imagePath"]],
     ["imagePath unknown", { imagePath: UNKNOWN }, {}, ["imagePath"]],
-    ["parentPath changed", { parentPath: "/images/golden-2.vhd" }, {}, ["parentPath"]],
+    [
+      "parentPath changed to another disk",
+      { parentPath: "/images/golden-2.vhd", parentUniqueId: "5".repeat(8) + "-5555-5555-5555-555555555555" },
+      {},
+      ["parentPath", "parentUniqueId"],
+    ],
+    ["parentPath changed to the same disk with other content", { parentPath: "/images/golden-2.vhd", parentChecksum: "b".repeat(64) }, {}, ["parentPath", "parentChecksum"]],
+    ["parentPath changed to the same disk with another size", { parentPath: "/images/golden-2.vhd", parentSize: 8192 }, {}, ["parentPath", "parentSize"]],
     ["parentPath unknown (parent being replaced)", { parentPath: UNKNOWN }, {}, ["parentPath"]],
     ["parent checksum changed (touch -r keeps size and mtime)", { parentChecksum: "b".repeat(64) }, {}, ["parentChecksum"]],
     ["parent checksum unknown", { parentChecksum: UNKNOWN }, {}, ["parentChecksum"]],
@@ -61,7 +68,12 @@ describe("planDiff: replace matrix", () => {
     ["parent size changed", { parentSize: 8192 }, {}, ["parentSize"]],
     ["explicit block size differs", { blockSize: 512 * 1024 }, {}, ["blockSize"]],
     ["file replaced outside Pulumi (found by refresh)", {}, { foundUniqueId: "44444444-4444-4444-4444-444444444444" }, ["imagePath"]],
-    ["relinked to another parent (found by refresh)", {}, { parentPath: "/images/elsewhere.vhd" }, ["parentPath"]],
+    [
+      "relinked to another parent (found by refresh)",
+      {},
+      { parentPath: "/images/elsewhere.vhd", parentUniqueId: "5".repeat(8) + "-5555-5555-5555-555555555555" },
+      ["parentPath", "parentUniqueId"],
+    ],
     ["a disk above the parent changed content", { ancestors: { "/images/base.vhd": { ...base, checksum: "e".repeat(64) } } }, {}, ["ancestors"]],
     ["a disk above the parent is another disk", { ancestors: { "/images/base.vhd": { ...base, uniqueId: "7".repeat(8) + "-7777-7777-7777-777777777777" } } }, {}, ["ancestors"]],
     ["the chain above the parent is another chain", { ancestors: { "/images/other.vhd": base } }, {}, ["ancestors"]],
@@ -123,7 +135,20 @@ describe("planDiff: no change, or an update in place", () => {
       updatedSettings: [],
       changesInInputs: false,
       reasons: [],
+      relink: false,
     });
+  });
+
+  it("relinks in place (an update, no replace) when the same parent is at a new path", () => {
+    const moved = { ...unchanged, parentPath: "/images/2026/golden.vhd" };
+    expect(planDiff(recorded, moved, present)).toMatchObject({ changes: true, replaces: [], relink: true, reasons: [] });
+    // With the checksum off on either side, the unique id and size decide.
+    const unchecked = { ...moved, checksum: false, parentChecksum: null };
+    expect(planDiff(recorded, unchecked, present)).toMatchObject({ replaces: [], relink: true });
+    // A refresh that found the disk linked elsewhere, to the same parent: relinked back to the program's path.
+    expect(planDiff({ ...recorded, parentPath: "/images/elsewhere.vhd" }, unchanged, present)).toMatchObject({ relink: true });
+    // The checksum not known yet (preview) is no proof of the same content.
+    expect(planDiff(recorded, { ...moved, parentChecksum: UNKNOWN }, present)).toMatchObject({ relink: false, replaces: ["parentPath", "parentChecksum"] });
   });
 
   it("ignores the chain above the parent when the state predates it or a checksum is off", () => {

@@ -1,7 +1,7 @@
 /** The hard disk footer (SPEC "Hard Disk Footer Format"; vhd-format.md §1): 512 bytes, big-endian. */
 import { checksumFacts, stampChecksum, type ChecksumFacts } from "./checksum";
 import { FOOTER_SIZE } from "./constants";
-import { decodeLayout, defineLayout, encodeLayout, fieldOf, type LayoutRecord } from "./field";
+import { decodeLayout, defineLayout, encodeLayout, fieldOf, writeU64, type LayoutRecord } from "./field";
 
 /** Field by field, as the SPEC lists them. */
 export const FOOTER_LAYOUT = defineLayout("footer", FOOTER_SIZE, [
@@ -81,4 +81,14 @@ export function decodeFooter(bytes: Uint8Array): DecodedFooter {
 /** Encodes a footer into 512 new bytes, checksum included. */
 export function encodeFooter(footer: Footer): Uint8Array {
   return stampChecksum(encodeLayout(FOOTER_LAYOUT, { ...footer, checksum: 0 }), FOOTER_CHECKSUM_OFFSET);
+}
+
+/**
+ * A copy of the encoded footer `bytes` whose data offset points at the dynamic header at `dataOffset`, checksum
+ * restamped; every other byte kept as it was (a relink moves the header for a moment, see vhd/relink.ts).
+ */
+export function footerWithDataOffset(bytes: Uint8Array, dataOffset: number): Uint8Array {
+  const copy = Uint8Array.from(bytes.subarray(0, FOOTER_SIZE));
+  writeU64(new DataView(copy.buffer), fieldOf(FOOTER_LAYOUT, "dataOffset").offset, dataOffset);
+  return stampChecksum(copy, FOOTER_CHECKSUM_OFFSET);
 }

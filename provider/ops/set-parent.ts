@@ -1,0 +1,139 @@
+/**
+ * `Set-VHD -ParentPath` as a use case: point a differencing disk at its parent's new path (the parent moved, same
+ * bytes) without touching the child's data. The new parent must be the one the child was made from (same unique id,
+ * same size, and the same SHA-256 when the caller knows it) unless the caller says to ignore an id mismatch, as
+ * `Set-VHD -IgnoreIdMismatch` does, knowing that a parent with other content makes the child read garbage.
+ */
+import { resolve } from "node:path";
+import { VhdError, asVhdError } from "../errors";
+import { sha256File } from "../checksum/sha256";
+import { throwIfCancelled } from "../fs/cancellation";
+import { fingerprintFile, sameFile } from "../fs/file-fingerprint";
+import { resolveDiskPaths, type PathRules } from "../inputs/paths";
+import { checkParent } from "../inputs/validate";
+import { readDiskImage } from "../vhd/disk-image";
+import { formatUniqueId } from "../vhd/format";
+import { ImageFile } from "../vhd/image-file";
+import { inspectDisk, type DiskInfo } from "../vhd/inspect";
+import { readParentFacts } from "../vhd/parent-footer";
+import { parentLinkFor } from "../vhd/parent-link";
+import { relinkParent } from "../vhd/relink";
+
+/** Arguments of {@link setParent}. */
+export interface SetParentArgs {
+  /** The differencing disk to relink (an existing file: a relative path is relative to the current directory). */
+  imagePath: string;
+  /** The parent's new path; a relative one is relative to the child's folder (as W2ru, and the contract's rule). */
+  parentPath: string;
+  /**
+   * Relink to a parent whose unique id (or SHA-256) differs from the one the child records, and record the new id
+   * (Set-VHD's `-IgnoreIdMismatch`). The child then reads the new parent's bytes wherever it holds none of its own:
+   * unless the two parents hold the same data, what the child shows is corrupt.
+   */
+  ignoreIdMismatch?: boolean;
+  /** The SHA-256 (hex) the parent's file must have, e.g. the one recorded when the child was made. */
+  expectedSha256?: string;
+  /** Path rules (default `"windows"`). */
+  pathRules?: PathRules;
+  signal?: AbortSignal;
+}
+
+/** What {@link setParent} did. */
+export interface SetParentResult {
+  /** The child, as it reads now. */
+  disk: DiskInfo;
+  /** What the child recorded before: the parent's unique id, name and locator paths. */
+  previous: NonNullable<DiskInfo["parent"]>;
+  /** True when the new parent's id differs from the one recorded before and the mismatch was ignored. */
+  idMismatchIgnored: boolean;
+}
+
+function mismatch(reason: string, parentPath: string, details: Record<string, unknown>): VhdError {
+  return new VhdError(
+    "ERROR_VHD_CHILD_PARENT_ID_MISMATCH",
+    `${reason}; it is not the parent this disk was made from. Give the right parent, or force the link with ` +
+      "--ignore-id-mismatch (ignoreIdMismatch) if you know both hold the same data: otherwise the child's data is lost",
+    { parameter: "parentPath", path: parentPath, details },
+  );
+}
+
+/**
+ * Relinks the differencing disk at `imagePath` to the parent at `parentPath`, crash-safely (see vhd/relink.ts):
+ * parent locators, parent name and parent time stamp are rewritten, the child's data is not touched, the parent is
+ * only read.
+ *
+ * @throws the path rules' errors; `checkParent`'s errors for the new parent (parameter `parentPath`);
+ *   `ERROR_VHD_INVALID_TYPE` (not a differencing disk); `ERROR_VHD_CHILD_PARENT_ID_MISMATCH` (another unique id or
+ *   SHA-256, without `ignoreIdMismatch`); `ERROR_VHD_CHILD_PARENT_SIZE_MISMATCH` (always: sizes must match);
+ *   `ERROR_VHD_DIFFERENCING_CHAIN_CYCLE_DETECTED` (the new parent is the child or descends from it);
+ *   `VM_E_APP_SHUTTING_DOWN`; the relink's errors.
+ */
+export async function setParent(args: SetParentArgs): Promise<SetParentResult> {
+  const { imagePath, parentPath } = resolveDiskPaths(
+    { imagePath: args.imagePath === "" ? "" : resolve(args.imagePath), parentPath: args.parentPath },
+    { pathRules: args.pathRules },
+  );
+  const context = { parameter: "imagePath" as const, path: imagePath };
+  const before = await inspectDisk(imagePath);
+  const previous = before.parent;
+  if (previous === undefined) {
+    throw new VhdError("ERROR_VHD_INVALID_TYPE", `a ${before.type} disk has no parent to set; give a differencing disk`, context);
+  }
+  const parent = await checkParent(parentPath);
+  const childFile = await fingerprintFile(imagePath);
+  const inParentChain = [parentPath, ...parent.chain.map((entry) => entry.path)];
+  for (const path of inParentChain) {
+    if (sameFile(await fingerprintFile(path), childFile)) {
+      throw new VhdError(
+        "ERROR_VHD_DIFFERENCING_CHAIN_CYCLE_DETECTED",
+        `${parentPath} is this disk or one of its descendants (${path}): the chain would loop`,
+        { parameter: "parentPath", path: parentPath },
+      );
+    }
+  }
+  if (parent.virtualSize !== before.virtualSize) {
+    throw new VhdError(
+      "ERROR_VHD_CHILD_PARENT_SIZE_MISMATCH",
+      `the child is ${before.virtualSize} bytes but ${parentPath} is ${parent.virtualSize}; a parent must have the child's size`,
+      { parameter: "parentPath", path: parentPath, details: { childSize: before.virtualSize, parentSize: parent.virtualSize } },
+    );
+  }
+  const ignore = args.ignoreIdMismatch === true;
+  const idMismatch = parent.uniqueId !== previous.uniqueId;
+  if (idMismatch && !ignore) {
+    throw mismatch(`it has the unique id ${parent.uniqueId}; ${imagePath} records ${previous.uniqueId}`, parentPath, {
+      recorded: previous.uniqueId,
+      found: parent.uniqueId,
+      imagePath,
+    });
+  }
+  if (args.expectedSha256 !== undefined && !ignore) {
+    const { sha256 } = await sha256File(parentPath, { signal: args.signal });
+    if (sha256 !== args.expectedSha256) {
+      throw mismatch(`its SHA-256 is ${sha256}, not ${args.expectedSha256}`, parentPath, {
+        expectedSha256: args.expectedSha256,
+        sha256,
+        imagePath,
+      });
+    }
+  }
+  throwIfCancelled(args.signal, context);
+  const facts = await readParentFacts(parentPath);
+  if (formatUniqueId(facts.footer.uniqueId) !== parent.uniqueId) {
+    throw mismatch("it changed while it was being checked", parentPath, { imagePath });
+  }
+  const link = parentLinkFor({ childPath: imagePath, parentPath, parentFooter: facts.footer, parentModified: facts.modified });
+  const file = await ImageFile.open(imagePath, { writable: true, parameter: "imagePath" });
+  try {
+    const child = await readDiskImage(file, { strict: true, parameter: "imagePath" });
+    if (formatUniqueId(child.footer.uniqueId) !== before.uniqueId) {
+      throw new VhdError("ERROR_ACCESS_DENIED", "the disk was replaced while it was being checked; run again", context);
+    }
+    await relinkParent(file, link);
+  } catch (error) {
+    throw asVhdError(error, context);
+  } finally {
+    await file.close();
+  }
+  return { disk: await inspectDisk(imagePath), previous, idMismatchIgnored: idMismatch };
+}

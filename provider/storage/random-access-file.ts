@@ -1,0 +1,38 @@
+/**
+ * The engine's view of an open disk file: positioned reads and writes, its size, flushing, shortening and closing.
+ * The seed of the storage port (architecture review, point 1): `vhd/image-file.ts` is the local adapter, and tests
+ * give operations an in-memory file that can stop after any write to prove crash safety without mocking `node:fs`.
+ */
+import type { ErrorParameter } from "../errors";
+
+/** An open file with random access. Offsets and sizes are bytes. */
+export interface RandomAccessFile {
+  /** The path the file was opened by (named in errors; W2ru locators are relative to its folder). */
+  readonly path: string;
+  /**
+   * The input that named the file (`imagePath`, `parentPath`, `path`, ...), so errors name it as the user gave it;
+   * undefined for a file reached only through a chain.
+   */
+  readonly parameter?: ErrorParameter;
+  /** What makes two opens the same file (device and inode for a local file): chains use it to detect loops. */
+  readonly identity: string;
+  /** Current size in bytes, including what this handle has written. */
+  readonly size: number;
+  /**
+   * Reads `length` bytes at `position` into `target` at `targetOffset` (a new buffer when omitted). Bytes past the
+   * end of the file read as zeros.
+   * @throws `ERROR_VHD_METADATA_READ_FAILURE` when the storage fails.
+   */
+  read(position: number, length: number, target?: Uint8Array, targetOffset?: number): Promise<Uint8Array>;
+  /**
+   * Writes all of `bytes` at `position`, extending the file when it ends before `position + bytes.length`.
+   * @throws the table's file-system errors (`ERROR_DISK_FULL`, `ERROR_ACCESS_DENIED`, ...).
+   */
+  write(position: number, bytes: Uint8Array): Promise<void>;
+  /** Cuts (or extends with zeros) the file to `size` bytes. */
+  truncate(size: number): Promise<void>;
+  /** Makes every write so far durable (fsync): the barrier crash-ordered writers put between their steps. */
+  sync(): Promise<void>;
+  /** Closes the file; safe to call twice. */
+  close(): Promise<void>;
+}
