@@ -85,7 +85,7 @@ async function checksumAsRecorded(
 }
 
 /** The facts of each ancestor without its fingerprint. */
-export function ancestorFacts(ancestors: Ancestors): Record<string, AncestorFacts> {
+function ancestorFacts(ancestors: Ancestors): Record<string, AncestorFacts> {
   return Object.fromEntries(
     Object.entries(ancestors).map(([diskPath, { fingerprint: _fingerprint, ...facts }]) => [diskPath, facts]),
   );

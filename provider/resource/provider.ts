@@ -34,10 +34,10 @@ import { childFacts, type ChildFacts } from "./disk-facts";
 import { KeyedLock } from "./keyed-lock";
 import { observeParent, parentIdentity } from "./parent-observation";
 import { reportingFailures } from "./provider-failure";
-import { RELINK_NOTE, planDiff, sameParentAtNewPath } from "./replace-rules";
+import { RELINK_NOTE, planDiff, sameAncestorFacts, sameParentAtNewPath } from "./replace-rules";
 import { type EngineInputs, type EngineState, secretPathValues } from "./secret-values";
 import { type RawInputs, readSettings, recordedSettings } from "./settings";
-import { ancestorFacts, inRecordedKind, observedFacts } from "./observed-inputs";
+import { inRecordedKind, observedFacts } from "./observed-inputs";
 import { type DiskInputs, type DiskSettings, type DiskState, type ObservedFacts, UNKNOWN, isUnknown } from "./state";
 
 /** What {@link read} returns: `pulumi.dynamic.ReadResult` with `inputs` in the inputs' shape. */
@@ -259,7 +259,7 @@ export async function update(
  */
 async function withPlannedFacts(recorded: DiskState, news: DiskInputs): Promise<DiskState> {
   if (news.ancestors === null || recorded.ancestors === null) return recorded;
-  if (JSON.stringify(ancestorFacts(recorded.ancestors)) === JSON.stringify(news.ancestors)) return recorded;
+  if (sameAncestorFacts(recorded.ancestors, news.ancestors)) return recorded;
   const observed = (await observeParent(recorded.parentPath, { checksum: false })).ancestors ?? {};
   const ancestors = Object.fromEntries(
     Object.entries(news.ancestors).map(([diskPath, facts]) => {

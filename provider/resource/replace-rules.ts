@@ -168,13 +168,14 @@ function ancestorsChanged(
 function factsToRecord(olds: DiskState, news: DiskInputs): boolean {
   const { parentChecksum, ancestors } = news;
   const checksum = news.checksum && parentChecksum !== null && !isUnknown(parentChecksum) && parentChecksum !== olds.parentChecksum;
-  return checksum || (ancestors !== null && olds.ancestors !== null && canonical(olds.ancestors) !== canonical(ancestors));
+  return checksum || (ancestors !== null && olds.ancestors !== null && !sameAncestorFacts(olds.ancestors, ancestors));
 }
 
-/** The ancestors' facts as one string, whatever the key order the state gave them in (fingerprints left out). */
-function canonical(ancestors: Record<string, AncestorFacts>): string {
-  const entries = Object.entries(ancestors).map(([diskPath, { uniqueId, size, checksum }]) => [diskPath, uniqueId, size, checksum]);
-  return JSON.stringify(entries.sort());
+/** True when both say the same of the same paths, whatever the key order (the state sorts keys; fingerprints left out). */
+export function sameAncestorFacts(a: Record<string, AncestorFacts>, b: Record<string, AncestorFacts>): boolean {
+  const canonical = (ancestors: Record<string, AncestorFacts>): string =>
+    JSON.stringify(Object.entries(ancestors).map(([diskPath, { uniqueId, size, checksum }]) => [diskPath, uniqueId, size, checksum]).sort());
+  return canonical(a) === canonical(b);
 }
 
 /** What `pulumi preview --diff` shows (as the `relink` input) for a disk whose parent moved: why it is an update. */
