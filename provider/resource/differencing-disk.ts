@@ -83,8 +83,9 @@ const OUTPUT_KEYS: readonly (keyof DiskState)[] = [
  * const patched = new DifferencingDisk("web-patched", { parentPath: web.imagePath, imagePath: "/vms/web/patch.vhd" });
  * ```
  *
- * The resource id is the disk's absolute path. Errors carry the contract's name and HRESULT
- * (`ERROR_ALREADY_EXISTS (0x800700B7): imagePath "/vms/web/os.vhd": ...`).
+ * The resource id is the disk's absolute path, or its unique id when `imagePath` or `parentPath` is a secret (Pulumi
+ * stores ids in plain text); every output derived from a secret path is a secret. Errors carry the contract's name and
+ * HRESULT (`ERROR_ALREADY_EXISTS (0x800700B7): imagePath "/vms/web/os.vhd": ...`).
  */
 export class DifferencingDisk extends pulumi.dynamic.Resource {
   /** Absolute path of the disk. */
@@ -140,7 +141,7 @@ export class DifferencingDisk extends pulumi.dynamic.Resource {
   /**
    * Reads an existing disk into the program without managing it.
    * @param name The unique name of the resulting resource.
-   * @param id The disk's absolute path (the id of a `DifferencingDisk`).
+   * @param id The disk's absolute path (the id of a `DifferencingDisk` whose paths are not secret).
    * @param opts Resource options.
    */
   static get(name: string, id: pulumi.Input<pulumi.ID>, opts?: pulumi.CustomResourceOptions): DifferencingDisk {

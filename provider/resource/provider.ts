@@ -28,7 +28,7 @@ import { type ParentHolder, protectParent, releaseParent as releaseHold, unprote
 import { setParent } from "../ops/set-parent";
 import { childDisksInFolder } from "../vhd/child-disks";
 import { identifyDisk } from "../vhd/disk-identity";
-import { inspectDisk } from "../vhd/inspect";
+import { type DiskInfo, inspectDisk } from "../vhd/inspect";
 import { checkBlockSize } from "../vhd/size-rules";
 import { childFacts, type ChildFacts } from "./disk-facts";
 import { KeyedLock } from "./keyed-lock";
@@ -130,12 +130,9 @@ export async function create(inputs: DiskInputs): Promise<pulumi.dynamic.CreateR
   return reportingFailures(async () => {
     const { imagePath } = inputs;
     const takeover = await takeoverOf(inputs);
-    const child =
-      takeover === null
-        ? await createNew(inputs)
-        : { ...(await adoptable(inputs)), createdFolders: [] };
+    const child = takeover === null ? await createNew(inputs) : { ...takeover.disk, createdFolders: [] };
     try {
-      const state = await recordDisk(inputs, childFacts(child), takeover === "adopt", child.createdFolders);
+      const state = await recordDisk(inputs, childFacts(child), takeover?.kind === "adopt", child.createdFolders);
       if (inputs.owner !== undefined) {
         const holder = await claimDisk(imagePath, { owner: inputs.owner, uniqueId: state.uniqueId });
         if (holder !== null) throw ownedElsewhere(imagePath, holder);
@@ -150,17 +147,24 @@ export async function create(inputs: DiskInputs): Promise<pulumi.dynamic.CreateR
 }
 
 /**
- * Whether `create` takes over the disk already at `imagePath`: `"adopt"` (asked for), `"own"` (its ownership record
- * names this resource), or `null` (nothing there, or a file `create` will refuse as existing).
- * @throws VhdError `ERROR_ALREADY_EXISTS` when another resource owns the disk there.
+ * Whether `create` takes over the disk already at `imagePath`, and that disk: `"adopt"` (asked for) or `"own"` (its
+ * ownership record names this resource: the disk an interrupted run of it made), or `null` (create writes a new disk,
+ * and refuses any file in the way with its own error).
+ * @throws VhdError `ERROR_ALREADY_EXISTS` when another resource owns the disk there, or it cannot be adopted.
  */
-async function takeoverOf(inputs: DiskInputs): Promise<"adopt" | "own" | null> {
+async function takeoverOf(inputs: DiskInputs): Promise<{ kind: "adopt" | "own"; disk: DiskInfo } | null> {
   const found = await identifyDisk(inputs.imagePath);
   if (found.kind !== "vhd") return null;
   const owner = await ownerOf(inputs.imagePath, found.uniqueId);
-  if (owner !== null && owner === inputs.owner) return "own";
-  if (owner !== null) throw ownedElsewhere(inputs.imagePath, owner);
-  return inputs.adopt ? "adopt" : null;
+  if (owner !== null && owner !== inputs.owner) throw ownedElsewhere(inputs.imagePath, owner);
+  if (owner !== null) {
+    // Ours, but only a disk exactly as create would make it now is taken over. The other disk of ours there is the
+    // one a create-first replace is replacing (its parent is missing): create must then fail with the contract's
+    // error and leave it.
+    const disk = await adoptable(inputs).catch(() => null);
+    return disk === null ? null : { kind: "own", disk };
+  }
+  return inputs.adopt ? { kind: "adopt", disk: await adoptable(inputs) } : null;
 }
 
 /** The refusal of a disk another resource owns (one disk, one owner). */
@@ -340,7 +344,7 @@ function holderOf(disk: Pick<DiskState, "uniqueId" | "imagePath" | "secretPaths"
 }
 
 /** The existing disk at `imagePath`, if it may be adopted: a differencing disk of exactly this parent. */
-async function adoptable(inputs: DiskInputs): Promise<Awaited<ReturnType<typeof inspectDisk>>> {
+async function adoptable(inputs: DiskInputs): Promise<DiskInfo> {
   const { imagePath, parentPath } = inputs;
   const existing = await inspectDisk(imagePath);
   const facts = childFacts(existing);
@@ -449,12 +453,7 @@ function inputsOf(state: DiskState): DiskInputs {
   return {
     imagePath: state.imagePath,
     parentPath: state.parentPath,
-    adopt: state.adopt,
-    protectParent: state.protectParent,
-    pathRules: state.pathRules,
-    checksum: state.checksum,
-    secretPaths: state.secretPaths,
-    ...(state.owner === undefined ? {} : { owner: state.owner }),
+    ...recordedSettings(state),
     ...observedFacts(state, {}),
   };
 }

@@ -42,6 +42,8 @@ export interface DiskDiff {
    * an unchanged parentPath. Then the new disk is created first: if an earlier step of the run does not make the
    * parent, create fails with the contract's error and the existing disk, whose parent may still be restored, is left
    * as it is. (A disk given a new parentPath is rebuilt empty whatever happens, so deleting it first loses nothing.)
+   * Said for a settings update too: `replaceOnChanges` can turn it into a replace, and at the same path the old disk
+   * must go first (created first, the new disk would meet the old one's file).
    */
   deleteBeforeReplace: boolean;
   /** The settings that change in place (an update when nothing is replaced). */
@@ -223,7 +225,7 @@ export function planDiff(olds: DiskState, news: DiskInputs, facts: DiskFileFacts
     changes,
     changesInInputs: changes && !recordFacts && applying.every((rule) => rule.inInputs),
     replaces,
-    deleteBeforeReplace: replaces.length > 0 && !moves && (news.parentUniqueId !== null || news.parentPath !== olds.parentPath),
+    deleteBeforeReplace: changes && !moves && (news.parentUniqueId !== null || news.parentPath !== olds.parentPath),
     updatedSettings,
     reasons: applying.map((rule) => `${rule.property}: ${rule.reason}`),
     relink,

@@ -51,7 +51,5 @@ export function readSettings(raw: RawInputs): SettingsResult {
  */
 export function recordedSettings(inputs: DiskSettings): Omit<DiskSettings, "blockSize"> {
   const { adopt, protectParent, pathRules, checksum, secretPaths, owner } = inputs;
-  return owner === undefined
-    ? { adopt, protectParent, pathRules, checksum, secretPaths }
-    : { adopt, protectParent, pathRules, checksum, secretPaths, owner };
+  return { adopt, protectParent, pathRules, checksum, secretPaths, ...(owner === undefined ? {} : { owner }) };
 }

@@ -16,7 +16,7 @@ const mode = (file: string): number => statSync(file).mode & 0o777;
 
 beforeAll(async () => {
   disks = await DiskStack.create("adopt", (golden, dir) => [
-    // In a folder of its own: protectParent is undone when no child remains next to `guarded` or the parent.
+    // In a folder of its own, without protectParent: `guarded` is the only holder of the parent's protection.
     { name: "legacy", parentPath: golden, imagePath: join(dir, "legacy", "legacy.vhd"), adopt: true },
     { name: "guarded", parentPath: golden, imagePath: join(dir, "vms", "guarded.vhd"), protectParent: true },
   ]);

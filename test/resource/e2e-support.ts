@@ -4,7 +4,7 @@
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "vitest";
@@ -33,13 +33,17 @@ export interface DiskSpec {
   options?: { ignoreChanges?: string[]; replaceOnChanges?: string[] };
 }
 
-/** A temp folder with a 16 MiB dynamic golden image, plus a stack of the disks program whose provider logs hashes. */
+/**
+ * A temp folder with a 16 MiB dynamic golden image, plus a stack of the disks program whose provider logs hashes and
+ * keeps its checksum cache in a temp folder of its own (so a test sees only its own files in `dir`).
+ */
 export class DiskStack {
   private constructor(
     readonly dir: string,
     readonly golden: string,
     readonly statsFile: string,
     readonly stack: PulumiTestStack,
+    private readonly cacheDir: string,
   ) {}
 
   static async create(name: string, disks: (golden: string, dir: string) => DiskSpec[]): Promise<DiskStack> {
@@ -47,12 +51,13 @@ export class DiskStack {
     const golden = join(dir, "golden.vhd");
     await makeGoldenImage(golden);
     const statsFile = join(dir, "hash-stats.jsonl");
+    const cacheDir = mkdtempSync(join(tmpdir(), `vhd-e2e-${name}-cache-`));
     const stack = await PulumiTestStack.create({
       projectDir: DISKS_PROGRAM,
       config: { disks: JSON.stringify(disks(golden, dir)) },
-      env: { [HASH_STATS_ENV]: statsFile, [CHECKSUM_CACHE_ENV]: join(dir, "checksum-cache") },
+      env: { [HASH_STATS_ENV]: statsFile, [CHECKSUM_CACHE_ENV]: cacheDir },
     });
-    return new DiskStack(dir, golden, statsFile, stack);
+    return new DiskStack(dir, golden, statsFile, stack, cacheDir);
   }
 
   /** {@link create}, then `pulumi up` (which must succeed). */
@@ -87,6 +92,7 @@ export class DiskStack {
       await this.stack.dispose();
     } finally {
       rmSync(this.dir, { recursive: true, force: true });
+      rmSync(this.cacheDir, { recursive: true, force: true });
     }
   }
 }
@@ -103,6 +109,13 @@ export function chainOfTwo(golden: string, dir: string): DiskSpec[] {
     { name: "a", parentPath: golden, imagePath: join(dir, "vms", "a.vhd") },
     { name: "b", parent: "a", imagePath: "b.vhd" },
   ];
+}
+
+/** The files in `dir` a test put there or the provider left, sorted, without the provider's hash statistics. */
+export function filesLeft(dir: string): string[] {
+  return readdirSync(dir)
+    .filter((file) => file !== "hash-stats.jsonl")
+    .sort();
 }
 
 /** Runs `vhd write <path> --offset <offset>` with `data` on stdin, as a user (or a VM) would write into a disk. */
