@@ -63,7 +63,7 @@ export async function observeParent(parentPath: string, options: ObserveParentOp
   const parent = await observeDisk(parentPath, options.checksum);
   if (parent === null) return NO_PARENT;
   const identity = await parentIdentity(parentPath, parent.fingerprint).catch((error: unknown) => {
-    if (isVhdError(error) && isVhdError(error.cause, "ERROR_VHD_PARENT_VHD_NOT_FOUND")) return null;
+    if (brokenAbove(error)) return null;
     throw error;
   });
   let ancestors: Ancestors | null = identity === null ? null : {};
@@ -106,11 +106,16 @@ async function ownIdentity(diskPath: string, fingerprint: FileFingerprint): Prom
   try {
     return await parentIdentity(diskPath, fingerprint);
   } catch (error) {
-    if (!isVhdError(error) || !isVhdError(error.cause, "ERROR_VHD_PARENT_VHD_NOT_FOUND")) throw error;
+    if (!brokenAbove(error)) throw error;
     const found = await identifyDisk(diskPath, "parentPath");
     if (found.kind !== "vhd") throw error;
     return { uniqueId: found.uniqueId, diskType: "differencing" };
   }
+}
+
+/** True for `checkParent`'s error about a disk that opens but whose own parent (or one further up) is not found. */
+function brokenAbove(error: unknown): boolean {
+  return isVhdError(error) && isVhdError(error.cause, "ERROR_VHD_PARENT_VHD_NOT_FOUND");
 }
 
 /** A disk's unique id, type and chain, read once per fingerprint in this process. */
