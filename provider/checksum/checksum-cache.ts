@@ -40,20 +40,31 @@ async function readEntries(file: string): Promise<Record<string, string>> {
   }
 }
 
-/** The SHA-256 (hex) remembered for the file fingerprint `key` (`fingerprintKey`), if any. */
-export async function cachedChecksum(key: string): Promise<string | undefined> {
-  const sha256 = (await readEntries(cacheFile()))[key];
+/**
+ * The kinds of digest remembered: `sha256`, the plain file SHA-256, and `sha256-unlinked`, a differencing disk's
+ * SHA-256 with its parent link masked (vhd/unlinked-checksum.ts). The same file has one of each, so the kind is part
+ * of the key; the plain kind keeps the bare fingerprint key, as files written before the other kind existed have it.
+ */
+export type ChecksumKind = "sha256" | "sha256-unlinked";
+
+function entryKey(key: string, kind: ChecksumKind): string {
+  return kind === "sha256" ? key : `${kind}|${key}`;
+}
+
+/** The digest of `kind` remembered for the file fingerprint `key` (`fingerprintKey`), if any. */
+export async function cachedChecksum(key: string, kind: ChecksumKind): Promise<string | undefined> {
+  const sha256 = (await readEntries(cacheFile()))[entryKey(key, kind)];
   return typeof sha256 === "string" ? sha256 : undefined;
 }
 
-/** Remembers `sha256` for the file fingerprint `key`. Written atomically (temp file, rename); never throws. */
-export async function rememberChecksum(key: string, sha256: string): Promise<void> {
+/** Remembers the digest `sha256` of `kind` for the file fingerprint `key`. Written atomically (temp file, rename); never throws. */
+export async function rememberChecksum(key: string, kind: ChecksumKind, sha256: string): Promise<void> {
   const file = cacheFile();
   const temporary = `${file}.${process.pid}.${++writes}.tmp`;
   try {
     const entries = await readEntries(file);
-    delete entries[key];
-    entries[key] = sha256;
+    delete entries[entryKey(key, kind)];
+    entries[entryKey(key, kind)] = sha256;
     const keys = Object.keys(entries);
     for (const old of keys.slice(0, Math.max(0, keys.length - MAX_ENTRIES))) delete entries[old];
     await mkdir(join(file, ".."), { recursive: true });

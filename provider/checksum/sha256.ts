@@ -19,11 +19,32 @@ export interface Sha256Options {
   signal?: AbortSignal;
   /** The input the path came from, for error messages (default `parentPath`, the checksum the provider records). */
   parameter?: ErrorParameter;
+  /**
+   * File ranges hashed as if they held zeros: the parts of a file that may change without changing what it means
+   * (a differencing disk's parent link, see vhd/unlinked-checksum.ts). Default: none, the plain `sha256sum` digest.
+   */
+  zeroRanges?: readonly ByteRange[];
+}
+
+/** A run of bytes in a file. */
+export interface ByteRange {
+  offset: number;
+  length: number;
+}
+
+/** Zeroes the parts of `buffer` (holding the file's bytes from `start`) that fall in one of `ranges`. */
+function zeroOverlaps(buffer: Buffer, start: number, ranges: readonly ByteRange[]): void {
+  const end = start + buffer.length;
+  for (const { offset, length } of ranges) {
+    const from = Math.max(offset, start);
+    const to = Math.min(offset + length, end);
+    if (from < to) buffer.fill(0, from - start, to - start);
+  }
 }
 
 /** What {@link sha256File} returns. */
 export interface Sha256Result {
-  /** The SHA-256 of the file's bytes, 64 lower-case hex digits (as `sha256sum` prints it). */
+  /** The SHA-256 of the file's bytes (`zeroRanges` read as zeros), 64 lower-case hex digits (as `sha256sum` prints it). */
   sha256: string;
   /** How many bytes were hashed. */
   bytes: number;
@@ -37,7 +58,7 @@ export interface Sha256Result {
  * `VM_E_APP_SHUTTING_DOWN` on cancel.
  */
 export async function sha256File(path: string, options: Sha256Options = {}): Promise<Sha256Result> {
-  const { onProgress, signal, parameter = "parentPath" } = options;
+  const { onProgress, signal, parameter = "parentPath", zeroRanges = [] } = options;
   const context = { parameter, path };
   throwIfCancelled(signal, context);
   let handle: FileHandle;
@@ -57,7 +78,9 @@ export async function sha256File(path: string, options: Sha256Options = {}): Pro
       // Cancel and progress run only here, where no read is in flight, so an exception never orphans a read.
       throwIfCancelled(signal, context);
       const next = handle.read(spare, 0, SHA256_READ_SIZE, bytesDone + bytesRead);
-      hash.update(filled.subarray(0, bytesRead));
+      const read = filled.subarray(0, bytesRead);
+      zeroOverlaps(read, bytesDone, zeroRanges);
+      hash.update(read);
       bytesDone += bytesRead;
       [filled, spare] = [spare, filled];
       ({ bytesRead } = await next);

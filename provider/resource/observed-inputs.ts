@@ -6,6 +6,9 @@
  * A fact the engine carried over because the program lists it in `ignoreChanges` is kept as carried: that is how a
  * user keeps a disk across a parent change they judge harmless.
  */
+import type { FileFingerprint } from "../fs/file-fingerprint";
+import { isUnlinkedChecksum } from "../vhd/unlinked-checksum";
+import { plainChecksumOf } from "./parent-observation";
 import type { RawInputs } from "./settings";
 import { type AncestorFacts, type Ancestors, type ObservedFacts, type ParentObservation, isUnknown } from "./state";
 
@@ -29,6 +32,56 @@ export function observedFacts(observation: ParentObservation, news: RawInputs): 
     if (value !== undefined && value !== null && !isUnknown(value)) Object.assign(facts, { [key]: value });
   }
   return facts;
+}
+
+/**
+ * `facts` with each unlinked checksum of a differencing disk put back in the plain kind where the recorded inputs
+ * (`recorded`, of state written before unlinked checksums existed) have a plain one, unless that plain one still
+ * holds. So the old kind never replaces a disk by itself: a plain checksum that still matches is followed by the
+ * unlinked one (replace-rules.ts treats that as a new fact to record, an update), a plain one that no longer matches
+ * is shown as plain old -> plain new, a replace with its reason. Computes the plain SHA-256 only for such disks.
+ */
+export async function inRecordedKind(
+  facts: ObservedFacts,
+  observation: ParentObservation,
+  parentPath: string,
+  recorded: Partial<ObservedFacts>,
+): Promise<ObservedFacts> {
+  const recordedAncestors =
+    typeof recorded.ancestors === "object" && recorded.ancestors !== null ? Object.values(recorded.ancestors) : [];
+  const ancestors =
+    facts.ancestors === null
+      ? null
+      : Object.fromEntries(
+          await Promise.all(
+            Object.entries(facts.ancestors).map(async ([diskPath, disk]) => {
+              const was = recordedAncestors.find((old) => old.uniqueId === disk.uniqueId)?.checksum;
+              const fingerprint = observation.ancestors?.[diskPath]?.fingerprint ?? null;
+              return [diskPath, { ...disk, checksum: await checksumAsRecorded(was, disk.checksum, diskPath, fingerprint) }];
+            }),
+          ),
+        );
+  const parentChecksum = await checksumAsRecorded(
+    recorded.parentChecksum,
+    facts.parentChecksum,
+    parentPath,
+    observation.parentFingerprint,
+  );
+  return { ...facts, parentChecksum, ancestors };
+}
+
+/** `now`, or the file's plain SHA-256 when `was` is a plain checksum that it no longer matches (see {@link inRecordedKind}). */
+async function checksumAsRecorded(
+  was: unknown,
+  now: string | null,
+  diskPath: string,
+  fingerprint: FileFingerprint | null,
+): Promise<string | null> {
+  if (typeof was !== "string" || isUnknown(was) || isUnlinkedChecksum(was) || !isUnlinkedChecksum(now) || fingerprint === null) {
+    return now;
+  }
+  const plain = await plainChecksumOf(diskPath, fingerprint);
+  return plain === was ? now : plain;
 }
 
 /** The facts of each ancestor without its fingerprint. */

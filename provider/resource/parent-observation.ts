@@ -5,13 +5,20 @@
  *   parent is not hashed again (a no-change preview hashes 0 bytes).
  * - Within one run: every disk off the same parent shares one inspection and one checksum ({@link OncePerKey}, keyed
  *   by fingerprint, so a parent that changes during the run is hashed again).
+ *
+ * The checksum recorded for a disk depends on its kind: the plain file SHA-256 for a base disk (what users compare
+ * with a published sum), the unlinked checksum for a differencing disk (vhd/unlinked-checksum.ts), which a relink of
+ * that disk leaves as it was, so the disks below a relinked disk stay valid.
  */
-import { cachedChecksum, rememberChecksum } from "../checksum/checksum-cache";
+import { type ChecksumKind, cachedChecksum, rememberChecksum } from "../checksum/checksum-cache";
 import { recordHash } from "../checksum/hash-stats";
 import { sha256File } from "../checksum/sha256";
+import { isVhdError } from "../errors";
 import { type FileFingerprint, fingerprintFile, fingerprintKey } from "../fs/file-fingerprint";
 import { errnoCode, vhdErrorFromFs } from "../fs/fs-error";
 import { checkParent } from "../inputs/validate";
+import { identifyDisk } from "../vhd/disk-identity";
+import { unlinkedSha256 } from "../vhd/unlinked-checksum";
 import { OncePerKey } from "./once-per-key";
 import type { AncestorObservation, Ancestors, DiskTypeName, ParentObservation } from "./state";
 
@@ -46,14 +53,27 @@ export interface ObserveParentOptions {
 /**
  * Observes the parent at `parentPath` (absolute) and the disks above it. A missing parent gives {@link NO_PARENT};
  * an unreadable one or a file that is not a VHD rejects with the engine's `VhdError`.
+ *
+ * A parent that is a differencing disk whose own parent is not where its link says (`ERROR_VHD_PARENT_VHD_NOT_FOUND`
+ * above it) is observed alone, its ancestors `null` (not observed): that is the state of a chain whose golden image
+ * moved, in the preview, before the earlier step that relinks the middle disk runs. The plan then rests on the parent's
+ * own facts; `up` checks again once that step is done, and a new disk is only made on a parent whose chain opens.
  */
 export async function observeParent(parentPath: string, options: ObserveParentOptions): Promise<ParentObservation> {
   const parent = await observeDisk(parentPath, options.checksum);
   if (parent === null) return NO_PARENT;
-  const ancestors: Ancestors = {};
-  for (const ancestorPath of (await parentIdentity(parentPath, parent.fingerprint)).chain) {
+  const identity = await parentIdentity(parentPath, parent.fingerprint).catch((error: unknown) => {
+    if (brokenAbove(error)) return null;
+    throw error;
+  });
+  let ancestors: Ancestors | null = identity === null ? null : {};
+  for (const ancestorPath of identity?.chain ?? []) {
     const ancestor = await observeDisk(ancestorPath, options.checksum);
-    if (ancestor !== null) ancestors[ancestorPath] = ancestor;
+    // Gone since the chain was read (its identity is remembered per fingerprint of the parent, which a move of an
+    // ancestor does not change): broken above the parent, as above.
+    if (ancestor === null) ancestors = null;
+    if (ancestor === null || ancestors === null) break;
+    ancestors[ancestorPath] = ancestor;
   }
   return {
     parentUniqueId: parent.uniqueId,
@@ -73,9 +93,29 @@ async function observeDisk(diskPath: string, checksum: boolean): Promise<Ancesto
     if (errnoCode(error) === "ENOENT") return null;
     throw vhdErrorFromFs(error, { parameter: "parentPath", path: diskPath, action: "look at the disk" });
   }
-  const { uniqueId } = await parentIdentity(diskPath, fingerprint);
-  const sha256 = checksum ? await parentChecksumOf(diskPath, fingerprint) : null;
+  const { uniqueId, diskType } = await ownIdentity(diskPath, fingerprint);
+  const sha256 = checksum ? await parentChecksumOf(diskPath, fingerprint, diskType) : null;
   return { uniqueId, size: fingerprint.size, checksum: sha256, fingerprint };
+}
+
+/**
+ * The disk's own unique id and type: from {@link parentIdentity}, or, when the disk's chain is broken above it, from
+ * its footer (it is then a differencing disk: only one has a parent to miss).
+ */
+async function ownIdentity(diskPath: string, fingerprint: FileFingerprint): Promise<Omit<ParentIdentity, "chain">> {
+  try {
+    return await parentIdentity(diskPath, fingerprint);
+  } catch (error) {
+    if (!brokenAbove(error)) throw error;
+    const found = await identifyDisk(diskPath, "parentPath");
+    if (found.kind !== "vhd") throw error;
+    return { uniqueId: found.uniqueId, diskType: "differencing" };
+  }
+}
+
+/** True for `checkParent`'s error about a disk that opens but whose own parent (or one further up) is not found. */
+function brokenAbove(error: unknown): boolean {
+  return isVhdError(error) && isVhdError(error.cause, "ERROR_VHD_PARENT_VHD_NOT_FOUND");
 }
 
 /** A disk's unique id, type and chain, read once per fingerprint in this process. */
@@ -87,18 +127,34 @@ export function parentIdentity(parentPath: string, fingerprint: FileFingerprint)
   });
 }
 
+/** The checksum a child records for the disk at `parentPath`: plain SHA-256 for a base disk, else unlinked. */
+export function parentChecksumOf(parentPath: string, fingerprint: FileFingerprint, diskType: DiskTypeName): Promise<string> {
+  return checksumOf(parentPath, fingerprint, diskType === "differencing" ? "sha256-unlinked" : "sha256");
+}
+
 /**
- * The parent's SHA-256: recalled for its fingerprint, else computed (and recorded for the statistics), once per
- * fingerprint in this process.
+ * The file's plain SHA-256, whatever the disk: what state written before unlinked checksums recorded for every parent
+ * (observed-inputs.ts compares it there).
  */
-export function parentChecksumOf(parentPath: string, fingerprint: FileFingerprint): Promise<string> {
+export function plainChecksumOf(diskPath: string, fingerprint: FileFingerprint): Promise<string> {
+  return checksumOf(diskPath, fingerprint, "sha256");
+}
+
+/**
+ * A checksum of `kind`: recalled for the file's fingerprint, else computed (and recorded for the statistics), once
+ * per fingerprint and kind in this process.
+ */
+function checksumOf(diskPath: string, fingerprint: FileFingerprint, kind: ChecksumKind): Promise<string> {
   const key = fingerprintKey(fingerprint);
-  return checksums.get(key, async () => {
-    const recalled = await cachedChecksum(key);
+  return checksums.get(`${kind}|${key}`, async () => {
+    const recalled = await cachedChecksum(key, kind);
     if (recalled !== undefined) return recalled;
-    const { sha256, bytes } = await sha256File(parentPath, { parameter: "parentPath" });
-    recordHash(parentPath, bytes);
-    await rememberChecksum(key, sha256);
-    return sha256;
+    const { checksum, bytes } =
+      kind === "sha256"
+        ? await sha256File(diskPath, { parameter: "parentPath" }).then(({ sha256, bytes }) => ({ checksum: sha256, bytes }))
+        : await unlinkedSha256(diskPath, { parameter: "parentPath" });
+    recordHash(diskPath, bytes);
+    await rememberChecksum(key, kind, checksum);
+    return checksum;
   });
 }

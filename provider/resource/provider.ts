@@ -34,10 +34,10 @@ import { childFacts, type ChildFacts } from "./disk-facts";
 import { KeyedLock } from "./keyed-lock";
 import { observeParent, parentIdentity } from "./parent-observation";
 import { reportingFailures } from "./provider-failure";
-import { RELINK_NOTE, planDiff, sameParentAtNewPath } from "./replace-rules";
+import { RELINK_NOTE, planDiff, sameAncestorFacts, sameParentAtNewPath } from "./replace-rules";
 import { type EngineInputs, type EngineState, secretPathValues } from "./secret-values";
 import { type RawInputs, readSettings, recordedSettings } from "./settings";
-import { observedFacts } from "./observed-inputs";
+import { inRecordedKind, observedFacts } from "./observed-inputs";
 import { type DiskInputs, type DiskSettings, type DiskState, type ObservedFacts, UNKNOWN, isUnknown } from "./state";
 
 /** What {@link read} returns: `pulumi.dynamic.ReadResult` with `inputs` in the inputs' shape. */
@@ -84,7 +84,8 @@ export async function check(
     // A missing parent is no failure here: an earlier step of the same run may make it (a moved or recreated
     // parent). diff plans the replace, saying so, and create refuses with the contract's error if it is still missing.
     const observation = await observeParent(paths.parentPath, { checksum: settings.checksum });
-    const inputs: DiskInputs = { ...settings, ...paths, ...observedFacts(observation, news) };
+    const facts = await inRecordedKind(observedFacts(observation, news), observation, paths.parentPath, olds);
+    const inputs: DiskInputs = { ...settings, ...paths, ...facts };
     const relink = sameParentAtNewPath(olds, inputs) ? { relink: RELINK_NOTE } : {};
     return { inputs: secretPathValues({ ...inputs, ...relink }, settings.secretPaths) };
   } catch (error) {
@@ -227,8 +228,9 @@ export async function read(id: string, props: Partial<DiskState>): Promise<DiskR
 }
 
 /**
- * Relinks the disk when its parent moved (same parent at a new path), then applies setting changes (protection,
- * adopt, checksum, path rules), and returns the complete outputs.
+ * Relinks the disk when its parent moved (same parent at a new path), records the parent facts the plan found in a
+ * new form (see replace-rules.ts `factsToRecord`), then applies setting changes (protection, adopt, checksum, path
+ * rules), and returns the complete outputs.
  */
 export async function update(
   _id: string,
@@ -237,7 +239,7 @@ export async function update(
 ): Promise<pulumi.dynamic.UpdateResult<EngineState>> {
   return reportingFailures(async () => {
     const before = recordedState(olds);
-    const recorded = sameParentAtNewPath(before, news) ? await relink(before, news) : before;
+    const recorded = sameParentAtNewPath(before, news) ? await relink(before, news) : await withPlannedFacts(before, news);
     let parentModeBeforeProtect = recorded.parentModeBeforeProtect;
     if (news.protectParent && !recorded.protectParent) {
       parentModeBeforeProtect = await parentLock.run(recorded.parentPath, () =>
@@ -247,10 +249,37 @@ export async function update(
       await parentLock.run(recorded.parentPath, () => releaseParent(recorded, []));
       parentModeBeforeProtect = null;
     }
-    const parentChecksum = news.checksum ? (recorded.parentChecksum ?? news.parentChecksum) : null;
+    const parentChecksum = news.checksum ? (news.parentChecksum ?? recorded.parentChecksum) : null;
     const state: DiskState = { ...recorded, ...recordedSettings(news), parentChecksum, parentModeBeforeProtect };
     return { outs: secretPathValues(state, state.secretPaths) };
   });
+}
+
+/**
+ * The recorded disk with the ancestors the plan observed (`news.ancestors`, an ancestor moved or a checksum of the new
+ * kind; no replace rule applied, so they are the recorded disks) and the chain as the disk resolves it now. The
+ * fingerprints come from observing the chain again; a disk no longer where the plan saw it fails the update, as a
+ * changed parent fails a relink.
+ */
+async function withPlannedFacts(recorded: DiskState, news: DiskInputs): Promise<DiskState> {
+  if (news.ancestors === null || recorded.ancestors === null) return recorded;
+  if (sameAncestorFacts(recorded.ancestors, news.ancestors)) return recorded;
+  const observed = (await observeParent(recorded.parentPath, { checksum: false })).ancestors ?? {};
+  const ancestors = Object.fromEntries(
+    Object.entries(news.ancestors).map(([diskPath, facts]) => {
+      const now = observed[diskPath];
+      if (now === undefined || now.uniqueId !== facts.uniqueId) {
+        throw new VhdError(
+          "ERROR_VHD_PARENT_VHD_NOT_FOUND",
+          `the disk ${facts.uniqueId} above the parent is no longer at ${diskPath}, where the plan found it; run the deployment again`,
+          { parameter: "parentPath", path: recorded.parentPath, details: { ancestor: diskPath } },
+        );
+      }
+      return [diskPath, { ...facts, fingerprint: now.fingerprint }];
+    }),
+  );
+  const { chain, chainDepth } = childFacts(await inspectDisk(recorded.imagePath));
+  return { ...recorded, ancestors, chain, chainDepth };
 }
 
 /**

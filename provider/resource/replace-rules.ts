@@ -6,6 +6,7 @@
  * identity invalidates it: the only safe action is a new disk (a replace). The one exception is the same parent at a
  * new path, which a relink follows in place (an update; `Set-VHD -ParentPath`).
  */
+import { isUnlinkedChecksum } from "../vhd/unlinked-checksum";
 import type { AncestorFacts, DiskInputs, DiskSettings, DiskState } from "./state";
 import { isUnknown } from "./state";
 
@@ -118,12 +119,7 @@ export const REPLACE_RULES: readonly ReplaceRule[] = [
   {
     property: "parentChecksum",
     reason: "the parent's content changed since the disk was made (its SHA-256 differs)",
-    applies: (olds, news) =>
-      olds.checksum &&
-      news.checksum &&
-      olds.parentChecksum !== null &&
-      news.parentChecksum !== null &&
-      changedOrUnknown(olds.parentChecksum, news.parentChecksum),
+    applies: (olds, news) => olds.checksum && news.checksum && checksumsDiffer(olds.parentChecksum, news.parentChecksum),
     inInputs: true,
   },
   {
@@ -135,8 +131,21 @@ export const REPLACE_RULES: readonly ReplaceRule[] = [
 ];
 
 /**
+ * True when a recorded checksum and an observed one (both present) say the content differs. A plain recorded one
+ * against an unlinked observed one is no difference: `check` gives that pair only when the file's plain SHA-256
+ * still matches (observed-inputs.ts `inRecordedKind`), so it is the same content with a fact of the new kind.
+ */
+function checksumsDiffer(recorded: string | null | undefined, observed: string | null): boolean {
+  if (recorded === null || recorded === undefined || observed === null) return false;
+  if (isUnknown(observed)) return true;
+  if (!isUnlinkedChecksum(recorded) && isUnlinkedChecksum(observed)) return false;
+  return recorded !== observed;
+}
+
+/**
  * True when the chain above the parent differs from the recorded one: another set of disks, or one whose unique id,
- * size or checksum (when both sides have one) changed. Nothing recorded (older state) or observed compares equal.
+ * size or checksum (when both sides have one) changed. Disks are matched by unique id, not by path: a golden image
+ * moved (same bytes, a new path) is the same ancestor. Nothing recorded (older state) or observed compares equal.
  */
 function ancestorsChanged(
   recorded: Record<string, AncestorFacts> | null | undefined,
@@ -144,15 +153,31 @@ function ancestorsChanged(
 ): boolean {
   if (isUnknown(observed)) return true;
   if (recorded === null || recorded === undefined || observed === null) return false;
-  const paths = Object.keys(observed);
-  if (paths.length !== Object.keys(recorded).length) return true;
-  return paths.some((path) => {
-    const then = recorded[path];
-    const now = observed[path];
-    if (then === undefined || now === undefined) return true;
-    const checksumsDiffer = then.checksum !== null && now.checksum !== null && then.checksum !== now.checksum;
-    return then.uniqueId !== now.uniqueId || then.size !== now.size || checksumsDiffer;
+  const then = Object.values(recorded);
+  const now = Object.values(observed);
+  if (then.length !== now.length) return true;
+  return now.some((disk) => {
+    const was = then.find((old) => old.uniqueId === disk.uniqueId);
+    return was === undefined || was.size !== disk.size || checksumsDiffer(was.checksum, disk.checksum);
   });
+}
+
+/**
+ * True when the observed facts say what the recorded ones say in another form, which an update records: a checksum
+ * where none was recorded, an unlinked one where a plain one was, an ancestor at a new path (see the rules above).
+ * Called only when no rule replaces the disk. A fact not observed (`null`) records nothing.
+ */
+function factsToRecord(olds: DiskState, news: DiskInputs): boolean {
+  const { parentChecksum, ancestors } = news;
+  const checksum = news.checksum && parentChecksum !== null && !isUnknown(parentChecksum) && parentChecksum !== olds.parentChecksum;
+  return checksum || (ancestors !== null && olds.ancestors !== null && !sameAncestorFacts(olds.ancestors, ancestors));
+}
+
+/** True when both say the same of the same paths, whatever the key order (the state sorts keys; fingerprints left out). */
+export function sameAncestorFacts(a: Record<string, AncestorFacts>, b: Record<string, AncestorFacts>): boolean {
+  const canonical = (ancestors: Record<string, AncestorFacts>): string =>
+    JSON.stringify(Object.entries(ancestors).map(([diskPath, { uniqueId, size, checksum }]) => [diskPath, uniqueId, size, checksum]).sort());
+  return canonical(a) === canonical(b);
 }
 
 /** What `pulumi preview --diff` shows (as the `relink` input) for a disk whose parent moved: why it is an update. */
@@ -172,7 +197,7 @@ export function sameParentAtNewPath(recorded: Partial<LinkFacts>, news: DiskInpu
   if (parentUniqueId === null || isUnknown(parentUniqueId) || parentUniqueId !== recorded.parentUniqueId) return false;
   if (parentSize === null || parentSize !== recorded.parentSize) return false;
   const checksummed = news.checksum && recorded.checksum === true && typeof recorded.parentChecksum === "string";
-  if (checksummed && parentChecksum !== recorded.parentChecksum) return false;
+  if (checksummed && checksumsDiffer(recorded.parentChecksum, parentChecksum)) return false;
   return !ancestorsChanged(recorded.ancestors, news.ancestors);
 }
 
@@ -184,20 +209,21 @@ export const UPDATE_IN_PLACE: readonly (keyof DiskSettings)[] = ["adopt", "prote
 
 /**
  * The diff of a recorded disk (`olds`, the state) against the checked inputs (`news`): replace when any
- * {@link REPLACE_RULES} applies, update when only an {@link UPDATE_IN_PLACE} setting changed, the checksum was
- * turned on for a disk recorded without one, or the parent moved ({@link sameParentAtNewPath}), else nothing at all.
+ * {@link REPLACE_RULES} applies, update when only an {@link UPDATE_IN_PLACE} setting changed, there are facts to record
+ * (a checksum where none or an older kind was recorded, an ancestor at a new path), or the parent moved
+ * ({@link sameParentAtNewPath}), else nothing at all.
  */
 export function planDiff(olds: DiskState, news: DiskInputs, facts: DiskFileFacts): DiskDiff {
   const applying = REPLACE_RULES.filter((rule) => rule.applies(olds, news, facts));
   const replaces = [...new Set(applying.map((rule) => rule.property))];
   const updatedSettings = UPDATE_IN_PLACE.filter((setting) => changedOrUnknown(olds[setting], news[setting]));
-  const checksumToRecord = news.checksum && olds.parentChecksum === null && news.parentChecksum !== null;
+  const recordFacts = replaces.length === 0 && factsToRecord(olds, news);
   const moves = news.imagePath !== olds.imagePath && !isUnknown(news.imagePath);
   const relink = replaces.length === 0 && sameParentAtNewPath(olds, news);
-  const changes = replaces.length > 0 || updatedSettings.length > 0 || checksumToRecord || relink;
+  const changes = replaces.length > 0 || updatedSettings.length > 0 || recordFacts || relink;
   return {
     changes,
-    changesInInputs: changes && !checksumToRecord && applying.every((rule) => rule.inInputs),
+    changesInInputs: changes && !recordFacts && applying.every((rule) => rule.inInputs),
     replaces,
     deleteBeforeReplace: changes && !moves && (news.parentUniqueId !== null || news.parentPath !== olds.parentPath),
     updatedSettings,

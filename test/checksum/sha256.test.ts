@@ -83,4 +83,21 @@ describe("sha256File", () => {
   it("refuses a folder with a clear error", async () => {
     await expect(sha256File(folder)).rejects.toMatchObject({ code: "ERROR_INVALID_NAME", path: folder });
   });
+
+  it("hashes zeroRanges as zeros, also across read boundaries and past the end", async () => {
+    const path = join(folder, "masked.bin");
+    const data = randomBytes(2 * SHA256_READ_SIZE + 100);
+    await writeFile(path, data);
+    const zeroRanges = [
+      { offset: 10, length: 4 },
+      { offset: SHA256_READ_SIZE - 3, length: 9 },
+      { offset: 2 * SHA256_READ_SIZE + 90, length: 50 },
+    ];
+    const zeroed = Buffer.from(data);
+    for (const { offset, length } of zeroRanges) zeroed.fill(0, offset, Math.min(offset + length, zeroed.length));
+    const expected = createHash("sha256").update(zeroed).digest("hex");
+    expect(await sha256File(path, { zeroRanges })).toEqual({ sha256: expected, bytes: data.length });
+    // The file itself is not touched, and without ranges the plain digest comes back.
+    expect((await sha256File(path)).sha256).toBe(sha256sum(path));
+  });
 });

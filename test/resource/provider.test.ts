@@ -240,7 +240,7 @@ describe("create", () => {
     const newA = await provider.create(await rechecked(aInputs));
     const newB = (await provider.create(bInputs)).outs as DiskState;
     expect(newB.ancestors?.[golden]?.checksum).toBe(sha256(golden));
-    expect(newB.parentChecksum).toBe(sha256(a.imagePath));
+    expect(newB.parentChecksum).not.toBe(b.parentChecksum);
     expect(newB.parentUniqueId).toBe((newA.outs as DiskState).uniqueId);
     expect(await provider.diff(newB.imagePath, newB, await rechecked(bInputs))).toMatchObject({ changes: false });
   });
@@ -437,8 +437,9 @@ describe("relink (the parent moved)", () => {
     try {
       const news = await rechecked(inputs, { parentPath: moved });
       expect(news.relink).toBe("same parent at a new path");
-      // No replace; the engine finds the changed inputs (parentPath, relink) itself and plans an update.
-      expect(await provider.diff(state.imagePath, state, news)).toEqual({ changes: undefined, replaces: [], deleteBeforeReplace: false });
+      // No replace; the engine finds the changed inputs (parentPath, relink) itself and plans an update. (Delete first
+      // only matters if replaceOnChanges turns the update into a replace at the same path.)
+      expect(await provider.diff(state.imagePath, state, news)).toEqual({ changes: undefined, replaces: [], deleteBeforeReplace: true });
       const { outs } = await provider.update(state.imagePath, state, news);
       expect(outs).toMatchObject({ uniqueId: state.uniqueId, parentPath: moved, chain: [moved], parentChecksum: state.parentChecksum });
       expect(outs).not.toHaveProperty("relink");
@@ -467,5 +468,55 @@ describe("relink (the parent moved)", () => {
     const changed = await rechecked(inputs, { parentPath: copy });
     expect(changed.relink).toBeUndefined();
     expect((await provider.diff(state.imagePath, state, changed)).replaces).toEqual(["parentPath", "parentChecksum"]);
+  });
+
+  it("keeps the disk below a relinked middle disk: it plans nothing, then records the moved ancestor in place", async () => {
+    const { inputs: aInputs, state: a } = await created({ imagePath: join(dir, "vms", "a.vhd"), parentPath: golden });
+    await writeAt(a.imagePath, MiB, Buffer.alloc(8192, 0x7e));
+    const { inputs: bInputs, state: b } = await created({ imagePath: "b.vhd", parentPath: a.imagePath });
+    await writeAt(b.imagePath, 2 * MiB, Buffer.alloc(8192, 0x3c));
+    expect(b.parentChecksum).toMatch(/^sha256-unlinked:[0-9a-f]{64}$/);
+    const moved = join(dir, "images", "golden-moved.vhd");
+    execFileSync("mkdir", ["-p", join(dir, "images")]);
+    execFileSync("mv", [golden, moved]);
+    try {
+      // The preview, before a is relinked: a's link names a path with no file; b rests on a's own facts.
+      const pending = await rechecked(bInputs);
+      expect(pending).toMatchObject({ parentChecksum: b.parentChecksum, ancestors: null });
+      expect(await provider.diff(b.imagePath, b, pending)).toMatchObject({ changes: false });
+      const aNews = await rechecked(aInputs, { parentPath: moved });
+      await provider.update(a.imagePath, a, aNews);
+      // After the relink: a's file changed (its plain SHA-256), not what b recorded of it.
+      const news = await rechecked(bInputs);
+      expect(news.parentChecksum).toBe(b.parentChecksum);
+      expect(news.ancestors).toEqual({ [moved]: { uniqueId: b.ancestors?.[golden]?.uniqueId, size: b.ancestors?.[golden]?.size, checksum: sha256(moved) } });
+      expect(await provider.diff(b.imagePath, b, news)).toMatchObject({ changes: true, replaces: [] });
+      const { outs } = await provider.update(b.imagePath, b, news);
+      expect(outs).toMatchObject({ uniqueId: b.uniqueId, chain: [a.imagePath, moved], ancestors: { [moved]: { checksum: sha256(moved) } } });
+      expect(await provider.diff(b.imagePath, outs as DiskState, await rechecked(news))).toMatchObject({ changes: false });
+      // A data write into a (into its allocated block: same size) still invalidates b.
+      await writeAt(a.imagePath, MiB + 16384, Buffer.alloc(512, 1));
+      expect((await provider.diff(b.imagePath, outs as DiskState, await rechecked(news))).replaces).toEqual(["parentChecksum"]);
+    } finally {
+      execFileSync("mv", [moved, golden]);
+    }
+  });
+
+  it("reads state of an earlier version (a plain checksum of a differencing parent): updated while it holds, else replaced", async () => {
+    const { state: a } = await created({ imagePath: join(dir, "a.vhd"), parentPath: golden });
+    const { inputs, state } = await created({ imagePath: "b.vhd", parentPath: a.imagePath });
+    const plain = sha256(a.imagePath);
+    const oldInputs = { ...inputs, parentChecksum: plain };
+    const oldState = { ...state, parentChecksum: plain };
+    const news = await rechecked(oldInputs);
+    expect(news.parentChecksum).toBe(state.parentChecksum);
+    expect(await provider.diff(state.imagePath, oldState, news)).toMatchObject({ changes: true, replaces: [] });
+    expect((await provider.update(state.imagePath, oldState, news)).outs).toMatchObject({ parentChecksum: state.parentChecksum });
+    // A plain checksum that no longer holds is compared as plain: old -> new, a replace with its reason.
+    await writeAt(a.imagePath, 0, Buffer.alloc(512, 1));
+    const changed = await rechecked(oldInputs);
+    expect(changed.parentChecksum).toBe(sha256(a.imagePath));
+    // (The write allocated a block in a, so its size changed too.)
+    expect((await provider.diff(state.imagePath, oldState, changed)).replaces).toEqual(["parentSize", "parentChecksum"]);
   });
 });

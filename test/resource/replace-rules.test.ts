@@ -76,7 +76,9 @@ describe("planDiff: replace matrix", () => {
     ],
     ["a disk above the parent changed content", { ancestors: { "/images/base.vhd": { ...base, checksum: "e".repeat(64) } } }, {}, ["ancestors"]],
     ["a disk above the parent is another disk", { ancestors: { "/images/base.vhd": { ...base, uniqueId: "7".repeat(8) + "-7777-7777-7777-777777777777" } } }, {}, ["ancestors"]],
-    ["the chain above the parent is another chain", { ancestors: { "/images/other.vhd": base } }, {}, ["ancestors"]],
+    ["the chain above the parent is longer", { ancestors: { ...ancestors, "/images/other.vhd": { ...base, uniqueId: "8".repeat(8) + "-8888-8888-8888-888888888888" } } }, {}, ["ancestors"]],
+    ["an unlinked parent checksum changed (a write into a differencing parent)", { parentChecksum: `sha256-unlinked:${"c".repeat(64)}` }, { parentChecksum: `sha256-unlinked:${"b".repeat(64)}` }, ["parentChecksum"]],
+    ["a plain parent checksum no longer matches (check shows it plain)", { parentChecksum: "b".repeat(64) }, {}, ["parentChecksum"]],
     ["the chain above the parent is unknown", { ancestors: UNKNOWN as unknown as DiskInputs["ancestors"] }, {}, ["ancestors"]],
     [
       "parent path, id and checksum all changed",
@@ -177,6 +179,28 @@ describe("planDiff: no change, or an update in place", () => {
   it("updates in place to record a checksum for a disk made with the checksum off", () => {
     const madeWithout = { ...recorded, checksum: true, parentChecksum: null };
     expect(planDiff(madeWithout, unchanged, present)).toMatchObject({ changes: true, replaces: [] });
+  });
+
+  it("updates in place to record an ancestor at a new path (matched by unique id), without a replace", () => {
+    const moved = { ...unchanged, ancestors: { "/images/2026/base.vhd": base } };
+    expect(planDiff(recorded, moved, present)).toMatchObject({ changes: true, replaces: [], changesInInputs: false, relink: false });
+    // The same facts in another key order (the state sorts keys) are no change.
+    const two = { "/images/b.vhd": base, "/images/a.vhd": { ...base, uniqueId: "8".repeat(8) + "-8888-8888-8888-888888888888" } };
+    const reordered = Object.fromEntries(Object.entries(two).reverse());
+    expect(planDiff({ ...recorded, ancestors: two }, { ...unchanged, ancestors: reordered }, present).changes).toBe(false);
+    // Ancestors not observed (a chain broken above the parent, in a preview before the relink that mends it): no change.
+    expect(planDiff(recorded, { ...unchanged, ancestors: null }, present).changes).toBe(false);
+  });
+
+  it("updates in place to record an unlinked checksum where state of an earlier version has a plain one", () => {
+    // check() gives the unlinked kind only when the plain SHA-256 still matches the recorded one.
+    const unlinked = `sha256-unlinked:${"f".repeat(64)}`;
+    expect(planDiff(recorded, { ...unchanged, parentChecksum: unlinked }, present)).toMatchObject({ changes: true, replaces: [] });
+    const ancestorsUnlinked = { "/images/base.vhd": { ...base, checksum: unlinked } };
+    expect(planDiff(recorded, { ...unchanged, ancestors: ancestorsUnlinked }, present)).toMatchObject({ changes: true, replaces: [] });
+    // The other way round is no upgrade: a recorded unlinked checksum against a plain one is a change.
+    const state = { ...recorded, parentChecksum: unlinked };
+    expect(planDiff(state, unchanged, present).replaces).toEqual(["parentChecksum"]);
   });
 
   it("names each rule's property as an input of the resource", () => {
