@@ -12,6 +12,7 @@
  *
  * ```
  *  1  footer copy (unchanged bytes) at the new end F2 = S + 1024 + new locator space     child: old link
+ *     sync
  *  2  new header at S, its locator data right after it (nothing points there yet)         old link
  *     sync
  *  3  tail footer at F2: data offset = S                  (us, libvhdi, blktap read it)   new link
@@ -145,6 +146,9 @@ export function planRelink(image: DiskImage, tailFooter: Uint8Array, link: Paren
   const sync: RelinkStep = { kind: "sync" };
   return [
     { kind: "write", offset: newTail, bytes: tailFooter },
+    // The footer copy must be on the storage before the block below it: else a crash could leave the block, and no
+    // footer, at the end of the file.
+    sync,
     { kind: "write", offset: newHeaderOffset, bytes: interimBlock },
     sync,
     { kind: "write", offset: newTail, bytes: toInterim },
