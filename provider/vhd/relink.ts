@@ -106,7 +106,7 @@ function homeLocatorAreas(image: DiskImage, link: ParentLink): LocatorArea[] {
         "ERROR_VIRTUAL_DISK_LIMITATION",
         `the ${locator.code} locator of the new parent path needs ${needed} bytes, and this differencing disk has no ` +
           `locator area that large left (${areas || "none"}); use a shorter parent path`,
-        { parameter: "parentPath", path: image.path, details: { locator: locator.code, needed } },
+        { parameter: "parentPath", path: image.path, pathParameter: "imagePath", details: { locator: locator.code, needed } },
       );
     }
     free.splice(index, 1);

@@ -190,7 +190,14 @@ describe("relinkParent", () => {
     const longPath = join(folder, ...Array.from({ length: 4 }, (_, index) => `${index}`.repeat(150)), "golden.vhd");
     const longLink = parentLinkFor({ childPath: child, parentPath: longPath, parentFooter: facts.footer, parentModified: facts.modified });
     const file = new MemoryFile(child, original);
-    await expect(relinkParent(file, longLink)).rejects.toMatchObject({ code: "ERROR_VIRTUAL_DISK_LIMITATION", parameter: "parentPath" });
+    // The parameter at fault is the parent path; the file is the child, named as such (not as the parent path).
+    await expect(relinkParent(file, longLink)).rejects.toMatchObject({
+      code: "ERROR_VIRTUAL_DISK_LIMITATION",
+      parameter: "parentPath",
+      path: child,
+      pathParameter: "imagePath",
+      message: expect.stringContaining(`parentPath, imagePath ${JSON.stringify(child)}: `),
+    });
     expect(file.writes).toBe(0);
   });
 
