@@ -51,19 +51,37 @@ export async function mergeIntoAncestor(chain: DiskChain, depth: number, options
   }
   const size = chain.virtualSize;
   let bytesWritten = 0;
-  for (let window = 0; window < size; window += MERGE_WINDOW) {
-    throwIfCancelled(options.signal, { parameter: "imagePath", path: chain.leaf.path });
-    const held = await chain.rangesHeldAbove(depth, window, Math.min(MERGE_WINDOW, size - window));
-    const first = held[0];
-    const last = held[held.length - 1];
-    if (first !== undefined && last !== undefined) {
-      // One write per window: the gaps between held ranges read the same through the leaf as in the ancestor.
-      const start = Math.floor(first.offset / WRITE_UNIT) * WRITE_UNIT;
-      const end = Math.min(Math.ceil((last.offset + last.length) / WRITE_UNIT) * WRITE_UNIT, size);
-      await writeAt(target.path, start, await chain.read(start, end - start), { signal: options.signal });
-      bytesWritten += end - start;
+  let writing = false;
+  try {
+    for (let window = 0; window < size; window += MERGE_WINDOW) {
+      throwIfCancelled(options.signal, { parameter: "imagePath", path: chain.leaf.path });
+      const held = await chain.rangesHeldAbove(depth, window, Math.min(MERGE_WINDOW, size - window));
+      const first = held[0];
+      const last = held[held.length - 1];
+      if (first !== undefined && last !== undefined) {
+        // One write per window: the gaps between held ranges read the same through the leaf as in the ancestor.
+        const start = Math.floor(first.offset / WRITE_UNIT) * WRITE_UNIT;
+        const end = Math.min(Math.ceil((last.offset + last.length) / WRITE_UNIT) * WRITE_UNIT, size);
+        const bytes = await chain.read(start, end - start);
+        writing = true;
+        await writeAt(target.path, start, bytes, { signal: options.signal });
+        bytesWritten += end - start;
+      }
+      options.onProgress?.(Math.min(window + MERGE_WINDOW, size));
     }
-    options.onProgress?.(Math.min(window + MERGE_WINDOW, size));
+  } catch (error) {
+    // The generic cancel says "nothing was kept"; here the ancestor has changed, and saying so keeps anyone from
+    // taking it for the disk it was (e.g. making new children of a half-merged golden image).
+    if (writing && error instanceof VhdError && error.code === "VM_E_APP_SHUTTING_DOWN") {
+      throw new VhdError(
+        "VM_E_APP_SHUTTING_DOWN",
+        `the merge was cancelled part way: ${target.path} already holds some of the merged sectors ` +
+          `(${bytesWritten} bytes or more) and no longer reads as it did, while ${chain.leaf.path} still reads as before; ` +
+          "run the merge again to finish it",
+        { parameter: "imagePath", path: chain.leaf.path, details: { destinationPath: target.path, bytesWritten }, cause: error.cause },
+      );
+    }
+    throw error;
   }
   return { bytesWritten };
 }

@@ -12,6 +12,7 @@
  *
  * ```
  *  1  footer copy (unchanged bytes) at the new end F2 = S + 1024 + new locator space     child: old link
+ *     sync
  *  2  new header at S, its locator data right after it (nothing points there yet)         old link
  *     sync
  *  3  tail footer at F2: data offset = S                  (us, libvhdi, blktap read it)   new link
@@ -105,7 +106,7 @@ function homeLocatorAreas(image: DiskImage, link: ParentLink): LocatorArea[] {
         "ERROR_VIRTUAL_DISK_LIMITATION",
         `the ${locator.code} locator of the new parent path needs ${needed} bytes, and this differencing disk has no ` +
           `locator area that large left (${areas || "none"}); use a shorter parent path`,
-        { parameter: "parentPath", path: image.path, details: { locator: locator.code, needed } },
+        { parameter: "parentPath", path: image.path, pathParameter: "imagePath", details: { locator: locator.code, needed } },
       );
     }
     free.splice(index, 1);
@@ -145,6 +146,9 @@ export function planRelink(image: DiskImage, tailFooter: Uint8Array, link: Paren
   const sync: RelinkStep = { kind: "sync" };
   return [
     { kind: "write", offset: newTail, bytes: tailFooter },
+    // The footer copy must be on the storage before the block below it: else a crash could leave the block, and no
+    // footer, at the end of the file.
+    sync,
     { kind: "write", offset: newHeaderOffset, bytes: interimBlock },
     sync,
     { kind: "write", offset: newTail, bytes: toInterim },

@@ -39,7 +39,13 @@ describe("mergeDisk", () => {
         if (bytesDone >= 2 * MIB) controller.abort();
       },
     });
-    await expect(interrupted).rejects.toMatchObject({ code: "VM_E_APP_SHUTTING_DOWN" });
+    await expect(interrupted).rejects.toMatchObject({ code: "VM_E_APP_SHUTTING_DOWN", parameter: "imagePath", path: child });
+    // The error must not say "nothing was kept": the parent has changed, and a user who believes it did not would
+    // make new children of a half-merged golden image.
+    const message = await interrupted.catch((error: Error) => error.message);
+    expect(message).not.toMatch(/nothing was kept/);
+    expect(message).toContain(parent);
+    expect(message).toMatch(/run .*merge again/);
     // Half merged: the parent changed, the child is still there and reads as before.
     expect(sha256(await readFile(parent))).not.toBe(parentBefore);
     expect((await readComposed(child)).equals(expected)).toBe(true);

@@ -11,10 +11,10 @@ import { MemoryFile, SimulatedCrash, type CrashPoint } from "../../support/memor
 import { pyvhdiReadChain, vhdiinfo } from "../../support/oracles";
 import { openChain } from "../../../provider/vhd/chain";
 import { openDiskImage, readDiskImage } from "../../../provider/vhd/disk-image";
-import { UNUSED_BAT_ENTRY, bitmapSize, blockBitmapOffset } from "../../../provider/vhd/format";
+import { FOOTER_SIZE, UNUSED_BAT_ENTRY, bitmapSize, blockBitmapOffset } from "../../../provider/vhd/format";
 import { readParentFacts } from "../../../provider/vhd/parent-footer";
 import { parentLinkFor, type ParentLink } from "../../../provider/vhd/parent-link";
-import { relinkParent } from "../../../provider/vhd/relink";
+import { planRelink, relinkParent, type RelinkStep } from "../../../provider/vhd/relink";
 import { writeAt } from "../../../provider/vhd/writer";
 import { MIB, createBase, createChild, readComposed, sha256, tempFolder } from "./disks";
 
@@ -152,12 +152,52 @@ describe("relinkParent", () => {
     expect([...seen].sort()).toEqual([oldParent, newParent].sort());
   });
 
+  it("leaves a child that opens after a crash that kept any subset of the writes since the last sync", async () => {
+    // The crash test above applies writes in order; storage need not. Between two syncs any of the writes may have
+    // reached the disk and any not, so each such subset (with everything before the last sync) must be safe too.
+    const image = await readDiskImage(new MemoryFile(child, original), { strict: true });
+    const tail = original.slice(image.footerOffset, image.footerOffset + FOOTER_SIZE);
+    const steps = planRelink(image, tail, link);
+    const apply = (bytes: Uint8Array, step: RelinkStep): Uint8Array => {
+      if (step.kind === "sync") return bytes;
+      if (step.kind === "truncate") return bytes.slice(0, step.size);
+      const end = step.offset + step.bytes.length;
+      const next = new Uint8Array(Math.max(bytes.length, end));
+      next.set(bytes);
+      next.set(step.bytes, step.offset);
+      return next;
+    };
+    let synced: Uint8Array = original;
+    let epoch: RelinkStep[] = [];
+    for (const step of [...steps, { kind: "sync" } as const]) {
+      if (step.kind !== "sync") {
+        epoch.push(step);
+        continue;
+      }
+      for (let subset = 0; subset < 2 ** epoch.length; subset++) {
+        const bytes = epoch.reduce((state, pending, index) => (subset & (2 ** index) ? apply(state, pending) : state), synced);
+        await checkState(bytes).catch((error: unknown) => {
+          throw new Error(`after ${steps.indexOf(epoch[0] as RelinkStep)} steps, keeping subset ${subset} of ${epoch.length}: ${String(error)}`);
+        });
+      }
+      synced = epoch.reduce(apply, synced);
+      epoch = [];
+    }
+  });
+
   it("refuses a parent path longer than the child's locator areas hold, writing nothing", async () => {
     const facts = await readParentFacts(newParent);
     const longPath = join(folder, ...Array.from({ length: 4 }, (_, index) => `${index}`.repeat(150)), "golden.vhd");
     const longLink = parentLinkFor({ childPath: child, parentPath: longPath, parentFooter: facts.footer, parentModified: facts.modified });
     const file = new MemoryFile(child, original);
-    await expect(relinkParent(file, longLink)).rejects.toMatchObject({ code: "ERROR_VIRTUAL_DISK_LIMITATION", parameter: "parentPath" });
+    // The parameter at fault is the parent path; the file is the child, named as such (not as the parent path).
+    await expect(relinkParent(file, longLink)).rejects.toMatchObject({
+      code: "ERROR_VIRTUAL_DISK_LIMITATION",
+      parameter: "parentPath",
+      path: child,
+      pathParameter: "imagePath",
+      message: expect.stringContaining(`parentPath, imagePath ${JSON.stringify(child)}: `),
+    });
     expect(file.writes).toBe(0);
   });
 
