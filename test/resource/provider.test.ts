@@ -329,6 +329,12 @@ describe("read (refresh, get)", () => {
     const read = await provider.read(join(dir, "found.vhd"), {});
     expect(read.props).toMatchObject({ uniqueId: disk.uniqueId, parentPath: golden, parentChecksum: sha256(golden), chainDepth: 1 });
   });
+
+  it("refuses get by the id of a disk with secret paths (its unique id), saying to give the path as a secret", async () => {
+    const disk = await createDifferencingDisk({ imagePath: join(dir, "secret.vhd"), parentPath: golden, pathRules: "posix" });
+    const read = provider.read(disk.uniqueId, { imagePath: disk.uniqueId });
+    await expect(read).rejects.toThrow(/^E_INVALIDARG \(0x80070057\): .*unique id.*give DifferencingDisk\.get the disk's absolute path, as a secret/);
+  });
 });
 
 describe("delete", () => {
