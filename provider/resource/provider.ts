@@ -23,7 +23,7 @@ import { pathsEqual, resolveDiskPaths, resolveSinglePath } from "../inputs/paths
 import { checkDistinctPaths } from "../inputs/validate";
 import { createDifferencingDisk } from "../ops/create-differencing";
 import { deleteDisk, discardNewDisk } from "../ops/delete-disk";
-import { claimDisk, ownerOf, ownershipRecordPath } from "../ops/ownership";
+import { claimDisk, ownerOf, ownershipRecordPath, transferOwner } from "../ops/ownership";
 import { type ParentHolder, protectParent, releaseParent as releaseHold, unprotectParent } from "../ops/protect-parent";
 import { setParent } from "../ops/set-parent";
 import { childDisksInFolder } from "../vhd/child-disks";
@@ -267,6 +267,10 @@ export async function update(
       parentModeBeforeProtect = null;
     }
     const parentChecksum = news.checksum ? (recorded.parentChecksum ?? news.parentChecksum) : null;
+    // The state takes the URN the resource has now; the record beside the disk must name the same, or delete refuses.
+    if (recorded.owner !== undefined && news.owner !== undefined) {
+      await transferOwner(recorded.imagePath, recorded.uniqueId, recorded.owner, news.owner);
+    }
     const state: DiskState = { ...recorded, ...recordedSettings(news), parentChecksum, parentModeBeforeProtect };
     return { outs: secretPathValues(state, state.secretPaths) };
   });

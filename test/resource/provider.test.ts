@@ -417,6 +417,19 @@ describe("protectParent and update", () => {
     expect(statSync(golden).mode & 0o777).toBe(0o640);
   });
 
+  it("update under a new URN (stack or resource renamed) moves the ownership record along, so delete still works", async () => {
+    const before = "urn:pulumi:old::p::pulumi-nodejs:dynamic/vhd:DifferencingDisk::a";
+    const after = "urn:pulumi:renamed::p::pulumi-nodejs:dynamic/vhd:DifferencingDisk::a";
+    const { inputs, state } = await created({ imagePath: join(dir, "a.vhd"), parentPath: golden, owner: before });
+    const news = await rechecked({ ...inputs, owner: after }, { protectParent: true, owner: after });
+    const { outs } = await provider.update(state.imagePath, state, news);
+    expect(outs).toMatchObject({ owner: after });
+    expect(JSON.parse(readFileSync(join(dir, ".a.vhd.pulumi-vhd-owner"), "utf8"))).toMatchObject({ owner: after });
+    await provider.remove(state.imagePath, outs as DiskState);
+    expect(existsSync(state.imagePath)).toBe(false);
+    expect(readdirSync(dir).filter((file) => file.includes("a.vhd"))).toEqual([]);
+  });
+
   it("update applies protectParent in place and returns the full outputs", async () => {
     chmodSync(golden, 0o644);
     const { inputs, state } = await created({ imagePath: join(dir, "a.vhd"), parentPath: golden });
