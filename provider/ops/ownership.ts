@@ -9,7 +9,7 @@
  * disk beside it still has the unique id it names: a record left by a crash, or by a disk deleted or replaced outside
  * Pulumi, names a disk that is not there and claims nothing.
  */
-import { link, unlink } from "node:fs/promises";
+import { link, rename, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { errnoCode, vhdErrorFromFs } from "../fs/fs-error";
 import { readJsonRecord, writeJsonTemporary } from "../fs/json-record";
@@ -69,6 +69,27 @@ export async function claimDisk(imagePath: string, record: OwnershipRecord): Pro
     throw vhdErrorFromFs(error, context);
   } finally {
     if (temporary !== undefined) await unlink(temporary).catch(() => undefined);
+  }
+}
+
+/**
+ * Rewrites the record of the disk with `uniqueId` from owner `from` to `to`: the same resource under a new URN (a
+ * `pulumi stack rename`, a resource renamed with an alias). Without it the record would keep naming the old URN, and
+ * the resource's own delete would refuse its disk as another resource's. A record naming another owner or another
+ * disk is left as it is. Replaced whole (temporary file, fsync, rename), so a crash leaves the old record or the new.
+ * @throws VhdError the table's file-system errors.
+ */
+export async function transferOwner(imagePath: string, uniqueId: string, from: string, to: string): Promise<void> {
+  const record = await readRecord(imagePath);
+  if (record === null || record.uniqueId !== uniqueId || record.owner !== from || from === to) return;
+  const target = ownershipRecordPath(imagePath);
+  let temporary: string | undefined;
+  try {
+    temporary = await writeJsonTemporary(target, { owner: to, uniqueId });
+    await rename(temporary, target);
+  } catch (error) {
+    if (temporary !== undefined) await unlink(temporary).catch(() => undefined);
+    throw vhdErrorFromFs(error, { parameter: "imagePath", path: target, action: "write the disk's ownership record" });
   }
 }
 

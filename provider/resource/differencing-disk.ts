@@ -141,7 +141,8 @@ export class DifferencingDisk extends pulumi.dynamic.Resource {
   /**
    * Reads an existing disk into the program without managing it.
    * @param name The unique name of the resulting resource.
-   * @param id The disk's absolute path (the id of a `DifferencingDisk` whose paths are not secret).
+   * @param id The disk's absolute path (the id of a `DifferencingDisk` whose paths are not secret; for a disk with
+   *   secret paths, whose id is its unique id, give its path as a secret: `pulumi.secret(path)`).
    * @param opts Resource options.
    */
   static get(name: string, id: pulumi.Input<pulumi.ID>, opts?: pulumi.CustomResourceOptions): DifferencingDisk {

@@ -23,7 +23,7 @@ import { pathsEqual, resolveDiskPaths, resolveSinglePath } from "../inputs/paths
 import { checkDistinctPaths } from "../inputs/validate";
 import { createDifferencingDisk } from "../ops/create-differencing";
 import { deleteDisk, discardNewDisk } from "../ops/delete-disk";
-import { claimDisk, ownerOf, ownershipRecordPath } from "../ops/ownership";
+import { claimDisk, ownerOf, ownershipRecordPath, transferOwner } from "../ops/ownership";
 import { type ParentHolder, protectParent, releaseParent as releaseHold, unprotectParent } from "../ops/protect-parent";
 import { setParent } from "../ops/set-parent";
 import { childDisksInFolder } from "../vhd/child-disks";
@@ -203,7 +203,9 @@ async function createNew(inputs: DiskInputs): ReturnType<typeof createDifferenci
 export async function read(id: string, props: Partial<DiskState>): Promise<DiskReadResult> {
   return reportingFailures(async () => {
     // The id is the path, except for a disk with secret paths (see diskId); the state always has the path.
-    const imagePath = resolveSinglePath(props.imagePath ?? id, "imagePath", { pathRules: "posix" });
+    const given = props.imagePath ?? id;
+    if (UNIQUE_ID.test(given)) throw uniqueIdGiven(given);
+    const imagePath = resolveSinglePath(given, "imagePath", { pathRules: "posix" });
     const found = await identifyDisk(imagePath);
     if (found.kind === "missing") return { id: "" };
     if (typeof props.uniqueId !== "string") {
@@ -225,6 +227,23 @@ export async function read(id: string, props: Partial<DiskState>): Promise<DiskR
     // `preview --diff` prints old -> new parent; otherwise they stay as they were (no refresh noise).
     return relinked ? { ...result, inputs: secretPathValues(inputsOf(state), state.secretPaths) } : result;
   });
+}
+
+/** A disk's unique id as `formatUniqueId` writes it: what the id of a disk with secret paths is (see diskId). */
+const UNIQUE_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * `get` given the id of a disk with secret paths: its unique id, which says nothing about where the disk is. Without
+ * this the unique id would be refused as a relative path, which tells the user nothing about what to give instead.
+ */
+function uniqueIdGiven(id: string): VhdError {
+  return new VhdError(
+    "E_INVALIDARG",
+    `${id} is a disk's unique id (the id of a disk with secret paths, which keeps its path out of the plain-text id), ` +
+      "and a disk cannot be found by it: give DifferencingDisk.get the disk's absolute path, as a secret " +
+      "(`pulumi.secret(path)`) to keep it one",
+    { parameter: "imagePath", value: id },
+  );
 }
 
 /**
@@ -250,6 +269,10 @@ export async function update(
       parentModeBeforeProtect = null;
     }
     const parentChecksum = news.checksum ? (news.parentChecksum ?? recorded.parentChecksum) : null;
+    // The state takes the URN the resource has now; the record beside the disk must name the same, or delete refuses.
+    if (recorded.owner !== undefined && news.owner !== undefined) {
+      await transferOwner(recorded.imagePath, recorded.uniqueId, recorded.owner, news.owner);
+    }
     const state: DiskState = { ...recorded, ...recordedSettings(news), parentChecksum, parentModeBeforeProtect };
     return { outs: secretPathValues(state, state.secretPaths) };
   });

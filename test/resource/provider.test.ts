@@ -329,6 +329,12 @@ describe("read (refresh, get)", () => {
     const read = await provider.read(join(dir, "found.vhd"), {});
     expect(read.props).toMatchObject({ uniqueId: disk.uniqueId, parentPath: golden, parentChecksum: sha256(golden), chainDepth: 1 });
   });
+
+  it("refuses get by the id of a disk with secret paths (its unique id), saying to give the path as a secret", async () => {
+    const disk = await createDifferencingDisk({ imagePath: join(dir, "secret.vhd"), parentPath: golden, pathRules: "posix" });
+    const read = provider.read(disk.uniqueId, { imagePath: disk.uniqueId });
+    await expect(read).rejects.toThrow(/^E_INVALIDARG \(0x80070057\): .*unique id.*give DifferencingDisk\.get the disk's absolute path, as a secret/);
+  });
 });
 
 describe("delete", () => {
@@ -409,6 +415,19 @@ describe("protectParent and update", () => {
 
     await provider.remove(state.imagePath, state);
     expect(statSync(golden).mode & 0o777).toBe(0o640);
+  });
+
+  it("update under a new URN (stack or resource renamed) moves the ownership record along, so delete still works", async () => {
+    const before = "urn:pulumi:old::p::pulumi-nodejs:dynamic/vhd:DifferencingDisk::a";
+    const after = "urn:pulumi:renamed::p::pulumi-nodejs:dynamic/vhd:DifferencingDisk::a";
+    const { inputs, state } = await created({ imagePath: join(dir, "a.vhd"), parentPath: golden, owner: before });
+    const news = await rechecked({ ...inputs, owner: after }, { protectParent: true, owner: after });
+    const { outs } = await provider.update(state.imagePath, state, news);
+    expect(outs).toMatchObject({ owner: after });
+    expect(JSON.parse(readFileSync(join(dir, ".a.vhd.pulumi-vhd-owner"), "utf8"))).toMatchObject({ owner: after });
+    await provider.remove(state.imagePath, outs as DiskState);
+    expect(existsSync(state.imagePath)).toBe(false);
+    expect(readdirSync(dir).filter((file) => file.includes("a.vhd"))).toEqual([]);
   });
 
   it("update applies protectParent in place and returns the full outputs", async () => {
