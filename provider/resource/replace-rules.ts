@@ -155,11 +155,13 @@ export const UPDATE_IN_PLACE: readonly (keyof DiskSettings)[] = ["adopt", "prote
 
 /**
  * The diff of a recorded disk (`olds`, the state) against the checked inputs (`news`): replace when any
- * {@link REPLACE_RULES} applies, update when only an {@link UPDATE_IN_PLACE} setting changed or the checksum was
- * turned on for a disk recorded without one, else nothing at all.
+ * {@link REPLACE_RULES} applies (but never for a fact the engine carried over, see `carriedFacts`), update when only
+ * an {@link UPDATE_IN_PLACE} setting changed or the checksum was turned on for a disk recorded without one, else
+ * nothing at all.
  */
 export function planDiff(olds: DiskState, news: DiskInputs, facts: DiskFileFacts): DiskDiff {
-  const applying = REPLACE_RULES.filter((rule) => rule.applies(olds, news, facts));
+  const carried = new Set<keyof DiskInputs>(news.carriedFacts ?? []);
+  const applying = REPLACE_RULES.filter((rule) => !carried.has(rule.property) && rule.applies(olds, news, facts));
   const replaces = [...new Set(applying.map((rule) => rule.property))];
   const updatedSettings = UPDATE_IN_PLACE.filter((setting) => changedOrUnknown(olds[setting], news[setting]));
   const checksumToRecord = news.checksum && olds.parentChecksum === null && news.parentChecksum !== null;
