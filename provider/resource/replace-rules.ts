@@ -36,8 +36,8 @@ export interface DiskDiff {
   /** Inputs whose change forces a replace (deduplicated, in rule order). */
   replaces: string[];
   /**
-   * Delete the old disk first: true when the new disk takes the same (or a not yet known) path, unless no file is at
-   * an unchanged parentPath. Then the new disk is created first: if an earlier step of the run does not make the
+   * Delete the old disk first, if the disk is replaced (for a reason here, or by the engine for `replaceOnChanges`):
+   * true when the new disk takes the same (or a not yet known) path, unless no file is at an unchanged parentPath. Then the new disk is created first: if an earlier step of the run does not make the
    * parent, create fails with the contract's error and the existing disk, whose parent may still be restored, is left
    * as it is. (A disk given a new parentPath is rebuilt empty whatever happens, so deleting it first loses nothing.)
    */
@@ -171,7 +171,7 @@ export function planDiff(olds: DiskState, news: DiskInputs, facts: DiskFileFacts
     changes,
     changesInInputs: changes && !checksumToRecord && applying.every((rule) => rule.inInputs),
     replaces,
-    deleteBeforeReplace: replaces.length > 0 && !moves && (news.parentUniqueId !== null || news.parentPath !== olds.parentPath),
+    deleteBeforeReplace: !moves && (news.parentUniqueId !== null || news.parentPath !== olds.parentPath),
     updatedSettings,
     reasons: applying.map((rule) => `${rule.property}: ${rule.reason}`),
   };

@@ -395,8 +395,9 @@ describe("protectParent and update", () => {
     chmodSync(golden, 0o644);
     const { inputs, state } = await created({ imagePath: join(dir, "a.vhd"), parentPath: golden });
     const news = await rechecked(inputs, { protectParent: true });
-    // A settings-only update leaves `changes` to the engine, which then finds the changed keys (replaceOnChanges).
-    expect(await provider.diff(state.imagePath, state, news)).toEqual({ changes: undefined, replaces: [], deleteBeforeReplace: false });
+    // A settings-only update leaves `changes` to the engine, which then finds the changed keys (replaceOnChanges);
+    // if that makes it a replace, the disk at the same path must go first.
+    expect(await provider.diff(state.imagePath, state, news)).toEqual({ changes: undefined, replaces: [], deleteBeforeReplace: true });
     const { outs } = await provider.update(state.imagePath, state, news);
     expect(outs).toEqual({ ...state, protectParent: true, parentModeBeforeProtect: 0o644 });
     expect(statSync(golden).mode & 0o777).toBe(0o444);
