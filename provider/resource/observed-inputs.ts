@@ -3,8 +3,10 @@
  * (unique id, size, checksum; the same for each ancestor). Fingerprints stay out: inode and ctime change on every
  * touch and are no reason anyone needs to read (checksums are recalled by fingerprint in checksum-cache.ts instead).
  *
- * A fact the engine carried over because the program lists it in `ignoreChanges` is kept as carried: that is how a
- * user keeps a disk across a parent change they judge harmless.
+ * A fact the engine carried over because the program lists it in `ignoreChanges` is kept as carried, and named in
+ * `carriedFacts` so that diff never replaces for it: that is how a user keeps a disk across a parent change they
+ * judge harmless. (Comparing it with the recorded fact is no use: the carried value comes from the last deployment's
+ * inputs, which the engine does not renew when it recreates a dependent from its old inputs.)
  */
 import type { FileFingerprint } from "../fs/file-fingerprint";
 import { isUnlinkedChecksum } from "../vhd/unlinked-checksum";
@@ -27,11 +29,12 @@ export function observedFacts(observation: ParentObservation, news: RawInputs): 
     parentChecksum: observation.parentChecksum,
     ancestors: ancestors === null ? null : ancestorFacts(ancestors),
   };
-  for (const key of CARRIED_FACTS) {
+  const carried = CARRIED_FACTS.filter((key) => {
     const value = news[key];
-    if (value !== undefined && value !== null && !isUnknown(value)) Object.assign(facts, { [key]: value });
-  }
-  return facts;
+    return value !== undefined && value !== null && !isUnknown(value);
+  });
+  for (const key of carried) Object.assign(facts, { [key]: news[key] });
+  return carried.length === 0 ? facts : { ...facts, carriedFacts: carried };
 }
 
 /**

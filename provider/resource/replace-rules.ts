@@ -38,8 +38,8 @@ export interface DiskDiff {
   /** Inputs whose change forces a replace (deduplicated, in rule order). */
   replaces: string[];
   /**
-   * Delete the old disk first: true when the new disk takes the same (or a not yet known) path, unless no file is at
-   * an unchanged parentPath. Then the new disk is created first: if an earlier step of the run does not make the
+   * Delete the old disk first, if the disk is replaced (for a reason here, or by the engine for `replaceOnChanges`):
+   * true when the new disk takes the same (or a not yet known) path, unless no file is at an unchanged parentPath. Then the new disk is created first: if an earlier step of the run does not make the
    * parent, create fails with the contract's error and the existing disk, whose parent may still be restored, is left
    * as it is. (A disk given a new parentPath is rebuilt empty whatever happens, so deleting it first loses nothing.)
    * Said for a settings update too: `replaceOnChanges` can turn it into a replace, and at the same path the old disk
@@ -209,12 +209,13 @@ export const UPDATE_IN_PLACE: readonly (keyof DiskSettings)[] = ["adopt", "prote
 
 /**
  * The diff of a recorded disk (`olds`, the state) against the checked inputs (`news`): replace when any
- * {@link REPLACE_RULES} applies, update when only an {@link UPDATE_IN_PLACE} setting changed, there are facts to record
- * (a checksum where none or an older kind was recorded, an ancestor at a new path), or the parent moved
- * ({@link sameParentAtNewPath}), else nothing at all.
+ * {@link REPLACE_RULES} applies (but never for a fact the engine carried over, see `carriedFacts`), update when only
+ * an {@link UPDATE_IN_PLACE} setting changed, there are facts to record (a checksum where none or an older kind was
+ * recorded, an ancestor at a new path), or the parent moved ({@link sameParentAtNewPath}), else nothing at all.
  */
 export function planDiff(olds: DiskState, news: DiskInputs, facts: DiskFileFacts): DiskDiff {
-  const applying = REPLACE_RULES.filter((rule) => rule.applies(olds, news, facts));
+  const carried = new Set<keyof DiskInputs>(news.carriedFacts ?? []);
+  const applying = REPLACE_RULES.filter((rule) => !carried.has(rule.property) && rule.applies(olds, news, facts));
   const replaces = [...new Set(applying.map((rule) => rule.property))];
   const updatedSettings = UPDATE_IN_PLACE.filter((setting) => changedOrUnknown(olds[setting], news[setting]));
   const recordFacts = replaces.length === 0 && factsToRecord(olds, news);

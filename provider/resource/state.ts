@@ -67,6 +67,12 @@ export interface ObservedFacts {
   parentChecksum: string | null;
   /** The disks above the parent, by absolute path, nearest first; `null` when no file is at parentPath (yet). */
   ancestors: Record<string, AncestorFacts> | null;
+  /**
+   * The facts above that the engine carried over from the last deployment's inputs (the program lists them in
+   * `ignoreChanges`) instead of the observed ones; absent when none. They are never a reason to replace: those inputs
+   * can be older than the disk (the engine recreates a dependent from its old inputs, e.g. under `--target`).
+   */
+  carriedFacts?: (keyof ObservedFacts)[];
 }
 
 /** The settings a user chooses, with their defaults filled in by `check`. */

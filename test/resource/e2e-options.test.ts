@@ -54,14 +54,23 @@ describe("resource options on a disk's inputs", () => {
     expect(again.code, again.output).toBe(0);
   });
 
-  it("replaceOnChanges on a setting that updates in place (protectParent) plans a replace naming it", async () => {
+  it("replaceOnChanges on a setting that updates in place (protectParent) plans a replace naming it; up does it", async () => {
+    vhdWrite(path("strict"), 0, vmData);
+    const { uniqueId } = await disks.outputsOf("strict");
     await disks.setDisks(specs(disks.golden, disks.dir, true));
     const preview = await disks.stack.preview(["--json"]);
     expect(preview.code, preview.output).toBe(0);
     const steps = jsonSteps(preview.stdout);
     expect(steps.get("strict")?.[0]).toMatchObject({ op: "replace", replaceReasons: ["protectParent"] });
     expect(steps.has("kept")).toBe(false);
-    // Back to no protection, so nothing is left read-only for the clean-up.
+    // The new disk takes the old one's path: the old one goes first.
+    const up = await disks.stack.up();
+    expect(up.code, up.output).toBe(0);
+    expect((await disks.outputsOf("strict")).uniqueId).not.toBe(uniqueId);
+    expect(vhdRead(path("strict"), 0, vmData.length).equals(vmData)).toBe(false);
+    // Back to no protection (a replace again), so nothing is left read-only for the clean-up.
     await disks.setDisks(specs(disks.golden, disks.dir));
+    const back = await disks.stack.up();
+    expect(back.code, back.output).toBe(0);
   });
 });

@@ -202,6 +202,17 @@ describe("diff against real parent changes", () => {
     expect((await rechecked(kept)).parentChecksum).toBe(sha256(golden));
   });
 
+  it("never replaces for a carried fact older than the disk (a dependent the engine recreated from old inputs)", async () => {
+    const { inputs, state } = await created({ imagePath: join(dir, "web.vhd"), parentPath: golden });
+    // What `up --target <parent>` leaves: the state's inputs are the old plan's, its outputs the files made on.
+    const stale = await rechecked(inputs, { parentChecksum: "0".repeat(64), parentSize: state.parentSize + 512 });
+    expect(stale.carriedFacts).toEqual(["parentSize", "parentChecksum"]);
+    expect(await provider.diff(state.imagePath, state, stale)).toMatchObject({ changes: false, replaces: [] });
+    // Carried or not, another reason still replaces.
+    rmSync(state.imagePath);
+    expect(await provider.diff(state.imagePath, state, stale)).toMatchObject({ changes: true, replaces: ["imagePath"] });
+  });
+
   it("does not compare checksums with checksum: false (the benchmark's baseline)", async () => {
     const { inputs, state } = await created({ imagePath: join(dir, "web.vhd"), parentPath: golden, checksum: false });
     expect(state.parentChecksum).toBeNull();

@@ -133,7 +133,7 @@ describe("planDiff: no change, or an update in place", () => {
     expect(planDiff(recorded, unchanged, present)).toEqual({
       changes: false,
       replaces: [],
-      deleteBeforeReplace: false,
+      deleteBeforeReplace: true,
       updatedSettings: [],
       changesInInputs: false,
       reasons: [],
