@@ -268,7 +268,9 @@ export async function update(
       await parentLock.run(recorded.parentPath, () => releaseParent(recorded, []));
       parentModeBeforeProtect = null;
     }
-    const parentChecksum = news.checksum ? (news.parentChecksum ?? recorded.parentChecksum) : null;
+    // A fact the engine carried over from older inputs (ignoreChanges, --target) is not what the disk was made on.
+    const observedChecksum = news.carriedFacts?.includes("parentChecksum") ? null : news.parentChecksum;
+    const parentChecksum = news.checksum ? (observedChecksum ?? recorded.parentChecksum) : null;
     // The state takes the URN the resource has now; the record beside the disk must name the same, or delete refuses.
     if (recorded.owner !== undefined && news.owner !== undefined) {
       await transferOwner(recorded.imagePath, recorded.uniqueId, recorded.owner, news.owner);
@@ -285,7 +287,7 @@ export async function update(
  * changed parent fails a relink.
  */
 async function withPlannedFacts(recorded: DiskState, news: DiskInputs): Promise<DiskState> {
-  if (news.ancestors === null || recorded.ancestors === null) return recorded;
+  if (news.ancestors === null || recorded.ancestors === null || news.carriedFacts?.includes("ancestors")) return recorded;
   if (sameAncestorFacts(recorded.ancestors, news.ancestors)) return recorded;
   const observed = (await observeParent(recorded.parentPath, { checksum: false })).ancestors ?? {};
   const ancestors = Object.fromEntries(

@@ -165,12 +165,19 @@ function ancestorsChanged(
 /**
  * True when the observed facts say what the recorded ones say in another form, which an update records: a checksum
  * where none was recorded, an unlinked one where a plain one was, an ancestor at a new path (see the rules above).
- * Called only when no rule replaces the disk. A fact not observed (`null`) records nothing.
+ * Called only when no rule replaces the disk. A fact not observed (`null`), or carried over by the engine from older
+ * inputs (`carriedFacts`), records nothing.
  */
-function factsToRecord(olds: DiskState, news: DiskInputs): boolean {
+function factsToRecord(olds: DiskState, news: DiskInputs, carried: ReadonlySet<keyof DiskInputs>): boolean {
   const { parentChecksum, ancestors } = news;
-  const checksum = news.checksum && parentChecksum !== null && !isUnknown(parentChecksum) && parentChecksum !== olds.parentChecksum;
-  return checksum || (ancestors !== null && olds.ancestors !== null && !sameAncestorFacts(olds.ancestors, ancestors));
+  const checksum =
+    news.checksum &&
+    !carried.has("parentChecksum") &&
+    parentChecksum !== null &&
+    !isUnknown(parentChecksum) &&
+    parentChecksum !== olds.parentChecksum;
+  const moved = !carried.has("ancestors") && ancestors !== null && olds.ancestors !== null;
+  return checksum || (moved && !sameAncestorFacts(olds.ancestors as Record<string, AncestorFacts>, ancestors));
 }
 
 /** True when both say the same of the same paths, whatever the key order (the state sorts keys; fingerprints left out). */
@@ -218,7 +225,7 @@ export function planDiff(olds: DiskState, news: DiskInputs, facts: DiskFileFacts
   const applying = REPLACE_RULES.filter((rule) => !carried.has(rule.property) && rule.applies(olds, news, facts));
   const replaces = [...new Set(applying.map((rule) => rule.property))];
   const updatedSettings = UPDATE_IN_PLACE.filter((setting) => changedOrUnknown(olds[setting], news[setting]));
-  const recordFacts = replaces.length === 0 && factsToRecord(olds, news);
+  const recordFacts = replaces.length === 0 && factsToRecord(olds, news, carried);
   const moves = news.imagePath !== olds.imagePath && !isUnknown(news.imagePath);
   const relink = replaces.length === 0 && sameParentAtNewPath(olds, news);
   const changes = replaces.length > 0 || updatedSettings.length > 0 || recordFacts || relink;
@@ -226,7 +233,7 @@ export function planDiff(olds: DiskState, news: DiskInputs, facts: DiskFileFacts
     changes,
     changesInInputs: changes && !recordFacts && applying.every((rule) => rule.inInputs),
     replaces,
-    deleteBeforeReplace: changes && !moves && (news.parentUniqueId !== null || news.parentPath !== olds.parentPath),
+    deleteBeforeReplace: !moves && (news.parentUniqueId !== null || news.parentPath !== olds.parentPath),
     updatedSettings,
     reasons: applying.map((rule) => `${rule.property}: ${rule.reason}`),
     relink,
