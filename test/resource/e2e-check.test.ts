@@ -30,7 +30,7 @@ describe("check errors at preview, against the right input", () => {
   it("a block size the writer does not make: blockSize, ERROR_VHD_INVALID_BLOCK_SIZE", async () => {
     await previewFails(
       { name: "blocks", parentPath: disks.golden, imagePath: join(disks.dir, "blocks.vhd"), blockSize: 3 },
-      /property blockSize value \{3\} has a problem: ERROR_VHD_INVALID_BLOCK_SIZE \(0xC03A000B\): blockSize ".*blocks\.vhd": a VHD block size must be/,
+      /property blockSize value \{3\} has a problem: ERROR_VHD_INVALID_BLOCK_SIZE \(0xC03A000B\): blockSize 3, imagePath ".*blocks\.vhd": a VHD block size must be/,
     );
   });
 
