@@ -11,18 +11,16 @@
  * `$XDG_CACHE_HOME/pulumi-vhd`, else `~/.cache/pulumi-vhd`. Reading or writing it never fails a deployment: a lost
  * or unreadable cache costs one more hash.
  */
-import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
+import { readJsonRecord, replaceJsonRecord } from "../fs/json-record";
 
 /** The environment variable naming the cache folder. */
 export const CHECKSUM_CACHE_ENV = "PULUMI_VHD_CACHE_DIR";
 
 /** Entries kept; the oldest go first. Each is about 100 bytes. */
 const MAX_ENTRIES = 2000;
-
-/** Numbers the temporary files of concurrent writes within this process. */
-let writes = 0;
 
 function cacheFile(): string {
   const folder =
@@ -32,12 +30,8 @@ function cacheFile(): string {
 }
 
 async function readEntries(file: string): Promise<Record<string, string>> {
-  try {
-    const parsed: unknown = JSON.parse(await readFile(file, "utf8"));
-    return typeof parsed === "object" && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, string>) : {};
-  } catch {
-    return {};
-  }
+  const parsed = await readJsonRecord(file, "path").catch(() => null);
+  return typeof parsed === "object" && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, string>) : {};
 }
 
 /**
@@ -60,18 +54,13 @@ export async function cachedChecksum(key: string, kind: ChecksumKind): Promise<s
 /** Remembers the digest `sha256` of `kind` for the file fingerprint `key`. Written atomically (temp file, rename); never throws. */
 export async function rememberChecksum(key: string, kind: ChecksumKind, sha256: string): Promise<void> {
   const file = cacheFile();
-  const temporary = `${file}.${process.pid}.${++writes}.tmp`;
-  try {
-    const entries = await readEntries(file);
-    delete entries[entryKey(key, kind)];
-    entries[entryKey(key, kind)] = sha256;
-    const keys = Object.keys(entries);
-    for (const old of keys.slice(0, Math.max(0, keys.length - MAX_ENTRIES))) delete entries[old];
-    await mkdir(join(file, ".."), { recursive: true });
-    await writeFile(temporary, JSON.stringify(entries));
-    await rename(temporary, file);
-  } catch {
-    // Deliberately ignored (see the module comment), but no temporary file stays behind.
-    await rm(temporary, { force: true }).catch(() => undefined);
-  }
+  const entries = await readEntries(file);
+  delete entries[entryKey(key, kind)];
+  entries[entryKey(key, kind)] = sha256;
+  const keys = Object.keys(entries);
+  for (const old of keys.slice(0, Math.max(0, keys.length - MAX_ENTRIES))) delete entries[old];
+  // Deliberately never thrown (see the module comment); replaceJsonRecord leaves no temporary file behind.
+  await mkdir(join(file, ".."), { recursive: true })
+    .then(() => replaceJsonRecord(file, entries, { parameter: "path", action: "remember a checksum" }))
+    .catch(() => undefined);
 }

@@ -4,7 +4,7 @@
  * the old record or the new one.
  */
 import { randomBytes } from "node:crypto";
-import { open, readFile, unlink } from "node:fs/promises";
+import { open, readFile, rename, unlink } from "node:fs/promises";
 import type { ErrorParameter } from "../errors";
 import { errnoCode, vhdErrorFromFs } from "./fs-error";
 
@@ -46,5 +46,25 @@ export async function writeJsonTemporary(target: string, value: unknown): Promis
   } catch (error) {
     await unlink(temporary).catch(() => undefined);
     throw error;
+  }
+}
+
+/**
+ * Replaces the record at `file` whole with `value` (a temporary file, fsync, rename), so a crash leaves the old record
+ * or the new one and no temporary file stays behind.
+ * @throws VhdError the table's file-system errors, naming `parameter` and `file`, saying `action`.
+ */
+export async function replaceJsonRecord(
+  file: string,
+  value: unknown,
+  context: { parameter: ErrorParameter; action: string },
+): Promise<void> {
+  let temporary: string | undefined;
+  try {
+    temporary = await writeJsonTemporary(file, value);
+    await rename(temporary, file);
+  } catch (error) {
+    if (temporary !== undefined) await unlink(temporary).catch(() => undefined);
+    throw vhdErrorFromFs(error, { parameter: context.parameter, path: file, action: context.action });
   }
 }

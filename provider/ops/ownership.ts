@@ -9,10 +9,10 @@
  * disk beside it still has the unique id it names: a record left by a crash, or by a disk deleted or replaced outside
  * Pulumi, names a disk that is not there and claims nothing.
  */
-import { link, rename, unlink } from "node:fs/promises";
+import { link, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { errnoCode, vhdErrorFromFs } from "../fs/fs-error";
-import { readJsonRecord, writeJsonTemporary } from "../fs/json-record";
+import { readJsonRecord, replaceJsonRecord, writeJsonTemporary } from "../fs/json-record";
 
 /** What an ownership record holds. */
 export interface OwnershipRecord {
@@ -82,15 +82,10 @@ export async function claimDisk(imagePath: string, record: OwnershipRecord): Pro
 export async function transferOwner(imagePath: string, uniqueId: string, from: string, to: string): Promise<void> {
   const record = await readRecord(imagePath);
   if (record === null || record.uniqueId !== uniqueId || record.owner !== from || from === to) return;
-  const target = ownershipRecordPath(imagePath);
-  let temporary: string | undefined;
-  try {
-    temporary = await writeJsonTemporary(target, { owner: to, uniqueId });
-    await rename(temporary, target);
-  } catch (error) {
-    if (temporary !== undefined) await unlink(temporary).catch(() => undefined);
-    throw vhdErrorFromFs(error, { parameter: "imagePath", path: target, action: "write the disk's ownership record" });
-  }
+  await replaceJsonRecord(ownershipRecordPath(imagePath), { owner: to, uniqueId }, {
+    parameter: "imagePath",
+    action: "write the disk's ownership record",
+  });
 }
 
 /** Removes the record if it is the one for the disk with `uniqueId` (a record naming another disk is not ours). */

@@ -8,11 +8,11 @@
  * A holder whose disk is no longer at its path (deleted or replaced outside Pulumi) holds nothing; a holder with a
  * secret path is listed without it (the record is plain text) and holds until its own resource lets go.
  */
-import { chmod, rename, stat, unlink } from "node:fs/promises";
+import { chmod, stat, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { VhdError } from "../errors";
 import { errnoCode, vhdErrorFromFs } from "../fs/fs-error";
-import { readJsonRecord, writeJsonTemporary } from "../fs/json-record";
+import { readJsonRecord, replaceJsonRecord } from "../fs/json-record";
 import { identifyDisk } from "../vhd/disk-identity";
 
 const WRITE_BITS = 0o222;
@@ -109,17 +109,9 @@ async function readHolds(parentPath: string): Promise<ParentHolds | null> {
   return typeof modeBefore === "number" && Array.isArray(holders) ? { modeBefore, holders } : null;
 }
 
-/** Replaces the record whole (temporary file, rename), so a crash leaves the old list or the new one. */
+/** Replaces the record whole, so a crash leaves the old list or the new one. */
 async function writeHolds(parentPath: string, holds: ParentHolds): Promise<void> {
-  const file = holdsRecordPath(parentPath);
-  let temporary: string | undefined;
-  try {
-    temporary = await writeJsonTemporary(file, holds);
-    await rename(temporary, file);
-  } catch (error) {
-    if (temporary !== undefined) await unlink(temporary).catch(() => undefined);
-    throw vhdErrorFromFs(error, { parameter: "parentPath", path: file, action: "write the parent's holds record" });
-  }
+  await replaceJsonRecord(holdsRecordPath(parentPath), holds, { parameter: "parentPath", action: "write the parent's holds record" });
 }
 
 /** The file's permission bits, or `null` when it does not exist. */
