@@ -1,7 +1,7 @@
 /**
- * Small JSON records the provider keeps beside disk files (who owns a disk, who holds a parent read-only): read
- * leniently, since a missing or garbled record must claim nothing, and written whole, since a crash must leave either
- * the old record or the new one.
+ * Small JSON records the provider keeps (who holds a parent read-only, who owns a disk, remembered checksums): read
+ * leniently, since a missing or garbled record must claim nothing, and replaced whole, since a crash must leave either
+ * the old record or the new one. A record that must never overwrite another is created with fs/atomic-file.ts.
  */
 import { randomBytes } from "node:crypto";
 import { open, readFile, rename, unlink } from "node:fs/promises";
@@ -28,11 +28,10 @@ export async function readJsonRecord(file: string, parameter: ErrorParameter): P
 }
 
 /**
- * Writes `value` as JSON into a new temporary file beside `target` (exclusive create, fsync) and returns its path,
- * for the caller to publish (rename or no-clobber link) and then remove.
- * @throws the file system's errors, as they come (the caller names what it was doing).
+ * Writes `value` as JSON into a new temporary file beside `target` (exclusive create, fsync) and returns its path.
+ * @throws the file system's errors, as they come (replaceJsonRecord names what it was doing).
  */
-export async function writeJsonTemporary(target: string, value: unknown): Promise<string> {
+async function writeJsonTemporary(target: string, value: unknown): Promise<string> {
   const temporary = `${target}.${randomBytes(6).toString("hex")}.tmp`;
   try {
     const handle = await open(temporary, "wx", 0o644);

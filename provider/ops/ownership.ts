@@ -5,14 +5,16 @@
  * back. The record lives beside the disk, not in the Pulumi state, because two owners are usually two stacks (or two
  * states), and not in the disk, because an adopted disk is not ours to modify.
  *
- * Crash honesty: the record is published whole (temporary file, fsync, no-clobber link), and it only counts while the
+ * Crash honesty: the record is published whole (fs/atomic-file.ts: temporary file, fsync, no-clobber link), and it only counts while the
  * disk beside it still has the unique id it names: a record left by a crash, or by a disk deleted or replaced outside
  * Pulumi, names a disk that is not there and claims nothing.
  */
-import { link, unlink } from "node:fs/promises";
+import { unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
+import { isVhdError } from "../errors";
+import { createFileAtomically } from "../fs/atomic-file";
 import { errnoCode, vhdErrorFromFs } from "../fs/fs-error";
-import { readJsonRecord, replaceJsonRecord, writeJsonTemporary } from "../fs/json-record";
+import { readJsonRecord, replaceJsonRecord } from "../fs/json-record";
 
 /** What an ownership record holds. */
 export interface OwnershipRecord {
@@ -38,38 +40,33 @@ export async function ownerOf(imagePath: string, uniqueId: string): Promise<stri
 
 /**
  * Claims the disk with `record.uniqueId` at `imagePath` for `record.owner`: writes the record unless one already names
- * that disk. The record is published with a no-clobber hard link, so of two resources claiming the same disk at the
- * same moment exactly one wins. A record left over from another disk is replaced.
+ * that disk. The record is created atomically and never over an existing one (fs/atomic-file.ts), so of two resources
+ * claiming the same disk at the same moment exactly one wins. A record left over from another disk is replaced.
  *
  * @returns `null` when the disk is now (or already was) `record.owner`'s, else the owner that holds it.
  * @throws VhdError the table's file-system errors.
  */
 export async function claimDisk(imagePath: string, record: OwnershipRecord): Promise<string | null> {
   const target = ownershipRecordPath(imagePath);
-  const context = { parameter: "imagePath", path: target, action: "write the disk's ownership record" };
-  let temporary: string | undefined;
-  try {
-    temporary = await writeJsonTemporary(target, record);
-    // Twice at most: the second time after taking away a record that named another disk.
-    for (let attempt = 0; attempt < 2; attempt++) {
-      try {
-        await link(temporary, target);
-        return null;
-      } catch (error) {
-        if (errnoCode(error) !== "EEXIST") throw error;
-      }
-      const existing = await readRecord(imagePath);
-      if (existing !== null && existing.uniqueId === record.uniqueId) {
-        return existing.owner === record.owner ? null : existing.owner;
-      }
-      await unlink(target).catch(() => undefined);
+  // Twice at most: the second time after taking away a record that named another disk.
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      await createFileAtomically(target, (handle) => handle.writeFile(`${JSON.stringify(record)}\n`), { parameter: "imagePath" });
+      return null;
+    } catch (error) {
+      if (!isVhdError(error) || error.code !== "ERROR_ALREADY_EXISTS") throw error;
     }
-    throw new Error("the ownership record keeps being replaced by another process");
-  } catch (error) {
-    throw vhdErrorFromFs(error, context);
-  } finally {
-    if (temporary !== undefined) await unlink(temporary).catch(() => undefined);
+    const existing = await readRecord(imagePath);
+    if (existing !== null && existing.uniqueId === record.uniqueId) {
+      return existing.owner === record.owner ? null : existing.owner;
+    }
+    await unlink(target).catch(() => undefined);
   }
+  throw vhdErrorFromFs(new Error("the ownership record keeps being replaced by another process"), {
+    parameter: "imagePath",
+    path: target,
+    action: "write the disk's ownership record",
+  });
 }
 
 /**
