@@ -198,7 +198,8 @@ async function createNew(inputs: DiskInputs): ReturnType<typeof createDifferenci
  * Re-reads the disk at `id`. A disk deleted outside Pulumi returns an empty id (the engine drops it from the state).
  * A file with another unique id keeps the recorded disk and sets `foundUniqueId`; a relinked disk records its new
  * parent link; either makes the next preview plan a replace. With nothing recorded (`get`), the disk is described as
- * it is now.
+ * it is now; with nothing recorded but the class's `owner` (`refresh --import-pending-creates`), it is also claimed
+ * for that resource (ownership.ts), or refused with `ERROR_ALREADY_EXISTS` when another resource owns it.
  */
 export async function read(id: string, props: Partial<DiskState>): Promise<DiskReadResult> {
   return reportingFailures(async () => {
@@ -210,6 +211,13 @@ export async function read(id: string, props: Partial<DiskState>): Promise<DiskR
     if (found.kind === "missing") return { id: "" };
     if (typeof props.uniqueId !== "string") {
       const state = await describeUnmanaged(imagePath, childFacts(await inspectDisk(imagePath, { parameter: "imagePath" })), props);
+      // An import of a pending create (props are the create's inputs, with the class's `owner`) makes the disk the
+      // resource's, as the create would have: without the record, a later takeover or delete sees no owner. `get`
+      // gives no owner and claims nothing.
+      if (state.owner !== undefined) {
+        const holder = await claimDisk(imagePath, { owner: state.owner, uniqueId: state.uniqueId });
+        if (holder !== null) throw ownedElsewhere(imagePath, holder);
+      }
       return { id: diskId(state), props: secretPathValues(state, state.secretPaths) };
     }
     const recorded = recordedState(props);

@@ -300,6 +300,24 @@ describe("read (refresh, get)", () => {
     });
   });
 
+  it("an import of a pending create claims the disk for the resource, so another resource cannot take it over", async () => {
+    const owner = "urn:pulumi:dev::p::pulumi-nodejs:dynamic/vhd:DifferencingDisk::web";
+    const inputs = await checked({ imagePath: join(dir, "web.vhd"), parentPath: golden, owner });
+    // Killed between writing the disk and its ownership record: the disk is there, no record.
+    const made = await createDifferencingDisk({ imagePath: inputs.imagePath, parentPath: golden, pathRules: "posix" });
+    const read = await provider.read(inputs.imagePath, inputs as unknown as DiskState);
+    expect(read.props).toMatchObject({ uniqueId: made.uniqueId, owner });
+    expect(JSON.parse(readFileSync(join(dir, ".web.vhd.pulumi-vhd-owner"), "utf8"))).toEqual({ owner, uniqueId: made.uniqueId });
+    const other = "urn:pulumi:dev::p::pulumi-nodejs:dynamic/vhd:DifferencingDisk::intruder";
+    await expect(provider.create(await checked({ imagePath: inputs.imagePath, parentPath: golden, adopt: true, owner: other }))).rejects.toThrow(
+      /ERROR_ALREADY_EXISTS .*managed by another resource, urn:.*::web /,
+    );
+    // And an import by that other resource is refused the same way, leaving the record as it was.
+    const intruder = await checked({ imagePath: inputs.imagePath, parentPath: golden, owner: other });
+    await expect(provider.read(inputs.imagePath, intruder as unknown as DiskState)).rejects.toThrow(/ERROR_ALREADY_EXISTS .*::web /);
+    expect(JSON.parse(readFileSync(join(dir, ".web.vhd.pulumi-vhd-owner"), "utf8"))).toMatchObject({ owner });
+  });
+
   it("notes a file that is not a VHD at all the same way (foundUniqueId null), instead of failing", async () => {
     const { inputs, state } = await created({ imagePath: join(dir, "web.vhd"), parentPath: golden });
     writeFileSync(state.imagePath, "a text file now\n");
