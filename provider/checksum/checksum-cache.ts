@@ -7,6 +7,12 @@
  * are the old inputs, and any input that changes shows in `pulumi preview --diff`, where inode and ctime (which
  * change on every touch) are noise. A fingerprint only ever matches on the machine that took it anyway.
  *
+ * That holds only where the file system keeps a real ctime, one the kernel alone sets. FAT and exFAT have no change
+ * time (Linux reports the modification time, which `touch -r` sets back), squashfs and ISO 9660 store one time for
+ * both, an SMB server or a FUSE daemon reports what it likes, and NTFS's change time can be set through the Windows
+ * API. A golden image edited there with its mtime restored keeps its fingerprint, so on those volumes, and on any the
+ * provider does not recognise, a remembered checksum is not trusted: the file is hashed again ({@link fingerprintsTrustedIn}).
+ *
  * The file holds fingerprint keys and checksums only, no paths. It lives in `$PULUMI_VHD_CACHE_DIR`, else
  * `$XDG_CACHE_HOME/pulumi-vhd`, else `~/.cache/pulumi-vhd`. Reading or writing it never fails a deployment: a lost
  * or unreadable cache costs one more hash.
@@ -15,6 +21,7 @@ import { mkdir } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { readJsonRecord, replaceJsonRecord } from "../fs/json-record";
+import { type FileSystemType, type VolumeFactsOptions, volumeFacts } from "../fs/volume";
 
 /** The environment variable naming the cache folder. */
 export const CHECKSUM_CACHE_ENV = "PULUMI_VHD_CACHE_DIR";
@@ -63,4 +70,17 @@ export async function rememberChecksum(key: string, kind: ChecksumKind, sha256: 
   await mkdir(join(file, ".."), { recursive: true })
     .then(() => replaceJsonRecord(file, entries, { parameter: "path", action: "remember a checksum" }))
     .catch(() => undefined);
+}
+
+/** File systems whose ctime changes with every write and cannot be set back: a fingerprint there tells every change. */
+const REAL_CTIME: ReadonlySet<FileSystemType> = new Set(["ext", "xfs", "btrfs", "zfs", "tmpfs", "ramfs", "overlay", "nfs"]);
+
+/**
+ * Whether a file fingerprint taken in `folder` changes with every write to the file, so that a checksum remembered for
+ * it may be used (see the module comment for the file systems where it does not). `options.assumeFsType` overrides
+ * what `statfs` reports, as for {@link volumeFacts}. Never throws: a volume that cannot be examined is not trusted.
+ */
+export async function fingerprintsTrustedIn(folder: string, options: VolumeFactsOptions = {}): Promise<boolean> {
+  const facts = await volumeFacts(folder, options).catch(() => null);
+  return facts !== null && REAL_CTIME.has(facts.fsType);
 }
