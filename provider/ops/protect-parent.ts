@@ -7,12 +7,16 @@
  * The mode is put back when the last holder lets go, and only if nobody changed it since (a user's own chmod wins).
  * A holder whose disk is no longer at its path (deleted or replaced outside Pulumi) holds nothing; a holder with a
  * secret path is listed without it (the record is plain text) and holds until its own resource lets go.
+ *
+ * Every change of the record (read, change, replace) runs under the record's lock file (fs/record-lock.ts), so two
+ * processes adding or removing holders at once (two stacks, or the CLI and a stack) never lose one another's change.
  */
 import { chmod, stat, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { VhdError } from "../errors";
 import { errnoCode, vhdErrorFromFs } from "../fs/fs-error";
 import { readJsonRecord, replaceJsonRecord } from "../fs/json-record";
+import { withRecordLock } from "../fs/record-lock";
 import { identifyDisk } from "../vhd/disk-identity";
 
 const WRITE_BITS = 0o222;
@@ -43,7 +47,11 @@ export function holdsRecordPath(parentPath: string): string {
  * Returns the mode to put back when the last holder goes, or `null` when the parent was read-only already without
  * holders (then nobody here has anything to undo).
  */
-export async function protectParent(parentPath: string, holder: ParentHolder): Promise<number | null> {
+export function protectParent(parentPath: string, holder: ParentHolder): Promise<number | null> {
+  return underLock(parentPath, () => addHolder(parentPath, holder));
+}
+
+async function addHolder(parentPath: string, holder: ParentHolder): Promise<number | null> {
   const holds = await readHolds(parentPath);
   if (holds !== null) {
     const others = holds.holders.filter((held) => held.uniqueId !== holder.uniqueId);
@@ -67,7 +75,11 @@ export async function protectParent(parentPath: string, holder: ParentHolder): P
  * @returns `"held"` while other holders remain, `"released"` once the last one went, `"unrecorded"` when the parent
  *   has no holds record (state from before holds records: the caller decides by itself).
  */
-export async function releaseParent(parentPath: string, uniqueId: string): Promise<"held" | "released" | "unrecorded"> {
+export function releaseParent(parentPath: string, uniqueId: string): Promise<"held" | "released" | "unrecorded"> {
+  return underLock(parentPath, () => removeHolder(parentPath, uniqueId));
+}
+
+async function removeHolder(parentPath: string, uniqueId: string): Promise<"held" | "released" | "unrecorded"> {
   const holds = await readHolds(parentPath);
   if (holds === null) return "unrecorded";
   const holders: ParentHolder[] = [];
@@ -101,6 +113,11 @@ async function stillThere(holder: ParentHolder): Promise<boolean> {
   const found = await identifyDisk(holder.imagePath).catch(() => null);
   // An unreadable path is kept: only a disk known to be gone lets go.
   return found === null || (found.kind === "vhd" && found.uniqueId === holder.uniqueId);
+}
+
+/** Runs a change of the parent's holds record under its lock (see the module comment). */
+function underLock<T>(parentPath: string, change: () => Promise<T>): Promise<T> {
+  return withRecordLock(holdsRecordPath(parentPath), change, { parameter: "parentPath" });
 }
 
 async function readHolds(parentPath: string): Promise<ParentHolds | null> {
