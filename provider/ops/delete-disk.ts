@@ -9,6 +9,7 @@ import { VhdError } from "../errors";
 import { errnoCode, vhdErrorFromFs } from "../fs/fs-error";
 import { childDisksInFolder } from "../vhd/child-disks";
 import { identifyDisk } from "../vhd/disk-identity";
+import { removeCreatedFolders } from "./created-folders";
 import { removeEmptyFolders } from "./folder-chain";
 import { forgetOwner, ownerOf, ownershipRecordPath } from "./ownership";
 
@@ -36,7 +37,7 @@ const WAY_OUT = "Move it away and retry, or drop the resource from the state wit
 /**
  * Deletes the disk at `imagePath` if it is still the disk with `expectedUniqueId`, no other resource owns it (see
  * ownership.ts) and no other VHD in its folder uses it as parent; then its ownership record and the empty folders
- * made for it. A missing file is success.
+ * made for it, or for a sibling deleted before it (created-folders.ts). A missing file is success.
  *
  * @throws VhdError `ERROR_ACCESS_DENIED` when the file is not that disk (another unique id, or not a VHD at all),
  *   `ERROR_SHARING_VIOLATION` when another resource owns it or a disk in the folder still uses it as parent (listed in
@@ -77,6 +78,7 @@ export async function deleteDisk(args: DeleteDiskArgs): Promise<DeleteDiskResult
   }
   const deleted = found.kind !== "missing" && (await removeFile(imagePath));
   await forgetOwner(imagePath, expectedUniqueId);
+  await removeCreatedFolders(path.dirname(imagePath));
   await removeEmptyFolders(args.createdFolders ?? []);
   return { deleted };
 }
@@ -98,5 +100,6 @@ async function removeFile(imagePath: string): Promise<boolean> {
  */
 export async function discardNewDisk(imagePath: string, createdFolders: readonly string[] = []): Promise<void> {
   await unlink(imagePath).catch(() => undefined);
+  await removeCreatedFolders(path.dirname(imagePath));
   await removeEmptyFolders(createdFolders);
 }

@@ -22,6 +22,7 @@ import { fingerprintFile } from "../fs/file-fingerprint";
 import { pathsEqual, resolveDiskPaths, resolveSinglePath } from "../inputs/paths";
 import { checkDistinctPaths } from "../inputs/validate";
 import { createDifferencingDisk } from "../ops/create-differencing";
+import { recordCreatedFolders } from "../ops/created-folders";
 import { deleteDisk, discardNewDisk } from "../ops/delete-disk";
 import { claimDisk, ownerOf, ownershipRecordPath, transferOwner } from "../ops/ownership";
 import { type ParentHolder, protectParent, releaseParent as releaseHold, unprotectParent } from "../ops/protect-parent";
@@ -132,6 +133,8 @@ export async function create(inputs: DiskInputs): Promise<pulumi.dynamic.CreateR
     const takeover = await takeoverOf(inputs);
     const child = takeover === null ? await createNew(inputs) : { ...takeover.disk, createdFolders: [] };
     try {
+      // The folders made belong to every disk put into them, whichever is deleted last (ops/created-folders.ts).
+      await recordCreatedFolders(child.createdFolders);
       const state = await recordDisk(inputs, childFacts(child), takeover?.kind === "adopt", child.createdFolders);
       if (inputs.owner !== undefined) {
         const holder = await claimDisk(imagePath, { owner: inputs.owner, uniqueId: state.uniqueId });

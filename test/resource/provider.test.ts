@@ -4,12 +4,14 @@
  */
 import { createHash } from "node:crypto";
 import { execFileSync } from "node:child_process";
-import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { createBaseDisk } from "../../provider/ops/create-base";
 import { createDifferencingDisk } from "../../provider/ops/create-differencing";
+import { recordCreatedFolders } from "../../provider/ops/created-folders";
+import { discardNewDisk } from "../../provider/ops/delete-disk";
 import { CHECKSUM_CACHE_ENV } from "../../provider/checksum/checksum-cache";
 import { HASH_STATS_ENV, totalBytesHashed } from "../../provider/checksum/hash-stats";
 import type { RawInputs } from "../../provider/resource/settings";
@@ -395,6 +397,46 @@ describe("delete", () => {
         `${join(dir, "child-a.vhd")}, ${join(dir, "child-b.vhd")}`,
     );
     expect(existsSync(web.imagePath)).toBe(true);
+  });
+});
+
+describe("folders create made, shared by sibling disks", () => {
+  it("go with whichever disk is deleted last, also when the disk that made them goes first", async () => {
+    const outer = join(dir, "new");
+    const folder = join(outer, "vms");
+    const { state: first } = await created({ imagePath: join(folder, "first.vhd"), parentPath: golden });
+    const { state: second } = await created({ imagePath: join(folder, "second.vhd"), parentPath: golden });
+    expect(first.createdFolders).toEqual([outer, folder]);
+    expect(second.createdFolders).toEqual([]);
+    await provider.remove(first.imagePath, first);
+    expect(readdirSync(folder).sort()).toEqual([".pulumi-vhd-folder", "second.vhd"]);
+    await provider.remove(second.imagePath, second);
+    expect(existsSync(outer)).toBe(false);
+    expect(readdirSync(dir).sort()).toEqual(["golden.vhd", "hash-stats.jsonl"]);
+  });
+
+  it("stay while they hold anything else, and a folder create did not make is never removed", async () => {
+    const folder = join(dir, "vms");
+    const { state: made } = await created({ imagePath: join(folder, "a.vhd"), parentPath: golden });
+    writeFileSync(join(folder, "notes.txt"), "the user's\n");
+    await provider.remove(made.imagePath, made);
+    expect(readdirSync(folder).sort()).toEqual([".pulumi-vhd-folder", "notes.txt"]);
+
+    const existing = join(dir, "existing");
+    mkdirSync(existing);
+    const { state: inExisting } = await created({ imagePath: join(existing, "b.vhd"), parentPath: golden });
+    const { state: sibling } = await created({ imagePath: join(existing, "c.vhd"), parentPath: golden });
+    await provider.remove(inExisting.imagePath, inExisting);
+    await provider.remove(sibling.imagePath, sibling);
+    expect(readdirSync(existing)).toEqual([]);
+  });
+
+  it("a disk taken back right after it was made (a create failing late) takes its folders and their record along", async () => {
+    const outer = join(dir, "new");
+    const made = await createDifferencingDisk({ imagePath: join(outer, "vms", "a.vhd"), parentPath: golden, pathRules: "posix" });
+    await recordCreatedFolders(made.createdFolders);
+    await discardNewDisk(made.path, []);
+    expect(existsSync(outer)).toBe(false);
   });
 });
 
