@@ -24,7 +24,7 @@ import { checkDistinctPaths } from "../inputs/validate";
 import { createDifferencingDisk } from "../ops/create-differencing";
 import { recordCreatedFolders } from "../ops/created-folders";
 import { deleteDisk, discardNewDisk } from "../ops/delete-disk";
-import { claimDisk, ownerOf, ownershipRecordPath, transferOwner } from "../ops/ownership";
+import { claimDisk, ownerOf, ownershipRecordPath, sameResourceInStack, transferOwner } from "../ops/ownership";
 import { type ParentHolder, protectParent, releaseParent as releaseHold, unprotectParent } from "../ops/protect-parent";
 import { setParent } from "../ops/set-parent";
 import { childDisksInFolder } from "../vhd/child-disks";
@@ -138,7 +138,7 @@ export async function create(inputs: DiskInputs): Promise<pulumi.dynamic.CreateR
       const state = await recordDisk(inputs, childFacts(child), takeover?.kind === "adopt", child.createdFolders);
       if (inputs.owner !== undefined) {
         const holder = await claimDisk(imagePath, { owner: inputs.owner, uniqueId: state.uniqueId });
-        if (holder !== null) throw ownedElsewhere(imagePath, holder);
+        if (holder !== null) throw ownedElsewhere(imagePath, holder, inputs.owner);
       }
       return { id: diskId(state), outs: secretPathValues(state, state.secretPaths) };
     } catch (error) {
@@ -159,7 +159,7 @@ async function takeoverOf(inputs: DiskInputs): Promise<{ kind: "adopt" | "own"; 
   const found = await identifyDisk(inputs.imagePath);
   if (found.kind !== "vhd") return null;
   const owner = await ownerOf(inputs.imagePath, found.uniqueId);
-  if (owner !== null && owner !== inputs.owner) throw ownedElsewhere(inputs.imagePath, owner);
+  if (owner !== null && owner !== inputs.owner) throw ownedElsewhere(inputs.imagePath, owner, inputs.owner);
   if (owner !== null) {
     // Ours, but only a disk exactly as create would make it now is taken over. The other disk of ours there is the
     // one a create-first replace is replacing (its parent is missing): create must then fail with the contract's
@@ -170,12 +170,22 @@ async function takeoverOf(inputs: DiskInputs): Promise<{ kind: "adopt" | "own"; 
   return inputs.adopt ? { kind: "adopt", disk: await adoptable(inputs) } : null;
 }
 
-/** The refusal of a disk another resource owns (one disk, one owner). */
-function ownedElsewhere(imagePath: string, owner: string): VhdError {
+/**
+ * The refusal of a disk another resource owns (one disk, one owner). When the owner is this very resource in another
+ * stack of the project, it says how to go on after a `pulumi stack rename` (see ownership.ts `sameResourceInStack`).
+ */
+function ownedElsewhere(imagePath: string, owner: string, claimant: string | undefined): VhdError {
+  const record = ownershipRecordPath(imagePath);
+  const stack = claimant === undefined ? null : sameResourceInStack(owner, claimant);
+  const wayOut =
+    stack === null
+      ? "choose another imagePath, or remove that resource first"
+      : `that is this resource in stack "${stack}": if "${stack}" is another stack of this project, it owns the disk ` +
+        "(choose another imagePath per stack); if this stack was renamed from it (`pulumi stack rename`), remove the " +
+        `record ${record} and run \`pulumi refresh --import-pending-creates <urn> <id>\` or set \`adopt: true\` for one \`up\``;
   return new VhdError(
     "ERROR_ALREADY_EXISTS",
-    `the disk there is managed by another resource, ${owner} (ownership record ${ownershipRecordPath(imagePath)}); ` +
-      "one disk has one owner: choose another imagePath, or remove that resource first",
+    `the disk there is managed by another resource, ${owner} (ownership record ${record}); one disk has one owner: ${wayOut}`,
     { parameter: "imagePath", path: imagePath, details: { owner } },
   );
 }
@@ -219,7 +229,7 @@ export async function read(id: string, props: Partial<DiskState>): Promise<DiskR
       // gives no owner and claims nothing.
       if (state.owner !== undefined) {
         const holder = await claimDisk(imagePath, { owner: state.owner, uniqueId: state.uniqueId });
-        if (holder !== null) throw ownedElsewhere(imagePath, holder);
+        if (holder !== null) throw ownedElsewhere(imagePath, holder, state.owner);
       }
       return { id: diskId(state), props: secretPathValues(state, state.secretPaths) };
     }

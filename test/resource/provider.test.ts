@@ -501,6 +501,31 @@ describe("protectParent and update", () => {
     expect(readdirSync(dir).filter((file) => file.includes("a.vhd"))).toEqual([]);
   });
 
+  it("a record naming this resource in another stack (a stack rename not yet followed by an update) is refused, saying how to go on", async () => {
+    const type = "p::pulumi-nodejs:dynamic/vhd:DifferencingDisk";
+    const before = `urn:pulumi:old::${type}::a`;
+    const after = `urn:pulumi:renamed::${type}::a`;
+    const { state } = await created({ imagePath: join(dir, "a.vhd"), parentPath: golden, owner: before });
+    const record = join(dir, ".a.vhd.pulumi-vhd-owner");
+    // The takeover after an interrupted up, now under the new stack name: the same project, type and name.
+    const again = await checked({ imagePath: state.imagePath, parentPath: golden, owner: after });
+    await expect(provider.create(again)).rejects.toThrow(
+      `managed by another resource, ${before} (ownership record ${record}); one disk has one owner: that is this resource ` +
+        `in stack "old": if "old" is another stack of this project, it owns the disk (choose another imagePath per stack); ` +
+        `if this stack was renamed from it (\`pulumi stack rename\`), remove the record ${record} and run`,
+    );
+    // Another resource of the other stack gets the plain refusal.
+    const other = await checked({ imagePath: state.imagePath, parentPath: golden, adopt: true, owner: `urn:pulumi:renamed::${type}::b` });
+    await expect(provider.create(other)).rejects.toThrow(/one disk has one owner: choose another imagePath, or remove that resource first$/);
+    // The way out it names, after a rename: the record removed, the disk adopted under the new name, and then deleted.
+    rmSync(record);
+    const { outs } = await provider.create(await checked({ imagePath: state.imagePath, parentPath: golden, adopt: true, owner: after }));
+    expect(outs).toMatchObject({ uniqueId: state.uniqueId, owner: after });
+    expect(JSON.parse(readFileSync(record, "utf8"))).toEqual({ owner: after, uniqueId: state.uniqueId });
+    await provider.remove(state.imagePath, outs as DiskState);
+    expect(existsSync(state.imagePath)).toBe(false);
+  });
+
   it("update applies protectParent in place and returns the full outputs", async () => {
     chmodSync(golden, 0o644);
     const { inputs, state } = await created({ imagePath: join(dir, "a.vhd"), parentPath: golden });
