@@ -20,7 +20,7 @@ import { checkParent } from "../inputs/validate";
 import { identifyDisk } from "../vhd/disk-identity";
 import { unlinkedSha256 } from "../vhd/unlinked-checksum";
 import { OncePerKey } from "./once-per-key";
-import type { AncestorObservation, Ancestors, DiskTypeName, ParentObservation } from "./state";
+import type { AncestorObservation, Ancestors, DiskTypeName, ParentObservation } from "../resource/state";
 
 /** The observation of a parent that does not exist (yet). */
 export const NO_PARENT: ParentObservation = {

@@ -4,7 +4,7 @@
  */
 import { VhdError } from "../errors";
 import type { DiskInfo } from "../vhd/inspect";
-import type { DiskState } from "./state";
+import type { DiskState } from "../resource/state";
 
 /** What the child's own headers say. */
 export type ChildFacts = Pick<
