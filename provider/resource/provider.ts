@@ -32,6 +32,7 @@ import { checkBlockSize } from "../vhd/size-rules";
 import { childFacts, type ChildFacts } from "../ops/disk-facts";
 import { observeParent } from "../ops/observe-parent";
 import { reportingFailures } from "./provider-failure";
+import { PATH_KEYS, pickFields, stateDefaults } from "./schema";
 import { RELINK_NOTE, planDiff, sameAncestorFacts, sameParentAtNewPath } from "./replace-rules";
 import { type EngineInputs, type EngineState, secretPathValues } from "./secret-values";
 import { type RawInputs, readSettings, recordedSettings } from "./settings";
@@ -357,8 +358,7 @@ async function recordDisk(inputs: DiskInputs, facts: ChildFacts, adopted: boolea
 /** The inputs that describe a recorded disk (what `check` would have produced for it). */
 function inputsOf(state: DiskState): DiskInputs {
   return {
-    imagePath: state.imagePath,
-    parentPath: state.parentPath,
+    ...pickFields(state, PATH_KEYS),
     ...recordedSettings(state),
     ...observedFacts(state, {}),
   };
@@ -369,21 +369,7 @@ function inputsOf(state: DiskState): DiskInputs {
  * it must read every earlier shape).
  */
 function recordedState(props: Partial<DiskState>): DiskState {
-  const defaults = {
-    adopt: false,
-    protectParent: false,
-    pathRules: "windows",
-    checksum: true,
-    adopted: false,
-    secretPaths: false,
-    parentModeBeforeProtect: null,
-    createdFolders: [],
-    parentChecksum: null,
-    ancestors: null,
-    chain: [],
-    chainDepth: 0,
-  } satisfies Partial<DiskState>;
-  const state = { ...defaults, ...props } as DiskState;
+  const state = { ...stateDefaults(), ...props } as DiskState;
   // `null` is a finding (not a VHD), not a missing field.
   return { ...state, foundUniqueId: props.foundUniqueId === undefined ? state.uniqueId : props.foundUniqueId };
 }
