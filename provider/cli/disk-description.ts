@@ -1,3 +1,4 @@
+import type { ParentRecord } from "../ops/manage-disk";
 import type { DiskInfo } from "../vhd/inspect";
 import { printFields, printJson, type Field } from "./output";
 import { formatByteCount } from "./sizes";
@@ -42,11 +43,35 @@ export function describeDisk(info: DiskInfo): Field[] {
   return fields;
 }
 
-/** Prints a disk as `inspect` does: the {@link describeDisk} lines, or with `json` the DiskInfo itself. */
-export function printDisk(info: DiskInfo, json: boolean): void {
+/**
+ * Prints a disk as `inspect` does: the {@link describeDisk} lines, or with `json` the DiskInfo itself; with
+ * `parentFacts` (`inspect --parent-facts`) those too, as `recorded parent ...` lines or the JSON's `parentFacts`.
+ */
+export function printDisk(info: DiskInfo, json: boolean, parentFacts?: ParentFacts): void {
   // A disk just created also says which folders were made (for a resource to remove again); the CLI reports the disk
   // as `inspect` does.
   const { createdFolders: _made, ...disk } = info as DiskInfo & { createdFolders?: unknown };
-  if (json) printJson(disk);
-  else printFields(describeDisk(disk));
+  const facts = parentFacts === undefined ? {} : { parentFacts };
+  if (json) printJson({ ...disk, ...facts });
+  else printFields([...describeDisk(disk), ...(parentFacts === undefined ? [] : describeParentFacts(parentFacts))]);
+}
+
+/** The parent facts a `DifferencingDisk` records: the parent's part of a disk record, with the id the child links. */
+export type ParentFacts = ParentRecord & { parentUniqueId: string };
+
+/** The human form of {@link ParentFacts}: one line each, ancestors by path. */
+function describeParentFacts(facts: ParentFacts): Field[] {
+  const { dev, ino, size, mtimeNs, ctimeNs } = facts.parentFingerprint;
+  return [
+    ["recorded parent", facts.parentPath],
+    ["recorded parent unique id", facts.parentUniqueId],
+    ["recorded parent type", facts.parentDiskType],
+    ["recorded parent size", formatByteCount(facts.parentSize)],
+    ["recorded parent checksum", facts.parentChecksum ?? undefined],
+    ["recorded parent fingerprint", `dev ${dev} ino ${ino} size ${size} mtime ${mtimeNs} ns ctime ${ctimeNs} ns`],
+    ...Object.entries(facts.ancestors ?? {}).map(([ancestorPath, ancestor]): Field => [
+      "recorded ancestor",
+      `${ancestorPath} (${ancestor.uniqueId}, ${ancestor.checksum ?? "no checksum"})`,
+    ]),
+  ];
 }

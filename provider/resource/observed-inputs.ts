@@ -10,7 +10,7 @@
  */
 import type { FileFingerprint } from "../fs/file-fingerprint";
 import { isUnlinkedChecksum } from "../vhd/unlinked-checksum";
-import { plainChecksumOf } from "./parent-observation";
+import { plainChecksumOf } from "../ops/observe-parent";
 import type { RawInputs } from "./settings";
 import { type AncestorFacts, type Ancestors, type ObservedFacts, type ParentObservation, isUnknown } from "./state";
 

@@ -4,7 +4,6 @@
  * id the child records (raw 16 bytes), with the same virtual size; the walk is bounded and refuses loops.
  */
 import { stat, type FileHandle } from "node:fs/promises";
-import { Readable } from "node:stream";
 import { VhdError, isVhdError, type ErrorName, type ErrorParameter } from "../errors";
 import { throwIfCancelled } from "../fs/cancellation";
 import { writeAll } from "../fs/write-all";
@@ -34,8 +33,6 @@ export interface ChunksOptions {
   chunkSize?: number;
   /** Chunks read while the caller holds one (default {@link DEFAULT_READ_AHEAD}); each takes a buffer. */
   readAhead?: number;
-  /** Give every chunk its own buffer, so chunks stay valid after the next is asked for. */
-  copy?: boolean;
 }
 
 /** Options of {@link DiskChain.copyToFile}. */
@@ -93,16 +90,10 @@ export interface ParentLink {
 export interface DiskChunk {
   /** Virtual offset of the first byte. */
   offset: number;
-  /** The bytes (a view of a buffer reused by the next chunk unless the iterator was asked for copies). */
+  /** The bytes (a view of a buffer reused by a later chunk). */
   bytes: Uint8Array;
   /** True when no layer holds data here: every byte is zero and a sparse consumer may skip it. */
   zero: boolean;
-  /**
-   * The parts of the chunk some layer holds data for, in order, adjacent parts merged (virtual offsets, like
-   * `offset`); every byte outside them is zero. A sparse file consumer writes only these and leaves the rest a hole
-   * (as `qemu-img convert` does), at block granularity instead of whole chunks. Empty when `zero`.
-   */
-  dataRanges: readonly ByteRange[];
 }
 
 /** A run of virtual bytes. */
@@ -143,10 +134,9 @@ export class DiskChain {
 
   /**
    * The disk (or a range of it) in order, in pieces of `chunkSize`. The next `readAhead` pieces are read while the
-   * caller consumes the current one (`readAhead + 1` buffers in turn), so reading and writing overlap. Unless `copy`
-   * is set, a chunk's bytes stay valid until the caller asks for the next chunk, then get reused: consume (write)
-   * them first. A file target may write only each chunk's `dataRanges` and leave the rest a hole; a pipe needs all
-   * of `bytes`.
+   * caller consumes the current one (`readAhead + 1` buffers in turn), so reading and writing overlap. A chunk's
+   * bytes stay valid until the caller asks for the next chunk, then get reused: consume (write) them first. A caller
+   * that stops early (`break`, a throw) returns only once the reads in flight have ended, so it may close the chain.
    */
   async *chunks(options: ChunksOptions = {}): AsyncGenerator<DiskChunk> {
     const start = options.offset ?? 0;
@@ -158,22 +148,19 @@ export class DiskChain {
     // One buffer per chunk in flight plus the one the caller holds; all reused in turn.
     const slots = readAhead + 1;
     const bufferSize = Math.min(chunkSize, length);
-    const buffers = options.copy ? [] : Array.from({ length: slots }, () => new Uint8Array(bufferSize));
+    const buffers = Array.from({ length: slots }, () => new Uint8Array(bufferSize));
     // Whether each reused buffer is still all zeros: long unallocated stretches then cost no memset at all.
     const allZero = Array.from({ length: slots }, () => true);
     const readChunk = async (index: number): Promise<DiskChunk> => {
       const offset = start + index * chunkSize;
       const size = Math.min(chunkSize, end - offset);
       const slot = index % slots;
-      const buffer = buffers[slot];
-      const bytes = buffer?.subarray(0, size) ?? new Uint8Array(size);
-      if (buffer !== undefined && allZero[slot] && !(await this.holdsData(0, offset, size))) {
-        return { offset, bytes, zero: true, dataRanges: [] };
-      }
-      const filled: ByteRange[] = [];
-      const holdsData = await this.compose(0, offset, size, bytes, 0, filled);
-      allZero[slot] = !holdsData && size === buffer?.length;
-      return { offset, bytes, zero: !holdsData, dataRanges: mergeRanges(filled) };
+      const buffer = buffers[slot] as Uint8Array;
+      const bytes = buffer.subarray(0, size);
+      if (allZero[slot] && !(await this.holdsData(0, offset, size))) return { offset, bytes, zero: true };
+      const holdsData = await this.compose(0, offset, size, bytes, 0);
+      allZero[slot] = !holdsData && size === buffer.length;
+      return { offset, bytes, zero: !holdsData };
     };
     const count = Math.ceil(length / chunkSize);
     const pending: Promise<DiskChunk>[] = [];
@@ -187,10 +174,14 @@ export class DiskChain {
       }
     };
     readAheadOfCaller();
-    for (let read = pending.shift(); read !== undefined; read = pending.shift()) {
-      yield await read;
-      // The caller is done with that chunk's buffer: it can take the next read.
-      readAheadOfCaller();
+    try {
+      for (let read = pending.shift(); read !== undefined; read = pending.shift()) {
+        yield await read;
+        // The caller is done with that chunk's buffer: it can take the next read.
+        readAheadOfCaller();
+      }
+    } finally {
+      await Promise.allSettled(pending);
     }
   }
 
@@ -252,16 +243,6 @@ export class DiskChain {
     await handle.truncate(length);
   }
 
-  /** A byte stream of the disk (or a range), for piping to stdout or a file (`vhd read`). */
-  stream(options: Omit<ChunksOptions, "copy"> = {}): Readable {
-    const chunks = this.chunks({ ...options, copy: true });
-    return Readable.from(
-      (async function* toBuffers() {
-        for await (const chunk of chunks) yield Buffer.from(chunk.bytes.buffer, chunk.bytes.byteOffset, chunk.bytes.length);
-      })(),
-      { objectMode: false },
-    );
-  }
 
   /**
    * The parts of `[offset, offset + length)` that one of the top `depth` disks holds (`images[0..depth-1]`: the leaf

@@ -38,8 +38,6 @@ export interface EmptyDynamicFile {
   pieces: FilePiece[];
   /** The file's size. */
   size: number;
-  /** The whole file in one new buffer, assembled from the pieces on each use (tests and in-memory builders). */
-  readonly bytes: Uint8Array;
   header: DynamicHeader;
   plan: DynamicFilePlan;
 }
@@ -130,11 +128,6 @@ export function encodeEmptyDynamicFile(footer: Footer, blockSize: number, parent
   return {
     pieces,
     size: plan.emptyFileSize,
-    get bytes() {
-      const whole = new Uint8Array(plan.emptyFileSize);
-      for (const piece of pieces) whole.set(piece.bytes, piece.offset);
-      return whole;
-    },
     header,
     plan,
   };

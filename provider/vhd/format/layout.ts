@@ -56,23 +56,6 @@ export function blockDataOffset(batEntry: number, blockSize: number): number {
   return batEntry * SECTOR_SIZE + bitmapSize(blockSize);
 }
 
-/** The block a virtual byte offset falls in, and where inside it. */
-export interface BlockPosition {
-  blockIndex: number;
-  offsetInBlock: number;
-}
-
-/** Where virtual byte `offset` lives in terms of blocks. */
-export function blockPosition(offset: number, blockSize: number): BlockPosition {
-  const blockIndex = Math.floor(offset / blockSize);
-  return { blockIndex, offsetInBlock: offset - blockIndex * blockSize };
-}
-
-/** Offset of the tail footer in a file of `fileSize` bytes. */
-export function tailFooterOffset(fileSize: number): number {
-  return fileSize - FOOTER_SIZE;
-}
-
 /** Where a newly allocated block goes when the tail footer is at `footerOffset`: the block replaces the footer. */
 export interface BlockAllocation {
   /** The BAT entry to store: the sector of the new block's bitmap. */

@@ -96,7 +96,10 @@ export function buildVhd(spec: VhdSpec): BuiltVhd {
     }
   }
   const bytes = new Uint8Array(footerOffset + SECTOR_SIZE);
-  bytes.set(empty.bytes.subarray(0, plan.firstBlockOffset));
+  // The empty file's metadata, up to where the first block goes (the footer is placed last, after the blocks).
+  for (const piece of empty.pieces) {
+    if (piece.offset < plan.firstBlockOffset) bytes.set(piece.bytes.subarray(0, plan.firstBlockOffset - piece.offset), piece.offset);
+  }
   for (const [blockIndex, block] of blocks) {
     bytes.set(encodeBatEntry(block.batEntry), plan.tableOffset + blockIndex * BAT_ENTRY_SIZE);
     bytes.set(block.bitmap, block.batEntry * SECTOR_SIZE);

@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pyvhdiReadChain, qemuImgCreate, qemuImgInfo, vhdiinfo } from "../../support/oracles";
 import { createFileAtomically } from "../../../provider/fs/atomic-file";
 import { openChain } from "../../../provider/vhd/chain";
-import { CREATOR, DiskType, chsCapacity, formatUniqueId, vhdTimeStampFromDate } from "../../../provider/vhd/format";
+import { CREATOR, DiskType, formatUniqueId, vhdTimeStampFromDate } from "../../../provider/vhd/format";
+import { chsCapacity } from "../../support/chs-capacity";
 import { writeAt, writeDifferencingDisk } from "../../../provider/vhd/writer";
 import {
   MIB,

@@ -4,16 +4,26 @@
  */
 import { VhdError } from "../errors";
 import type { DiskInfo } from "../vhd/inspect";
-import type { DiskState } from "./state";
 
 /** What the child's own headers say. */
-export type ChildFacts = Pick<
-  DiskState,
-  "uniqueId" | "virtualSize" | "blockSize" | "parentUniqueId" | "parentTimeStamp" | "chain" | "chainDepth"
-> & {
+export interface ChildFacts {
+  /** The disk's unique id (GUID string). */
+  uniqueId: string;
+  /** Size of the virtual disk in bytes (the parent's). */
+  virtualSize: number;
+  /** Block size of the disk in bytes. */
+  blockSize: number;
+  /** The parent's unique id as recorded in the disk's header (the link Hyper-V checks). */
+  parentUniqueId: string;
+  /** The parent's time stamp as recorded in the disk's header, ISO 8601. */
+  parentTimeStamp: string;
+  /** Absolute paths of every ancestor, the parent first and the base last. */
+  chain: string[];
+  /** Number of ancestors (`chain.length`): 1 for a child of a base disk. */
+  chainDepth: number;
   /** The parent file the child's locators resolve to; `null` when none does (parent missing or mismatched). */
   resolvedParentPath: string | null;
-};
+}
 
 /**
  * The facts of a differencing disk. A disk of another type is `ERROR_VHD_INVALID_TYPE`: a `DifferencingDisk` can only

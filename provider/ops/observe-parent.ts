@@ -20,7 +20,36 @@ import { checkParent } from "../inputs/validate";
 import { identifyDisk } from "../vhd/disk-identity";
 import { unlinkedSha256 } from "../vhd/unlinked-checksum";
 import { OncePerKey } from "./once-per-key";
-import type { AncestorObservation, Ancestors, DiskTypeName, ParentObservation } from "./state";
+import type { DiskKind } from "../vhd/disk-image";
+
+/** One disk further up the chain than the parent (its parent, and so on), as observed. */
+export interface AncestorObservation {
+  /** The disk's unique id. */
+  uniqueId: string;
+  /** Its file size in bytes. */
+  size: number;
+  /** SHA-256 of its bytes; `null` with `checksum: false`. */
+  checksum: string | null;
+  /** Its file fingerprint; an unchanged one means the checksum was reused, not recomputed. */
+  fingerprint: FileFingerprint;
+}
+
+/** The parent's own ancestors, by absolute path, nearest first (empty when the parent is a base disk). */
+export type Ancestors = Record<string, AncestorObservation>;
+
+/** What the parent and the disks above it look like now, as observed (by `check` for a plan, by `create` to record). */
+export interface ParentObservation {
+  /** The parent's unique id (its footer's), as a GUID string; `null` when the parent file does not exist (yet). */
+  parentUniqueId: string | null;
+  /** The parent's file size in bytes; `null` when it does not exist. */
+  parentSize: number | null;
+  /** SHA-256 of the parent's bytes; `null` with `checksum: false` or when it does not exist. */
+  parentChecksum: string | null;
+  /** The parent's file fingerprint; `null` when it does not exist. */
+  parentFingerprint: FileFingerprint | null;
+  /** The disks above the parent, by absolute path; `null` when the parent does not exist. */
+  ancestors: Ancestors | null;
+}
 
 /** The observation of a parent that does not exist (yet). */
 export const NO_PARENT: ParentObservation = {
@@ -36,7 +65,7 @@ export interface ParentIdentity {
   /** The disk's unique id (GUID string). */
   uniqueId: string;
   /** The disk's type. */
-  diskType: DiskTypeName;
+  diskType: DiskKind;
   /** Absolute paths of the disk's own ancestors, nearest first (as its chain resolves). */
   chain: string[];
 }
@@ -128,7 +157,7 @@ export function parentIdentity(parentPath: string, fingerprint: FileFingerprint)
 }
 
 /** The checksum a child records for the disk at `parentPath`: plain SHA-256 for a base disk, else unlinked. */
-export function parentChecksumOf(parentPath: string, fingerprint: FileFingerprint, diskType: DiskTypeName): Promise<string> {
+export function parentChecksumOf(parentPath: string, fingerprint: FileFingerprint, diskType: DiskKind): Promise<string> {
   return checksumOf(parentPath, fingerprint, diskType === "differencing" ? "sha256-unlinked" : "sha256");
 }
 
