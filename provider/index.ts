@@ -17,7 +17,7 @@ export { createDifferencingDisk, type CreateDifferencingDiskArgs } from "./ops/c
 export { createBaseDisk, type CreateBaseDiskArgs } from "./ops/create-base";
 export { deleteDisk, type DeleteDiskArgs, type DeleteDiskResult } from "./ops/delete-disk";
 export { inspectDisk, verifyDisk, type DiskInfo, type VerifyReport } from "./vhd/inspect";
-export { openChain, type DiskChain } from "./vhd/chain";
+export { openChain, type DiskChain } from "./disk/chain";
 export { sha256File, type Sha256Options, type Sha256Result } from "./checksum/sha256";
 export { resolveDiskPaths, type PathRules } from "./inputs/paths";
 

@@ -16,12 +16,12 @@ import {
   type FileSystemType,
   type VolumeFacts,
 } from "../fs/volume";
-import { openChain } from "../vhd/chain";
-import type { DiskImage } from "../vhd/disk-image";
+import { openChain } from "../disk/chain";
+import type { DiskImage } from "../vhd/reader/reader";
 import { describeChain, type DiskInfo } from "../vhd/inspect";
 import { FOOTER_SIZE, SECTOR_SIZE, WRITTEN_LOCATORS, formatUniqueId, fullyExpandedFileSize, planDynamicFile } from "../vhd/format";
-import { readParentFacts } from "../vhd/parent-footer";
-import { checkBlockSize, checkVirtualSize } from "../vhd/size-rules";
+import { readParentFacts } from "../vhd/writer/parent-footer";
+import { checkBlockSize, checkVirtualSize } from "../vhd/writer/size-rules";
 import { pathsEqual, resolveDiskPaths, resolveSinglePath, type DiskPathsInput, type PathRuleOptions } from "./paths";
 
 const MB = 1024 * 1024;

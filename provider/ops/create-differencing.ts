@@ -9,7 +9,7 @@ import {
   type DifferencingRequest,
   type ValidationOptions,
 } from "../inputs/validate";
-import { writeDifferencingDisk } from "../vhd/writer";
+import { writeDifferencingDisk } from "../vhd/writer/writer";
 import { type CreatedImage, runCreation } from "./create-image";
 
 /** Arguments of {@link createDifferencingDisk}. */

@@ -29,7 +29,7 @@ import { setParent } from "../ops/set-parent";
 import { childDisksInFolder } from "../vhd/child-disks";
 import { identifyDisk } from "../vhd/disk-identity";
 import { type DiskInfo, inspectDisk } from "../vhd/inspect";
-import { checkBlockSize } from "../vhd/size-rules";
+import { checkBlockSize } from "../vhd/writer/size-rules";
 import { childFacts, type ChildFacts } from "./disk-facts";
 import { KeyedLock } from "./keyed-lock";
 import { observeParent, parentIdentity } from "./parent-observation";

@@ -2,8 +2,8 @@
  * `inspect` and `verify`: what a VHD file says about itself and its chain, as plain JSON-serialisable records.
  */
 import { isVhdError, type ErrorName, type ErrorParameter } from "../errors";
-import { openChain, openChainFrom, parentTimeStampOf, type DiskChain, type ParentAttempt } from "./chain";
-import { openDiskImage, type DiskImage, type DiskKind } from "./disk-image";
+import { openChain, openChainFrom, parentTimeStampOf, type DiskChain, type ParentAttempt } from "../disk/chain";
+import { openDiskImage, type DiskImage, type DiskKind } from "./reader/reader";
 import {
   FOOTER_SIZE,
   SECTOR_SIZE,

@@ -12,7 +12,7 @@
  * - the data area of each locator in use (its whole reserved space, as the entry gives it).
  */
 import { type ByteRange, type Sha256Options, sha256File } from "../checksum/sha256";
-import { openDiskImage, type DiskImage } from "./disk-image";
+import { openDiskImage, type DiskImage } from "./reader/reader";
 import { DYNAMIC_HEADER_LAYOUT, fieldOf, locatorDataSpaceBytes } from "./format";
 
 /** What an unlinked checksum starts with, so it is never mistaken for (or compared with) a plain `sha256sum`. */

@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { throwIfCancelled } from "../../fs/cancellation";
 import { openStdoutAsEmptyFile } from "../../fs/stdout-file";
-import { openChain, type DiskChain } from "../../vhd/chain";
+import { openChain, type DiskChain } from "../../disk/chain";
 import { openBinaryStdout, type BinarySink } from "../binary-stdout";
 import { runCommand, withCommonOptions, type CommonOptions } from "../command-runner";
 import { parseSize } from "../sizes";

@@ -1,5 +1,5 @@
 /** The hard disk footer (SPEC "Hard Disk Footer Format"; vhd-format.md §1): 512 bytes, big-endian. */
-import { checksumFacts, stampChecksum, type ChecksumFacts } from "./checksum";
+import { checksumFacts, stampChecksum, type ChecksumFacts } from "./ones-complement";
 import { FOOTER_SIZE } from "./constants";
 import { decodeLayout, defineLayout, encodeLayout, fieldOf, writeU64, type LayoutRecord } from "./field";
 

@@ -15,7 +15,7 @@ import { beforeAll, describe, expect, test } from "vitest";
 import { sha256File } from "../../../provider/checksum/sha256";
 import { isVhdError, type ErrorName } from "../../../provider/errors";
 import { createDifferencingDisk } from "../../../provider/ops/create-differencing";
-import { openDiskImage } from "../../../provider/vhd/disk-image";
+import { openDiskImage } from "../../../provider/vhd/reader/reader";
 import { inspectDisk, verifyDisk } from "../../../provider/vhd/inspect";
 import { CORPUS_FIXTURES, DFVFS_FIXTURES } from "../../support/fixtures";
 import { pyvhdiReadChain, vhdiinfo } from "../../support/oracles";

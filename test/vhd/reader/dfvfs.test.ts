@@ -2,7 +2,7 @@ import { copyFile, mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { beforeAll, describe, expect, test } from "vitest";
 import { isVhdError } from "../../../provider/errors";
-import { openChain } from "../../../provider/vhd/chain";
+import { openChain } from "../../../provider/disk/chain";
 import { inspectDisk, verifyDisk } from "../../../provider/vhd/inspect";
 import { pyvhdiReadChain, qemuImgConvertToRaw, vhdiinfo } from "../../support/oracles";
 import { useTempDir } from "./temp-dir";

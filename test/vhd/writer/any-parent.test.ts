@@ -11,9 +11,9 @@ import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import { createBaseDisk } from "../../../provider/ops/create-base";
 import { createDifferencingDisk } from "../../../provider/ops/create-differencing";
-import { openDiskImage } from "../../../provider/vhd/disk-image";
+import { openDiskImage } from "../../../provider/vhd/reader/reader";
 import { inspectDisk, verifyDisk } from "../../../provider/vhd/inspect";
-import { writeAt } from "../../../provider/vhd/writer";
+import { writeAt } from "../../../provider/vhd/writer/writer";
 import {
   FOOTER_SIZE,
   UNUSED_BAT_ENTRY,
@@ -22,7 +22,7 @@ import {
   isBlockDataAligned,
   type Footer,
 } from "../../../provider/vhd/format";
-import { BLOCK_SIZES } from "../../../provider/vhd/size-rules";
+import { BLOCK_SIZES } from "../../../provider/vhd/writer/size-rules";
 import { writeVhd } from "../reader/vhd-builder";
 import { MIB, readComposed } from "./disks";
 

@@ -3,9 +3,9 @@ import { basename, join, sep } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pyvhdiReadChain, qemuImgCreate, qemuImgInfo, vhdiinfo } from "../../support/oracles";
 import { createFileAtomically } from "../../../provider/fs/atomic-file";
-import { openChain } from "../../../provider/vhd/chain";
+import { openChain } from "../../../provider/disk/chain";
 import { CREATOR, DiskType, chsCapacity, formatUniqueId, vhdTimeStampFromDate } from "../../../provider/vhd/format";
-import { writeAt, writeDifferencingDisk } from "../../../provider/vhd/writer";
+import { writeAt, writeDifferencingDisk } from "../../../provider/vhd/writer/writer";
 import {
   MIB,
   createBase,

@@ -9,8 +9,8 @@
  * to the child, the last resort for a chain moved as a whole.
  */
 import { dirname, isAbsolute, join, posix, resolve } from "node:path";
-import { PLATFORM_CODE } from "./format";
-import type { ParentLocator } from "./disk-image";
+import { PLATFORM_CODE } from "../format";
+import type { ParentLocator } from "./reader";
 
 /** A path to try, and what it came from. */
 export interface ParentCandidate {

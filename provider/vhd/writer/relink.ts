@@ -34,9 +34,9 @@
  * and 6 the header then stays at S, a valid place readers reach through the footer, and the file keeps a few
  * unused KiB).
  */
-import { VhdError } from "../errors";
-import type { RandomAccessFile } from "../storage/random-access-file";
-import { readDiskImage, type DiskImage } from "./disk-image";
+import { VhdError } from "../../errors";
+import type { RandomAccessFile } from "../../storage/random-access-file";
+import { readDiskImage, type DiskImage } from "../reader/reader";
 import {
   DYNAMIC_HEADER_SIZE,
   FOOTER_SIZE,
@@ -47,7 +47,7 @@ import {
   locatorDataSpaceBytes,
   type DynamicHeader,
   type ParentLocatorEntry,
-} from "./format";
+} from "../format";
 import type { ParentLink } from "./parent-link";
 
 /** Bytes to write at a file offset. */

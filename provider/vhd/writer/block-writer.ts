@@ -11,10 +11,10 @@
  * Order of writes, so that a crash at any point leaves a readable disk whose BAT only points at complete blocks:
  * the footer at the new end first, then each block's data, its bitmap, and last its BAT entry; then fsync.
  */
-import { VhdError } from "../errors";
-import { throwIfCancelled } from "../fs/cancellation";
-import { openChain } from "./chain";
-import { openDiskImage, type DiskImage } from "./disk-image";
+import { VhdError } from "../../errors";
+import { throwIfCancelled } from "../../fs/cancellation";
+import { openChain } from "../../disk/chain";
+import { openDiskImage, type DiskImage } from "../reader/reader";
 import {
   BAT_ENTRY_SIZE,
   FOOTER_SIZE,
@@ -27,7 +27,7 @@ import {
   encodeBatEntry,
   setSectors,
   type DynamicHeader,
-} from "./format";
+} from "../format";
 
 /** Bytes one bitmap byte covers: the unit every write into a sparse disk is widened to. */
 export const BITMAP_BYTE_SPAN = 8 * SECTOR_SIZE;

@@ -3,7 +3,7 @@
  * header, BAT and parent locators, and mapping virtual offsets to the bytes the file itself holds. Parents are the
  * chain's business (chain.ts); this module only says "not here, ask the parent".
  */
-import { VhdError, type ErrorName, type ErrorParameter } from "../errors";
+import { VhdError, type ErrorName, type ErrorParameter } from "../../errors";
 import {
   DYNAMIC_HEADER_COOKIE,
   DYNAMIC_HEADER_SIZE,
@@ -39,9 +39,9 @@ import {
   FOOTER_LAYOUT,
   DYNAMIC_HEADER_LAYOUT,
   type FieldName,
-} from "./format";
-import type { RandomAccessFile } from "../storage/random-access-file";
-import { ImageFile } from "./image-file";
+} from "../format";
+import type { RandomAccessFile } from "../../storage/random-access-file";
+import { ImageFile } from "../image-file";
 
 /** The three kinds of VHD. */
 export type DiskKind = "fixed" | "dynamic" | "differencing";

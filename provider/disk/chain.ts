@@ -8,10 +8,10 @@ import { Readable } from "node:stream";
 import { VhdError, isVhdError, type ErrorName, type ErrorParameter } from "../errors";
 import { throwIfCancelled } from "../fs/cancellation";
 import { writeAll } from "../fs/write-all";
-import { openDiskImage, type DiskImage, type OpenDiskImageOptions } from "./disk-image";
-import { fileIdentity } from "./image-file";
-import { dateFromVhdTimeStamp, formatUniqueId, uniqueIdsEqual, vhdTimeStampFromDate } from "./format";
-import { parentCandidates, type ParentCandidate } from "./parent-locator";
+import { openDiskImage, type DiskImage, type OpenDiskImageOptions } from "../vhd/reader/reader";
+import { fileIdentity } from "../vhd/image-file";
+import { dateFromVhdTimeStamp, formatUniqueId, uniqueIdsEqual, vhdTimeStampFromDate } from "../vhd/format";
+import { parentCandidates, type ParentCandidate } from "../vhd/reader/parent-locator";
 
 /** Default cap on chain length (leaf included): deeper chains are refused as ERROR_VIRTUAL_DISK_LIMITATION. */
 export const DEFAULT_MAX_CHAIN_DEPTH = 64;
