@@ -8,7 +8,8 @@ import { isVhdError } from "../../../provider/errors";
 import { openChain } from "../../../provider/disk/chain";
 import { openDiskImage } from "../../../provider/vhd/reader/reader";
 import { FOOTER_SIZE, MAX_VIRTUAL_SIZE, UNUSED_BAT_ENTRY, blockDataOffset, decodeFooter, encodeFooter } from "../../../provider/vhd/format";
-import { inspectDisk, verifyDisk } from "../../../provider/vhd/inspect";
+import { inspectDisk } from "../../../provider/vhd/inspect";
+import { verifyDisk } from "../../../provider/vhd/verify";
 import { qemuImgCreate, qemuImgInfo, qemuImgMap } from "../../support/oracles";
 import { useTempDir } from "./temp-dir";
 
