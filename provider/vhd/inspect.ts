@@ -2,9 +2,10 @@
  * `inspect`: what a VHD file says about itself and its chain, as a plain JSON-serialisable record (`verify.ts`
  * judges the same facts).
  */
-import { isVhdError, type ErrorName, type ErrorParameter } from "../errors";
-import { openChain, openChainFrom, parentTimeStampOf, type DiskChain, type ParentAttempt } from "../disk/chain";
-import { openDiskImage, type DiskImage, type DiskKind } from "./reader/reader";
+import { VhdError, isVhdError, type ErrorName, type ErrorParameter } from "../errors";
+import { openChainFrom, type DiskChain, type ParentAttempt } from "../disk/chain";
+import type { DiskImage, DiskKind } from "../disk/image";
+import { VhdImage, openDiskImage } from "./reader/reader";
 import {
   FOOTER_SIZE,
   SECTOR_SIZE,
@@ -91,7 +92,7 @@ export interface DiskInfo {
 }
 
 function chainEntry(image: DiskImage): ChainEntry {
-  return { path: image.path, uniqueId: formatUniqueId(image.footer.uniqueId), type: image.kind };
+  return { path: image.path, uniqueId: image.uniqueId, type: image.kind };
 }
 
 function creatorVersion(version: number): string {
@@ -99,7 +100,7 @@ function creatorVersion(version: number): string {
 }
 
 /** Get-VHD's `Alignment` of an open disk (see {@link DiskInfo.alignment}). */
-export function alignmentOf({ header, bat }: DiskImage): 0 | 1 {
+export function alignmentOf({ header, bat }: VhdImage): 0 | 1 {
   if (header === null || bat === null) return 1;
   let unaligned = 0;
   forEachAllocated(bat, (_index, entry) => {
@@ -108,7 +109,7 @@ export function alignmentOf({ header, bat }: DiskImage): 0 | 1 {
   return unaligned === 0 ? 1 : 0;
 }
 
-function describe(image: DiskImage, chain: DiskChain | null, chainError: ChainErrorInfo | undefined): DiskInfo {
+function describe(image: VhdImage, chain: DiskChain | null, chainError: ChainErrorInfo | undefined): DiskInfo {
   const { footer, header, bat } = image;
   const info: DiskInfo = {
     path: image.path,
@@ -137,7 +138,7 @@ function describe(image: DiskImage, chain: DiskChain | null, chainError: ChainEr
       name: header.parentUnicodeName,
       locators: image.locators.map((locator) => ({ code: locator.entry.platformCode, path: locator.path })),
       resolvedPath: chain?.images[1]?.path ?? null,
-      timestamp: (parentTimeStampOf(image) ?? new Date(0)).toISOString(),
+      timestamp: dateFromVhdTimeStamp(header.parentTimeStamp).toISOString(),
       attempts: link?.attempts ?? ((chainError?.details["tried"] as ParentAttempt[] | undefined) ?? []),
     };
     if (link?.timeStampDiffers) {
@@ -186,7 +187,15 @@ export async function inspectDisk(path: string, options: InspectOptions = {}): P
 /**
  * What {@link inspectDisk} reports about the leaf of a chain already open (its ancestors resolved), without opening
  * any file again: for a caller that opened the chain for its errors and needs the description too.
+ * @throws `ERROR_VHD_FORMAT_UNKNOWN` when the leaf is not a VHD (this record has VHD fields: creator, geometry).
  */
 export function describeChain(chain: DiskChain): DiskInfo {
-  return describe(chain.leaf, chain, undefined);
+  const { leaf } = chain;
+  if (!(leaf instanceof VhdImage)) {
+    throw new VhdError("ERROR_VHD_FORMAT_UNKNOWN", `a ${leaf.format} disk is not described by the VHD inspector`, {
+      parameter: leaf.file.parameter,
+      path: leaf.path,
+    });
+  }
+  return describe(leaf, chain, undefined);
 }

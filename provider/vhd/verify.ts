@@ -3,7 +3,7 @@
  */
 import type { ErrorName } from "../errors";
 import { openChain } from "../disk/chain";
-import { openDiskImage, type DiskImage } from "./reader/reader";
+import { openDiskImage, type VhdImage } from "./reader/reader";
 import { FOOTER_SIZE, SECTOR_SIZE, UNUSED_BAT_ENTRY, batByteSize, bitmapSize, blockSpan, chsFromSize, isSectorSet, locatorDataSpaceBytes, sectorsPerBlock } from "./format";
 import { alignmentOf, errorInfo, type InspectOptions } from "./inspect";
 
@@ -34,7 +34,7 @@ interface Region {
 }
 
 /** Metadata regions and blocks of a dynamic/differencing file, for the overlap check. */
-function regionsOf(image: DiskImage): Region[] {
+function regionsOf(image: VhdImage): Region[] {
   const { header, bat } = image;
   if (header === null || bat === null) return [];
   const headerOffset = image.footer.dataOffset ?? 0;
@@ -56,7 +56,7 @@ function regionsOf(image: DiskImage): Region[] {
   return regions;
 }
 
-function layoutChecks(image: DiskImage): VerifyCheck[] {
+function layoutChecks(image: VhdImage): VerifyCheck[] {
   const regions = regionsOf(image);
   const footerOffset = image.footerOffset;
   const outside = regions.filter((region) => region.end > footerOffset);
@@ -85,7 +85,7 @@ function layoutChecks(image: DiskImage): VerifyCheck[] {
  * Differencing disks: bits set for sectors past the end of the virtual disk. They hold nothing and no reader looks
  * at them (qemu marks whole blocks, as in dfvfs `image-differential.vhd`), so they are a note, not damage.
  */
-async function strayBitmapNote(image: DiskImage): Promise<string | null> {
+async function strayBitmapNote(image: VhdImage): Promise<string | null> {
   const { header, bat } = image;
   if (image.kind !== "differencing" || header === null || bat === null) return null;
   const lastIndex = Math.ceil(image.virtualSize / header.blockSize) - 1;
@@ -118,7 +118,7 @@ function fact(name: string, ok: boolean, good: string, bad: string): VerifyCheck
 export const QEMU_FOOTER_SIZED_CREATORS: readonly string[] = ["win ", "qem2", "d2v ", "CTXS", "tap\0"];
 
 /** What the stored geometry says beside the SPEC's algorithm: producers choose their own on purpose, readers ignore it. */
-function geometryNote({ footer, virtualSize }: DiskImage): string | null {
+function geometryNote({ footer, virtualSize }: VhdImage): string | null {
   const expected = chsFromSize(virtualSize);
   if (footer.cylinders === expected.cylinders && footer.heads === expected.heads && footer.sectorsPerTrack === expected.sectorsPerTrack) {
     return null;
@@ -141,7 +141,7 @@ function geometryNote({ footer, virtualSize }: DiskImage): string | null {
 export async function verifyDisk(path: string, options: InspectOptions = {}): Promise<VerifyReport> {
   const checks: VerifyCheck[] = [];
   const notes: string[] = [];
-  let image: DiskImage;
+  let image: VhdImage;
   try {
     image = await openDiskImage(path, options);
   } catch (error) {
