@@ -2,6 +2,7 @@
  * What a disk format contributes: recognising its files, opening them as a {@link DiskImage}, and the facts creation
  * and validation need. `vhd/driver.ts` is the first driver; `formats.ts` holds the list and picks one.
  */
+import type { FileHandle } from "node:fs/promises";
 import type { ErrorParameter } from "../errors";
 import type { RandomAccessFile } from "../storage/random-access-file";
 import type { DiskFormat, DiskImage } from "./image";
@@ -23,6 +24,16 @@ export interface NewFileSizes {
   initialFileSize: number;
   /** The file's size once every block is allocated. */
   fullyExpandedSize: number;
+}
+
+/** Options of {@link DiskFormatDriver.createDifferencing}. */
+export interface CreateDifferencingOptions {
+  /** Where the child will live (its final name, not the temporary file): relative parent records start there. */
+  imagePath: string;
+  /** Bytes per block, as {@link DiskFormatDriver.checkBlockSize} returned it. */
+  blockSize: number;
+  /** Stops the write with `VM_E_APP_SHUTTING_DOWN`. */
+  signal?: AbortSignal;
 }
 
 /** One disk format. Implementations hold no state: one instance serves every file of the format. */
@@ -53,4 +64,12 @@ export interface DiskFormatDriver {
    * {@link checkBlockSize} returned it): what validation checks the target volume against, before anything is written.
    */
   differencingFileSizes(virtualSize: number, blockSize: number): NewFileSizes;
+  /**
+   * Fills `target`, an empty (temporary) file, with a new differencing disk of this format whose parent is the disk
+   * at `parentPath`: the parent's identity, size and where to find it recorded, no data. Checking the parent's chain
+   * is the caller's job (validation).
+   * @throws the parent's open errors (parameter `parentPath`), `VM_E_APP_SHUTTING_DOWN`, write errors
+   *   (`ERROR_DISK_FULL`, ...).
+   */
+  createDifferencing(target: FileHandle, parentPath: string, options: CreateDifferencingOptions): Promise<void>;
 }

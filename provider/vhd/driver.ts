@@ -1,12 +1,15 @@
 /**
  * The VHD 1.0 driver of the disk seam (disk/driver.ts): recognises a VHD by its footer cookie, opens it with the
- * reader, and gives validation the VHD's size limit and the file sizes of a new differencing disk.
+ * reader, writes a new differencing disk with the writer, and gives validation the VHD's block sizes and the file
+ * sizes of a new differencing disk.
  */
-import type { DiskFormatDriver, NewFileSizes, OpenImageOptions } from "../disk/driver";
+import type { FileHandle } from "node:fs/promises";
+import type { CreateDifferencingOptions, DiskFormatDriver, NewFileSizes, OpenImageOptions } from "../disk/driver";
 import type { RandomAccessFile } from "../storage/random-access-file";
 import { FOOTER_COOKIE, FOOTER_SIZE, MAX_VIRTUAL_SIZE, SHORT_FOOTER_SIZE, WRITTEN_LOCATORS, dynamicFileSizes } from "./format";
 import { readDiskImage, type VhdImage } from "./reader/reader";
 import { checkBlockSize } from "./writer/size-rules";
+import { writeDifferencingDisk } from "./writer/writer";
 
 /** True when `bytes` begin with the footer cookie `conectix`. */
 function hasCookie(bytes: Uint8Array): boolean {
@@ -40,5 +43,10 @@ export const vhdDriver: DiskFormatDriver = {
   /** The W2ku and W2ru locators' data areas included, as the writer lays the file out (format/layout.ts). */
   differencingFileSizes(virtualSize: number, blockSize: number): NewFileSizes {
     return dynamicFileSizes(virtualSize, blockSize, WRITTEN_LOCATORS.length);
+  },
+
+  /** The parent may be a VHD of any kind; see writer.ts `writeDifferencingDisk`. */
+  async createDifferencing(target: FileHandle, parentPath: string, options: CreateDifferencingOptions): Promise<void> {
+    await writeDifferencingDisk(target, parentPath, options);
   },
 };

@@ -3,6 +3,7 @@
  * on a second format ("toy", toy-format.ts) that shares no code with VHD, so none of it can lean on VHD records.
  * The same rules on real VHD files are in test/vhd/reader/chain.test.ts.
  */
+import { open } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { openChain } from "../../provider/disk/chain";
@@ -101,6 +102,28 @@ describe("the chain walk on a second format", () => {
     expect(chain.images).toHaveLength(64);
     await chain.close();
     await expectCode(openChain(paths[60] as string, { drivers, maxDepth: 5 }), "ERROR_VIRTUAL_DISK_LIMITATION");
+  });
+});
+
+describe("creating a child through the driver", () => {
+  test("the driver chosen by the new file's name writes a child the chain then resolves to its parent", async () => {
+    const parent = join(temp.path(), "made-parent.toy");
+    await writeToyDisk(parent, { uniqueId: "P", virtualSize: SIZE, kind: "dynamic", data: [{ offset: 0, length: 512, fill: 0x7f }] });
+    const made = join(temp.path(), "made-child.toy");
+    const driver = driverForNewFile(made, [vhdDriver, toyDriver]);
+    const handle = await open(made, "wx");
+    try {
+      await driver.createDifferencing(handle, parent, { imagePath: made, blockSize: driver.checkBlockSize(undefined, made) });
+    } finally {
+      await handle.close();
+    }
+    const chain = await openChain(made, { drivers });
+    try {
+      expect(chain.images.map((image) => image.path)).toEqual([made, parent]);
+      expect((await chain.read(0, 1024)).subarray(510, 514)).toEqual(new Uint8Array([0x7f, 0x7f, 0, 0]));
+    } finally {
+      await chain.close();
+    }
   });
 });
 

@@ -4,6 +4,8 @@
  * many bytes of JSON metadata, and from byte 4096 on the virtual disk's bytes at their own offsets (a sparse file).
  */
 import { writeFile } from "node:fs/promises";
+import { basename } from "node:path";
+import { openDisk } from "../../provider/disk/formats";
 import type { DiskFormatDriver } from "../../provider/disk/driver";
 import type { DiskImage, DiskKind, Extent, ParentReference } from "../../provider/disk/image";
 import type { RandomAccessFile } from "../../provider/storage/random-access-file";
@@ -21,8 +23,8 @@ export interface ToyDisk {
   data: { offset: number; length: number; fill: number }[];
 }
 
-/** Writes `disk` as a toy file at `path`. */
-export async function writeToyDisk(path: string, disk: ToyDisk): Promise<void> {
+/** The bytes of `disk` as a toy file. */
+function encodeToyDisk(disk: ToyDisk): Buffer {
   const meta = Buffer.from(JSON.stringify(disk));
   const end = Math.max(DATA_START, ...disk.data.map((range) => DATA_START + range.offset + range.length));
   const bytes = Buffer.alloc(end);
@@ -30,7 +32,12 @@ export async function writeToyDisk(path: string, disk: ToyDisk): Promise<void> {
   bytes.writeUInt32LE(meta.length, 8);
   meta.copy(bytes, 12);
   for (const range of disk.data) bytes.fill(range.fill, DATA_START + range.offset, DATA_START + range.offset + range.length);
-  await writeFile(path, bytes);
+  return bytes;
+}
+
+/** Writes `disk` as a toy file at `path`. */
+export async function writeToyDisk(path: string, disk: ToyDisk): Promise<void> {
+  await writeFile(path, encodeToyDisk(disk));
 }
 
 class ToyImage implements DiskImage {
@@ -103,5 +110,18 @@ export const toyDriver: DiskFormatDriver = {
   },
   differencingFileSizes(virtualSize) {
     return { initialFileSize: DATA_START, fullyExpandedSize: DATA_START + virtualSize };
+  },
+  /** The child's id is the parent's with `+` appended: unique enough for a test. */
+  async createDifferencing(target, parentPath) {
+    const parent = await openDisk(parentPath, { drivers: [toyDriver], parameter: "parentPath" });
+    const disk: ToyDisk = {
+      uniqueId: `${parent.uniqueId}+`,
+      virtualSize: parent.virtualSize,
+      kind: "differencing",
+      parent: { uniqueId: parent.uniqueId, name: basename(parentPath), candidates: [parentPath] },
+      data: [],
+    };
+    await parent.close();
+    await target.write(encodeToyDisk(disk), 0, undefined, 0);
   },
 };

@@ -17,8 +17,6 @@ import { parentLinkFor } from "./parent-link";
 import { copyRawIntoDynamic, copyRawIntoFixed } from "./raw-import";
 import { checkBlockSize, checkVirtualSize } from "./size-rules";
 
-export { writeAt, type WriteAtOptions, type WriteAtResult } from "./block-writer";
-
 /** What a new disk file holds. */
 export interface NewDiskResult {
   footer: Footer;

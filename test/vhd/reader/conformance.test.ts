@@ -14,7 +14,7 @@ import { openChain } from "../../../provider/disk/chain";
 import { openDiskImage } from "../../../provider/vhd/reader/reader";
 import { inspectDisk } from "../../../provider/vhd/inspect";
 import { QEMU_FOOTER_SIZED_CREATORS, verifyDisk } from "../../../provider/vhd/verify";
-import { writeAt } from "../../../provider/vhd/writer/writer";
+import { writeAt } from "../../../provider/vhd/writer/block-writer";
 import { FOOTER_SIZE, decodeFooter, encodeFooter } from "../../../provider/vhd/format";
 import { CORPUS_FIXTURES, DFVFS_FIXTURES } from "../../support/fixtures";
 import { pyvhdiReadChain, qemuImgCreate, qemuImgInfo, vhdiinfo } from "../../support/oracles";

@@ -14,7 +14,7 @@ import { createDifferencingDisk } from "../../../provider/ops/create-differencin
 import { openDiskImage } from "../../../provider/vhd/reader/reader";
 import { inspectDisk } from "../../../provider/vhd/inspect";
 import { verifyDisk } from "../../../provider/vhd/verify";
-import { writeAt } from "../../../provider/vhd/writer/writer";
+import { writeAt } from "../../../provider/vhd/writer/block-writer";
 import {
   FOOTER_SIZE,
   UNUSED_BAT_ENTRY,

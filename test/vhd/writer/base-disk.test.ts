@@ -7,7 +7,8 @@ import type { ByteProgress } from "../../../provider/fs/progress";
 import { openChain } from "../../../provider/disk/chain";
 import { DiskType, MAX_VIRTUAL_SIZE, blockDataOffset, chsFromSize } from "../../../provider/vhd/format";
 import { createFileAtomically } from "../../../provider/fs/atomic-file";
-import { writeAt, writeBaseDisk } from "../../../provider/vhd/writer/writer";
+import { writeAt } from "../../../provider/vhd/writer/block-writer";
+import { writeBaseDisk } from "../../../provider/vhd/writer/writer";
 import { GIB, MIB, createBase, createChild, readComposed, sha256, tempFolder, withImage } from "./disks";
 
 let folder: string;

@@ -5,7 +5,8 @@ import { pyvhdiReadChain, qemuImgCreate, qemuImgInfo, vhdiinfo } from "../../sup
 import { createFileAtomically } from "../../../provider/fs/atomic-file";
 import { openChain } from "../../../provider/disk/chain";
 import { CREATOR, DiskType, chsCapacity, formatUniqueId, vhdTimeStampFromDate } from "../../../provider/vhd/format";
-import { writeAt, writeDifferencingDisk } from "../../../provider/vhd/writer/writer";
+import { writeAt } from "../../../provider/vhd/writer/block-writer";
+import { writeDifferencingDisk } from "../../../provider/vhd/writer/writer";
 import {
   MIB,
   createBase,

@@ -15,7 +15,7 @@ import { FOOTER_SIZE, UNUSED_BAT_ENTRY, bitmapSize, blockBitmapOffset } from "..
 import { readParentFacts } from "../../../provider/vhd/writer/parent-footer";
 import { parentLinkFor, type ParentLink } from "../../../provider/vhd/writer/parent-link";
 import { planRelink, relinkParent, type RelinkStep } from "../../../provider/vhd/writer/relink";
-import { writeAt } from "../../../provider/vhd/writer/writer";
+import { writeAt } from "../../../provider/vhd/writer/block-writer";
 import { MIB, createBase, createChild, readComposed, sha256, tempFolder } from "./disks";
 
 const BLOCK = 512 * 1024;
