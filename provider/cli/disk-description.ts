@@ -1,5 +1,5 @@
 import type { DiskInfo } from "../vhd/inspect";
-import { printFields, printJson, type Field } from "./output";
+import { printFields, printJson, type OutputLine } from "./output";
 import { formatByteCount } from "./sizes";
 
 /**
@@ -7,9 +7,9 @@ import { formatByteCount } from "./sizes";
  * sizes, then format-specific facts), followed by the parent, every ancestor and any warnings. The JSON form is the
  * DiskInfo itself.
  */
-export function describeDisk(info: DiskInfo): Field[] {
+export function describeDisk(info: DiskInfo): OutputLine[] {
   const { creator, geometry, parent } = info;
-  const fields: Field[] = [
+  const fields: OutputLine[] = [
     ["image", info.path],
     ["type", info.type],
     ["virtual size", formatByteCount(info.virtualSize)],
@@ -26,18 +26,18 @@ export function describeDisk(info: DiskInfo): Field[] {
     fields.push(
       ["parent unique id", parent.uniqueId],
       ["parent name", parent.name],
-      ...parent.locators.map((locator): Field => [`parent locator ${locator.code}`, locator.path ?? "(unreadable)"]),
+      ...parent.locators.map((locator): OutputLine => [`parent locator ${locator.code}`, locator.path ?? "(unreadable)"]),
       ["parent timestamp", parent.timestamp],
       ["parent path", parent.resolvedPath ?? `not found: ${info.chainError?.message ?? "unresolved"}`],
     );
   }
   fields.push(
-    ...info.chain.map((ancestor, index): Field => [
+    ...info.chain.map((ancestor, index): OutputLine => [
       `ancestor ${index + 1}`,
       `${ancestor.path} (${ancestor.type}, ${ancestor.uniqueId})`,
     ]),
-    ...info.warnings.map((warning): Field => ["warning", warning]),
-    ...info.notes.map((note): Field => ["note", note]),
+    ...info.warnings.map((warning): OutputLine => ["warning", warning]),
+    ...info.notes.map((note): OutputLine => ["note", note]),
   );
   return fields;
 }
