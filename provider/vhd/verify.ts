@@ -4,7 +4,20 @@
 import type { ErrorName } from "../errors";
 import { openChain } from "../disk/chain";
 import { openDiskImage, type VhdImage } from "./reader/reader";
-import { FOOTER_SIZE, SECTOR_SIZE, UNUSED_BAT_ENTRY, batByteSize, bitmapSize, blockSpan, chsFromSize, isSectorSet, locatorDataSpaceBytes, sectorsPerBlock } from "./format";
+import {
+  DYNAMIC_HEADER_SIZE,
+  FOOTER_SIZE,
+  SECTOR_SIZE,
+  UNUSED_BAT_ENTRY,
+  batByteSize,
+  bitmapSize,
+  blockBitmapOffset,
+  blockSpan,
+  chsFromSize,
+  isSectorSet,
+  locatorDataSpaceBytes,
+  sectorsPerBlock,
+} from "./format";
 import { alignmentOf, errorInfo, type InspectOptions } from "./inspect";
 
 /** One check of {@link verifyDisk}. */
@@ -40,7 +53,7 @@ function regionsOf(image: VhdImage): Region[] {
   const headerOffset = image.footer.dataOffset ?? 0;
   const regions: Region[] = [
     { name: "head footer", start: 0, end: FOOTER_SIZE },
-    { name: "dynamic header", start: headerOffset, end: headerOffset + 1024 },
+    { name: "dynamic header", start: headerOffset, end: headerOffset + DYNAMIC_HEADER_SIZE },
     { name: "BAT", start: header.tableOffset, end: header.tableOffset + batByteSize(header.maxTableEntries) },
   ];
   for (const locator of image.locators) {
@@ -50,7 +63,7 @@ function regionsOf(image: VhdImage): Region[] {
   }
   bat.forEach((entry, index) => {
     if (entry !== UNUSED_BAT_ENTRY) {
-      regions.push({ name: `block ${index}`, start: entry * SECTOR_SIZE, end: entry * SECTOR_SIZE + blockSpan(header.blockSize) });
+      regions.push({ name: `block ${index}`, start: blockBitmapOffset(entry), end: blockBitmapOffset(entry) + blockSpan(header.blockSize) });
     }
   });
   return regions;
