@@ -38,7 +38,7 @@ export interface ValidationOptions extends PathRuleOptions {
 
 /** A request to create a differencing disk, as a caller gives it. */
 export interface DifferencingRequest extends DiskPathsInput {
-  /** Bytes per block of the new disk: 512 KiB, 1 MiB or 2 MiB (default); see `vhd/size-rules.ts`. */
+  /** Bytes per block of the new disk: 512 KiB, 1 MiB or 2 MiB (default); the driver chosen by the image's name checks it (`disk/formats.ts`). */
   blockSize?: number;
 }
 

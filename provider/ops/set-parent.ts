@@ -58,7 +58,7 @@ function mismatch(reason: string, parentPath: string, details: Record<string, un
 }
 
 /**
- * Relinks the differencing disk at `imagePath` to the parent at `parentPath`, crash-safely (see vhd/relink.ts):
+ * Relinks the differencing disk at `imagePath` to the parent at `parentPath`, crash-safely (see vhd/writer/relink.ts):
  * parent locators, parent name and parent time stamp are rewritten, the child's data is not touched, the parent is
  * only read.
  *

@@ -26,10 +26,10 @@ import { deleteDisk, discardNewDisk } from "../ops/delete-disk";
 import { claimDisk, ownerOf, ownershipRecordPath, transferOwner } from "../ops/ownership";
 import { type ParentHolder, protectParent, releaseParent as releaseHold, unprotectParent } from "../ops/protect-parent";
 import { setParent } from "../ops/set-parent";
+import { driverForNewFile } from "../disk/formats";
 import { childDisksInFolder } from "../vhd/child-disks";
 import { identifyDisk } from "../vhd/disk-identity";
 import { type DiskInfo, inspectDisk } from "../vhd/inspect";
-import { checkBlockSize } from "../vhd/writer/size-rules";
 import { childFacts, type ChildFacts } from "./disk-facts";
 import { KeyedLock } from "./keyed-lock";
 import { observeParent, parentIdentity } from "./parent-observation";
@@ -96,7 +96,9 @@ export async function check(
 /** The rules of a new disk that need no file: reported by `check`, so a preview finds them, not only `up`. */
 function checkNewDiskRules(paths: { imagePath: string; parentPath: string }, settings: DiskSettings): void {
   checkDistinctPaths(paths.imagePath, paths.parentPath);
-  if (settings.blockSize !== undefined && !isUnknown(settings.blockSize)) checkBlockSize(settings.blockSize, paths.imagePath, "imagePath");
+  if (settings.blockSize !== undefined && !isUnknown(settings.blockSize)) {
+    driverForNewFile(paths.imagePath).checkBlockSize(settings.blockSize, paths.imagePath);
+  }
 }
 
 /**
