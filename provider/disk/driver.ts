@@ -41,8 +41,6 @@ export interface DiskFormatDriver {
   readonly format: DiskFormat;
   /** File name extensions a new disk of this format takes, lower case with the dot (`.vhd`, `.avhd`). */
   readonly extensions: readonly string[];
-  /** The largest virtual size, in bytes, a disk of this format may have (VHD: 2040 GiB, vhd-format.md §5). */
-  readonly maxVirtualSize: number;
   /**
    * Whether `file` carries this format's signature where the format puts it (VHD: the `conectix` footer cookie at
    * the end, or at the start for the head copy). Reads a few bytes; never throws for a foreign file.

@@ -6,7 +6,7 @@
 import type { FileHandle } from "node:fs/promises";
 import type { CreateDifferencingOptions, DiskFormatDriver, NewFileSizes, OpenImageOptions } from "../disk/driver";
 import type { RandomAccessFile } from "../storage/random-access-file";
-import { FOOTER_COOKIE, FOOTER_SIZE, MAX_VIRTUAL_SIZE, SHORT_FOOTER_SIZE, WRITTEN_LOCATORS, dynamicFileSizes } from "./format";
+import { FOOTER_COOKIE, FOOTER_SIZE, SHORT_FOOTER_SIZE, WRITTEN_LOCATORS, dynamicFileSizes } from "./format";
 import { readDiskImage, type VhdImage } from "./reader/reader";
 import { checkBlockSize } from "./writer/size-rules";
 import { writeDifferencingDisk } from "./writer/writer";
@@ -20,7 +20,6 @@ function hasCookie(bytes: Uint8Array): boolean {
 export const vhdDriver: DiskFormatDriver = {
   format: "vhd",
   extensions: [".vhd", ".avhd"],
-  maxVirtualSize: MAX_VIRTUAL_SIZE,
 
   /** The footer cookie at the tail (512 or, before Virtual PC 2004, 511 bytes from the end) or at the head (§1.1). */
   async probe(file: RandomAccessFile): Promise<boolean> {

@@ -95,7 +95,6 @@ class ToyImage implements DiskImage {
 export const toyDriver: DiskFormatDriver = {
   format: "vhdx",
   extensions: [".toy"],
-  maxVirtualSize: 2 ** 40,
   async probe(file) {
     return Buffer.from(await file.read(0, SIGNATURE.length)).toString("latin1") === SIGNATURE;
   },
