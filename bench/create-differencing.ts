@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { createFileAtomically } from "../provider/fs/atomic-file";
 import { createDifferencingDisk } from "../provider/ops/create-differencing";
 import { MAX_VIRTUAL_SIZE } from "../provider/vhd/format";
-import { writeBaseDisk, writeDifferencingDisk } from "../provider/vhd/writer";
+import { writeBaseDisk, writeDifferencingDisk } from "../provider/vhd/writer/writer";
 import { alternate, compare, type Comparison } from "./harness";
 
 const RUNS = 15;

@@ -2,7 +2,7 @@
 import { randomBytes } from "node:crypto";
 import { open } from "node:fs/promises";
 import { createFileAtomically } from "../provider/fs/atomic-file";
-import { writeBaseDisk } from "../provider/vhd/writer";
+import { writeBaseDisk } from "../provider/vhd/writer/writer";
 
 /** 2 GiB: "a 2 GB file" of the issue, a whole number of 2 MiB blocks. */
 export const BIG_SIZE = 2 * 1024 * 1024 * 1024;

@@ -1,6 +1,6 @@
 import type { ParentRecord } from "../ops/manage-disk";
 import type { DiskInfo } from "../vhd/inspect";
-import { printFields, printJson, type Field } from "./output";
+import { printFields, printJson, type OutputLine } from "./output";
 import { formatByteCount } from "./sizes";
 
 /**
@@ -8,9 +8,9 @@ import { formatByteCount } from "./sizes";
  * sizes, then format-specific facts), followed by the parent, every ancestor and any warnings. The JSON form is the
  * DiskInfo itself.
  */
-export function describeDisk(info: DiskInfo): Field[] {
+export function describeDisk(info: DiskInfo): OutputLine[] {
   const { creator, geometry, parent } = info;
-  const fields: Field[] = [
+  const fields: OutputLine[] = [
     ["image", info.path],
     ["type", info.type],
     ["virtual size", formatByteCount(info.virtualSize)],
@@ -27,18 +27,18 @@ export function describeDisk(info: DiskInfo): Field[] {
     fields.push(
       ["parent unique id", parent.uniqueId],
       ["parent name", parent.name],
-      ...parent.locators.map((locator): Field => [`parent locator ${locator.code}`, locator.path ?? "(unreadable)"]),
+      ...parent.locators.map((locator): OutputLine => [`parent locator ${locator.code}`, locator.path ?? "(unreadable)"]),
       ["parent timestamp", parent.timestamp],
       ["parent path", parent.resolvedPath ?? `not found: ${info.chainError?.message ?? "unresolved"}`],
     );
   }
   fields.push(
-    ...info.chain.map((ancestor, index): Field => [
+    ...info.chain.map((ancestor, index): OutputLine => [
       `ancestor ${index + 1}`,
       `${ancestor.path} (${ancestor.type}, ${ancestor.uniqueId})`,
     ]),
-    ...info.warnings.map((warning): Field => ["warning", warning]),
-    ...info.notes.map((note): Field => ["note", note]),
+    ...info.warnings.map((warning): OutputLine => ["warning", warning]),
+    ...info.notes.map((note): OutputLine => ["note", note]),
   );
   return fields;
 }
@@ -60,7 +60,7 @@ export function printDisk(info: DiskInfo, json: boolean, parentFacts?: ParentFac
 export type ParentFacts = ParentRecord & { parentUniqueId: string };
 
 /** The human form of {@link ParentFacts}: one line each, ancestors by path. */
-function describeParentFacts(facts: ParentFacts): Field[] {
+function describeParentFacts(facts: ParentFacts): OutputLine[] {
   const { dev, ino, size, mtimeNs, ctimeNs } = facts.parentFingerprint;
   return [
     ["recorded parent", facts.parentPath],
@@ -69,7 +69,7 @@ function describeParentFacts(facts: ParentFacts): Field[] {
     ["recorded parent size", formatByteCount(facts.parentSize)],
     ["recorded parent checksum", facts.parentChecksum ?? undefined],
     ["recorded parent fingerprint", `dev ${dev} ino ${ino} size ${size} mtime ${mtimeNs} ns ctime ${ctimeNs} ns`],
-    ...Object.entries(facts.ancestors ?? {}).map(([ancestorPath, ancestor]): Field => [
+    ...Object.entries(facts.ancestors ?? {}).map(([ancestorPath, ancestor]): OutputLine => [
       "recorded ancestor",
       `${ancestorPath} (${ancestor.uniqueId}, ${ancestor.checksum ?? "no checksum"})`,
     ]),

@@ -16,12 +16,13 @@ import {
   type FileSystemType,
   type VolumeFacts,
 } from "../fs/volume";
-import { openChain } from "../vhd/chain";
-import type { DiskImage } from "../vhd/disk-image";
+import { openChain } from "../disk/chain";
+import type { DiskImage } from "../disk/image";
 import { describeChain, type DiskInfo } from "../vhd/inspect";
-import { FOOTER_SIZE, SECTOR_SIZE, WRITTEN_LOCATORS, formatUniqueId, fullyExpandedFileSize, planDynamicFile } from "../vhd/format";
-import { readParentFacts } from "../vhd/parent-footer";
-import { checkBlockSize, checkVirtualSize } from "../vhd/size-rules";
+import { driverForNewFile } from "../disk/formats";
+import { SECTOR_SIZE, dynamicFileSizes, fixedFileSize, formatUniqueId } from "../vhd/format";
+import { readParentFacts } from "../vhd/writer/parent-footer";
+import { checkBlockSize, checkVirtualSize } from "../vhd/writer/size-rules";
 import { pathsEqual, resolveDiskPaths, resolveSinglePath, type DiskPathsInput, type PathRuleOptions } from "./paths";
 
 const MB = 1024 * 1024;
@@ -37,7 +38,7 @@ export interface ValidationOptions extends PathRuleOptions {
 
 /** A request to create a differencing disk, as a caller gives it. */
 export interface DifferencingRequest extends DiskPathsInput {
-  /** Bytes per block of the new disk: 512 KiB, 1 MiB or 2 MiB (default); see `vhd/size-rules.ts`. */
+  /** Bytes per block of the new disk: 512 KiB, 1 MiB or 2 MiB (default); the driver chosen by the image's name checks it (`disk/formats.ts`). */
   blockSize?: number;
 }
 
@@ -84,10 +85,11 @@ export async function validateCreateDifferencing(
   options: ValidationOptions = {},
 ): Promise<ValidatedDifferencingRequest> {
   const { imagePath, parentPath } = resolveDiskPaths(request, options);
-  const blockSize = checkBlockSize(request.blockSize, imagePath, "imagePath");
+  const driver = driverForNewFile(imagePath);
+  const blockSize = driver.checkBlockSize(request.blockSize, imagePath);
   checkDistinctPaths(imagePath, parentPath);
   const parent = await checkParent(parentPath);
-  const sizes = dynamicFileSizes(parent.virtualSize, blockSize, WRITTEN_LOCATORS.length);
+  const sizes = driver.differencingFileSizes(parent.virtualSize, blockSize);
   const target = await checkTarget(imagePath, "imagePath", { ...sizes, needsFullSize: false }, options);
   return { imagePath, parentPath, blockSize, parent, ...target };
 }
@@ -266,7 +268,7 @@ export async function validateCreateBase(
   const size = checkBaseSize(request, target, rawSize);
   const sizes =
     type === "fixed"
-      ? { initialFileSize: size + FOOTER_SIZE, fullyExpandedSize: size + FOOTER_SIZE }
+      ? { initialFileSize: fixedFileSize(size), fullyExpandedSize: fixedFileSize(size) }
       : dynamicFileSizes(size, blockSize, 0);
   const facts = await checkTarget(target, "path", { ...sizes, needsFullSize: type === "fixed" }, options);
   return { path: target, size, type, ...(fromRaw === undefined ? {} : { fromRaw }), blockSize, ...facts };
@@ -335,23 +337,6 @@ function checkBaseSize(request: BaseRequest, target: string, rawSize: number | u
     );
   }
   return size;
-}
-
-/** Sizes of a new dynamic or differencing file: empty (metadata only), and with every block allocated. */
-function dynamicFileSizes(
-  virtualSize: number,
-  blockSize: number,
-  locators: number,
-): { initialFileSize: number; fullyExpandedSize: number } {
-  const plan = planDynamicFile({
-    virtualSize,
-    blockSize,
-    locatorDataSpaces: WRITTEN_LOCATORS.slice(0, locators).map((locator) => locator.dataSpace),
-  });
-  return {
-    initialFileSize: plan.emptyFileSize,
-    fullyExpandedSize: fullyExpandedFileSize(plan, blockSize),
-  };
 }
 
 /** Checks where a new image goes: nothing there, a folder chain that can be created, a writable volume with room. */

@@ -4,7 +4,7 @@
  */
 import type { ProgressCallback } from "../fs/progress";
 import { validateCreateBase, type BaseRequest, type ValidationOptions } from "../inputs/validate";
-import { writeBaseDisk } from "../vhd/writer";
+import { writeBaseDisk } from "../vhd/writer/writer";
 import { type CreatedImage, runCreation } from "./create-image";
 
 /** Arguments of {@link createBaseDisk}. */

@@ -9,7 +9,7 @@ import {
   type DifferencingRequest,
   type ValidationOptions,
 } from "../inputs/validate";
-import { writeDifferencingDisk } from "../vhd/writer";
+import { driverForNewFile } from "../disk/formats";
 import { type CreatedImage, runCreation } from "./create-image";
 
 /** Arguments of {@link createDifferencingDisk}. */
@@ -51,7 +51,7 @@ export async function createDifferencingDisk(args: CreateDifferencingDiskArgs): 
       // footer since validation is refused here, and runCreation takes back what was made. One footer read when
       // unchanged: validation already opened the parent's whole chain.
       await recheckParent(request.parentPath, request.parent);
-      await writeDifferencingDisk(handle, request.parentPath, {
+      await driverForNewFile(request.imagePath).createDifferencing(handle, request.parentPath, {
         imagePath: request.imagePath,
         blockSize: request.blockSize,
         signal,

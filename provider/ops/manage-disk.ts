@@ -13,7 +13,7 @@ import { VhdError } from "../errors";
 import { type FileFingerprint, fingerprintFile } from "../fs/file-fingerprint";
 import { pathsEqual } from "../inputs/paths";
 import { childDisksInFolder } from "../vhd/child-disks";
-import type { DiskKind } from "../vhd/disk-image";
+import type { DiskKind } from "../disk/image";
 import { type DiskInfo, inspectDisk } from "../vhd/inspect";
 import { type ChildFacts, childFacts } from "./disk-facts";
 import { KeyedLock } from "./keyed-lock";

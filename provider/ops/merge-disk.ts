@@ -11,11 +11,10 @@ import { VhdError } from "../errors";
 import { fingerprintFile, sameFile } from "../fs/file-fingerprint";
 import type { ProgressCallback } from "../fs/progress";
 import type { PathRules } from "../inputs/paths";
-import { openChain } from "../vhd/chain";
+import { openChain } from "../disk/chain";
 import { childDisksInFolder } from "../vhd/child-disks";
-import { formatUniqueId } from "../vhd/format";
 import { inspectDisk, type DiskInfo } from "../vhd/inspect";
-import { mergeIntoAncestor } from "../vhd/merge";
+import { mergeIntoAncestor } from "../vhd/writer/merge";
 import { deleteDisk } from "./delete-disk";
 import { ownerOf } from "./ownership";
 import { setParent } from "./set-parent";
@@ -72,7 +71,7 @@ async function dependentsOf(parent: ChainDisk, folders: readonly string[], chain
 export async function mergeDisk(args: MergeDiskArgs): Promise<MergeDiskResult> {
   const imagePath = resolve(args.imagePath);
   const chain = await openChain(imagePath, { strict: true, parameter: "imagePath" });
-  const disks = chain.images.map((image): ChainDisk => ({ path: image.path, uniqueId: formatUniqueId(image.footer.uniqueId) }));
+  const disks = chain.images.map((image): ChainDisk => ({ path: image.path, uniqueId: image.uniqueId }));
   let depth: number;
   let bytesWritten: number;
   try {

@@ -20,7 +20,7 @@ import { checkParent } from "../inputs/validate";
 import { identifyDisk } from "../vhd/disk-identity";
 import { unlinkedSha256 } from "../vhd/unlinked-checksum";
 import { OncePerKey } from "./once-per-key";
-import type { DiskKind } from "../vhd/disk-image";
+import type { DiskKind } from "../disk/image";
 
 /** One disk further up the chain than the parent (its parent, and so on), as observed. */
 export interface AncestorObservation {

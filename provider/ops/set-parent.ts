@@ -11,13 +11,13 @@ import { throwIfCancelled } from "../fs/cancellation";
 import { fingerprintFile, sameFile } from "../fs/file-fingerprint";
 import { resolveDiskPaths, type PathRules } from "../inputs/paths";
 import { checkParent } from "../inputs/validate";
-import { readDiskImage } from "../vhd/disk-image";
+import { readDiskImage } from "../vhd/reader/reader";
 import { formatUniqueId } from "../vhd/format";
 import { ImageFile } from "../vhd/image-file";
 import { inspectDisk, type DiskInfo } from "../vhd/inspect";
-import { readParentFacts } from "../vhd/parent-footer";
-import { parentLinkFor } from "../vhd/parent-link";
-import { relinkParent } from "../vhd/relink";
+import { readParentFacts } from "../vhd/writer/parent-footer";
+import { parentLinkFor } from "../vhd/writer/parent-link";
+import { relinkParent } from "../vhd/writer/relink";
 
 /** Arguments of {@link setParent}. */
 export interface SetParentArgs {
@@ -58,7 +58,7 @@ function mismatch(reason: string, parentPath: string, details: Record<string, un
 }
 
 /**
- * Relinks the differencing disk at `imagePath` to the parent at `parentPath`, crash-safely (see vhd/relink.ts):
+ * Relinks the differencing disk at `imagePath` to the parent at `parentPath`, crash-safely (see vhd/writer/relink.ts):
  * parent locators, parent name and parent time stamp are rewritten, the child's data is not touched, the parent is
  * only read.
  *

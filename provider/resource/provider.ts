@@ -26,9 +26,9 @@ import { claimDisk, ownerOf, ownershipRecordPath, transferOwner } from "../ops/o
 import { adoptableDisk, holderOf, recordFoundDisk, recordNewDisk, releaseParent, withParentLock } from "../ops/manage-disk";
 import { protectParent, releaseParent as releaseHold } from "../ops/protect-parent";
 import { setParent } from "../ops/set-parent";
+import { driverForNewFile } from "../disk/formats";
 import { identifyDisk } from "../vhd/disk-identity";
 import { type DiskInfo, inspectDisk } from "../vhd/inspect";
-import { checkBlockSize } from "../vhd/size-rules";
 import { childFacts, type ChildFacts } from "../ops/disk-facts";
 import { observeParent } from "../ops/observe-parent";
 import { reportingFailures } from "./provider-failure";
@@ -92,7 +92,9 @@ export async function check(
 /** The rules of a new disk that need no file: reported by `check`, so a preview finds them, not only `up`. */
 function checkNewDiskRules(paths: { imagePath: string; parentPath: string }, settings: DiskSettings): void {
   checkDistinctPaths(paths.imagePath, paths.parentPath);
-  if (settings.blockSize !== undefined && !isUnknown(settings.blockSize)) checkBlockSize(settings.blockSize, paths.imagePath, "imagePath");
+  if (settings.blockSize !== undefined && !isUnknown(settings.blockSize)) {
+    driverForNewFile(paths.imagePath).checkBlockSize(settings.blockSize, paths.imagePath);
+  }
 }
 
 /**

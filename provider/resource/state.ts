@@ -3,7 +3,7 @@
  * Both are plain JSON; the engine may put {@link UNKNOWN} in place of any input during a preview.
  */
 import type { PathRules } from "../inputs/paths";
-import type { DiskKind } from "../vhd/disk-image";
+import type { DiskKind } from "../disk/image";
 import type { FileFingerprint } from "../fs/file-fingerprint";
 import type { AncestorObservation, Ancestors } from "../ops/observe-parent";
 

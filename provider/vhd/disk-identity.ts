@@ -6,7 +6,7 @@
 import { type ErrorParameter, type VhdError, isVhdError } from "../errors";
 import { stat } from "node:fs/promises";
 import { errnoCode, vhdErrorFromFs } from "../fs/fs-error";
-import { openDiskImage } from "./disk-image";
+import { openDiskImage } from "./reader/reader";
 import { formatUniqueId } from "./format";
 
 /** The outcome of {@link identifyDisk}. */

@@ -12,7 +12,7 @@
  * - the data area of each locator in use (its whole reserved space, as the entry gives it).
  */
 import { type ByteRange, type Sha256Options, sha256File } from "../checksum/sha256";
-import { openDiskImage, type DiskImage } from "./disk-image";
+import { openDiskImage, type VhdImage } from "./reader/reader";
 import { DYNAMIC_HEADER_LAYOUT, fieldOf, locatorDataSpaceBytes } from "./format";
 
 /** What an unlinked checksum starts with, so it is never mistaken for (or compared with) a plain `sha256sum`. */
@@ -27,7 +27,7 @@ export function isUnlinkedChecksum(value: unknown): value is string {
 }
 
 /** The byte ranges of a differencing disk's parent link (see the module comment); none for another disk. */
-export function parentLinkRanges(image: DiskImage): ByteRange[] {
+export function parentLinkRanges(image: VhdImage): ByteRange[] {
   const headerOffset = image.footer.dataOffset;
   if (image.kind !== "differencing" || headerOffset === null) return [];
   const fields = LINK_FIELDS.map((name) => {

@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { throwIfCancelled } from "../../fs/cancellation";
 import { openStdoutAsEmptyFile } from "../../fs/stdout-file";
-import { openChain } from "../../vhd/chain";
+import { openChain } from "../../disk/chain";
 import { openBinaryStdout } from "../binary-stdout";
 import { runCommand, withCommonOptions, type CommonOptions } from "../command-runner";
 import { parseSize } from "../sizes";

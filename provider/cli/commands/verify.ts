@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { verifyDisk } from "../../vhd/inspect";
+import { verifyDisk } from "../../vhd/verify";
 import { unlessCancelled } from "../cancellation";
 import { runCommand, withCommonOptions, type CommonOptions } from "../command-runner";
 import { ExitStatus } from "../exit-status";

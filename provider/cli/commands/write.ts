@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { VhdError, isVhdError } from "../../errors";
 import { throwIfCancelled } from "../../fs/cancellation";
-import { writeAt } from "../../vhd/writer";
+import { writeAt } from "../../vhd/writer/block-writer";
 import { runCommand, withCommonOptions, type CommonOptions } from "../command-runner";
 import { printFields, printJson } from "../output";
 import { formatByteCount, parseSize } from "../sizes";

@@ -22,7 +22,7 @@
  */
 import { batByteSize } from "./bat";
 import { bitmapSize } from "./bitmap";
-import { BAT_OFFSET, DYNAMIC_HEADER_OFFSET, FOOTER_SIZE, SECTOR_SIZE } from "./constants";
+import { BAT_OFFSET, DYNAMIC_HEADER_OFFSET, FOOTER_SIZE, SECTOR_SIZE, WRITTEN_LOCATORS } from "./constants";
 
 /** Number of BAT entries a disk of `virtualSize` needs with blocks of `blockSize`. */
 export function maxTableEntriesFor(virtualSize: number, blockSize: number): number {
@@ -133,4 +133,26 @@ export function planDynamicFile(options: {
     firstBlockOffset: offset,
     emptyFileSize: offset + FOOTER_SIZE,
   };
+}
+
+/** File size of a fixed disk of `virtualSize` bytes: its data, then the footer (SPEC "Fixed Hard Disk Image"). */
+export function fixedFileSize(virtualSize: number): number {
+  return virtualSize + FOOTER_SIZE;
+}
+
+/**
+ * File sizes of a new dynamic (`locators` 0) or differencing (`locators` 2: W2ku and W2ru) file of `virtualSize`
+ * bytes: empty (metadata only) and with every block allocated, in bytes.
+ */
+export function dynamicFileSizes(
+  virtualSize: number,
+  blockSize: number,
+  locators: number,
+): { initialFileSize: number; fullyExpandedSize: number } {
+  const plan = planDynamicFile({
+    virtualSize,
+    blockSize,
+    locatorDataSpaces: WRITTEN_LOCATORS.slice(0, locators).map((locator) => locator.dataSpace),
+  });
+  return { initialFileSize: plan.emptyFileSize, fullyExpandedSize: fullyExpandedFileSize(plan, blockSize) };
 }

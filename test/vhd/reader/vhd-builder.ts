@@ -4,7 +4,7 @@
  * here, so a test decides exactly which bitmap bits are set. Keep files to a few MiB.
  */
 import { writeFile } from "node:fs/promises";
-import { encodeEmptyDynamicFile } from "../../../provider/vhd/empty-dynamic-file";
+import { encodeEmptyDynamicFile } from "../../../provider/vhd/writer/empty-dynamic-file";
 import {
   BAT_ENTRY_SIZE,
   DEFAULT_BLOCK_SIZE,
@@ -20,7 +20,7 @@ import {
   type Footer,
   type PlatformCode,
 } from "../../../provider/vhd/format";
-import { newFooter } from "../../../provider/vhd/new-footer";
+import { newFooter } from "../../../provider/vhd/writer/new-footer";
 
 /** Bytes written at a sector-aligned virtual offset (a whole number of sectors). */
 export interface SectorWrite {

@@ -4,10 +4,11 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pyvhdiReadChain, qemuImgConvertToRaw, qemuImgInfo, qemuImgMap, vhdiinfo } from "../../support/oracles";
 import type { ByteProgress } from "../../../provider/fs/progress";
-import { openChain } from "../../../provider/vhd/chain";
+import { openChain } from "../../../provider/disk/chain";
 import { DiskType, MAX_VIRTUAL_SIZE, blockDataOffset, chsFromSize } from "../../../provider/vhd/format";
 import { createFileAtomically } from "../../../provider/fs/atomic-file";
-import { writeAt, writeBaseDisk } from "../../../provider/vhd/writer";
+import { writeAt } from "../../../provider/vhd/writer/block-writer";
+import { writeBaseDisk } from "../../../provider/vhd/writer/writer";
 import { GIB, MIB, createBase, createChild, readComposed, sha256, tempFolder, withImage } from "./disks";
 
 let folder: string;

@@ -3,10 +3,11 @@ import { basename, join, sep } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pyvhdiReadChain, qemuImgCreate, qemuImgInfo, vhdiinfo } from "../../support/oracles";
 import { createFileAtomically } from "../../../provider/fs/atomic-file";
-import { openChain } from "../../../provider/vhd/chain";
+import { openChain } from "../../../provider/disk/chain";
 import { CREATOR, DiskType, formatUniqueId, vhdTimeStampFromDate } from "../../../provider/vhd/format";
 import { chsCapacity } from "../../support/chs-capacity";
-import { writeAt, writeDifferencingDisk } from "../../../provider/vhd/writer";
+import { writeAt } from "../../../provider/vhd/writer/block-writer";
+import { writeDifferencingDisk } from "../../../provider/vhd/writer/writer";
 import {
   MIB,
   createBase,

@@ -5,9 +5,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sha256File } from "../../../provider/checksum/sha256";
 import { createFileAtomically } from "../../../provider/fs/atomic-file";
-import { openChain } from "../../../provider/vhd/chain";
-import { openDiskImage, type DiskImage } from "../../../provider/vhd/disk-image";
-import { writeBaseDisk, writeDifferencingDisk, type BaseDiskOptions } from "../../../provider/vhd/writer";
+import { openChain } from "../../../provider/disk/chain";
+import { openDiskImage, type VhdImage } from "../../../provider/vhd/reader/reader";
+import { writeBaseDisk, writeDifferencingDisk, type BaseDiskOptions } from "../../../provider/vhd/writer/writer";
 
 export const MIB = 1024 * 1024;
 export const GIB = 1024 * MIB;
@@ -51,7 +51,7 @@ export async function fileSha256(path: string): Promise<string> {
 }
 
 /** Runs `use` on the disk at `path`, opened read-only by our reader, and closes it. */
-export async function withImage<T>(path: string, use: (image: DiskImage) => Promise<T> | T): Promise<T> {
+export async function withImage<T>(path: string, use: (image: VhdImage) => Promise<T> | T): Promise<T> {
   const image = await openDiskImage(path);
   try {
     return await use(image);

@@ -9,13 +9,13 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MemoryFile, SimulatedCrash, type CrashPoint } from "../../support/memory-file";
 import { pyvhdiReadChain, vhdiinfo } from "../../support/oracles";
-import { openChain } from "../../../provider/vhd/chain";
-import { openDiskImage, readDiskImage } from "../../../provider/vhd/disk-image";
+import { openChain } from "../../../provider/disk/chain";
+import { VhdImage, openDiskImage, readDiskImage } from "../../../provider/vhd/reader/reader";
 import { FOOTER_SIZE, UNUSED_BAT_ENTRY, bitmapSize, blockBitmapOffset } from "../../../provider/vhd/format";
-import { readParentFacts } from "../../../provider/vhd/parent-footer";
-import { parentLinkFor, type ParentLink } from "../../../provider/vhd/parent-link";
-import { planRelink, relinkParent, type RelinkStep } from "../../../provider/vhd/relink";
-import { writeAt } from "../../../provider/vhd/writer";
+import { readParentFacts } from "../../../provider/vhd/writer/parent-footer";
+import { parentLinkFor, type ParentLink } from "../../../provider/vhd/writer/parent-link";
+import { planRelink, relinkParent, type RelinkStep } from "../../../provider/vhd/writer/relink";
+import { writeAt } from "../../../provider/vhd/writer/block-writer";
 import { MIB, createBase, createChild, readComposed, sha256, tempFolder } from "./disks";
 
 const BLOCK = 512 * 1024;
@@ -76,10 +76,11 @@ async function checkState(bytes: Uint8Array): Promise<string> {
     const resolved = chain.images[1]?.path ?? "";
     expect([oldParent, newParent]).toContain(resolved);
     // Every record of the parent names the same one: no mix of an old locator and a new name.
-    const header = chain.leaf.header;
+    const leaf = chain.leaf;
+    if (!(leaf instanceof VhdImage)) throw new Error(`${child} opened as ${leaf.format}, not as a VHD`);
     const named = resolved === newParent ? "golden-2026.vhd" : "golden.vhd";
-    expect(header?.parentUnicodeName).toBe(named);
-    for (const locator of chain.leaf.locators) expect(locator.path?.endsWith(named)).toBe(true);
+    expect(leaf.header?.parentUnicodeName).toBe(named);
+    for (const locator of leaf.locators) expect(locator.path?.endsWith(named)).toBe(true);
     return resolved;
   } finally {
     await chain.close();

@@ -34,9 +34,9 @@
  * and 6 the header then stays at S, a valid place readers reach through the footer, and the file keeps a few
  * unused KiB).
  */
-import { VhdError } from "../errors";
-import type { RandomAccessFile } from "../storage/random-access-file";
-import { readDiskImage, type DiskImage } from "./disk-image";
+import { VhdError } from "../../errors";
+import type { RandomAccessFile } from "../../storage/random-access-file";
+import { readDiskImage, type VhdImage } from "../reader/reader";
 import {
   DYNAMIC_HEADER_SIZE,
   FOOTER_SIZE,
@@ -47,7 +47,7 @@ import {
   locatorDataSpaceBytes,
   type DynamicHeader,
   type ParentLocatorEntry,
-} from "./format";
+} from "../format";
 import type { ParentLink } from "./parent-link";
 
 /** Bytes to write at a file offset. */
@@ -91,7 +91,7 @@ function placeLocators(link: ParentLink, areas: readonly LocatorArea[]): { entri
  * the child (any platform code, slot order) big enough for its data. Other locators (MacX, Wi2k, ...) are dropped.
  * @throws `ERROR_VIRTUAL_DISK_LIMITATION` when the child has no room for the new paths.
  */
-function homeLocatorAreas(image: DiskImage, link: ParentLink): LocatorArea[] {
+function homeLocatorAreas(image: VhdImage, link: ParentLink): LocatorArea[] {
   const free = image.locators.map(({ entry }) => ({
     offset: entry.platformDataOffset,
     space: locatorDataSpaceBytes(entry.platformDataSpace) ?? entry.platformDataLength,
@@ -118,7 +118,7 @@ function homeLocatorAreas(image: DiskImage, link: ParentLink): LocatorArea[] {
  * The steps that relink the child `image` (opened strictly, with a sound tail footer) to `link`, in the order the
  * module comment explains. Pure: reads nothing, writes nothing.
  */
-export function planRelink(image: DiskImage, tailFooter: Uint8Array, link: ParentLink): RelinkStep[] {
+export function planRelink(image: VhdImage, tailFooter: Uint8Array, link: ParentLink): RelinkStep[] {
   const header = image.header as DynamicHeader;
   const home = image.footer.dataOffset as number;
   const oldTail = image.footerOffset;

@@ -15,9 +15,9 @@ import {
   SECTOR_SIZE,
   decodeFooter,
   type Footer,
-} from "./format";
-import { openDiskImage } from "./disk-image";
-import { ImageFile } from "./image-file";
+} from "../format";
+import { openDiskImage } from "../reader/reader";
+import { ImageFile } from "../image-file";
 
 /** The parent facts a child records. */
 export interface ParentFacts {

@@ -3,8 +3,8 @@
  * parent's raw unique id, its modification time, its file name, and W2ku + W2ru locators.
  */
 import { basename, dirname, relative, resolve, sep } from "node:path";
-import { VhdError } from "../errors";
-import { MAX_PARENT_NAME_UNITS, PLATFORM_CODE, WRITTEN_LOCATORS, vhdTimeStampFromDate, type Footer, type PlatformCode } from "./format";
+import { VhdError } from "../../errors";
+import { MAX_PARENT_NAME_UNITS, PLATFORM_CODE, WRITTEN_LOCATORS, vhdTimeStampFromDate, type Footer, type PlatformCode } from "../format";
 
 /** One locator to write: its platform code, the path it holds, and the room reserved for it in the file. */
 export interface LocatorToWrite {

@@ -11,10 +11,10 @@
  * Order of writes, so that a crash at any point leaves a readable disk whose BAT only points at complete blocks:
  * the footer at the new end first, then each block's data, its bitmap, and last its BAT entry; then fsync.
  */
-import { VhdError } from "../errors";
-import { throwIfCancelled } from "../fs/cancellation";
-import { openChain } from "./chain";
-import { openDiskImage, type DiskImage } from "./disk-image";
+import { VhdError } from "../../errors";
+import { throwIfCancelled } from "../../fs/cancellation";
+import { openChain } from "../../disk/chain";
+import { openDiskImage, type VhdImage } from "../reader/reader";
 import {
   BAT_ENTRY_SIZE,
   FOOTER_SIZE,
@@ -27,7 +27,7 @@ import {
   encodeBatEntry,
   setSectors,
   type DynamicHeader,
-} from "./format";
+} from "../format";
 
 /** Bytes one bitmap byte covers: the unit every write into a sparse disk is widened to. */
 export const BITMAP_BYTE_SPAN = 8 * SECTOR_SIZE;
@@ -63,7 +63,7 @@ interface BlockWrite {
   end: number;
 }
 
-function checkRange(image: DiskImage, offset: number, length: number): void {
+function checkRange(image: VhdImage, offset: number, length: number): void {
   const context = {
     path: image.path,
     pathParameter: image.file.parameter,
@@ -90,7 +90,7 @@ function checkRange(image: DiskImage, offset: number, length: number): void {
  * shows there now.
  */
 async function widenToBitmapBytes(
-  image: DiskImage,
+  image: VhdImage,
   offset: number,
   data: Uint8Array,
 ): Promise<{ start: number; bytes: Uint8Array }> {
@@ -115,7 +115,7 @@ interface BlockPlan {
 }
 
 /** Splits `[start, end)` by block and gives each unallocated block its place at the end of the file. */
-function planBlocks(image: DiskImage, blockSize: number, bat: Uint32Array, start: number, end: number): BlockPlan {
+function planBlocks(image: VhdImage, blockSize: number, bat: Uint32Array, start: number, end: number): BlockPlan {
   const blocks: BlockWrite[] = [];
   let footerOffset = image.footerOffset;
   for (let position = start; position < end; ) {
@@ -143,7 +143,7 @@ function planBlocks(image: DiskImage, blockSize: number, bat: Uint32Array, start
 
 /** Writes into the blocks of a dynamic or differencing disk. Returns how many blocks were appended. */
 async function writeBlocks(
-  image: DiskImage,
+  image: VhdImage,
   { blockSize, tableOffset }: DynamicHeader,
   bat: Uint32Array,
   offset: number,

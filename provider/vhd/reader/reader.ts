@@ -1,9 +1,9 @@
 /**
  * Opening one VHD file (fixed, dynamic or differencing): finding its footer, reading and validating its dynamic
  * header, BAT and parent locators, and mapping virtual offsets to the bytes the file itself holds. Parents are the
- * chain's business (chain.ts); this module only says "not here, ask the parent".
+ * chain's business (disk/chain.ts); this module only says "not here, ask the parent" and where the parent may be.
  */
-import { VhdError, type ErrorName, type ErrorParameter } from "../errors";
+import { VhdError, type ErrorName, type ErrorParameter } from "../../errors";
 import {
   DYNAMIC_HEADER_COOKIE,
   DYNAMIC_HEADER_SIZE,
@@ -35,16 +35,17 @@ import {
   type DynamicHeader,
   type Footer,
   type ParentLocatorEntry,
+  dateFromVhdTimeStamp,
   fieldOf,
+  formatUniqueId,
   FOOTER_LAYOUT,
   DYNAMIC_HEADER_LAYOUT,
   type FieldName,
-} from "./format";
-import type { RandomAccessFile } from "../storage/random-access-file";
-import { ImageFile } from "./image-file";
-
-/** The three kinds of VHD. */
-export type DiskKind = "fixed" | "dynamic" | "differencing";
+} from "../format";
+import type { RandomAccessFile } from "../../storage/random-access-file";
+import { ImageFile } from "../image-file";
+import type { DiskImage, DiskKind, DiskWarning, Extent, ParentReference } from "../../disk/image";
+import { parentCandidates } from "./parent-locator";
 
 /** Which copy of the footer the image was opened by (vhd-format.md §1.1). */
 export type FooterSource = "tail" | "head" | "short-tail";
@@ -63,14 +64,6 @@ export interface OpenDiskImageOptions {
   parameter?: ErrorParameter;
 }
 
-/** Something odd about the file that did not stop it from being read; `verifyDisk` reports them as failures. */
-export interface DiskWarning {
-  code: ErrorName;
-  message: string;
-  field?: string;
-  offset?: number;
-}
-
 /** A parent locator with its data decoded. */
 export interface ParentLocator {
   slot: number;
@@ -87,12 +80,6 @@ export interface IntegrityFacts {
   headerChecksumValid: boolean | null;
 }
 
-/** A run of virtual bytes and where they come from. */
-export type Extent =
-  | { kind: "data"; offset: number; length: number; fileOffset: number }
-  | { kind: "zero"; offset: number; length: number }
-  | { kind: "parent"; offset: number; length: number };
-
 /** Cap on cached block bitmaps per image (each is one sector for 2 MiB blocks): bounds memory on huge disks. */
 const BITMAP_CACHE_LIMIT = 4096;
 /** Locator data larger than this is refused: no producer needs more than Hyper-V's 64 KiB slots. */
@@ -104,10 +91,13 @@ const footerFieldOffset = (name: FooterField): number => fieldOf(FOOTER_LAYOUT, 
 const headerFieldOffset = (name: HeaderField): number => fieldOf(DYNAMIC_HEADER_LAYOUT, name).offset;
 
 /**
- * One open VHD file. Construct it with {@link openDiskImage}; close it with {@link DiskImage.close}.
- * All fields are validated; offsets inside the file are guaranteed to be within it.
+ * One open VHD file, the VHD driver's {@link DiskImage}. Construct it with {@link openDiskImage}; close it with
+ * {@link VhdImage.close}. All fields are validated; offsets inside the file are guaranteed to be within it.
  */
-export class DiskImage {
+export class VhdImage implements DiskImage {
+  readonly format = "vhd";
+  /** VHD addresses 512-byte sectors only (SPEC). */
+  readonly logicalSectorSize = SECTOR_SIZE;
   private readonly bitmapCache = new Map<number, Uint8Array>();
 
   constructor(
@@ -146,6 +136,26 @@ export class DiskImage {
       : this.footer.diskType === DiskType.Dynamic
         ? "dynamic"
         : "differencing";
+  }
+
+  /** The footer's unique id, hex in file byte order: what a child records of this disk (compared raw, §4). */
+  get uniqueId(): string {
+    return formatUniqueId(this.footer.uniqueId);
+  }
+
+  /**
+   * A differencing disk's parent: the candidates its locators and parent name give (parent-locator.ts), the
+   * parent's unique id it records and its parent time stamp (0, "not recorded", as Hyper-V writes it: §2.3).
+   */
+  parentReference(): ParentReference | null {
+    const { header } = this;
+    if (header === null || this.kind !== "differencing") return null;
+    return {
+      candidates: parentCandidates(this.path, header.parentUnicodeName, this.locators),
+      uniqueId: formatUniqueId(header.parentUniqueId),
+      name: header.parentUnicodeName,
+      recordedModifiedTime: header.parentTimeStamp === 0 ? null : dateFromVhdTimeStamp(header.parentTimeStamp),
+    };
   }
 
   /** The virtual disk size in bytes (the footer's current size). */
@@ -578,7 +588,7 @@ async function readLocators(
  *   `ERROR_VHD_BLOCK_ALLOCATION_TABLE_CORRUPT`, `ERROR_VHD_INVALID_BLOCK_SIZE`, `VM_E_IMAGE_SIZE_TOO_LARGE`, ...;
  *   file-system errors as `ERROR_PATH_NOT_FOUND`, `ERROR_ACCESS_DENIED`, ...
  */
-export async function openDiskImage(path: string, options: OpenDiskImageOptions = {}): Promise<DiskImage> {
+export async function openDiskImage(path: string, options: OpenDiskImageOptions = {}): Promise<VhdImage> {
   const file = await ImageFile.open(path, { writable: options.writable ?? false, parameter: options.parameter });
   try {
     return await readDiskImage(file, options);
@@ -595,7 +605,7 @@ export async function openDiskImage(path: string, options: OpenDiskImageOptions 
  *
  * @throws what {@link openDiskImage} throws, file-system errors aside.
  */
-export async function readDiskImage(file: RandomAccessFile, options: OpenDiskImageOptions = {}): Promise<DiskImage> {
+export async function readDiskImage(file: RandomAccessFile, options: OpenDiskImageOptions = {}): Promise<VhdImage> {
   const { parameter } = options;
   const strict = options.strict ?? options.writable ?? false;
   const warnings: DiskWarning[] = [];
@@ -614,7 +624,7 @@ export async function readDiskImage(file: RandomAccessFile, options: OpenDiskIma
     headerChecksumValid: null,
   };
   if (footer.diskType === DiskType.Fixed) {
-    return new DiskImage(file, footer, chosen.source, null, null, [], integrity, warnings, notes);
+    return new VhdImage(file, footer, chosen.source, null, null, [], integrity, warnings, notes);
   }
   const headerOffset = footer.dataOffset ?? 0;
   integrity.headFooter = { present: head?.present ?? false, checksumValid: (head?.present ?? false) && (head?.decoded.checksumValid ?? false) };
@@ -626,5 +636,5 @@ export async function readDiskImage(file: RandomAccessFile, options: OpenDiskIma
   const bat = decodeBat(await file.read(header.tableOffset, header.maxTableEntries * 4), header.maxTableEntries);
   validateBat(file, header, bat, footerOffset, parameter);
   const locators = footer.diskType === DiskType.Differencing ? await readLocators(file, header, headerOffset, parameter) : [];
-  return new DiskImage(file, footer, chosen.source, header, bat, locators, integrity, warnings, notes);
+  return new VhdImage(file, footer, chosen.source, header, bat, locators, integrity, warnings, notes);
 }

@@ -9,15 +9,9 @@
  * to the child, the last resort for a chain moved as a whole.
  */
 import { dirname, isAbsolute, join, posix, resolve } from "node:path";
-import { PLATFORM_CODE } from "./format";
-import type { ParentLocator } from "./disk-image";
-
-/** A path to try, and what it came from. */
-export interface ParentCandidate {
-  path: string;
-  /** Which records named it, comma-separated: `W2ru`, `W2ku`, `MacX`, ... and/or `parentUnicodeName`. */
-  source: string;
-}
+import { PLATFORM_CODE } from "../format";
+import type { ParentCandidate } from "../../disk/image";
+import type { ParentLocator } from "./reader";
 
 /** Windows drive (`C:\`, `C:/`) or UNC (`\\server\share`) path, which means nothing on a POSIX host as it stands. */
 const WINDOWS_ROOTED = /^(?:[A-Za-z]:|\/\/|\\\\)/;

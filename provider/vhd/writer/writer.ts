@@ -4,20 +4,18 @@
  * (temporary) file: `fs/atomic-file.ts` gives them their name once complete.
  */
 import type { FileHandle } from "node:fs/promises";
-import { VhdError } from "../errors";
-import { throwIfCancelled } from "../fs/cancellation";
-import { vhdErrorFromFs } from "../fs/fs-error";
-import type { ProgressCallback } from "../fs/progress";
-import { writeAll } from "../fs/write-all";
+import { VhdError } from "../../errors";
+import { throwIfCancelled } from "../../fs/cancellation";
+import { vhdErrorFromFs } from "../../fs/fs-error";
+import type { ProgressCallback } from "../../fs/progress";
+import { writeAll } from "../../fs/write-all";
 import { encodeEmptyDynamicFile, writePieces } from "./empty-dynamic-file";
-import { DiskType, FOOTER_SIZE, chsFromSize, encodeFooter, type DynamicHeader, type Footer } from "./format";
+import { DiskType, FOOTER_SIZE, chsFromSize, encodeFooter, type DynamicHeader, type Footer } from "../format";
 import { newFooter } from "./new-footer";
 import { readParentFacts } from "./parent-footer";
 import { parentLinkFor } from "./parent-link";
 import { copyRawIntoDynamic, copyRawIntoFixed } from "./raw-import";
 import { checkBlockSize, checkVirtualSize } from "./size-rules";
-
-export { writeAt, type WriteAtOptions, type WriteAtResult } from "./block-writer";
 
 /** What a new disk file holds. */
 export interface NewDiskResult {

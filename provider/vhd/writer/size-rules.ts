@@ -1,6 +1,6 @@
 /** The sizes a new disk may have: virtual size and block size, checked before anything is written. */
-import { VhdError, type ErrorParameter } from "../errors";
-import { DEFAULT_BLOCK_SIZE, MAX_VIRTUAL_SIZE, SECTOR_SIZE } from "./format";
+import { VhdError, type ErrorParameter } from "../../errors";
+import { DEFAULT_BLOCK_SIZE, MAX_VIRTUAL_SIZE, SECTOR_SIZE } from "../format";
 
 /**
  * Block sizes we write: 512 KiB, 1 MiB and 2 MiB. The SPEC allows any power-of-two multiple of 512, but Virtual PC

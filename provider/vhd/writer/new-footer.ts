@@ -10,7 +10,7 @@ import {
   vhdTimeStampFromDate,
   type Footer,
   type Geometry,
-} from "./format";
+} from "../format";
 
 /** What distinguishes one new footer from another. */
 export interface NewFooterFields {

@@ -4,7 +4,7 @@
  * locator data, tail footer. The layout is `planDynamicFile`'s (format/layout.ts).
  */
 import type { FileHandle } from "node:fs/promises";
-import { writeAll, type WriteContext } from "../fs/write-all";
+import { writeAll, type WriteContext } from "../../fs/write-all";
 import {
   DYNAMIC_HEADER_COOKIE,
   DYNAMIC_HEADER_VERSION,
@@ -20,7 +20,7 @@ import {
   type DynamicHeader,
   type Footer,
   type ParentLocatorEntry,
-} from "./format";
+} from "../format";
 import type { ParentLink } from "./parent-link";
 
 /** Bytes to write at one offset of a file. */

@@ -3,10 +3,10 @@
  * that are all zeros are never written (a hole in a fixed disk, an unallocated block in a dynamic one).
  */
 import type { FileHandle } from "node:fs/promises";
-import { VhdError } from "../errors";
-import { openChunkedFile, type ChunkedFile } from "../fs/chunk-reader";
-import type { ProgressCallback } from "../fs/progress";
-import { writeAll, type WriteContext } from "../fs/write-all";
+import { VhdError } from "../../errors";
+import { openChunkedFile, type ChunkedFile } from "../../fs/chunk-reader";
+import type { ProgressCallback } from "../../fs/progress";
+import { writeAll, type WriteContext } from "../../fs/write-all";
 import {
   UNUSED_BAT_ENTRY,
   allocateBlockAt,
@@ -15,7 +15,7 @@ import {
   sectorsPerBlock,
   setSectors,
   type DynamicFilePlan,
-} from "./format";
+} from "../format";
 
 /** Where the raw image comes from, and how to report on the copy. */
 export interface RawSource {

@@ -9,11 +9,11 @@
  * rewrites the same bytes. (Other disks that use the ancestor as their parent do see it change: the ops layer refuses
  * the merge while there are any.)
  */
-import { VhdError } from "../errors";
-import { throwIfCancelled } from "../fs/cancellation";
+import { VhdError } from "../../errors";
+import { throwIfCancelled } from "../../fs/cancellation";
 import { writeAt } from "./block-writer";
-import type { DiskChain } from "./chain";
-import { DEFAULT_BLOCK_SIZE } from "./format";
+import type { DiskChain } from "../../disk/chain";
+import { DEFAULT_BLOCK_SIZE } from "../format";
 
 /** Bytes of the virtual disk looked at per step: one 2 MiB block of the default size. */
 const MERGE_WINDOW = DEFAULT_BLOCK_SIZE;

@@ -1,16 +1,17 @@
 /**
- * A differencing chain, leaf to base, and reading the virtual disk through it. Each link is checked the way
- * vhd-format.md §4 recommends: the parent is the first candidate that exists and whose footer unique id equals the
- * id the child records (raw 16 bytes), with the same virtual size; the walk is bounded and refuses loops.
+ * A differencing chain, leaf to base, and reading the virtual disk through it, whatever the disks' format: each disk
+ * is a {@link DiskImage} its driver opened (formats.ts), and the walk asks it only for its parent reference. Each
+ * link is checked the way vhd-format.md §4 recommends: the parent is the first candidate that exists and whose
+ * identity equals the one the child records, with the same virtual size; the walk is bounded and refuses loops.
  */
 import { stat, type FileHandle } from "node:fs/promises";
 import { VhdError, isVhdError, type ErrorName, type ErrorParameter } from "../errors";
 import { throwIfCancelled } from "../fs/cancellation";
 import { writeAll } from "../fs/write-all";
-import { openDiskImage, type DiskImage, type OpenDiskImageOptions } from "./disk-image";
-import { fileIdentity } from "./image-file";
-import { dateFromVhdTimeStamp, formatUniqueId, uniqueIdsEqual, vhdTimeStampFromDate } from "./format";
-import { parentCandidates, type ParentCandidate } from "./parent-locator";
+import { fileIdentity } from "../vhd/image-file";
+import type { DiskFormatDriver, OpenImageOptions } from "./driver";
+import { openDisk } from "./formats";
+import type { DiskImage, ParentCandidate, ParentReference } from "./image";
 
 /** Default cap on chain length (leaf included): deeper chains are refused as ERROR_VIRTUAL_DISK_LIMITATION. */
 export const DEFAULT_MAX_CHAIN_DEPTH = 64;
@@ -65,10 +66,12 @@ export const DEFAULT_COPY_WORKERS = 8;
 export interface OpenChainOptions {
   /** Most disks in the chain, leaf included (default {@link DEFAULT_MAX_CHAIN_DEPTH}). */
   maxDepth?: number;
-  /** Passed to every {@link openDiskImage}: refuse repairable damage instead of warning. */
+  /** Passed to every driver's open: refuse repairable damage instead of warning. */
   strict?: boolean;
   /** The input the leaf path came from, named in errors. */
   parameter?: ErrorParameter;
+  /** The drivers a disk of the chain may be opened by (default: every driver, `DRIVERS` in formats.ts). */
+  drivers?: readonly DiskFormatDriver[];
 }
 
 /** One candidate that was looked at while resolving a parent, and what came of it. */
@@ -78,11 +81,14 @@ export interface ParentAttempt extends ParentCandidate {
   uniqueId?: string;
 }
 
-/** How a child found its parent. */
-export interface ParentLink {
+/** How a child found its parent (the writer's `ParentLink` is what a child records; this is what the walk found). */
+export interface ParentResolution {
   /** Every candidate tried, in order, the last one being the parent. */
   attempts: ParentAttempt[];
-  /** True when the child recorded a parent time stamp and it differs from the parent file's mtime (a warning only, §2.3). */
+  /**
+   * True when the child recorded its parent's modification time and it differs from the parent file's mtime, to the
+   * second (a warning only, vhd-format.md §2.3).
+   */
   timeStampDiffers: boolean;
 }
 
@@ -107,7 +113,7 @@ export class DiskChain {
   constructor(
     readonly images: readonly DiskImage[],
     /** `links[i]` says how `images[i]` found `images[i + 1]`. */
-    readonly links: readonly ParentLink[],
+    readonly links: readonly ParentResolution[],
   ) {}
 
   /** The disk the chain was opened by. */
@@ -362,17 +368,13 @@ async function regularFileIdentity(path: string): Promise<string | null> {
  */
 async function openParent(
   child: DiskImage,
+  reference: ParentReference,
   chain: readonly DiskImage[],
-  options: OpenDiskImageOptions,
-): Promise<{ parent: DiskImage; link: ParentLink }> {
-  const header = child.header;
-  if (header === null) {
-    throw new VhdError("ERROR_VHD_INVALID_TYPE", "a fixed disk has no parent", { parameter: child.file.parameter, path: child.path });
-  }
-  const expectedId = formatUniqueId(header.parentUniqueId);
+  options: OpenChainOptions,
+): Promise<{ parent: DiskImage; link: ParentResolution }> {
   const attempts: ParentAttempt[] = [];
   let unusable: VhdError | undefined;
-  for (const candidate of parentCandidates(child.path, header.parentUnicodeName, child.locators)) {
+  for (const candidate of reference.candidates) {
     const identity = await regularFileIdentity(candidate.path);
     if (identity === null) {
       attempts.push({ ...candidate, result: "missing" });
@@ -380,30 +382,30 @@ async function openParent(
     }
     const member = chain.find((image) => image.file.identity === identity);
     if (member !== undefined) {
-      if (uniqueIdsEqual(member.footer.uniqueId, header.parentUniqueId)) throw chainLoops(child, member, chain);
+      if (member.uniqueId === reference.uniqueId) throw chainLoops(child, member, chain);
       continue;
     }
     let parent: DiskImage;
     try {
-      parent = await openDiskImage(candidate.path, options);
+      parent = await openDisk(candidate.path, { strict: options.strict ?? false, drivers: options.drivers });
     } catch (error) {
       if (!isVhdError(error)) throw error;
       attempts.push({ ...candidate, result: error.code });
       unusable ??= error;
       continue;
     }
-    if (!uniqueIdsEqual(parent.footer.uniqueId, header.parentUniqueId)) {
-      attempts.push({ ...candidate, result: "id-mismatch", uniqueId: formatUniqueId(parent.footer.uniqueId) });
+    if (parent.uniqueId !== reference.uniqueId) {
+      attempts.push({ ...candidate, result: "id-mismatch", uniqueId: parent.uniqueId });
       await parent.close();
       continue;
     }
     attempts.push({ ...candidate, result: "found" });
+    const recorded = reference.recordedModifiedTime;
     const mtime = (await stat(candidate.path)).mtimeMs;
-    // Hyper-V records 0 (vhd-format.md §2.3): that means "not recorded", not a mismatch.
-    const recorded = header.parentTimeStamp;
-    return { parent, link: { attempts, timeStampDiffers: recorded !== 0 && recorded !== vhdTimeStampFromDate(mtime) } };
+    const timeStampDiffers = recorded !== null && Math.floor(recorded.getTime() / 1000) !== Math.floor(mtime / 1000);
+    return { parent, link: { attempts, timeStampDiffers } };
   }
-  throw parentNotFound(child, expectedId, attempts, unusable);
+  throw parentNotFound(child, reference, attempts, unusable);
 }
 
 function chainLoops(child: DiskImage, parent: DiskImage, chain: readonly DiskImage[]): VhdError {
@@ -414,8 +416,12 @@ function chainLoops(child: DiskImage, parent: DiskImage, chain: readonly DiskIma
   );
 }
 
-function parentNotFound(child: DiskImage, expectedId: string, attempts: ParentAttempt[], unusable: VhdError | undefined): VhdError {
-  const name = child.header?.parentUnicodeName ?? "";
+function parentNotFound(
+  child: DiskImage,
+  { uniqueId: expectedId, name }: ParentReference,
+  attempts: ParentAttempt[],
+  unusable: VhdError | undefined,
+): VhdError {
   const tried = attempts.map((attempt) => `${attempt.path} (${attempt.source}: ${attempt.result})`).join("; ");
   const details = { expectedParentId: expectedId, parentName: name, tried: attempts };
   const mismatched = attempts.filter((attempt) => attempt.result === "id-mismatch");
@@ -453,7 +459,7 @@ function parentNotFound(child: DiskImage, expectedId: string, attempts: ParentAt
  *   `ERROR_VIRTUAL_DISK_LIMITATION` (deeper than `maxDepth`).
  */
 export async function openChain(path: string, options: OpenChainOptions = {}): Promise<DiskChain> {
-  const leaf = await openDiskImage(path, { strict: options.strict ?? false, parameter: options.parameter });
+  const leaf = await openDisk(path, { strict: options.strict ?? false, parameter: options.parameter, drivers: options.drivers });
   try {
     return await openChainFrom(leaf, options);
   } catch (error) {
@@ -471,11 +477,10 @@ export async function openChain(path: string, options: OpenChainOptions = {}): P
  */
 export async function openChainFrom(leaf: DiskImage, options: OpenChainOptions = {}): Promise<DiskChain> {
   const maxDepth = options.maxDepth ?? DEFAULT_MAX_CHAIN_DEPTH;
-  const imageOptions: OpenDiskImageOptions = { strict: options.strict ?? false };
   const images: DiskImage[] = [leaf];
-  const links: ParentLink[] = [];
+  const links: ParentResolution[] = [];
   try {
-    for (let child = leaf; child.kind === "differencing"; ) {
+    for (let child = leaf, reference = child.parentReference(); reference !== null; reference = child.parentReference()) {
       if (images.length >= maxDepth) {
         throw new VhdError("ERROR_VIRTUAL_DISK_LIMITATION", `the chain is deeper than ${maxDepth} disks`, {
           parameter: leaf.file.parameter,
@@ -483,20 +488,10 @@ export async function openChainFrom(leaf: DiskImage, options: OpenChainOptions =
           details: { maxDepth, chain: images.map((image) => image.path) },
         });
       }
-      const { parent, link } = await openParent(child, images, imageOptions);
+      const { parent, link } = await openParent(child, reference, images, options);
       images.push(parent);
       links.push(link);
-      if (parent.virtualSize !== child.virtualSize) {
-        throw new VhdError(
-          "ERROR_VHD_CHILD_PARENT_SIZE_MISMATCH",
-          `the child is ${child.virtualSize} bytes but its parent ${parent.path} is ${parent.virtualSize}`,
-          {
-            parameter: child.file.parameter,
-            path: child.path,
-            details: { childSize: child.virtualSize, parentSize: parent.virtualSize, parentPath: parent.path },
-          },
-        );
-      }
+      checkLink(child, parent);
       child = parent;
     }
     return new DiskChain(images, links);
@@ -506,7 +501,21 @@ export async function openChainFrom(leaf: DiskImage, options: OpenChainOptions =
   }
 }
 
-/** The time a child recorded for its parent (for reports). */
-export function parentTimeStampOf(child: DiskImage): Date | null {
-  return child.header === null || child.kind !== "differencing" ? null : dateFromVhdTimeStamp(child.header.parentTimeStamp);
+/**
+ * What a child and the parent it found must share beyond the identity: the virtual size. (A chain mixing formats,
+ * a VHDX child off a VHD parent or the reverse, is refused here once a second driver exists.)
+ * @throws `ERROR_VHD_CHILD_PARENT_SIZE_MISMATCH`.
+ */
+function checkLink(child: DiskImage, parent: DiskImage): void {
+  if (parent.virtualSize !== child.virtualSize) {
+    throw new VhdError(
+      "ERROR_VHD_CHILD_PARENT_SIZE_MISMATCH",
+      `the child is ${child.virtualSize} bytes but its parent ${parent.path} is ${parent.virtualSize}`,
+      {
+        parameter: child.file.parameter,
+        path: child.path,
+        details: { childSize: child.virtualSize, parentSize: parent.virtualSize, parentPath: parent.path },
+      },
+    );
+  }
 }
