@@ -8,7 +8,7 @@
  */
 import { open, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { createFileAtomically } from "../provider/fs/atomic-file";
+import { createFileAtomically } from "../provider/storage/atomic-create";
 import { createDifferencingDisk } from "../provider/ops/create-differencing";
 import { MAX_VIRTUAL_SIZE } from "../provider/vhd/format";
 import { writeBaseDisk, writeDifferencingDisk } from "../provider/vhd/writer";

@@ -1,7 +1,7 @@
 /** The big inputs of the benchmarks, made once per run in a temporary folder and removed with it. */
 import { randomBytes } from "node:crypto";
 import { open } from "node:fs/promises";
-import { createFileAtomically } from "../provider/fs/atomic-file";
+import { createFileAtomically } from "../provider/storage/atomic-create";
 import { writeBaseDisk } from "../provider/vhd/writer";
 
 /** 2 GiB: "a 2 GB file" of the issue, a whole number of 2 MiB blocks. */

@@ -14,7 +14,7 @@
 import { mkdir } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { readJsonRecord, replaceJsonRecord } from "../fs/json-record";
+import { readJsonRecord, replaceJsonRecord } from "../storage/json-record";
 
 /** The environment variable naming the cache folder. */
 export const CHECKSUM_CACHE_ENV = "PULUMI_VHD_CACHE_DIR";

@@ -1,9 +1,9 @@
 import { createHash } from "node:crypto";
 import { open, type FileHandle } from "node:fs/promises";
 import type { ErrorParameter } from "../errors";
-import { throwIfCancelled } from "../fs/cancellation";
-import { vhdErrorFromFs } from "../fs/fs-error";
-import type { ProgressCallback } from "../fs/progress";
+import { throwIfCancelled } from "../support/cancellation";
+import { vhdErrorFromFs } from "../storage/local/fs-error";
+import type { ProgressCallback } from "../support/progress";
 
 /**
  * Bytes per read. Large reads keep the per-call overhead (a thread-pool round trip) far below the hashing cost; two
@@ -54,7 +54,7 @@ export interface Sha256Result {
  * The SHA-256 of a file, read as a stream with two fixed buffers (constant memory), as fast as the disk and OpenSSL
  * allow: the next read runs in the thread pool while the current buffer is hashed.
  *
- * Errors: `ERROR_PATH_NOT_FOUND`, `ERROR_ACCESS_DENIED`, ... from the table (see `fs/fs-error.ts`), and
+ * Errors: `ERROR_PATH_NOT_FOUND`, `ERROR_ACCESS_DENIED`, ... from the table (see `storage/local/fs-error.ts`), and
  * `VM_E_APP_SHUTTING_DOWN` on cancel.
  */
 export async function sha256File(path: string, options: Sha256Options = {}): Promise<Sha256Result> {

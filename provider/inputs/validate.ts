@@ -15,7 +15,7 @@ import {
   type PathKind,
   type FileSystemType,
   type VolumeFacts,
-} from "../fs/volume";
+} from "../storage/local/volume";
 import { openChain } from "../vhd/chain";
 import type { DiskImage } from "../vhd/disk-image";
 import { describeChain, type DiskInfo } from "../vhd/inspect";

@@ -2,7 +2,7 @@
  * Creating a base disk (a golden image): fixed or dynamic, empty or from a raw image, with the same guarantees as a
  * differencing disk: every rule checked first, the file published only when complete, nothing left on failure.
  */
-import type { ProgressCallback } from "../fs/progress";
+import type { ProgressCallback } from "../support/progress";
 import { validateCreateBase, type BaseRequest, type ValidationOptions } from "../inputs/validate";
 import { writeBaseDisk } from "../vhd/writer";
 import { type CreatedImage, runCreation } from "./create-image";

@@ -2,7 +2,7 @@
  * `CreateDifferencingVirtualHardDisk` as one call: validate every rule, create the containing folder when missing,
  * write the child atomically off the parent, and report the new disk. What the CLI and the Pulumi resource call.
  */
-import type { ProgressCallback } from "../fs/progress";
+import type { ProgressCallback } from "../support/progress";
 import {
   recheckParent,
   validateCreateDifferencing,

@@ -5,9 +5,9 @@
  */
 import { promises as fsp } from "node:fs";
 import { VhdError, asVhdError, type ErrorParameter, type VhdErrorInit } from "../errors";
-import { createFileAtomically, type FileWriter } from "../fs/atomic-file";
-import { throwIfCancelled } from "../fs/cancellation";
-import type { ProgressCallback } from "../fs/progress";
+import { createFileAtomically, type FileWriter } from "../storage/atomic-create";
+import { throwIfCancelled } from "../support/cancellation";
+import type { ProgressCallback } from "../support/progress";
 import type { TargetFacts } from "../inputs/validate";
 import { inspectDisk, type DiskInfo } from "../vhd/inspect";
 import { createFolderChain } from "./folder-chain";

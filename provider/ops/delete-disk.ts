@@ -6,7 +6,7 @@
 import { unlink } from "node:fs/promises";
 import * as path from "node:path";
 import { VhdError } from "../errors";
-import { errnoCode, vhdErrorFromFs } from "../fs/fs-error";
+import { errnoCode, vhdErrorFromFs } from "../storage/local/fs-error";
 import { childDisksInFolder } from "../vhd/child-disks";
 import { identifyDisk } from "../vhd/disk-identity";
 import { removeEmptyFolders } from "./folder-chain";

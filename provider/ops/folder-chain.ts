@@ -5,7 +5,7 @@
  */
 import { promises as fsp } from "node:fs";
 import { VhdError, type ErrorParameter } from "../errors";
-import { errnoCode, vhdErrorFromFs } from "../fs/fs-error";
+import { errnoCode, vhdErrorFromFs } from "../storage/local/fs-error";
 
 /** Folders this operation created, and the way to take them back. */
 export interface CreatedFolders {

@@ -8,8 +8,8 @@
  */
 import { dirname, resolve } from "node:path";
 import { VhdError } from "../errors";
-import { fingerprintFile, sameFile } from "../fs/file-fingerprint";
-import type { ProgressCallback } from "../fs/progress";
+import { fingerprintFile, sameFile } from "../storage/local/fingerprint";
+import type { ProgressCallback } from "../support/progress";
 import type { PathRules } from "../inputs/paths";
 import { openChain } from "../vhd/chain";
 import { childDisksInFolder } from "../vhd/child-disks";

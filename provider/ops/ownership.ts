@@ -5,16 +5,16 @@
  * back. The record lives beside the disk, not in the Pulumi state, because two owners are usually two stacks (or two
  * states), and not in the disk, because an adopted disk is not ours to modify.
  *
- * Crash honesty: the record is published whole (fs/atomic-file.ts: temporary file, fsync, no-clobber link), and it only counts while the
+ * Crash honesty: the record is published whole (storage/atomic-create.ts: temporary file, fsync, no-clobber link), and it only counts while the
  * disk beside it still has the unique id it names: a record left by a crash, or by a disk deleted or replaced outside
  * Pulumi, names a disk that is not there and claims nothing.
  */
 import { unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { isVhdError } from "../errors";
-import { createFileAtomically } from "../fs/atomic-file";
-import { errnoCode, vhdErrorFromFs } from "../fs/fs-error";
-import { readJsonRecord, replaceJsonRecord } from "../fs/json-record";
+import { createFileAtomically } from "../storage/atomic-create";
+import { errnoCode, vhdErrorFromFs } from "../storage/local/fs-error";
+import { readJsonRecord, replaceJsonRecord } from "../storage/json-record";
 
 /** What an ownership record holds. */
 export interface OwnershipRecord {
@@ -40,7 +40,7 @@ export async function ownerOf(imagePath: string, uniqueId: string): Promise<stri
 
 /**
  * Claims the disk with `record.uniqueId` at `imagePath` for `record.owner`: writes the record unless one already names
- * that disk. The record is created atomically and never over an existing one (fs/atomic-file.ts), so of two resources
+ * that disk. The record is created atomically and never over an existing one (storage/atomic-create.ts), so of two resources
  * claiming the same disk at the same moment exactly one wins. A record left over from another disk is replaced.
  *
  * @returns `null` when the disk is now (or already was) `record.owner`'s, else the owner that holds it.

@@ -11,8 +11,8 @@
 import { chmod, stat, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { VhdError } from "../errors";
-import { errnoCode, vhdErrorFromFs } from "../fs/fs-error";
-import { readJsonRecord, replaceJsonRecord } from "../fs/json-record";
+import { errnoCode, vhdErrorFromFs } from "../storage/local/fs-error";
+import { readJsonRecord, replaceJsonRecord } from "../storage/json-record";
 import { identifyDisk } from "../vhd/disk-identity";
 
 const WRITE_BITS = 0o222;

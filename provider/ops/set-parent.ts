@@ -7,8 +7,8 @@
 import { resolve } from "node:path";
 import { VhdError, asVhdError } from "../errors";
 import { sha256File } from "../checksum/sha256";
-import { throwIfCancelled } from "../fs/cancellation";
-import { fingerprintFile, sameFile } from "../fs/file-fingerprint";
+import { throwIfCancelled } from "../support/cancellation";
+import { fingerprintFile, sameFile } from "../storage/local/fingerprint";
 import { resolveDiskPaths, type PathRules } from "../inputs/paths";
 import { checkParent } from "../inputs/validate";
 import { readDiskImage } from "../vhd/disk-image";

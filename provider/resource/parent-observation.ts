@@ -14,8 +14,8 @@ import { type ChecksumKind, cachedChecksum, rememberChecksum } from "../checksum
 import { recordHash } from "../checksum/hash-stats";
 import { sha256File } from "../checksum/sha256";
 import { isVhdError } from "../errors";
-import { type FileFingerprint, fingerprintFile, fingerprintKey } from "../fs/file-fingerprint";
-import { errnoCode, vhdErrorFromFs } from "../fs/fs-error";
+import { type FileFingerprint, fingerprintFile, fingerprintKey } from "../storage/local/fingerprint";
+import { errnoCode, vhdErrorFromFs } from "../storage/local/fs-error";
 import { checkParent } from "../inputs/validate";
 import { identifyDisk } from "../vhd/disk-identity";
 import { unlinkedSha256 } from "../vhd/unlinked-checksum";

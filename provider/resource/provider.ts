@@ -18,7 +18,7 @@
 import * as path from "node:path";
 import type * as pulumi from "@pulumi/pulumi";
 import { VhdError, asVhdError, isVhdError } from "../errors";
-import { fingerprintFile } from "../fs/file-fingerprint";
+import { fingerprintFile } from "../storage/local/fingerprint";
 import { pathsEqual, resolveDiskPaths, resolveSinglePath } from "../inputs/paths";
 import { checkDistinctPaths } from "../inputs/validate";
 import { createDifferencingDisk } from "../ops/create-differencing";

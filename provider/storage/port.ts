@@ -8,14 +8,14 @@
  * when given and the path; adapters map their native failures (errno, SFTP status) through one mapping each.
  */
 import type { ErrorParameter } from "../errors";
-import type { FileFingerprint } from "../fs/file-fingerprint";
-import type { PathFacts, VolumeFacts, VolumeFactsOptions } from "../fs/volume";
+import type { FileFingerprint } from "./local/fingerprint";
+import type { PathFacts, VolumeFacts, VolumeFactsOptions } from "./local/volume";
 import type { Sha256Options, Sha256Result } from "../checksum/sha256";
 import type { RandomAccessFile } from "./random-access-file";
 
 export type { RandomAccessFile } from "./random-access-file";
-export type { FileFingerprint } from "../fs/file-fingerprint";
-export type { FileSystemType, PathFacts, PathKind, VolumeFacts, VolumeFactsOptions } from "../fs/volume";
+export type { FileFingerprint } from "./local/fingerprint";
+export type { FileSystemType, PathFacts, PathKind, VolumeFacts, VolumeFactsOptions } from "./local/volume";
 export type { ByteRange, Sha256Options, Sha256Result } from "../checksum/sha256";
 
 /** How the host spells paths: the contract's path rules differ between the two. */
@@ -65,7 +65,7 @@ export interface Storage {
   /**
    * Gives the finished, synced file at `temporaryPath` the name `targetPath` without ever replacing an entry there
    * (a hard link, then unlinking the temporary name), and makes the new entry durable (folder fsync where the host
-   * can). On hosts without hard links, claim-then-rename as `fs/atomic-file.ts` describes.
+   * can). On hosts without hard links, claim-then-rename as `storage/atomic-create.ts` describes.
    * @throws `ERROR_ALREADY_EXISTS` when `targetPath` is taken; the temporary file is then still there.
    */
   publishNoClobber(temporaryPath: string, targetPath: string, parameter?: ErrorParameter): Promise<void>;

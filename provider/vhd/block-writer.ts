@@ -12,7 +12,7 @@
  * the footer at the new end first, then each block's data, its bitmap, and last its BAT entry; then fsync.
  */
 import { VhdError } from "../errors";
-import { throwIfCancelled } from "../fs/cancellation";
+import { throwIfCancelled } from "../support/cancellation";
 import { openChain } from "./chain";
 import { openDiskImage, type DiskImage } from "./disk-image";
 import {

@@ -6,8 +6,8 @@
 import { stat, type FileHandle } from "node:fs/promises";
 import { Readable } from "node:stream";
 import { VhdError, isVhdError, type ErrorName, type ErrorParameter } from "../errors";
-import { throwIfCancelled } from "../fs/cancellation";
-import { writeAll } from "../fs/write-all";
+import { throwIfCancelled } from "../support/cancellation";
+import { writeAll } from "../storage/local/write-all";
 import { openDiskImage, type DiskImage, type OpenDiskImageOptions } from "./disk-image";
 import { fileIdentity } from "./image-file";
 import { dateFromVhdTimeStamp, formatUniqueId, uniqueIdsEqual, vhdTimeStampFromDate } from "./format";

@@ -7,7 +7,7 @@
  */
 import { readdir } from "node:fs/promises";
 import * as path from "node:path";
-import { errnoCode, vhdErrorFromFs } from "../fs/fs-error";
+import { errnoCode, vhdErrorFromFs } from "../storage/local/fs-error";
 import { inspectDisk } from "./inspect";
 
 /** The files in `folder` (absolute paths, sorted) that are differencing disks whose parent has `parentUniqueId`. */

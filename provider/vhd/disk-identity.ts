@@ -5,7 +5,7 @@
  */
 import { type ErrorParameter, type VhdError, isVhdError } from "../errors";
 import { stat } from "node:fs/promises";
-import { errnoCode, vhdErrorFromFs } from "../fs/fs-error";
+import { errnoCode, vhdErrorFromFs } from "../storage/local/fs-error";
 import { openDiskImage } from "./disk-image";
 import { formatUniqueId } from "./format";
 

@@ -4,7 +4,7 @@
  * locator data, tail footer. The layout is `planDynamicFile`'s (format/layout.ts).
  */
 import type { FileHandle } from "node:fs/promises";
-import { writeAll, type WriteContext } from "../fs/write-all";
+import { writeAll, type WriteContext } from "../storage/local/write-all";
 import {
   DYNAMIC_HEADER_COOKIE,
   DYNAMIC_HEADER_VERSION,

@@ -5,7 +5,7 @@
 import { constants } from "node:fs";
 import { open, type FileHandle } from "node:fs/promises";
 import { VhdError, type ErrorParameter } from "../errors";
-import { vhdErrorFromFs } from "../fs/fs-error";
+import { vhdErrorFromFs } from "../storage/local/fs-error";
 import type { RandomAccessFile } from "../storage/random-access-file";
 
 /** Device and inode of a file, as a string: the same file under two names (links) has one identity. */

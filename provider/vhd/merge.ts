@@ -10,7 +10,7 @@
  * the merge while there are any.)
  */
 import { VhdError } from "../errors";
-import { throwIfCancelled } from "../fs/cancellation";
+import { throwIfCancelled } from "../support/cancellation";
 import { writeAt } from "./block-writer";
 import type { DiskChain } from "./chain";
 import { DEFAULT_BLOCK_SIZE } from "./format";

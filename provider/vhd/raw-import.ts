@@ -4,9 +4,9 @@
  */
 import type { FileHandle } from "node:fs/promises";
 import { VhdError } from "../errors";
-import { openChunkedFile, type ChunkedFile } from "../fs/chunk-reader";
-import type { ProgressCallback } from "../fs/progress";
-import { writeAll, type WriteContext } from "../fs/write-all";
+import { openChunkedFile, type ChunkedFile } from "../storage/chunk-reader";
+import type { ProgressCallback } from "../support/progress";
+import { writeAll, type WriteContext } from "../storage/local/write-all";
 import {
   UNUSED_BAT_ENTRY,
   allocateBlockAt,

@@ -1,14 +1,14 @@
 /**
  * Writing VHD files: a new differencing disk off any parent, a new base disk (fixed or dynamic, empty or from a raw
  * image), and bytes written into an existing disk (see block-writer.ts). New disks are written into an open
- * (temporary) file: `fs/atomic-file.ts` gives them their name once complete.
+ * (temporary) file: `storage/atomic-create.ts` gives them their name once complete.
  */
 import type { FileHandle } from "node:fs/promises";
 import { VhdError } from "../errors";
-import { throwIfCancelled } from "../fs/cancellation";
-import { vhdErrorFromFs } from "../fs/fs-error";
-import type { ProgressCallback } from "../fs/progress";
-import { writeAll } from "../fs/write-all";
+import { throwIfCancelled } from "../support/cancellation";
+import { vhdErrorFromFs } from "../storage/local/fs-error";
+import type { ProgressCallback } from "../support/progress";
+import { writeAll } from "../storage/local/write-all";
 import { encodeEmptyDynamicFile, writePieces } from "./empty-dynamic-file";
 import { DiskType, FOOTER_SIZE, chsFromSize, encodeFooter, type DynamicHeader, type Footer } from "./format";
 import { newFooter } from "./new-footer";

@@ -5,14 +5,14 @@
 import { promises as fsp } from "node:fs";
 import * as path from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import type { VolumeFacts } from "../../provider/fs/volume";
+import type { VolumeFacts } from "../../provider/storage/local/volume";
 import { MIN_FREE_BYTES, validateCreateDifferencing } from "../../provider/inputs/validate";
 import { copyFixture, makeTemp, removeTemp } from "./fixtures";
 
 const injected: { facts?: Partial<VolumeFacts> } = {};
 
-vi.mock("../../provider/fs/volume", async (importOriginal) => {
-  const real = await importOriginal<typeof import("../../provider/fs/volume")>();
+vi.mock("../../provider/storage/local/volume", async (importOriginal) => {
+  const real = await importOriginal<typeof import("../../provider/storage/local/volume")>();
   return {
     ...real,
     volumeFacts: async (folder: string, options?: Parameters<typeof real.volumeFacts>[1]) => ({

@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process";
 import { promises as fsp } from "node:fs";
 import * as path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { nearestExistingFolder, pathFacts, volumeFacts } from "../../provider/fs/volume";
+import { nearestExistingFolder, pathFacts, volumeFacts } from "../../provider/storage/local/volume";
 import { skipMountRefused, makeTemp, mountReadOnlyBind, mountTmpfs, mountVfat, removeTemp, type TestMount } from "./fixtures";
 
 const MIB = 1024 * 1024;

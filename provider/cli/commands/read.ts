@@ -1,6 +1,6 @@
 import type { Command } from "commander";
-import { throwIfCancelled } from "../../fs/cancellation";
-import { openStdoutAsEmptyFile } from "../../fs/stdout-file";
+import { throwIfCancelled } from "../../support/cancellation";
+import { openStdoutAsEmptyFile } from "../stdout-file";
 import { openChain, type DiskChain } from "../../vhd/chain";
 import { openBinaryStdout, type BinarySink } from "../binary-stdout";
 import { runCommand, withCommonOptions, type CommonOptions } from "../command-runner";

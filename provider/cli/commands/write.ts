@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { VhdError, isVhdError } from "../../errors";
-import { throwIfCancelled } from "../../fs/cancellation";
+import { throwIfCancelled } from "../../support/cancellation";
 import { writeAt } from "../../vhd/writer";
 import { runCommand, withCommonOptions, type CommonOptions } from "../command-runner";
 import { printFields, printJson } from "../output";

@@ -3,10 +3,10 @@ import { readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pyvhdiReadChain, qemuImgConvertToRaw, qemuImgInfo, qemuImgMap, vhdiinfo } from "../../support/oracles";
-import type { ByteProgress } from "../../../provider/fs/progress";
+import type { ByteProgress } from "../../../provider/support/progress";
 import { openChain } from "../../../provider/vhd/chain";
 import { DiskType, MAX_VIRTUAL_SIZE, blockDataOffset, chsFromSize } from "../../../provider/vhd/format";
-import { createFileAtomically } from "../../../provider/fs/atomic-file";
+import { createFileAtomically } from "../../../provider/storage/atomic-create";
 import { writeAt, writeBaseDisk } from "../../../provider/vhd/writer";
 import { GIB, MIB, createBase, createChild, readComposed, sha256, tempFolder, withImage } from "./disks";
 

@@ -2,7 +2,7 @@ import { copyFile, mkdir, open, stat } from "node:fs/promises";
 import { basename, join, sep } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pyvhdiReadChain, qemuImgCreate, qemuImgInfo, vhdiinfo } from "../../support/oracles";
-import { createFileAtomically } from "../../../provider/fs/atomic-file";
+import { createFileAtomically } from "../../../provider/storage/atomic-create";
 import { openChain } from "../../../provider/vhd/chain";
 import { CREATOR, DiskType, chsCapacity, formatUniqueId, vhdTimeStampFromDate } from "../../../provider/vhd/format";
 import { writeAt, writeDifferencingDisk } from "../../../provider/vhd/writer";

@@ -4,7 +4,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sha256File } from "../../../provider/checksum/sha256";
-import { createFileAtomically } from "../../../provider/fs/atomic-file";
+import { createFileAtomically } from "../../../provider/storage/atomic-create";
 import { openChain } from "../../../provider/vhd/chain";
 import { openDiskImage, type DiskImage } from "../../../provider/vhd/disk-image";
 import { writeBaseDisk, writeDifferencingDisk, type BaseDiskOptions } from "../../../provider/vhd/writer";

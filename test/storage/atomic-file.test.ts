@@ -2,7 +2,7 @@ import { lstat, mkdtemp, readdir, readFile, readlink, rm, stat, symlink, writeFi
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createFileAtomically } from "../../provider/fs/atomic-file";
+import { createFileAtomically } from "../../provider/storage/atomic-create";
 
 let folder: string;
 beforeEach(async () => {

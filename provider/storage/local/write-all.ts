@@ -1,5 +1,5 @@
 import type { FileHandle } from "node:fs/promises";
-import type { ErrorParameter } from "../errors";
+import type { ErrorParameter } from "../../errors";
 import { vhdErrorFromFs } from "./fs-error";
 
 /** Names the file a failed write was for. */

@@ -1,8 +1,8 @@
 import { open, type FileHandle } from "node:fs/promises";
 import type { ErrorParameter } from "../errors";
-import { throwIfCancelled } from "./cancellation";
-import { vhdErrorFromFs } from "./fs-error";
-import type { ProgressCallback } from "./progress";
+import { throwIfCancelled } from "../support/cancellation";
+import { vhdErrorFromFs } from "./local/fs-error";
+import type { ProgressCallback } from "../support/progress";
 
 /** One chunk of a file. `data` is reused for the next chunk: use it before asking for the next one. */
 export interface FileChunk {

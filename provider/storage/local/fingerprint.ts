@@ -6,7 +6,7 @@
  * back, because the kernel updates it on every write, chmod and rename of the inode.
  */
 import { stat } from "node:fs/promises";
-import type { ErrorParameter } from "../errors";
+import type { ErrorParameter } from "../../errors";
 import { errnoCode, vhdErrorFromFs } from "./fs-error";
 
 /**

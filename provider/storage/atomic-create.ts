@@ -3,8 +3,8 @@ import { constants } from "node:fs";
 import { link, lstat, open, rename, unlink, type FileHandle } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { VhdError, type ErrorParameter } from "../errors";
-import { throwIfCancelled } from "./cancellation";
-import { errnoCode, vhdErrorFromFs } from "./fs-error";
+import { throwIfCancelled } from "../support/cancellation";
+import { errnoCode, vhdErrorFromFs } from "./local/fs-error";
 
 /** Options of {@link createFileAtomically}. */
 export interface AtomicFileOptions {

@@ -2,7 +2,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { createFileAtomically } from "../../provider/fs/atomic-file";
+import { createFileAtomically } from "../../provider/storage/atomic-create";
 
 // Supplements atomic-file.test.ts: a real file system, but `link` answers as on FAT or SMB (no hard links), so the
 // claim-then-rename fallback runs. Everything else is the real node:fs.

@@ -1,12 +1,12 @@
 /**
  * Small JSON records the provider keeps (who holds a parent read-only, who owns a disk, remembered checksums): read
  * leniently, since a missing or garbled record must claim nothing, and replaced whole, since a crash must leave either
- * the old record or the new one. A record that must never overwrite another is created with fs/atomic-file.ts.
+ * the old record or the new one. A record that must never overwrite another is created with storage/atomic-create.ts.
  */
 import { randomBytes } from "node:crypto";
 import { open, readFile, rename, unlink } from "node:fs/promises";
 import type { ErrorParameter } from "../errors";
-import { errnoCode, vhdErrorFromFs } from "./fs-error";
+import { errnoCode, vhdErrorFromFs } from "./local/fs-error";
 
 /**
  * The parsed JSON at `file`, or `null` when there is no file or it is not JSON.
