@@ -4,7 +4,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { PathRules } from "../inputs/paths";
-import type { FileFingerprint } from "../storage/local/fingerprint";
+import type { FileFingerprint } from "../storage/facts";
 import { differencingDiskProvider } from "./shim";
 import type { Ancestors, DiskState, DiskTypeName } from "./state";
 

@@ -14,8 +14,8 @@ import { type ChecksumKind, cachedChecksum, rememberChecksum } from "../checksum
 import { recordHash } from "../checksum/hash-stats";
 import { sha256File } from "../checksum/sha256";
 import { isVhdError } from "../errors";
-import { type FileFingerprint, fingerprintFile, fingerprintKey } from "../storage/local/fingerprint";
-import { errnoCode, vhdErrorFromFs } from "../storage/local/fs-error";
+import { type FileFingerprint, fingerprintKey, isNotFound } from "../storage/facts";
+import { localStorage } from "../storage/local/local-storage";
 import { checkParent } from "../inputs/validate";
 import { identifyDisk } from "../vhd/disk-identity";
 import { unlinkedSha256 } from "../vhd/unlinked-checksum";
@@ -88,10 +88,10 @@ export async function observeParent(parentPath: string, options: ObserveParentOp
 async function observeDisk(diskPath: string, checksum: boolean): Promise<AncestorObservation | null> {
   let fingerprint: FileFingerprint;
   try {
-    fingerprint = await fingerprintFile(diskPath);
+    fingerprint = await localStorage.fingerprint(diskPath, "parentPath");
   } catch (error) {
-    if (errnoCode(error) === "ENOENT") return null;
-    throw vhdErrorFromFs(error, { parameter: "parentPath", path: diskPath, action: "look at the disk" });
+    if (isNotFound(error)) return null;
+    throw error;
   }
   const { uniqueId, diskType } = await ownIdentity(diskPath, fingerprint);
   const sha256 = checksum ? await parentChecksumOf(diskPath, fingerprint, diskType) : null;

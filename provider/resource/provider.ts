@@ -18,7 +18,7 @@
 import * as path from "node:path";
 import type * as pulumi from "@pulumi/pulumi";
 import { VhdError, asVhdError, isVhdError } from "../errors";
-import { fingerprintFile } from "../storage/local/fingerprint";
+import { localStorage } from "../storage/local/local-storage";
 import { pathsEqual, resolveDiskPaths, resolveSinglePath } from "../inputs/paths";
 import { checkDistinctPaths } from "../inputs/validate";
 import { createDifferencingDisk } from "../ops/create-differencing";
@@ -382,7 +382,7 @@ async function adoptable(inputs: DiskInputs): Promise<DiskInfo> {
   if (facts.resolvedParentPath === null || !pathsEqual(facts.resolvedParentPath, parentPath)) {
     throw refuse(`its parent is ${facts.resolvedParentPath ?? "not found"}, not ${parentPath}`);
   }
-  const parent = await parentIdentity(parentPath, await fingerprintFile(parentPath));
+  const parent = await parentIdentity(parentPath, await localStorage.fingerprint(parentPath));
   if (parent.uniqueId !== facts.parentUniqueId) {
     throw refuse(`it was made from a parent with unique id ${facts.parentUniqueId}; ${parentPath} has ${parent.uniqueId}`);
   }
@@ -434,7 +434,7 @@ async function recordDisk(
     parentSize: before.size,
     parentDiskType: identity.diskType,
     // After protecting: chmod changes the parent's ctime, and the next preview must not read that as a change.
-    parentFingerprint: parentModeBeforeProtect === null ? before : await fingerprintFile(parentPath),
+    parentFingerprint: parentModeBeforeProtect === null ? before : await localStorage.fingerprint(parentPath),
     parentChecksum: observation.parentChecksum,
     ancestors: observation.ancestors ?? {},
     adopted,
@@ -457,7 +457,7 @@ async function describeUnmanaged(imagePath: string, facts: ChildFacts, props: Pa
     });
   }
   const observation = await observeParent(resolvedParentPath, { checksum: true });
-  const fingerprint = observation.parentFingerprint ?? (await fingerprintFile(resolvedParentPath));
+  const fingerprint = observation.parentFingerprint ?? (await localStorage.fingerprint(resolvedParentPath));
   const identity = await parentIdentity(resolvedParentPath, fingerprint);
   return {
     ...recordedState(settingsOf(props)),

@@ -4,7 +4,7 @@
  */
 import type { PathRules } from "../inputs/paths";
 import type { DiskKind } from "../vhd/disk-image";
-import type { FileFingerprint } from "../storage/local/fingerprint";
+import type { FileFingerprint } from "../storage/facts";
 
 /**
  * The placeholder the engine sends for a value not known yet during a preview (an output of a resource that is still

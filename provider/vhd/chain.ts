@@ -3,13 +3,13 @@
  * vhd-format.md §4 recommends: the parent is the first candidate that exists and whose footer unique id equals the
  * id the child records (raw 16 bytes), with the same virtual size; the walk is bounded and refuses loops.
  */
-import { stat, type FileHandle } from "node:fs/promises";
 import { Readable } from "node:stream";
 import { VhdError, isVhdError, type ErrorName, type ErrorParameter } from "../errors";
 import { throwIfCancelled } from "../support/cancellation";
-import { writeAll } from "../storage/local/write-all";
+import { fileIdentity, modifiedDate, type FileFingerprint } from "../storage/facts";
+import { localStorage } from "../storage/local/local-storage";
+import type { RandomAccessFile, Storage } from "../storage/port";
 import { openDiskImage, type DiskImage, type OpenDiskImageOptions } from "./disk-image";
-import { fileIdentity } from "./image-file";
 import { dateFromVhdTimeStamp, formatUniqueId, uniqueIdsEqual, vhdTimeStampFromDate } from "./format";
 import { parentCandidates, type ParentCandidate } from "./parent-locator";
 
@@ -72,6 +72,8 @@ export interface OpenChainOptions {
   strict?: boolean;
   /** The input the leaf path came from, named in errors. */
   parameter?: ErrorParameter;
+  /** Where the disks are (default: this machine). */
+  storage?: Storage;
 }
 
 /** One candidate that was looked at while resolving a parent, and what came of it. */
@@ -195,7 +197,7 @@ export class DiskChain {
   }
 
   /**
-   * Copies the disk (or a range) into `handle`, an EMPTY regular file at `path`, as a sparse raw image: only the bytes
+   * Copies the disk (or a range) into `file`, an EMPTY file open for writing, as a sparse raw image: only the bytes
    * some layer holds are written, each at its offset, everything else is left a hole, and the file is then extended
    * to `length`, so it reads back byte-identical to the disk (as `qemu-img convert -O raw` writes it). Several pieces
    * are read and written at once, out of order: for a pipe use {@link chunks} or {@link stream}.
@@ -204,11 +206,12 @@ export class DiskChain {
    *   through the holes); read errors; write errors (`ERROR_DISK_FULL`, ...); `VM_E_APP_SHUTTING_DOWN` on cancel.
    *   Pieces already written stay written: the caller owns the file and removes it on failure.
    */
-  async copyToFile(handle: FileHandle, path: string, options: CopyToFileOptions = {}): Promise<void> {
+  async copyToFile(file: RandomAccessFile, options: CopyToFileOptions = {}): Promise<void> {
+    const { path } = file;
     const start = options.offset ?? 0;
     const length = options.length ?? this.virtualSize - start;
     this.checkRange(start, length);
-    const { size } = await handle.stat();
+    const { size } = file;
     if (size !== 0) {
       const reason = `the target already holds ${size} bytes, which would show through the holes; give an empty file`;
       throw new VhdError("E_INVALIDARG", reason, { parameter: "target", path });
@@ -230,7 +233,7 @@ export class DiskChain {
           await this.compose(0, offset, bytes.length, bytes, 0, filled);
           for (const range of mergeRanges(filled)) {
             const at = range.offset - offset;
-            await writeAll(handle, bytes.subarray(at, at + range.length), range.offset - start, { path, parameter: "target" });
+            await file.write(range.offset - start, bytes.subarray(at, at + range.length));
           }
         }
         bytesDone += bytes.length;
@@ -249,7 +252,7 @@ export class DiskChain {
     );
     const failure = outcomes.find((outcome): outcome is PromiseRejectedResult => outcome.status === "rejected");
     if (failure !== undefined) throw failure.reason;
-    await handle.truncate(length);
+    await file.truncate(length);
   }
 
   /** A byte stream of the disk (or a range), for piping to stdout or a file (`vhd read`). */
@@ -365,12 +368,10 @@ function mergeRanges(ranges: ByteRange[]): ByteRange[] {
   return merged;
 }
 
-/** The identity (device and inode) of the regular file at `path`; `null` when there is none. */
-async function regularFileIdentity(path: string): Promise<string | null> {
-  return stat(path).then(
-    (stats) => (stats.isFile() ? fileIdentity(stats) : null),
-    () => null,
-  );
+/** The fingerprint of the regular file at `path` (links followed); `null` when there is none. */
+async function regularFileFingerprint(storage: Storage, path: string): Promise<FileFingerprint | null> {
+  const facts = await storage.pathFacts(path, { followLinks: true }).catch(() => null);
+  return facts?.kind === "file" ? storage.fingerprint(path).catch(() => null) : null;
 }
 
 /**
@@ -382,7 +383,7 @@ async function regularFileIdentity(path: string): Promise<string | null> {
 async function openParent(
   child: DiskImage,
   chain: readonly DiskImage[],
-  options: OpenDiskImageOptions,
+  options: OpenDiskImageOptions & { storage: Storage },
 ): Promise<{ parent: DiskImage; link: ParentLink }> {
   const header = child.header;
   if (header === null) {
@@ -392,12 +393,12 @@ async function openParent(
   const attempts: ParentAttempt[] = [];
   let unusable: VhdError | undefined;
   for (const candidate of parentCandidates(child.path, header.parentUnicodeName, child.locators)) {
-    const identity = await regularFileIdentity(candidate.path);
-    if (identity === null) {
+    const fingerprint = await regularFileFingerprint(options.storage, candidate.path);
+    if (fingerprint === null) {
       attempts.push({ ...candidate, result: "missing" });
       continue;
     }
-    const member = chain.find((image) => image.file.identity === identity);
+    const member = chain.find((image) => image.file.identity === fileIdentity(fingerprint));
     if (member !== undefined) {
       if (uniqueIdsEqual(member.footer.uniqueId, header.parentUniqueId)) throw chainLoops(child, member, chain);
       continue;
@@ -417,7 +418,7 @@ async function openParent(
       continue;
     }
     attempts.push({ ...candidate, result: "found" });
-    const mtime = (await stat(candidate.path)).mtimeMs;
+    const mtime = modifiedDate(fingerprint).getTime();
     // Hyper-V records 0 (vhd-format.md §2.3): that means "not recorded", not a mismatch.
     const recorded = header.parentTimeStamp;
     return { parent, link: { attempts, timeStampDiffers: recorded !== 0 && recorded !== vhdTimeStampFromDate(mtime) } };
@@ -472,7 +473,7 @@ function parentNotFound(child: DiskImage, expectedId: string, attempts: ParentAt
  *   `ERROR_VIRTUAL_DISK_LIMITATION` (deeper than `maxDepth`).
  */
 export async function openChain(path: string, options: OpenChainOptions = {}): Promise<DiskChain> {
-  const leaf = await openDiskImage(path, { strict: options.strict ?? false, parameter: options.parameter });
+  const leaf = await openDiskImage(path, { strict: options.strict ?? false, parameter: options.parameter, storage: options.storage });
   try {
     return await openChainFrom(leaf, options);
   } catch (error) {
@@ -490,7 +491,7 @@ export async function openChain(path: string, options: OpenChainOptions = {}): P
  */
 export async function openChainFrom(leaf: DiskImage, options: OpenChainOptions = {}): Promise<DiskChain> {
   const maxDepth = options.maxDepth ?? DEFAULT_MAX_CHAIN_DEPTH;
-  const imageOptions: OpenDiskImageOptions = { strict: options.strict ?? false };
+  const imageOptions = { strict: options.strict ?? false, storage: options.storage ?? localStorage };
   const images: DiskImage[] = [leaf];
   const links: ParentLink[] = [];
   try {

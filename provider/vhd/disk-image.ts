@@ -40,8 +40,8 @@ import {
   DYNAMIC_HEADER_LAYOUT,
   type FieldName,
 } from "./format";
-import type { RandomAccessFile } from "../storage/random-access-file";
-import { ImageFile } from "./image-file";
+import { localStorage } from "../storage/local/local-storage";
+import type { RandomAccessFile, Storage } from "../storage/port";
 
 /** The three kinds of VHD. */
 export type DiskKind = "fixed" | "dynamic" | "differencing";
@@ -61,6 +61,8 @@ export interface OpenDiskImageOptions {
   strict?: boolean;
   /** The input the path came from, named in errors (e.g. `parentPath`). */
   parameter?: ErrorParameter;
+  /** Where the file is (default: this machine). */
+  storage?: Storage;
 }
 
 /** Something odd about the file that did not stop it from being read; `verifyDisk` reports them as failures. */
@@ -579,7 +581,8 @@ async function readLocators(
  *   file-system errors as `ERROR_PATH_NOT_FOUND`, `ERROR_ACCESS_DENIED`, ...
  */
 export async function openDiskImage(path: string, options: OpenDiskImageOptions = {}): Promise<DiskImage> {
-  const file = await ImageFile.open(path, { writable: options.writable ?? false, parameter: options.parameter });
+  const storage = options.storage ?? localStorage;
+  const file = await storage.open(path, { writable: options.writable ?? false, parameter: options.parameter });
   try {
     return await readDiskImage(file, options);
   } catch (error) {

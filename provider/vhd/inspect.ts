@@ -4,6 +4,8 @@
 import { isVhdError, type ErrorName, type ErrorParameter } from "../errors";
 import { openChain, openChainFrom, parentTimeStampOf, type DiskChain, type ParentAttempt } from "./chain";
 import { openDiskImage, type DiskImage, type DiskKind } from "./disk-image";
+import type { Storage } from "../storage/port";
+import { parentCandidates } from "./parent-locator";
 import {
   FOOTER_SIZE,
   SECTOR_SIZE,
@@ -156,6 +158,8 @@ function errorInfo(error: unknown): ChainErrorInfo {
 export interface InspectOptions {
   /** The input that named the disk (`path`, `imagePath`, `parentPath`), named in errors. */
   parameter?: ErrorParameter;
+  /** Where the disks are (default: this machine). */
+  storage?: Storage;
 }
 
 /**
@@ -170,7 +174,7 @@ export async function inspectDisk(path: string, options: InspectOptions = {}): P
   try {
     if (image.kind !== "differencing") return describe(image, null, undefined);
     try {
-      chain = await openChainFrom(image);
+      chain = await openChainFrom(image, { storage: options.storage });
     } catch (error) {
       return describe(image, null, errorInfo(error));
     }
@@ -187,6 +191,22 @@ export async function inspectDisk(path: string, options: InspectOptions = {}): P
  */
 export function describeChain(chain: DiskChain): DiskInfo {
   return describe(chain.leaf, chain, undefined);
+}
+
+/**
+ * What {@link inspectDisk} reports about `disk`, a disk just written, without opening anything else: a differencing
+ * disk's parent is `parent`, as validation described it (the child was written off it, so the parent it records is
+ * found at the first candidate path that names `parent.path`).
+ */
+export function describeNewDisk(disk: DiskImage, parent?: DiskInfo): DiskInfo {
+  const info = describe(disk, null, undefined);
+  if (info.parent === undefined || parent === undefined) return info;
+  const candidates = parentCandidates(disk.path, info.parent.name, disk.locators);
+  const found = candidates.find((candidate) => candidate.path === parent.path) ?? { path: parent.path, source: "parentPath" };
+  info.parent.resolvedPath = parent.path;
+  info.parent.attempts = [{ ...found, result: "found" }];
+  info.chain = [{ path: parent.path, uniqueId: parent.uniqueId, type: parent.type }, ...parent.chain];
+  return info;
 }
 
 /** One check of {@link verifyDisk}. */

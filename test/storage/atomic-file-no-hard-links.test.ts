@@ -1,48 +1,49 @@
-import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createFileAtomically } from "../../provider/storage/atomic-create";
+import { MemoryStorage } from "../../provider/storage/memory/memory-storage";
 
-// Supplements atomic-file.test.ts: a real file system, but `link` answers as on FAT or SMB (no hard links), so the
-// claim-then-rename fallback runs. Everything else is the real node:fs.
-const linkAttempts = vi.hoisted(() => ({ count: 0 }));
-vi.mock("node:fs/promises", async (importOriginal) => {
-  const real = await importOriginal<typeof import("node:fs/promises")>();
-  const link = async (): Promise<void> => {
-    linkAttempts.count += 1;
-    throw Object.assign(new Error("EPERM: operation not permitted, link"), { code: "EPERM" });
-  };
-  return { ...real, link, default: { ...real, link } };
-});
-
-let folder: string;
-beforeEach(async () => {
-  folder = await mkdtemp(join(tmpdir(), "vhd-atomic-nolink-"));
-  linkAttempts.count = 0;
-});
-afterEach(async () => {
-  await rm(folder, { recursive: true, force: true });
-});
+// Supplements atomic-file.test.ts (real files): a storage whose `link` answers as on FAT or SMB (no hard links), so
+// the claim-then-rename fallback of the no-clobber publish runs. The fallback's code is the one the local adapter runs.
+const text = (bytes: Uint8Array | undefined): string => new TextDecoder().decode(bytes);
 
 describe("createFileAtomically on a file system without hard links", () => {
   it("publishes by claiming the name and renaming over the claim", async () => {
-    const target = join(folder, "child.vhd");
-    await createFileAtomically(target, async (handle) => {
-      await handle.write(Buffer.from("complete"), 0, 8, 0);
+    const storage = new MemoryStorage({ hardLinks: false }).addFolder("/disks");
+    const operations: string[] = [];
+    storage.beforeCall((operation) => {
+      operations.push(operation);
     });
-    expect(linkAttempts.count).toBe(1);
-    expect(await readFile(target, "utf8")).toBe("complete");
-    expect(await readdir(folder)).toEqual(["child.vhd"]);
+    await createFileAtomically("/disks/child.vhd", (file) => file.write(0, new TextEncoder().encode("complete")), { storage });
+    expect(operations).toContain("publishNoClobber");
+    expect(text(storage.fileBytes("/disks/child.vhd"))).toBe("complete");
+    expect(storage.paths()).toEqual(["/", "/disks", "/disks/child.vhd"]);
   });
 
   it("still refuses a target that appears while writing, leaving it untouched", async () => {
-    const target = join(folder, "child.vhd");
-    const creating = createFileAtomically(target, async () => {
-      await writeFile(target, "the racer's data");
-    });
-    await expect(creating).rejects.toMatchObject({ code: "ERROR_ALREADY_EXISTS" });
-    expect(await readFile(target, "utf8")).toBe("the racer's data");
-    expect(await readdir(folder)).toEqual(["child.vhd"]);
+    const storage = new MemoryStorage({ hardLinks: false }).addFolder("/disks");
+    const creating = createFileAtomically(
+      "/disks/child.vhd",
+      async () => {
+        storage.addFile("/disks/child.vhd", new TextEncoder().encode("the racer's data"));
+      },
+      { storage },
+    );
+    await expect(creating).rejects.toMatchObject({ code: "ERROR_ALREADY_EXISTS", path: "/disks/child.vhd" });
+    expect(text(storage.fileBytes("/disks/child.vhd"))).toBe("the racer's data");
+    expect(storage.paths()).toEqual(["/", "/disks", "/disks/child.vhd"]);
+  });
+
+  it("with hard links, refuses a racer as well and never replaces it", async () => {
+    const storage = new MemoryStorage().addFolder("/disks");
+    const creating = createFileAtomically(
+      "/disks/child.vhd",
+      async () => {
+        storage.addSymlink("/disks/child.vhd", "/disks/elsewhere.vhd");
+      },
+      { storage },
+    );
+    await expect(creating).rejects.toMatchObject({ code: "ERROR_ALREADY_EXISTS", message: expect.stringMatching(/symbolic link/) });
+    expect(storage.paths()).toEqual(["/", "/disks", "/disks/child.vhd"]);
+    expect(storage.fileBytes("/disks/elsewhere.vhd")).toBeUndefined();
   });
 });

@@ -41,7 +41,7 @@ export function registerRead(program: Command): void {
           const report = (bytesDone: number): void => bar.update({ bytesDone, bytesTotal: length });
           if (stdoutFile !== undefined) {
             // `> out.raw`: data written at its offsets, zero stretches left as holes, as qemu-img convert does.
-            await chain.copyToFile(stdoutFile, "<stdout>", { offset, length, signal, onProgress: report });
+            await chain.copyToFile(stdoutFile, { offset, length, signal, onProgress: report });
           } else {
             await copyRange(chain, offset, length, sink, (bytesDone) => {
               throwIfCancelled(signal, { parameter: "path", path });

@@ -9,6 +9,7 @@ import { DiskType, MAX_VIRTUAL_SIZE, blockDataOffset, chsFromSize } from "../../
 import { createFileAtomically } from "../../../provider/storage/atomic-create";
 import { writeAt, writeBaseDisk } from "../../../provider/vhd/writer";
 import { GIB, MIB, createBase, createChild, readComposed, sha256, tempFolder, withImage } from "./disks";
+import { localStorage } from "../../../provider/storage/local/local-storage";
 
 let folder: string;
 let cleanup: () => Promise<void>;
@@ -182,7 +183,7 @@ describe("size limits", () => {
           onProgress: () => controller.abort(),
           ...(signal && { signal }),
         }),
-      { signal: controller.signal },
+      { storage: localStorage, signal: controller.signal },
     );
     await expect(creating).rejects.toMatchObject({ code: "VM_E_APP_SHUTTING_DOWN" });
     expect((await readdir(folder)).filter((name) => name.includes("cancelled-import"))).toEqual([]);
