@@ -107,7 +107,7 @@ async function ownIdentity(diskPath: string, fingerprint: FileFingerprint): Prom
     return await parentIdentity(diskPath, fingerprint);
   } catch (error) {
     if (!brokenAbove(error)) throw error;
-    const found = await identifyDisk(diskPath, "parentPath");
+    const found = await identifyDisk(diskPath, "parentPath", localStorage);
     if (found.kind !== "vhd") throw error;
     return { uniqueId: found.uniqueId, diskType: "differencing" };
   }
@@ -122,7 +122,7 @@ function brokenAbove(error: unknown): boolean {
 export function parentIdentity(parentPath: string, fingerprint: FileFingerprint): Promise<ParentIdentity> {
   return identities.get(`${parentPath}\u0000${fingerprintKey(fingerprint)}`, async () => {
     // The contract's parent checks, so a parent that is a folder or not a VHD is reported against parentPath.
-    const info = await checkParent(parentPath);
+    const info = await checkParent(parentPath, localStorage);
     return { uniqueId: info.uniqueId, diskType: info.type, chain: info.chain.map((entry) => entry.path) };
   });
 }
@@ -151,8 +151,8 @@ function checksumOf(diskPath: string, fingerprint: FileFingerprint, kind: Checks
     if (recalled !== undefined) return recalled;
     const { checksum, bytes } =
       kind === "sha256"
-        ? await sha256File(diskPath, { parameter: "parentPath" }).then(({ sha256, bytes }) => ({ checksum: sha256, bytes }))
-        : await unlinkedSha256(diskPath, { parameter: "parentPath" });
+        ? await sha256File(diskPath, { parameter: "parentPath", storage: localStorage }).then(({ sha256, bytes }) => ({ checksum: sha256, bytes }))
+        : await unlinkedSha256(diskPath, { parameter: "parentPath", storage: localStorage });
     recordHash(diskPath, bytes);
     await rememberChecksum(key, kind, checksum);
     return checksum;

@@ -112,7 +112,7 @@ function checkNewDiskRules(paths: { imagePath: string; parentPath: string }, set
 export async function diff(_id: string, olds: Partial<DiskState>, news: DiskInputs): Promise<pulumi.dynamic.DiffResult> {
   return reportingFailures(async () => {
     const recorded = recordedState(olds);
-    const found = await identifyDisk(recorded.imagePath);
+    const found = await identifyDisk(recorded.imagePath, "imagePath", localStorage);
     const observed = found.kind === "missing" ? recorded : { ...recorded, foundUniqueId: foundUniqueIdOf(found) };
     const { changes, changesInInputs, replaces, deleteBeforeReplace } = planDiff(observed, news, {
       imageExists: found.kind !== "missing",
@@ -134,13 +134,13 @@ export async function create(inputs: DiskInputs): Promise<pulumi.dynamic.CreateR
     try {
       const state = await recordDisk(inputs, childFacts(child), takeover?.kind === "adopt", child.createdFolders);
       if (inputs.owner !== undefined) {
-        const holder = await claimDisk(imagePath, { owner: inputs.owner, uniqueId: state.uniqueId });
+        const holder = await claimDisk(imagePath, { owner: inputs.owner, uniqueId: state.uniqueId }, localStorage);
         if (holder !== null) throw ownedElsewhere(imagePath, holder);
       }
       return { id: diskId(state), outs: secretPathValues(state, state.secretPaths) };
     } catch (error) {
       // The disk was written by this call: take it back.
-      if (takeover === null) await discardNewDisk(imagePath, child.createdFolders);
+      if (takeover === null) await discardNewDisk(imagePath, child.createdFolders, localStorage);
       throw error;
     }
   });
@@ -153,9 +153,9 @@ export async function create(inputs: DiskInputs): Promise<pulumi.dynamic.CreateR
  * @throws VhdError `ERROR_ALREADY_EXISTS` when another resource owns the disk there, or it cannot be adopted.
  */
 async function takeoverOf(inputs: DiskInputs): Promise<{ kind: "adopt" | "own"; disk: DiskInfo } | null> {
-  const found = await identifyDisk(inputs.imagePath);
+  const found = await identifyDisk(inputs.imagePath, "imagePath", localStorage);
   if (found.kind !== "vhd") return null;
-  const owner = await ownerOf(inputs.imagePath, found.uniqueId);
+  const owner = await ownerOf(inputs.imagePath, found.uniqueId, localStorage);
   if (owner !== null && owner !== inputs.owner) throw ownedElsewhere(inputs.imagePath, owner);
   if (owner !== null) {
     // Ours, but only a disk exactly as create would make it now is taken over. The other disk of ours there is the
@@ -181,7 +181,13 @@ function ownedElsewhere(imagePath: string, owner: string): VhdError {
 async function createNew(inputs: DiskInputs): ReturnType<typeof createDifferencingDisk> {
   const { imagePath, parentPath } = inputs;
   try {
-    return await createDifferencingDisk({ imagePath, parentPath, blockSize: inputs.blockSize, pathRules: inputs.pathRules });
+    return await createDifferencingDisk({
+      imagePath,
+      parentPath,
+      blockSize: inputs.blockSize,
+      pathRules: inputs.pathRules,
+      storage: localStorage,
+    });
   } catch (error) {
     if (!isVhdError(error, "ERROR_ALREADY_EXISTS") || error.path !== imagePath) throw error;
     throw new VhdError(
@@ -206,10 +212,10 @@ export async function read(id: string, props: Partial<DiskState>): Promise<DiskR
     const given = props.imagePath ?? id;
     if (UNIQUE_ID.test(given)) throw uniqueIdGiven(given);
     const imagePath = resolveSinglePath(given, "imagePath", { pathRules: "posix" });
-    const found = await identifyDisk(imagePath);
+    const found = await identifyDisk(imagePath, "imagePath", localStorage);
     if (found.kind === "missing") return { id: "" };
     if (typeof props.uniqueId !== "string") {
-      const state = await describeUnmanaged(imagePath, childFacts(await inspectDisk(imagePath, { parameter: "imagePath" })), props);
+      const state = await describeUnmanaged(imagePath, childFacts(await inspectDisk(imagePath, { parameter: "imagePath", storage: localStorage })), props);
       return { id: diskId(state), props: secretPathValues(state, state.secretPaths) };
     }
     const recorded = recordedState(props);
@@ -218,7 +224,7 @@ export async function read(id: string, props: Partial<DiskState>): Promise<DiskR
       const state = { ...recorded, foundUniqueId };
       return { id: diskId(state), props: secretPathValues(state, state.secretPaths) };
     }
-    const { resolvedParentPath, ...link } = childFacts(await inspectDisk(imagePath, { parameter: "imagePath" }));
+    const { resolvedParentPath, ...link } = childFacts(await inspectDisk(imagePath, { parameter: "imagePath", storage: localStorage }));
     const state: DiskState = { ...recorded, ...link, foundUniqueId };
     if (resolvedParentPath !== null) state.parentPath = resolvedParentPath;
     const relinked = state.parentPath !== recorded.parentPath || state.parentUniqueId !== recorded.parentUniqueId;
@@ -262,7 +268,7 @@ export async function update(
     let parentModeBeforeProtect = recorded.parentModeBeforeProtect;
     if (news.protectParent && !recorded.protectParent) {
       parentModeBeforeProtect = await parentLock.run(recorded.parentPath, () =>
-        protectParent(recorded.parentPath, holderOf({ ...recorded, secretPaths: news.secretPaths })),
+        protectParent(recorded.parentPath, holderOf({ ...recorded, secretPaths: news.secretPaths }), localStorage),
       );
     } else if (!news.protectParent && recorded.protectParent) {
       await parentLock.run(recorded.parentPath, () => releaseParent(recorded, []));
@@ -273,7 +279,7 @@ export async function update(
     const parentChecksum = news.checksum ? (observedChecksum ?? recorded.parentChecksum) : null;
     // The state takes the URN the resource has now; the record beside the disk must name the same, or delete refuses.
     if (recorded.owner !== undefined && news.owner !== undefined) {
-      await transferOwner(recorded.imagePath, recorded.uniqueId, recorded.owner, news.owner);
+      await transferOwner(recorded.imagePath, recorded.uniqueId, recorded.owner, news.owner, localStorage);
     }
     const state: DiskState = { ...recorded, ...recordedSettings(news), parentChecksum, parentModeBeforeProtect };
     return { outs: secretPathValues(state, state.secretPaths) };
@@ -303,7 +309,7 @@ async function withPlannedFacts(recorded: DiskState, news: DiskInputs): Promise<
       return [diskPath, { ...facts, fingerprint: now.fingerprint }];
     }),
   );
-  const { chain, chainDepth } = childFacts(await inspectDisk(recorded.imagePath));
+  const { chain, chainDepth } = childFacts(await inspectDisk(recorded.imagePath, { storage: localStorage }));
   return { ...recorded, ancestors, chain, chainDepth };
 }
 
@@ -326,8 +332,8 @@ async function relink(recorded: DiskState, news: DiskInputs): Promise<DiskState>
   const { disk } = await setParent({ imagePath: recorded.imagePath, parentPath, pathRules: news.pathRules });
   const linked = await recordDisk({ ...news, protectParent: false }, childFacts(disk), recorded.adopted, recorded.createdFolders);
   if (!recorded.protectParent) return linked;
-  await parentLock.run(recorded.parentPath, () => releaseHold(recorded.parentPath, recorded.uniqueId));
-  const modeBefore = await parentLock.run(parentPath, () => protectParent(parentPath, holderOf({ ...recorded, secretPaths: news.secretPaths })));
+  await parentLock.run(recorded.parentPath, () => releaseHold(recorded.parentPath, recorded.uniqueId, localStorage));
+  const modeBefore = await parentLock.run(parentPath, () => protectParent(parentPath, holderOf({ ...recorded, secretPaths: news.secretPaths }), localStorage));
   return { ...linked, protectParent: true, parentModeBeforeProtect: modeBefore ?? recorded.parentModeBeforeProtect };
 }
 
@@ -341,7 +347,7 @@ export async function remove(id: string, props: Partial<DiskState>): Promise<voi
     const recorded = recordedState({ imagePath: id, ...props });
     const { imagePath, owner, createdFolders } = recorded;
     await parentLock.run(recorded.parentPath, async () => {
-      await deleteDisk({ imagePath, expectedUniqueId: recorded.uniqueId, owner, createdFolders });
+      await deleteDisk({ imagePath, expectedUniqueId: recorded.uniqueId, owner, createdFolders, storage: localStorage });
       await releaseParent(recorded, [imagePath]);
     });
   });
@@ -353,14 +359,14 @@ export async function remove(id: string, props: Partial<DiskState>): Promise<voi
  */
 async function releaseParent(recorded: DiskState, gone: string[]): Promise<void> {
   if (recorded.parentModeBeforeProtect === null) return;
-  if ((await releaseHold(recorded.parentPath, recorded.uniqueId)) !== "unrecorded") return;
+  if ((await releaseHold(recorded.parentPath, recorded.uniqueId, localStorage)) !== "unrecorded") return;
   // State from before holds records: the children next to either disk are all that can be found.
   const folders = [...new Set([path.dirname(recorded.imagePath), path.dirname(recorded.parentPath)])];
   for (const folder of folders) {
-    const others = await childDisksInFolder(folder, recorded.parentUniqueId, [...gone, recorded.imagePath]);
+    const others = await childDisksInFolder(folder, recorded.parentUniqueId, [...gone, recorded.imagePath], localStorage);
     if (others.length > 0) return;
   }
-  await unprotectParent(recorded.parentPath, recorded.parentModeBeforeProtect);
+  await unprotectParent(recorded.parentPath, recorded.parentModeBeforeProtect, localStorage);
 }
 
 /** This disk as a holder of its parent; its path stays out of the plain-text holds record when it is secret. */
@@ -371,7 +377,7 @@ function holderOf(disk: Pick<DiskState, "uniqueId" | "imagePath" | "secretPaths"
 /** The existing disk at `imagePath`, if it may be adopted: a differencing disk of exactly this parent. */
 async function adoptable(inputs: DiskInputs): Promise<DiskInfo> {
   const { imagePath, parentPath } = inputs;
-  const existing = await inspectDisk(imagePath, { parameter: "imagePath" });
+  const existing = await inspectDisk(imagePath, { parameter: "imagePath", storage: localStorage });
   const facts = childFacts(existing);
   const refuse = (why: string): VhdError =>
     new VhdError("ERROR_ALREADY_EXISTS", `the file exists and cannot be adopted: ${why}`, {
@@ -422,7 +428,7 @@ async function recordDisk(
     );
   }
   const parentModeBeforeProtect = inputs.protectParent
-    ? await parentLock.run(parentPath, () => protectParent(parentPath, holderOf({ ...inputs, uniqueId: facts.uniqueId })))
+    ? await parentLock.run(parentPath, () => protectParent(parentPath, holderOf({ ...inputs, uniqueId: facts.uniqueId }), localStorage))
     : null;
   const { resolvedParentPath: _resolved, ...link } = facts;
   return {

@@ -5,6 +5,7 @@ import { openChain, type DiskChain } from "../../vhd/chain";
 import { openBinaryStdout, type BinarySink } from "../binary-stdout";
 import { runCommand, withCommonOptions, type CommonOptions } from "../command-runner";
 import { parseSize } from "../sizes";
+import { localStorage } from "../../storage/local/local-storage";
 
 /** Bytes per read: one pread covers several blocks, and two pieces are all the memory a read of any size takes. */
 const READ_PIECE_SIZE = 8 * 1024 * 1024;
@@ -33,7 +34,7 @@ export function registerRead(program: Command): void {
         const requestedLength =
           options.length === undefined ? undefined : parseSize(options.length, "length", { allowZero: true, file });
         const sink = openBinaryStdout(options.force === true);
-        const chain = await openChain(path, { parameter: "path" });
+        const chain = await openChain(path, { parameter: "path", storage: localStorage });
         const stdoutFile = await openStdoutAsEmptyFile();
         const bar = progress("read");
         try {
