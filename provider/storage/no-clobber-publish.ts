@@ -5,6 +5,7 @@
  * Adapters implement `Storage.publishNoClobber` with it, so the local and the in-memory adapter run the same steps.
  */
 import { VhdError, type ErrorParameter } from "../errors";
+import { errnoCode } from "./local/fs-error";
 
 /** The name operations the publish needs. They reject with errno-style errors (`code: "EEXIST"`, ...). */
 export interface NamePrimitives {
@@ -27,11 +28,6 @@ export interface NamePrimitives {
 
 /** Errors of `link` that mean "this file system has no hard links", not "the target is taken". */
 const NO_HARD_LINKS = new Set(["EPERM", "ENOTSUP", "EOPNOTSUPP", "ENOSYS", "EXDEV"]);
-
-function errnoOf(error: unknown): string | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === "string" ? code : undefined;
-}
 
 /** The error for a taken target: it was left untouched. */
 export function alreadyExists(targetPath: string, parameter: ErrorParameter | undefined, symbolicLink: boolean): VhdError {
@@ -60,7 +56,7 @@ export async function publishNoClobber(
     await names.link(temporaryPath, targetPath);
     linked = true;
   } catch (error) {
-    const errno = errnoOf(error);
+    const errno = errnoCode(error);
     if (errno === "EEXIST") throw alreadyExists(targetPath, parameter, await names.isSymbolicLink(targetPath));
     if (errno === undefined || !NO_HARD_LINKS.has(errno)) throw names.toVhdError(error, { parameter, path: targetPath, action });
   }
@@ -84,7 +80,7 @@ async function claimThenRename(
   try {
     await names.claim(targetPath);
   } catch (error) {
-    if (errnoOf(error) === "EEXIST") throw alreadyExists(targetPath, parameter, await names.isSymbolicLink(targetPath));
+    if (errnoCode(error) === "EEXIST") throw alreadyExists(targetPath, parameter, await names.isSymbolicLink(targetPath));
     throw names.toVhdError(error, { parameter, path: targetPath, action });
   }
   try {
