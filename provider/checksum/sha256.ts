@@ -12,7 +12,10 @@ export { SHA256_READ_SIZE, type ByteRange, type Sha256Options, type Sha256Result
  * Errors: `ERROR_PATH_NOT_FOUND`, `ERROR_ACCESS_DENIED`, `ERROR_INVALID_NAME` (a folder), ... from the table, and
  * `VM_E_APP_SHUTTING_DOWN` on cancel (checked before the file is opened, too).
  */
-export async function sha256File(path: string, options: Sha256Options & { storage?: Storage } = {}): Promise<Sha256Result> {
+export async function sha256File(
+  path: string,
+  options: Sha256Options & { storage?: Storage } = {},
+): Promise<Sha256Result> {
   const { storage = localStorage, ...rest } = options;
   throwIfCancelled(rest.signal, { parameter: rest.parameter ?? "parentPath", path });
   return storage.sha256(path, rest);

@@ -178,9 +178,11 @@ export async function recheckParent(
 ): Promise<CheckedParent> {
   await requireParentFile(storage, parentPath);
   const facts = await readParentFacts(storage, parentPath).catch(() => null);
-  if (facts !== null && formatUniqueId(facts.footer.uniqueId) === validated.uniqueId && facts.footer.currentSize === validated.virtualSize) {
-    return { info: validated, facts };
-  }
+  const unchanged =
+    facts !== null &&
+    formatUniqueId(facts.footer.uniqueId) === validated.uniqueId &&
+    facts.footer.currentSize === validated.virtualSize;
+  if (unchanged) return { info: validated, facts };
   const info = await checkParent(parentPath, storage);
   return { info, facts: await readParentFacts(storage, parentPath) };
 }

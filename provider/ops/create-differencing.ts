@@ -3,7 +3,12 @@
  * write the child atomically off the parent, and report the new disk. What the CLI and the Pulumi resource call.
  */
 import type { VhdErrorInit } from "../errors";
-import { recheckParent, validateCreateDifferencing, type DifferencingRequest, type ValidationOptions } from "../inputs/validate";
+import {
+  recheckParent,
+  validateCreateDifferencing,
+  type DifferencingRequest,
+  type ValidationOptions,
+} from "../inputs/validate";
 import { localStorage } from "../storage/local/local-storage";
 import { throwIfCancelled } from "../support/cancellation";
 import type { ProgressCallback } from "../support/progress";
@@ -56,7 +61,8 @@ export async function createDifferencingDisk(args: CreateDifferencingDiskArgs): 
     onProgress?.({ bytesDone: 0, bytesTotal: request.initialFileSize });
     throwIfCancelled(signal, context);
     let parent = request.parent;
-    const image = { storage, path: imagePath, parameter: "imagePath", missingFolders: request.missingFolders, signal, onProgress };
+    const { missingFolders } = request;
+    const image = { storage, path: imagePath, parameter: "imagePath", missingFolders, signal, onProgress };
     return await writeNewImage(
       image,
       async (file, writeSignal) => {
