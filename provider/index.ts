@@ -10,7 +10,7 @@ export {
   type DifferencingDiskArgs,
   type DifferencingDiskOutputs,
 } from "./resource/differencing-disk";
-export type { FileFingerprint } from "./fs/file-fingerprint";
+export type { FileFingerprint } from "./storage/facts";
 export type { AncestorObservation, Ancestors, DiskTypeName } from "./resource/state";
 
 export { createDifferencingDisk, type CreateDifferencingDiskArgs } from "./ops/create-differencing";

@@ -4,12 +4,13 @@
  * link is checked the way vhd-format.md §4 recommends: the parent is the first candidate that exists and whose
  * identity equals the one the child records, with the same virtual size; the walk is bounded and refuses loops.
  */
-import { stat, type FileHandle } from "node:fs/promises";
+import { Readable } from "node:stream";
 import { VhdError, isVhdError, type ErrorName, type ErrorParameter } from "../errors";
-import { throwIfCancelled } from "../fs/cancellation";
-import { writeAll } from "../fs/write-all";
-import { fileIdentity } from "../vhd/image-file";
-import type { DiskFormatDriver, OpenImageOptions } from "./driver";
+import { throwIfCancelled } from "../support/cancellation";
+import { fileIdentity, modifiedDate, type FileFingerprint } from "../storage/facts";
+import { localStorage } from "../storage/local/local-storage";
+import type { RandomAccessFile, Storage } from "../storage/port";
+import type { DiskFormatDriver } from "./driver";
 import { openDisk } from "./formats";
 import type { DiskImage, ParentCandidate, ParentReference } from "./image";
 
@@ -72,6 +73,8 @@ export interface OpenChainOptions {
   parameter?: ErrorParameter;
   /** The drivers a disk of the chain may be opened by (default: every driver, `DRIVERS` in formats.ts). */
   drivers?: readonly DiskFormatDriver[];
+  /** Where the disks are (default: this machine). */
+  storage?: Storage;
 }
 
 /** One candidate that was looked at while resolving a parent, and what came of it. */
@@ -192,7 +195,7 @@ export class DiskChain {
   }
 
   /**
-   * Copies the disk (or a range) into `handle`, an EMPTY regular file at `path`, as a sparse raw image: only the bytes
+   * Copies the disk (or a range) into `file`, an EMPTY file open for writing, as a sparse raw image: only the bytes
    * some layer holds are written, each at its offset, everything else is left a hole, and the file is then extended
    * to `length`, so it reads back byte-identical to the disk (as `qemu-img convert -O raw` writes it). Several pieces
    * are read and written at once, out of order: for a pipe use {@link chunks} or {@link stream}.
@@ -201,11 +204,12 @@ export class DiskChain {
    *   through the holes); read errors; write errors (`ERROR_DISK_FULL`, ...); `VM_E_APP_SHUTTING_DOWN` on cancel.
    *   Pieces already written stay written: the caller owns the file and removes it on failure.
    */
-  async copyToFile(handle: FileHandle, path: string, options: CopyToFileOptions = {}): Promise<void> {
+  async copyToFile(file: RandomAccessFile, options: CopyToFileOptions = {}): Promise<void> {
+    const { path } = file;
     const start = options.offset ?? 0;
     const length = options.length ?? this.virtualSize - start;
     this.checkRange(start, length);
-    const { size } = await handle.stat();
+    const { size } = file;
     if (size !== 0) {
       const reason = `the target already holds ${size} bytes, which would show through the holes; give an empty file`;
       throw new VhdError("E_INVALIDARG", reason, { parameter: "target", path });
@@ -227,7 +231,7 @@ export class DiskChain {
           await this.compose(0, offset, bytes.length, bytes, 0, filled);
           for (const range of mergeRanges(filled)) {
             const at = range.offset - offset;
-            await writeAll(handle, bytes.subarray(at, at + range.length), range.offset - start, { path, parameter: "target" });
+            await file.write(range.offset - start, bytes.subarray(at, at + range.length));
           }
         }
         bytesDone += bytes.length;
@@ -246,7 +250,7 @@ export class DiskChain {
     );
     const failure = outcomes.find((outcome): outcome is PromiseRejectedResult => outcome.status === "rejected");
     if (failure !== undefined) throw failure.reason;
-    await handle.truncate(length);
+    await file.truncate(length);
   }
 
 
@@ -352,12 +356,10 @@ function mergeRanges(ranges: ByteRange[]): ByteRange[] {
   return merged;
 }
 
-/** The identity (device and inode) of the regular file at `path`; `null` when there is none. */
-async function regularFileIdentity(path: string): Promise<string | null> {
-  return stat(path).then(
-    (stats) => (stats.isFile() ? fileIdentity(stats) : null),
-    () => null,
-  );
+/** The fingerprint of the regular file at `path` (links followed); `null` when there is none. */
+async function regularFileFingerprint(storage: Storage, path: string): Promise<FileFingerprint | null> {
+  const facts = await storage.pathFacts(path, { followLinks: true }).catch(() => null);
+  return facts?.kind === "file" ? storage.fingerprint(path).catch(() => null) : null;
 }
 
 /**
@@ -370,24 +372,24 @@ async function openParent(
   child: DiskImage,
   reference: ParentReference,
   chain: readonly DiskImage[],
-  options: OpenChainOptions,
+  options: OpenChainOptions & { storage: Storage },
 ): Promise<{ parent: DiskImage; link: ParentResolution }> {
   const attempts: ParentAttempt[] = [];
   let unusable: VhdError | undefined;
   for (const candidate of reference.candidates) {
-    const identity = await regularFileIdentity(candidate.path);
-    if (identity === null) {
+    const fingerprint = await regularFileFingerprint(options.storage, candidate.path);
+    if (fingerprint === null) {
       attempts.push({ ...candidate, result: "missing" });
       continue;
     }
-    const member = chain.find((image) => image.file.identity === identity);
+    const member = chain.find((image) => image.file.identity === fileIdentity(fingerprint));
     if (member !== undefined) {
       if (member.uniqueId === reference.uniqueId) throw chainLoops(child, member, chain);
       continue;
     }
     let parent: DiskImage;
     try {
-      parent = await openDisk(candidate.path, { strict: options.strict ?? false, drivers: options.drivers });
+      parent = await openDisk(candidate.path, { strict: options.strict ?? false, drivers: options.drivers, storage: options.storage });
     } catch (error) {
       if (!isVhdError(error)) throw error;
       attempts.push({ ...candidate, result: error.code });
@@ -401,7 +403,7 @@ async function openParent(
     }
     attempts.push({ ...candidate, result: "found" });
     const recorded = reference.recordedModifiedTime;
-    const mtime = (await stat(candidate.path)).mtimeMs;
+    const mtime = modifiedDate(fingerprint).getTime();
     const timeStampDiffers = recorded !== null && Math.floor(recorded.getTime() / 1000) !== Math.floor(mtime / 1000);
     return { parent, link: { attempts, timeStampDiffers } };
   }
@@ -459,7 +461,12 @@ function parentNotFound(
  *   `ERROR_VIRTUAL_DISK_LIMITATION` (deeper than `maxDepth`).
  */
 export async function openChain(path: string, options: OpenChainOptions = {}): Promise<DiskChain> {
-  const leaf = await openDisk(path, { strict: options.strict ?? false, parameter: options.parameter, drivers: options.drivers });
+  const leaf = await openDisk(path, {
+    strict: options.strict ?? false,
+    parameter: options.parameter,
+    drivers: options.drivers,
+    storage: options.storage,
+  });
   try {
     return await openChainFrom(leaf, options);
   } catch (error) {
@@ -477,6 +484,7 @@ export async function openChain(path: string, options: OpenChainOptions = {}): P
  */
 export async function openChainFrom(leaf: DiskImage, options: OpenChainOptions = {}): Promise<DiskChain> {
   const maxDepth = options.maxDepth ?? DEFAULT_MAX_CHAIN_DEPTH;
+  const storage = options.storage ?? localStorage;
   const images: DiskImage[] = [leaf];
   const links: ParentResolution[] = [];
   try {
@@ -488,7 +496,7 @@ export async function openChainFrom(leaf: DiskImage, options: OpenChainOptions =
           details: { maxDepth, chain: images.map((image) => image.path) },
         });
       }
-      const { parent, link } = await openParent(child, reference, images, options);
+      const { parent, link } = await openParent(child, reference, images, { ...options, storage });
       images.push(parent);
       links.push(link);
       checkLink(child, parent);

@@ -2,7 +2,6 @@
  * What a disk format contributes: recognising its files, opening them as a {@link DiskImage}, and the facts creation
  * and validation need. `vhd/driver.ts` is the first driver; `formats.ts` holds the list and picks one.
  */
-import type { FileHandle } from "node:fs/promises";
 import type { ErrorParameter } from "../errors";
 import type { RandomAccessFile } from "../storage/random-access-file";
 import type { DiskFormat, DiskImage } from "./image";
@@ -26,10 +25,22 @@ export interface NewFileSizes {
   fullyExpandedSize: number;
 }
 
+/**
+ * What a new child records of its parent, read right before the child is written (validation's re-check): the
+ * driver's own record of the parent, opaque above the driver but for its format and modification time.
+ */
+export interface ParentFacts {
+  readonly format: DiskFormat;
+  /** The parent file's modification time. */
+  readonly modified: Date;
+}
+
 /** Options of {@link DiskFormatDriver.createDifferencing}. */
 export interface CreateDifferencingOptions {
   /** Where the child will live (its final name, not the temporary file): relative parent records start there. */
   imagePath: string;
+  /** The parent's path as validation resolved it. */
+  parentPath: string;
   /** Bytes per block, as {@link DiskFormatDriver.checkBlockSize} returned it. */
   blockSize: number;
   /** Stops the write with `VM_E_APP_SHUTTING_DOWN`. */
@@ -63,11 +74,11 @@ export interface DiskFormatDriver {
    */
   differencingFileSizes(virtualSize: number, blockSize: number): NewFileSizes;
   /**
-   * Fills `target`, an empty (temporary) file, with a new differencing disk of this format whose parent is the disk
-   * at `parentPath`: the parent's identity, size and where to find it recorded, no data. Checking the parent's chain
-   * is the caller's job (validation).
-   * @throws the parent's open errors (parameter `parentPath`), `VM_E_APP_SHUTTING_DOWN`, write errors
-   *   (`ERROR_DISK_FULL`, ...).
+   * Fills `target`, an empty (temporary) file, with a new differencing disk of this format whose parent is described
+   * by `parent` (as validation's re-check read it): the parent's identity, size and where to find it recorded, no
+   * data. The parent is not read again. Checking the parent's chain is the caller's job (validation).
+   * @throws `ERROR_VHD_INVALID_TYPE` for a parent of another format (a chain never mixes formats),
+   *   `VM_E_APP_SHUTTING_DOWN`, write errors (`ERROR_DISK_FULL`, ...).
    */
-  createDifferencing(target: FileHandle, parentPath: string, options: CreateDifferencingOptions): Promise<void>;
+  createDifferencing(target: RandomAccessFile, parent: ParentFacts, options: CreateDifferencingOptions): Promise<void>;
 }

@@ -3,7 +3,8 @@
  * file above the drivers that imports one; VHDX joins by adding its driver to {@link DRIVERS}.
  */
 import { extname } from "node:path";
-import { ImageFile } from "../vhd/image-file";
+import { localStorage } from "../storage/local/local-storage";
+import type { Storage } from "../storage/port";
 import { vhdDriver } from "../vhd/driver";
 import type { RandomAccessFile } from "../storage/random-access-file";
 import type { DiskFormatDriver, OpenImageOptions } from "./driver";
@@ -16,6 +17,8 @@ export const DRIVERS: readonly DiskFormatDriver[] = [vhdDriver];
 export interface OpenDiskOptions extends OpenImageOptions {
   /** The drivers to choose from (default {@link DRIVERS}; a test gives its own). */
   drivers?: readonly DiskFormatDriver[];
+  /** Where the disk is (default: this machine). */
+  storage?: Storage;
 }
 
 /**
@@ -42,9 +45,9 @@ export function driverForNewFile(path: string, drivers = DRIVERS): DiskFormatDri
  *   then the chosen driver's open errors.
  */
 export async function openDisk(path: string, options: OpenDiskOptions = {}): Promise<DiskImage> {
-  const file = await ImageFile.open(path, { parameter: options.parameter });
+  const { drivers, storage = localStorage, ...openOptions } = options;
+  const file = await storage.open(path, { parameter: options.parameter });
   try {
-    const { drivers, ...openOptions } = options;
     return await (await driverForFile(file, drivers)).open(file, openOptions);
   } catch (error) {
     await file.close();

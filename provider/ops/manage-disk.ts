@@ -10,7 +10,8 @@
  */
 import * as path from "node:path";
 import { VhdError } from "../errors";
-import { type FileFingerprint, fingerprintFile } from "../fs/file-fingerprint";
+import type { FileFingerprint } from "../storage/facts";
+import { localStorage } from "../storage/local/local-storage";
 import { pathsEqual } from "../inputs/paths";
 import { childDisksInFolder } from "../vhd/child-disks";
 import type { DiskKind } from "../disk/image";
@@ -79,7 +80,7 @@ export async function adoptableDisk(request: AdoptRequest): Promise<DiskInfo> {
   if (facts.resolvedParentPath === null || !pathsEqual(facts.resolvedParentPath, parentPath)) {
     throw refuse(`its parent is ${facts.resolvedParentPath ?? "not found"}, not ${parentPath}`);
   }
-  const parent = await parentIdentity(parentPath, await fingerprintFile(parentPath));
+  const parent = await parentIdentity(parentPath, await localStorage.fingerprint(parentPath));
   if (parent.uniqueId !== facts.parentUniqueId) {
     throw refuse(`it was made from a parent with unique id ${facts.parentUniqueId}; ${parentPath} has ${parent.uniqueId}`);
   }
@@ -141,7 +142,7 @@ export async function recordNewDisk(
     parentSize: before.size,
     parentDiskType: identity.diskType,
     // After protecting: chmod changes the parent's ctime, and the next observation must not read that as a change.
-    parentFingerprint: parentModeBeforeProtect === null ? before : await fingerprintFile(parentPath),
+    parentFingerprint: parentModeBeforeProtect === null ? before : await localStorage.fingerprint(parentPath),
     parentChecksum: observation.parentChecksum,
     ancestors: observation.ancestors ?? {},
   };
@@ -163,7 +164,7 @@ export async function recordFoundDisk(info: DiskInfo): Promise<DiskRecord> {
     });
   }
   const observation = await observeParent(resolvedParentPath, { checksum: true });
-  const fingerprint = observation.parentFingerprint ?? (await fingerprintFile(resolvedParentPath));
+  const fingerprint = observation.parentFingerprint ?? (await localStorage.fingerprint(resolvedParentPath));
   const identity = await parentIdentity(resolvedParentPath, fingerprint);
   return {
     ...link,

@@ -14,8 +14,8 @@ import { type ChecksumKind, cachedChecksum, rememberChecksum } from "../checksum
 import { recordHash } from "../checksum/hash-stats";
 import { sha256File } from "../checksum/sha256";
 import { isVhdError } from "../errors";
-import { type FileFingerprint, fingerprintFile, fingerprintKey } from "../fs/file-fingerprint";
-import { errnoCode, vhdErrorFromFs } from "../fs/fs-error";
+import { type FileFingerprint, fingerprintKey, isNotFound } from "../storage/facts";
+import { localStorage } from "../storage/local/local-storage";
 import { checkParent } from "../inputs/validate";
 import { identifyDisk } from "../vhd/disk-identity";
 import { unlinkedSha256 } from "../vhd/unlinked-checksum";
@@ -117,10 +117,10 @@ export async function observeParent(parentPath: string, options: ObserveParentOp
 async function observeDisk(diskPath: string, checksum: boolean): Promise<AncestorObservation | null> {
   let fingerprint: FileFingerprint;
   try {
-    fingerprint = await fingerprintFile(diskPath);
+    fingerprint = await localStorage.fingerprint(diskPath, "parentPath");
   } catch (error) {
-    if (errnoCode(error) === "ENOENT") return null;
-    throw vhdErrorFromFs(error, { parameter: "parentPath", path: diskPath, action: "look at the disk" });
+    if (isNotFound(error)) return null;
+    throw error;
   }
   const { uniqueId, diskType } = await ownIdentity(diskPath, fingerprint);
   const sha256 = checksum ? await parentChecksumOf(diskPath, fingerprint, diskType) : null;
@@ -136,7 +136,7 @@ async function ownIdentity(diskPath: string, fingerprint: FileFingerprint): Prom
     return await parentIdentity(diskPath, fingerprint);
   } catch (error) {
     if (!brokenAbove(error)) throw error;
-    const found = await identifyDisk(diskPath, "parentPath");
+    const found = await identifyDisk(diskPath, "parentPath", localStorage);
     if (found.kind !== "vhd") throw error;
     return { uniqueId: found.uniqueId, diskType: "differencing" };
   }
@@ -151,7 +151,7 @@ function brokenAbove(error: unknown): boolean {
 export function parentIdentity(parentPath: string, fingerprint: FileFingerprint): Promise<ParentIdentity> {
   return identities.get(`${parentPath}\u0000${fingerprintKey(fingerprint)}`, async () => {
     // The contract's parent checks, so a parent that is a folder or not a VHD is reported against parentPath.
-    const info = await checkParent(parentPath);
+    const info = await checkParent(parentPath, localStorage);
     return { uniqueId: info.uniqueId, diskType: info.type, chain: info.chain.map((entry) => entry.path) };
   });
 }
@@ -180,8 +180,8 @@ function checksumOf(diskPath: string, fingerprint: FileFingerprint, kind: Checks
     if (recalled !== undefined) return recalled;
     const { checksum, bytes } =
       kind === "sha256"
-        ? await sha256File(diskPath, { parameter: "parentPath" }).then(({ sha256, bytes }) => ({ checksum: sha256, bytes }))
-        : await unlinkedSha256(diskPath, { parameter: "parentPath" });
+        ? await sha256File(diskPath, { parameter: "parentPath", storage: localStorage }).then(({ sha256, bytes }) => ({ checksum: sha256, bytes }))
+        : await unlinkedSha256(diskPath, { parameter: "parentPath", storage: localStorage });
     recordHash(diskPath, bytes);
     await rememberChecksum(key, kind, checksum);
     return checksum;

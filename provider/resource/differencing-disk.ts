@@ -4,7 +4,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { PathRules } from "../inputs/paths";
-import type { FileFingerprint } from "../fs/file-fingerprint";
+import type { FileFingerprint } from "../storage/facts";
 import { OUTPUT_KEYS } from "./schema";
 import { differencingDiskProvider } from "./shim";
 import type { Ancestors, DiskState, DiskTypeName } from "./state";

@@ -19,6 +19,7 @@ import * as path from "node:path";
 import type * as pulumi from "@pulumi/pulumi";
 import { VhdError, asVhdError, isVhdError } from "../errors";
 import { resolveDiskPaths, resolveSinglePath } from "../inputs/paths";
+import { localStorage } from "../storage/local/local-storage";
 import { checkDistinctPaths } from "../inputs/validate";
 import { createDifferencingDisk } from "../ops/create-differencing";
 import { deleteDisk, discardNewDisk } from "../ops/delete-disk";
@@ -110,7 +111,7 @@ function checkNewDiskRules(paths: { imagePath: string; parentPath: string }, set
 export async function diff(_id: string, olds: Partial<DiskState>, news: DiskInputs): Promise<pulumi.dynamic.DiffResult> {
   return reportingFailures(async () => {
     const recorded = recordedState(olds);
-    const found = await identifyDisk(recorded.imagePath);
+    const found = await identifyDisk(recorded.imagePath, "imagePath", localStorage);
     const observed = found.kind === "missing" ? recorded : { ...recorded, foundUniqueId: foundUniqueIdOf(found) };
     const { changes, changesInInputs, replaces, deleteBeforeReplace } = planDiff(observed, news, {
       imageExists: found.kind !== "missing",
@@ -132,13 +133,13 @@ export async function create(inputs: DiskInputs): Promise<pulumi.dynamic.CreateR
     try {
       const state = await recordDisk(inputs, childFacts(child), takeover?.kind === "adopt", child.createdFolders);
       if (inputs.owner !== undefined) {
-        const holder = await claimDisk(imagePath, { owner: inputs.owner, uniqueId: state.uniqueId });
+        const holder = await claimDisk(imagePath, { owner: inputs.owner, uniqueId: state.uniqueId }, localStorage);
         if (holder !== null) throw ownedElsewhere(imagePath, holder);
       }
       return { id: diskId(state), outs: secretPathValues(state, state.secretPaths) };
     } catch (error) {
       // The disk was written by this call: take it back.
-      if (takeover === null) await discardNewDisk(imagePath, child.createdFolders);
+      if (takeover === null) await discardNewDisk(imagePath, child.createdFolders, localStorage);
       throw error;
     }
   });
@@ -151,9 +152,9 @@ export async function create(inputs: DiskInputs): Promise<pulumi.dynamic.CreateR
  * @throws VhdError `ERROR_ALREADY_EXISTS` when another resource owns the disk there, or it cannot be adopted.
  */
 async function takeoverOf(inputs: DiskInputs): Promise<{ kind: "adopt" | "own"; disk: DiskInfo } | null> {
-  const found = await identifyDisk(inputs.imagePath);
+  const found = await identifyDisk(inputs.imagePath, "imagePath", localStorage);
   if (found.kind !== "vhd") return null;
-  const owner = await ownerOf(inputs.imagePath, found.uniqueId);
+  const owner = await ownerOf(inputs.imagePath, found.uniqueId, localStorage);
   if (owner !== null && owner !== inputs.owner) throw ownedElsewhere(inputs.imagePath, owner);
   if (owner !== null) {
     // Ours, but only a disk exactly as create would make it now is taken over. The other disk of ours there is the
@@ -179,7 +180,13 @@ function ownedElsewhere(imagePath: string, owner: string): VhdError {
 async function createNew(inputs: DiskInputs): ReturnType<typeof createDifferencingDisk> {
   const { imagePath, parentPath } = inputs;
   try {
-    return await createDifferencingDisk({ imagePath, parentPath, blockSize: inputs.blockSize, pathRules: inputs.pathRules });
+    return await createDifferencingDisk({
+      imagePath,
+      parentPath,
+      blockSize: inputs.blockSize,
+      pathRules: inputs.pathRules,
+      storage: localStorage,
+    });
   } catch (error) {
     if (!isVhdError(error, "ERROR_ALREADY_EXISTS") || error.path !== imagePath) throw error;
     throw new VhdError(
@@ -204,7 +211,7 @@ export async function read(id: string, props: Partial<DiskState>): Promise<DiskR
     const given = props.imagePath ?? id;
     if (UNIQUE_ID.test(given)) throw uniqueIdGiven(given);
     const imagePath = resolveSinglePath(given, "imagePath", { pathRules: "posix" });
-    const found = await identifyDisk(imagePath);
+    const found = await identifyDisk(imagePath, "imagePath", localStorage);
     if (found.kind === "missing") return { id: "" };
     if (typeof props.uniqueId !== "string") {
       const found = await recordFoundDisk(await inspectDisk(imagePath, { parameter: "imagePath" }));
@@ -217,7 +224,7 @@ export async function read(id: string, props: Partial<DiskState>): Promise<DiskR
       const state = { ...recorded, foundUniqueId };
       return { id: diskId(state), props: secretPathValues(state, state.secretPaths) };
     }
-    const { resolvedParentPath, ...link } = childFacts(await inspectDisk(imagePath, { parameter: "imagePath" }));
+    const { resolvedParentPath, ...link } = childFacts(await inspectDisk(imagePath, { parameter: "imagePath", storage: localStorage }));
     const state: DiskState = { ...recorded, ...link, foundUniqueId };
     if (resolvedParentPath !== null) state.parentPath = resolvedParentPath;
     const relinked = state.parentPath !== recorded.parentPath || state.parentUniqueId !== recorded.parentUniqueId;
@@ -272,7 +279,7 @@ export async function update(
     const parentChecksum = news.checksum ? (observedChecksum ?? recorded.parentChecksum) : null;
     // The state takes the URN the resource has now; the record beside the disk must name the same, or delete refuses.
     if (recorded.owner !== undefined && news.owner !== undefined) {
-      await transferOwner(recorded.imagePath, recorded.uniqueId, recorded.owner, news.owner);
+      await transferOwner(recorded.imagePath, recorded.uniqueId, recorded.owner, news.owner, localStorage);
     }
     const state: DiskState = { ...recorded, ...recordedSettings(news), parentChecksum, parentModeBeforeProtect };
     return { outs: secretPathValues(state, state.secretPaths) };
@@ -302,7 +309,7 @@ async function withPlannedFacts(recorded: DiskState, news: DiskInputs): Promise<
       return [diskPath, { ...facts, fingerprint: now.fingerprint }];
     }),
   );
-  const { chain, chainDepth } = childFacts(await inspectDisk(recorded.imagePath));
+  const { chain, chainDepth } = childFacts(await inspectDisk(recorded.imagePath, { storage: localStorage }));
   return { ...recorded, ancestors, chain, chainDepth };
 }
 

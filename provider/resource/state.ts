@@ -4,7 +4,7 @@
  */
 import type { PathRules } from "../inputs/paths";
 import type { DiskKind } from "../disk/image";
-import type { FileFingerprint } from "../fs/file-fingerprint";
+import type { FileFingerprint } from "../storage/facts";
 import type { AncestorObservation, Ancestors } from "../ops/observe-parent";
 
 export type { AncestorObservation, Ancestors, ParentObservation } from "../ops/observe-parent";

@@ -3,11 +3,12 @@
  * reader, writes a new differencing disk with the writer, and gives validation the VHD's block sizes and the file
  * sizes of a new differencing disk.
  */
-import type { FileHandle } from "node:fs/promises";
-import type { CreateDifferencingOptions, DiskFormatDriver, NewFileSizes, OpenImageOptions } from "../disk/driver";
+import type { CreateDifferencingOptions, DiskFormatDriver, NewFileSizes, OpenImageOptions, ParentFacts } from "../disk/driver";
+import { VhdError } from "../errors";
 import type { RandomAccessFile } from "../storage/random-access-file";
 import { FOOTER_COOKIE, FOOTER_SIZE, SHORT_FOOTER_SIZE, WRITTEN_LOCATORS, dynamicFileSizes } from "./format";
 import { readDiskImage, type VhdImage } from "./reader/reader";
+import { isVhdParentFacts } from "./writer/parent-footer";
 import { checkBlockSize } from "./writer/size-rules";
 import { writeDifferencingDisk } from "./writer/writer";
 
@@ -45,7 +46,11 @@ export const vhdDriver: DiskFormatDriver = {
   },
 
   /** The parent may be a VHD of any kind; see writer.ts `writeDifferencingDisk`. */
-  async createDifferencing(target: FileHandle, parentPath: string, options: CreateDifferencingOptions): Promise<void> {
-    await writeDifferencingDisk(target, parentPath, options);
+  async createDifferencing(target: RandomAccessFile, parent: ParentFacts, options: CreateDifferencingOptions): Promise<void> {
+    if (!isVhdParentFacts(parent)) {
+      const reason = `a VHD child cannot have a ${parent.format} parent: a chain never mixes formats`;
+      throw new VhdError("ERROR_VHD_INVALID_TYPE", reason, { parameter: "parentPath", path: options.parentPath });
+    }
+    await writeDifferencingDisk(target, parent, options);
   },
 };

@@ -5,7 +5,9 @@
 import { VhdError, isVhdError, type ErrorName, type ErrorParameter } from "../errors";
 import { openChainFrom, type DiskChain, type ParentAttempt } from "../disk/chain";
 import type { DiskImage, DiskKind } from "../disk/image";
+import type { Storage } from "../storage/port";
 import { VhdImage, openDiskImage } from "./reader/reader";
+import { parentCandidates } from "./reader/parent-locator";
 import {
   FOOTER_SIZE,
   SECTOR_SIZE,
@@ -159,6 +161,8 @@ export function errorInfo(error: unknown): ChainErrorInfo {
 export interface InspectOptions {
   /** The input that named the disk (`path`, `imagePath`, `parentPath`), named in errors. */
   parameter?: ErrorParameter;
+  /** Where the disks are (default: this machine). */
+  storage?: Storage;
 }
 
 /**
@@ -173,7 +177,7 @@ export async function inspectDisk(path: string, options: InspectOptions = {}): P
   try {
     if (image.kind !== "differencing") return describe(image, null, undefined);
     try {
-      chain = await openChainFrom(image);
+      chain = await openChainFrom(image, { storage: options.storage });
     } catch (error) {
       return describe(image, null, errorInfo(error));
     }
@@ -199,3 +203,20 @@ export function describeChain(chain: DiskChain): DiskInfo {
   }
   return describe(leaf, chain, undefined);
 }
+
+/**
+ * What {@link inspectDisk} reports about `disk`, a disk just written, without opening anything else: a differencing
+ * disk's parent is `parent`, as validation described it (the child was written off it, so the parent it records is
+ * found at the first candidate path that names `parent.path`).
+ */
+export function describeNewDisk(disk: VhdImage, parent?: DiskInfo): DiskInfo {
+  const info = describe(disk, null, undefined);
+  if (info.parent === undefined || parent === undefined) return info;
+  const candidates = parentCandidates(disk.path, info.parent.name, disk.locators);
+  const found = candidates.find((candidate) => candidate.path === parent.path) ?? { path: parent.path, source: "parentPath" };
+  info.parent.resolvedPath = parent.path;
+  info.parent.attempts = [{ ...found, result: "found" }];
+  info.chain = [{ path: parent.path, uniqueId: parent.uniqueId, type: parent.type }, ...parent.chain];
+  return info;
+}
+

@@ -12,6 +12,7 @@
  * - the data area of each locator in use (its whole reserved space, as the entry gives it).
  */
 import { type ByteRange, type Sha256Options, sha256File } from "../checksum/sha256";
+import type { Storage } from "../storage/port";
 import { openDiskImage, type VhdImage } from "./reader/reader";
 import { DYNAMIC_HEADER_LAYOUT, fieldOf, locatorDataSpaceBytes } from "./format";
 
@@ -48,9 +49,9 @@ export function parentLinkRanges(image: VhdImage): ByteRange[] {
  */
 export async function unlinkedSha256(
   path: string,
-  options: Omit<Sha256Options, "zeroRanges"> = {},
+  options: Omit<Sha256Options, "zeroRanges"> & { storage?: Storage } = {},
 ): Promise<{ checksum: string; bytes: number }> {
-  const image = await openDiskImage(path, { parameter: options.parameter ?? "parentPath" });
+  const image = await openDiskImage(path, { parameter: options.parameter ?? "parentPath", storage: options.storage });
   let zeroRanges: ByteRange[];
   try {
     zeroRanges = parentLinkRanges(image);

@@ -3,12 +3,12 @@
  * on a second format ("toy", toy-format.ts) that shares no code with VHD, so none of it can lean on VHD records.
  * The same rules on real VHD files are in test/vhd/reader/chain.test.ts.
  */
-import { open } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { openChain } from "../../provider/disk/chain";
 import { DRIVERS, driverForNewFile, openDisk } from "../../provider/disk/formats";
 import { isVhdError } from "../../provider/errors";
+import { localStorage } from "../../provider/storage/local/local-storage";
 import { vhdDriver } from "../../provider/vhd/driver";
 import { useTempDir } from "../vhd/reader/temp-dir";
 import { MIB, createBase } from "../vhd/writer/disks";
@@ -111,11 +111,13 @@ describe("creating a child through the driver", () => {
     await writeToyDisk(parent, { uniqueId: "P", virtualSize: SIZE, kind: "dynamic", data: [{ offset: 0, length: 512, fill: 0x7f }] });
     const made = join(temp.path(), "made-child.toy");
     const driver = driverForNewFile(made, [vhdDriver, toyDriver]);
-    const handle = await open(made, "wx");
+    const file = await localStorage.createExclusive(made);
     try {
-      await driver.createDifferencing(handle, parent, { imagePath: made, blockSize: driver.checkBlockSize(undefined, made) });
+      const parentFacts = { format: toyDriver.format, modified: new Date() };
+      const blockSize = driver.checkBlockSize(undefined, made);
+      await driver.createDifferencing(file, parentFacts, { imagePath: made, parentPath: parent, blockSize });
     } finally {
-      await handle.close();
+      await file.close();
     }
     const chain = await openChain(made, { drivers });
     try {

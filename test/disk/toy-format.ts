@@ -111,7 +111,7 @@ export const toyDriver: DiskFormatDriver = {
     return { initialFileSize: DATA_START, fullyExpandedSize: DATA_START + virtualSize };
   },
   /** The child's id is the parent's with `+` appended: unique enough for a test. */
-  async createDifferencing(target, parentPath) {
+  async createDifferencing(target, _parent, { parentPath }) {
     const parent = await openDisk(parentPath, { drivers: [toyDriver], parameter: "parentPath" });
     const disk: ToyDisk = {
       uniqueId: `${parent.uniqueId}+`,
@@ -121,6 +121,6 @@ export const toyDriver: DiskFormatDriver = {
       data: [],
     };
     await parent.close();
-    await target.write(encodeToyDisk(disk), 0, undefined, 0);
+    await target.write(0, encodeToyDisk(disk));
   },
 };

@@ -3,13 +3,14 @@
  * claims (so the error is the VHD reader's precise one), and that the sizes it gives validation are the sizes the
  * writer then writes.
  */
-import { open, readFile, stat, writeFile } from "node:fs/promises";
+import { readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { openDisk } from "../../provider/disk/formats";
 import { isVhdError } from "../../provider/errors";
 import { vhdDriver } from "../../provider/vhd/driver";
-import { ImageFile } from "../../provider/vhd/image-file";
+import { localStorage } from "../../provider/storage/local/local-storage";
+import { readParentFacts } from "../../provider/vhd/writer/parent-footer";
 import { MIB, createBase, createChild, tempFolder } from "./writer/disks";
 
 let folder = "";
@@ -20,7 +21,7 @@ beforeAll(async () => {
 afterAll(() => cleanup());
 
 async function probe(path: string): Promise<boolean> {
-  const file = await ImageFile.open(path);
+  const file = await localStorage.open(path);
   try {
     return await vhdDriver.probe(file);
   } finally {
@@ -81,11 +82,12 @@ describe("vhdDriver sizes and creation", () => {
     for (const requested of [512 * 1024, MIB, undefined]) {
       const child = join(folder, `sizes-child-${requested ?? "default"}.vhd`);
       const blockSize = vhdDriver.checkBlockSize(requested, child);
-      const handle = await open(child, "wx");
+      const file = await localStorage.createExclusive(child);
       try {
-        await vhdDriver.createDifferencing(handle, parent, { imagePath: child, blockSize });
+        const parentFacts = await readParentFacts(localStorage, parent);
+        await vhdDriver.createDifferencing(file, parentFacts, { imagePath: child, parentPath: parent, blockSize });
       } finally {
-        await handle.close();
+        await file.close();
       }
       const sizes = vhdDriver.differencingFileSizes(64 * MIB, blockSize);
       expect((await stat(child)).size).toBe(sizes.initialFileSize);

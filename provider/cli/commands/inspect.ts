@@ -4,6 +4,7 @@ import { inspectDisk } from "../../vhd/inspect";
 import { unlessCancelled } from "../cancellation";
 import { runCommand, withCommonOptions, type CommonOptions } from "../command-runner";
 import { type ParentFacts, printDisk } from "../disk-description";
+import { localStorage } from "../../storage/local/local-storage";
 
 interface InspectOptions extends CommonOptions {
   parentFacts?: boolean;
@@ -21,7 +22,7 @@ export function registerInspect(program: Command): void {
     .option("--parent-facts", "also the parent facts a DifferencingDisk records (checksum, fingerprint, ancestors)")
     .action((path: string, options: InspectOptions) =>
       runCommand(options, async ({ json, signal }) => {
-        const info = await unlessCancelled(inspectDisk(path, { parameter: "path" }), signal);
+        const info = await unlessCancelled(inspectDisk(path, { parameter: "path", storage: localStorage }), signal);
         const recorded = options.parentFacts === true && info.type === "differencing";
         const parentFacts = recorded ? parentRecordOf(await unlessCancelled(recordFoundDisk(info), signal)) : undefined;
         printDisk(info, json, parentFacts);

@@ -1,10 +1,11 @@
 import type { Command } from "commander";
-import { throwIfCancelled } from "../../fs/cancellation";
-import { openStdoutAsEmptyFile } from "../../fs/stdout-file";
+import { throwIfCancelled } from "../../support/cancellation";
+import { openStdoutAsEmptyFile } from "../stdout-file";
 import { openChain } from "../../disk/chain";
 import { openBinaryStdout } from "../binary-stdout";
 import { runCommand, withCommonOptions, type CommonOptions } from "../command-runner";
 import { parseSize } from "../sizes";
+import { localStorage } from "../../storage/local/local-storage";
 
 interface ReadOptions extends CommonOptions {
   offset?: string;
@@ -30,7 +31,7 @@ export function registerRead(program: Command): void {
         const requestedLength =
           options.length === undefined ? undefined : parseSize(options.length, "length", { allowZero: true, file });
         const sink = openBinaryStdout(options.force === true);
-        const chain = await openChain(path, { parameter: "path" });
+        const chain = await openChain(path, { parameter: "path", storage: localStorage });
         const stdoutFile = await openStdoutAsEmptyFile();
         const bar = progress("read");
         try {
@@ -38,7 +39,7 @@ export function registerRead(program: Command): void {
           const report = (bytesDone: number): void => bar.update({ bytesDone, bytesTotal: length });
           if (stdoutFile !== undefined) {
             // `> out.raw`: data written at its offsets, zero stretches left as holes, as qemu-img convert does.
-            await chain.copyToFile(stdoutFile, "<stdout>", { offset, length, signal, onProgress: report });
+            await chain.copyToFile(stdoutFile, { offset, length, signal, onProgress: report });
           } else {
             // A pipe: every byte in order; the next chunk is read while this one is written out.
             for await (const chunk of chain.chunks({ offset, length })) {

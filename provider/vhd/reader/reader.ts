@@ -42,8 +42,8 @@ import {
   DYNAMIC_HEADER_LAYOUT,
   type FieldName,
 } from "../format";
-import type { RandomAccessFile } from "../../storage/random-access-file";
-import { ImageFile } from "../image-file";
+import { localStorage } from "../../storage/local/local-storage";
+import type { RandomAccessFile, Storage } from "../../storage/port";
 import type { DiskImage, DiskKind, DiskWarning, Extent, ParentReference } from "../../disk/image";
 import { parentCandidates } from "./parent-locator";
 
@@ -62,6 +62,8 @@ export interface OpenDiskImageOptions {
   strict?: boolean;
   /** The input the path came from, named in errors (e.g. `parentPath`). */
   parameter?: ErrorParameter;
+  /** Where the file is (default: this machine). */
+  storage?: Storage;
 }
 
 /** A parent locator with its data decoded. */
@@ -589,7 +591,8 @@ async function readLocators(
  *   file-system errors as `ERROR_PATH_NOT_FOUND`, `ERROR_ACCESS_DENIED`, ...
  */
 export async function openDiskImage(path: string, options: OpenDiskImageOptions = {}): Promise<VhdImage> {
-  const file = await ImageFile.open(path, { writable: options.writable ?? false, parameter: options.parameter });
+  const storage = options.storage ?? localStorage;
+  const file = await storage.open(path, { writable: options.writable ?? false, parameter: options.parameter });
   try {
     return await readDiskImage(file, options);
   } catch (error) {

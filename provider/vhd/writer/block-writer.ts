@@ -12,7 +12,9 @@
  * the footer at the new end first, then each block's data, its bitmap, and last its BAT entry; then fsync.
  */
 import { VhdError } from "../../errors";
-import { throwIfCancelled } from "../../fs/cancellation";
+import { throwIfCancelled } from "../../support/cancellation";
+import { localStorage } from "../../storage/local/local-storage";
+import type { Storage } from "../../storage/port";
 import { openChain } from "../../disk/chain";
 import { openDiskImage, type VhdImage } from "../reader/reader";
 import {
@@ -41,6 +43,8 @@ export interface WriteAtOptions {
    * consistent, like a write interrupted by a crash).
    */
   signal?: AbortSignal;
+  /** Where the disk and its ancestors are (default: this machine). */
+  storage?: Storage;
 }
 
 /** What {@link writeAt} did. */
@@ -90,6 +94,7 @@ function checkRange(image: VhdImage, offset: number, length: number): void {
  * shows there now.
  */
 async function widenToBitmapBytes(
+  storage: Storage,
   image: VhdImage,
   offset: number,
   data: Uint8Array,
@@ -98,7 +103,7 @@ async function widenToBitmapBytes(
   const start = Math.floor(offset / BITMAP_BYTE_SPAN) * BITMAP_BYTE_SPAN;
   const widenedEnd = Math.min(Math.ceil(end / BITMAP_BYTE_SPAN) * BITMAP_BYTE_SPAN, image.virtualSize);
   if (start === offset && widenedEnd === end) return { start, bytes: data };
-  const chain = await openChain(image.path, { parameter: image.file.parameter });
+  const chain = await openChain(image.path, { parameter: image.file.parameter, storage });
   try {
     const head = await chain.read(start, offset - start);
     const tail = await chain.read(end, widenedEnd - end);
@@ -143,6 +148,7 @@ function planBlocks(image: VhdImage, blockSize: number, bat: Uint32Array, start:
 
 /** Writes into the blocks of a dynamic or differencing disk. Returns how many blocks were appended. */
 async function writeBlocks(
+  storage: Storage,
   image: VhdImage,
   { blockSize, tableOffset }: DynamicHeader,
   bat: Uint32Array,
@@ -151,7 +157,7 @@ async function writeBlocks(
   signal: AbortSignal | undefined,
 ): Promise<number> {
   const { file } = image;
-  const widened = await widenToBitmapBytes(image, offset, data);
+  const widened = await widenToBitmapBytes(storage, image, offset, data);
   const { blocks, footerOffset } = planBlocks(image, blockSize, bat, widened.start, widened.start + widened.bytes.length);
   const newBlocks = blocks.filter((block) => block.appended).length;
   const firstAppended = blocks.find((block) => block.appended);
@@ -196,10 +202,10 @@ export async function writeAt(
   data: Uint8Array,
   options: WriteAtOptions = {},
 ): Promise<WriteAtResult> {
-  const { signal } = options;
+  const { signal, storage = localStorage } = options;
   const context = { parameter: "path", path };
   throwIfCancelled(signal, context);
-  const image = await openDiskImage(path, { writable: true, parameter: "path" });
+  const image = await openDiskImage(path, { writable: true, parameter: "path", storage });
   try {
     checkRange(image, offset, data.length);
     let blocksAllocated = 0;
@@ -207,7 +213,7 @@ export async function writeAt(
       // A fixed disk's data area is the virtual disk itself (SPEC "Fixed Hard Disk Image").
       await image.file.write(offset, data);
     } else if (data.length > 0) {
-      blocksAllocated = await writeBlocks(image, image.header, image.bat, offset, data, signal);
+      blocksAllocated = await writeBlocks(storage, image, image.header, image.bat, offset, data, signal);
     }
     await image.file.sync();
     return { bytesWritten: data.length, blocksAllocated, fileSize: image.file.size };

@@ -3,8 +3,7 @@
  * initially"; vhd-format.md §3 "A fresh differencing disk"): head footer copy, dynamic header, an all-unused BAT,
  * locator data, tail footer. The layout is `planDynamicFile`'s (format/layout.ts).
  */
-import type { FileHandle } from "node:fs/promises";
-import { writeAll, type WriteContext } from "../../fs/write-all";
+import type { RandomAccessFile } from "../../storage/port";
 import {
   DYNAMIC_HEADER_COOKIE,
   DYNAMIC_HEADER_VERSION,
@@ -77,8 +76,8 @@ function unusedBatPieces(offset: number, entries: number, batBytes: number): Fil
 }
 
 /** Writes every piece at its offset. */
-export async function writePieces(handle: FileHandle, pieces: readonly FilePiece[], context: WriteContext): Promise<void> {
-  for (const piece of pieces) await writeAll(handle, piece.bytes, piece.offset, context);
+export async function writePieces(file: RandomAccessFile, pieces: readonly FilePiece[]): Promise<void> {
+  for (const piece of pieces) await file.write(piece.offset, piece.bytes);
 }
 
 /**

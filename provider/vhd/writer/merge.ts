@@ -10,7 +10,8 @@
  * the merge while there are any.)
  */
 import { VhdError } from "../../errors";
-import { throwIfCancelled } from "../../fs/cancellation";
+import { throwIfCancelled } from "../../support/cancellation";
+import type { Storage } from "../../storage/port";
 import { writeAt } from "./block-writer";
 import type { DiskChain } from "../../disk/chain";
 import { DEFAULT_BLOCK_SIZE } from "../format";
@@ -26,6 +27,8 @@ export interface MergeOptions {
   signal?: AbortSignal;
   /** Called after each window with the virtual bytes looked at so far, of `chain.virtualSize`. */
   onProgress?: (bytesDone: number) => void;
+  /** Where the chain's disks are (default: this machine). */
+  storage?: Storage;
 }
 
 /** What {@link mergeIntoAncestor} wrote. */
@@ -64,7 +67,7 @@ export async function mergeIntoAncestor(chain: DiskChain, depth: number, options
         const end = Math.min(Math.ceil((last.offset + last.length) / WRITE_UNIT) * WRITE_UNIT, size);
         const bytes = await chain.read(start, end - start);
         writing = true;
-        await writeAt(target.path, start, bytes, { signal: options.signal });
+        await writeAt(target.path, start, bytes, { signal: options.signal, storage: options.storage });
         bytesWritten += end - start;
       }
       options.onProgress?.(Math.min(window + MERGE_WINDOW, size));

@@ -2,11 +2,10 @@
  * Copies a raw disk image (a plain byte-for-byte disk) into a new fixed or dynamic VHD, keeping it sparse: chunks
  * that are all zeros are never written (a hole in a fixed disk, an unallocated block in a dynamic one).
  */
-import type { FileHandle } from "node:fs/promises";
 import { VhdError } from "../../errors";
-import { openChunkedFile, type ChunkedFile } from "../../fs/chunk-reader";
-import type { ProgressCallback } from "../../fs/progress";
-import { writeAll, type WriteContext } from "../../fs/write-all";
+import { openChunkedFile, type ChunkedFile } from "../../storage/chunk-reader";
+import type { ProgressCallback } from "../../support/progress";
+import type { RandomAccessFile, Storage } from "../../storage/port";
 import {
   UNUSED_BAT_ENTRY,
   allocateBlockAt,
@@ -19,6 +18,8 @@ import {
 
 /** Where the raw image comes from, and how to report on the copy. */
 export interface RawSource {
+  /** Where the raw image is. */
+  storage: Storage;
   path: string;
   onProgress?: ProgressCallback;
   signal?: AbortSignal;
@@ -26,7 +27,7 @@ export interface RawSource {
 
 /** Opens the raw image and checks it fits a disk of `virtualSize`. */
 async function openRaw(source: RawSource, chunkSize: number, virtualSize: number): Promise<ChunkedFile> {
-  const raw = await openChunkedFile(source.path, chunkSize, {
+  const raw = await openChunkedFile(source.storage, source.path, chunkSize, {
     parameter: "fromRaw",
     ...(source.onProgress && { onProgress: source.onProgress }),
     ...(source.signal && { signal: source.signal }),
@@ -54,18 +55,17 @@ function isAllZero(data: Buffer, zeros: Buffer): boolean {
 
 /** Copies the raw image's non-zero chunks to the same offsets of a fixed disk's data area (file offset = disk offset). */
 export async function copyRawIntoFixed(
-  handle: FileHandle,
+  file: RandomAccessFile,
   source: RawSource,
   virtualSize: number,
   chunkSize: number,
-  target: WriteContext,
 ): Promise<void> {
   const raw = await openRaw(source, chunkSize, virtualSize);
   try {
     const zeros = Buffer.alloc(chunkSize);
     for await (const { offset, data } of raw.chunks()) {
       if (isAllZero(data, zeros)) continue;
-      await writeAll(handle, data.subarray(0, Math.min(chunkSize, virtualSize - offset)), offset, target);
+      await file.write(offset, data.subarray(0, Math.min(chunkSize, virtualSize - offset)));
     }
   } finally {
     await raw.close();
@@ -73,7 +73,7 @@ export async function copyRawIntoFixed(
 }
 
 /** The empty dynamic file the raw image is copied into. */
-export interface DynamicTarget extends WriteContext {
+export interface DynamicTarget {
   plan: DynamicFilePlan;
   blockSize: number;
   virtualSize: number;
@@ -87,7 +87,7 @@ export interface DynamicTarget extends WriteContext {
  * (qemu writes the same).
  * @returns the offset of the tail footer.
  */
-export async function copyRawIntoDynamic(handle: FileHandle, source: RawSource, target: DynamicTarget): Promise<number> {
+export async function copyRawIntoDynamic(file: RandomAccessFile, source: RawSource, target: DynamicTarget): Promise<number> {
   const { plan, blockSize, virtualSize, footerBytes } = target;
   const raw = await openRaw(source, blockSize, virtualSize);
   try {
@@ -101,15 +101,15 @@ export async function copyRawIntoDynamic(handle: FileHandle, source: RawSource, 
       const allocation = allocateBlockAt(footerOffset, blockSize);
       // The empty file's footer sits where the first block goes; alignment may leave part of it before the bitmap.
       if (footerOffset === plan.firstBlockOffset && allocation.bitmapOffset > footerOffset) {
-        await writeAll(handle, new Uint8Array(allocation.bitmapOffset - footerOffset), footerOffset, target);
+        await file.write(footerOffset, new Uint8Array(allocation.bitmapOffset - footerOffset));
       }
-      await writeAll(handle, fullBitmap, allocation.bitmapOffset, target);
-      await writeAll(handle, data, allocation.dataOffset, target);
+      await file.write(allocation.bitmapOffset, fullBitmap);
+      await file.write(allocation.dataOffset, data);
       bat[offset / blockSize] = allocation.batEntry;
       footerOffset = allocation.newFooterOffset;
     }
-    await writeAll(handle, encodeBat(bat), plan.tableOffset, target);
-    await writeAll(handle, footerBytes, footerOffset, target);
+    await file.write(plan.tableOffset, encodeBat(bat));
+    await file.write(footerOffset, footerBytes);
     return footerOffset;
   } finally {
     await raw.close();

@@ -1,18 +1,17 @@
 /**
  * Writing VHD files: a new differencing disk off any parent, a new base disk (fixed or dynamic, empty or from a raw
  * image), and bytes written into an existing disk (see block-writer.ts). New disks are written into an open
- * (temporary) file: `fs/atomic-file.ts` gives them their name once complete.
+ * (temporary) file: `storage/atomic-create.ts` gives them their name once complete.
  */
-import type { FileHandle } from "node:fs/promises";
 import { VhdError } from "../../errors";
-import { throwIfCancelled } from "../../fs/cancellation";
-import { vhdErrorFromFs } from "../../fs/fs-error";
-import type { ProgressCallback } from "../../fs/progress";
-import { writeAll } from "../../fs/write-all";
+import { localStorage } from "../../storage/local/local-storage";
+import type { RandomAccessFile, Storage } from "../../storage/port";
+import { throwIfCancelled } from "../../support/cancellation";
+import type { ProgressCallback } from "../../support/progress";
 import { encodeEmptyDynamicFile, writePieces } from "./empty-dynamic-file";
 import { DiskType, FOOTER_SIZE, chsFromSize, encodeFooter, type DynamicHeader, type Footer } from "../format";
 import { newFooter } from "./new-footer";
-import { readParentFacts } from "./parent-footer";
+import type { ParentFacts } from "./parent-footer";
 import { parentLinkFor } from "./parent-link";
 import { copyRawIntoDynamic, copyRawIntoFixed } from "./raw-import";
 import { checkBlockSize, checkVirtualSize } from "./size-rules";
@@ -30,29 +29,30 @@ export interface NewDiskResult {
 export interface DifferencingDiskOptions {
   /** Where the child will live (its final name, not the temporary file): W2ru is relative to its folder. */
   imagePath: string;
+  /** The parent's path, as the child records it (W2ku, W2ru, its file name). */
+  parentPath: string;
   /** Bytes per block: 512 KiB, 1 MiB or 2 MiB (default). It may differ from the parent's. */
   blockSize?: number;
   signal?: AbortSignal;
 }
 
 /**
- * Fills `handle`, an empty file, with a new differencing disk whose parent is the VHD at `parentPath` (fixed, dynamic
- * or differencing): head footer copy, dynamic header, an all-unused BAT, W2ku + W2ru locator data and the tail
- * footer; no blocks (SPEC). The child copies the parent's current size (as both its current and original size) and
- * geometry, and records the parent's raw unique id, file mtime and file name. The parent is only read, and only its
- * footer when that is sound (see parent-footer.ts): checking the parent's own chain is the caller's job.
+ * Fills `file`, an empty file, with a new differencing disk whose parent is the VHD at `options.parentPath` (fixed,
+ * dynamic or differencing), described by `parent` (its footer and mtime, as `readParentFacts` or validation found
+ * them: the writer does not read the parent): head footer copy, dynamic header, an all-unused BAT, W2ku + W2ru
+ * locator data and the tail footer; no blocks (SPEC). The child copies the parent's current size (as both its current
+ * and original size) and geometry, and records the parent's raw unique id, file mtime and file name.
  *
- * @throws the parent's open/validation errors (parameter `parentPath`), `ERROR_VHD_INVALID_BLOCK_SIZE`,
- *   `VM_E_APP_SHUTTING_DOWN`, write errors (`ERROR_DISK_FULL`, ...).
+ * @throws `ERROR_VHD_INVALID_BLOCK_SIZE`, `VM_E_APP_SHUTTING_DOWN`, write errors (`ERROR_DISK_FULL`, ...).
  */
 export async function writeDifferencingDisk(
-  handle: FileHandle,
-  parentPath: string,
+  file: RandomAccessFile,
+  parent: ParentFacts,
   options: DifferencingDiskOptions,
 ): Promise<NewDiskResult> {
-  const { imagePath, signal } = options;
+  const { imagePath, parentPath, signal } = options;
   const blockSize = checkBlockSize(options.blockSize, imagePath, "imagePath");
-  const { footer: parentFooter, modified: parentModified } = await readParentFacts(parentPath);
+  const { footer: parentFooter, modified: parentModified } = parent;
   throwIfCancelled(signal, { parameter: "imagePath", path: imagePath });
   const footer = newFooter({
     diskType: DiskType.Differencing,
@@ -65,7 +65,7 @@ export async function writeDifferencingDisk(
   });
   const link = parentLinkFor({ childPath: imagePath, parentPath, parentFooter, parentModified });
   const { pieces, size, header } = encodeEmptyDynamicFile(footer, blockSize, link);
-  await writePieces(handle, pieces, { parameter: "imagePath", path: imagePath });
+  await writePieces(file, pieces);
   return { footer, header, fileSize: size };
 }
 
@@ -79,6 +79,8 @@ export interface BaseDiskOptions {
   type: "dynamic" | "fixed";
   /** A raw disk image to copy in; at most `size` bytes. All-zero blocks are not written, so the result stays sparse. */
   fromRaw?: string;
+  /** Where `fromRaw` is (default: this machine). */
+  storage?: Storage;
   /** Block size of a dynamic disk: 512 KiB, 1 MiB or 2 MiB (default). */
   blockSize?: number;
   /** Progress of the copy from `fromRaw`. */
@@ -87,7 +89,7 @@ export interface BaseDiskOptions {
 }
 
 /**
- * Fills `handle`, an empty file, with a new base disk (a golden image): geometry from the SPEC's algorithm, creator
+ * Fills `file`, an empty file, with a new base disk (a golden image): geometry from the SPEC's algorithm, creator
  * `win ` (so qemu shows the exact size even when it is not a whole CHS product). A fixed disk's zeros are a sparse
  * hole (ftruncate); a dynamic disk allocates only the blocks of `fromRaw` that hold non-zero bytes.
  *
@@ -95,8 +97,8 @@ export interface BaseDiskOptions {
  *   `VM_E_IMAGE_SIZE_TOO_LARGE` (above 2040 GiB), `ERROR_VHD_INVALID_BLOCK_SIZE`, `fromRaw` read errors,
  *   `VM_E_APP_SHUTTING_DOWN`, write errors.
  */
-export async function writeBaseDisk(handle: FileHandle, options: BaseDiskOptions): Promise<NewDiskResult> {
-  const { imagePath, size, type, fromRaw, onProgress, signal } = options;
+export async function writeBaseDisk(file: RandomAccessFile, options: BaseDiskOptions): Promise<NewDiskResult> {
+  const { imagePath, size, type, fromRaw, storage = localStorage, onProgress, signal } = options;
   checkVirtualSize(size, imagePath, "imagePath");
   if (type !== "dynamic" && type !== "fixed") {
     throw new VhdError("E_INVALIDARG", `the disk type must be "dynamic" or "fixed", not "${String(type)}"`, {
@@ -108,8 +110,7 @@ export async function writeBaseDisk(handle: FileHandle, options: BaseDiskOptions
   }
   const blockSize = checkBlockSize(options.blockSize, imagePath, "imagePath");
   throwIfCancelled(signal, { parameter: "imagePath", path: imagePath });
-  const target = { parameter: "imagePath", path: imagePath };
-  const source = fromRaw === undefined ? undefined : { path: fromRaw, onProgress, signal };
+  const source = fromRaw === undefined ? undefined : { storage, path: fromRaw, onProgress, signal };
   const footer = newFooter({
     diskType: type === "fixed" ? DiskType.Fixed : DiskType.Dynamic,
     virtualSize: size,
@@ -118,18 +119,16 @@ export async function writeBaseDisk(handle: FileHandle, options: BaseDiskOptions
   const footerBytes = encodeFooter(footer);
 
   if (type === "fixed") {
-    if (source !== undefined) await copyRawIntoFixed(handle, source, size, blockSize, target);
-    await handle.truncate(size).catch((error: unknown) => {
-      throw vhdErrorFromFs(error, { ...target, action: `extend the file to ${size} bytes` });
-    });
-    await writeAll(handle, footerBytes, size, target);
+    if (source !== undefined) await copyRawIntoFixed(file, source, size, blockSize);
+    await file.truncate(size);
+    await file.write(size, footerBytes);
     return { footer, header: null, fileSize: size + FOOTER_SIZE };
   }
   const { pieces, header, plan } = encodeEmptyDynamicFile(footer, blockSize);
-  await writePieces(handle, pieces, target);
+  await writePieces(file, pieces);
   const footerOffset =
     source === undefined
       ? plan.firstBlockOffset
-      : await copyRawIntoDynamic(handle, source, { ...target, plan, blockSize, virtualSize: size, footerBytes });
+      : await copyRawIntoDynamic(file, source, { plan, blockSize, virtualSize: size, footerBytes });
   return { footer, header, fileSize: footerOffset + FOOTER_SIZE };
 }

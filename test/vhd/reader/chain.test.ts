@@ -5,6 +5,7 @@ import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import { isVhdError } from "../../../provider/errors";
 import { openChain } from "../../../provider/disk/chain";
+import { localStorage } from "../../../provider/storage/local/local-storage";
 import { inspectDisk } from "../../../provider/vhd/inspect";
 import { parentCandidates } from "../../../provider/vhd/reader/parent-locator";
 import { pyvhdiReadChain } from "../../support/oracles";
@@ -177,11 +178,11 @@ describe("reading through a chain", () => {
           const expected = Buffer.from(expectedContent(size, [parentWrites, childWrites])).subarray(start);
           const chain = await openChain(leaf as string);
           const target = join(folder, "out.raw");
-          const handle = await open(target, "wx");
+          const file = await localStorage.createExclusive(target);
           try {
-            await chain.copyToFile(handle, target, { offset: start, pieceSize, workers });
+            await chain.copyToFile(file, { offset: start, pieceSize, workers });
           } finally {
-            await handle.close();
+            await file.close();
             await chain.close();
           }
           expect((await readFile(target)).equals(expected)).toBe(true);
@@ -199,8 +200,8 @@ describe("reading through a chain", () => {
     const chain = await openChain(leaf as string);
     try {
       const target = join(folder, "out.raw");
-      const handle = await open(target, "wx");
-      await chain.copyToFile(handle, target).finally(() => handle.close());
+      const file = await localStorage.createExclusive(target);
+      await chain.copyToFile(file).finally(() => file.close());
       const written = await stat(target);
       expect(written.size).toBe(size);
       // One 1 MiB run of data (plus file-system slack), not 64 MiB of zeros.
@@ -209,17 +210,17 @@ describe("reading through a chain", () => {
 
       const used = join(folder, "used.raw");
       await writeFile(used, "old bytes");
-      const usedHandle = await open(used, "r+");
-      await expect(chain.copyToFile(usedHandle, used).finally(() => usedHandle.close())).rejects.toMatchObject({
+      const usedFile = await localStorage.open(used, { writable: true });
+      await expect(chain.copyToFile(usedFile).finally(() => usedFile.close())).rejects.toMatchObject({
         code: "E_INVALIDARG",
         path: used,
       });
       expect(await readFile(used, "utf8")).toBe("old bytes");
 
       const cancelled = join(folder, "cancelled.raw");
-      const cancelledHandle = await open(cancelled, "wx");
-      const copy = chain.copyToFile(cancelledHandle, cancelled, { signal: AbortSignal.abort() });
-      await expect(copy.finally(() => cancelledHandle.close())).rejects.toMatchObject({ code: "VM_E_APP_SHUTTING_DOWN" });
+      const cancelledFile = await localStorage.createExclusive(cancelled);
+      const copy = chain.copyToFile(cancelledFile, { signal: AbortSignal.abort() });
+      await expect(copy.finally(() => cancelledFile.close())).rejects.toMatchObject({ code: "VM_E_APP_SHUTTING_DOWN" });
     } finally {
       await chain.close();
     }

@@ -4,9 +4,11 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sha256File } from "../../../provider/checksum/sha256";
-import { createFileAtomically } from "../../../provider/fs/atomic-file";
+import { createFileAtomically } from "../../../provider/storage/atomic-create";
+import { localStorage } from "../../../provider/storage/local/local-storage";
 import { openChain } from "../../../provider/disk/chain";
 import { openDiskImage, type VhdImage } from "../../../provider/vhd/reader/reader";
+import { readParentFacts } from "../../../provider/vhd/writer/parent-footer";
 import { writeBaseDisk, writeDifferencingDisk, type BaseDiskOptions } from "../../../provider/vhd/writer/writer";
 
 export const MIB = 1024 * 1024;
@@ -20,13 +22,16 @@ export async function tempFolder(prefix: string): Promise<{ folder: string; clea
 
 /** Creates a base disk at `path` the way the ops layer does: atomically. */
 export async function createBase(path: string, options: Omit<BaseDiskOptions, "imagePath">): Promise<void> {
-  await createFileAtomically(path, (handle) => writeBaseDisk(handle, { ...options, imagePath: path }));
+  await createFileAtomically(path, (file) => writeBaseDisk(file, { ...options, imagePath: path }), { storage: localStorage });
 }
 
 /** Creates a differencing child of `parentPath` at `childPath`, atomically. */
 export async function createChild(childPath: string, parentPath: string, blockSize?: number): Promise<void> {
-  await createFileAtomically(childPath, (handle) =>
-    writeDifferencingDisk(handle, parentPath, { imagePath: childPath, ...(blockSize && { blockSize }) }),
+  const parent = await readParentFacts(localStorage, parentPath);
+  await createFileAtomically(
+    childPath,
+    (file) => writeDifferencingDisk(file, parent, { imagePath: childPath, parentPath, ...(blockSize && { blockSize }) }),
+    { storage: localStorage },
   );
 }
 

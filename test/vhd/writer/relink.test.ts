@@ -7,7 +7,7 @@
 import { copyFile, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MemoryFile, SimulatedCrash, type CrashPoint } from "../../support/memory-file";
+import { MemoryFile, SimulatedCrash, type CrashPoint } from "../../../provider/storage/memory/memory-file";
 import { pyvhdiReadChain, vhdiinfo } from "../../support/oracles";
 import { openChain } from "../../../provider/disk/chain";
 import { VhdImage, openDiskImage, readDiskImage } from "../../../provider/vhd/reader/reader";
@@ -17,6 +17,7 @@ import { parentLinkFor, type ParentLink } from "../../../provider/vhd/writer/par
 import { planRelink, relinkParent, type RelinkStep } from "../../../provider/vhd/writer/relink";
 import { writeAt } from "../../../provider/vhd/writer/block-writer";
 import { MIB, createBase, createChild, readComposed, sha256, tempFolder } from "./disks";
+import { localStorage } from "../../../provider/storage/local/local-storage";
 
 const BLOCK = 512 * 1024;
 const SIZE = 4 * MIB;
@@ -45,7 +46,7 @@ beforeAll(async () => {
   await copyFile(oldParent, newParent);
   original = await readFile(child);
   expected = await readComposed(child);
-  const facts = await readParentFacts(newParent);
+  const facts = await readParentFacts(localStorage, newParent);
   link = parentLinkFor({ childPath: child, parentPath: newParent, parentFooter: facts.footer, parentModified: facts.modified });
 });
 afterAll(async () => {
@@ -187,7 +188,7 @@ describe("relinkParent", () => {
   });
 
   it("refuses a parent path longer than the child's locator areas hold, writing nothing", async () => {
-    const facts = await readParentFacts(newParent);
+    const facts = await readParentFacts(localStorage, newParent);
     const longPath = join(folder, ...Array.from({ length: 4 }, (_, index) => `${index}`.repeat(150)), "golden.vhd");
     const longLink = parentLinkFor({ childPath: child, parentPath: longPath, parentFooter: facts.footer, parentModified: facts.modified });
     const file = new MemoryFile(child, original);

@@ -2,7 +2,13 @@ import { lstat, mkdtemp, readdir, readFile, readlink, rm, stat, symlink, writeFi
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createFileAtomically } from "../../provider/fs/atomic-file";
+import { createFileAtomically as createOn, type AtomicFileOptions, type FileWriter } from "../../provider/storage/atomic-create";
+import { localStorage } from "../../provider/storage/local/local-storage";
+
+/** On this machine's storage: these tests prove the local adapter's exclusive create and no-clobber publish. */
+function createFileAtomically<T>(target: string, write: FileWriter<T>, options: Omit<AtomicFileOptions, "storage"> = {}): Promise<T> {
+  return createOn(target, write, { storage: localStorage, ...options });
+}
 
 let folder: string;
 beforeEach(async () => {
@@ -17,8 +23,8 @@ const payload = Buffer.from("a finished disk image\n");
 describe("createFileAtomically", () => {
   it("publishes the written bytes at the target, mode 0644, and leaves no temporary file", async () => {
     const target = join(folder, "child.vhd");
-    const returned = await createFileAtomically(target, async (handle) => {
-      await handle.write(payload, 0, payload.length, 0);
+    const returned = await createFileAtomically(target, async (file) => {
+      await file.write(0, payload);
       return "done";
     });
     expect(returned).toBe("done");
@@ -41,8 +47,8 @@ describe("createFileAtomically", () => {
   it("leaves nothing behind when the writer fails, and passes its error on", async () => {
     const target = join(folder, "child.vhd");
     const injected = new Error("injected failure halfway through");
-    const creating = createFileAtomically(target, async (handle) => {
-      await handle.write(payload, 0, payload.length, 0);
+    const creating = createFileAtomically(target, async (file) => {
+      await file.write(0, payload);
       throw injected;
     });
     await expect(creating).rejects.toBe(injected);
@@ -54,8 +60,8 @@ describe("createFileAtomically", () => {
     const controller = new AbortController();
     const creating = createFileAtomically(
       target,
-      async (handle) => {
-        await handle.write(payload, 0, payload.length, 0);
+      async (file) => {
+        await file.write(0, payload);
         controller.abort();
       },
       { signal: controller.signal },
@@ -105,8 +111,8 @@ describe("createFileAtomically", () => {
 
   it("loses cleanly to a file that appears at the target while writing", async () => {
     const target = join(folder, "child.vhd");
-    const creating = createFileAtomically(target, async (handle) => {
-      await handle.write(payload, 0, payload.length, 0);
+    const creating = createFileAtomically(target, async (file) => {
+      await file.write(0, payload);
       await writeFile(target, "the racer's data");
     });
     await expect(creating).rejects.toMatchObject({ code: "ERROR_ALREADY_EXISTS" });
@@ -117,9 +123,9 @@ describe("createFileAtomically", () => {
   it("lets exactly one of many concurrent creators win", async () => {
     const target = join(folder, "child.vhd");
     const attempts = Array.from({ length: 8 }, (_, index) =>
-      createFileAtomically(target, async (handle) => {
+      createFileAtomically(target, async (file) => {
         const data = Buffer.from(`writer ${index}`);
-        await handle.write(data, 0, data.length, 0);
+        await file.write(0, data);
         return index;
       }),
     );

@@ -1,8 +1,8 @@
-import { open, type FileHandle } from "node:fs/promises";
+/** Reading a whole file in fixed-size chunks through the port (a raw image being imported). */
 import type { ErrorParameter } from "../errors";
-import { throwIfCancelled } from "./cancellation";
-import { vhdErrorFromFs } from "./fs-error";
-import type { ProgressCallback } from "./progress";
+import { throwIfCancelled } from "../support/cancellation";
+import type { ProgressCallback } from "../support/progress";
+import type { Storage } from "./port";
 
 /** One chunk of a file. `data` is reused for the next chunk: use it before asking for the next one. */
 export interface FileChunk {
@@ -29,38 +29,28 @@ export interface ChunkedFile {
   close(): Promise<void>;
 }
 
-/** Opens `path` to be read in `chunkSize` pieces (a raw image being imported). */
-export async function openChunkedFile(path: string, chunkSize: number, options: ReadChunksOptions = {}): Promise<ChunkedFile> {
+/**
+ * Opens `path` on `storage` to be read in `chunkSize` pieces.
+ * @throws the storage's open errors, naming `parameter`.
+ */
+export async function openChunkedFile(
+  storage: Storage,
+  path: string,
+  chunkSize: number,
+  options: ReadChunksOptions = {},
+): Promise<ChunkedFile> {
   const context = { parameter: options.parameter, path };
-  let handle: FileHandle;
-  try {
-    handle = await open(path, "r");
-  } catch (error) {
-    throw vhdErrorFromFs(error, { ...context, action: "open the file" });
-  }
-  const size = await handle.stat().then(
-    (stats) => stats.size,
-    async (error: unknown) => {
-      await handle.close();
-      throw vhdErrorFromFs(error, { ...context, action: "examine the file" });
-    },
-  );
+  const file = await storage.open(path, { parameter: options.parameter });
+  const { size } = file;
   async function* chunks(): AsyncGenerator<FileChunk> {
     const data = Buffer.alloc(chunkSize);
     for (let offset = 0; offset < size; offset += chunkSize) {
       throwIfCancelled(options.signal, context);
-      let filled = 0;
-      while (filled < chunkSize) {
-        const { bytesRead } = await handle.read(data, filled, chunkSize - filled, offset + filled).catch((error: unknown) => {
-          throw vhdErrorFromFs(error, { ...context, action: `read at offset ${offset + filled}` });
-        });
-        if (bytesRead === 0) break;
-        filled += bytesRead;
-      }
-      data.fill(0, filled);
+      // Past the end of the file the read fills zeros, as a chunk must be whole.
+      await file.read(offset, chunkSize, data);
       yield { offset, data };
       options.onProgress?.({ bytesDone: Math.min(offset + chunkSize, size), bytesTotal: size });
     }
   }
-  return { size, chunks, close: () => handle.close() };
+  return { size, chunks, close: () => file.close() };
 }

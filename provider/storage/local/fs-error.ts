@@ -1,4 +1,4 @@
-import { VhdError, asVhdError, isVhdError, type ErrorName, type ErrorParameter } from "../errors";
+import { VhdError, asVhdError, isVhdError, type ErrorName, type ErrorParameter } from "../../errors";
 
 /** What the file-system call was about, for the error it raises. */
 export interface FsErrorContext {
