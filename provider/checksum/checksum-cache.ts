@@ -17,11 +17,14 @@
  * `$XDG_CACHE_HOME/pulumi-vhd`, else `~/.cache/pulumi-vhd`. Reading or writing it never fails a deployment: a lost
  * or unreadable cache costs one more hash.
  */
-import { mkdir } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { readJsonRecord, replaceJsonRecord } from "../fs/json-record";
-import { type FileSystemType, type VolumeFactsOptions, volumeFacts } from "../fs/volume";
+import type { FileSystemType, VolumeFactsOptions } from "../storage/facts";
+import { makeFolders } from "../storage/folders";
+import { readJsonRecord, replaceJsonRecord } from "../storage/json-record";
+// The cache describes files on this machine's view, whatever storage holds the disks: it is always local.
+import { localStorage } from "../storage/local/local-storage";
+import type { Storage } from "../storage/port";
 
 /** The environment variable naming the cache folder. */
 export const CHECKSUM_CACHE_ENV = "PULUMI_VHD_CACHE_DIR";
@@ -37,7 +40,7 @@ function cacheFile(): string {
 }
 
 async function readEntries(file: string): Promise<Record<string, string>> {
-  const parsed = await readJsonRecord(file, "path").catch(() => null);
+  const parsed = await readJsonRecord(localStorage, file, "path").catch(() => null);
   return typeof parsed === "object" && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, string>) : {};
 }
 
@@ -67,8 +70,8 @@ export async function rememberChecksum(key: string, kind: ChecksumKind, sha256: 
   const keys = Object.keys(entries);
   for (const old of keys.slice(0, Math.max(0, keys.length - MAX_ENTRIES))) delete entries[old];
   // Deliberately never thrown (see the module comment); replaceJsonRecord leaves no temporary file behind.
-  await mkdir(join(file, ".."), { recursive: true })
-    .then(() => replaceJsonRecord(file, entries, { parameter: "path", action: "remember a checksum" }))
+  await makeFolders(localStorage, join(file, ".."))
+    .then(() => replaceJsonRecord(localStorage, file, entries, { parameter: "path" }))
     .catch(() => undefined);
 }
 
@@ -76,11 +79,17 @@ export async function rememberChecksum(key: string, kind: ChecksumKind, sha256: 
 const REAL_CTIME: ReadonlySet<FileSystemType> = new Set(["ext", "xfs", "btrfs", "zfs", "tmpfs", "ramfs", "overlay", "nfs"]);
 
 /**
- * Whether a file fingerprint taken in `folder` changes with every write to the file, so that a checksum remembered for
- * it may be used (see the module comment for the file systems where it does not). `options.assumeFsType` overrides
- * what `statfs` reports, as for {@link volumeFacts}. Never throws: a volume that cannot be examined is not trusted.
+ * Whether a file fingerprint taken in `folder` of `storage` changes with every write to the file, so that a checksum
+ * remembered for it may be used (see the module comment for the file systems where it does not). The question is
+ * about the storage holding the fingerprinted file (the parent's), not the cache's own local folder.
+ * `options.assumeFsType` overrides what the volume reports, as for `Storage.volumeFacts`. Never throws: a volume
+ * that cannot be examined is not trusted.
  */
-export async function fingerprintsTrustedIn(folder: string, options: VolumeFactsOptions = {}): Promise<boolean> {
-  const facts = await volumeFacts(folder, options).catch(() => null);
+export async function fingerprintsTrustedIn(
+  storage: Storage,
+  folder: string,
+  options: VolumeFactsOptions = {},
+): Promise<boolean> {
+  const facts = await storage.volumeFacts(folder, options).catch(() => null);
   return facts !== null && REAL_CTIME.has(facts.fsType);
 }

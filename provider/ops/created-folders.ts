@@ -8,10 +8,10 @@
  * at or above the one holding it are taken from it, and a folder is removed only when nothing but the record is in it
  * (`rmdir` of an empty folder; a file put there meanwhile makes it fail, and the record is put back).
  */
-import { readdir, rmdir, unlink } from "node:fs/promises";
-import { join, sep } from "node:path";
-import { errnoCode } from "../fs/fs-error";
-import { readJsonRecord, replaceJsonRecord } from "../fs/json-record";
+import * as path from "node:path";
+import { isNotFound } from "../storage/facts";
+import { readJsonRecord, replaceJsonRecord } from "../storage/json-record";
+import type { Storage } from "../storage/port";
 import { removeEmptyFolders } from "./folder-chain";
 
 /** The record's file name, inside the innermost folder made. */
@@ -23,19 +23,21 @@ interface CreatedFoldersRecord {
   createdFolders: string[];
 }
 
+/** Path operations in the flavour of `storage`'s host (the record is on that host, in its spelling). */
+function pathsOf(storage: Storage): path.PlatformPath {
+  return storage.pathFlavour === "win32" ? path.win32 : path.posix;
+}
+
 /**
- * Records in the innermost of `createdFolders` (absolute, outermost first, as create returns them) that this provider
- * made them. Nothing for an empty list.
- * @throws VhdError the table's file-system errors.
+ * Records in the innermost of `createdFolders` (absolute paths on `storage`, outermost first, as create returns them)
+ * that this provider made them. Nothing for an empty list.
+ * @throws VhdError the storage's errors, naming `imagePath`.
  */
-export async function recordCreatedFolders(createdFolders: readonly string[]): Promise<void> {
+export async function recordCreatedFolders(storage: Storage, createdFolders: readonly string[]): Promise<void> {
   const innermost = createdFolders.at(-1);
   if (innermost === undefined) return;
   const record: CreatedFoldersRecord = { createdFolders: [...createdFolders] };
-  await replaceJsonRecord(join(innermost, CREATED_FOLDERS_RECORD), record, {
-    parameter: "imagePath",
-    action: "record the folders made for the disk",
-  });
+  await replaceJsonRecord(storage, pathsOf(storage).join(innermost, CREATED_FOLDERS_RECORD), record, { parameter: "imagePath" });
 }
 
 /**
@@ -43,28 +45,29 @@ export async function recordCreatedFolders(createdFolders: readonly string[]): P
  * folders it names, innermost first, each only when empty. While anything else is in it (a sibling disk, a file of
  * someone else's) the folder and its record stay. Never throws: the delete that called it has done what was asked.
  */
-export async function removeCreatedFolders(folder: string): Promise<void> {
-  const recordPath = join(folder, CREATED_FOLDERS_RECORD);
-  const record = await readRecord(recordPath, folder);
+export async function removeCreatedFolders(storage: Storage, folder: string): Promise<void> {
+  const recordPath = pathsOf(storage).join(folder, CREATED_FOLDERS_RECORD);
+  const record = await readRecord(storage, recordPath, folder);
   if (record === null) return;
-  const others = (await readdir(folder).catch(() => [CREATED_FOLDERS_RECORD])).filter((name) => name !== CREATED_FOLDERS_RECORD);
-  if (others.length > 0) return;
-  await unlink(recordPath).catch(() => undefined);
+  const names = await storage.list(folder).catch(() => [CREATED_FOLDERS_RECORD]);
+  if (names.some((name) => name !== CREATED_FOLDERS_RECORD)) return;
+  await storage.unlink(recordPath).catch(() => undefined);
   try {
-    await rmdir(folder);
+    await storage.rmdir(folder);
   } catch (error) {
     // Something came in meanwhile (a sibling being created): the folder is still ours to remove later.
-    if (errnoCode(error) !== "ENOENT") await replaceJsonRecord(recordPath, record, { parameter: "imagePath", action: "keep the folder's record" }).catch(() => undefined);
+    if (!isNotFound(error)) await replaceJsonRecord(storage, recordPath, record, { parameter: "imagePath" }).catch(() => undefined);
     return;
   }
-  await removeEmptyFolders(record.createdFolders.slice(0, -1));
+  await removeEmptyFolders(storage, record.createdFolders.slice(0, -1));
 }
 
 /** The record in `folder`, its folders limited to `folder` and those above it; `null` when there is none. */
-async function readRecord(recordPath: string, folder: string): Promise<CreatedFoldersRecord | null> {
-  const parsed = await readJsonRecord(recordPath, "imagePath").catch(() => null);
+async function readRecord(storage: Storage, recordPath: string, folder: string): Promise<CreatedFoldersRecord | null> {
+  const parsed = await readJsonRecord(storage, recordPath, "imagePath").catch(() => null);
   const listed = (parsed as Partial<CreatedFoldersRecord> | null)?.createdFolders;
   if (!Array.isArray(listed)) return null;
+  const { sep } = pathsOf(storage);
   const createdFolders = listed.filter(
     (entry): entry is string => typeof entry === "string" && (entry === folder || folder.startsWith(entry.endsWith(sep) ? entry : entry + sep)),
   );

@@ -2,7 +2,8 @@
  * The holds record beside a protected parent under concurrent writers: separate Node.js processes (as two `pulumi
  * up`s, or the CLI and a stack, are) adding and then removing holders of one parent at the same moment. Each change
  * is a read, change and replace of the record; without the record's lock, one process's change overwrites another's.
- * Real files, the built library (provider/dist, built by the tests' global setup).
+ * Real files, the built library (provider/dist, built by the tests' global setup); and, within one process, the
+ * in-memory storage, where the lock is taken the same way.
  */
 import { spawn } from "node:child_process";
 import { once } from "node:events";
@@ -10,6 +11,9 @@ import { chmodSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, wr
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { holdsRecordPath, protectParent, releaseParent } from "../../provider/ops/protect-parent";
+import { readJsonRecord } from "../../provider/storage/json-record";
+import { MemoryStorage } from "../../provider/storage/memory/memory-storage";
 
 const PROTECT_PARENT = resolve(__dirname, "../../provider/dist/ops/protect-parent.js");
 const PROCESSES = 4;
@@ -72,5 +76,20 @@ describe("the holds record under processes racing", () => {
     await race("release");
     expect(readdirSync(dir)).toEqual(["golden.vhd"]);
     expect(statSync(parent).mode & 0o777).toBe(0o644);
+  });
+});
+
+describe("the holds record on the in-memory storage under callers racing", () => {
+  it("keeps every holder added at once and puts the mode back after the last release", async () => {
+    const storage = new MemoryStorage().addFile("/disks/golden.vhd", new TextEncoder().encode("golden\n"), 0o644);
+    const ids = Array.from({ length: 16 }, (_, i) => `m-${i}`);
+    await Promise.all(ids.map((uniqueId) => protectParent("/disks/golden.vhd", { uniqueId, imagePath: null }, storage)));
+    const record = (await readJsonRecord(storage, holdsRecordPath("/disks/golden.vhd"), "parentPath")) as { holders: { uniqueId: string }[] };
+    expect(record.holders.map((holder) => holder.uniqueId).sort()).toEqual([...ids].sort());
+    expect((await storage.pathFacts("/disks/golden.vhd")).mode).toBe(0o444);
+
+    await Promise.all(ids.map((uniqueId) => releaseParent("/disks/golden.vhd", uniqueId, storage)));
+    expect(storage.paths().filter((entry) => entry.startsWith("/disks/")).sort()).toEqual(["/disks/golden.vhd"]);
+    expect((await storage.pathFacts("/disks/golden.vhd")).mode).toBe(0o644);
   });
 });

@@ -1,7 +1,8 @@
 /**
  * A parent on a volume without a real ctime (FAT, exFAT, SMB, ...): edited with its mtime restored, its fingerprint
  * stays the same there, so a checksum remembered for that fingerprint must not be used. The volume type is injected
- * (volumeFacts' `assumeFsType`), since this machine cannot mount FAT; the file, the cache and the hash are real.
+ * (the local storage's volumeFacts answers with `assumeFsType`), since this machine cannot mount FAT; the file, the
+ * cache and the hash are real.
  */
 import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -9,17 +10,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { CHECKSUM_CACHE_ENV, rememberChecksum } from "../../provider/checksum/checksum-cache";
-import { fingerprintFile, fingerprintKey } from "../../provider/fs/file-fingerprint";
-import type { FileSystemType } from "../../provider/fs/volume";
 import { createBaseDisk } from "../../provider/ops/create-base";
-import { parentChecksumOf } from "../../provider/resource/parent-observation";
+import { parentChecksumOf } from "../../provider/ops/observe-parent";
+import { type FileSystemType, fingerprintKey } from "../../provider/storage/facts";
+import { localStorage } from "../../provider/storage/local/local-storage";
 
-const volume = vi.hoisted(() => ({ assumeFsType: undefined as FileSystemType | undefined }));
-
-vi.mock("../../provider/fs/volume", async (importOriginal) => {
-  const actual = await importOriginal<typeof import("../../provider/fs/volume")>();
-  return { ...actual, volumeFacts: (folder: string) => actual.volumeFacts(folder, { assumeFsType: volume.assumeFsType }) };
-});
+const realVolumeFacts = localStorage.volumeFacts.bind(localStorage);
 
 let dir: string;
 beforeEach(() => {
@@ -27,6 +23,7 @@ beforeEach(() => {
   vi.stubEnv(CHECKSUM_CACHE_ENV, join(dir, "cache"));
 });
 afterEach(() => {
+  vi.restoreAllMocks();
   vi.unstubAllEnvs();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -38,11 +35,11 @@ describe("the checksum cache on a volume without a real ctime", () => {
     ["smb", false],
     ["ext", true],
   ])("on %s, a checksum remembered for the parent's fingerprint is used: %s", async (fsType, used) => {
-    volume.assumeFsType = fsType;
+    vi.spyOn(localStorage, "volumeFacts").mockImplementation((folder) => realVolumeFacts(folder, { assumeFsType: fsType }));
     // A fresh file per case: the provider computes a checksum once per fingerprint and process.
     const golden = join(dir, `golden-${fsType}.vhd`);
     await createBaseDisk({ path: golden, size: 4 * 1024 * 1024, type: "fixed", pathRules: "posix" });
-    const fingerprint = await fingerprintFile(golden);
+    const fingerprint = await localStorage.fingerprint(golden);
     // What the cache would hold had the image been edited with its times put back: the old content's checksum.
     const stale = "0".repeat(64);
     await rememberChecksum(fingerprintKey(fingerprint), "sha256", stale);

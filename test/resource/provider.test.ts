@@ -12,12 +12,13 @@ import { createBaseDisk } from "../../provider/ops/create-base";
 import { createDifferencingDisk } from "../../provider/ops/create-differencing";
 import { recordCreatedFolders } from "../../provider/ops/created-folders";
 import { discardNewDisk } from "../../provider/ops/delete-disk";
+import { localStorage } from "../../provider/storage/local/local-storage";
 import { CHECKSUM_CACHE_ENV } from "../../provider/checksum/checksum-cache";
 import { HASH_STATS_ENV, totalBytesHashed } from "../../provider/checksum/hash-stats";
 import type { RawInputs } from "../../provider/resource/settings";
 import * as provider from "../../provider/resource/provider";
 import { type DiskInputs, type DiskState, UNKNOWN } from "../../provider/resource/state";
-import { writeAt } from "../../provider/vhd/writer";
+import { writeAt } from "../../provider/vhd/writer/block-writer";
 
 const MiB = 1024 * 1024;
 
@@ -434,7 +435,7 @@ describe("folders create made, shared by sibling disks", () => {
   it("a disk taken back right after it was made (a create failing late) takes its folders and their record along", async () => {
     const outer = join(dir, "new");
     const made = await createDifferencingDisk({ imagePath: join(outer, "vms", "a.vhd"), parentPath: golden, pathRules: "posix" });
-    await recordCreatedFolders(made.createdFolders);
+    await recordCreatedFolders(localStorage, made.createdFolders);
     await discardNewDisk(made.path, []);
     expect(existsSync(outer)).toBe(false);
   });
