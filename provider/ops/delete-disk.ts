@@ -10,6 +10,7 @@ import { localStorage } from "../storage/local/local-storage";
 import type { Storage } from "../storage/port";
 import { childDisksInFolder } from "../vhd/child-disks";
 import { identifyDisk } from "../vhd/disk-identity";
+import { removeCreatedFolders } from "./created-folders";
 import { removeEmptyFolders } from "./folder-chain";
 import { forgetOwner, ownerOf, ownershipRecordPath } from "./ownership";
 
@@ -39,7 +40,7 @@ const WAY_OUT = "Move it away and retry, or drop the resource from the state wit
 /**
  * Deletes the disk at `imagePath` if it is still the disk with `expectedUniqueId`, no other resource owns it (see
  * ownership.ts) and no other VHD in its folder uses it as parent; then its ownership record and the empty folders
- * made for it. A missing file is success.
+ * made for it, or for a sibling deleted before it (created-folders.ts). A missing file is success.
  *
  * @throws VhdError `ERROR_ACCESS_DENIED` when the file is not that disk (another unique id, or not a VHD at all),
  *   `ERROR_SHARING_VIOLATION` when another resource owns it or a disk in the folder still uses it as parent (listed in
@@ -80,6 +81,7 @@ export async function deleteDisk(args: DeleteDiskArgs): Promise<DeleteDiskResult
   }
   const deleted = found.kind !== "missing" && (await removeFile(storage, imagePath));
   await forgetOwner(imagePath, expectedUniqueId, storage);
+  await removeCreatedFolders(storage, path.dirname(imagePath));
   await removeEmptyFolders(storage, args.createdFolders ?? []);
   return { deleted };
 }
@@ -105,5 +107,6 @@ export async function discardNewDisk(
   storage: Storage = localStorage,
 ): Promise<void> {
   await storage.unlink(imagePath).catch(() => undefined);
+  await removeCreatedFolders(storage, path.dirname(imagePath));
   await removeEmptyFolders(storage, createdFolders);
 }

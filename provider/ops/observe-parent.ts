@@ -10,7 +10,8 @@
  * with a published sum), the unlinked checksum for a differencing disk (vhd/unlinked-checksum.ts), which a relink of
  * that disk leaves as it was, so the disks below a relinked disk stay valid.
  */
-import { type ChecksumKind, cachedChecksum, rememberChecksum } from "../checksum/checksum-cache";
+import { dirname } from "node:path";
+import { type ChecksumKind, cachedChecksum, fingerprintsTrustedIn, rememberChecksum } from "../checksum/checksum-cache";
 import { recordHash } from "../checksum/hash-stats";
 import { sha256File } from "../checksum/sha256";
 import { isVhdError } from "../errors";
@@ -170,20 +171,22 @@ export function plainChecksumOf(diskPath: string, fingerprint: FileFingerprint):
 }
 
 /**
- * A checksum of `kind`: recalled for the file's fingerprint, else computed (and recorded for the statistics), once
- * per fingerprint and kind in this process.
+ * A checksum of `kind`: recalled for the file's fingerprint (on a volume where fingerprints tell every change), else
+ * computed (and recorded for the statistics), once per fingerprint and kind in this process.
  */
 function checksumOf(diskPath: string, fingerprint: FileFingerprint, kind: ChecksumKind): Promise<string> {
   const key = fingerprintKey(fingerprint);
   return checksums.get(`${kind}|${key}`, async () => {
-    const recalled = await cachedChecksum(key, kind);
+    // Where a fingerprint can stay the same across an edit (checksum-cache.ts), nothing is recalled or remembered.
+    const trusted = await fingerprintsTrustedIn(localStorage, dirname(diskPath));
+    const recalled = trusted ? await cachedChecksum(key, kind) : undefined;
     if (recalled !== undefined) return recalled;
     const { checksum, bytes } =
       kind === "sha256"
         ? await sha256File(diskPath, { parameter: "parentPath", storage: localStorage }).then(({ sha256, bytes }) => ({ checksum: sha256, bytes }))
         : await unlinkedSha256(diskPath, { parameter: "parentPath", storage: localStorage });
     recordHash(diskPath, bytes);
-    await rememberChecksum(key, kind, checksum);
+    if (trusted) await rememberChecksum(key, kind, checksum);
     return checksum;
   });
 }

@@ -93,6 +93,22 @@ export async function transferOwner(
   await replaceJsonRecord(storage, ownershipRecordPath(imagePath), { owner: to, uniqueId }, { parameter: "imagePath" });
 }
 
+/**
+ * The stack `owner` (a URN) names when it is the resource `claimant` names in another stack of the same project
+ * (`urn:pulumi:<stack>::<project>::<type>::<name>`, all but the stack equal), else `null`. Such a record is not taken
+ * as the claimant's: it is what another stack of the project holding the same path writes (dev and prod of one
+ * program), which one disk, one owner must refuse, and it is also what a `pulumi stack rename` leaves until the next
+ * update moves the record along; nothing the provider is given tells the two apart, so the refusal names both.
+ */
+export function sameResourceInStack(owner: string, claimant: string): string | null {
+  const [ownerStack, ...ownerRest] = owner.split("::");
+  const [claimantStack, ...claimantRest] = claimant.split("::");
+  const prefix = "urn:pulumi:";
+  if (ownerStack === undefined || claimantStack === undefined || !ownerStack.startsWith(prefix) || !claimantStack.startsWith(prefix)) return null;
+  if (ownerStack === claimantStack || ownerRest.length < 3 || ownerRest.join("::") !== claimantRest.join("::")) return null;
+  return ownerStack.slice(prefix.length);
+}
+
 /** Removes the record if it is the one for the disk with `uniqueId` (a record naming another disk is not ours). */
 export async function forgetOwner(imagePath: string, uniqueId: string, storage: Storage = localStorage): Promise<void> {
   const record = await readRecord(imagePath, storage);

@@ -7,12 +7,16 @@
  * The mode is put back when the last holder lets go, and only if nobody changed it since (a user's own chmod wins).
  * A holder whose disk is no longer at its path (deleted or replaced outside Pulumi) holds nothing; a holder with a
  * secret path is listed without it (the record is plain text) and holds until its own resource lets go.
+ *
+ * Every change of the record (read, change, replace) runs under the record's lock file (storage/record-lock.ts), so two
+ * processes adding or removing holders at once (two stacks, or the CLI and a stack) never lose one another's change.
  */
 import { basename, dirname, join } from "node:path";
 import { VhdError } from "../errors";
 import { localStorage } from "../storage/local/local-storage";
 import type { Storage } from "../storage/port";
 import { readJsonRecord, replaceJsonRecord } from "../storage/json-record";
+import { withRecordLock } from "../storage/record-lock";
 import { identifyDisk } from "../vhd/disk-identity";
 
 const WRITE_BITS = 0o222;
@@ -43,11 +47,11 @@ export function holdsRecordPath(parentPath: string): string {
  * Returns the mode to put back when the last holder goes, or `null` when the parent was read-only already without
  * holders (then nobody here has anything to undo).
  */
-export async function protectParent(
-  parentPath: string,
-  holder: ParentHolder,
-  storage: Storage = localStorage,
-): Promise<number | null> {
+export function protectParent(parentPath: string, holder: ParentHolder, storage: Storage = localStorage): Promise<number | null> {
+  return underLock(storage, parentPath, () => addHolder(storage, parentPath, holder));
+}
+
+async function addHolder(storage: Storage, parentPath: string, holder: ParentHolder): Promise<number | null> {
   const holds = await readHolds(storage, parentPath);
   if (holds !== null) {
     const others = holds.holders.filter((held) => held.uniqueId !== holder.uniqueId);
@@ -71,11 +75,15 @@ export async function protectParent(
  * @returns `"held"` while other holders remain, `"released"` once the last one went, `"unrecorded"` when the parent
  *   has no holds record (state from before holds records: the caller decides by itself).
  */
-export async function releaseParent(
+export function releaseParent(
   parentPath: string,
   uniqueId: string,
   storage: Storage = localStorage,
 ): Promise<"held" | "released" | "unrecorded"> {
+  return underLock(storage, parentPath, () => removeHolder(storage, parentPath, uniqueId));
+}
+
+async function removeHolder(storage: Storage, parentPath: string, uniqueId: string): Promise<"held" | "released" | "unrecorded"> {
   const holds = await readHolds(storage, parentPath);
   if (holds === null) return "unrecorded";
   const holders: ParentHolder[] = [];
@@ -113,6 +121,11 @@ async function stillThere(storage: Storage, holder: ParentHolder): Promise<boole
   const found = await identifyDisk(holder.imagePath, "imagePath", storage).catch(() => null);
   // An unreadable path is kept: only a disk known to be gone lets go.
   return found === null || (found.kind === "vhd" && found.uniqueId === holder.uniqueId);
+}
+
+/** Runs a change of the parent's holds record under its lock on `storage` (see the module comment). */
+function underLock<T>(storage: Storage, parentPath: string, change: () => Promise<T>): Promise<T> {
+  return withRecordLock(storage, holdsRecordPath(parentPath), change, { parameter: "parentPath" });
 }
 
 async function readHolds(storage: Storage, parentPath: string): Promise<ParentHolds | null> {

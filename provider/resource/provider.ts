@@ -22,8 +22,9 @@ import { resolveDiskPaths, resolveSinglePath } from "../inputs/paths";
 import { localStorage } from "../storage/local/local-storage";
 import { checkDistinctPaths } from "../inputs/validate";
 import { createDifferencingDisk } from "../ops/create-differencing";
+import { recordCreatedFolders } from "../ops/created-folders";
 import { deleteDisk, discardNewDisk } from "../ops/delete-disk";
-import { claimDisk, ownerOf, ownershipRecordPath, transferOwner } from "../ops/ownership";
+import { claimDisk, ownerOf, ownershipRecordPath, sameResourceInStack, transferOwner } from "../ops/ownership";
 import { adoptableDisk, holderOf, recordFoundDisk, recordNewDisk, releaseParent, withParentLock } from "../ops/manage-disk";
 import { protectParent, releaseParent as releaseHold } from "../ops/protect-parent";
 import { setParent } from "../ops/set-parent";
@@ -131,10 +132,12 @@ export async function create(inputs: DiskInputs): Promise<pulumi.dynamic.CreateR
     const takeover = await takeoverOf(inputs);
     const child = takeover === null ? await createNew(inputs) : { ...takeover.disk, createdFolders: [] };
     try {
+      // The folders made belong to every disk put into them, whichever is deleted last (ops/created-folders.ts).
+      await recordCreatedFolders(localStorage, child.createdFolders);
       const state = await recordDisk(inputs, childFacts(child), takeover?.kind === "adopt", child.createdFolders);
       if (inputs.owner !== undefined) {
         const holder = await claimDisk(imagePath, { owner: inputs.owner, uniqueId: state.uniqueId }, localStorage);
-        if (holder !== null) throw ownedElsewhere(imagePath, holder);
+        if (holder !== null) throw ownedElsewhere(imagePath, holder, inputs.owner);
       }
       return { id: diskId(state), outs: secretPathValues(state, state.secretPaths) };
     } catch (error) {
@@ -155,7 +158,7 @@ async function takeoverOf(inputs: DiskInputs): Promise<{ kind: "adopt" | "own"; 
   const found = await identifyDisk(inputs.imagePath, "imagePath", localStorage);
   if (found.kind !== "vhd") return null;
   const owner = await ownerOf(inputs.imagePath, found.uniqueId, localStorage);
-  if (owner !== null && owner !== inputs.owner) throw ownedElsewhere(inputs.imagePath, owner);
+  if (owner !== null && owner !== inputs.owner) throw ownedElsewhere(inputs.imagePath, owner, inputs.owner);
   if (owner !== null) {
     // Ours, but only a disk exactly as create would make it now is taken over. The other disk of ours there is the
     // one a create-first replace is replacing (its parent is missing): create must then fail with the contract's
@@ -166,12 +169,22 @@ async function takeoverOf(inputs: DiskInputs): Promise<{ kind: "adopt" | "own"; 
   return inputs.adopt ? { kind: "adopt", disk: await adoptableDisk(inputs) } : null;
 }
 
-/** The refusal of a disk another resource owns (one disk, one owner). */
-function ownedElsewhere(imagePath: string, owner: string): VhdError {
+/**
+ * The refusal of a disk another resource owns (one disk, one owner). When the owner is this very resource in another
+ * stack of the project, it says how to go on after a `pulumi stack rename` (see ownership.ts `sameResourceInStack`).
+ */
+function ownedElsewhere(imagePath: string, owner: string, claimant: string | undefined): VhdError {
+  const record = ownershipRecordPath(imagePath);
+  const stack = claimant === undefined ? null : sameResourceInStack(owner, claimant);
+  const wayOut =
+    stack === null
+      ? "choose another imagePath, or remove that resource first"
+      : `that is this resource in stack "${stack}": if "${stack}" is another stack of this project, it owns the disk ` +
+        "(choose another imagePath per stack); if this stack was renamed from it (`pulumi stack rename`), remove the " +
+        `record ${record} and run \`pulumi refresh --import-pending-creates <urn> <id>\` or set \`adopt: true\` for one \`up\``;
   return new VhdError(
     "ERROR_ALREADY_EXISTS",
-    `the disk there is managed by another resource, ${owner} (ownership record ${ownershipRecordPath(imagePath)}); ` +
-      "one disk has one owner: choose another imagePath, or remove that resource first",
+    `the disk there is managed by another resource, ${owner} (ownership record ${record}); one disk has one owner: ${wayOut}`,
     { parameter: "imagePath", path: imagePath, details: { owner } },
   );
 }
@@ -203,7 +216,8 @@ async function createNew(inputs: DiskInputs): ReturnType<typeof createDifferenci
  * Re-reads the disk at `id`. A disk deleted outside Pulumi returns an empty id (the engine drops it from the state).
  * A file with another unique id keeps the recorded disk and sets `foundUniqueId`; a relinked disk records its new
  * parent link; either makes the next preview plan a replace. With nothing recorded (`get`), the disk is described as
- * it is now.
+ * it is now; with nothing recorded but the class's `owner` (`refresh --import-pending-creates`), it is also claimed
+ * for that resource (ownership.ts), or refused with `ERROR_ALREADY_EXISTS` when another resource owns it.
  */
 export async function read(id: string, props: Partial<DiskState>): Promise<DiskReadResult> {
   return reportingFailures(async () => {
@@ -214,8 +228,15 @@ export async function read(id: string, props: Partial<DiskState>): Promise<DiskR
     const found = await identifyDisk(imagePath, "imagePath", localStorage);
     if (found.kind === "missing") return { id: "" };
     if (typeof props.uniqueId !== "string") {
-      const found = await recordFoundDisk(await inspectDisk(imagePath, { parameter: "imagePath" }));
-      const state: DiskState = { ...recordedState(settingsOf(props)), ...found };
+      const disk = await recordFoundDisk(await inspectDisk(imagePath, { parameter: "imagePath" }));
+      const state: DiskState = { ...recordedState(settingsOf(props)), ...disk };
+      // An import of a pending create (props are the create's inputs, with the class's `owner`) makes the disk the
+      // resource's, as the create would have: without the record, a later takeover or delete sees no owner. `get`
+      // gives no owner and claims nothing.
+      if (state.owner !== undefined) {
+        const holder = await claimDisk(imagePath, { owner: state.owner, uniqueId: state.uniqueId }, localStorage);
+        if (holder !== null) throw ownedElsewhere(imagePath, holder, state.owner);
+      }
       return { id: diskId(state), props: secretPathValues(state, state.secretPaths) };
     }
     const recorded = recordedState(props);

@@ -23,6 +23,7 @@ export type FileSystemType =
   | "overlay"
   | "fuse"
   | "iso9660"
+  | "squashfs"
   | "udf"
   | "nfs"
   | "smb"

@@ -22,6 +22,7 @@ const MAGIC_TO_TYPE: ReadonlyMap<number, FileSystemType> = new Map([
   [0x794c7630, "overlay"], // OVERLAYFS_SUPER_MAGIC
   [0x65735546, "fuse"], // FUSE_SUPER_MAGIC
   [0x9660, "iso9660"], // ISOFS_SUPER_MAGIC
+  [0x73717368, "squashfs"], // SQUASHFS_MAGIC
   [0x15013346, "udf"], // UDF_SUPER_MAGIC
   [0x6969, "nfs"], // NFS_SUPER_MAGIC
   [0xfe534d42, "smb"], // SMB2_MAGIC_NUMBER
