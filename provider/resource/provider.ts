@@ -181,7 +181,7 @@ function ownedElsewhere(imagePath: string, owner: string, claimant: string | und
       ? "choose another imagePath, or remove that resource first"
       : `that is this resource in stack "${stack}": if "${stack}" is another stack of this project, it owns the disk ` +
         "(choose another imagePath per stack); if this stack was renamed from it (`pulumi stack rename`), remove the " +
-        `record ${record} and run \`pulumi refresh --import-pending-creates <urn> <id>\` or set \`adopt: true\` for one \`up\``;
+        `record ${record} and set \`adopt: true\` for one \`up\``;
   return new VhdError(
     "ERROR_ALREADY_EXISTS",
     `the disk there is managed by another resource, ${owner} (ownership record ${record}); one disk has one owner: ${wayOut}`,
@@ -205,8 +205,7 @@ async function createNew(inputs: DiskInputs): ReturnType<typeof createDifferenci
     throw new VhdError(
       "ERROR_ALREADY_EXISTS",
       `${error.reason}. If it is the disk of an interrupted \`pulumi up\` (killed while creating), take it over: set ` +
-        "`adopt: true` on the resource, or run `pulumi refresh --import-pending-creates <urn> <id>` with this path as " +
-        "the id (a disk with secret paths: its unique id, `vhd inspect` shows it)",
+        "`adopt: true` on the resource for one `pulumi up`",
       { parameter: "imagePath", path: imagePath, cause: error, details: error.details },
     );
   }
