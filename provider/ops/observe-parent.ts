@@ -10,9 +10,9 @@
  * with a published sum), the unlinked checksum for a differencing disk (vhd/unlinked-checksum.ts), which a relink of
  * that disk leaves as it was, so the disks below a relinked disk stay valid.
  */
-import { type ChecksumKind, cachedChecksum, rememberChecksum } from "../checksum/checksum-cache";
-import { recordHash } from "../checksum/hash-stats";
-import { sha256File } from "../checksum/sha256";
+import { type ChecksumKind, cachedChecksum, rememberChecksum } from "../sha256/checksum-cache";
+import { recordHash } from "../sha256/hash-stats";
+import { sha256File } from "../sha256/sha256";
 import { isVhdError } from "../errors";
 import { type FileFingerprint, fingerprintKey, isNotFound } from "../storage/facts";
 import { localStorage } from "../storage/local/local-storage";

@@ -23,7 +23,7 @@ function layersOf(readme: string, listStart: RegExp, layerLine: RegExp): string[
   const layers: string[][] = [];
   for (const line of lines) {
     const head = layerLine.exec(line);
-    if (head !== null) layers.push([...(head[1] ?? "").matchAll(/([a-z]+)\//g)].map((match) => match[1] ?? ""));
+    if (head !== null) layers.push([...(head[1] ?? "").matchAll(/([a-z0-9]+)\//g)].map((match) => match[1] ?? ""));
   }
   return layers;
 }
@@ -53,7 +53,7 @@ function allowedException(from: string, to: string): boolean {
 }
 
 it("provider/README's layer order is the one the imports keep, and the root README gives the same order", async () => {
-  const layers = layersOf(await fsp.readFile(join(PROVIDER, "README.md"), "utf8"), /Data flows one way/, /^\s*->\s*((?:[a-z]+\/,?\s*)+)/);
+  const layers = layersOf(await fsp.readFile(join(PROVIDER, "README.md"), "utf8"), /Data flows one way/, /^\s*->\s*((?:[a-z0-9]+\/,?\s*)+)/);
   const rank = new Map(layers.flatMap((folders, index) => folders.map((folder) => [folder, index] as const)));
   const folders = (await fsp.readdir(PROVIDER, { withFileTypes: true }))
     .filter((entry) => entry.isDirectory() && !["bin", "dist", "node_modules"].includes(entry.name))
@@ -82,7 +82,7 @@ it("provider/README's layer order is the one the imports keep, and the root READ
   }
   expect(broken).toEqual([]);
 
-  const rootLayers = layersOf(await fsp.readFile(join(REPO, "README.md"), "utf8"), /^## Layout/m, /^ {2}((?:[a-z]+\/,?\s*)+)/)
+  const rootLayers = layersOf(await fsp.readFile(join(REPO, "README.md"), "utf8"), /^## Layout/m, /^ {2}((?:[a-z0-9]+\/,?\s*)+)/)
     .flat()
     .filter((folder) => rank.has(folder));
   expect(rootLayers).toEqual(layers.flat());

@@ -3,7 +3,7 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { CHECKSUM_CACHE_ENV } from "../../provider/checksum/checksum-cache";
+import { CHECKSUM_CACHE_ENV } from "../../provider/sha256/checksum-cache";
 import type { ParentFacts } from "../../provider/cli/disk-description";
 import * as provider from "../../provider/resource/provider";
 import type { DiskInputs, DiskState } from "../../provider/resource/state";

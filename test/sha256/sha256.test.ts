@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { SHA256_READ_SIZE, sha256File } from "../../provider/checksum/sha256";
+import { SHA256_READ_SIZE, sha256File } from "../../provider/sha256/sha256";
 import { MemoryStorage } from "../../provider/storage/memory/memory-storage";
 import type { ByteProgress } from "../../provider/support/progress";
 
