@@ -71,7 +71,7 @@ export async function protectParent(
  * @returns `"held"` while other holders remain, `"released"` once the last one went, `"unrecorded"` when the parent
  *   has no holds record (state from before holds records: the caller decides by itself).
  */
-export async function releaseParent(
+export async function releaseHold(
   parentPath: string,
   uniqueId: string,
   storage: Storage = localStorage,

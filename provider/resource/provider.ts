@@ -25,7 +25,7 @@ import { createDifferencingDisk } from "../ops/create-differencing";
 import { deleteDisk, discardNewDisk } from "../ops/delete-disk";
 import { claimDisk, ownerOf, ownershipRecordPath, transferOwner } from "../ops/ownership";
 import { adoptableDisk, holderOf, recordFoundDisk, recordNewDisk, releaseParent, withParentLock } from "../ops/manage-disk";
-import { protectParent, releaseParent as releaseHold } from "../ops/protect-parent";
+import { protectParent, releaseHold } from "../ops/protect-parent";
 import { setParent } from "../ops/set-parent";
 import { driverForNewFile } from "../disk/formats";
 import { identifyDisk } from "../vhd/disk-identity";

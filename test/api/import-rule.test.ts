@@ -8,8 +8,8 @@ import { promises as fsp } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import ts from "typescript";
 import { expect, it } from "vitest";
+import { PROVIDER, sourceFiles } from "./provider-files";
 
-const PROVIDER = resolve(__dirname, "../../provider");
 const REPO = resolve(PROVIDER, "..");
 
 /**
@@ -26,16 +26,6 @@ function layersOf(readme: string, listStart: RegExp, layerLine: RegExp): string[
     if (head !== null) layers.push([...(head[1] ?? "").matchAll(/([a-z0-9]+)\//g)].map((match) => match[1] ?? ""));
   }
   return layers;
-}
-
-async function sourceFiles(folder: string): Promise<string[]> {
-  const found: string[] = [];
-  for (const entry of await fsp.readdir(folder, { withFileTypes: true })) {
-    const full = join(folder, entry.name);
-    if (entry.isDirectory() && entry.name !== "dist" && entry.name !== "node_modules") found.push(...(await sourceFiles(full)));
-    else if (entry.isFile() && entry.name.endsWith(".ts")) found.push(full);
-  }
-  return found;
 }
 
 /** The top folder of a path relative to provider/. */
