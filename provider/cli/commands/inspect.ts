@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { recordFoundDisk } from "../../ops/manage-disk";
 import { inspectDisk } from "../../vhd/inspect";
-import { unlessCancelled } from "../cancellation";
+import { unlessCancelled } from "../signals";
 import { runCommand, withCommonOptions, type CommonOptions } from "../command-runner";
 import { type RecordedParentFacts, printDisk } from "../disk-description";
 import { localStorage } from "../../storage/local/local-storage";
