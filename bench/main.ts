@@ -13,7 +13,7 @@ import { benchCreateDifferencing } from "./create-differencing";
 import { BIG_SIZE, BLOCK_PATTERNS, makeBigDynamicVhd, makeBigRaw } from "./fixtures";
 import { comparisonTable, describeComparison, machineFacts, saveResults, timeIt, type Comparison } from "./harness";
 import { benchReadRaw } from "./read-raw";
-import { sha256File } from "../provider/checksum/sha256";
+import { sha256File } from "../provider/sha256/sha256";
 
 const GROUPS = ["create", "checksum", "read"] as const;
 type Group = (typeof GROUPS)[number];

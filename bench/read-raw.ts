@@ -6,7 +6,7 @@
  */
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
-import { sha256File } from "../provider/checksum/sha256";
+import { sha256File } from "../provider/sha256/sha256";
 import { alternate, compare, median, runMeasured, syncDisks, type Comparison, type ProcessCost } from "./harness";
 
 const RUNS = 5;

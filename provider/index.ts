@@ -19,7 +19,7 @@ export { deleteDisk, type DeleteDiskArgs, type DeleteDiskResult } from "./ops/de
 export { inspectDisk, type DiskInfo } from "./vhd/inspect";
 export { verifyDisk, type VerifyReport } from "./vhd/verify";
 export { openChain, type DiskChain } from "./disk/chain";
-export { sha256File, type Sha256Options, type Sha256Result } from "./checksum/sha256";
+export { sha256File, type Sha256Options, type Sha256Result } from "./sha256/sha256";
 export { resolveDiskPaths, type PathRules } from "./inputs/paths";
 
 export {

@@ -1,9 +1,9 @@
 import type { Command } from "commander";
 import { asVhdError, isVhdError } from "../errors";
-import { cancelOnSignals } from "./cancellation";
+import { cancelOnSignals } from "./signals";
 import { ExitStatus, type ExitStatusCode } from "./exit-status";
 import { printError } from "./output";
-import { startProgress, type Progress } from "./progress";
+import { startProgress, type Progress } from "./progress-bar";
 
 /** The options every subcommand takes. */
 export interface CommonOptions {

@@ -4,7 +4,7 @@ import type { PathRules } from "../inputs/paths";
 import { parseSize } from "./sizes";
 
 /** The options of the two create commands that go to the validation rules. */
-export interface CreateOptions {
+export interface CreateFlags {
   blockSize?: string;
   posixPaths?: boolean;
 }
@@ -29,7 +29,7 @@ export function withCreateOptions(command: Command): Command {
 
 /** The create options as the ops take them; `file` is the new disk, named in errors. */
 export function createSettings(
-  options: CreateOptions,
+  options: CreateFlags,
   file: { path: string; parameter: ErrorParameter },
 ): { blockSize?: number; pathRules: PathRules } {
   return {

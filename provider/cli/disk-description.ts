@@ -47,7 +47,7 @@ export function describeDisk(info: DiskInfo): OutputLine[] {
  * Prints a disk as `inspect` does: the {@link describeDisk} lines, or with `json` the DiskInfo itself; with
  * `parentFacts` (`inspect --parent-facts`) those too, as `recorded parent ...` lines or the JSON's `parentFacts`.
  */
-export function printDisk(info: DiskInfo, json: boolean, parentFacts?: ParentFacts): void {
+export function printDisk(info: DiskInfo, json: boolean, parentFacts?: RecordedParentFacts): void {
   // A disk just created also says which folders were made (for a resource to remove again); the CLI reports the disk
   // as `inspect` does.
   const { createdFolders: _made, ...disk } = info as DiskInfo & { createdFolders?: unknown };
@@ -57,10 +57,10 @@ export function printDisk(info: DiskInfo, json: boolean, parentFacts?: ParentFac
 }
 
 /** The parent facts a `DifferencingDisk` records: the parent's part of a disk record, with the id the child links. */
-export type ParentFacts = ParentRecord & { parentUniqueId: string };
+export type RecordedParentFacts = ParentRecord & { parentUniqueId: string };
 
-/** The human form of {@link ParentFacts}: one line each, ancestors by path. */
-function describeParentFacts(facts: ParentFacts): OutputLine[] {
+/** The human form of {@link RecordedParentFacts}: one line each, ancestors by path. */
+function describeParentFacts(facts: RecordedParentFacts): OutputLine[] {
   const { dev, ino, size, mtimeNs, ctimeNs } = facts.parentFingerprint;
   return [
     ["recorded parent", facts.parentPath],

@@ -9,7 +9,8 @@ import { VhdError, isVhdError, type ErrorName, type ErrorParameter } from "../er
 import { throwIfCancelled } from "../support/cancellation";
 import { fileIdentity, modifiedDate, type FileFingerprint } from "../storage/facts";
 import { localStorage } from "../storage/local/local-storage";
-import type { RandomAccessFile, Storage } from "../storage/port";
+// A run of bytes: here of the virtual disk, in the port of a file.
+import type { ByteRange, RandomAccessFile, Storage } from "../storage/port";
 import type { DiskFormatDriver } from "./driver";
 import { openDisk } from "./formats";
 import type { DiskImage, ParentCandidate, ParentReference } from "./image";
@@ -103,12 +104,6 @@ export interface DiskChunk {
   bytes: Uint8Array;
   /** True when no layer holds data here: every byte is zero and a sparse consumer may skip it. */
   zero: boolean;
-}
-
-/** A run of virtual bytes. */
-export interface ByteRange {
-  offset: number;
-  length: number;
 }
 
 /** An open chain: `images[0]` is the leaf, the last one the base (fixed or dynamic). */

@@ -17,7 +17,7 @@ import type { DiskImage } from "../disk/image";
 import { describeChain, type DiskInfo } from "../vhd/inspect";
 import { driverForNewFile } from "../disk/formats";
 import { SECTOR_SIZE, dynamicFileSizes, fixedFileSize, formatUniqueId } from "../vhd/format";
-import { readParentFacts, type ParentFacts } from "../vhd/writer/parent-footer";
+import { readParentFacts, type VhdParentFacts } from "../vhd/writer/parent-footer";
 import { checkBlockSize, checkVirtualSize } from "../vhd/writer/size-rules";
 import { pathsEqual, resolveDiskPaths, resolveSinglePath, type DiskPathsInput, type PathRuleOptions } from "./paths";
 
@@ -67,7 +67,7 @@ export interface ValidatedDifferencingRequest extends TargetFacts {
 /** The parent as checked: its description and the facts a child records of it. */
 export interface CheckedParent {
   info: DiskInfo;
-  facts: ParentFacts;
+  facts: VhdParentFacts;
 }
 
 /**

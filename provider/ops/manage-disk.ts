@@ -19,7 +19,7 @@ import { type DiskInfo, inspectDisk } from "../vhd/inspect";
 import { type ChildFacts, childFacts } from "./disk-facts";
 import { KeyedLock } from "./keyed-lock";
 import { type Ancestors, observeParent, parentIdentity } from "./observe-parent";
-import { type ParentHolder, protectParent, releaseParent as releaseHold, unprotectParent } from "./protect-parent";
+import { type ParentHolder, protectParent, releaseHold, unprotectParent } from "./protect-parent";
 
 /** What a disk records about its parent, observed on the files the disk was made on (or found linked to). */
 export interface ParentRecord {

@@ -11,9 +11,9 @@
  * that disk leaves as it was, so the disks below a relinked disk stay valid.
  */
 import { dirname } from "node:path";
-import { type ChecksumKind, cachedChecksum, fingerprintsTrustedIn, rememberChecksum } from "../checksum/checksum-cache";
-import { recordHash } from "../checksum/hash-stats";
-import { sha256File } from "../checksum/sha256";
+import { type ChecksumKind, cachedChecksum, fingerprintsTrustedIn, rememberChecksum } from "../sha256/checksum-cache";
+import { recordHash } from "../sha256/hash-stats";
+import { sha256File } from "../sha256/sha256";
 import { isVhdError } from "../errors";
 import { type FileFingerprint, fingerprintKey, isNotFound } from "../storage/facts";
 import { localStorage } from "../storage/local/local-storage";

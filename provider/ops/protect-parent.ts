@@ -75,7 +75,7 @@ async function addHolder(storage: Storage, parentPath: string, holder: ParentHol
  * @returns `"held"` while other holders remain, `"released"` once the last one went, `"unrecorded"` when the parent
  *   has no holds record (state from before holds records: the caller decides by itself).
  */
-export function releaseParent(
+export function releaseHold(
   parentPath: string,
   uniqueId: string,
   storage: Storage = localStorage,

@@ -6,7 +6,7 @@
  */
 import { resolve } from "node:path";
 import { VhdError, asVhdError } from "../errors";
-import { sha256File } from "../checksum/sha256";
+import { sha256File } from "../sha256/sha256";
 import { throwIfCancelled } from "../support/cancellation";
 import { sameFile } from "../storage/facts";
 import { localStorage } from "../storage/local/local-storage";

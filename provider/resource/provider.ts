@@ -26,7 +26,7 @@ import { recordCreatedFolders } from "../ops/created-folders";
 import { deleteDisk, discardNewDisk } from "../ops/delete-disk";
 import { claimDisk, ownerOf, ownershipRecordPath, sameResourceInStack, transferOwner } from "../ops/ownership";
 import { adoptableDisk, holderOf, recordFoundDisk, recordNewDisk, releaseParent, withParentLock } from "../ops/manage-disk";
-import { protectParent, releaseParent as releaseHold } from "../ops/protect-parent";
+import { protectParent, releaseHold } from "../ops/protect-parent";
 import { setParent } from "../ops/set-parent";
 import { driverForNewFile } from "../disk/formats";
 import { identifyDisk } from "../vhd/disk-identity";

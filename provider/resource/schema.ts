@@ -10,7 +10,7 @@
 import type { DiskInputs, DiskSettings, DiskState } from "./state";
 
 /** Every key of the inputs after `check` and of the recorded state. */
-export type FieldName = keyof DiskInputs | keyof DiskState;
+export type DiskFieldName = keyof DiskInputs | keyof DiskState;
 
 /** How one field travels. */
 export interface FieldSpec<T> {
@@ -28,10 +28,10 @@ export interface FieldSpec<T> {
   default?: T;
 }
 
-type FieldValue<K extends FieldName> = K extends keyof DiskState ? DiskState[K] : K extends keyof DiskInputs ? DiskInputs[K] : never;
+type FieldValue<K extends DiskFieldName> = K extends keyof DiskState ? DiskState[K] : K extends keyof DiskInputs ? DiskInputs[K] : never;
 
 /** The table. Adding a field to `DiskInputs` or `DiskState` without a row here does not compile. */
-export const DISK_FIELDS: { readonly [K in FieldName]-?: FieldSpec<FieldValue<K>> } = {
+export const DISK_FIELDS: { readonly [K in DiskFieldName]-?: FieldSpec<FieldValue<K>> } = {
   imagePath: { input: "path", state: "given", output: true },
   parentPath: { input: "path", state: "found", output: true },
   adopt: { input: "setting", state: "given", output: true, default: false },
@@ -61,7 +61,7 @@ export const DISK_FIELDS: { readonly [K in FieldName]-?: FieldSpec<FieldValue<K>
   createdFolders: { state: "found", output: true, default: [] },
 };
 
-const FIELD_NAMES = Object.keys(DISK_FIELDS) as FieldName[];
+const FIELD_NAMES = Object.keys(DISK_FIELDS) as DiskFieldName[];
 
 /** The keys a program sees as outputs of a `DifferencingDisk`. */
 export const OUTPUT_KEYS = FIELD_NAMES.filter((key) => DISK_FIELDS[key].output) as readonly (keyof DiskState)[];

@@ -24,26 +24,26 @@ export interface WireSecret {
 export type WithSecrets<T, K extends keyof T> = Omit<T, K> & { [P in K]: T[P] | WireSecret };
 
 /** The keys of the inputs and of the state whose values hold a path (or a path as an object key). */
-export const PATH_KEYS = ["imagePath", "parentPath", "chain", "ancestors", "createdFolders"] as const;
+export const PATH_BEARING_KEYS = ["imagePath", "parentPath", "chain", "ancestors", "createdFolders"] as const;
 
-type PathKey = (typeof PATH_KEYS)[number];
+type PathBearingKey = (typeof PATH_BEARING_KEYS)[number];
 
 /** Checked inputs as the provider hands them to the engine (path-bearing values possibly secret). */
-export type EngineInputs = WithSecrets<DiskInputs, Extract<keyof DiskInputs, PathKey>>;
+export type EngineInputs = WithSecrets<DiskInputs, Extract<keyof DiskInputs, PathBearingKey>>;
 
 /** A recorded state as the provider hands it to the engine (path-bearing values possibly secret). */
-export type EngineState = WithSecrets<DiskState, Extract<keyof DiskState, PathKey>>;
+export type EngineState = WithSecrets<DiskState, Extract<keyof DiskState, PathBearingKey>>;
 
 /**
  * `values` with every path-bearing key present in it marked secret when `secret` is true; unchanged otherwise.
  * The result is meant for the engine only: the provider's own code never reads it back (it receives plain values).
  */
-export function secretPathValues<T extends object>(values: T, secret: boolean): WithSecrets<T, Extract<keyof T, PathKey>> {
-  if (!secret) return values as WithSecrets<T, Extract<keyof T, PathKey>>;
+export function secretPathValues<T extends object>(values: T, secret: boolean): WithSecrets<T, Extract<keyof T, PathBearingKey>> {
+  if (!secret) return values as WithSecrets<T, Extract<keyof T, PathBearingKey>>;
   const marked: Record<string, unknown> = { ...(values as Record<string, unknown>) };
-  for (const key of PATH_KEYS) {
+  for (const key of PATH_BEARING_KEYS) {
     // An unknown (preview) stays as it is: it carries no path yet.
     if (key in marked && !isUnknown(marked[key])) marked[key] = { [SIGNATURE_KEY]: SECRET_SIGNATURE, value: marked[key] };
   }
-  return marked as WithSecrets<T, Extract<keyof T, PathKey>>;
+  return marked as WithSecrets<T, Extract<keyof T, PathBearingKey>>;
 }

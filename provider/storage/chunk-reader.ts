@@ -40,7 +40,7 @@ export async function openChunkedFile(
   options: ReadChunksOptions = {},
 ): Promise<ChunkedFile> {
   const context = { parameter: options.parameter, path };
-  const file = await storage.open(path, { parameter: options.parameter });
+  const file = await storage.open(path, { parameter: options.parameter, action: "open the file" });
   const { size } = file;
   async function* chunks(): AsyncGenerator<FileChunk> {
     const data = Buffer.alloc(chunkSize);

@@ -15,7 +15,7 @@ import type { RandomAccessFile, Storage } from "./port";
 export async function readJsonRecord(storage: Storage, file: string, parameter: ErrorParameter): Promise<unknown> {
   let text: string;
   try {
-    const opened = await storage.open(file, { parameter });
+    const opened = await storage.open(file, { parameter, action: "open the record" });
     try {
       text = new TextDecoder().decode(await opened.read(0, opened.size));
     } finally {

@@ -25,7 +25,15 @@ export interface OpenOptions {
   writable?: boolean;
   /** The input that named the file, for errors. */
   parameter?: ErrorParameter;
+  /**
+   * What the open is for, as its error says it ("could not ..."): not every file opened is a disk image (a file to
+   * hash, a raw image, a record). Default {@link OPEN_ACTION}.
+   */
+  action?: string;
 }
+
+/** {@link OpenOptions.action} when none is given: most opens are of a disk image. */
+export const OPEN_ACTION = "open the disk image";
 
 /** Options of {@link Storage.createExclusive}. */
 export interface CreateOptions {

@@ -92,7 +92,7 @@ export async function sha256OfFile(file: RandomAccessFile, options: Sha256Option
  * @throws the storage's open and read errors (naming `options.parameter`, default `parentPath`), cancel.
  */
 export async function sha256ByReading(storage: Storage, path: string, options: Sha256Options = {}): Promise<Sha256Result> {
-  const file = await storage.open(path, { parameter: options.parameter ?? "parentPath" });
+  const file = await storage.open(path, { parameter: options.parameter ?? "parentPath", action: "open the file to compute its checksum" });
   try {
     return await sha256OfFile(file, options);
   } finally {

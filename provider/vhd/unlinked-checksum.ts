@@ -11,7 +11,7 @@
  * - the header's checksum, parent time stamp, parent unicode name and the 8 parent locator entries;
  * - the data area of each locator in use (its whole reserved space, as the entry gives it).
  */
-import { type ByteRange, type Sha256Options, sha256File } from "../checksum/sha256";
+import { type ByteRange, type Sha256Options, sha256File } from "../sha256/sha256";
 import type { Storage } from "../storage/port";
 import { openDiskImage, type VhdImage } from "./reader/reader";
 import { DYNAMIC_HEADER_LAYOUT, fieldOf, locatorDataSpaceBytes } from "./format";

@@ -3,8 +3,8 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { CHECKSUM_CACHE_ENV } from "../../provider/checksum/checksum-cache";
-import type { ParentFacts } from "../../provider/cli/disk-description";
+import { CHECKSUM_CACHE_ENV } from "../../provider/sha256/checksum-cache";
+import type { RecordedParentFacts } from "../../provider/cli/disk-description";
 import * as provider from "../../provider/resource/provider";
 import type { DiskInputs, DiskState } from "../../provider/resource/state";
 import { makeTempDir, runVhdOk } from "./cli-process";
@@ -29,7 +29,7 @@ describe("vhd inspect --parent-facts", () => {
     expect(check.failures ?? []).toEqual([]);
     const state = (await provider.create(check.inputs as DiskInputs)).outs as DiskState;
 
-    const shown = JSON.parse(runVhdOk(["inspect", child, "--parent-facts", "--json"]).text) as { parentFacts: ParentFacts };
+    const shown = JSON.parse(runVhdOk(["inspect", child, "--parent-facts", "--json"]).text) as { parentFacts: RecordedParentFacts };
     const { parentPath, parentUniqueId, parentDiskType, parentSize, parentFingerprint, parentChecksum, ancestors } = state;
     expect(shown.parentFacts).toEqual({ parentPath, parentUniqueId, parentDiskType, parentSize, parentFingerprint, parentChecksum, ancestors });
     expect(shown.parentFacts.parentChecksum).toMatch(/^sha256-unlinked:/);

@@ -9,8 +9,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "vitest";
 import { createBaseDisk } from "../../provider/ops/create-base";
-import { CHECKSUM_CACHE_ENV } from "../../provider/checksum/checksum-cache";
-import { HASH_STATS_ENV, totalBytesHashed } from "../../provider/checksum/hash-stats";
+import { CHECKSUM_CACHE_ENV } from "../../provider/sha256/checksum-cache";
+import { HASH_STATS_ENV, totalBytesHashed } from "../../provider/sha256/hash-stats";
 import { PulumiTestStack, REPO_ROOT } from "../support/pulumi-cli";
 
 /** The test program: disks from config (see its index.ts). */

@@ -5,7 +5,7 @@
 import { mkdir, rename } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { sha256File } from "../../provider/checksum/sha256";
+import { sha256File } from "../../provider/sha256/sha256";
 import { setParent } from "../../provider/ops/set-parent";
 import { writeAt } from "../../provider/vhd/writer/block-writer";
 import { openDiskImage } from "../../provider/vhd/reader/reader";

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { sha256File } from "../../checksum/sha256";
+import { sha256File } from "../../sha256/sha256";
 import { runCommand, withCommonOptions, type CommonOptions } from "../command-runner";
 import { printJson } from "../output";
 import { localStorage } from "../../storage/local/local-storage";

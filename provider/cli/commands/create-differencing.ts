@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { createDifferencingDisk } from "../../ops/create-differencing";
 import { runCommand, withCommonOptions, type CommonOptions } from "../command-runner";
 import { printDisk } from "../disk-description";
-import { createSettings, withCreateOptions, type CreateOptions } from "../create-options";
+import { createSettings, withCreateOptions, type CreateFlags } from "../create-options";
 import { localStorage } from "../../storage/local/local-storage";
 
 /**
@@ -17,7 +17,7 @@ export function registerCreateDifferencing(program: Command): void {
     )
     .argument("<imagePath>", "the new disk (its folder is created when missing)")
     .argument("<parentPath>", "the parent disk (fixed, dynamic or differencing)")
-    .action((imagePath: string, parentPath: string, options: CommonOptions & CreateOptions) =>
+    .action((imagePath: string, parentPath: string, options: CommonOptions & CreateFlags) =>
       runCommand(options, async ({ json, signal, progress }) => {
         const bar = progress("create");
         const info = await createDifferencingDisk({

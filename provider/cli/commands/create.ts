@@ -4,11 +4,11 @@ import type { BaseDiskType, IntendedFormat } from "../../inputs/validate";
 import { createBaseDisk } from "../../ops/create-base";
 import { runCommand, withCommonOptions, type CommonOptions } from "../command-runner";
 import { printDisk } from "../disk-description";
-import { createSettings, withCreateOptions, type CreateOptions } from "../create-options";
+import { createSettings, withCreateOptions, type CreateFlags } from "../create-options";
 import { parseSize } from "../sizes";
 import { localStorage } from "../../storage/local/local-storage";
 
-interface CreateBaseOptions extends CommonOptions, CreateOptions {
+interface CreateBaseOptions extends CommonOptions, CreateFlags {
   size?: string;
   type: BaseDiskType;
   from?: string;

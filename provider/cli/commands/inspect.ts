@@ -1,9 +1,9 @@
 import type { Command } from "commander";
 import { recordFoundDisk } from "../../ops/manage-disk";
 import { inspectDisk } from "../../vhd/inspect";
-import { unlessCancelled } from "../cancellation";
+import { unlessCancelled } from "../signals";
 import { runCommand, withCommonOptions, type CommonOptions } from "../command-runner";
-import { type ParentFacts, printDisk } from "../disk-description";
+import { type RecordedParentFacts, printDisk } from "../disk-description";
 import { localStorage } from "../../storage/local/local-storage";
 
 interface InspectOptions extends CommonOptions {
@@ -31,7 +31,7 @@ export function registerInspect(program: Command): void {
 }
 
 /** The parent's part of a disk record. */
-function parentRecordOf(record: ParentFacts): ParentFacts {
+function parentRecordOf(record: RecordedParentFacts): RecordedParentFacts {
   const { parentPath, parentUniqueId, parentDiskType, parentSize, parentFingerprint, parentChecksum, ancestors } = record;
   return { parentPath, parentUniqueId, parentDiskType, parentSize, parentFingerprint, parentChecksum, ancestors };
 }

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { verifyDisk } from "../../vhd/verify";
-import { unlessCancelled } from "../cancellation";
+import { unlessCancelled } from "../signals";
 import { runCommand, withCommonOptions, type CommonOptions } from "../command-runner";
 import { ExitStatus } from "../exit-status";
 import { printJson } from "../output";

@@ -6,6 +6,7 @@ import { constants } from "node:fs";
 import { open, type FileHandle } from "node:fs/promises";
 import { VhdError, type ErrorParameter } from "../../errors";
 import { fileIdentity } from "../facts";
+import { OPEN_ACTION, type OpenOptions } from "../port";
 import type { RandomAccessFile } from "../random-access-file";
 import { vhdErrorFromFs } from "./fs-error";
 
@@ -24,9 +25,9 @@ export class NodeFile implements RandomAccessFile {
    * @throws the errno mapping's errors; `ERROR_INVALID_NAME` for a folder, `ERROR_VIRTDISK_NOT_VIRTUAL_DISK` for anything
    *   else that is not a regular file.
    */
-  static async open(path: string, options: { writable?: boolean; parameter?: ErrorParameter } = {}): Promise<NodeFile> {
+  static async open(path: string, options: OpenOptions = {}): Promise<NodeFile> {
     const flags = (options.writable ? constants.O_RDWR : constants.O_RDONLY) | constants.O_NOCTTY;
-    return NodeFile.fromOpen(path, flags, undefined, options.parameter, "open the disk image");
+    return NodeFile.fromOpen(path, flags, undefined, options.parameter, options.action ?? OPEN_ACTION);
   }
 
   /**

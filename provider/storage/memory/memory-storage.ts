@@ -9,7 +9,7 @@ import type { ErrorParameter } from "../../errors";
 import { maxFileSizeOf, type FileFingerprint, type FileSystemType, type PathFacts, type VolumeFacts } from "../facts";
 import { vhdErrorFromFs } from "../local/fs-error";
 import { publishNoClobber, type NamePrimitives } from "../no-clobber-publish";
-import type { CreateOptions, OpenOptions, Storage } from "../port";
+import { OPEN_ACTION, type CreateOptions, type OpenOptions, type Storage } from "../port";
 import type { RandomAccessFile } from "../random-access-file";
 import { sha256ByReading, type Sha256Options, type Sha256Result } from "../sha256-stream";
 import { MemoryFile, newInode, nextTimeNs, type MemoryFileEvents, type MemoryInode } from "./memory-file";
@@ -125,7 +125,7 @@ export class MemoryStorage implements Storage {
 
   async open(target: string, options: OpenOptions = {}): Promise<RandomAccessFile> {
     await this.called("open", target);
-    const action = "open the disk image";
+    const action = options.action ?? OPEN_ACTION;
     const entry = this.existing(target, true, options.parameter, action);
     if (entry.kind === "folder") throw vhdErrorFromFs(errno("EISDIR", "open", target), { parameter: options.parameter, path: target, action });
     if (entry.kind !== "file") throw vhdErrorFromFs(errno("ELOOP", "open", target), { parameter: options.parameter, path: target, action });

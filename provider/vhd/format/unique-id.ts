@@ -1,4 +1,7 @@
-/** Unique ids: 16 opaque bytes, compared byte for byte and never reparsed as a UUID (vhd-format.md §2.2). */
+/**
+ * Unique ids: 16 opaque bytes, never reparsed as a UUID (vhd-format.md §2.2). They are compared as the text below
+ * (`DiskImage.uniqueId`), which maps bytes to text one to one, so comparing the text compares the bytes.
+ */
 
 /**
  * The id as text: the 16 bytes in file order, hex, dashed 8-4-4-4-12. This is how libvhdi prints it, so our output
@@ -7,9 +10,4 @@
 export function formatUniqueId(bytes: Uint8Array): string {
   const hex = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("hex");
   return [hex.slice(0, 8), hex.slice(8, 12), hex.slice(12, 16), hex.slice(16, 20), hex.slice(20)].join("-");
-}
-
-/** True when two ids are the same 16 bytes. */
-export function uniqueIdsEqual(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((byte, index) => byte === b[index]);
 }

@@ -16,19 +16,19 @@ import {
   decodeFooter,
   type Footer,
 } from "../format";
-import type { ParentFacts as DiskParentFacts } from "../../disk/driver";
+import type { ParentFacts } from "../../disk/driver";
 import { readDiskImage } from "../reader/reader";
 import { modifiedDate } from "../../storage/facts";
 import type { Storage } from "../../storage/port";
 
 /** The parent facts a VHD child records. */
-export interface ParentFacts extends DiskParentFacts {
+export interface VhdParentFacts extends ParentFacts {
   readonly format: "vhd";
   readonly footer: Footer;
 }
 
 /** True when `facts` were read by {@link readParentFacts}: a VHD parent. */
-export function isVhdParentFacts(facts: DiskParentFacts): facts is ParentFacts {
+export function isVhdParentFacts(facts: ParentFacts): facts is VhdParentFacts {
   return facts.format === "vhd" && "footer" in facts;
 }
 
@@ -53,7 +53,7 @@ function isSoundFooter(decoded: ReturnType<typeof decodeFooter>): boolean {
  * @throws the storage's open errors, `readDiskImage`'s errors (parameter `parentPath`) when the tail footer is not sound and the file cannot be
  *   read as a VHD at all.
  */
-export async function readParentFacts(storage: Storage, parentPath: string): Promise<ParentFacts> {
+export async function readParentFacts(storage: Storage, parentPath: string): Promise<VhdParentFacts> {
   const file = await storage.open(parentPath, { parameter: "parentPath" });
   try {
     const modified = modifiedDate(await storage.fingerprint(parentPath, "parentPath"));

@@ -11,7 +11,7 @@ import type { ProgressCallback } from "../../support/progress";
 import { encodeEmptyDynamicFile, writePieces } from "./empty-dynamic-file";
 import { DiskType, FOOTER_SIZE, chsFromSize, encodeFooter, type DynamicHeader, type Footer } from "../format";
 import { newFooter } from "./new-footer";
-import type { ParentFacts } from "./parent-footer";
+import type { VhdParentFacts } from "./parent-footer";
 import { parentLinkFor } from "./parent-link";
 import { copyRawIntoDynamic, copyRawIntoFixed } from "./raw-import";
 import { checkBlockSize, checkVirtualSize } from "./size-rules";
@@ -47,7 +47,7 @@ export interface DifferencingDiskOptions {
  */
 export async function writeDifferencingDisk(
   file: RandomAccessFile,
-  parent: ParentFacts,
+  parent: VhdParentFacts,
   options: DifferencingDiskOptions,
 ): Promise<NewDiskResult> {
   const { imagePath, parentPath, signal } = options;

@@ -12,7 +12,7 @@ import { basename, join } from "node:path";
 import { promisify } from "node:util";
 import { gunzipSync } from "node:zlib";
 import { beforeAll, describe, expect, test } from "vitest";
-import { sha256File } from "../../../provider/checksum/sha256";
+import { sha256File } from "../../../provider/sha256/sha256";
 import { isVhdError, type ErrorName } from "../../../provider/errors";
 import { createDifferencingDisk } from "../../../provider/ops/create-differencing";
 import { openDiskImage } from "../../../provider/vhd/reader/reader";

@@ -3,7 +3,7 @@ import { createHash } from "node:crypto";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { sha256File } from "../../../provider/checksum/sha256";
+import { sha256File } from "../../../provider/sha256/sha256";
 import { createFileAtomically } from "../../../provider/storage/atomic-create";
 import { localStorage } from "../../../provider/storage/local/local-storage";
 import { openChain } from "../../../provider/disk/chain";

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { CHECKSUM_CACHE_ENV, cachedChecksum, fingerprintsTrustedIn, rememberChecksum } from "../../provider/checksum/checksum-cache";
+import { CHECKSUM_CACHE_ENV, cachedChecksum, fingerprintsTrustedIn, rememberChecksum } from "../../provider/sha256/checksum-cache";
 import { localStorage } from "../../provider/storage/local/local-storage";
 import { MemoryStorage } from "../../provider/storage/memory/memory-storage";
 

@@ -4,7 +4,8 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { SHA256_READ_SIZE, sha256File } from "../../provider/checksum/sha256";
+import { SHA256_READ_SIZE, sha256File } from "../../provider/sha256/sha256";
+import { MemoryStorage } from "../../provider/storage/memory/memory-storage";
 import type { ByteProgress } from "../../provider/support/progress";
 
 let folder: string;
@@ -78,6 +79,14 @@ describe("sha256File", () => {
     const failure = sha256File(path, { parameter: "parentPath" });
     await expect(failure).rejects.toMatchObject({ code: "ERROR_PATH_NOT_FOUND", path, parameter: "parentPath" });
     await expect(failure).rejects.toThrow(/0x80070003/);
+    // Says what it was doing: hashing a file, which need not be a disk image (`vhd checksum` of any file).
+    await expect(failure).rejects.toThrow(/could not open the file to compute its checksum/);
+  });
+
+  it("says the same on the in-memory adapter", async () => {
+    const failure = sha256File("/absent.bin", { storage: new MemoryStorage() });
+    await expect(failure).rejects.toMatchObject({ code: "ERROR_PATH_NOT_FOUND", path: "/absent.bin" });
+    await expect(failure).rejects.toThrow(/could not open the file to compute its checksum/);
   });
 
   it("refuses a folder with a clear error", async () => {
