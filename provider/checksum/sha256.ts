@@ -33,7 +33,7 @@ export interface ByteRange {
 }
 
 /** Zeroes the parts of `buffer` (holding the file's bytes from `start`) that fall in one of `ranges`. */
-function zeroOverlaps(buffer: Buffer, start: number, ranges: readonly ByteRange[]): void {
+export function zeroOverlaps(buffer: Buffer, start: number, ranges: readonly ByteRange[]): void {
   const end = start + buffer.length;
   for (const { offset, length } of ranges) {
     const from = Math.max(offset, start);

@@ -62,7 +62,7 @@ export interface VolumeFactsOptions {
 const GIB = 1024 * 1024 * 1024;
 
 /** Linux `statfs` f_type magic numbers (linux/magic.h and each file system's super.c). */
-const MAGIC_TO_TYPE: ReadonlyMap<number, FileSystemType> = new Map([
+export const MAGIC_TO_TYPE: ReadonlyMap<number, FileSystemType> = new Map([
   [0x4d44, "fat"], // MSDOS_SUPER_MAGIC, vfat and msdos alike
   [0x2011bab0, "exfat"], // EXFAT_SUPER_MAGIC
   [0x5346544e, "ntfs"], // NTFS_SB_MAGIC (the old ntfs driver)
@@ -87,7 +87,7 @@ const MAGIC_TO_TYPE: ReadonlyMap<number, FileSystemType> = new Map([
  * treats FAT16 volumes as 2 GB (seed-api.md, VM_E_FILE_TOO_LARGE_FOR_VOLUME). A detected `"fat"` gets FAT32's
  * limit: a FAT16 volume is itself too small to hold a larger file. ISO 9660 stores 32-bit extents, too.
  */
-const MAX_FILE_SIZE: Readonly<Partial<Record<FileSystemType, number>>> = {
+export const MAX_FILE_SIZE: Readonly<Partial<Record<FileSystemType, number>>> = {
   fat: 4 * GIB - 1,
   fat32: 4 * GIB - 1,
   fat16: 2 * GIB - 1,
