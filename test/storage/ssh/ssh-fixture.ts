@@ -1,0 +1,61 @@
+/**
+ * The SSH adapter against a real OpenSSH server on loopback: one sshd per test file, a fresh folder per test. The
+ * server runs on this machine, so the fixture sets cases up (symbolic links, edits behind the storage's back) with
+ * node:fs and GNU touch on the same files.
+ */
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, openSync, closeSync, rmSync, statSync, symlinkSync, writeSync } from "node:fs";
+import { join, posix } from "node:path";
+import { afterAll, beforeAll } from "vitest";
+import type { ConnectionArgs } from "../../../provider/storage/ssh/connection-args";
+import { closeAllSessions } from "../../../provider/storage/ssh/session-pool";
+import { SshStorage } from "../../../provider/storage/ssh/ssh-storage";
+import { sshdUnavailable, startSshd, type TestSshd } from "../../support/sshd";
+import type { ConformanceFixture } from "../conformance";
+
+/** Starts one sshd for the calling test file (when sshd is available) and returns its accessor and skip reason. */
+export function useSshd(): { server: () => TestSshd; unavailable: () => string | undefined } {
+  const reason = sshdUnavailable();
+  let server: TestSshd | undefined;
+  beforeAll(async () => {
+    if (reason === undefined) server = await startSshd();
+  }, 30000);
+  afterAll(async () => {
+    await closeAllSessions();
+    await server?.stop();
+  });
+  return {
+    server: () => {
+      if (server === undefined) throw new Error(`sshd is not running: ${reason ?? "it failed to start"}`);
+      return server;
+    },
+    unavailable: () => reason,
+  };
+}
+
+/** The connection to the test server, pinned to its host key. */
+export function connectionTo(server: TestSshd, extra: Partial<ConnectionArgs> = {}): ConnectionArgs {
+  return { host: server.host, port: server.port, user: server.user, privateKey: server.privateKey, hostKey: server.hostKey, ...extra };
+}
+
+/** A conformance fixture: an {@link SshStorage} and a fresh folder under the server's root. */
+export function sshFixture(server: TestSshd, storage = new SshStorage(connectionTo(server))): ConformanceFixture {
+  const root = mkdtempSync(join(server.root, "case-"));
+  return {
+    storage,
+    root,
+    join: (...names) => posix.join(root, ...names),
+    symlink: async (target, linkPath) => symlinkSync(target, linkPath),
+    editKeepingMtime: async (path, offset, bytes) => {
+      const reference = `${path}.mtime-ref`;
+      execFileSync("touch", ["-r", path, reference]);
+      const fd = openSync(path, "r+");
+      writeSync(fd, bytes, 0, bytes.length, offset);
+      closeSync(fd);
+      execFileSync("touch", ["-r", reference, path]);
+      rmSync(reference);
+    },
+    modeOf: async (path) => statSync(path).mode & 0o7777,
+    cleanup: async () => rmSync(root, { recursive: true, force: true }),
+  };
+}
