@@ -394,6 +394,9 @@ async function dialOnce(args: ConnectionArgs, policy: ReturnType<typeof hostKeyP
   const { user, host, port, hostLabel } = connectionTarget(args);
   const perDialMs = (args.perDialTimeout ?? CONNECTION_DEFAULTS.perDialTimeout) * 1000;
   const client = new Client();
+  // ssh2 may emit more than one 'error' (a destroyed socket after a failed handshake); callers learn of failures
+  // through the ready promise below or SshSession's close, and an 'error' event without a listener would crash.
+  client.on("error", () => undefined);
   let transport: { stream: Duplex; socket?: Socket } | undefined;
   const timeout = timeoutAfter(perDialMs, () => {
     transport?.stream.destroy();

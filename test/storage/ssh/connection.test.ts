@@ -2,8 +2,9 @@
  * The SSH adapter's connection against a real sshd: host-key trust, authentication, refused and lost connections,
  * one shared connection, and secrets kept out of every message.
  */
-import { execFileSync } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
+import { createServer, type Socket } from "node:net";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { isVhdError } from "../../../provider/errors";
@@ -102,6 +103,39 @@ describe("ssh connection", () => {
     expect(error.message).toContain("2 dial attempts");
   });
 
+  it("a server that accepts TCP but never speaks SSH is ERROR_TIMEOUT after perDialTimeout", async () => {
+    const server = sshd.server();
+    const sockets: Socket[] = [];
+    const silent = createServer((socket) => sockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    const address = silent.address();
+    const port = typeof address === "object" && address !== null ? address.port : 0;
+    try {
+      const started = Date.now();
+      const error = await expectVhdError(getSession(connectionTo(server, { port, perDialTimeout: 1, dialErrorLimit: 1 })), "ERROR_TIMEOUT");
+      expect(Date.now() - started).toBeLessThan(5000);
+      expect(error.message).toContain(`:${port}`);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
+  });
+
+  it("reaches the host through a bastion (proxy), one connection per hop", async () => {
+    const server = sshd.server();
+    const before = poolStats().connections;
+    const storage = new SshStorage(connectionTo(server, { host: "localhost", proxy: connectionTo(server) }));
+    const fx = sshFixture(server, storage);
+    const path = fx.join("via-bastion.bin");
+    const file = await storage.createExclusive(path);
+    await file.write(0, new Uint8Array([1, 2, 3]));
+    await file.close();
+    expect(await storage.pathFacts(path)).toEqual({ kind: "file", size: 3 });
+    expect(storage.host).toBe(`ssh://${server.user}@localhost:${server.port}`);
+    expect(poolStats().connections - before).toBe(2);
+    await fx.cleanup();
+  });
+
   it("shares one connection among many storages and operations (pool counter and sshd's log agree)", async () => {
     const server = sshd.server();
     const connectionsBefore = poolStats().connections;
@@ -129,13 +163,36 @@ describe("ssh connection", () => {
     const fx = sshFixture(server);
     const path = fx.join("interrupted.bin");
     const file = await fx.storage.createExclusive(path);
+    const connectionsBefore = poolStats().connections;
     const writing = file.write(0, new Uint8Array(64 * 1024 * 1024));
     setTimeout(() => server.killSessions(), 50);
     const error = await expectVhdError(writing, "ERROR_NETNAME_DELETED");
     expect(error.message).toContain(`ssh://${server.user}@127.0.0.1:${server.port}`);
     await file.close();
     expect((await fx.storage.pathFacts(path)).kind).toBe("file");
+    expect(poolStats().connections - connectionsBefore).toBe(1);
     await fx.storage.unlink(path);
     await fx.cleanup();
   });
+
+  it("an idle pooled connection does not keep the process alive", async () => {
+    const server = sshd.server();
+    const script = [
+      `const { SshStorage } = require(${JSON.stringify(join(__dirname, "../../../provider/storage/ssh/ssh-storage"))});`,
+      `const storage = new SshStorage(${JSON.stringify(connectionTo(server))});`,
+      `storage.list(${JSON.stringify(server.root)}).then((names) => console.log("listed", names.length));`,
+    ].join("\n");
+    const started = Date.now();
+    const output = await new Promise<string>((resolve, reject) =>
+      execFile(
+        process.execPath,
+        ["-r", "ts-node/register/transpile-only", "-e", script],
+        { timeout: 30000, cwd: join(__dirname, "../../..") },
+        (error, stdout) => (error ? reject(error) : resolve(stdout)),
+      ),
+    );
+    expect(output).toMatch(/^listed \d+/);
+    // The process ended by itself (no close call): well before the 30 s kill, and not after a liveness interval.
+    expect(Date.now() - started).toBeLessThan(25000);
+  }, 60000);
 });
