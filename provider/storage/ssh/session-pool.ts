@@ -276,6 +276,8 @@ function poolKey(args: ConnectionArgs): string {
 }
 
 const pool = new Map<string, Promise<SshSession>>();
+/** The sessions not yet closed, reachable synchronously (an 'exit' listener cannot await the pool's promises). */
+const liveSessions = new Set<SshSession>();
 let exitHookInstalled = false;
 
 /** Counters for tests and diagnostics. */
@@ -305,7 +307,9 @@ export async function getSession(args: ConnectionArgs): Promise<SshSession> {
   installExitHook();
   try {
     const session = await dialled;
+    liveSessions.add(session);
     session.onClose(() => {
+      liveSessions.delete(session);
       if (pool.get(key) === dialled) pool.delete(key);
     });
     return session;
@@ -327,9 +331,7 @@ function installExitHook(): void {
   exitHookInstalled = true;
   // 'exit' listeners must be synchronous: destroy the sockets rather than wait for a polite disconnect.
   process.once("exit", () => {
-    for (const entry of pool.values()) {
-      entry.then((session) => session.destroy(new Error("the process exited")), () => undefined);
-    }
+    for (const session of liveSessions) session.destroy(new Error("the process exited"));
   });
 }
 

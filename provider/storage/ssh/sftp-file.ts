@@ -8,7 +8,7 @@ import type { SFTPWrapper } from "ssh2";
 import type { ErrorParameter } from "../../errors";
 import type { RandomAccessFile } from "../random-access-file";
 import type { SshSession } from "./session-pool";
-import { SFTP_STATUS, vhdErrorFromSsh, type SshErrorContext } from "./ssh-errors";
+import { SFTP_STATUS, isUnsupportedExtension, vhdErrorFromSsh, type SshErrorContext } from "./ssh-errors";
 
 /** Bytes per READ/WRITE request: OpenSSH's advertised maximum data length (261120 = 255 KiB). */
 export const SFTP_CHUNK = 261120;
@@ -193,7 +193,7 @@ export class SftpFile implements RandomAccessFile {
             try {
               this.sftp.ext_openssh_fsync(this.handle, (error) => (error ? reject(error) : resolve()));
             } catch (error) {
-              if (/not supported/i.test((error as Error).message)) resolve();
+              if (isUnsupportedExtension(error)) resolve();
               else reject(error);
             }
           }),

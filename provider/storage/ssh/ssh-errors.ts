@@ -72,6 +72,14 @@ export function redact(text: string, secrets: readonly string[] = []): string {
   return out;
 }
 
+/**
+ * True for ssh2's synchronous refusal of an extension the server did not advertise in its VERSION reply (OpenSSH
+ * PROTOCOL §4.2: clients must check before use; ssh2 checks and throws).
+ */
+export function isUnsupportedExtension(error: unknown): boolean {
+  return error instanceof Error && /does not support this extended request/i.test(error.message);
+}
+
 /** The `code` of an ssh2/Node error: an SFTP status number or an errno string. */
 function codeOf(error: unknown): number | string | undefined {
   const code = (error as { code?: unknown } | null)?.code;
@@ -106,6 +114,7 @@ function rowFor(error: unknown, context: SshErrorContext): { code: ErrorName; ad
   const level = levelOf(error);
   const message = error instanceof Error ? error.message : "";
   if (code === SFTP_STATUS.FAILURE) return context.onFailure;
+  if (isUnsupportedExtension(error)) return SFTP_ROWS[SFTP_STATUS.OP_UNSUPPORTED];
   if (typeof code === "number") return SFTP_ROWS[code];
   if (typeof code === "string" && DIAL_ROWS[code] !== undefined) return DIAL_ROWS[code];
   if (level === "client-authentication") {

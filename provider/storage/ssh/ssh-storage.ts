@@ -151,8 +151,8 @@ export class SshStorage implements Storage {
             try {
               send(session.sftp, (error, value) => (error ? reject(error) : resolve(value as T)));
             } catch (error) {
-              // ssh2 throws synchronously for an extension the server did not advertise.
-              reject(Object.assign(error as Error, { code: SFTP_STATUS.OP_UNSUPPORTED }));
+              // ssh2 throws synchronously for an extension the server did not advertise (mapped to ERROR_NOT_SUPPORTED).
+              reject(error);
             }
           }),
       );
