@@ -106,8 +106,14 @@ function spawnSyncText(command: string, args: string[]): string {
   }
 }
 
+/** Options of {@link startSshd}. */
+export interface SshdOptions {
+  /** More sshd_config lines, e.g. `ForceCommand internal-sftp` for an SFTP-only account. */
+  extraConfig?: string[];
+}
+
 /** Starts a server; call {@link sshdUnavailable} first and skip with its reason. */
-export async function startSshd(): Promise<TestSshd> {
+export async function startSshd(options: SshdOptions = {}): Promise<TestSshd> {
   const dir = mkdtempSync(join(tmpdir(), "vhd-sshd-"));
   const root = join(dir, "disks");
   mkdirSync(root);
@@ -131,6 +137,7 @@ export async function startSshd(): Promise<TestSshd> {
     "LogLevel VERBOSE",
     // OpenSSH 9.8+ penalises a source after failed logins; negative tests must not lock out the next ones.
     ...(major > 9 || (major === 9 && minor >= 8) ? ["PerSourcePenalties no"] : []),
+    ...(options.extraConfig ?? []),
   ];
   writeFileSync(join(dir, "sshd_config"), `${config.join("\n")}\n`);
   let log = "";

@@ -137,6 +137,8 @@ export class SshSession {
                 channel.close();
               };
               signal?.addEventListener("abort", abort, { once: true });
+              // No command here reads input; EOF at once also ends a ForceCommand (internal-sftp) that would wait.
+              channel.end();
               channel.on("data", (chunk: Buffer) => stdout.push(chunk));
               channel.stderr.on("data", (chunk: Buffer) => stderr.push(chunk));
               channel.on("exit", (code: number | null) => {

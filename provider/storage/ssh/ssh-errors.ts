@@ -98,7 +98,7 @@ export function isConnectionLoss(error: unknown): boolean {
   const message = error instanceof Error ? error.message : "";
   const code = codeOf(error);
   return (
-    /No response from server|Not connected|channel .*closed|Channel open failure|Keepalive timeout/i.test(message) ||
+    /No response from server|Not connected|Keepalive timeout/i.test(message) ||
     code === SFTP_STATUS.NO_CONNECTION ||
     code === SFTP_STATUS.CONNECTION_LOST ||
     code === "ECONNRESET" ||

@@ -46,9 +46,9 @@ import {
   writableCommand,
   type HostTools,
 } from "./remote-shell";
-import { connectionTarget, getSession, type SshSession } from "./session-pool";
+import { connectionTarget, getSession, type ExecResult, type SshSession } from "./session-pool";
 import { SftpFile, volumeFailureCause } from "./sftp-file";
-import { SFTP_STATUS, vhdErrorFromSsh, type SshErrorContext } from "./ssh-errors";
+import { SFTP_STATUS, isConnectionLoss, vhdErrorFromSsh, type SshErrorContext } from "./ssh-errors";
 import { formatSshUrl } from "./ssh-url";
 import { sftpToWindowsPath, windowsToSftpPath } from "./windows-paths";
 
@@ -104,6 +104,19 @@ export class SshStorage implements Storage {
       this.tools.set(session, tools);
     }
     return tools;
+  }
+
+  /**
+   * Runs a helper command; undefined when the host would not run it (no exec channel free under a low MaxSessions,
+   * a ForceCommand, a restricted shell), so the caller takes its SFTP-only path. A lost connection still rejects.
+   */
+  private async tryExec(session: SshSession, sftpPath: string, command: string, parameter?: ErrorParameter, signal?: AbortSignal): Promise<ExecResult | undefined> {
+    try {
+      return await session.exec(command, signal);
+    } catch (error) {
+      if (session.alive && !isConnectionLoss(error)) return undefined;
+      throw vhdErrorFromSsh(error, this.context(session, sftpPath, "run a command on the host", parameter));
+    }
   }
 
   /** The path in SFTP form. @throws `ERROR_BAD_PATHNAME` for a relative path. */
@@ -373,10 +386,8 @@ export class SshStorage implements Storage {
     const sftpPath = this.sftpPath(path, parameter);
     const session = await this.session();
     if ((await this.hostTools(session)).gnuStat) {
-      const result = await session.exec(fingerprintCommand(sftpPath)).catch((error: unknown) => {
-        throw vhdErrorFromSsh(error, this.context(session, sftpPath, "read the file's fingerprint", parameter));
-      });
-      const parsed = result.exitCode === 0 ? parseFingerprint(result.stdout.toString("utf8")) : undefined;
+      const result = await this.tryExec(session, sftpPath, fingerprintCommand(sftpPath), parameter);
+      const parsed = result?.exitCode === 0 ? parseFingerprint(result.stdout.toString("utf8")) : undefined;
       if (parsed !== undefined) return parsed;
     }
     // The SFTP stat also gives the mapped error when the exec failed (missing file, permission).
@@ -409,11 +420,12 @@ export class SshStorage implements Storage {
     let fsMagic = 0;
     let writable = !readOnly;
     if (tools.gnuStat) {
-      const magic = await session.exec(fsMagicCommand(sftpPath));
-      if (magic.exitCode === 0) fsMagic = Number.parseInt(magic.stdout.toString("utf8").trim(), 16) >>> 0;
+      const magic = await this.tryExec(session, sftpPath, fsMagicCommand(sftpPath));
+      if (magic?.exitCode === 0) fsMagic = Number.parseInt(magic.stdout.toString("utf8").trim(), 16) >>> 0;
     }
     if (tools.shell && !readOnly) {
-      writable = (await session.exec(writableCommand(sftpPath))).stdout.toString("utf8").trim() === "writable";
+      const answer = await this.tryExec(session, sftpPath, writableCommand(sftpPath));
+      if (answer !== undefined) writable = answer.stdout.toString("utf8").trim() === "writable";
     }
     const fsType = options.assumeFsType ?? MAGIC_TO_TYPE.get(fsMagic) ?? "unknown";
     return {
@@ -448,11 +460,9 @@ export class SshStorage implements Storage {
         : this.pathFlavour === "win32"
           ? powershellCommand(windowsSha256Script(path))
           : sha256Command(sftpPath, tools);
-    if (command !== undefined && (this.pathFlavour === "posix" ? tools.shell : true)) {
-      const result = await session.exec(command, signal).catch((error: unknown) => {
-        throw vhdErrorFromSsh(error, this.context(session, sftpPath, "compute the checksum on the host", parameter));
-      });
-      throwIfCancelled(signal, { parameter, path: url });
+    const result = command === undefined ? undefined : await this.tryExec(session, sftpPath, command, parameter, signal);
+    throwIfCancelled(signal, { parameter, path: url });
+    if (result !== undefined) {
       const digest = result.exitCode === 0 ? parseSha256Output(result.stdout.toString("utf8")) : undefined;
       if (digest !== undefined) {
         onProgress?.({ bytesDone: stats.size, bytesTotal: stats.size });

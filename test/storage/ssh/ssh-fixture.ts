@@ -10,15 +10,15 @@ import { afterAll, beforeAll } from "vitest";
 import type { ConnectionArgs } from "../../../provider/storage/ssh/connection-args";
 import { closeAllSessions } from "../../../provider/storage/ssh/session-pool";
 import { SshStorage } from "../../../provider/storage/ssh/ssh-storage";
-import { sshdUnavailable, startSshd, type TestSshd } from "../../support/sshd";
+import { sshdUnavailable, startSshd, type SshdOptions, type TestSshd } from "../../support/sshd";
 import type { ConformanceFixture } from "../conformance";
 
 /** Starts one sshd for the calling test file (when sshd is available) and returns its accessor and skip reason. */
-export function useSshd(): { server: () => TestSshd; unavailable: () => string | undefined } {
+export function useSshd(options: SshdOptions = {}): { server: () => TestSshd; unavailable: () => string | undefined } {
   const reason = sshdUnavailable();
   let server: TestSshd | undefined;
   beforeAll(async () => {
-    if (reason === undefined) server = await startSshd();
+    if (reason === undefined) server = await startSshd(options);
   }, 30000);
   afterAll(async () => {
     await closeAllSessions();
