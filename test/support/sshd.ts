@@ -110,6 +110,8 @@ function spawnSyncText(command: string, args: string[]): string {
 export interface SshdOptions {
   /** More sshd_config lines, e.g. `ForceCommand internal-sftp` for an SFTP-only account. */
   extraConfig?: string[];
+  /** Arguments of the SFTP server (sftp-server(8)), e.g. `-P hardlink` to refuse hardlink@openssh.com (names: `sftp-server -Q requests`). */
+  sftpArgs?: string[];
 }
 
 /** Starts a server; call {@link sshdUnavailable} first and skip with its reason. */
@@ -133,7 +135,7 @@ export async function startSshd(options: SshdOptions = {}): Promise<TestSshd> {
     "PasswordAuthentication no",
     "KbdInteractiveAuthentication no",
     "PermitRootLogin prohibit-password",
-    "Subsystem sftp internal-sftp",
+    ["Subsystem sftp internal-sftp", ...(options.sftpArgs ?? [])].join(" "),
     "LogLevel VERBOSE",
     // OpenSSH 9.8+ penalises a source after failed logins; negative tests must not lock out the next ones.
     ...(major > 9 || (major === 9 && minor >= 8) ? ["PerSourcePenalties no"] : []),

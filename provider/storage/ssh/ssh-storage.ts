@@ -290,19 +290,45 @@ export class SshStorage implements Storage {
     const to = this.sftpPath(targetPath, parameter);
     const session = await this.session();
     const taken = this.existsOrVolume(session, to);
-    try {
-      // link(2) never replaces an existing entry (OpenSSH PROTOCOL §4.5).
-      await this.request<void>(session, to, "publish the new file", parameter, (sftp, done) => sftp.ext_openssh_hardlink(from, to, done), taken);
-    } catch (error) {
-      if (!(error instanceof VhdError && error.code === "ERROR_NOT_SUPPORTED")) throw error;
-      // Without hardlink@: SSH_FXP_RENAME, which the protocol defines to fail on an existing target
-      // (draft-ietf-secsh-filexfer-02 §6.5; OpenSSH implements it as link+unlink).
-      await this.request<void>(session, to, "publish the new file", parameter, (sftp, done) => sftp.rename(from, to, done), taken);
-      await this.syncFolder(this.displayPath(posix.dirname(to)));
-      return;
+    // link(2) never replaces an existing entry (OpenSSH PROTOCOL §4.5).
+    const linked = await this.request<void>(session, to, "publish the new file", parameter, (sftp, done) => sftp.ext_openssh_hardlink(from, to, done), taken).then(
+      () => true,
+      (error: unknown) => {
+        // No hardlink@, or link(2) refused as on FAT and exFAT (EPERM arrives as PERMISSION_DENIED).
+        if (error instanceof VhdError && (error.code === "ERROR_NOT_SUPPORTED" || error.code === "ERROR_ACCESS_DENIED")) return false;
+        throw error;
+      },
+    );
+    if (linked) {
+      await this.request<void>(session, from, "remove the temporary name", parameter, (sftp, done) => sftp.unlink(from, done));
+    } else {
+      await this.claimThenRename(session, from, to, parameter, taken);
     }
-    await this.request<void>(session, from, "remove the temporary name", parameter, (sftp, done) => sftp.unlink(from, done));
     await this.syncFolder(this.displayPath(posix.dirname(to)));
+  }
+
+  /**
+   * Publishing without hard links, as fs/atomic-file.ts does locally: claim the target name with O_EXCL (which fails
+   * on anything already there), then rename the finished file over that claim with posix-rename@openssh.com. Plain
+   * SSH_FXP_RENAME is not used: servers differ on whether it replaces. The claim is removed again if the rename fails.
+   */
+  private async claimThenRename(
+    session: SshSession,
+    from: string,
+    to: string,
+    parameter: ErrorParameter | undefined,
+    taken: (error: unknown) => Promise<SshErrorContext["onFailure"]>,
+  ): Promise<void> {
+    const claim = await this.request<Buffer>(session, to, "claim the target name", parameter, (sftp, done) =>
+      sftp.open(to, FXF.WRITE | FXF.CREAT | FXF.EXCL, done),
+    taken);
+    await this.request<void>(session, to, "close the claim", parameter, (sftp, done) => sftp.close(claim, done));
+    try {
+      await this.request<void>(session, to, "publish the new file", parameter, (sftp, done) => sftp.ext_openssh_rename(from, to, done));
+    } catch (error) {
+      await this.request<void>(session, to, "remove the claim", parameter, (sftp, done) => sftp.unlink(to, done)).catch(() => undefined);
+      throw error;
+    }
   }
 
   async replace(sourcePath: string, targetPath: string, parameter?: ErrorParameter): Promise<void> {
