@@ -4,29 +4,14 @@
  * over its claim. (The other refusal, link(2) failing with EPERM on a FAT volume, takes the same path; this machine
  * cannot mount one for sshd.)
  */
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { closeAllSessions } from "../../../provider/storage/ssh/session-pool";
-import { expectVhdError, type ConformanceFixture } from "../conformance";
-import { sshFixture, useSshd } from "./ssh-fixture";
+import { describe, expect, it } from "vitest";
+import { expectVhdError } from "../conformance";
+import { useSshFixture, useSshd } from "./ssh-fixture";
 
 const sshd = useSshd({ sftpArgs: ["-P", "hardlink"] });
 
 describe("ssh publishNoClobber without hard links", () => {
-  let fx: ConformanceFixture | undefined;
-  beforeEach((context) => {
-    const reason = sshd.unavailable();
-    if (reason !== undefined) return context.skip(reason);
-    fx = sshFixture(sshd.server());
-  });
-  afterEach(async () => {
-    await fx?.cleanup();
-    fx = undefined;
-    await closeAllSessions();
-  });
-  const current = (): ConformanceFixture => {
-    if (fx === undefined) throw new Error("no fixture: the test should have been skipped");
-    return fx;
-  };
+  const current = useSshFixture(sshd);
 
   async function writeTemp(name: string, text: string): Promise<string> {
     const path = current().join(name);

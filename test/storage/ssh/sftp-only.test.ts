@@ -4,29 +4,13 @@
  * fingerprint has whole-second times and no inode, and the file-system type is unknown.
  */
 import { createHash } from "node:crypto";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { closeAllSessions } from "../../../provider/storage/ssh/session-pool";
-import type { ConformanceFixture } from "../conformance";
-import { sshFixture, useSshd } from "./ssh-fixture";
+import { describe, expect, it } from "vitest";
+import { useSshFixture, useSshd } from "./ssh-fixture";
 
 const sshd = useSshd({ extraConfig: ["ForceCommand internal-sftp"] });
 
 describe("ssh storage on an SFTP-only account", () => {
-  let fx: ConformanceFixture | undefined;
-  beforeEach((context) => {
-    const reason = sshd.unavailable();
-    if (reason !== undefined) return context.skip(reason);
-    fx = sshFixture(sshd.server());
-  });
-  afterEach(async () => {
-    await fx?.cleanup();
-    fx = undefined;
-    await closeAllSessions();
-  });
-  const current = (): ConformanceFixture => {
-    if (fx === undefined) throw new Error("no fixture: the test should have been skipped");
-    return fx;
-  };
+  const current = useSshFixture(sshd);
 
   it("streams the checksum over SFTP and gets the same digest", async () => {
     const storage = current().storage;

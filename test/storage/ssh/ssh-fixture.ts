@@ -6,7 +6,7 @@
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, openSync, closeSync, rmSync, statSync, symlinkSync, writeSync } from "node:fs";
 import { join, posix } from "node:path";
-import { afterAll, beforeAll } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach } from "vitest";
 import type { ConnectionArgs } from "../../../provider/storage/ssh/connection-args";
 import { closeAllSessions } from "../../../provider/storage/ssh/session-pool";
 import { SshStorage } from "../../../provider/storage/ssh/ssh-storage";
@@ -57,5 +57,27 @@ export function sshFixture(server: TestSshd, storage = new SshStorage(connection
     },
     modeOf: async (path) => statSync(path).mode & 0o7777,
     cleanup: async () => rmSync(root, { recursive: true, force: true }),
+  };
+}
+
+/**
+ * A fresh {@link sshFixture} for each test of the calling `describe` (skipping with the reason when sshd cannot run),
+ * cleaned up with the pool afterwards; returns the accessor for the current one.
+ */
+export function useSshFixture(sshd: ReturnType<typeof useSshd>): () => ConformanceFixture {
+  let fx: ConformanceFixture | undefined;
+  beforeEach((context) => {
+    const reason = sshd.unavailable();
+    if (reason !== undefined) return context.skip(reason);
+    fx = sshFixture(sshd.server());
+  });
+  afterEach(async () => {
+    await fx?.cleanup();
+    fx = undefined;
+    await closeAllSessions();
+  });
+  return () => {
+    if (fx === undefined) throw new Error("no fixture: the test should have been skipped");
+    return fx;
   };
 }
