@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { SshStorage } from "../../../provider/storage/ssh/ssh-storage";
 import { formatSshHost, formatSshUrl, isSshUrl, parseSshUrl } from "../../../provider/storage/ssh/ssh-url";
 import { isWindowsDrivePath, sftpToWindowsPath, windowsToSftpPath } from "../../../provider/storage/ssh/windows-paths";
 import { expectVhdError } from "../conformance";
@@ -47,5 +48,23 @@ describe("Windows drive paths over Win32-OpenSSH SFTP", () => {
       await expectVhdError(Promise.resolve().then(() => windowsToSftpPath(path)), "ERROR_BAD_PATHNAME");
     }
     await expectVhdError(Promise.resolve().then(() => sftpToWindowsPath("/vms/a.vhd")), "ERROR_BAD_PATHNAME");
+  });
+});
+
+describe("SshStorage naming (no connection needed)", () => {
+  it("names a Windows host's files by their SFTP form and refuses POSIX paths there", async () => {
+    const storage = new SshStorage({ host: "hv1", user: "Administrator", hostKeyChecking: false }, { pathFlavour: "win32" });
+    expect(storage.host).toBe("ssh://Administrator@hv1:22");
+    expect(storage.sftpPath("C:\\VMs\\a.vhd")).toBe("/C:/VMs/a.vhd");
+    expect(storage.url(storage.sftpPath("C:\\VMs\\a.vhd"))).toBe("ssh://Administrator@hv1:22/C:/VMs/a.vhd");
+    await expectVhdError(Promise.resolve().then(() => storage.sftpPath("/vms/a.vhd", "imagePath")), "ERROR_BAD_PATHNAME");
+  });
+
+  it("defaults to @pulumi/command's user and port, and refuses relative paths on a POSIX host", async () => {
+    const storage = new SshStorage({ host: "::1", hostKeyChecking: false });
+    expect(storage.host).toBe("ssh://root@[::1]:22");
+    expect(storage.pathFlavour).toBe("posix");
+    expect(storage.url("/vms/a.vhd")).toBe("ssh://root@[::1]:22/vms/a.vhd");
+    await expectVhdError(Promise.resolve().then(() => storage.sftpPath("vms/a.vhd")), "ERROR_BAD_PATHNAME");
   });
 });
