@@ -131,10 +131,10 @@ export function describeStorageConformance(
       await expectVhdError(fx.storage.createExclusive(fx.join("nope", "a.bin")), "ERROR_PATH_NOT_FOUND");
     });
 
-    it("open: a missing file is ERROR_PATH_NOT_FOUND, a folder is not a virtual disk", async () => {
+    it("open: a missing file is ERROR_PATH_NOT_FOUND, a folder ERROR_INVALID_NAME", async () => {
       await expectVhdError(fx.storage.open(fx.join("missing.bin")), "ERROR_PATH_NOT_FOUND");
       await fx.storage.mkdir(fx.join("folder"));
-      await expectVhdError(fx.storage.open(fx.join("folder")), "ERROR_VIRTDISK_NOT_VIRTUAL_DISK");
+      await expectVhdError(fx.storage.open(fx.join("folder")), "ERROR_INVALID_NAME");
     });
 
     it("a writable open writes in place; truncate shortens and extends with zeros", async () => {
@@ -209,7 +209,9 @@ export function describeStorageConformance(
       await writeFile(fx.storage, fx.join("sub", "x.bin"), bytes("x"));
       await writeFile(fx.storage, fx.join("sub", "y.bin"), bytes("y"));
       expect((await fx.storage.list(folder)).sort()).toEqual(["x.bin", "y.bin"]);
-      await expectVhdError(fx.storage.rmdir(folder), "ERROR_DIR_NOT_EMPTY");
+      // The port leaves the code to the host (the SSH adapter says ERROR_DIR_NOT_EMPTY); the folder must survive.
+      expect(isVhdError(await fx.storage.rmdir(folder).catch((error: unknown) => error))).toBe(true);
+      expect((await fx.storage.list(folder)).length).toBe(2);
       await fx.storage.unlink(fx.join("sub", "x.bin"));
       await fx.storage.unlink(fx.join("sub", "y.bin"));
       await fx.storage.rmdir(folder);

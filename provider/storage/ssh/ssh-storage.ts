@@ -216,10 +216,12 @@ export class SshStorage implements Storage {
     return this.wrap(session, handle, path, sftpPath, parameter, async () => {
       const stats = await this.request<Stats>(session, sftpPath, "look at the open file", parameter, (sftp, done) => sftp.fstat(handle, done));
       if (!stats.isFile()) {
-        throw new VhdError("ERROR_VIRTDISK_NOT_VIRTUAL_DISK", `${this.host}: the path is not a regular file`, {
-          ...(parameter === undefined ? {} : { parameter }),
-          path: this.url(sftpPath),
-        });
+        const folder = stats.isDirectory();
+        throw new VhdError(
+          folder ? "ERROR_INVALID_NAME" : "ERROR_VIRTDISK_NOT_VIRTUAL_DISK",
+          `${this.host}: the path is ${folder ? "a folder" : "not a regular file"}, not a disk file`,
+          { ...(parameter === undefined ? {} : { parameter }), path: this.url(sftpPath) },
+        );
       }
       return stats.size;
     });
