@@ -14,7 +14,7 @@ import { connect as connectTcp, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { Client, type ClientChannel, type SFTPWrapper } from "ssh2";
 import { VhdError } from "../../errors";
-import { CONNECTION_DEFAULTS, type ConnectionArgs, type ProxyConnectionArgs } from "./connection-args";
+import { CONNECTION_DEFAULTS, SECRET_CONNECTION_FIELDS, type ConnectionArgs, type ProxyConnectionArgs } from "./connection-args";
 import { hostKeyPolicy, sha256Fingerprint, verifyHostKey } from "./host-key";
 import { formatSshHost } from "./ssh-url";
 import { vhdErrorFromSsh } from "./ssh-errors";
@@ -249,9 +249,10 @@ export function connectionTarget(args: ProxyConnectionArgs): { user: string; hos
 
 /** The secret values of a connection and its proxy, for redaction. */
 function secretsOf(args: ConnectionArgs): string[] {
-  const own = [args.password, args.privateKey, args.privateKeyPassword];
-  const proxy = args.proxy ? [args.proxy.password, args.proxy.privateKey, args.proxy.privateKeyPassword] : [];
-  return [...own, ...proxy].filter((value): value is string => typeof value === "string" && value.length > 0);
+  const hops: ProxyConnectionArgs[] = args.proxy ? [args, args.proxy] : [args];
+  return hops
+    .flatMap((hop) => SECRET_CONNECTION_FIELDS.map((field) => hop[field]))
+    .filter((value): value is string => typeof value === "string" && value.length > 0);
 }
 
 /**
