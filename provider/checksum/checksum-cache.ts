@@ -11,10 +11,12 @@
  * `$XDG_CACHE_HOME/pulumi-vhd`, else `~/.cache/pulumi-vhd`. Reading or writing it never fails a deployment: a lost
  * or unreadable cache costs one more hash.
  */
-import { mkdir } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { readJsonRecord, replaceJsonRecord } from "../fs/json-record";
+import { makeFolders } from "../storage/folders";
+import { readJsonRecord, replaceJsonRecord } from "../storage/json-record";
+// The cache describes files on this machine's view, whatever storage holds the disks: it is always local.
+import { localStorage } from "../storage/local/local-storage";
 
 /** The environment variable naming the cache folder. */
 export const CHECKSUM_CACHE_ENV = "PULUMI_VHD_CACHE_DIR";
@@ -30,7 +32,7 @@ function cacheFile(): string {
 }
 
 async function readEntries(file: string): Promise<Record<string, string>> {
-  const parsed = await readJsonRecord(file, "path").catch(() => null);
+  const parsed = await readJsonRecord(localStorage, file, "path").catch(() => null);
   return typeof parsed === "object" && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, string>) : {};
 }
 
@@ -60,7 +62,8 @@ export async function rememberChecksum(key: string, kind: ChecksumKind, sha256: 
   const keys = Object.keys(entries);
   for (const old of keys.slice(0, Math.max(0, keys.length - MAX_ENTRIES))) delete entries[old];
   // Deliberately never thrown (see the module comment); replaceJsonRecord leaves no temporary file behind.
-  await mkdir(join(file, ".."), { recursive: true })
-    .then(() => replaceJsonRecord(file, entries, { parameter: "path", action: "remember a checksum" }))
+  await makeFolders(localStorage, join(file, ".."))
+    .then(() => replaceJsonRecord(localStorage, file, entries, { parameter: "path" }))
     .catch(() => undefined);
 }
+

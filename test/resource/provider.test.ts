@@ -15,7 +15,7 @@ import { HASH_STATS_ENV, totalBytesHashed } from "../../provider/checksum/hash-s
 import type { RawInputs } from "../../provider/resource/settings";
 import * as provider from "../../provider/resource/provider";
 import { type DiskInputs, type DiskState, UNKNOWN } from "../../provider/resource/state";
-import { writeAt } from "../../provider/vhd/writer";
+import { writeAt } from "../../provider/vhd/writer/block-writer";
 
 const MiB = 1024 * 1024;
 

@@ -4,11 +4,13 @@
  * things the port deliberately cannot do (make a symbolic link, edit a file behind the storage's back keeping its
  * mtime, read permission bits), which a test needs to set up a case.
  */
+import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
+import { closeSync, openSync, rmSync, statSync, symlinkSync, writeSync } from "node:fs";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { isVhdError, type ErrorName } from "../../provider/errors";
 import type { Storage } from "../../provider/storage/port";
-import { fingerprintKey } from "../../provider/fs/file-fingerprint";
+import { fingerprintKey } from "../../provider/storage/facts";
 
 /** One test's storage and folder. */
 export interface ConformanceFixture {
@@ -290,4 +292,25 @@ export function describeStorageConformance(
       await fx.storage.syncFolder(fx.root);
     });
   });
+}
+
+/**
+ * The fixture parts for an adapter whose files are also this machine's files (the local adapter, and the SSH adapter
+ * against a loopback sshd): links, edits with the mtime put back by GNU `touch -r`, and modes, through node:fs.
+ */
+export function nodeFsFixtureParts(root: string): Pick<ConformanceFixture, "symlink" | "editKeepingMtime" | "modeOf" | "cleanup"> {
+  return {
+    symlink: async (target, linkPath) => symlinkSync(target, linkPath),
+    editKeepingMtime: async (path, offset, content) => {
+      const reference = `${path}.mtime-ref`;
+      execFileSync("touch", ["-r", path, reference]);
+      const fd = openSync(path, "r+");
+      writeSync(fd, content, 0, content.length, offset);
+      closeSync(fd);
+      execFileSync("touch", ["-r", reference, path]);
+      rmSync(reference);
+    },
+    modeOf: async (path) => statSync(path).mode & 0o7777,
+    cleanup: async () => rmSync(root, { recursive: true, force: true }),
+  };
 }

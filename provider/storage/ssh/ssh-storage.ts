@@ -12,13 +12,12 @@
  * a folder above the file is followed (keep disks in a folder only the SSH user can write); `createExclusive` still
  * refuses a link (dangling or not) as the last component, because O_EXCL never follows one.
  */
-import { createHash } from "node:crypto";
 import { posix } from "node:path";
 import type { SFTPWrapper, Stats } from "ssh2";
 import { VhdError, type ErrorParameter } from "../../errors";
-import { throwIfCancelled } from "../../fs/cancellation";
-import { MAGIC_TO_TYPE, MAX_FILE_SIZE } from "../../fs/volume";
-import { zeroOverlaps } from "../../checksum/sha256";
+import { throwIfCancelled } from "../../support/cancellation";
+import { fsTypeOfStatfsMagic, maxFileSizeOf } from "../facts";
+import { sha256ByReading } from "../sha256-stream";
 import type {
   CreateOptions,
   FileFingerprint,
@@ -54,8 +53,6 @@ import { sftpToWindowsPath, windowsToSftpPath } from "./windows-paths";
 
 /** SSH_FXF_* open flags (draft-ietf-secsh-filexfer-02 §6.3). */
 const FXF = { READ: 0x01, WRITE: 0x02, CREAT: 0x08, EXCL: 0x20 } as const;
-/** Bytes hashed per batch when the SHA-256 is streamed over SFTP (each batch is many pipelined requests). */
-const STREAM_HASH_BATCH = 4 * 1024 * 1024;
 
 /** Options of {@link SshStorage}. */
 export interface SshStorageOptions {
@@ -392,15 +389,16 @@ export class SshStorage implements Storage {
       });
     const stats = await look(sftpPath, options.followLinks ?? false);
     if (stats !== undefined) {
-      if (stats.isSymbolicLink()) return { kind: "symlink", size: 0 };
-      if (stats.isFile()) return { kind: "file", size: stats.size };
-      return { kind: stats.isDirectory() ? "folder" : "other", size: 0 };
+      const mode = stats.mode & 0o7777;
+      if (stats.isSymbolicLink()) return { kind: "symlink", size: 0, mode };
+      if (stats.isFile()) return { kind: "file", size: stats.size, mode };
+      return { kind: stats.isDirectory() ? "folder" : "other", size: 0, mode };
     }
     // SFTP reports ENOTDIR as NO_SUCH_FILE too: a file among the folders above makes the path "through-file".
     for (let folder = posix.dirname(sftpPath); ; folder = posix.dirname(folder)) {
       const above = await look(folder, true);
-      if (above !== undefined) return { kind: above.isDirectory() ? "missing" : "through-file", size: 0 };
-      if (folder === posix.dirname(folder)) return { kind: "missing", size: 0 };
+      if (above !== undefined) return { kind: above.isDirectory() ? "missing" : "through-file", size: 0, mode: 0 };
+      if (folder === posix.dirname(folder)) return { kind: "missing", size: 0, mode: 0 };
     }
   }
 
@@ -455,7 +453,7 @@ export class SshStorage implements Storage {
       const answer = await this.tryExec(session, sftpPath, writableCommand(sftpPath));
       if (answer !== undefined) writable = answer.stdout.toString("utf8").trim() === "writable";
     }
-    const fsType = options.assumeFsType ?? MAGIC_TO_TYPE.get(fsMagic) ?? "unknown";
+    const fsType = options.assumeFsType ?? fsTypeOfStatfsMagic(fsMagic);
     return {
       folder,
       freeBytes: info === undefined ? Number.POSITIVE_INFINITY : Number(BigInt(info.f_bavail) * BigInt(info.f_frsize)),
@@ -463,7 +461,7 @@ export class SshStorage implements Storage {
       fsMagic,
       readOnly,
       writable,
-      maxFileSize: MAX_FILE_SIZE[fsType] ?? Number.POSITIVE_INFINITY,
+      maxFileSize: maxFileSizeOf(fsType),
     };
   }
 
@@ -503,30 +501,7 @@ export class SshStorage implements Storage {
         });
       }
     }
-    return this.streamSha256(path, stats.size, { ...options, parameter });
-  }
-
-  private async streamSha256(path: string, bytesTotal: number, options: Sha256Options & { parameter: ErrorParameter }): Promise<Sha256Result> {
-    const { onProgress, signal, parameter, zeroRanges = [] } = options;
-    const file = await this.open(path, { parameter });
-    try {
-      const hash = createHash("sha256");
-      const buffer = Buffer.alloc(STREAM_HASH_BATCH);
-      let done = 0;
-      while (done < file.size) {
-        throwIfCancelled(signal, { parameter, path: this.url(this.sftpPath(path)) });
-        const length = Math.min(STREAM_HASH_BATCH, file.size - done);
-        const chunk = buffer.subarray(0, length);
-        await file.read(done, length, chunk);
-        zeroOverlaps(chunk, done, zeroRanges);
-        hash.update(chunk);
-        done += length;
-        onProgress?.({ bytesDone: done, bytesTotal });
-      }
-      return { sha256: hash.digest("hex"), bytes: done };
-    } finally {
-      await file.close();
-    }
+    return sha256ByReading(this, path, { ...options, parameter });
   }
 
   /**

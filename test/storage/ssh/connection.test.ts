@@ -130,7 +130,7 @@ describe("ssh connection", () => {
     const file = await storage.createExclusive(path);
     await file.write(0, new Uint8Array([1, 2, 3]));
     await file.close();
-    expect(await storage.pathFacts(path)).toEqual({ kind: "file", size: 3 });
+    expect(await storage.pathFacts(path)).toMatchObject({ kind: "file", size: 3 });
     expect(storage.host).toBe(`ssh://${server.user}@localhost:${server.port}`);
     expect(poolStats().connections - before).toBe(2);
     await fx.cleanup();

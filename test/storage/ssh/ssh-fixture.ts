@@ -11,7 +11,7 @@ import type { ConnectionArgs } from "../../../provider/storage/ssh/connection-ar
 import { closeAllSessions } from "../../../provider/storage/ssh/session-pool";
 import { SshStorage } from "../../../provider/storage/ssh/ssh-storage";
 import { sshdUnavailable, startSshd, type SshdOptions, type TestSshd } from "../../support/sshd";
-import type { ConformanceFixture } from "../conformance";
+import { nodeFsFixtureParts, type ConformanceFixture } from "../conformance";
 
 /** Starts one sshd for the calling test file (when sshd is available) and returns its accessor and skip reason. */
 export function useSshd(options: SshdOptions = {}): { server: () => TestSshd; unavailable: () => string | undefined } {
@@ -45,18 +45,7 @@ export function sshFixture(server: TestSshd, storage = new SshStorage(connection
     storage,
     root,
     join: (...names) => posix.join(root, ...names),
-    symlink: async (target, linkPath) => symlinkSync(target, linkPath),
-    editKeepingMtime: async (path, offset, bytes) => {
-      const reference = `${path}.mtime-ref`;
-      execFileSync("touch", ["-r", path, reference]);
-      const fd = openSync(path, "r+");
-      writeSync(fd, bytes, 0, bytes.length, offset);
-      closeSync(fd);
-      execFileSync("touch", ["-r", reference, path]);
-      rmSync(reference);
-    },
-    modeOf: async (path) => statSync(path).mode & 0o7777,
-    cleanup: async () => rmSync(root, { recursive: true, force: true }),
+    ...nodeFsFixtureParts(root),
   };
 }
 
