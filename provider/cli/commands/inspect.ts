@@ -24,7 +24,7 @@ export function registerInspect(program: Command): void {
       runCommand(options, async ({ json, signal }) => {
         const info = await unlessCancelled(inspectDisk(path, { parameter: "path", storage: localStorage }), signal);
         const recorded = options.parentFacts === true && info.type === "differencing";
-        const parentFacts = recorded ? parentRecordOf(await unlessCancelled(recordFoundDisk(info), signal)) : undefined;
+        const parentFacts = recorded ? parentRecordOf(await unlessCancelled(recordFoundDisk(info, localStorage), signal)) : undefined;
         printDisk(info, json, parentFacts);
       }),
     );
