@@ -5,7 +5,7 @@
  * the state holds no credential in plain text; destroy removes the disks and leaves the golden images. Then the
  * failures: a wrong host key and a wrong private key each fail with the host named.
  */
-import { existsSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, watch } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ConnectionArgs } from "../../provider/storage/ssh/connection-args";
@@ -170,6 +170,41 @@ describe("DifferencingDisk remote failures under the real CLI", () => {
       expect(up.output).toContain(`${server!.host}:${server!.port}`);
       for (const line of keyLines(other!)) expect(up.output).not.toContain(line);
     } finally {
+      await stack.dispose();
+    }
+  });
+
+  it("sshd killed during a create leaves nothing at imagePath; the next up succeeds and leaves no temporary file", async (context) => {
+    if (unavailable !== undefined) return context.skip(unavailable);
+    const [server] = servers;
+    const folder = join(server!.root, "killed");
+    mkdirSync(folder);
+    const imagePath = join(folder, "os.vhd");
+    const stack = await DiskStack.create("remote-killed", () => [
+      { name: "os", parentPath: golden(server!), imagePath, connection: connectionTo(server!) },
+    ]);
+    // The moment the create's temporary file appears, every session to the host dies: the write is cut off.
+    let killed = false;
+    const watcher = watch(folder, (_event, name) => {
+      if (!killed && typeof name === "string" && /^\.os\.vhd\..*\.tmp$/.test(name)) {
+        killed = true;
+        server!.killSessions();
+      }
+    });
+    try {
+      await setKeys(stack);
+      const interrupted = await stack.stack.up();
+      watcher.close();
+      expect(killed).toBe(true);
+      expect(interrupted.code, interrupted.output).not.toBe(0);
+      expect(interrupted.output).toContain(`${server!.host}:${server!.port}`);
+      expect(existsSync(imagePath)).toBe(false);
+      const again = await stack.stack.up();
+      expect(again.code, again.output).toBe(0);
+      expect(existsSync(imagePath)).toBe(true);
+      expect(readdirSync(folder).filter((name) => name.endsWith(".tmp"))).toEqual([]);
+    } finally {
+      watcher.close();
       await stack.dispose();
     }
   });
