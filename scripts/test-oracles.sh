@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Makes sure the independent oracles the tests compare against are installed, from Debian's packages:
-#   vhdiinfo (libvhdi-utils), pyvhdi under /usr/bin/python3 (python3-libvhdi), qemu-img (qemu-utils).
-# Run by `npm test` and by .ci/run; does nothing when all three are present. Installing needs root (or sudo).
+#   vhdiinfo (libvhdi-utils), pyvhdi under /usr/bin/python3 (python3-libvhdi), qemu-img (qemu-utils), and the real
+#   OpenSSH server the SSH storage tests start on loopback: /usr/sbin/sshd (openssh-server), ssh-keygen (openssh-client).
+# Run by `npm test` and by .ci/run; does nothing when all of them are present. Installing needs root (or sudo).
 set -euo pipefail
 
-PACKAGES=(libvhdi-utils python3-libvhdi qemu-utils)
+PACKAGES=(libvhdi-utils python3-libvhdi qemu-utils openssh-server openssh-client)
 
 present() {
   command -v vhdiinfo >/dev/null && command -v qemu-img >/dev/null &&
+    [ -x /usr/sbin/sshd ] && command -v ssh-keygen >/dev/null &&
     [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import pyvhdi' 2>/dev/null
 }
 
@@ -26,4 +28,4 @@ echo "test-oracles: installing ${PACKAGES[*]} with apt-get" >&2
 export DEBIAN_FRONTEND=noninteractive
 "${as_root[@]}" apt-get update -qq
 "${as_root[@]}" apt-get install -y -qq --no-install-recommends "${PACKAGES[@]}" >/dev/null
-present || { echo "test-oracles: installed, but vhdiinfo, qemu-img or pyvhdi is still missing" >&2; exit 1; }
+present || { echo "test-oracles: installed, but vhdiinfo, qemu-img, pyvhdi, sshd or ssh-keygen is still missing" >&2; exit 1; }

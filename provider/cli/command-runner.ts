@@ -1,12 +1,14 @@
 import type { Command } from "commander";
 import { asVhdError, isVhdError } from "../errors";
+import { closeAllSessions } from "../storage/ssh/session-pool";
 import { cancelOnSignals } from "./signals";
+import { withRemoteOptions, type RemoteOptions } from "./location";
 import { ExitStatus, type ExitStatusCode } from "./exit-status";
 import { printError } from "./output";
 import { startProgress, type Progress } from "./progress-bar";
 
 /** The options every subcommand takes. */
-export interface CommonOptions {
+export interface CommonOptions extends RemoteOptions {
   /** Machine output: one JSON document on stdout, errors as JSON on stderr, no progress bar. */
   json?: boolean;
   /** No progress bar. */
@@ -22,11 +24,11 @@ export interface CommandContext {
   progress(label: string): Progress;
 }
 
-/** Adds `--json` and `--quiet` to a subcommand; every subcommand has both. */
+/** Adds `--json`, `--quiet` and the remote-host options (location.ts) to a subcommand; every subcommand has them. */
 export function withCommonOptions(command: Command): Command {
-  return command
-    .option("--json", "machine output: JSON on stdout, errors as JSON on stderr")
-    .option("-q, --quiet", "no progress bar");
+  return withRemoteOptions(
+    command.option("--json", "machine output: JSON on stdout, errors as JSON on stderr").option("-q, --quiet", "no progress bar"),
+  );
 }
 
 /**
@@ -65,5 +67,7 @@ export async function runCommand(
   } finally {
     for (const bar of bars) bar.stop();
     cancellation.dispose();
+    // An open SSH connection would keep the process alive after the answer.
+    await closeAllSessions();
   }
 }

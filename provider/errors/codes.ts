@@ -36,6 +36,29 @@ export const ERROR_TABLE = {
   ERROR_ACCESS_DENIED: { hresult: 0x80070005, summary: "access to the file was denied" },
   ERROR_SHARING_VIOLATION: { hresult: 0x80070020, summary: "the file is in use by another disk" },
   E_INVALIDARG: { hresult: 0x80070057, summary: "an argument is invalid" },
+  /** ERROR_DIR_NOT_EMPTY (145): the storage port's rmdir of a folder that still holds entries. */
+  ERROR_DIR_NOT_EMPTY: { hresult: 0x80070091, summary: "the folder is not empty" },
+
+  // --- a remote host over SSH (storage/ssh/): the Win32 codes Windows itself reports for the same network failure ---
+  /** ERROR_CONNECTION_REFUSED (1225): nothing listens on the port (ECONNREFUSED). */
+  ERROR_CONNECTION_REFUSED: { hresult: 0x800704c9, summary: "the remote host refused the network connection" },
+  /** ERROR_HOST_UNREACHABLE (1232): the name does not resolve or no route leads to the host. */
+  ERROR_HOST_UNREACHABLE: { hresult: 0x800704d0, summary: "the remote host cannot be reached" },
+  /** ERROR_TIMEOUT (1460): dialing, the handshake or keepalives ran out of time. */
+  ERROR_TIMEOUT: { hresult: 0x800705b4, summary: "the remote host did not answer in time" },
+  /** ERROR_LOGON_FAILURE (1326): the server accepted none of the credentials given. */
+  ERROR_LOGON_FAILURE: { hresult: 0x8007052e, summary: "the remote host refused the user name or credentials" },
+  /**
+   * SEC_E_WRONG_PRINCIPAL: what Windows reports when a server proves an identity other than the one expected; here
+   * the host key differs from the pinned `hostKey` or the known_hosts entry (a changed key, or someone in between).
+   */
+  SEC_E_WRONG_PRINCIPAL: { hresult: 0x80090322, summary: "the remote host's key differs from the expected one" },
+  /** SEC_E_UNTRUSTED_ROOT: the host key is valid but nothing vouches for it (no pin, no known_hosts entry). */
+  SEC_E_UNTRUSTED_ROOT: { hresult: 0x80090325, summary: "the remote host's key is not known" },
+  /** ERROR_NETNAME_DELETED (64): what Windows reports when a network file's connection drops mid-operation. */
+  ERROR_NETNAME_DELETED: { hresult: 0x80070040, summary: "the connection to the remote host was lost" },
+  /** ERROR_NOT_SUPPORTED (50): the remote server lacks an operation the provider needs (an SFTP extension). */
+  ERROR_NOT_SUPPORTED: { hresult: 0x80070032, summary: "the remote host does not support a needed operation" },
 
   // --- virtdisk codes (winerror.h), for what the engine finds in VHD files ---
   ERROR_VHD_DRIVE_FOOTER_MISSING: { hresult: 0xc03a0001, summary: "the file has no VHD footer" },

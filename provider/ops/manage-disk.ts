@@ -11,7 +11,7 @@
 import * as path from "node:path";
 import { VhdError } from "../errors";
 import type { FileFingerprint } from "../storage/facts";
-import { localStorage } from "../storage/local/local-storage";
+import type { Storage } from "../storage/port";
 import { pathsEqual } from "../inputs/paths";
 import { childDisksInFolder } from "../vhd/child-disks";
 import type { DiskKind } from "../disk/image";
@@ -53,6 +53,8 @@ export interface AdoptRequest {
   parentPath: string;
   /** The block size it must have; absent: any. */
   blockSize?: number;
+  /** Where both disks are. */
+  storage: Storage;
 }
 
 const parentLock = new KeyedLock();
@@ -68,8 +70,8 @@ export function withParentLock<T>(parentPath: string, task: () => Promise<T>): P
  * @throws VhdError `ERROR_ALREADY_EXISTS` naming the mismatch; `ERROR_VHD_INVALID_TYPE` for a disk not differencing.
  */
 export async function adoptableDisk(request: AdoptRequest): Promise<DiskInfo> {
-  const { imagePath, parentPath } = request;
-  const existing = await inspectDisk(imagePath, { parameter: "imagePath" });
+  const { imagePath, parentPath, storage } = request;
+  const existing = await inspectDisk(imagePath, { parameter: "imagePath", storage });
   const facts = childFacts(existing);
   const refuse = (why: string): VhdError =>
     new VhdError("ERROR_ALREADY_EXISTS", `the file exists and cannot be adopted: ${why}`, {
@@ -80,7 +82,7 @@ export async function adoptableDisk(request: AdoptRequest): Promise<DiskInfo> {
   if (facts.resolvedParentPath === null || !pathsEqual(facts.resolvedParentPath, parentPath)) {
     throw refuse(`its parent is ${facts.resolvedParentPath ?? "not found"}, not ${parentPath}`);
   }
-  const parent = await parentIdentity(parentPath, await localStorage.fingerprint(parentPath));
+  const parent = await parentIdentity(parentPath, await storage.fingerprint(parentPath), storage);
   if (parent.uniqueId !== facts.parentUniqueId) {
     throw refuse(`it was made from a parent with unique id ${facts.parentUniqueId}; ${parentPath} has ${parent.uniqueId}`);
   }
@@ -100,6 +102,8 @@ export interface RecordRequest {
   checksum: boolean;
   /** Make the parent read-only for this holder; `null`: leave its mode alone. */
   protectFor: ParentHolder | null;
+  /** Where both disks are. */
+  storage: Storage;
 }
 
 /**
@@ -113,8 +117,8 @@ export async function recordNewDisk(
   request: RecordRequest,
   facts: ChildFacts,
 ): Promise<{ record: DiskRecord; parentModeBeforeProtect: number | null }> {
-  const { parentPath } = request;
-  const observation = await observeParent(parentPath, { checksum: request.checksum });
+  const { parentPath, storage } = request;
+  const observation = await observeParent(parentPath, { checksum: request.checksum, storage });
   const before = observation.parentFingerprint;
   if (before === null) {
     throw new VhdError("ERROR_PATH_NOT_FOUND", "the parent was removed while the disk was being made; restore it", {
@@ -122,7 +126,7 @@ export async function recordNewDisk(
       path: parentPath,
     });
   }
-  const identity = await parentIdentity(parentPath, before);
+  const identity = await parentIdentity(parentPath, before, storage);
   if (identity.uniqueId !== facts.parentUniqueId) {
     throw new VhdError(
       "ERROR_VHD_CHILD_PARENT_ID_MISMATCH",
@@ -132,7 +136,7 @@ export async function recordNewDisk(
     );
   }
   const holder = request.protectFor;
-  const parentModeBeforeProtect = holder === null ? null : await withParentLock(parentPath, () => protectParent(parentPath, holder));
+  const parentModeBeforeProtect = holder === null ? null : await withParentLock(parentPath, () => protectParent(parentPath, holder, storage));
   const { resolvedParentPath: _resolved, ...link } = facts;
   const record: DiskRecord = {
     ...link,
@@ -142,7 +146,7 @@ export async function recordNewDisk(
     parentSize: before.size,
     parentDiskType: identity.diskType,
     // After protecting: chmod changes the parent's ctime, and the next observation must not read that as a change.
-    parentFingerprint: parentModeBeforeProtect === null ? before : await localStorage.fingerprint(parentPath),
+    parentFingerprint: parentModeBeforeProtect === null ? before : await storage.fingerprint(parentPath),
     parentChecksum: observation.parentChecksum,
     ancestors: observation.ancestors ?? {},
   };
@@ -155,7 +159,7 @@ export async function recordNewDisk(
  * @throws VhdError `ERROR_VHD_INVALID_TYPE` for a disk not differencing; `ERROR_VHD_PARENT_VHD_NOT_FOUND` when its
  *   parent cannot be found.
  */
-export async function recordFoundDisk(info: DiskInfo): Promise<DiskRecord> {
+export async function recordFoundDisk(info: DiskInfo, storage: Storage): Promise<DiskRecord> {
   const { resolvedParentPath, ...link } = childFacts(info);
   if (resolvedParentPath === null) {
     throw new VhdError("ERROR_VHD_PARENT_VHD_NOT_FOUND", "the disk's parent cannot be found, so it cannot be described", {
@@ -163,9 +167,9 @@ export async function recordFoundDisk(info: DiskInfo): Promise<DiskRecord> {
       path: info.path,
     });
   }
-  const observation = await observeParent(resolvedParentPath, { checksum: true });
-  const fingerprint = observation.parentFingerprint ?? (await localStorage.fingerprint(resolvedParentPath));
-  const identity = await parentIdentity(resolvedParentPath, fingerprint);
+  const observation = await observeParent(resolvedParentPath, { checksum: true, storage });
+  const fingerprint = observation.parentFingerprint ?? (await storage.fingerprint(resolvedParentPath));
+  const identity = await parentIdentity(resolvedParentPath, fingerprint, storage);
   return {
     ...link,
     imagePath: info.path,
@@ -199,15 +203,15 @@ export interface ParentHold {
  * records, the "last child" rule: the parent is given back its mode only when no other child of it is found in the
  * disk's folder or the parent's (`gone`: disks being deleted, not counted).
  */
-export async function releaseParent(disk: ParentHold, gone: string[]): Promise<void> {
+export async function releaseParent(disk: ParentHold, gone: string[], storage: Storage): Promise<void> {
   if (disk.parentModeBeforeProtect === null) return;
-  if ((await releaseHold(disk.parentPath, disk.uniqueId)) !== "unrecorded") return;
+  if ((await releaseHold(disk.parentPath, disk.uniqueId, storage)) !== "unrecorded") return;
   const folders = [...new Set([path.dirname(disk.imagePath), path.dirname(disk.parentPath)])];
   for (const folder of folders) {
-    const others = await childDisksInFolder(folder, disk.parentUniqueId, [...gone, disk.imagePath]);
+    const others = await childDisksInFolder(folder, disk.parentUniqueId, [...gone, disk.imagePath], storage);
     if (others.length > 0) return;
   }
-  await unprotectParent(disk.parentPath, disk.parentModeBeforeProtect);
+  await unprotectParent(disk.parentPath, disk.parentModeBeforeProtect, storage);
 }
 
 /** A disk as a holder of its parent; its path stays out of the plain-text holds record when it is secret. */

@@ -11,12 +11,12 @@
  * that disk leaves as it was, so the disks below a relinked disk stay valid.
  */
 import { dirname } from "node:path";
-import { type ChecksumKind, cachedChecksum, fingerprintsTrustedIn, rememberChecksum } from "../sha256/checksum-cache";
+import { type ChecksumKind, cachedChecksum, checksumCacheKey, fingerprintsTrustedIn, rememberChecksum } from "../sha256/checksum-cache";
 import { recordHash } from "../sha256/hash-stats";
 import { sha256File } from "../sha256/sha256";
 import { isVhdError } from "../errors";
 import { type FileFingerprint, fingerprintKey, isNotFound } from "../storage/facts";
-import { localStorage } from "../storage/local/local-storage";
+import type { Storage } from "../storage/port";
 import { checkParent } from "../inputs/validate";
 import { identifyDisk } from "../vhd/disk-identity";
 import { unlinkedSha256 } from "../vhd/unlinked-checksum";
@@ -78,6 +78,8 @@ const checksums = new OncePerKey<string>();
 export interface ObserveParentOptions {
   /** Compute (or recall) SHA-256s; with `false` the observation's checksums are `null`. */
   checksum: boolean;
+  /** Where the parent and its chain are (this machine, or a disk's remote host). */
+  storage: Storage;
 }
 
 /**
@@ -90,15 +92,16 @@ export interface ObserveParentOptions {
  * own facts; `up` checks again once that step is done, and a new disk is only made on a parent whose chain opens.
  */
 export async function observeParent(parentPath: string, options: ObserveParentOptions): Promise<ParentObservation> {
-  const parent = await observeDisk(parentPath, options.checksum);
+  const { storage } = options;
+  const parent = await observeDisk(parentPath, options.checksum, storage);
   if (parent === null) return NO_PARENT;
-  const identity = await parentIdentity(parentPath, parent.fingerprint).catch((error: unknown) => {
+  const identity = await parentIdentity(parentPath, parent.fingerprint, storage).catch((error: unknown) => {
     if (brokenAbove(error)) return null;
     throw error;
   });
   let ancestors: Ancestors | null = identity === null ? null : {};
   for (const ancestorPath of identity?.chain ?? []) {
-    const ancestor = await observeDisk(ancestorPath, options.checksum);
+    const ancestor = await observeDisk(ancestorPath, options.checksum, storage);
     // Gone since the chain was read (its identity is remembered per fingerprint of the parent, which a move of an
     // ancestor does not change): broken above the parent, as above.
     if (ancestor === null) ancestors = null;
@@ -115,16 +118,16 @@ export async function observeParent(parentPath: string, options: ObserveParentOp
 }
 
 /** Fingerprint, unique id and checksum of one disk; `null` when it does not exist. */
-async function observeDisk(diskPath: string, checksum: boolean): Promise<AncestorObservation | null> {
+async function observeDisk(diskPath: string, checksum: boolean, storage: Storage): Promise<AncestorObservation | null> {
   let fingerprint: FileFingerprint;
   try {
-    fingerprint = await localStorage.fingerprint(diskPath, "parentPath");
+    fingerprint = await storage.fingerprint(diskPath, "parentPath");
   } catch (error) {
     if (isNotFound(error)) return null;
     throw error;
   }
-  const { uniqueId, diskType } = await ownIdentity(diskPath, fingerprint);
-  const sha256 = checksum ? await parentChecksumOf(diskPath, fingerprint, diskType) : null;
+  const { uniqueId, diskType } = await ownIdentity(diskPath, fingerprint, storage);
+  const sha256 = checksum ? await parentChecksumOf(diskPath, fingerprint, diskType, storage) : null;
   return { uniqueId, size: fingerprint.size, checksum: sha256, fingerprint };
 }
 
@@ -132,12 +135,12 @@ async function observeDisk(diskPath: string, checksum: boolean): Promise<Ancesto
  * The disk's own unique id and type: from {@link parentIdentity}, or, when the disk's chain is broken above it, from
  * its footer (it is then a differencing disk: only one has a parent to miss).
  */
-async function ownIdentity(diskPath: string, fingerprint: FileFingerprint): Promise<Omit<ParentIdentity, "chain">> {
+async function ownIdentity(diskPath: string, fingerprint: FileFingerprint, storage: Storage): Promise<Omit<ParentIdentity, "chain">> {
   try {
-    return await parentIdentity(diskPath, fingerprint);
+    return await parentIdentity(diskPath, fingerprint, storage);
   } catch (error) {
     if (!brokenAbove(error)) throw error;
-    const found = await identifyDisk(diskPath, "parentPath", localStorage);
+    const found = await identifyDisk(diskPath, "parentPath", storage);
     if (found.kind !== "vhd") throw error;
     return { uniqueId: found.uniqueId, diskType: "differencing" };
   }
@@ -148,45 +151,46 @@ function brokenAbove(error: unknown): boolean {
   return isVhdError(error) && isVhdError(error.cause, "ERROR_VHD_PARENT_VHD_NOT_FOUND");
 }
 
-/** A disk's unique id, type and chain, read once per fingerprint in this process. */
-export function parentIdentity(parentPath: string, fingerprint: FileFingerprint): Promise<ParentIdentity> {
-  return identities.get(`${parentPath}\u0000${fingerprintKey(fingerprint)}`, async () => {
+/** A disk's unique id, type and chain on `storage`, read once per host, path and fingerprint in this process. */
+export function parentIdentity(parentPath: string, fingerprint: FileFingerprint, storage: Storage): Promise<ParentIdentity> {
+  return identities.get(`${storage.host ?? ""}\u0000${parentPath}\u0000${fingerprintKey(fingerprint)}`, async () => {
     // The contract's parent checks, so a parent that is a folder or not a VHD is reported against parentPath.
-    const info = await checkParent(parentPath, localStorage);
+    const info = await checkParent(parentPath, storage);
     return { uniqueId: info.uniqueId, diskType: info.type, chain: info.chain.map((entry) => entry.path) };
   });
 }
 
 /** The checksum a child records for the disk at `parentPath`: plain SHA-256 for a base disk, else unlinked. */
-export function parentChecksumOf(parentPath: string, fingerprint: FileFingerprint, diskType: DiskKind): Promise<string> {
-  return checksumOf(parentPath, fingerprint, diskType === "differencing" ? "sha256-unlinked" : "sha256");
+export function parentChecksumOf(parentPath: string, fingerprint: FileFingerprint, diskType: DiskKind, storage: Storage): Promise<string> {
+  return checksumOf(parentPath, fingerprint, diskType === "differencing" ? "sha256-unlinked" : "sha256", storage);
 }
 
 /**
  * The file's plain SHA-256, whatever the disk: what state written before unlinked checksums recorded for every parent
  * (observed-inputs.ts compares it there).
  */
-export function plainChecksumOf(diskPath: string, fingerprint: FileFingerprint): Promise<string> {
-  return checksumOf(diskPath, fingerprint, "sha256");
+export function plainChecksumOf(diskPath: string, fingerprint: FileFingerprint, storage: Storage): Promise<string> {
+  return checksumOf(diskPath, fingerprint, "sha256", storage);
 }
 
 /**
  * A checksum of `kind`: recalled for the file's fingerprint (on a volume where fingerprints tell every change), else
  * computed (and recorded for the statistics), once per fingerprint and kind in this process.
  */
-function checksumOf(diskPath: string, fingerprint: FileFingerprint, kind: ChecksumKind): Promise<string> {
-  const key = fingerprintKey(fingerprint);
-  return checksums.get(`${kind}|${key}`, async () => {
+function checksumOf(diskPath: string, fingerprint: FileFingerprint, kind: ChecksumKind, storage: Storage): Promise<string> {
+  const key = checksumCacheKey(fingerprint, diskPath, storage.host);
+  const compute = async (): Promise<string> => {
     // Where a fingerprint can stay the same across an edit (checksum-cache.ts), nothing is recalled or remembered.
-    const trusted = await fingerprintsTrustedIn(localStorage, dirname(diskPath));
+    const trusted = key !== undefined && (await fingerprintsTrustedIn(storage, dirname(diskPath)));
     const recalled = trusted ? await cachedChecksum(key, kind) : undefined;
     if (recalled !== undefined) return recalled;
     const { checksum, bytes } =
       kind === "sha256"
-        ? await sha256File(diskPath, { parameter: "parentPath", storage: localStorage }).then(({ sha256, bytes }) => ({ checksum: sha256, bytes }))
-        : await unlinkedSha256(diskPath, { parameter: "parentPath", storage: localStorage });
-    recordHash(diskPath, bytes);
+        ? await sha256File(diskPath, { parameter: "parentPath", storage }).then(({ sha256, bytes }) => ({ checksum: sha256, bytes }))
+        : await unlinkedSha256(diskPath, { parameter: "parentPath", storage });
+    recordHash(storage.host === undefined ? diskPath : `${storage.host}${diskPath}`, bytes);
     if (trusted) await rememberChecksum(key, kind, checksum);
     return checksum;
-  });
+  };
+  return key === undefined ? compute() : checksums.get(`${kind}|${key}`, compute);
 }

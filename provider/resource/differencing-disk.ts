@@ -5,6 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { PathRules } from "../inputs/paths";
 import type { FileFingerprint } from "../storage/facts";
+import type { ProxyConnectionArgs } from "../storage/ssh/connection-args";
 import { OUTPUT_KEYS } from "./schema";
 import { differencingDiskProvider } from "./shim";
 import type { Ancestors, DiskState, DiskTypeName } from "./state";
@@ -45,7 +46,24 @@ export interface DifferencingDiskArgs {
    * modification time. Default `true`; turning it off leaves only the unique id and size as change signals.
    */
   checksum?: pulumi.Input<boolean>;
+  /**
+   * The remote host both paths are on, reached over SSH; absent: this machine. Shaped exactly like
+   * `@pulumi/command`'s `remote.ConnectionArgs` (host, port 22, user `root`, password, privateKey,
+   * privateKeyPassword, agentSocketPath, hostKey, dialErrorLimit, perDialTimeout, proxy), plus `knownHostsPath` and
+   * `hostKeyChecking`: unlike `remote.Connection`, the host key is checked by default, so give `hostKey` (a public-key
+   * line or `SHA256:` fingerprint) or `knownHostsPath`, or opt out with `hostKeyChecking: false`. The whole object is
+   * stored as a secret; the parent may be another `DifferencingDisk` on the same host. Changing it replaces the disk.
+   */
+  connection?: pulumi.Input<ConnectionInput>;
 }
+
+/** {@link DifferencingDiskArgs.connection}: storage/ssh/connection-args.ts `ConnectionArgs`, each field an input. */
+export type ConnectionInput = InputFields<ProxyConnectionArgs> & { proxy?: pulumi.Input<InputFields<ProxyConnectionArgs>> };
+
+/** The fields of `T` as Pulumi inputs, `host` required. */
+type InputFields<T extends { host: string }> = { host: pulumi.Input<string> } & {
+  [K in Exclude<keyof T, "host">]?: pulumi.Input<Exclude<T[K], undefined>>;
+};
 
 /** The outputs of a {@link DifferencingDisk}, as plain values (the recorded state). */
 export type DifferencingDiskOutputs = DiskState;
@@ -110,7 +128,10 @@ export class DifferencingDisk extends pulumi.dynamic.Resource {
    * @param opts Resource options. `deleteBeforeReplace` is not needed: the provider asks for it when the path stays.
    */
   constructor(name: string, args: DifferencingDiskArgs, opts?: pulumi.CustomResourceOptions) {
-    super(differencingDiskProvider, name, { ...withOutputKeys(args), ...provenance(name, args, opts) }, opts, "vhd", "DifferencingDisk");
+    // The connection may hold a password or a private key: secret from the program on, so the state never has it plain.
+    const connection = args.connection === undefined ? {} : { connection: pulumi.secret(args.connection) };
+    const props = { ...withOutputKeys(args), ...connection, ...provenance(name, args, opts) };
+    super(differencingDiskProvider, name, props, opts, "vhd", "DifferencingDisk");
   }
 
   /**

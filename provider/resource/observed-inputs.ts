@@ -9,6 +9,7 @@
  * inputs, which the engine does not renew when it recreates a dependent from its old inputs.)
  */
 import type { FileFingerprint } from "../storage/facts";
+import type { Storage } from "../storage/port";
 import { isUnlinkedChecksum } from "../vhd/unlinked-checksum";
 import { plainChecksumOf } from "../ops/observe-parent";
 import type { RawInputs } from "./settings";
@@ -49,6 +50,7 @@ export async function inRecordedKind(
   observation: ParentObservation,
   parentPath: string,
   recorded: Partial<ObservedFacts>,
+  storage: Storage,
 ): Promise<ObservedFacts> {
   const recordedAncestors =
     typeof recorded.ancestors === "object" && recorded.ancestors !== null ? Object.values(recorded.ancestors) : [];
@@ -60,7 +62,7 @@ export async function inRecordedKind(
             Object.entries(facts.ancestors).map(async ([diskPath, disk]) => {
               const was = recordedAncestors.find((old) => old.uniqueId === disk.uniqueId)?.checksum;
               const fingerprint = observation.ancestors?.[diskPath]?.fingerprint ?? null;
-              return [diskPath, { ...disk, checksum: await checksumAsRecorded(was, disk.checksum, diskPath, fingerprint) }];
+              return [diskPath, { ...disk, checksum: await checksumAsRecorded(was, disk.checksum, diskPath, fingerprint, storage) }];
             }),
           ),
         );
@@ -69,6 +71,7 @@ export async function inRecordedKind(
     facts.parentChecksum,
     parentPath,
     observation.parentFingerprint,
+    storage,
   );
   return { ...facts, parentChecksum, ancestors };
 }
@@ -79,11 +82,12 @@ async function checksumAsRecorded(
   now: string | null,
   diskPath: string,
   fingerprint: FileFingerprint | null,
+  storage: Storage,
 ): Promise<string | null> {
   if (typeof was !== "string" || isUnknown(was) || isUnlinkedChecksum(was) || !isUnlinkedChecksum(now) || fingerprint === null) {
     return now;
   }
-  const plain = await plainChecksumOf(diskPath, fingerprint);
+  const plain = await plainChecksumOf(diskPath, fingerprint, storage);
   return plain === was ? now : plain;
 }
 

@@ -19,7 +19,7 @@ import * as path from "node:path";
 import type * as pulumi from "@pulumi/pulumi";
 import { VhdError, asVhdError, isVhdError } from "../errors";
 import { resolveDiskPaths, resolveSinglePath } from "../inputs/paths";
-import { localStorage } from "../storage/local/local-storage";
+import { ancestorsOnHost, onHost, stateOnHost, storageOf } from "./disk-host";
 import { checkDistinctPaths } from "../inputs/validate";
 import { createDifferencingDisk } from "../ops/create-differencing";
 import { recordCreatedFolders } from "../ops/created-folders";
@@ -39,6 +39,7 @@ import { RELINK_NOTE, planDiff, sameAncestorFacts, sameParentAtNewPath } from ".
 import { type EngineInputs, type EngineState, secretPathValues } from "./secret-values";
 import { type RawInputs, readSettings, recordedSettings } from "./settings";
 import { inRecordedKind, observedFacts } from "./observed-inputs";
+import type { Storage } from "../storage/port";
 import { type DiskInputs, type DiskSettings, type DiskState, type ObservedFacts, UNKNOWN, isUnknown } from "./state";
 
 /** What {@link read} returns: `pulumi.dynamic.ReadResult` with `inputs` in the inputs' shape. */
@@ -81,9 +82,10 @@ export async function check(
     checkNewDiskRules(paths, settings);
     // A missing parent is no failure here: an earlier step of the same run may make it (a moved or recreated
     // parent). diff plans the replace, saying so, and create refuses with the contract's error if it is still missing.
-    const observation = await observeParent(paths.parentPath, { checksum: settings.checksum });
-    const facts = await inRecordedKind(observedFacts(observation, news), observation, paths.parentPath, olds);
-    const inputs: DiskInputs = { ...settings, ...paths, ...facts };
+    const storage = storageOf(settings);
+    const observation = await observeParent(paths.parentPath, { checksum: settings.checksum, storage });
+    const facts = await inRecordedKind(observedFacts(observation, news), observation, paths.parentPath, olds, storage);
+    const inputs: DiskInputs = { ...settings, ...paths, ...facts, ancestors: ancestorsOnHost(storage, facts.ancestors) };
     const relink = sameParentAtNewPath(olds, inputs) ? { relink: RELINK_NOTE } : {};
     return { inputs: secretPathValues({ ...inputs, ...relink }, settings.secretPaths) };
   } catch (error) {
@@ -112,7 +114,7 @@ function checkNewDiskRules(paths: { imagePath: string; parentPath: string }, set
 export async function diff(_id: string, olds: Partial<DiskState>, news: DiskInputs): Promise<pulumi.dynamic.DiffResult> {
   return reportingFailures(async () => {
     const recorded = recordedState(olds);
-    const found = await identifyDisk(recorded.imagePath, "imagePath", localStorage);
+    const found = await identifyDisk(recorded.imagePath, "imagePath", storageOf(recorded));
     const observed = found.kind === "missing" ? recorded : { ...recorded, foundUniqueId: foundUniqueIdOf(found) };
     const { changes, changesInInputs, replaces, deleteBeforeReplace } = planDiff(observed, news, {
       imageExists: found.kind !== "missing",
@@ -129,20 +131,21 @@ export async function diff(_id: string, olds: Partial<DiskState>, news: DiskInpu
 export async function create(inputs: DiskInputs): Promise<pulumi.dynamic.CreateResult<EngineState>> {
   return reportingFailures(async () => {
     const { imagePath } = inputs;
-    const takeover = await takeoverOf(inputs);
-    const child = takeover === null ? await createNew(inputs) : { ...takeover.disk, createdFolders: [] };
+    const storage = storageOf(inputs);
+    const takeover = await takeoverOf(inputs, storage);
+    const child = takeover === null ? await createNew(inputs, storage) : { ...takeover.disk, createdFolders: [] };
     try {
       // The folders made belong to every disk put into them, whichever is deleted last (ops/created-folders.ts).
-      await recordCreatedFolders(localStorage, child.createdFolders);
-      const state = await recordDisk(inputs, childFacts(child), takeover?.kind === "adopt", child.createdFolders);
+      await recordCreatedFolders(storage, child.createdFolders);
+      const state = await recordDisk(inputs, childFacts(child), takeover?.kind === "adopt", child.createdFolders, storage);
       if (inputs.owner !== undefined) {
-        const holder = await claimDisk(imagePath, { owner: inputs.owner, uniqueId: state.uniqueId }, localStorage);
+        const holder = await claimDisk(imagePath, { owner: inputs.owner, uniqueId: state.uniqueId }, storage);
         if (holder !== null) throw ownedElsewhere(imagePath, holder, inputs.owner);
       }
       return { id: diskId(state), outs: secretPathValues(state, state.secretPaths) };
     } catch (error) {
       // The disk was written by this call: take it back.
-      if (takeover === null) await discardNewDisk(imagePath, child.createdFolders, localStorage);
+      if (takeover === null) await discardNewDisk(imagePath, child.createdFolders, storage);
       throw error;
     }
   });
@@ -154,19 +157,19 @@ export async function create(inputs: DiskInputs): Promise<pulumi.dynamic.CreateR
  * and refuses any file in the way with its own error).
  * @throws VhdError `ERROR_ALREADY_EXISTS` when another resource owns the disk there, or it cannot be adopted.
  */
-async function takeoverOf(inputs: DiskInputs): Promise<{ kind: "adopt" | "own"; disk: DiskInfo } | null> {
-  const found = await identifyDisk(inputs.imagePath, "imagePath", localStorage);
+async function takeoverOf(inputs: DiskInputs, storage: Storage): Promise<{ kind: "adopt" | "own"; disk: DiskInfo } | null> {
+  const found = await identifyDisk(inputs.imagePath, "imagePath", storage);
   if (found.kind !== "vhd") return null;
-  const owner = await ownerOf(inputs.imagePath, found.uniqueId, localStorage);
+  const owner = await ownerOf(inputs.imagePath, found.uniqueId, storage);
   if (owner !== null && owner !== inputs.owner) throw ownedElsewhere(inputs.imagePath, owner, inputs.owner);
   if (owner !== null) {
     // Ours, but only a disk exactly as create would make it now is taken over. The other disk of ours there is the
     // one a create-first replace is replacing (its parent is missing): create must then fail with the contract's
     // error and leave it.
-    const disk = await adoptableDisk(inputs).catch(() => null);
+    const disk = await adoptableDisk({ ...inputs, storage }).catch(() => null);
     return disk === null ? null : { kind: "own", disk };
   }
-  return inputs.adopt ? { kind: "adopt", disk: await adoptableDisk(inputs) } : null;
+  return inputs.adopt ? { kind: "adopt", disk: await adoptableDisk({ ...inputs, storage }) } : null;
 }
 
 /**
@@ -190,7 +193,7 @@ function ownedElsewhere(imagePath: string, owner: string, claimant: string | und
 }
 
 /** Writes a new disk. A file already at `imagePath` is refused, with the ways to recover an interrupted deployment. */
-async function createNew(inputs: DiskInputs): ReturnType<typeof createDifferencingDisk> {
+async function createNew(inputs: DiskInputs, storage: Storage): ReturnType<typeof createDifferencingDisk> {
   const { imagePath, parentPath } = inputs;
   try {
     return await createDifferencingDisk({
@@ -198,7 +201,7 @@ async function createNew(inputs: DiskInputs): ReturnType<typeof createDifferenci
       parentPath,
       blockSize: inputs.blockSize,
       pathRules: inputs.pathRules,
-      storage: localStorage,
+      storage,
     });
   } catch (error) {
     if (!isVhdError(error, "ERROR_ALREADY_EXISTS") || error.path !== imagePath) throw error;
@@ -224,16 +227,17 @@ export async function read(id: string, props: Partial<DiskState>): Promise<DiskR
     const given = props.imagePath ?? id;
     if (UNIQUE_ID.test(given)) throw uniqueIdGiven(given);
     const imagePath = resolveSinglePath(given, "imagePath", { pathRules: "posix" });
-    const found = await identifyDisk(imagePath, "imagePath", localStorage);
+    const storage = storageOf(props);
+    const found = await identifyDisk(imagePath, "imagePath", storage);
     if (found.kind === "missing") return { id: "" };
     if (typeof props.uniqueId !== "string") {
-      const disk = await recordFoundDisk(await inspectDisk(imagePath, { parameter: "imagePath" }));
-      const state: DiskState = { ...recordedState(settingsOf(props)), ...disk };
+      const found = await recordFoundDisk(await inspectDisk(imagePath, { parameter: "imagePath", storage }), storage);
+      const state: DiskState = stateOnHost(storage, { ...recordedState(settingsOf(props)), ...found });
       // An import of a pending create (props are the create's inputs, with the class's `owner`) makes the disk the
       // resource's, as the create would have: without the record, a later takeover or delete sees no owner. `get`
       // gives no owner and claims nothing.
       if (state.owner !== undefined) {
-        const holder = await claimDisk(imagePath, { owner: state.owner, uniqueId: state.uniqueId }, localStorage);
+        const holder = await claimDisk(imagePath, { owner: state.owner, uniqueId: state.uniqueId }, storage);
         if (holder !== null) throw ownedElsewhere(imagePath, holder, state.owner);
       }
       return { id: diskId(state), props: secretPathValues(state, state.secretPaths) };
@@ -244,8 +248,8 @@ export async function read(id: string, props: Partial<DiskState>): Promise<DiskR
       const state = { ...recorded, foundUniqueId };
       return { id: diskId(state), props: secretPathValues(state, state.secretPaths) };
     }
-    const { resolvedParentPath, ...link } = childFacts(await inspectDisk(imagePath, { parameter: "imagePath", storage: localStorage }));
-    const state: DiskState = { ...recorded, ...link, foundUniqueId };
+    const { resolvedParentPath, ...link } = childFacts(await inspectDisk(imagePath, { parameter: "imagePath", storage }));
+    const state: DiskState = stateOnHost(storage, { ...recorded, ...link, foundUniqueId });
     if (resolvedParentPath !== null) state.parentPath = resolvedParentPath;
     const relinked = state.parentPath !== recorded.parentPath || state.parentUniqueId !== recorded.parentUniqueId;
     const result = { id: diskId(state), props: secretPathValues(state, state.secretPaths) };
@@ -284,14 +288,15 @@ export async function update(
 ): Promise<pulumi.dynamic.UpdateResult<EngineState>> {
   return reportingFailures(async () => {
     const before = recordedState(olds);
-    const recorded = sameParentAtNewPath(before, news) ? await relink(before, news) : await withPlannedFacts(before, news);
+    const storage = storageOf(before);
+    const recorded = sameParentAtNewPath(before, news) ? await relink(before, news, storage) : await withPlannedFacts(before, news, storage);
     let parentModeBeforeProtect = recorded.parentModeBeforeProtect;
     if (news.protectParent && !recorded.protectParent) {
       parentModeBeforeProtect = await withParentLock(recorded.parentPath, () =>
-        protectParent(recorded.parentPath, holderOf({ ...recorded, secretPaths: news.secretPaths })),
+        protectParent(recorded.parentPath, holderOf({ ...recorded, secretPaths: news.secretPaths }), storage),
       );
     } else if (!news.protectParent && recorded.protectParent) {
-      await withParentLock(recorded.parentPath, () => releaseParent(recorded, []));
+      await withParentLock(recorded.parentPath, () => releaseParent(recorded, [], storage));
       parentModeBeforeProtect = null;
     }
     // A fact the engine carried over from older inputs (ignoreChanges, --target) is not what the disk was made on.
@@ -299,7 +304,7 @@ export async function update(
     const parentChecksum = news.checksum ? (observedChecksum ?? recorded.parentChecksum) : null;
     // The state takes the URN the resource has now; the record beside the disk must name the same, or delete refuses.
     if (recorded.owner !== undefined && news.owner !== undefined) {
-      await transferOwner(recorded.imagePath, recorded.uniqueId, recorded.owner, news.owner, localStorage);
+      await transferOwner(recorded.imagePath, recorded.uniqueId, recorded.owner, news.owner, storage);
     }
     const state: DiskState = { ...recorded, ...recordedSettings(news), parentChecksum, parentModeBeforeProtect };
     return { outs: secretPathValues(state, state.secretPaths) };
@@ -312,10 +317,10 @@ export async function update(
  * fingerprints come from observing the chain again; a disk no longer where the plan saw it fails the update, as a
  * changed parent fails a relink.
  */
-async function withPlannedFacts(recorded: DiskState, news: DiskInputs): Promise<DiskState> {
+async function withPlannedFacts(recorded: DiskState, news: DiskInputs, storage: Storage): Promise<DiskState> {
   if (news.ancestors === null || recorded.ancestors === null || news.carriedFacts?.includes("ancestors")) return recorded;
   if (sameAncestorFacts(recorded.ancestors, news.ancestors)) return recorded;
-  const observed = (await observeParent(recorded.parentPath, { checksum: false })).ancestors ?? {};
+  const observed = ancestorsOnHost(storage, (await observeParent(recorded.parentPath, { checksum: false, storage })).ancestors ?? {});
   const ancestors = Object.fromEntries(
     Object.entries(news.ancestors).map(([diskPath, facts]) => {
       const now = observed[diskPath];
@@ -329,8 +334,8 @@ async function withPlannedFacts(recorded: DiskState, news: DiskInputs): Promise<
       return [diskPath, { ...facts, fingerprint: now.fingerprint }];
     }),
   );
-  const { chain, chainDepth } = childFacts(await inspectDisk(recorded.imagePath, { storage: localStorage }));
-  return { ...recorded, ancestors, chain, chainDepth };
+  const { chain, chainDepth } = childFacts(await inspectDisk(recorded.imagePath, { storage }));
+  return stateOnHost(storage, { ...recorded, ancestors, chain, chainDepth });
 }
 
 /**
@@ -339,9 +344,9 @@ async function withPlannedFacts(recorded: DiskState, news: DiskInputs): Promise<
  * A protected parent's hold moves along: released at the old path, taken at the new one; the mode to give back stays
  * the one recorded (the move carried the read-only mode along).
  */
-async function relink(recorded: DiskState, news: DiskInputs): Promise<DiskState> {
+async function relink(recorded: DiskState, news: DiskInputs, storage: Storage): Promise<DiskState> {
   const { parentPath } = news;
-  const observation = await observeParent(parentPath, { checksum: news.checksum });
+  const observation = await observeParent(parentPath, { checksum: news.checksum, storage });
   if (!sameParentAtNewPath(recorded, { ...news, ...observedFacts(observation, {}) })) {
     throw new VhdError(
       "ERROR_VHD_CHILD_PARENT_ID_MISMATCH",
@@ -349,11 +354,13 @@ async function relink(recorded: DiskState, news: DiskInputs): Promise<DiskState>
       { parameter: "parentPath", path: parentPath },
     );
   }
-  const { disk } = await setParent({ imagePath: recorded.imagePath, parentPath, pathRules: news.pathRules });
-  const linked = await recordDisk({ ...news, protectParent: false }, childFacts(disk), recorded.adopted, recorded.createdFolders);
+  const { disk } = await setParent({ imagePath: recorded.imagePath, parentPath, pathRules: news.pathRules, storage });
+  const linked = await recordDisk({ ...news, protectParent: false }, childFacts(disk), recorded.adopted, recorded.createdFolders, storage);
   if (!recorded.protectParent) return linked;
-  await withParentLock(recorded.parentPath, () => releaseHold(recorded.parentPath, recorded.uniqueId));
-  const modeBefore = await withParentLock(parentPath, () => protectParent(parentPath, holderOf({ ...recorded, secretPaths: news.secretPaths })));
+  await withParentLock(recorded.parentPath, () => releaseHold(recorded.parentPath, recorded.uniqueId, storage));
+  const modeBefore = await withParentLock(parentPath, () =>
+    protectParent(parentPath, holderOf({ ...recorded, secretPaths: news.secretPaths }), storage),
+  );
   return { ...linked, protectParent: true, parentModeBeforeProtect: modeBefore ?? recorded.parentModeBeforeProtect };
 }
 
@@ -366,9 +373,10 @@ export async function remove(id: string, props: Partial<DiskState>): Promise<voi
   return reportingFailures(async () => {
     const recorded = recordedState({ imagePath: id, ...props });
     const { imagePath, owner, createdFolders } = recorded;
+    const storage = storageOf(recorded);
     await withParentLock(recorded.parentPath, async () => {
-      await deleteDisk({ imagePath, expectedUniqueId: recorded.uniqueId, owner, createdFolders });
-      await releaseParent(recorded, [imagePath]);
+      await deleteDisk({ imagePath, expectedUniqueId: recorded.uniqueId, owner, createdFolders, storage });
+      await releaseParent(recorded, [imagePath], storage);
     });
   });
 }
@@ -377,11 +385,17 @@ export async function remove(id: string, props: Partial<DiskState>): Promise<voi
  * The state of a disk just created or adopted (ops/manage-disk.ts `recordNewDisk`), with the settings as given and
  * what only the resource keeps: adopted or not, the parent's mode to give back, the folders to remove again.
  */
-async function recordDisk(inputs: DiskInputs, facts: ChildFacts, adopted: boolean, createdFolders: string[]): Promise<DiskState> {
+async function recordDisk(
+  inputs: DiskInputs,
+  facts: ChildFacts,
+  adopted: boolean,
+  createdFolders: string[],
+  storage: Storage,
+): Promise<DiskState> {
   const protectFor = inputs.protectParent ? holderOf({ ...inputs, uniqueId: facts.uniqueId }) : null;
   const { imagePath, parentPath, checksum } = inputs;
-  const { record, parentModeBeforeProtect } = await recordNewDisk({ imagePath, parentPath, checksum, protectFor }, facts);
-  return { ...recordedSettings(inputs), ...record, adopted, parentModeBeforeProtect, createdFolders };
+  const { record, parentModeBeforeProtect } = await recordNewDisk({ imagePath, parentPath, checksum, protectFor, storage }, facts);
+  return stateOnHost(storage, { ...recordedSettings(inputs), ...record, adopted, parentModeBeforeProtect, createdFolders });
 }
 
 /** The inputs that describe a recorded disk (what `check` would have produced for it). */
@@ -410,11 +424,12 @@ function settingsOf(props: Partial<DiskState>): Partial<DiskState> {
 }
 
 /**
- * The resource id: the disk's absolute path, which `get` takes; for a disk with secret paths its unique id instead,
- * since Pulumi stores ids in plain text.
+ * The resource id: the disk's absolute path, which `get` takes, named with its host for a disk on a remote host
+ * (`ssh://user@host:port/abs/path`, disk-host.ts); for a disk with secret paths its unique id instead, since Pulumi
+ * stores ids in plain text.
  */
-function diskId(state: Pick<DiskState, "imagePath" | "uniqueId" | "secretPaths">): string {
-  return state.secretPaths ? state.uniqueId : state.imagePath;
+function diskId(state: Pick<DiskState, "imagePath" | "uniqueId" | "secretPaths" | "connection">): string {
+  return state.secretPaths ? state.uniqueId : onHost(storageOf(state), state.imagePath);
 }
 
 /** What the state records as found at `imagePath`: the VHD's unique id, or `null` for a file that is not a VHD. */

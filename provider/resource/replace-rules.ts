@@ -6,6 +6,7 @@
  * identity invalidates it: the only safe action is a new disk (a replace). The one exception is the same parent at a
  * new path, which a relink follows in place (an update; `Set-VHD -ParentPath`).
  */
+import { CONNECTION_DEFAULTS, type ConnectionArgs } from "../storage/ssh/connection-args";
 import { isUnlinkedChecksum } from "../vhd/unlinked-checksum";
 import type { AncestorFacts, DiskInputs, DiskSettings, DiskState } from "./state";
 import { isUnknown } from "./state";
@@ -83,6 +84,12 @@ export const REPLACE_RULES: readonly ReplaceRule[] = [
     reason: "the file at imagePath is no longer the disk this resource created (its unique id differs)",
     applies: (olds) => olds.foundUniqueId !== olds.uniqueId,
     inInputs: false,
+  },
+  {
+    property: "connection",
+    reason: "the disk moves to another host",
+    applies: (olds, news) => isUnknown(news.connection) || hostOf(olds.connection) !== hostOf(news.connection),
+    inInputs: true,
   },
   {
     property: "parentPath",
@@ -212,7 +219,27 @@ export function sameParentAtNewPath(recorded: Partial<LinkFacts>, news: DiskInpu
  * Settings that change in place: `update` applies them to the existing disk. `secretPaths` too: a path made secret
  * later makes its derived outputs secret with the next `up` (the id, fixed at create, follows at the next refresh).
  */
-export const UPDATE_IN_PLACE: readonly (keyof DiskSettings)[] = ["adopt", "protectParent", "pathRules", "checksum", "secretPaths"];
+export const UPDATE_IN_PLACE: readonly (keyof DiskSettings)[] = [
+  "adopt",
+  "protectParent",
+  "pathRules",
+  "checksum",
+  "secretPaths",
+  // Same host (else the rule above replaces), other credentials or options: recorded, so delete can still log on.
+  "connection",
+];
+
+/** Where a connection leads (user, host, port, as the SSH adapter defaults them); `""`: this machine. */
+function hostOf(connection: ConnectionArgs | undefined): string {
+  if (connection === undefined) return "";
+  const { user = CONNECTION_DEFAULTS.user, host, port = CONNECTION_DEFAULTS.port } = connection;
+  return `${user}@${host}:${port}`;
+}
+
+/** A setting's value for comparing: a connection by its fields, not by object identity. */
+function comparable(value: unknown): unknown {
+  return typeof value === "object" && value !== null && !isUnknown(value) ? JSON.stringify(value) : value;
+}
 
 /**
  * The diff of a recorded disk (`olds`, the state) against the checked inputs (`news`): replace when any
@@ -224,7 +251,7 @@ export function planDiff(olds: DiskState, news: DiskInputs, facts: DiskFileFacts
   const carried = new Set<keyof DiskInputs>(news.carriedFacts ?? []);
   const applying = REPLACE_RULES.filter((rule) => !carried.has(rule.property) && rule.applies(olds, news, facts));
   const replaces = [...new Set(applying.map((rule) => rule.property))];
-  const updatedSettings = UPDATE_IN_PLACE.filter((setting) => changedOrUnknown(olds[setting], news[setting]));
+  const updatedSettings = UPDATE_IN_PLACE.filter((setting) => changedOrUnknown(comparable(olds[setting]), comparable(news[setting])));
   const recordFacts = replaces.length === 0 && factsToRecord(olds, news, carried);
   const moves = news.imagePath !== olds.imagePath && !isUnknown(news.imagePath);
   const relink = replaces.length === 0 && sameParentAtNewPath(olds, news);

@@ -42,6 +42,7 @@ export const DISK_FIELDS: { readonly [K in DiskFieldName]-?: FieldSpec<FieldValu
   checksum: { input: "setting", state: "given", output: true, default: true },
   secretPaths: { input: "setting", state: "given", output: false, default: false },
   owner: { input: "setting", state: "given", output: false },
+  connection: { input: "setting", state: "given", output: false },
   parentUniqueId: { input: "observed", state: "found", output: true },
   parentSize: { input: "observed", state: "found", output: true },
   parentChecksum: { input: "observed", state: "found", output: true, default: null },

@@ -8,6 +8,7 @@
  * engine does keep a secret that a provider returns in the property encoding's wire form (a check, create, read or
  * update response is read with `KeepSecrets`), so the provider marks those values itself.
  */
+import { SECRET_CONNECTION_FIELDS } from "../storage/ssh/connection-args";
 import { type DiskInputs, type DiskState, isUnknown } from "./state";
 
 /** The property encoding's signature key and its value for a secret (`specialSigKey`, `specialSecretSig`). */
@@ -35,15 +36,32 @@ export type EngineInputs = WithSecrets<DiskInputs, Extract<keyof DiskInputs, Pat
 export type EngineState = WithSecrets<DiskState, Extract<keyof DiskState, PathBearingKey>>;
 
 /**
- * `values` with every path-bearing key present in it marked secret when `secret` is true; unchanged otherwise.
+ * `values` with every path-bearing key present in it marked secret when `secret` is true, and the credentials of its
+ * `connection` (password, privateKey, privateKeyPassword, also of its `proxy`) marked secret always: the engine marks
+ * a returned key secret only when the same input was, and a program may have passed them in plain.
  * The result is meant for the engine only: the provider's own code never reads it back (it receives plain values).
  */
 export function secretPathValues<T extends object>(values: T, secret: boolean): WithSecrets<T, Extract<keyof T, PathBearingKey>> {
-  if (!secret) return values as WithSecrets<T, Extract<keyof T, PathBearingKey>>;
   const marked: Record<string, unknown> = { ...(values as Record<string, unknown>) };
+  if (typeof marked.connection === "object" && marked.connection !== null) marked.connection = secretCredentials(marked.connection);
+  if (!secret) return marked as WithSecrets<T, Extract<keyof T, PathBearingKey>>;
   for (const key of PATH_BEARING_KEYS) {
     // An unknown (preview) stays as it is: it carries no path yet.
-    if (key in marked && !isUnknown(marked[key])) marked[key] = { [SIGNATURE_KEY]: SECRET_SIGNATURE, value: marked[key] };
+    if (key in marked && !isUnknown(marked[key])) marked[key] = wireSecret(marked[key]);
   }
   return marked as WithSecrets<T, Extract<keyof T, PathBearingKey>>;
+}
+
+function wireSecret(value: unknown): WireSecret {
+  return { [SIGNATURE_KEY]: SECRET_SIGNATURE, value };
+}
+
+/** A connection (and its proxy) with each credential it holds in the secret wire form. */
+function secretCredentials(connection: object): Record<string, unknown> {
+  const marked: Record<string, unknown> = { ...(connection as Record<string, unknown>) };
+  for (const field of SECRET_CONNECTION_FIELDS) {
+    if (typeof marked[field] === "string") marked[field] = wireSecret(marked[field]);
+  }
+  if (typeof marked.proxy === "object" && marked.proxy !== null) marked.proxy = secretCredentials(marked.proxy);
+  return marked;
 }

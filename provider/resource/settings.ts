@@ -4,6 +4,7 @@
  */
 import { VhdError } from "../errors";
 import type { PathRules } from "../inputs/paths";
+import type { ConnectionArgs } from "../storage/ssh/connection-args";
 import {
   BOOLEAN_SETTING_DEFAULTS,
   DEFAULT_PATH_RULES,
@@ -21,7 +22,10 @@ export type SettingsResult = { settings: DiskSettings; errors: [] } | { settings
 /** Raw inputs as the engine sends them: any JSON values (or the unknown placeholder) under the input names. */
 export type RawInputs = Partial<Record<keyof DiskInputs, unknown>>;
 
-/** Reads `adopt`, `protectParent`, `checksum`, `pathRules`, `blockSize` and the class's `secretPaths` and `owner`. */
+/**
+ * Reads `adopt`, `protectParent`, `checksum`, `pathRules`, `blockSize`, `connection` (an object with a `host`; its
+ * fields are checked by the SSH adapter when it connects) and the class's `secretPaths` and `owner`.
+ */
 export function readSettings(raw: RawInputs): SettingsResult {
   const errors: VhdError[] = [];
   const imagePath = typeof raw.imagePath === "string" ? raw.imagePath : undefined;
@@ -52,11 +56,27 @@ export function readSettings(raw: RawInputs): SettingsResult {
   }
   const owner = raw.owner ?? undefined;
   if (owner !== undefined && !isUnknown(owner) && typeof owner !== "string") wrong("owner", "a resource URN");
+  const connection = raw.connection ?? undefined;
+  if (connection !== undefined && !isUnknown(connection) && !isConnection(connection)) {
+    // Not echoed, unlike the other inputs: a connection may hold a password or a private key.
+    errors.push(
+      new VhdError("E_INVALIDARG", "connection must be an object with a host (as @pulumi/command's remote.ConnectionArgs)", {
+        parameter: "connection",
+        path: imagePath,
+        pathParameter: "imagePath",
+      }),
+    );
+  }
   if (errors.length > 0) return { errors };
   const settings: DiskSettings = { ...booleans, pathRules: pathRules as PathRules };
   if (blockSize !== undefined) settings.blockSize = blockSize as number;
   if (typeof owner === "string") settings.owner = owner;
+  if (connection !== undefined) settings.connection = connection as ConnectionArgs;
   return { settings, errors: [] };
+}
+
+function isConnection(value: unknown): boolean {
+  return typeof value === "object" && value !== null && typeof (value as { host?: unknown }).host === "string";
 }
 
 /**

@@ -2,6 +2,7 @@
  * The shapes the provider exchanges with the Pulumi engine: the checked inputs and the recorded state (outputs).
  * Both are plain JSON; the engine may put {@link UNKNOWN} in place of any input during a preview.
  */
+import type { ConnectionArgs } from "../storage/ssh/connection-args";
 import type { PathRules } from "../inputs/paths";
 import type { DiskKind } from "../disk/image";
 import type { FileFingerprint } from "../storage/facts";
@@ -67,6 +68,12 @@ export interface DiskSettings {
    * from a path as a secret (secret-values.ts) and to keep the path out of the resource id.
    */
   secretPaths: boolean;
+  /**
+   * The remote host both paths are on (`@pulumi/command` `remote.ConnectionArgs` plus host-key trust, see
+   * storage/ssh/connection-args.ts); absent: this machine. Its password, privateKey and privateKeyPassword are
+   * secrets in the state (secret-values.ts).
+   */
+  connection?: ConnectionArgs;
   /**
    * Set by the `DifferencingDisk` class: the resource's URN, written into the ownership record beside the disk
    * (ownership.ts). Absent in state written before ownership records.

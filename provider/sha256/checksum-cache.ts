@@ -13,13 +13,19 @@
  * API. A golden image edited there with its mtime restored keeps its fingerprint, so on those volumes, and on any the
  * provider does not recognise, a remembered checksum is not trusted: the file is hashed again ({@link fingerprintsTrustedIn}).
  *
+ * A file on a remote host (`Storage.host` set) is keyed by host, path and its fingerprint together, hashed: device
+ * and inode numbers of two hosts can coincide, and the cache must not say where disks are. A remote fingerprint
+ * without ctime (SFTP's attributes alone, see storage/ssh/ssh-storage.ts) is never remembered: an edit that restores
+ * the mtime would go unseen, so such a file is hashed every time.
+ *
  * The file holds fingerprint keys and checksums only, no paths. It lives in `$PULUMI_VHD_CACHE_DIR`, else
  * `$XDG_CACHE_HOME/pulumi-vhd`, else `~/.cache/pulumi-vhd`. Reading or writing it never fails a deployment: a lost
  * or unreadable cache costs one more hash.
  */
+import { createHash } from "node:crypto";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import type { FileSystemType, VolumeFactsOptions } from "../storage/facts";
+import { fingerprintKey, type FileFingerprint, type FileSystemType, type VolumeFactsOptions } from "../storage/facts";
 import { makeFolders } from "../storage/folders";
 import { readJsonRecord, replaceJsonRecord } from "../storage/json-record";
 // The cache describes files on this machine's view, whatever storage holds the disks: it is always local.
@@ -50,6 +56,18 @@ async function readEntries(file: string): Promise<Record<string, string>> {
  * of the key; the plain kind keeps the bare fingerprint key, as files written before the other kind existed have it.
  */
 export type ChecksumKind = "sha256" | "sha256-unlinked";
+
+/**
+ * The cache key of the file at `path` on the host `host` (`Storage.host`; undefined: this machine) with `fingerprint`:
+ * the bare `fingerprintKey` for a local file (what the cache has always held), a hash of host, path and fingerprint
+ * for a remote one; `undefined` for a fingerprint too weak to trust (no ctime), which is never cached.
+ */
+export function checksumCacheKey(fingerprint: FileFingerprint, path: string, host: string | undefined): string | undefined {
+  const key = fingerprintKey(fingerprint);
+  if (host === undefined) return key;
+  if (fingerprint.ctimeNs === "0") return undefined;
+  return `remote:${createHash("sha256").update(`${host}\u0000${path}\u0000${key}`).digest("hex")}`;
+}
 
 function entryKey(key: string, kind: ChecksumKind): string {
   return kind === "sha256" ? key : `${kind}|${key}`;

@@ -76,6 +76,36 @@ export function maxFileSizeOf(fsType: FileSystemType): number {
   return MAX_FILE_SIZE[fsType] ?? Number.POSITIVE_INFINITY;
 }
 
+/**
+ * Linux `statfs` f_type magic numbers (linux/magic.h and each file system's super.c): what the local adapter's
+ * `statfs` and a remote Linux host's `stat -f -c %t` report.
+ */
+const MAGIC_TO_TYPE: ReadonlyMap<number, FileSystemType> = new Map([
+  [0x4d44, "fat"], // MSDOS_SUPER_MAGIC, vfat and msdos alike
+  [0x2011bab0, "exfat"], // EXFAT_SUPER_MAGIC
+  [0x5346544e, "ntfs"], // NTFS_SB_MAGIC (the old ntfs driver)
+  [0x7366746e, "ntfs"], // ntfs3 ("ntfs" in its super.c)
+  [0xef53, "ext"], // EXT2/3/4_SUPER_MAGIC
+  [0x58465342, "xfs"], // XFS_SB_MAGIC
+  [0x9123683e, "btrfs"], // BTRFS_SUPER_MAGIC
+  [0x2fc12fc1, "zfs"], // ZFS_SUPER_MAGIC
+  [0x01021994, "tmpfs"], // TMPFS_MAGIC
+  [0x858458f6, "ramfs"], // RAMFS_MAGIC
+  [0x794c7630, "overlay"], // OVERLAYFS_SUPER_MAGIC
+  [0x65735546, "fuse"], // FUSE_SUPER_MAGIC
+  [0x9660, "iso9660"], // ISOFS_SUPER_MAGIC
+  [0x73717368, "squashfs"], // SQUASHFS_MAGIC
+  [0x15013346, "udf"], // UDF_SUPER_MAGIC
+  [0x6969, "nfs"], // NFS_SUPER_MAGIC
+  [0xfe534d42, "smb"], // SMB2_MAGIC_NUMBER
+  [0xff534d42, "smb"], // CIFS_SUPER_MAGIC
+]);
+
+/** The file-system type a Linux `statfs` f_type magic (unsigned) names; `"unknown"` for any other number. */
+export function fsTypeOfStatfsMagic(magic: number): FileSystemType {
+  return MAGIC_TO_TYPE.get(magic) ?? "unknown";
+}
+
 /** What lies at a path. `"through-file"`: a component before the last one is a file (`/etc/passwd/x.vhd`). */
 export type PathKind = "missing" | "file" | "folder" | "symlink" | "other" | "through-file";
 

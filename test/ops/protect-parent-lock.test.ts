@@ -11,7 +11,7 @@ import { chmodSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, wr
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { holdsRecordPath, protectParent, releaseParent } from "../../provider/ops/protect-parent";
+import { holdsRecordPath, protectParent, releaseHold } from "../../provider/ops/protect-parent";
 import { readJsonRecord } from "../../provider/storage/json-record";
 import { MemoryStorage } from "../../provider/storage/memory/memory-storage";
 
@@ -37,14 +37,14 @@ afterEach(() => {
 async function race(action: "protect" | "release"): Promise<void> {
   const startAt = Date.now() + 1500;
   const script = `
-    const { protectParent, releaseParent } = require(${JSON.stringify(PROTECT_PARENT)});
+    const { protectParent, releaseHold } = require(${JSON.stringify(PROTECT_PARENT)});
     const [parent, who, count, startAt, action] = process.argv.slice(1);
     (async () => {
       await new Promise((done) => setTimeout(done, Math.max(0, Number(startAt) - Date.now())));
       for (let i = 0; i < Number(count); i++) {
         const uniqueId = who + "-" + i;
         if (action === "protect") await protectParent(parent, { uniqueId, imagePath: null });
-        else await releaseParent(parent, uniqueId);
+        else await releaseHold(parent, uniqueId);
       }
     })().catch((error) => { console.error(String(error)); process.exit(1); });
   `;
@@ -88,7 +88,7 @@ describe("the holds record on the in-memory storage under callers racing", () =>
     expect(record.holders.map((holder) => holder.uniqueId).sort()).toEqual([...ids].sort());
     expect((await storage.pathFacts("/disks/golden.vhd")).mode).toBe(0o444);
 
-    await Promise.all(ids.map((uniqueId) => releaseParent("/disks/golden.vhd", uniqueId, storage)));
+    await Promise.all(ids.map((uniqueId) => releaseHold("/disks/golden.vhd", uniqueId, storage)));
     expect(storage.paths().filter((entry) => entry.startsWith("/disks/")).sort()).toEqual(["/disks/golden.vhd"]);
     expect((await storage.pathFacts("/disks/golden.vhd")).mode).toBe(0o644);
   });

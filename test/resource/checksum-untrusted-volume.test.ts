@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { CHECKSUM_CACHE_ENV, rememberChecksum } from "../../provider/checksum/checksum-cache";
+import { CHECKSUM_CACHE_ENV, rememberChecksum } from "../../provider/sha256/checksum-cache";
 import { createBaseDisk } from "../../provider/ops/create-base";
 import { parentChecksumOf } from "../../provider/ops/observe-parent";
 import { type FileSystemType, fingerprintKey } from "../../provider/storage/facts";
@@ -44,6 +44,6 @@ describe("the checksum cache on a volume without a real ctime", () => {
     const stale = "0".repeat(64);
     await rememberChecksum(fingerprintKey(fingerprint), "sha256", stale);
     const actual = createHash("sha256").update(readFileSync(golden)).digest("hex");
-    expect(await parentChecksumOf(golden, fingerprint, "fixed")).toBe(used ? stale : actual);
+    expect(await parentChecksumOf(golden, fingerprint, "fixed", localStorage)).toBe(used ? stale : actual);
   });
 });

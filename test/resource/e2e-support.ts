@@ -11,6 +11,7 @@ import { expect } from "vitest";
 import { createBaseDisk } from "../../provider/ops/create-base";
 import { CHECKSUM_CACHE_ENV } from "../../provider/sha256/checksum-cache";
 import { HASH_STATS_ENV, totalBytesHashed } from "../../provider/sha256/hash-stats";
+import type { ConnectionArgs } from "../../provider/storage/ssh/connection-args";
 import { PulumiTestStack, REPO_ROOT } from "../support/pulumi-cli";
 
 /** The test program: disks from config (see its index.ts). */
@@ -29,6 +30,8 @@ export interface DiskSpec {
   protectParent?: boolean;
   checksum?: boolean;
   blockSize?: number;
+  /** The remote host of both paths (storage/ssh/connection-args.ts); absent: this machine. */
+  connection?: ConnectionArgs;
   /** Resource options. */
   options?: { ignoreChanges?: string[]; replaceOnChanges?: string[] };
 }

@@ -1,13 +1,14 @@
 /**
- * The demo (root Pulumi.yaml) and examples/relative-adopt, each run under the real CLI the way the README tells a user
+ * The demo (root Pulumi.yaml), examples/relative-adopt and examples/remote-host (against a real sshd on loopback), each run under the real CLI the way the README tells a user
  * to: up, no changes, change the golden image, preview shows the planned replacements, up, destroy. Disks go to a
  * temp folder (stack config), so a user's own demo stack is never touched.
  */
-import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PulumiTestStack, REPO_ROOT } from "../support/pulumi-cli";
+import { sshdUnavailable, startSshd, type TestSshd } from "../support/sshd";
 import { plannedSteps, vhdWrite } from "./e2e-support";
 
 describe("the demo stack (npm run demo)", () => {
@@ -90,5 +91,56 @@ describe("examples/relative-adopt", () => {
     for (const file of ["legacy.vhd", "stacked.vhd", join("children", "fresh.vhd"), "base.vhd"]) {
       expect(existsSync(join(folder, file))).toBe(false);
     }
+  });
+});
+
+describe("examples/remote-host", () => {
+  const unavailable = sshdUnavailable();
+  let server: TestSshd | undefined;
+  let stack: PulumiTestStack | undefined;
+
+  beforeAll(async () => {
+    if (unavailable !== undefined) return;
+    server = await startSshd();
+    const identityFile = join(server.dir, "example-key");
+    writeFileSync(identityFile, server.privateKey, { mode: 0o600 });
+    stack = await PulumiTestStack.create({
+      projectDir: join(REPO_ROOT, "examples", "remote-host"),
+      config: { host: server.host, port: String(server.port), user: server.user, identityFile, hostKey: server.hostKey, folder: server.root },
+    });
+  }, 60000);
+
+  afterAll(async () => {
+    try {
+      await stack?.dispose();
+    } finally {
+      await server?.stop();
+    }
+  });
+
+  it("makes the golden image and two disks on the host, ids naming it; no changes after; the key not in the state", async (context) => {
+    if (unavailable !== undefined || stack === undefined || server === undefined) return context.skip(unavailable ?? "no stack");
+    const up = await stack.up();
+    expect(up.code, up.output).toBe(0);
+    const hostUrl = `ssh://${server.user}@${server.host}:${server.port}`;
+    const outputs = (await stack.outputs()) as { appDisk: { id: string; chain: string[]; chainDepth: number } };
+    expect(outputs.appDisk).toMatchObject({
+      id: `${hostUrl}${join(server.root, "vms", "app.vhd")}`,
+      chain: [`${hostUrl}${join(server.root, "vms", "os.vhd")}`, `${hostUrl}${join(server.root, "golden.vhd")}`],
+      chainDepth: 2,
+    });
+    expect(existsSync(join(server.root, "vms", "app.vhd"))).toBe(true);
+    expect((await stack.preview(["--expect-no-changes"])).code).toBe(0);
+    const exported = await stack.runChecked(["stack", "export", "--stack", stack.stackName]);
+    const keyLine = server.privateKey.split("\n")[1] ?? "";
+    expect(keyLine.length).toBeGreaterThan(20);
+    expect(exported.stdout).not.toContain(keyLine);
+  });
+
+  it("destroy removes the two disks", async (context) => {
+    if (unavailable !== undefined || stack === undefined || server === undefined) return context.skip(unavailable ?? "no stack");
+    const destroy = await stack.destroy();
+    expect(destroy.code, destroy.output).toBe(0);
+    expect(existsSync(join(server.root, "vms", "os.vhd")) || existsSync(join(server.root, "vms", "app.vhd"))).toBe(false);
   });
 });

@@ -204,7 +204,7 @@ describe("planDiff: no change, or an update in place", () => {
   });
 
   it("names each rule's property as an input of the resource", () => {
-    const inputKeys = new Set(Object.keys(unchanged).concat("blockSize"));
+    const inputKeys = new Set(Object.keys(unchanged).concat("blockSize", "connection"));
     for (const rule of REPLACE_RULES) expect(inputKeys.has(rule.property)).toBe(true);
   });
 });

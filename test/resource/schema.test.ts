@@ -3,7 +3,7 @@ import { OUTPUT_KEYS, RECORDED_SETTING_KEYS, stateDefaults } from "../../provide
 import { readSettings, recordedSettings } from "../../provider/resource/settings";
 
 describe("the resource's one field table", () => {
-  it("gives the settings a state records: every setting but blockSize, owner only when set", () => {
+  it("gives the settings a state records: every setting but blockSize, owner and connection only when set", () => {
     const { settings } = readSettings({ blockSize: 2 * 1024 * 1024, owner: "urn:pulumi:s::p::vhd:DifferencingDisk::d" });
     expect(settings).toBeDefined();
     expect(recordedSettings(settings!)).toEqual({
@@ -15,7 +15,10 @@ describe("the resource's one field table", () => {
       owner: "urn:pulumi:s::p::vhd:DifferencingDisk::d",
     });
     expect(recordedSettings(readSettings({}).settings!)).not.toHaveProperty("owner");
-    expect([...RECORDED_SETTING_KEYS].sort()).toEqual(["adopt", "checksum", "owner", "pathRules", "protectParent", "secretPaths"]);
+    expect(recordedSettings(readSettings({}).settings!)).not.toHaveProperty("connection");
+    const connection = { host: "vmhost", privateKey: "KEY" };
+    expect(recordedSettings(readSettings({ connection }).settings!)).toMatchObject({ connection });
+    expect([...RECORDED_SETTING_KEYS].sort()).toEqual(["adopt", "checksum", "connection", "owner", "pathRules", "protectParent", "secretPaths"]);
   });
 
   it("seeds as outputs what a program reads, not the class's own bookkeeping", () => {
@@ -31,5 +34,13 @@ describe("the resource's one field table", () => {
     first.chain?.push("/x.vhd");
     expect(stateDefaults().chain).toEqual([]);
     expect(stateDefaults()).toMatchObject({ chainDepth: 0, parentModeBeforeProtect: null, ancestors: null });
+  });
+});
+
+describe("a connection among the settings", () => {
+  it("refuses a connection without a host, and never echoes its credentials", () => {
+    const { errors } = readSettings({ connection: { privateKey: "SECRET-KEY-TEXT", password: "hunter2" } });
+    expect(errors.map((error) => error.code)).toEqual(["E_INVALIDARG"]);
+    expect(errors[0]!.message).not.toMatch(/SECRET-KEY-TEXT|hunter2/);
   });
 });

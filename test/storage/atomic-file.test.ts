@@ -41,7 +41,7 @@ describe("createFileAtomically", () => {
       seenDuringWrite = await readdir(folder);
     });
     expect(seenDuringWrite).toHaveLength(1);
-    expect(seenDuringWrite[0]).toMatch(/^\.child\.vhd\.[0-9a-f]{12}\.tmp$/);
+    expect(seenDuringWrite[0]).toMatch(/^\.child\.vhd\.[0-9a-f]{12}\.[0-9a-f]{8}-\d+\.tmp$/);
   });
 
   it("leaves nothing behind when the writer fails, and passes its error on", async () => {

@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { sha256File } from "../../sha256/sha256";
 import { runCommand, withCommonOptions, type CommonOptions } from "../command-runner";
 import { printJson } from "../output";
-import { localStorage } from "../../storage/local/local-storage";
+import { locate, locateOne } from "../location";
 
 /** `vhd checksum <path>`: the SHA-256 of a file, printed like `sha256sum` (`<hex>  <path>`). */
 export function registerChecksum(program: Command): void {
@@ -11,8 +11,9 @@ export function registerChecksum(program: Command): void {
     .argument("<path>", "the file")
     .action((path: string, options: CommonOptions) =>
       runCommand(options, async ({ json, signal, progress }) => {
+        const { storage, path: hostPath } = await locateOne(path, "path", options);
         const bar = progress("sha256");
-        const { sha256, bytes } = await sha256File(path, { signal, onProgress: bar.update, parameter: "path", storage: localStorage });
+        const { sha256, bytes } = await sha256File(hostPath, { signal, onProgress: bar.update, parameter: "path", storage });
         bar.stop();
         if (json) printJson({ path, sha256, bytes });
         else process.stdout.write(`${sha256}  ${path}\n`);

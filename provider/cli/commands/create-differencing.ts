@@ -3,7 +3,7 @@ import { createDifferencingDisk } from "../../ops/create-differencing";
 import { runCommand, withCommonOptions, type CommonOptions } from "../command-runner";
 import { printDisk } from "../disk-description";
 import { createSettings, withCreateOptions, type CreateFlags } from "../create-options";
-import { localStorage } from "../../storage/local/local-storage";
+import { locate, locateOne } from "../location";
 
 /**
  * `vhd create-differencing <imagePath> <parentPath>`: `CreateDifferencingVirtualHardDisk` from the command line, its
@@ -19,11 +19,13 @@ export function registerCreateDifferencing(program: Command): void {
     .argument("<parentPath>", "the parent disk (fixed, dynamic or differencing)")
     .action((imagePath: string, parentPath: string, options: CommonOptions & CreateFlags) =>
       runCommand(options, async ({ json, signal, progress }) => {
+        const located = await locate([{ path: imagePath, parameter: "imagePath" }, { path: parentPath, parameter: "parentPath" }], options);
+        const [hostImagePath = imagePath, hostParentPath = parentPath] = located.paths;
         const bar = progress("create");
         const info = await createDifferencingDisk({
-          storage: localStorage,
-          imagePath,
-          parentPath,
+          storage: located.storage,
+          imagePath: hostImagePath,
+          parentPath: hostParentPath,
           ...createSettings(options, { path: imagePath, parameter: "imagePath" }),
           signal,
           onProgress: bar.update,

@@ -6,7 +6,7 @@ import { runCommand, withCommonOptions, type CommonOptions } from "../command-ru
 import { printDisk } from "../disk-description";
 import { createSettings, withCreateOptions, type CreateFlags } from "../create-options";
 import { parseSize } from "../sizes";
-import { localStorage } from "../../storage/local/local-storage";
+import { locate } from "../location";
 
 interface CreateBaseOptions extends CommonOptions, CreateFlags {
   size?: string;
@@ -36,13 +36,15 @@ export function registerCreate(program: Command): void {
       runCommand(options, async ({ json, signal, progress }) => {
         const file = { path, parameter: "path" };
         const size = options.size === undefined ? undefined : parseSize(options.size, "size", { file });
+        const from = options.from === undefined ? [] : [{ path: options.from, parameter: "fromRaw" }];
+        const { storage, paths: [hostPath = path, hostFrom] } = await locate([{ path, parameter: "path" }, ...from], options);
         const bar = progress(options.from === undefined ? "create" : "import");
         const info = await createBaseDisk({
-          storage: localStorage,
-          path: resolve(path),
+          storage,
+          path: resolve(hostPath),
           ...(size === undefined ? {} : { size }),
           type: options.type,
-          ...(options.from === undefined ? {} : { fromRaw: resolve(options.from) }),
+          ...(hostFrom === undefined ? {} : { fromRaw: resolve(hostFrom) }),
           intendedFormat: options.intendedFormat,
           ...createSettings(options, file),
           signal,

@@ -4,7 +4,7 @@ import { inspectDisk } from "../../vhd/inspect";
 import { unlessCancelled } from "../signals";
 import { runCommand, withCommonOptions, type CommonOptions } from "../command-runner";
 import { type RecordedParentFacts, printDisk } from "../disk-description";
-import { localStorage } from "../../storage/local/local-storage";
+import { locate, locateOne } from "../location";
 
 interface InspectOptions extends CommonOptions {
   parentFacts?: boolean;
@@ -22,9 +22,10 @@ export function registerInspect(program: Command): void {
     .option("--parent-facts", "also the parent facts a DifferencingDisk records (checksum, fingerprint, ancestors)")
     .action((path: string, options: InspectOptions) =>
       runCommand(options, async ({ json, signal }) => {
-        const info = await unlessCancelled(inspectDisk(path, { parameter: "path", storage: localStorage }), signal);
+        const { storage, path: hostPath } = await locateOne(path, "path", options);
+        const info = await unlessCancelled(inspectDisk(hostPath, { parameter: "path", storage }), signal);
         const recorded = options.parentFacts === true && info.type === "differencing";
-        const parentFacts = recorded ? parentRecordOf(await unlessCancelled(recordFoundDisk(info), signal)) : undefined;
+        const parentFacts = recorded ? parentRecordOf(await unlessCancelled(recordFoundDisk(info, storage), signal)) : undefined;
         printDisk(info, json, parentFacts);
       }),
     );

@@ -5,7 +5,7 @@ import { pathRulesFrom, withPathRulesOption } from "../create-options";
 import { describeDisk } from "../disk-description";
 import { printFields, printJson } from "../output";
 import { formatByteCount } from "../sizes";
-import { localStorage } from "../../storage/local/local-storage";
+import { locate } from "../location";
 
 interface MergeOptions extends CommonOptions {
   into?: string;
@@ -25,12 +25,17 @@ export function registerMerge(program: Command): void {
     .option("--relink <disk...>", "disks that use the child as their parent: point them at the ancestor afterwards")
     .action((child: string, options: MergeOptions) =>
       runCommand(options, async ({ json, signal, progress }) => {
+        const into = options.into === undefined ? [] : [{ path: options.into, parameter: "destinationPath" }];
+        const relink = (options.relink ?? []).map((path) => ({ path, parameter: "relink" }));
+        const located = await locate([{ path: child, parameter: "imagePath" }, ...into, ...relink], options);
+        const [hostChild = child, ...rest] = located.paths;
+        const hostInto = options.into === undefined ? undefined : rest.shift();
         const bar = progress("merge");
         const result = await mergeDisk({
-          storage: localStorage,
-          imagePath: child,
-          ...(options.into === undefined ? {} : { destinationPath: options.into }),
-          relink: options.relink ?? [],
+          storage: located.storage,
+          imagePath: hostChild,
+          ...(hostInto === undefined ? {} : { destinationPath: hostInto }),
+          relink: rest,
           pathRules: pathRulesFrom(options),
           signal,
           onProgress: bar.update,

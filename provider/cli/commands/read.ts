@@ -5,7 +5,7 @@ import { openChain } from "../../disk/chain";
 import { openBinaryStdout } from "../binary-stdout";
 import { runCommand, withCommonOptions, type CommonOptions } from "../command-runner";
 import { parseSize } from "../sizes";
-import { localStorage } from "../../storage/local/local-storage";
+import { locate, locateOne } from "../location";
 
 interface ReadOptions extends CommonOptions {
   offset?: string;
@@ -31,7 +31,8 @@ export function registerRead(program: Command): void {
         const requestedLength =
           options.length === undefined ? undefined : parseSize(options.length, "length", { allowZero: true, file });
         const sink = openBinaryStdout(options.force === true);
-        const chain = await openChain(path, { parameter: "path", storage: localStorage });
+        const { storage, path: hostPath } = await locateOne(path, "path", options);
+        const chain = await openChain(hostPath, { parameter: "path", storage });
         const stdoutFile = await openStdoutAsEmptyFile();
         const bar = progress("read");
         try {

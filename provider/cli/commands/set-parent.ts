@@ -3,7 +3,7 @@ import { setParent } from "../../ops/set-parent";
 import { runCommand, withCommonOptions, type CommonOptions } from "../command-runner";
 import { pathRulesFrom, withPathRulesOption } from "../create-options";
 import { printFields, printJson } from "../output";
-import { localStorage } from "../../storage/local/local-storage";
+import { locate } from "../location";
 
 interface SetParentOptions extends CommonOptions {
   ignoreIdMismatch?: boolean;
@@ -29,10 +29,12 @@ export function registerSetParent(program: Command): void {
       runCommand(options, async ({ json, signal }) => {
         const ignoreIdMismatch = options.ignoreIdMismatch === true;
         if (ignoreIdMismatch && !json) process.stderr.write(`vhd: warning: ${IGNORE_ID_MISMATCH_WARNING}\n`);
+        const located = await locate([{ path: child, parameter: "imagePath" }, { path: newParentPath, parameter: "parentPath" }], options);
+        const [hostChild = child, hostParent = newParentPath] = located.paths;
         const result = await setParent({
-          storage: localStorage,
-          imagePath: child,
-          parentPath: newParentPath,
+          storage: located.storage,
+          imagePath: hostChild,
+          parentPath: hostParent,
           ignoreIdMismatch,
           pathRules: pathRulesFrom(options),
           signal,

@@ -4,7 +4,7 @@ import { unlessCancelled } from "../signals";
 import { runCommand, withCommonOptions, type CommonOptions } from "../command-runner";
 import { ExitStatus } from "../exit-status";
 import { printJson } from "../output";
-import { localStorage } from "../../storage/local/local-storage";
+import { locate, locateOne } from "../location";
 
 /**
  * `vhd verify <path>`: checksums, layout and the whole chain. Prints every check, then the notes (facts that are not
@@ -17,7 +17,8 @@ export function registerVerify(program: Command): void {
     .argument("<path>", "the VHD file")
     .action((path: string, options: CommonOptions) =>
       runCommand(options, async ({ json, signal }) => {
-        const report = await unlessCancelled(verifyDisk(path, { parameter: "path", storage: localStorage }), signal);
+        const { storage, path: hostPath } = await locateOne(path, "path", options);
+        const report = await unlessCancelled(verifyDisk(hostPath, { parameter: "path", storage }), signal);
         if (json) {
           printJson(report);
         } else {

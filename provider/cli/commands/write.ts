@@ -6,7 +6,7 @@ import { runCommand, withCommonOptions, type CommonOptions } from "../command-ru
 import { printFields, printJson } from "../output";
 import { formatByteCount, parseSize } from "../sizes";
 import { stdinChunks } from "../stdin-chunks";
-import { localStorage } from "../../storage/local/local-storage";
+import { locate, locateOne } from "../location";
 
 /** Bytes of stdin per `writeAt` call: whole 2 MiB blocks of the default block size, a few fsyncs per GiB. */
 const WRITE_PIECE_SIZE = 8 * 1024 * 1024;
@@ -43,12 +43,13 @@ export function registerWrite(program: Command): void {
     .action((path: string, options: WriteOptions) =>
       runCommand(options, async ({ json, signal }) => {
         const offset = parseSize(options.offset, "offset", { allowZero: true, file: { path, parameter: "path" } });
+        const { storage, path: hostPath } = await locateOne(path, "path", options);
         let bytesWritten = 0;
         let blocksAllocated = 0;
         let fileSize: number | undefined;
         for await (const piece of stdinChunks(WRITE_PIECE_SIZE, signal)) {
           throwIfCancelled(signal, { parameter: "path", path });
-          const result = await writeAt(path, offset + bytesWritten, piece, { signal, storage: localStorage }).catch((error: unknown) => {
+          const result = await writeAt(hostPath, offset + bytesWritten, piece, { signal, storage }).catch((error: unknown) => {
             throw bytesWritten > 0 ? inputPastTheEnd(error, path, offset, bytesWritten, piece.length) : error;
           });
           bytesWritten += result.bytesWritten;
@@ -56,7 +57,7 @@ export function registerWrite(program: Command): void {
           fileSize = result.fileSize;
         }
         // Empty input still checks the disk and the offset, so a typo in the path is not a silent success.
-        if (fileSize === undefined) ({ fileSize } = await writeAt(path, offset, new Uint8Array(0), { signal, storage: localStorage }));
+        if (fileSize === undefined) ({ fileSize } = await writeAt(hostPath, offset, new Uint8Array(0), { signal, storage }));
         const summary = { path, offset, bytesWritten, blocksAllocated, fileSize };
         if (json) printJson(summary);
         else {

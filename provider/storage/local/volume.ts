@@ -4,30 +4,8 @@
  * VM_E_FILE_TOO_LARGE_FOR_VOLUME rows (seed-api.md).
  */
 import { constants as fsConstants, promises as fsp } from "node:fs";
-import { maxFileSizeOf, type FileSystemType, type PathFacts, type VolumeFacts, type VolumeFactsOptions } from "../facts";
+import { fsTypeOfStatfsMagic, maxFileSizeOf, type PathFacts, type VolumeFacts, type VolumeFactsOptions } from "../facts";
 import { errnoCode, vhdErrorFromFs } from "./fs-error";
-
-/** Linux `statfs` f_type magic numbers (linux/magic.h and each file system's super.c). */
-const MAGIC_TO_TYPE: ReadonlyMap<number, FileSystemType> = new Map([
-  [0x4d44, "fat"], // MSDOS_SUPER_MAGIC, vfat and msdos alike
-  [0x2011bab0, "exfat"], // EXFAT_SUPER_MAGIC
-  [0x5346544e, "ntfs"], // NTFS_SB_MAGIC (the old ntfs driver)
-  [0x7366746e, "ntfs"], // ntfs3 ("ntfs" in its super.c)
-  [0xef53, "ext"], // EXT2/3/4_SUPER_MAGIC
-  [0x58465342, "xfs"], // XFS_SB_MAGIC
-  [0x9123683e, "btrfs"], // BTRFS_SUPER_MAGIC
-  [0x2fc12fc1, "zfs"], // ZFS_SUPER_MAGIC
-  [0x01021994, "tmpfs"], // TMPFS_MAGIC
-  [0x858458f6, "ramfs"], // RAMFS_MAGIC
-  [0x794c7630, "overlay"], // OVERLAYFS_SUPER_MAGIC
-  [0x65735546, "fuse"], // FUSE_SUPER_MAGIC
-  [0x9660, "iso9660"], // ISOFS_SUPER_MAGIC
-  [0x73717368, "squashfs"], // SQUASHFS_MAGIC
-  [0x15013346, "udf"], // UDF_SUPER_MAGIC
-  [0x6969, "nfs"], // NFS_SUPER_MAGIC
-  [0xfe534d42, "smb"], // SMB2_MAGIC_NUMBER
-  [0xff534d42, "smb"], // CIFS_SUPER_MAGIC
-]);
 
 /**
  * Reports free space, type, read-only state and file-size limit of the volume holding `folder`, which must exist.
@@ -43,7 +21,7 @@ export async function volumeFacts(folder: string, options: VolumeFactsOptions = 
     throw vhdErrorFromFs(error, { path: folder, action: "read the volume's free space and type" });
   });
   const fsMagic = stats.type >>> 0;
-  const fsType = options.assumeFsType ?? MAGIC_TO_TYPE.get(fsMagic) ?? "unknown";
+  const fsType = options.assumeFsType ?? fsTypeOfStatfsMagic(fsMagic);
   const access = await writeAccess(folder);
   return {
     folder,

@@ -88,6 +88,17 @@ export class MemoryStorage implements Storage {
     return this;
   }
 
+  /**
+   * Sets the modification time (ns) of the file at `target` (links followed) and leaves its change time alone, as
+   * `touch -r` does: how a test puts an edited file's mtime back.
+   */
+  setModified(target: string, mtimeNs: bigint): this {
+    const found = this.lookup(target, true);
+    if (!("entry" in found) || found.entry.kind !== "file") throw new Error(`no file at ${target}`);
+    found.entry.inode.mtimeNs = mtimeNs;
+    return this;
+  }
+
   /** The bytes of the file at `target` (links followed), or undefined when there is none. */
   fileBytes(target: string): Uint8Array | undefined {
     const found = this.lookup(target, true);

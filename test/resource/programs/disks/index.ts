@@ -5,7 +5,8 @@
  * A disk's `options` are its resource options (`ignoreChanges`, `replaceOnChanges`).
  * `gets` is a JSON list of `{ name, id }` read with `DifferencingDisk.get`. Every disk's outputs are exported (only
  * its path with `exportPathsOnly`). A path containing `{tenant}` takes the secret config `tenant` there, so the path
- * is a secret, as a tenant folder from `pulumi config set --secret` would make it.
+ * is a secret, as a tenant folder from `pulumi config set --secret` would make it. A disk's `connection` field
+ * written `"{secret:NAME}"` (a private key, say) takes the secret config NAME, as a stack keeps its credentials.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { DifferencingDisk, type DifferencingDiskArgs } from "pulumi-vhd";
@@ -30,13 +31,24 @@ function withTenant(path: string): pulumi.Input<string> {
   return tenant.apply((folder) => path.replaceAll("{tenant}", folder));
 }
 
+/** The connection with each `"{secret:NAME}"` field replaced by the secret config NAME. */
+function withSecretFields(connection: DiskSpec["connection"]): DiskSpec["connection"] {
+  if (connection === undefined) return undefined;
+  const fields = Object.entries(connection as Record<string, unknown>).map(([key, value]) => {
+    const named = typeof value === "string" ? /^\{secret:(\w+)\}$/.exec(value) : null;
+    return [key, named === null ? value : config.requireSecret(named[1]!)];
+  });
+  return Object.fromEntries(fields) as DiskSpec["connection"];
+}
+
 const disks = new Map<string, DifferencingDisk>();
-for (const { name, parent, parentPath, imagePath, options, ...args } of specs) {
+for (const { name, parent, parentPath, imagePath, options, connection: given, ...args } of specs) {
+  const connection = withSecretFields(given);
   const parentDisk = parent === undefined ? undefined : disks.get(parent);
   if (parent !== undefined && parentDisk === undefined) throw new Error(`disk ${name}: parent ${parent} must come first`);
   const resolvedParent = parentDisk?.imagePath ?? (parentPath === undefined ? undefined : withTenant(parentPath));
   if (resolvedParent === undefined) throw new Error(`disk ${name}: give parent or parentPath`);
-  disks.set(name, new DifferencingDisk(name, { ...args, imagePath: withTenant(imagePath), parentPath: resolvedParent }, options));
+  disks.set(name, new DifferencingDisk(name, { ...args, connection, imagePath: withTenant(imagePath), parentPath: resolvedParent }, options));
 }
 for (const { name, id } of gets) disks.set(name, DifferencingDisk.get(name, id));
 

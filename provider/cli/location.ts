@@ -1,0 +1,100 @@
+/**
+ * Where the files a command names are: this machine, or a remote host when a path is written
+ * `ssh://[user@]host[:port]/path` (storage/ssh/ssh-url.ts). A command's paths are all on one host: the `ssh://` ones
+ * must name the same host, and a plain path next to them (a parent relative to the new disk, say) is on that host too.
+ * The remote host is reached as `ssh` would: the URL's user (default: the local user name), port 22, the key of
+ * `--identity`, else the ssh-agent of `SSH_AUTH_SOCK`; its host key checked against `--host-key`, else `--known-hosts`
+ * (default `~/.ssh/known_hosts` when it exists), unless `--no-host-key-checking`.
+ */
+import { homedir, userInfo } from "node:os";
+import { join } from "node:path";
+import type { Command } from "commander";
+import { VhdError, type ErrorParameter } from "../errors";
+import { localStorage } from "../storage/local/local-storage";
+import type { Storage } from "../storage/port";
+import type { ConnectionArgs } from "../storage/ssh/connection-args";
+import { SshStorage } from "../storage/ssh/ssh-storage";
+import { formatSshHost, isSshUrl, parseSshUrl } from "../storage/ssh/ssh-url";
+
+/** The remote-host options every subcommand takes (commander's names for them). */
+export interface RemoteOptions {
+  /** `--identity <file>`: an OpenSSH or PEM private key file. */
+  identity?: string;
+  /** `--known-hosts <file>`: an OpenSSH known_hosts file. */
+  knownHosts?: string;
+  /** `--host-key <line|SHA256:...>`: the host key to trust, pinned. */
+  hostKey?: string;
+  /** False with `--no-host-key-checking` (ConnectionArgs.hostKeyChecking). */
+  hostKeyChecking?: boolean;
+}
+
+/** Adds the remote-host options to a subcommand. */
+export function withRemoteOptions(command: Command): Command {
+  return command
+    .option("--identity <file>", "private key file for ssh:// paths (default: the ssh-agent of SSH_AUTH_SOCK)")
+    .option("--known-hosts <file>", "known_hosts file to check an ssh:// host's key against (default ~/.ssh/known_hosts)")
+    .option("--host-key <key>", "the ssh:// host's key to trust: a public-key line or its SHA256: fingerprint")
+    .option("--no-host-key-checking", "accept an ssh:// host's key unchecked when neither --host-key nor known_hosts has it");
+}
+
+/** A command's paths, each with the input it came from, and the storage that holds them. */
+export interface Located {
+  storage: Storage;
+  /** The paths on that storage, in the order given (ssh:// URLs reduced to the host's path). */
+  paths: string[];
+}
+
+/**
+ * The storage holding `paths` and their paths on it.
+ * @throws `ERROR_BAD_PATHNAME` for a malformed `ssh://` URL; `E_INVALIDARG` when the URLs name two hosts;
+ *   `ERROR_FILE_NOT_FOUND`/`ERROR_ACCESS_DENIED` reading `--identity`.
+ */
+export async function locate(paths: readonly { path: string; parameter: ErrorParameter }[], options: RemoteOptions): Promise<Located> {
+  const urls = paths.map(({ path, parameter }) => (isSshUrl(path) ? parseSshUrl(path, parameter) : undefined));
+  const first = urls.find((url) => url !== undefined);
+  if (first === undefined) return { storage: localStorage, paths: paths.map(({ path }) => path) };
+  const user = first.user ?? userInfo().username;
+  const port = first.port ?? 22;
+  const host = formatSshHost(user, first.host, port);
+  for (const [index, url] of urls.entries()) {
+    if (url !== undefined && formatSshHost(url.user ?? user, url.host, url.port ?? 22) !== host) {
+      throw new VhdError("E_INVALIDARG", `every path of one command must be on one host; ${host} was named first`, {
+        parameter: paths[index]!.parameter,
+        path: paths[index]!.path,
+      });
+    }
+  }
+  const connection: ConnectionArgs = {
+    host: first.host,
+    port,
+    user,
+    ...(options.identity === undefined ? {} : { privateKey: await readText(options.identity, "identity") }),
+    ...(options.hostKey === undefined ? {} : { hostKey: options.hostKey }),
+    ...(await knownHostsOf(options)),
+    ...(options.hostKeyChecking === false ? { hostKeyChecking: false } : {}),
+  };
+  return { storage: new SshStorage(connection), paths: paths.map(({ path }, index) => urls[index]?.path ?? path) };
+}
+
+/** `--known-hosts`, else `~/.ssh/known_hosts` when it exists, else none. */
+async function knownHostsOf(options: RemoteOptions): Promise<{ knownHostsPath?: string }> {
+  if (options.knownHosts !== undefined) return { knownHostsPath: options.knownHosts };
+  const fallback = join(homedir(), ".ssh", "known_hosts");
+  return (await localStorage.pathFacts(fallback, { followLinks: true })).kind === "file" ? { knownHostsPath: fallback } : {};
+}
+
+/** A small local text file (a private key), read through the local storage. */
+async function readText(path: string, parameter: ErrorParameter): Promise<string> {
+  const file = await localStorage.open(path, { parameter });
+  try {
+    return Buffer.from(await file.read(0, file.size)).toString("utf8");
+  } finally {
+    await file.close();
+  }
+}
+
+/** {@link locate} for a command with one path. */
+export async function locateOne(path: string, parameter: ErrorParameter, options: RemoteOptions): Promise<{ storage: Storage; path: string }> {
+  const { storage, paths } = await locate([{ path, parameter }], options);
+  return { storage, path: paths[0] ?? path };
+}

@@ -1,0 +1,99 @@
+/**
+ * The command lines the SSH adapter runs on a host, built so that no path can change what runs: sshd hands the
+ * string to the user's login shell (`$SHELL -c`, OpenSSH session.c do_child), so every path goes in POSIX single
+ * quotes (POSIX sh §2.2.2: nothing inside them is special, and `'` is written `'\''`) after `--`. On Windows, where
+ * Win32-OpenSSH's default shell is cmd.exe (which has no safe quoting), the script goes to PowerShell as
+ * `-EncodedCommand` (base64 of UTF-16LE), with paths as single-quoted PowerShell literals (`'` doubled).
+ */
+import { VhdError, type ErrorParameter } from "../../errors";
+
+/** Quotes `value` as one POSIX shell word. @throws `ERROR_INVALID_NAME` for NUL or a line break, which no tool below takes safely. */
+export function posixQuote(value: string, parameter: ErrorParameter = "path"): string {
+  if (/[\0\n\r]/.test(value)) {
+    throw new VhdError("ERROR_INVALID_NAME", "a remote path cannot contain NUL or a line break", { parameter, path: value });
+  }
+  return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+/** Quotes `value` as a PowerShell single-quoted string literal (about_Quoting_Rules: `'` doubled). */
+export function powershellQuote(value: string): string {
+  return `'${value.replace(/['\u2018\u2019\u201a\u201b]/g, "$&$&")}'`;
+}
+
+/** A command line that runs `script` in Windows PowerShell without passing it through cmd.exe's parser. */
+export function powershellCommand(script: string): string {
+  return `powershell -NoProfile -NonInteractive -EncodedCommand ${Buffer.from(script, "utf16le").toString("base64")}`;
+}
+
+/** Tools the adapter can use on a POSIX host, found once per session. */
+export interface HostTools {
+  /** `openssl dgst -sha256`: the fastest hash (SHA-NI), about 4x `sha256sum` (remote-hosts.md §2). */
+  openssl: boolean;
+  sha256sum: boolean;
+  /** GNU `stat` with `-c` and `%.9Y` (nanosecond times): the strong fingerprint. */
+  gnuStat: boolean;
+  /** `test -w` through the shell: write permission as the server's user sees it. */
+  shell: boolean;
+}
+
+/**
+ * One probe for all tools. Its output lines are `tool <name>`; a host whose login shell is not POSIX (cmd.exe,
+ * a ForceCommand wrapper) prints none of them and gets the SFTP-only paths.
+ */
+export const PROBE_COMMAND =
+  "echo tool shell; for t in openssl sha256sum; do command -v \"$t\" >/dev/null 2>&1 && echo \"tool $t\"; done; " +
+  "stat -c '%.9Y' / >/dev/null 2>&1 && echo 'tool gnu-stat'; exit 0";
+
+/** Reads the probe's output. */
+export function parseProbe(stdout: string): HostTools {
+  const tools = new Set(stdout.split(/\r?\n/).filter((line) => line.startsWith("tool ")).map((line) => line.slice(5).trim()));
+  return { openssl: tools.has("openssl"), sha256sum: tools.has("sha256sum"), gnuStat: tools.has("gnu-stat"), shell: tools.has("shell") };
+}
+
+/**
+ * GNU stat of the file a path leads to (`-L`, as opening it would): device, inode, size and nanosecond mtime and
+ * ctime, e.g. `2049 1234 4096 1764471631.123456789 1764471631.987654321`.
+ */
+export function fingerprintCommand(path: string): string {
+  return `stat -L -c '%d %i %s %.9Y %.9Z' -- ${posixQuote(path)}`;
+}
+
+/** Parses {@link fingerprintCommand}'s output; undefined when it is not five fields of the expected shape. */
+export function parseFingerprint(stdout: string): { dev: string; ino: string; size: number; mtimeNs: string; ctimeNs: string } | undefined {
+  const match = /^(\d+) (\d+) (\d+) (\d+)\.(\d{9}) (\d+)\.(\d{9})\s*$/.exec(stdout);
+  if (match === null) return undefined;
+  const [, dev = "", ino = "", size = "", mS = "", mN = "", cS = "", cN = ""] = match;
+  const ns = (seconds: string, nanos: string): string => (BigInt(seconds) * 1_000_000_000n + BigInt(nanos)).toString();
+  return { dev, ino, size: Number(size), mtimeNs: ns(mS, mN), ctimeNs: ns(cS, cN) };
+}
+
+/** The SHA-256 of a file by the fastest tool the host has, or undefined when it has none. */
+export function sha256Command(path: string, tools: HostTools): string | undefined {
+  if (tools.openssl) return `openssl dgst -sha256 -r -- ${posixQuote(path)}`;
+  if (tools.sha256sum) return `sha256sum -b -- ${posixQuote(path)}`;
+  return undefined;
+}
+
+/**
+ * The digest from `openssl dgst -r` (`<hex> *<path>`) or `sha256sum` (`<hex> *<path>`, with a leading `\` when the
+ * name needed escaping); undefined when the output has no digest.
+ */
+export function parseSha256Output(stdout: string): string | undefined {
+  const match = /^\\?([0-9a-f]{64})\s/i.exec(stdout);
+  return match?.[1]?.toLowerCase();
+}
+
+/** The PowerShell script for a file's SHA-256 on a Windows host (Get-FileHash, .NET's SHA256). */
+export function windowsSha256Script(path: string): string {
+  return `(Get-FileHash -LiteralPath ${powershellQuote(path)} -Algorithm SHA256).Hash`;
+}
+
+/** Volume type of a folder: `stat -f` prints the statfs magic in hex (GNU coreutils). */
+export function fsMagicCommand(folder: string): string {
+  return `stat -f -c '%t' -- ${posixQuote(folder)}`;
+}
+
+/** Whether the server's user may create files in a folder (`test -w` asks access(2) on the host). */
+export function writableCommand(folder: string): string {
+  return `test -w ${posixQuote(folder)} && echo writable || echo denied`;
+}

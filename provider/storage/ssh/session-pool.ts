@@ -1,0 +1,464 @@
+/**
+ * One SSH connection and one SFTP session per remote host per process, shared by every resource and command that
+ * touches the host (sshd's MaxSessions and MaxStartups punish many connections; a handshake costs a round trip and a
+ * key exchange). A session that drops is forgotten, and the next call dials again.
+ *
+ * The pool never keeps a process alive: the socket is unref'd while no operation is in flight, and liveness is
+ * checked by this module's own unref'd timer (an SFTP request every few seconds while work is in flight) rather than
+ * ssh2's keepalive interval, which is an ordinary (ref'd) timer. Sockets are destroyed on process exit.
+ *
+ * Sources: ssh2 README (Client events, connect() options, forwardOut, exec); OpenSSH sshd_config(5) (MaxSessions 10).
+ */
+import { createHash } from "node:crypto";
+import { connect as connectTcp, type Socket } from "node:net";
+import type { Duplex } from "node:stream";
+import { Client, type ClientChannel, type SFTPWrapper } from "ssh2";
+import { VhdError } from "../../errors";
+import { CONNECTION_DEFAULTS, SECRET_CONNECTION_FIELDS, type ConnectionArgs, type ProxyConnectionArgs } from "./connection-args";
+import { hostKeyPolicy, sha256Fingerprint, verifyHostKey } from "./host-key";
+import { formatSshHost } from "./ssh-url";
+import { vhdErrorFromSsh } from "./ssh-errors";
+
+/** Exec channels open at once on one connection: sshd allows 10 sessions per connection, one is the SFTP session. */
+const MAX_EXEC_CHANNELS = 4;
+/** While work is in flight, an SFTP request is sent this often (ms) to notice a stalled or vanished host. */
+const LIVENESS_INTERVAL_MS = 5000;
+/** A liveness request unanswered this long (ms) declares the connection dead. */
+const LIVENESS_TIMEOUT_MS = 15000;
+/** Longest pause (ms) between dial attempts; the first retry waits 100 ms, then doubling. */
+const MAX_DIAL_BACKOFF_MS = 2000;
+
+/** What a remote command printed and how it ended. */
+export interface ExecResult {
+  stdout: Buffer;
+  stderr: string;
+  /** The exit status, or null when the command died of a signal. */
+  exitCode: number | null;
+}
+
+/** Counters for tests and diagnostics. */
+export interface PoolStats {
+  /** SSH connections established (handshake and authentication done) since the process started. */
+  connections: number;
+  /** Sessions currently in the pool. */
+  live: number;
+}
+
+const stats = { connections: 0 };
+
+/** A live, authenticated connection with its SFTP session. */
+export class SshSession {
+  /** `ssh://user@host:port`. */
+  readonly hostLabel: string;
+  /** The server's host key fingerprint (`SHA256:...`), as verified (or accepted, with checking off). */
+  readonly hostKeyFingerprint: string;
+  /** Secret values to strip from messages. */
+  readonly secrets: readonly string[];
+  private inFlight = 0;
+  private execSlots = MAX_EXEC_CHANNELS;
+  private readonly execQueue: Array<() => void> = [];
+  private livenessTimer: NodeJS.Timeout | undefined;
+  private lastAnswer = Date.now();
+  private closed = false;
+  private closeReason: unknown;
+  private readonly closeListeners: Array<(reason: unknown) => void> = [];
+
+  constructor(
+    private readonly client: Client,
+    /** The SFTP session (ssh2's SFTPWrapper). */
+    readonly sftp: SFTPWrapper,
+    private readonly socket: Socket | undefined,
+    private readonly via: SshSession | undefined,
+    init: { hostLabel: string; hostKeyFingerprint: string; secrets: readonly string[] },
+  ) {
+    this.hostLabel = init.hostLabel;
+    this.hostKeyFingerprint = init.hostKeyFingerprint;
+    this.secrets = init.secrets;
+    const onGone = (reason: unknown): void => this.markClosed(reason);
+    client.on("close", () => onGone(new Error("the SSH connection closed")));
+    client.on("error", onGone);
+    sftp.on("close", () => onGone(new Error("the SFTP session closed")));
+    this.socket?.unref();
+  }
+
+  /** False once the connection has dropped or been closed. */
+  get alive(): boolean {
+    return !this.closed;
+  }
+
+  /** Calls `listener` once when the connection drops (at once if it already has); returns the unsubscribe call. */
+  onClose(listener: (reason: unknown) => void): () => void {
+    if (this.closed) {
+      listener(this.closeReason);
+      return () => undefined;
+    }
+    this.closeListeners.push(listener);
+    return () => {
+      const index = this.closeListeners.indexOf(listener);
+      if (index >= 0) this.closeListeners.splice(index, 1);
+    };
+  }
+
+  /**
+   * Runs `work` as one in-flight operation: the connection keeps the process alive and is watched for liveness
+   * until it settles. Rejects at once if the connection drops meanwhile (ssh2 leaves some callbacks, such as a
+   * close on a dead channel, uncalled).
+   */
+  async track<T>(work: () => Promise<T>): Promise<T> {
+    this.begin();
+    let unsubscribe = (): void => undefined;
+    try {
+      return await new Promise<T>((resolve, reject) => {
+        unsubscribe = this.onClose((reason) => reject(reason ?? new Error("the SSH connection closed")));
+        work().then(resolve, reject);
+      });
+    } finally {
+      unsubscribe();
+      this.end();
+    }
+  }
+
+  /**
+   * Runs `command` through the user's login shell (sshd runs `$SHELL -c command`; OpenSSH session.c), at most
+   * {@link MAX_EXEC_CHANNELS} at once. `signal` closes the channel. Never rejects for a non-zero exit status.
+   */
+  async exec(command: string, signal?: AbortSignal): Promise<ExecResult> {
+    await this.acquireExecSlot();
+    try {
+      return await this.track(
+        () =>
+          new Promise<ExecResult>((resolve, reject) => {
+            this.client.exec(command, (error: Error | undefined, channel: ClientChannel) => {
+              if (error) return reject(error);
+              const stdout: Buffer[] = [];
+              const stderr: Buffer[] = [];
+              let exitCode: number | null = null;
+              const abort = (): void => {
+                channel.close();
+              };
+              signal?.addEventListener("abort", abort, { once: true });
+              // No command here reads input; EOF at once also ends a ForceCommand (internal-sftp) that would wait.
+              channel.end();
+              channel.on("data", (chunk: Buffer) => stdout.push(chunk));
+              channel.stderr.on("data", (chunk: Buffer) => stderr.push(chunk));
+              channel.on("exit", (code: number | null) => {
+                exitCode = typeof code === "number" ? code : null;
+              });
+              channel.on("close", () => {
+                signal?.removeEventListener("abort", abort);
+                resolve({ stdout: Buffer.concat(stdout), stderr: Buffer.concat(stderr).toString("utf8"), exitCode });
+              });
+            });
+          }),
+      );
+    } finally {
+      this.releaseExecSlot();
+    }
+  }
+
+  /** A `direct-tcpip` channel to `host:port` from the server (a bastion hop, as `ssh -J` opens). */
+  async openTunnel(host: string, port: number): Promise<ClientChannel> {
+    return this.track(
+      () =>
+        new Promise<ClientChannel>((resolve, reject) => {
+          this.client.forwardOut("127.0.0.1", 0, host, port, (error: Error | undefined, channel: ClientChannel) =>
+            // The bastion refusing the hop is, to the user, the target refusing the connection.
+            error ? reject(Object.assign(error, { code: "ECONNREFUSED" })) : resolve(channel),
+          );
+        }),
+    );
+  }
+
+  /** Ends the connection politely (SSH disconnect); pending operations reject. */
+  close(): void {
+    if (this.closed) return;
+    this.client.end();
+    this.markClosed(new Error("the SSH connection was closed by the provider"));
+  }
+
+  /** Drops the connection at once (process exit, a stalled host). */
+  destroy(reason: unknown): void {
+    this.client.destroy();
+    this.markClosed(reason);
+  }
+
+  private markClosed(reason: unknown): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.closeReason = reason;
+    this.stopLiveness();
+    for (const listener of this.closeListeners.splice(0)) listener(reason);
+  }
+
+  private begin(): void {
+    if (this.inFlight++ === 0) {
+      this.socket?.ref();
+      this.lastAnswer = Date.now();
+      this.livenessTimer = setInterval(() => this.checkLiveness(), LIVENESS_INTERVAL_MS);
+      this.livenessTimer.unref();
+    }
+    this.via?.begin();
+  }
+
+  private end(): void {
+    this.via?.end();
+    if (--this.inFlight === 0) {
+      this.stopLiveness();
+      this.socket?.unref();
+    }
+  }
+
+  private stopLiveness(): void {
+    if (this.livenessTimer !== undefined) clearInterval(this.livenessTimer);
+    this.livenessTimer = undefined;
+  }
+
+  private checkLiveness(): void {
+    if (Date.now() - this.lastAnswer > LIVENESS_TIMEOUT_MS) {
+      const error = Object.assign(new Error("Keepalive timeout"), { level: "client-timeout" });
+      this.destroy(error);
+      return;
+    }
+    // Any answer, even an error status, proves the server and the path to it are alive.
+    this.sftp.realpath(".", () => {
+      this.lastAnswer = Date.now();
+    });
+  }
+
+  private async acquireExecSlot(): Promise<void> {
+    if (this.execSlots > 0) {
+      this.execSlots--;
+      return;
+    }
+    await new Promise<void>((resolve) => this.execQueue.push(resolve));
+  }
+
+  private releaseExecSlot(): void {
+    const next = this.execQueue.shift();
+    if (next) next();
+    else this.execSlots++;
+  }
+}
+
+/** The user, host and port a connection goes to, with the defaults of `@pulumi/command` filled in. */
+export function connectionTarget(args: ProxyConnectionArgs): { user: string; host: string; port: number; hostLabel: string } {
+  const user = args.user ?? CONNECTION_DEFAULTS.user;
+  const port = args.port ?? CONNECTION_DEFAULTS.port;
+  return { user, host: args.host, port, hostLabel: formatSshHost(user, args.host, port) };
+}
+
+/** The secret values of a connection and its proxy, for redaction. */
+function secretsOf(args: ConnectionArgs): string[] {
+  const hops: ProxyConnectionArgs[] = args.proxy ? [args, args.proxy] : [args];
+  return hops
+    .flatMap((hop) => SECRET_CONNECTION_FIELDS.map((field) => hop[field]))
+    .filter((value): value is string => typeof value === "string" && value.length > 0);
+}
+
+/**
+ * The pool key: who connects where, through which bastion, and a digest of the credentials and trust settings, so a
+ * resource with other (perhaps wrong) credentials never borrows a connection another one authenticated. The digest
+ * is one-way and stays in memory.
+ */
+function poolKey(args: ConnectionArgs): string {
+  const target = (hop: ProxyConnectionArgs): string => connectionTarget(hop).hostLabel;
+  const digest = createHash("sha256")
+    .update(
+      JSON.stringify([
+        args.password,
+        args.privateKey,
+        args.privateKeyPassword,
+        args.agentSocketPath,
+        args.hostKey,
+        args.knownHostsPath,
+        args.hostKeyChecking,
+      ]),
+    )
+    .digest("hex");
+  return `${target(args)}${args.proxy ? ` via ${poolKey(args.proxy)}` : ""} #${digest}`;
+}
+
+const pool = new Map<string, Promise<SshSession>>();
+/** The sessions not yet closed, reachable synchronously (an 'exit' listener cannot await the pool's promises). */
+const liveSessions = new Set<SshSession>();
+let exitHookInstalled = false;
+
+/** Counters for tests and diagnostics. */
+export function poolStats(): PoolStats {
+  return { connections: stats.connections, live: pool.size };
+}
+
+/**
+ * The shared session for `args`, dialling (once, even for concurrent callers) when there is none or it dropped.
+ * @throws `E_INVALIDARG` when the host key cannot be checked (see host-key.ts) or a key is unusable;
+ * `ERROR_CONNECTION_REFUSED`, `ERROR_HOST_UNREACHABLE`, `ERROR_TIMEOUT` after `dialErrorLimit` failed dials;
+ * `ERROR_LOGON_FAILURE`; `SEC_E_WRONG_PRINCIPAL` / `SEC_E_UNTRUSTED_ROOT` for a host key that is not trusted.
+ * Every message names `ssh://user@host:port`.
+ */
+export async function getSession(args: ConnectionArgs): Promise<SshSession> {
+  const key = poolKey(args);
+  const existing = pool.get(key);
+  if (existing !== undefined) {
+    const session = await existing.catch(() => undefined);
+    if (session?.alive) return session;
+    if (pool.get(key) === existing) pool.delete(key);
+    const raced = pool.get(key);
+    if (raced !== undefined) return raced;
+  }
+  const dialled = dialWithRetries(args);
+  pool.set(key, dialled);
+  installExitHook();
+  try {
+    const session = await dialled;
+    liveSessions.add(session);
+    session.onClose(() => {
+      liveSessions.delete(session);
+      if (pool.get(key) === dialled) pool.delete(key);
+    });
+    return session;
+  } catch (error) {
+    if (pool.get(key) === dialled) pool.delete(key);
+    throw error;
+  }
+}
+
+/** Closes every pooled connection (a CLI's last step; tests between cases). */
+export async function closeAllSessions(): Promise<void> {
+  const sessions = await Promise.all([...pool.values()].map((entry) => entry.catch(() => undefined)));
+  pool.clear();
+  for (const session of sessions) session?.close();
+}
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  // 'exit' listeners must be synchronous: destroy the sockets rather than wait for a polite disconnect.
+  process.once("exit", () => {
+    for (const session of liveSessions) session.destroy(new Error("the process exited"));
+  });
+}
+
+/** Dial failures worth another attempt: the network, not the credentials or the host's identity. */
+function retryable(error: unknown): boolean {
+  const mapped = error instanceof VhdError ? error.code : undefined;
+  return (
+    mapped === "ERROR_CONNECTION_REFUSED" ||
+    mapped === "ERROR_HOST_UNREACHABLE" ||
+    mapped === "ERROR_TIMEOUT" ||
+    mapped === "ERROR_NETNAME_DELETED"
+  );
+}
+
+async function dialWithRetries(args: ConnectionArgs): Promise<SshSession> {
+  const { hostLabel } = connectionTarget(args);
+  const policy = hostKeyPolicy(args, hostLabel);
+  const limit = args.dialErrorLimit ?? CONNECTION_DEFAULTS.dialErrorLimit;
+  const via = args.proxy === undefined ? undefined : await getSession(args.proxy);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await dialOnce(args, policy, via);
+    } catch (error) {
+      const mapped = vhdErrorFromSsh(error, { hostLabel, action: "connect", secrets: secretsOf(args) });
+      if (!retryable(mapped) || (limit >= 0 && attempt >= Math.max(limit, 1))) {
+        if (attempt === 1) throw mapped;
+        throw new VhdError(mapped.code, `${mapped.reason}; gave up after ${attempt} dial attempts`, {
+          details: { ...mapped.details, attempts: attempt },
+          cause: mapped,
+        });
+      }
+      await new Promise((resolve) => setTimeout(resolve, Math.min(MAX_DIAL_BACKOFF_MS, 100 * 2 ** (attempt - 1))));
+    }
+  }
+}
+
+/** Rejects with a timeout error (ssh2's `client-timeout` level) after `ms`, unless cleared. */
+function timeoutAfter(ms: number, onTimeout: () => void): { promise: Promise<never>; clear: () => void } {
+  let timer: NodeJS.Timeout | undefined;
+  const promise = new Promise<never>((_, reject) => {
+    if (ms <= 0) return;
+    timer = setTimeout(() => {
+      onTimeout();
+      reject(Object.assign(new Error(`no answer within ${ms / 1000} s`), { level: "client-timeout" }));
+    }, ms);
+  });
+  return { promise, clear: () => clearTimeout(timer) };
+}
+
+/** A TCP socket to the host, or a `direct-tcpip` channel through the bastion. */
+async function openTransport(host: string, port: number, via: SshSession | undefined): Promise<{ stream: Duplex; socket?: Socket }> {
+  if (via !== undefined) return { stream: await via.openTunnel(host, port) };
+  const socket = connectTcp({ host, port });
+  await new Promise<void>((resolve, reject) => {
+    socket.once("connect", resolve);
+    socket.once("error", reject);
+  });
+  return { stream: socket, socket };
+}
+
+async function dialOnce(args: ConnectionArgs, policy: ReturnType<typeof hostKeyPolicy>, via: SshSession | undefined): Promise<SshSession> {
+  const { user, host, port, hostLabel } = connectionTarget(args);
+  const perDialMs = (args.perDialTimeout ?? CONNECTION_DEFAULTS.perDialTimeout) * 1000;
+  const client = new Client();
+  // ssh2 may emit more than one 'error' (a destroyed socket after a failed handshake); callers learn of failures
+  // through the ready promise below or SshSession's close, and an 'error' event without a listener would crash.
+  client.on("error", () => undefined);
+  let transport: { stream: Duplex; socket?: Socket } | undefined;
+  const timeout = timeoutAfter(perDialMs, () => {
+    transport?.stream.destroy();
+    client.destroy();
+  });
+  let hostKeyError: unknown;
+  let fingerprint = "";
+  try {
+    transport = await Promise.race([openTransport(host, port, via), timeout.promise]);
+    const ready = new Promise<void>((resolve, reject) => {
+      client.once("ready", resolve);
+      client.once("error", (error: Error) => reject(hostKeyError ?? error));
+      client.once("close", () => reject(hostKeyError ?? Object.assign(new Error("the host closed the connection"), { code: "ECONNRESET" })));
+    });
+    if (args.password !== undefined) {
+      client.on("keyboard-interactive", (_name, _instructions, _lang, prompts, finish) =>
+        finish(prompts.map(() => args.password ?? "")),
+      );
+    }
+    const agent = args.agentSocketPath ?? process.env.SSH_AUTH_SOCK;
+    client.connect({
+      sock: transport.stream,
+      username: user,
+      ...(args.password === undefined ? {} : { password: args.password, tryKeyboard: true }),
+      ...(args.privateKey === undefined ? {} : { privateKey: args.privateKey }),
+      ...(args.privateKeyPassword === undefined ? {} : { passphrase: args.privateKeyPassword }),
+      ...(agent === undefined || agent === "" ? {} : { agent }),
+      readyTimeout: perDialMs > 0 ? perDialMs : 2 ** 31 - 1,
+      // Liveness is this module's own unref'd check (see the file comment); ssh2's interval would hold the process.
+      keepaliveInterval: 0,
+      hostVerifier: (key: Buffer): boolean => {
+        fingerprint = sha256Fingerprint(key);
+        try {
+          verifyHostKey(policy, key, host, port, hostLabel);
+          return true;
+        } catch (error) {
+          hostKeyError = error;
+          return false;
+        }
+      },
+    });
+    await Promise.race([ready, timeout.promise]);
+    const sftp = await Promise.race([
+      new Promise<SFTPWrapper>((resolve, reject) => client.sftp((error, session) => (error ? reject(error) : resolve(session)))),
+      timeout.promise,
+    ]);
+    stats.connections++;
+    return new SshSession(client, sftp, transport.socket, via, {
+      hostLabel,
+      hostKeyFingerprint: fingerprint,
+      secrets: secretsOf(args),
+    });
+  } catch (error) {
+    client.destroy();
+    transport?.stream.destroy();
+    throw error;
+  } finally {
+    timeout.clear();
+  }
+}

@@ -1,0 +1,198 @@
+/**
+ * The SSH adapter's connection against a real sshd: host-key trust, authentication, refused and lost connections,
+ * one shared connection, and secrets kept out of every message.
+ */
+import { execFile, execFileSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { createServer, type Socket } from "node:net";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { isVhdError } from "../../../provider/errors";
+import { closeAllSessions, getSession, poolStats } from "../../../provider/storage/ssh/session-pool";
+import { SshStorage } from "../../../provider/storage/ssh/ssh-storage";
+import { closedPort } from "../../support/sshd";
+import { expectVhdError } from "../conformance";
+import { connectionTo, sshFixture, useSshd } from "./ssh-fixture";
+
+const sshd = useSshd();
+
+describe("ssh connection", () => {
+  beforeEach(async (context) => {
+    const reason = sshd.unavailable();
+    if (reason !== undefined) return context.skip(reason);
+    await closeAllSessions();
+  });
+  afterEach(async () => {
+    await closeAllSessions();
+  });
+
+  it("accepts the server's key pinned as a key line, as a SHA256 fingerprint, or through known_hosts", async () => {
+    const server = sshd.server();
+    const byLine = await getSession(connectionTo(server));
+    expect(byLine.hostKeyFingerprint).toBe(server.hostKeyFingerprint);
+    await closeAllSessions();
+    await getSession(connectionTo(server, { hostKey: server.hostKeyFingerprint }));
+    await closeAllSessions();
+    const { hostKey: _unused, ...unpinned } = connectionTo(server);
+    await getSession({ ...unpinned, knownHostsPath: server.knownHostsPath });
+  });
+
+  it("accepts a hashed known_hosts entry (ssh-keygen -H)", async () => {
+    const server = sshd.server();
+    const hashed = join(server.dir, "known_hosts_hashed");
+    writeFileSync(hashed, readFileSync(server.knownHostsPath));
+    execFileSync("ssh-keygen", ["-q", "-H", "-f", hashed], { stdio: "ignore" });
+    expect(readFileSync(hashed, "utf8")).toMatch(/^\|1\|/);
+    const { hostKey: _unused, ...unpinned } = connectionTo(server);
+    const session = await getSession({ ...unpinned, knownHostsPath: hashed });
+    expect(session.alive).toBe(true);
+  });
+
+  it("refuses another key than the pinned one, and a known_hosts entry with another key, before authenticating", async () => {
+    const server = sshd.server();
+    const other = join(server.dir, "other");
+    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", other]);
+    const otherLine = readFileSync(`${other}.pub`, "utf8").trim();
+    const before = server.acceptedLogins();
+    const pinned = await expectVhdError(getSession(connectionTo(server, { hostKey: otherLine })), "SEC_E_WRONG_PRINCIPAL");
+    expect(pinned.message).toContain(`ssh://${server.user}@127.0.0.1:${server.port}`);
+    expect(pinned.message).toContain(server.hostKeyFingerprint);
+    const changed = join(server.dir, "known_hosts_changed");
+    writeFileSync(changed, `[127.0.0.1]:${server.port} ${otherLine.split(" ").slice(0, 2).join(" ")}\n`);
+    const { hostKey: _unused, ...unpinned } = connectionTo(server);
+    await expectVhdError(getSession({ ...unpinned, knownHostsPath: changed }), "SEC_E_WRONG_PRINCIPAL");
+    expect(server.acceptedLogins()).toBe(before);
+  });
+
+  it("refuses a host known_hosts does not list, and a connection with no way to check the host", async () => {
+    const server = sshd.server();
+    const { hostKey: _unused, ...unpinned } = connectionTo(server);
+    const empty = join(server.dir, "known_hosts_empty");
+    writeFileSync(empty, "# nothing\n");
+    await expectVhdError(getSession({ ...unpinned, knownHostsPath: empty }), "SEC_E_UNTRUSTED_ROOT");
+    const none = await expectVhdError(getSession(unpinned), "E_INVALIDARG");
+    expect(none.message).toMatch(/hostKeyChecking: false/);
+  });
+
+  it("connects with hostKeyChecking: false and reports the key it accepted", async () => {
+    const server = sshd.server();
+    const { hostKey: _unused, ...unpinned } = connectionTo(server);
+    const session = await getSession({ ...unpinned, hostKeyChecking: false });
+    expect(session.hostKeyFingerprint).toBe(server.hostKeyFingerprint);
+  });
+
+  it("a wrong private key is ERROR_LOGON_FAILURE naming the host, and no message holds the key", async () => {
+    const server = sshd.server();
+    const wrong = join(server.dir, "wrong");
+    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", wrong]);
+    const privateKey = readFileSync(wrong, "utf8");
+    const error = await expectVhdError(getSession(connectionTo(server, { privateKey, password: "hunter2-secret" })), "ERROR_LOGON_FAILURE");
+    const everything = JSON.stringify({ message: error.message, json: isVhdError(error) ? error.toJSON() : undefined });
+    expect(everything).toContain(`ssh://${server.user}@127.0.0.1:${server.port}`);
+    expect(everything).toContain("0x8007052E");
+    for (const line of privateKey.split("\n").filter((text) => text.length > 8)) expect(everything).not.toContain(line);
+    expect(everything).not.toContain("hunter2-secret");
+  });
+
+  it("a closed port is ERROR_CONNECTION_REFUSED naming the host, after dialErrorLimit attempts", async () => {
+    const server = sshd.server();
+    const port = await closedPort();
+    const error = await expectVhdError(getSession(connectionTo(server, { port, dialErrorLimit: 2 })), "ERROR_CONNECTION_REFUSED");
+    expect(error.message).toContain(`ssh://${server.user}@127.0.0.1:${port}`);
+    expect(error.message).toContain("0x800704C9");
+    expect(error.message).toContain("2 dial attempts");
+  });
+
+  it("a server that accepts TCP but never speaks SSH is ERROR_TIMEOUT after perDialTimeout", async () => {
+    const server = sshd.server();
+    const sockets: Socket[] = [];
+    const silent = createServer((socket) => sockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    const address = silent.address();
+    const port = typeof address === "object" && address !== null ? address.port : 0;
+    try {
+      const started = Date.now();
+      const error = await expectVhdError(getSession(connectionTo(server, { port, perDialTimeout: 1, dialErrorLimit: 1 })), "ERROR_TIMEOUT");
+      expect(Date.now() - started).toBeLessThan(5000);
+      expect(error.message).toContain(`:${port}`);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
+  });
+
+  it("reaches the host through a bastion (proxy), one connection per hop", async () => {
+    const server = sshd.server();
+    const before = poolStats().connections;
+    const storage = new SshStorage(connectionTo(server, { host: "localhost", proxy: connectionTo(server) }));
+    const fx = sshFixture(server, storage);
+    const path = fx.join("via-bastion.bin");
+    const file = await storage.createExclusive(path);
+    await file.write(0, new Uint8Array([1, 2, 3]));
+    await file.close();
+    expect(await storage.pathFacts(path)).toMatchObject({ kind: "file", size: 3 });
+    expect(storage.host).toBe(`ssh://${server.user}@localhost:${server.port}`);
+    expect(poolStats().connections - before).toBe(2);
+    await fx.cleanup();
+  });
+
+  it("shares one connection among many storages and operations (pool counter and sshd's log agree)", async () => {
+    const server = sshd.server();
+    const connectionsBefore = poolStats().connections;
+    const loginsBefore = server.acceptedLogins();
+    const fixtures = [sshFixture(server), sshFixture(server, new SshStorage(connectionTo(server))), sshFixture(server)];
+    await Promise.all(
+      fixtures.flatMap((fx) =>
+        [1, 2, 3, 4].map(async (n) => {
+          const path = fx.join(`f${n}.bin`);
+          const file = await fx.storage.createExclusive(path);
+          await file.write(0, new Uint8Array(1000).fill(n));
+          await file.close();
+          await fx.storage.sha256(path);
+          await fx.storage.fingerprint(path);
+        }),
+      ),
+    );
+    expect(poolStats().connections - connectionsBefore).toBe(1);
+    expect(server.acceptedLogins() - loginsBefore).toBe(1);
+    await Promise.all(fixtures.map((fx) => fx.cleanup()));
+  });
+
+  it("a connection killed mid-write is ERROR_NETNAME_DELETED naming the host; the next call reconnects", async () => {
+    const server = sshd.server();
+    const fx = sshFixture(server);
+    const path = fx.join("interrupted.bin");
+    const file = await fx.storage.createExclusive(path);
+    const connectionsBefore = poolStats().connections;
+    const writing = file.write(0, new Uint8Array(64 * 1024 * 1024));
+    setTimeout(() => server.killSessions(), 50);
+    const error = await expectVhdError(writing, "ERROR_NETNAME_DELETED");
+    expect(error.message).toContain(`ssh://${server.user}@127.0.0.1:${server.port}`);
+    await file.close();
+    expect((await fx.storage.pathFacts(path)).kind).toBe("file");
+    expect(poolStats().connections - connectionsBefore).toBe(1);
+    await fx.storage.unlink(path);
+    await fx.cleanup();
+  });
+
+  it("an idle pooled connection does not keep the process alive", async () => {
+    const server = sshd.server();
+    const script = [
+      `const { SshStorage } = require(${JSON.stringify(join(__dirname, "../../../provider/storage/ssh/ssh-storage"))});`,
+      `const storage = new SshStorage(${JSON.stringify(connectionTo(server))});`,
+      `storage.list(${JSON.stringify(server.root)}).then((names) => console.log("listed", names.length));`,
+    ].join("\n");
+    const started = Date.now();
+    const output = await new Promise<string>((resolve, reject) =>
+      execFile(
+        process.execPath,
+        ["-r", "ts-node/register/transpile-only", "-e", script],
+        { timeout: 30000, cwd: join(__dirname, "../../..") },
+        (error, stdout) => (error ? reject(error) : resolve(stdout)),
+      ),
+    );
+    expect(output).toMatch(/^listed \d+/);
+    // The process ended by itself (no close call): well before the 30 s kill, and not after a liveness interval.
+    expect(Date.now() - started).toBeLessThan(25000);
+  }, 60000);
+});

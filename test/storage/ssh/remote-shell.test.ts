@@ -1,0 +1,54 @@
+import { execFileSync } from "node:child_process";
+import { describe, expect, it } from "vitest";
+import {
+  parseFingerprint,
+  parseProbe,
+  parseSha256Output,
+  posixQuote,
+  powershellCommand,
+  powershellQuote,
+  windowsSha256Script,
+} from "../../../provider/storage/ssh/remote-shell";
+import { expectVhdError } from "../conformance";
+
+const NASTY = ["plain", "a b", "it's", "'", "''", "$(touch /tmp/pwned)", "`id`", "a\\b", "-rf", "*", "a;b|c&d", "\"q\"", "ü€"];
+
+describe("remote command quoting", () => {
+  it("a POSIX-quoted word reaches the command unchanged through a real sh and bash", () => {
+    for (const shell of ["/bin/sh", "/bin/bash"]) {
+      for (const value of NASTY) {
+        expect(execFileSync(shell, ["-c", `printf %s ${posixQuote(value)}`]).toString()).toBe(value);
+      }
+    }
+  });
+
+  it("refuses NUL and line breaks in a remote path", async () => {
+    for (const value of ["a\nb", "a\rb", "a\0b"]) await expectVhdError(Promise.resolve().then(() => posixQuote(value)), "ERROR_INVALID_NAME");
+  });
+
+  it("PowerShell literals double single quotes (including typographic ones) and the script travels as UTF-16LE base64", () => {
+    expect(powershellQuote("C:\\VMs\\it's.vhd")).toBe("'C:\\VMs\\it''s.vhd'");
+    expect(powershellQuote("a\u2019b")).toBe("'a\u2019\u2019b'");
+    const command = powershellCommand(windowsSha256Script("C:\\a'b.vhd"));
+    const encoded = command.split(" ").at(-1) ?? "";
+    expect(command.startsWith("powershell -NoProfile -NonInteractive -EncodedCommand ")).toBe(true);
+    expect(Buffer.from(encoded, "base64").toString("utf16le")).toBe("(Get-FileHash -LiteralPath 'C:\\a''b.vhd' -Algorithm SHA256).Hash");
+  });
+
+  it("parses tool output: probe, GNU stat fingerprint, openssl and sha256sum digests", () => {
+    expect(parseProbe("tool shell\ntool openssl\ntool gnu-stat\n")).toEqual({ shell: true, openssl: true, sha256sum: false, gnuStat: true });
+    expect(parseProbe("'echo' is not recognized")).toEqual({ shell: false, openssl: false, sha256sum: false, gnuStat: false });
+    expect(parseFingerprint("2049 12345678901234567890 4096 1764471631.123456789 1764471632.000000001\n")).toEqual({
+      dev: "2049",
+      ino: "12345678901234567890",
+      size: 4096,
+      mtimeNs: "1764471631123456789",
+      ctimeNs: "1764471632000000001",
+    });
+    expect(parseFingerprint("2049 1 1 1764471631 1764471632")).toBeUndefined();
+    const hex = "ab".repeat(32);
+    expect(parseSha256Output(`${hex} */vms/a.vhd\n`)).toBe(hex);
+    expect(parseSha256Output(`\\${hex.toUpperCase()} *name\\nwith-newline\n`)).toBe(hex);
+    expect(parseSha256Output("openssl: No such file\n")).toBeUndefined();
+  });
+});
