@@ -151,18 +151,19 @@ const TYPE_TOKEN = "pulumi-nodejs:dynamic/vhd:DifferencingDisk";
 
 /**
  * What only the program knows and the provider needs: whether a path is secret (the engine strips secrets before the
- * provider sees them; see `DiskSettings.secretPaths`), and the resource's URN, which owns the disk (`owner`).
+ * provider sees them; see `DiskSettings.secretPaths`), and the resource's URN, which owns the disk (`owner`; none for
+ * a `get`).
  */
 function provenance(
   name: string,
   args: DifferencingDiskArgs,
   opts: pulumi.CustomResourceOptions | undefined,
-): { secretPaths: pulumi.Output<boolean>; owner: pulumi.Output<string> } {
+): { secretPaths: pulumi.Output<boolean>; owner?: pulumi.Output<string> } {
   const secrets = [args.imagePath, args.parentPath].map((input) => pulumi.isSecret(pulumi.output(input)));
-  return {
-    secretPaths: pulumi.output(Promise.all(secrets).then((flags) => flags.includes(true))),
-    owner: pulumi.createUrn(name, TYPE_TOKEN, opts?.parent),
-  };
+  const secretPaths = pulumi.output(Promise.all(secrets).then((flags) => flags.includes(true)));
+  // A `get` (an id given) reads a disk without managing it: it owns nothing, so its read claims nothing.
+  if (opts?.id !== undefined) return { secretPaths };
+  return { secretPaths, owner: pulumi.createUrn(name, TYPE_TOKEN, opts?.parent) };
 }
 
 /** The inputs with every output key seeded as `undefined`, so the engine fills it (schema.ts lists them). */
