@@ -326,7 +326,8 @@ export async function openVhdx(file: RandomAccessFile, options: OpenVhdxOptions 
   if (batRegion.length < needed * 8) {
     throw fail("ERROR_VHD_BLOCK_ALLOCATION_TABLE_CORRUPT", `the BAT region holds ${batRegion.length / 8} entries, the disk needs ${needed}`);
   }
-  const batBytes = await source.read(batRegion.fileOffset, batRegion.length);
+  // Only the entries the disk uses: the region may be longer, and its length is not trusted to size a read.
+  const batBytes = await source.read(batRegion.fileOffset, needed * 8);
   const bat = new DataView(batBytes.buffer, batBytes.byteOffset, batBytes.byteLength);
   checkBat(bat, metadata, source.size, fail);
   return new VhdxImage(file, source, identifier.creator, header, slot, regions, regionTableSlot, metadata, bat, replayed);
@@ -440,8 +441,8 @@ const KNOWN_ITEMS: Record<string, number | undefined> = {
 
 /** Reads and validates the metadata region (§2.6). */
 async function readMetadata(file: RandomAccessFile, region: RegionEntry, fail: Fail): Promise<VhdxMetadata> {
-  const bytes = await file.read(region.fileOffset, region.length);
-  const table = decodeMetadataTable(bytes);
+  // The table first, then each item on its own: a region length from a damaged table never sizes a read.
+  const table = decodeMetadataTable(await file.read(region.fileOffset, METADATA_TABLE_SIZE));
   if (!table.signatureValid || table.entryCount > MAX_TABLE_ENTRIES) {
     throw fail("ERROR_VHD_METADATA_READ_FAILURE", "the VHDX metadata table has no \"metadata\" signature or more than 2047 entries");
   }
@@ -461,7 +462,7 @@ async function readMetadata(file: RandomAccessFile, region: RegionEntry, fail: F
       throw fail("ERROR_VHD_METADATA_READ_FAILURE", `VHDX metadata item ${entry.itemId} is ${entry.length} bytes at ${entry.offset}: outside the metadata region or of the wrong size`);
     }
     if (items.has(entry.itemId)) throw fail("ERROR_VHD_METADATA_READ_FAILURE", `VHDX metadata item ${entry.itemId} appears twice`);
-    items.set(entry.itemId, bytes.subarray(entry.offset, entry.offset + entry.length));
+    items.set(entry.itemId, await file.read(region.fileOffset + entry.offset, entry.length));
   }
   const item = (name: keyof typeof METADATA_ITEM_GUIDS): Uint8Array => {
     const found = items.get(METADATA_ITEM_GUIDS[name]);
