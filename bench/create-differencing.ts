@@ -8,29 +8,34 @@
  */
 import { open, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { createFileAtomically } from "../provider/fs/atomic-file";
+import { createFileAtomically } from "../provider/storage/atomic-create";
 import { createDifferencingDisk } from "../provider/ops/create-differencing";
 import { MAX_VIRTUAL_SIZE } from "../provider/vhd/format";
-import { writeBaseDisk, writeDifferencingDisk } from "../provider/vhd/writer";
+import { localStorage } from "../provider/storage/local/local-storage";
+import { readParentFacts } from "../provider/vhd/writer/parent-footer";
+import { writeBaseDisk, writeDifferencingDisk } from "../provider/vhd/writer/writer";
 import { alternate, compare, type Comparison } from "./harness";
 
 const RUNS = 15;
 
 export async function benchCreateDifferencing(folder: string): Promise<Comparison[]> {
   const parentPath = join(folder, "parent-2040g.vhd");
-  await createFileAtomically(parentPath, (handle) =>
-    writeBaseDisk(handle, { imagePath: parentPath, size: MAX_VIRTUAL_SIZE, type: "dynamic" }),
+  await createFileAtomically(
+    parentPath,
+    (file) => writeBaseDisk(file, { imagePath: parentPath, size: MAX_VIRTUAL_SIZE, type: "dynamic" }),
+    { storage: localStorage },
   );
+  const parent = await readParentFacts(localStorage, parentPath);
   const childPath = join(folder, "child.vhd");
   const peerPath = join(folder, "peer.bin");
 
   const writeChild = async (): Promise<void> => {
     await rm(childPath, { force: true });
-    const handle = await open(childPath, "wx");
+    const file = await localStorage.createExclusive(childPath);
     try {
-      await writeDifferencingDisk(handle, parentPath, { imagePath: childPath });
+      await writeDifferencingDisk(file, parent, { imagePath: childPath, parentPath });
     } finally {
-      await handle.close();
+      await file.close();
     }
   };
   await writeChild();
@@ -44,7 +49,9 @@ export async function benchCreateDifferencing(folder: string): Promise<Compariso
 
   const createChildAtomically = async (): Promise<void> => {
     await rm(childPath, { force: true });
-    await createFileAtomically(childPath, (handle) => writeDifferencingDisk(handle, parentPath, { imagePath: childPath }));
+    await createFileAtomically(childPath, (file) => writeDifferencingDisk(file, parent, { imagePath: childPath, parentPath }), {
+      storage: localStorage,
+    });
   };
   const writePeerDurably = async (): Promise<void> => {
     await rm(peerPath, { force: true });

@@ -1,8 +1,9 @@
 /** The big inputs of the benchmarks, made once per run in a temporary folder and removed with it. */
 import { randomBytes } from "node:crypto";
 import { open } from "node:fs/promises";
-import { createFileAtomically } from "../provider/fs/atomic-file";
-import { writeBaseDisk } from "../provider/vhd/writer";
+import { createFileAtomically } from "../provider/storage/atomic-create";
+import { localStorage } from "../provider/storage/local/local-storage";
+import { writeBaseDisk } from "../provider/vhd/writer/writer";
 
 /** 2 GiB: "a 2 GB file" of the issue, a whole number of 2 MiB blocks. */
 export const BIG_SIZE = 2 * 1024 * 1024 * 1024;
@@ -38,7 +39,9 @@ export async function makeBigRaw(path: string, holdsData: (block: number) => boo
 
 /** Imports the raw image into a dynamic VHD with our writer (only the non-zero blocks are allocated). */
 export async function makeBigDynamicVhd(rawPath: string, vhdPath: string): Promise<void> {
-  await createFileAtomically(vhdPath, (handle) =>
-    writeBaseDisk(handle, { imagePath: vhdPath, size: BIG_SIZE, type: "dynamic", fromRaw: rawPath }),
+  await createFileAtomically(
+    vhdPath,
+    (file) => writeBaseDisk(file, { imagePath: vhdPath, size: BIG_SIZE, type: "dynamic", fromRaw: rawPath }),
+    { storage: localStorage },
   );
 }

@@ -10,14 +10,15 @@ export {
   type DifferencingDiskArgs,
   type DifferencingDiskOutputs,
 } from "./resource/differencing-disk";
-export type { FileFingerprint } from "./fs/file-fingerprint";
+export type { FileFingerprint } from "./storage/facts";
 export type { AncestorObservation, Ancestors, DiskTypeName } from "./resource/state";
 
 export { createDifferencingDisk, type CreateDifferencingDiskArgs } from "./ops/create-differencing";
 export { createBaseDisk, type CreateBaseDiskArgs } from "./ops/create-base";
 export { deleteDisk, type DeleteDiskArgs, type DeleteDiskResult } from "./ops/delete-disk";
-export { inspectDisk, verifyDisk, type DiskInfo, type VerifyReport } from "./vhd/inspect";
-export { openChain, type DiskChain } from "./vhd/chain";
+export { inspectDisk, type DiskInfo } from "./vhd/inspect";
+export { verifyDisk, type VerifyReport } from "./vhd/verify";
+export { openChain, type DiskChain } from "./disk/chain";
 export { sha256File, type Sha256Options, type Sha256Result } from "./checksum/sha256";
 export { resolveDiskPaths, type PathRules } from "./inputs/paths";
 

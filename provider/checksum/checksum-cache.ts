@@ -7,14 +7,24 @@
  * are the old inputs, and any input that changes shows in `pulumi preview --diff`, where inode and ctime (which
  * change on every touch) are noise. A fingerprint only ever matches on the machine that took it anyway.
  *
+ * That holds only where the file system keeps a real ctime, one the kernel alone sets. FAT and exFAT have no change
+ * time (Linux reports the modification time, which `touch -r` sets back), squashfs and ISO 9660 store one time for
+ * both, an SMB server or a FUSE daemon reports what it likes, and NTFS's change time can be set through the Windows
+ * API. A golden image edited there with its mtime restored keeps its fingerprint, so on those volumes, and on any the
+ * provider does not recognise, a remembered checksum is not trusted: the file is hashed again ({@link fingerprintsTrustedIn}).
+ *
  * The file holds fingerprint keys and checksums only, no paths. It lives in `$PULUMI_VHD_CACHE_DIR`, else
  * `$XDG_CACHE_HOME/pulumi-vhd`, else `~/.cache/pulumi-vhd`. Reading or writing it never fails a deployment: a lost
  * or unreadable cache costs one more hash.
  */
-import { mkdir } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { readJsonRecord, replaceJsonRecord } from "../fs/json-record";
+import type { FileSystemType, VolumeFactsOptions } from "../storage/facts";
+import { makeFolders } from "../storage/folders";
+import { readJsonRecord, replaceJsonRecord } from "../storage/json-record";
+// The cache describes files on this machine's view, whatever storage holds the disks: it is always local.
+import { localStorage } from "../storage/local/local-storage";
+import type { Storage } from "../storage/port";
 
 /** The environment variable naming the cache folder. */
 export const CHECKSUM_CACHE_ENV = "PULUMI_VHD_CACHE_DIR";
@@ -30,7 +40,7 @@ function cacheFile(): string {
 }
 
 async function readEntries(file: string): Promise<Record<string, string>> {
-  const parsed = await readJsonRecord(file, "path").catch(() => null);
+  const parsed = await readJsonRecord(localStorage, file, "path").catch(() => null);
   return typeof parsed === "object" && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, string>) : {};
 }
 
@@ -60,7 +70,26 @@ export async function rememberChecksum(key: string, kind: ChecksumKind, sha256: 
   const keys = Object.keys(entries);
   for (const old of keys.slice(0, Math.max(0, keys.length - MAX_ENTRIES))) delete entries[old];
   // Deliberately never thrown (see the module comment); replaceJsonRecord leaves no temporary file behind.
-  await mkdir(join(file, ".."), { recursive: true })
-    .then(() => replaceJsonRecord(file, entries, { parameter: "path", action: "remember a checksum" }))
+  await makeFolders(localStorage, join(file, ".."))
+    .then(() => replaceJsonRecord(localStorage, file, entries, { parameter: "path" }))
     .catch(() => undefined);
+}
+
+/** File systems whose ctime changes with every write and cannot be set back: a fingerprint there tells every change. */
+const REAL_CTIME: ReadonlySet<FileSystemType> = new Set(["ext", "xfs", "btrfs", "zfs", "tmpfs", "ramfs", "overlay", "nfs"]);
+
+/**
+ * Whether a file fingerprint taken in `folder` of `storage` changes with every write to the file, so that a checksum
+ * remembered for it may be used (see the module comment for the file systems where it does not). The question is
+ * about the storage holding the fingerprinted file (the parent's), not the cache's own local folder.
+ * `options.assumeFsType` overrides what the volume reports, as for `Storage.volumeFacts`. Never throws: a volume
+ * that cannot be examined is not trusted.
+ */
+export async function fingerprintsTrustedIn(
+  storage: Storage,
+  folder: string,
+  options: VolumeFactsOptions = {},
+): Promise<boolean> {
+  const facts = await storage.volumeFacts(folder, options).catch(() => null);
+  return facts !== null && REAL_CTIME.has(facts.fsType);
 }

@@ -5,7 +5,8 @@
  * One JSON line is appended per checksum, at once: the engine ends the provider process without notice, so nothing
  * may wait for an exit hook.
  */
-import { appendFileSync, readFileSync } from "node:fs";
+// Statistics describe this process, so they go to this machine whatever storage holds the disks.
+import { appendTextSync, readTextSync } from "../storage/local/text-file-sync";
 
 /** The environment variable that turns the record on; its value is the file the lines are appended to. */
 export const HASH_STATS_ENV = "PULUMI_VHD_STATS_FILE";
@@ -28,7 +29,7 @@ export function recordHash(path: string, bytes: number): void {
   if (file === undefined || file === "") return;
   const line: HashStatsLine = { event: "sha256", path, bytes, pid: process.pid };
   try {
-    appendFileSync(file, `${JSON.stringify(line)}\n`);
+    appendTextSync(file, `${JSON.stringify(line)}\n`);
   } catch {
     // Deliberately ignored: see above.
   }
@@ -38,7 +39,7 @@ export function recordHash(path: string, bytes: number): void {
 export function totalBytesHashed(file: string): number {
   let text: string;
   try {
-    text = readFileSync(file, "utf8");
+    text = readTextSync(file);
   } catch {
     return 0;
   }

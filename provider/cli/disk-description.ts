@@ -1,5 +1,6 @@
+import type { ParentRecord } from "../ops/manage-disk";
 import type { DiskInfo } from "../vhd/inspect";
-import { printFields, printJson, type Field } from "./output";
+import { printFields, printJson, type OutputLine } from "./output";
 import { formatByteCount } from "./sizes";
 
 /**
@@ -7,9 +8,9 @@ import { formatByteCount } from "./sizes";
  * sizes, then format-specific facts), followed by the parent, every ancestor and any warnings. The JSON form is the
  * DiskInfo itself.
  */
-export function describeDisk(info: DiskInfo): Field[] {
+export function describeDisk(info: DiskInfo): OutputLine[] {
   const { creator, geometry, parent } = info;
-  const fields: Field[] = [
+  const fields: OutputLine[] = [
     ["image", info.path],
     ["type", info.type],
     ["virtual size", formatByteCount(info.virtualSize)],
@@ -26,27 +27,51 @@ export function describeDisk(info: DiskInfo): Field[] {
     fields.push(
       ["parent unique id", parent.uniqueId],
       ["parent name", parent.name],
-      ...parent.locators.map((locator): Field => [`parent locator ${locator.code}`, locator.path ?? "(unreadable)"]),
+      ...parent.locators.map((locator): OutputLine => [`parent locator ${locator.code}`, locator.path ?? "(unreadable)"]),
       ["parent timestamp", parent.timestamp],
       ["parent path", parent.resolvedPath ?? `not found: ${info.chainError?.message ?? "unresolved"}`],
     );
   }
   fields.push(
-    ...info.chain.map((ancestor, index): Field => [
+    ...info.chain.map((ancestor, index): OutputLine => [
       `ancestor ${index + 1}`,
       `${ancestor.path} (${ancestor.type}, ${ancestor.uniqueId})`,
     ]),
-    ...info.warnings.map((warning): Field => ["warning", warning]),
-    ...info.notes.map((note): Field => ["note", note]),
+    ...info.warnings.map((warning): OutputLine => ["warning", warning]),
+    ...info.notes.map((note): OutputLine => ["note", note]),
   );
   return fields;
 }
 
-/** Prints a disk as `inspect` does: the {@link describeDisk} lines, or with `json` the DiskInfo itself. */
-export function printDisk(info: DiskInfo, json: boolean): void {
+/**
+ * Prints a disk as `inspect` does: the {@link describeDisk} lines, or with `json` the DiskInfo itself; with
+ * `parentFacts` (`inspect --parent-facts`) those too, as `recorded parent ...` lines or the JSON's `parentFacts`.
+ */
+export function printDisk(info: DiskInfo, json: boolean, parentFacts?: ParentFacts): void {
   // A disk just created also says which folders were made (for a resource to remove again); the CLI reports the disk
   // as `inspect` does.
   const { createdFolders: _made, ...disk } = info as DiskInfo & { createdFolders?: unknown };
-  if (json) printJson(disk);
-  else printFields(describeDisk(disk));
+  const facts = parentFacts === undefined ? {} : { parentFacts };
+  if (json) printJson({ ...disk, ...facts });
+  else printFields([...describeDisk(disk), ...(parentFacts === undefined ? [] : describeParentFacts(parentFacts))]);
+}
+
+/** The parent facts a `DifferencingDisk` records: the parent's part of a disk record, with the id the child links. */
+export type ParentFacts = ParentRecord & { parentUniqueId: string };
+
+/** The human form of {@link ParentFacts}: one line each, ancestors by path. */
+function describeParentFacts(facts: ParentFacts): OutputLine[] {
+  const { dev, ino, size, mtimeNs, ctimeNs } = facts.parentFingerprint;
+  return [
+    ["recorded parent", facts.parentPath],
+    ["recorded parent unique id", facts.parentUniqueId],
+    ["recorded parent type", facts.parentDiskType],
+    ["recorded parent size", formatByteCount(facts.parentSize)],
+    ["recorded parent checksum", facts.parentChecksum ?? undefined],
+    ["recorded parent fingerprint", `dev ${dev} ino ${ino} size ${size} mtime ${mtimeNs} ns ctime ${ctimeNs} ns`],
+    ...Object.entries(facts.ancestors ?? {}).map(([ancestorPath, ancestor]): OutputLine => [
+      "recorded ancestor",
+      `${ancestorPath} (${ancestor.uniqueId}, ${ancestor.checksum ?? "no checksum"})`,
+    ]),
+  ];
 }

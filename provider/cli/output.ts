@@ -7,10 +7,10 @@ import type { VhdError } from "../errors";
  */
 
 /** One line of human output: a label and its value. A value of `undefined` leaves the line out. */
-export type Field = readonly [label: string, value: string | number | undefined];
+export type OutputLine = readonly [label: string, value: string | number | undefined];
 
 /** Prints `label: value` lines with the values aligned in one column, as `qemu-img info` does for its keys. */
-export function printFields(fields: readonly Field[]): void {
+export function printFields(fields: readonly OutputLine[]): void {
   const shown = fields.filter((field): field is readonly [string, string | number] => field[1] !== undefined);
   const width = Math.max(0, ...shown.map(([label]) => label.length + 1));
   process.stdout.write(shown.map(([label, value]) => `${`${label}:`.padEnd(width)} ${value}\n`).join(""));

@@ -1,4 +1,4 @@
-import type { ProgressCallback } from "../fs/progress";
+import type { ProgressCallback } from "../support/progress";
 import { formatBytes } from "./sizes";
 
 /**

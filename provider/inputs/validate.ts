@@ -8,20 +8,17 @@
  */
 import * as path from "node:path";
 import { VhdError, isVhdError, type ErrorParameter } from "../errors";
-import {
-  nearestExistingFolder,
-  pathFacts,
-  volumeFacts,
-  type PathKind,
-  type FileSystemType,
-  type VolumeFacts,
-} from "../fs/volume";
-import { openChain } from "../vhd/chain";
-import type { DiskImage } from "../vhd/disk-image";
+import { type FileSystemType, type PathKind, type VolumeFacts } from "../storage/facts";
+import { nearestExistingFolder } from "../storage/folders";
+import { localStorage } from "../storage/local/local-storage";
+import type { Storage } from "../storage/port";
+import { openChain } from "../disk/chain";
+import type { DiskImage } from "../disk/image";
 import { describeChain, type DiskInfo } from "../vhd/inspect";
-import { FOOTER_SIZE, SECTOR_SIZE, WRITTEN_LOCATORS, formatUniqueId, fullyExpandedFileSize, planDynamicFile } from "../vhd/format";
-import { readParentFacts } from "../vhd/parent-footer";
-import { checkBlockSize, checkVirtualSize } from "../vhd/size-rules";
+import { driverForNewFile } from "../disk/formats";
+import { SECTOR_SIZE, dynamicFileSizes, fixedFileSize, formatUniqueId } from "../vhd/format";
+import { readParentFacts, type ParentFacts } from "../vhd/writer/parent-footer";
+import { checkBlockSize, checkVirtualSize } from "../vhd/writer/size-rules";
 import { pathsEqual, resolveDiskPaths, resolveSinglePath, type DiskPathsInput, type PathRuleOptions } from "./paths";
 
 const MB = 1024 * 1024;
@@ -33,11 +30,13 @@ export const MIN_FREE_BYTES = 8 * MB;
 export interface ValidationOptions extends PathRuleOptions {
   /** Treat imagePath's volume as this file-system type (see `VolumeFactsOptions.assumeFsType`). */
   assumeFsType?: FileSystemType;
+  /** Where the disks are (default: this machine). */
+  storage?: Storage;
 }
 
 /** A request to create a differencing disk, as a caller gives it. */
 export interface DifferencingRequest extends DiskPathsInput {
-  /** Bytes per block of the new disk: 512 KiB, 1 MiB or 2 MiB (default); see `vhd/size-rules.ts`. */
+  /** Bytes per block of the new disk: 512 KiB, 1 MiB or 2 MiB (default); the driver chosen by the image's name checks it (`disk/formats.ts`). */
   blockSize?: number;
 }
 
@@ -65,6 +64,12 @@ export interface ValidatedDifferencingRequest extends TargetFacts {
   parent: DiskInfo;
 }
 
+/** The parent as checked: its description and the facts a child records of it. */
+export interface CheckedParent {
+  info: DiskInfo;
+  facts: ParentFacts;
+}
+
 /**
  * Checks a request to create a differencing disk against every row of the contract's error table, in this order: the
  * path rules (`E_POINTER`, `ERROR_BAD_PATHNAME`, `ERROR_INVALID_NAME`, `ERROR_BUFFER_OVERFLOW`); the parent
@@ -84,10 +89,11 @@ export async function validateCreateDifferencing(
   options: ValidationOptions = {},
 ): Promise<ValidatedDifferencingRequest> {
   const { imagePath, parentPath } = resolveDiskPaths(request, options);
-  const blockSize = checkBlockSize(request.blockSize, imagePath, "imagePath");
+  const driver = driverForNewFile(imagePath);
+  const blockSize = driver.checkBlockSize(request.blockSize, imagePath);
   checkDistinctPaths(imagePath, parentPath);
-  const parent = await checkParent(parentPath);
-  const sizes = dynamicFileSizes(parent.virtualSize, blockSize, WRITTEN_LOCATORS.length);
+  const parent = await checkParent(parentPath, options.storage);
+  const sizes = driver.differencingFileSizes(parent.virtualSize, blockSize);
   const target = await checkTarget(imagePath, "imagePath", { ...sizes, needsFullSize: false }, options);
   return { imagePath, parentPath, blockSize, parent, ...target };
 }
@@ -117,12 +123,12 @@ export function checkDistinctPaths(imagePath: string, parentPath: string): void 
  *   fixed disk in the chain whose file is shorter or longer than its data plus the footer), and for a chain that
  *   does not resolve `ERROR_VHD_PARENT_VHD_NOT_FOUND`, `ERROR_VHD_CHILD_PARENT_ID_MISMATCH`, ...
  */
-export async function checkParent(parentPath: string): Promise<DiskInfo> {
-  await requireParentFile(parentPath);
+export async function checkParent(parentPath: string, storage: Storage = localStorage): Promise<DiskInfo> {
+  await requireParentFile(storage, parentPath);
   try {
     // The chain is opened for its errors (inspectDisk would describe a broken chain instead of failing) and the
     // description comes from the same open files: each disk's BAT is read and checked once.
-    const chain = await openChain(parentPath, { parameter: "parentPath" });
+    const chain = await openChain(parentPath, { parameter: "parentPath", storage });
     try {
       refuseMisfitFileSize(chain.images);
       return describeChain(chain);
@@ -163,23 +169,29 @@ function refuseMisfitFileSize(images: readonly DiskImage[]): void {
  * its footer since validation gets exactly the errors validation gives. Damage behind an unchanged footer (header,
  * BAT, the parent's own ancestors) is not looked for again: the writer reads only the footer.
  *
- * @returns `validated` when unchanged, else what `checkParent` finds now.
+ * @returns `validated` (as `info`) when unchanged, else what `checkParent` finds now; and the footer and mtime read
+ *   now (`facts`), which is all a writer needs of the parent.
  * @throws what {@link checkParent} throws.
  */
-export async function recheckParent(parentPath: string, validated: DiskInfo): Promise<DiskInfo> {
-  await requireParentFile(parentPath);
-  const footer = await readParentFacts(parentPath).then(
-    (facts) => facts.footer,
-    () => null,
-  );
+export async function recheckParent(
+  parentPath: string,
+  validated: DiskInfo,
+  storage: Storage = localStorage,
+): Promise<CheckedParent> {
+  await requireParentFile(storage, parentPath);
+  const facts = await readParentFacts(storage, parentPath).catch(() => null);
   const unchanged =
-    footer !== null && formatUniqueId(footer.uniqueId) === validated.uniqueId && footer.currentSize === validated.virtualSize;
-  return unchanged ? validated : checkParent(parentPath);
+    facts !== null &&
+    formatUniqueId(facts.footer.uniqueId) === validated.uniqueId &&
+    facts.footer.currentSize === validated.virtualSize;
+  if (unchanged) return { info: validated, facts };
+  const info = await checkParent(parentPath, storage);
+  return { info, facts: await readParentFacts(storage, parentPath) };
 }
 
 /** `ERROR_PATH_NOT_FOUND` unless `parentPath` leads to a regular file (links followed). */
-async function requireParentFile(parentPath: string): Promise<void> {
-  const { kind } = await pathFacts(parentPath, { followLinks: true });
+async function requireParentFile(storage: Storage, parentPath: string): Promise<void> {
+  const { kind } = await storage.pathFacts(parentPath, { followLinks: true });
   if (kind !== "file") {
     throw new VhdError("ERROR_PATH_NOT_FOUND", NOT_A_PARENT_FILE[kind], { parameter: "parentPath", path: parentPath });
   }
@@ -262,18 +274,18 @@ export async function validateCreateBase(
   }
   const blockSize = checkBlockSize(request.blockSize, target, "path");
   const fromRaw = request.fromRaw === undefined ? undefined : resolveSinglePath(request.fromRaw, "fromRaw", options);
-  const rawSize = fromRaw === undefined ? undefined : await rawSourceSize(fromRaw);
+  const rawSize = fromRaw === undefined ? undefined : await rawSourceSize(options.storage ?? localStorage, fromRaw);
   const size = checkBaseSize(request, target, rawSize);
   const sizes =
     type === "fixed"
-      ? { initialFileSize: size + FOOTER_SIZE, fullyExpandedSize: size + FOOTER_SIZE }
+      ? { initialFileSize: fixedFileSize(size), fullyExpandedSize: fixedFileSize(size) }
       : dynamicFileSizes(size, blockSize, 0);
   const facts = await checkTarget(target, "path", { ...sizes, needsFullSize: type === "fixed" }, options);
   return { path: target, size, type, ...(fromRaw === undefined ? {} : { fromRaw }), blockSize, ...facts };
 }
 
-async function rawSourceSize(fromRaw: string): Promise<number> {
-  const { kind, size } = await pathFacts(fromRaw, { followLinks: true });
+async function rawSourceSize(storage: Storage, fromRaw: string): Promise<number> {
+  const { kind, size } = await storage.pathFacts(fromRaw, { followLinks: true });
   if (kind !== "file") {
     throw new VhdError("ERROR_PATH_NOT_FOUND", "the raw source image does not exist or is not a file", {
       parameter: "fromRaw",
@@ -337,23 +349,6 @@ function checkBaseSize(request: BaseRequest, target: string, rawSize: number | u
   return size;
 }
 
-/** Sizes of a new dynamic or differencing file: empty (metadata only), and with every block allocated. */
-function dynamicFileSizes(
-  virtualSize: number,
-  blockSize: number,
-  locators: number,
-): { initialFileSize: number; fullyExpandedSize: number } {
-  const plan = planDynamicFile({
-    virtualSize,
-    blockSize,
-    locatorDataSpaces: WRITTEN_LOCATORS.slice(0, locators).map((locator) => locator.dataSpace),
-  });
-  return {
-    initialFileSize: plan.emptyFileSize,
-    fullyExpandedSize: fullyExpandedFileSize(plan, blockSize),
-  };
-}
-
 /** Checks where a new image goes: nothing there, a folder chain that can be created, a writable volume with room. */
 async function checkTarget(
   target: string,
@@ -361,17 +356,18 @@ async function checkTarget(
   size: { initialFileSize: number; fullyExpandedSize: number; needsFullSize: boolean },
   options: ValidationOptions,
 ): Promise<TargetFacts> {
-  const { kind } = await pathFacts(target);
+  const storage = options.storage ?? localStorage;
+  const { kind } = await storage.pathFacts(target);
   if (kind === "through-file") throw throughFile(target, parameter);
   if (kind !== "missing") {
     const what = kind === "symlink" ? "a symbolic link" : kind === "folder" ? "a folder" : "a file";
     const reason = `${what} already exists at this path; choose another path or remove it first`;
     throw new VhdError("ERROR_ALREADY_EXISTS", reason, { parameter, path: target });
   }
-  const folders = await nearestExistingFolder(path.dirname(target));
+  const folders = await nearestExistingFolder(storage, path.dirname(target));
   if (folders.existing === undefined) throw throughFile(target, parameter);
   const { assumeFsType } = options;
-  const volume = await volumeFacts(folders.existing, assumeFsType === undefined ? {} : { assumeFsType });
+  const volume = await storage.volumeFacts(folders.existing, assumeFsType === undefined ? {} : { assumeFsType });
   checkVolume(volume, target, parameter, size);
   const { initialFileSize, fullyExpandedSize } = size;
   return { missingFolders: folders.missing, volume, initialFileSize, fullyExpandedSize };

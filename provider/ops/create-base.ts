@@ -2,10 +2,14 @@
  * Creating a base disk (a golden image): fixed or dynamic, empty or from a raw image, with the same guarantees as a
  * differencing disk: every rule checked first, the file published only when complete, nothing left on failure.
  */
-import type { ProgressCallback } from "../fs/progress";
+import type { VhdErrorInit } from "../errors";
 import { validateCreateBase, type BaseRequest, type ValidationOptions } from "../inputs/validate";
-import { writeBaseDisk } from "../vhd/writer";
-import { type CreatedImage, runCreation } from "./create-image";
+import { localStorage } from "../storage/local/local-storage";
+import { throwIfCancelled } from "../support/cancellation";
+import type { ProgressCallback } from "../support/progress";
+import { describeNewDisk } from "../vhd/inspect";
+import { writeBaseDisk } from "../vhd/writer/writer";
+import { creationError, writeNewImage, type CreatedImage } from "./create-image";
 
 /** Arguments of {@link createBaseDisk}. */
 export interface CreateBaseDiskArgs extends BaseRequest, ValidationOptions {
@@ -28,23 +32,33 @@ export interface CreateBaseDiskArgs extends BaseRequest, ValidationOptions {
  *   writer's errors, `VM_E_APP_SHUTTING_DOWN` on cancel, `DISP_E_EXCEPTION` wrapping anything unexpected.
  */
 export async function createBaseDisk(args: CreateBaseDiskArgs): Promise<CreatedImage> {
-  const { onProgress } = args;
-  return runCreation({
-    given: { target: args.path, parameter: "path", details: { fromRaw: args.fromRaw } },
-    signal: args.signal,
-    onProgress,
-    validate: () => validateCreateBase(args, args),
-    target: (request) => ({ path: request.path, details: { path: request.path, fromRaw: request.fromRaw } }),
-    write: (request) => async (handle, signal) => {
-      await writeBaseDisk(handle, {
-        imagePath: request.path,
-        size: request.size,
-        type: request.type,
-        blockSize: request.blockSize,
-        ...(request.fromRaw === undefined ? {} : { fromRaw: request.fromRaw }),
-        ...(onProgress === undefined ? {} : { onProgress }),
-        ...(signal === undefined ? {} : { signal }),
-      });
-    },
-  });
+  const { signal, onProgress, storage = localStorage } = args;
+  let context: VhdErrorInit = { parameter: "path", path: args.path ?? undefined, details: { fromRaw: args.fromRaw } };
+  try {
+    throwIfCancelled(signal, context);
+    const request = await validateCreateBase(args, { ...args, storage });
+    const { path, fromRaw } = request;
+    context = { parameter: "path", path, details: { path, fromRaw } };
+    onProgress?.({ bytesDone: 0, bytesTotal: request.initialFileSize });
+    throwIfCancelled(signal, context);
+    const image = { storage, path, parameter: "path", missingFolders: request.missingFolders, signal, onProgress };
+    return await writeNewImage(
+      image,
+      async (file, writeSignal) => {
+        await writeBaseDisk(file, {
+          storage,
+          imagePath: path,
+          size: request.size,
+          type: request.type,
+          blockSize: request.blockSize,
+          ...(fromRaw === undefined ? {} : { fromRaw }),
+          ...(onProgress === undefined ? {} : { onProgress }),
+          ...(writeSignal === undefined ? {} : { signal: writeSignal }),
+        });
+      },
+      (written) => describeNewDisk(written),
+    );
+  } catch (error) {
+    throw creationError(error, context, signal);
+  }
 }

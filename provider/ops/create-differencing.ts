@@ -2,15 +2,19 @@
  * `CreateDifferencingVirtualHardDisk` as one call: validate every rule, create the containing folder when missing,
  * write the child atomically off the parent, and report the new disk. What the CLI and the Pulumi resource call.
  */
-import type { ProgressCallback } from "../fs/progress";
+import type { VhdErrorInit } from "../errors";
 import {
   recheckParent,
   validateCreateDifferencing,
   type DifferencingRequest,
   type ValidationOptions,
 } from "../inputs/validate";
-import { writeDifferencingDisk } from "../vhd/writer";
-import { type CreatedImage, runCreation } from "./create-image";
+import { driverForNewFile } from "../disk/formats";
+import { localStorage } from "../storage/local/local-storage";
+import { throwIfCancelled } from "../support/cancellation";
+import type { ProgressCallback } from "../support/progress";
+import { describeNewDisk } from "../vhd/inspect";
+import { creationError, writeNewImage, type CreatedImage } from "./create-image";
 
 /** Arguments of {@link createDifferencingDisk}. */
 export interface CreateDifferencingDiskArgs extends DifferencingRequest, ValidationOptions {
@@ -28,34 +32,49 @@ export interface CreateDifferencingDiskArgs extends DifferencingRequest, Validat
 
 /**
  * Creates a differencing disk at `imagePath` whose parent is `parentPath`, following
- * `CreateDifferencingVirtualHardDisk` (seed-api.md): paths resolved and checked (see `validateCreateDifferencing`), the containing folder created when
- * missing, the file written under a temporary name and published only when complete.
+ * `CreateDifferencingVirtualHardDisk` (seed-api.md): paths resolved and checked (see `validateCreateDifferencing`), the
+ * containing folder created when missing, the file written under a temporary name and published only when complete.
+ *
+ * The parent is opened twice: validation reads its whole chain, and right before writing `recheckParent` reads its
+ * footer again (a parent removed, replaced or damaged in its footer since validation is refused then, not half-used);
+ * the writer takes the footer and mtime from that second read, and the result is described from the new file.
  *
  * On any failure nothing is left: no file at `imagePath`, no temporary file, no folder this call created; the parent
- * is only read. The parent is checked again right before writing, so one removed since validation is refused
- * (`ERROR_PATH_NOT_FOUND`) rather than half-used.
+ * is only read.
  *
  * @returns what `inspectDisk` reports about the new disk (its parent and chain resolved), and the folders made for it.
  * @throws VhdError every row of the contract's table (see `validateCreateDifferencing`), `VM_E_APP_SHUTTING_DOWN` on
  *   cancel, and `DISP_E_EXCEPTION` wrapping anything unexpected with both paths.
  */
 export async function createDifferencingDisk(args: CreateDifferencingDiskArgs): Promise<CreatedImage> {
-  return runCreation({
-    given: { target: args.imagePath, parameter: "imagePath", details: { parentPath: args.parentPath } },
-    signal: args.signal,
-    onProgress: args.onProgress,
-    validate: () => validateCreateDifferencing(args, args),
-    target: ({ imagePath, parentPath }) => ({ path: imagePath, details: { imagePath, parentPath } }),
-    write: (request) => async (handle, signal) => {
-      // Right before writing (folders made, temporary file open): a parent removed, replaced or damaged in its
-      // footer since validation is refused here, and runCreation takes back what was made. One footer read when
-      // unchanged: validation already opened the parent's whole chain.
-      await recheckParent(request.parentPath, request.parent);
-      await writeDifferencingDisk(handle, request.parentPath, {
-        imagePath: request.imagePath,
-        blockSize: request.blockSize,
-        signal,
-      });
-    },
-  });
+  const { signal, onProgress, storage = localStorage } = args;
+  let context: VhdErrorInit = {
+    parameter: "imagePath",
+    path: args.imagePath ?? undefined,
+    details: { parentPath: args.parentPath },
+  };
+  try {
+    throwIfCancelled(signal, context);
+    const request = await validateCreateDifferencing(args, { ...args, storage });
+    const { imagePath, parentPath, blockSize } = request;
+    context = { parameter: "imagePath", path: imagePath, details: { imagePath, parentPath } };
+    onProgress?.({ bytesDone: 0, bytesTotal: request.initialFileSize });
+    throwIfCancelled(signal, context);
+    let parent = request.parent;
+    const { missingFolders } = request;
+    const image = { storage, path: imagePath, parameter: "imagePath", missingFolders, signal, onProgress };
+    const driver = driverForNewFile(imagePath);
+    return await writeNewImage(
+      image,
+      async (file, writeSignal) => {
+        // Folders made, temporary file open: the last look at the parent before the child records it.
+        const rechecked = await recheckParent(parentPath, request.parent, storage);
+        parent = rechecked.info;
+        await driver.createDifferencing(file, rechecked.facts, { imagePath, parentPath, blockSize, signal: writeSignal });
+      },
+      (written) => describeNewDisk(written, parent),
+    );
+  } catch (error) {
+    throw creationError(error, context, signal);
+  }
 }

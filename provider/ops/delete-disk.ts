@@ -3,12 +3,14 @@
  * and only when it is still that disk, no other disk depends on it and no other resource owns it. The standard's rule
  * is "a file we did not create is never deleted"; the unique id is how we know it is ours, whatever else is there.
  */
-import { unlink } from "node:fs/promises";
 import * as path from "node:path";
 import { VhdError } from "../errors";
-import { errnoCode, vhdErrorFromFs } from "../fs/fs-error";
+import { isNotFound } from "../storage/facts";
+import { localStorage } from "../storage/local/local-storage";
+import type { Storage } from "../storage/port";
 import { childDisksInFolder } from "../vhd/child-disks";
 import { identifyDisk } from "../vhd/disk-identity";
+import { removeCreatedFolders } from "./created-folders";
 import { removeEmptyFolders } from "./folder-chain";
 import { forgetOwner, ownerOf, ownershipRecordPath } from "./ownership";
 
@@ -22,6 +24,8 @@ export interface DeleteDiskArgs {
   owner?: string;
   /** Folders made for the disk when it was created (outermost first); removed after it when they are empty. */
   createdFolders?: readonly string[];
+  /** Where the disk is (default: this machine). */
+  storage?: Storage;
 }
 
 /** What {@link deleteDisk} did. */
@@ -36,16 +40,16 @@ const WAY_OUT = "Move it away and retry, or drop the resource from the state wit
 /**
  * Deletes the disk at `imagePath` if it is still the disk with `expectedUniqueId`, no other resource owns it (see
  * ownership.ts) and no other VHD in its folder uses it as parent; then its ownership record and the empty folders
- * made for it. A missing file is success.
+ * made for it, or for a sibling deleted before it (created-folders.ts). A missing file is success.
  *
  * @throws VhdError `ERROR_ACCESS_DENIED` when the file is not that disk (another unique id, or not a VHD at all),
  *   `ERROR_SHARING_VIOLATION` when another resource owns it or a disk in the folder still uses it as parent (listed in
  *   `details.children`), and the table's file-system errors.
  */
 export async function deleteDisk(args: DeleteDiskArgs): Promise<DeleteDiskResult> {
-  const { imagePath, expectedUniqueId, owner } = args;
+  const { imagePath, expectedUniqueId, owner, storage = localStorage } = args;
   const context = { parameter: "imagePath", path: imagePath };
-  const found = await identifyDisk(imagePath);
+  const found = await identifyDisk(imagePath, "imagePath", storage);
   if (found.kind !== "missing") {
     if (found.kind === "not-a-vhd" || found.uniqueId !== expectedUniqueId) {
       const what = found.kind === "vhd" ? `its unique id is ${found.uniqueId}, not ${expectedUniqueId}` : `it is not a VHD: ${found.reason}`;
@@ -56,7 +60,7 @@ export async function deleteDisk(args: DeleteDiskArgs): Promise<DeleteDiskResult
         { ...context, details: { found: found.kind === "vhd" ? found.uniqueId : null, expected: expectedUniqueId } },
       );
     }
-    const recordedOwner = await ownerOf(imagePath, expectedUniqueId);
+    const recordedOwner = await ownerOf(imagePath, expectedUniqueId, storage);
     if (recordedOwner !== null && recordedOwner !== owner) {
       throw new VhdError(
         "ERROR_SHARING_VIOLATION",
@@ -65,7 +69,7 @@ export async function deleteDisk(args: DeleteDiskArgs): Promise<DeleteDiskResult
         { ...context, details: { owner: recordedOwner } },
       );
     }
-    const children = await childDisksInFolder(path.dirname(imagePath), expectedUniqueId, [imagePath]);
+    const children = await childDisksInFolder(path.dirname(imagePath), expectedUniqueId, [imagePath], storage);
     if (children.length > 0) {
       throw new VhdError(
         "ERROR_SHARING_VIOLATION",
@@ -75,20 +79,21 @@ export async function deleteDisk(args: DeleteDiskArgs): Promise<DeleteDiskResult
       );
     }
   }
-  const deleted = found.kind !== "missing" && (await removeFile(imagePath));
-  await forgetOwner(imagePath, expectedUniqueId);
-  await removeEmptyFolders(args.createdFolders ?? []);
+  const deleted = found.kind !== "missing" && (await removeFile(storage, imagePath));
+  await forgetOwner(imagePath, expectedUniqueId, storage);
+  await removeCreatedFolders(storage, path.dirname(imagePath));
+  await removeEmptyFolders(storage, args.createdFolders ?? []);
   return { deleted };
 }
 
 /** Unlinks the disk; false when someone else removed it between the checks and here (gone is what was asked). */
-async function removeFile(imagePath: string): Promise<boolean> {
+async function removeFile(storage: Storage, imagePath: string): Promise<boolean> {
   try {
-    await unlink(imagePath);
+    await storage.unlink(imagePath, "imagePath");
     return true;
   } catch (error) {
-    if (errnoCode(error) === "ENOENT") return false;
-    throw vhdErrorFromFs(error, { parameter: "imagePath", path: imagePath, action: "delete the disk" });
+    if (isNotFound(error)) return false;
+    throw error;
   }
 }
 
@@ -96,7 +101,12 @@ async function removeFile(imagePath: string): Promise<boolean> {
  * Takes back a disk the caller has just written, and the folders made for it, when a later step of the same request
  * failed. Never throws: the failure that made the caller give up is the one to report, not a failed clean-up's.
  */
-export async function discardNewDisk(imagePath: string, createdFolders: readonly string[] = []): Promise<void> {
-  await unlink(imagePath).catch(() => undefined);
-  await removeEmptyFolders(createdFolders);
+export async function discardNewDisk(
+  imagePath: string,
+  createdFolders: readonly string[] = [],
+  storage: Storage = localStorage,
+): Promise<void> {
+  await storage.unlink(imagePath).catch(() => undefined);
+  await removeCreatedFolders(storage, path.dirname(imagePath));
+  await removeEmptyFolders(storage, createdFolders);
 }

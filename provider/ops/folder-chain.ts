@@ -3,9 +3,9 @@
  * creation then fails, the folders we made are removed again, so a failed request leaves the tree as it found it; the
  * resource removes them the same way when it deletes the disk.
  */
-import { promises as fsp } from "node:fs";
-import { VhdError, type ErrorParameter } from "../errors";
-import { errnoCode, vhdErrorFromFs } from "../fs/fs-error";
+import { VhdError, isVhdError, type ErrorParameter } from "../errors";
+import { isNotFound } from "../storage/facts";
+import type { Storage } from "../storage/port";
 
 /** Folders this operation created, and the way to take them back. */
 export interface CreatedFolders {
@@ -26,17 +26,18 @@ export interface CreatedFolders {
  *   file-system errors (`ERROR_ACCESS_DENIED`, `ERROR_INVALID_DRIVE`, `ERROR_DISK_FULL`, ...).
  */
 export async function createFolderChain(
+  storage: Storage,
   missing: readonly string[],
   parameter: ErrorParameter,
 ): Promise<CreatedFolders> {
   const created: string[] = [];
   const folders: CreatedFolders = {
     created,
-    removeAgain: () => removeEmptyFolders(created),
+    removeAgain: () => removeEmptyFolders(storage, created),
   };
   try {
     for (const folder of missing) {
-      if (await makeFolder(folder, parameter)) created.push(folder);
+      if (await makeFolder(storage, folder, parameter)) created.push(folder);
     }
     return folders;
   } catch (error) {
@@ -50,27 +51,25 @@ export async function createFolderChain(
  * a folder something else has put a file into is no longer only ours, and stays (and so do the folders above it).
  * Never throws: a folder that cannot be removed is simply left.
  */
-export async function removeEmptyFolders(folders: readonly string[]): Promise<void> {
+export async function removeEmptyFolders(storage: Storage, folders: readonly string[]): Promise<void> {
   for (const folder of [...folders].reverse()) {
-    const removed = await fsp.rmdir(folder).then(
+    const removed = await storage.rmdir(folder).then(
       () => true,
-      (error: unknown) => errnoCode(error) === "ENOENT",
+      (error: unknown) => isNotFound(error),
     );
     if (!removed) return;
   }
 }
 
 /** Makes one folder; false when a folder was already there (someone else's). */
-async function makeFolder(folder: string, parameter: ErrorParameter): Promise<boolean> {
+async function makeFolder(storage: Storage, folder: string, parameter: ErrorParameter): Promise<boolean> {
   try {
-    await fsp.mkdir(folder);
+    await storage.mkdir(folder, parameter);
     return true;
   } catch (error) {
-    if (errnoCode(error) !== "EEXIST") {
-      throw vhdErrorFromFs(error, { parameter, path: folder, action: "create the image's folder" });
-    }
-    const stats = await fsp.stat(folder).catch(() => undefined);
-    if (stats?.isDirectory()) return false;
+    if (!isVhdError(error) || error.code !== "ERROR_ALREADY_EXISTS") throw error;
+    const facts = await storage.pathFacts(folder, { followLinks: true }).catch(() => undefined);
+    if (facts?.kind === "folder") return false;
     throw new VhdError("ERROR_PATH_NOT_FOUND", "a file appeared where the image's folder was to be created", {
       parameter,
       path: folder,

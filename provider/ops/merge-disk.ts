@@ -8,14 +8,15 @@
  */
 import { dirname, resolve } from "node:path";
 import { VhdError } from "../errors";
-import { fingerprintFile, sameFile } from "../fs/file-fingerprint";
-import type { ProgressCallback } from "../fs/progress";
+import { sameFile } from "../storage/facts";
+import { localStorage } from "../storage/local/local-storage";
+import type { Storage } from "../storage/port";
+import type { ProgressCallback } from "../support/progress";
 import type { PathRules } from "../inputs/paths";
-import { openChain } from "../vhd/chain";
+import { openChain } from "../disk/chain";
 import { childDisksInFolder } from "../vhd/child-disks";
-import { formatUniqueId } from "../vhd/format";
 import { inspectDisk, type DiskInfo } from "../vhd/inspect";
-import { mergeIntoAncestor } from "../vhd/merge";
+import { mergeIntoAncestor } from "../vhd/writer/merge";
 import { deleteDisk } from "./delete-disk";
 import { ownerOf } from "./ownership";
 import { setParent } from "./set-parent";
@@ -33,6 +34,8 @@ export interface MergeDiskArgs {
   signal?: AbortSignal;
   /** Virtual bytes looked at so far, of the virtual size. */
   onProgress?: ProgressCallback;
+  /** Where the disks are (default: this machine). */
+  storage?: Storage;
 }
 
 /** What {@link mergeDisk} did. */
@@ -53,9 +56,14 @@ interface ChainDisk {
 }
 
 /** The disks in the chain's folders whose parent is `parent`, other than the chain's own. */
-async function dependentsOf(parent: ChainDisk, folders: readonly string[], chain: readonly string[]): Promise<string[]> {
+async function dependentsOf(
+  storage: Storage,
+  parent: ChainDisk,
+  folders: readonly string[],
+  chain: readonly string[],
+): Promise<string[]> {
   const found: string[] = [];
-  for (const folder of folders) found.push(...(await childDisksInFolder(folder, parent.uniqueId, [...chain])));
+  for (const folder of folders) found.push(...(await childDisksInFolder(folder, parent.uniqueId, [...chain], storage)));
   return found;
 }
 
@@ -71,8 +79,9 @@ async function dependentsOf(parent: ChainDisk, folders: readonly string[], chain
  */
 export async function mergeDisk(args: MergeDiskArgs): Promise<MergeDiskResult> {
   const imagePath = resolve(args.imagePath);
-  const chain = await openChain(imagePath, { strict: true, parameter: "imagePath" });
-  const disks = chain.images.map((image): ChainDisk => ({ path: image.path, uniqueId: formatUniqueId(image.footer.uniqueId) }));
+  const storage = args.storage ?? localStorage;
+  const chain = await openChain(imagePath, { strict: true, parameter: "imagePath", storage });
+  const disks = chain.images.map((image): ChainDisk => ({ path: image.path, uniqueId: image.uniqueId }));
   let depth: number;
   let bytesWritten: number;
   try {
@@ -82,10 +91,11 @@ export async function mergeDisk(args: MergeDiskArgs): Promise<MergeDiskResult> {
         path: imagePath,
       });
     }
-    depth = args.destinationPath === undefined ? 1 : await ancestorDepth(disks, resolve(args.destinationPath));
-    await checkDependents(imagePath, disks.slice(0, depth + 1), args.relink ?? []);
+    depth = args.destinationPath === undefined ? 1 : await ancestorDepth(storage, disks, resolve(args.destinationPath));
+    await checkDependents(storage, imagePath, disks.slice(0, depth + 1), args.relink ?? []);
     ({ bytesWritten } = await mergeIntoAncestor(chain, depth, {
       signal: args.signal,
+      storage,
       onProgress: (bytesDone) => args.onProgress?.({ bytesDone, bytesTotal: chain.virtualSize }),
     }));
   } finally {
@@ -94,19 +104,19 @@ export async function mergeDisk(args: MergeDiskArgs): Promise<MergeDiskResult> {
   const destination = disks[depth] as ChainDisk;
   const relinked: string[] = [];
   for (const dependent of args.relink ?? []) {
-    await setParent({ imagePath: dependent, parentPath: destination.path, ignoreIdMismatch: true, pathRules: args.pathRules });
+    await setParent({ imagePath: dependent, parentPath: destination.path, ignoreIdMismatch: true, pathRules: args.pathRules, storage });
     relinked.push(resolve(dependent));
   }
   const merged = disks.slice(0, depth);
-  for (const disk of merged) await deleteDisk({ imagePath: disk.path, expectedUniqueId: disk.uniqueId });
-  return { destination: await inspectDisk(destination.path), merged: merged.map((disk) => disk.path), relinked, bytesWritten };
+  for (const disk of merged) await deleteDisk({ imagePath: disk.path, expectedUniqueId: disk.uniqueId, storage });
+  return { destination: await inspectDisk(destination.path, { storage }), merged: merged.map((disk) => disk.path), relinked, bytesWritten };
 }
 
 /** The index in `disks` (leaf first) of the ancestor at `destination`, the same file by device and inode. */
-async function ancestorDepth(disks: readonly ChainDisk[], destination: string): Promise<number> {
-  const wanted = await fingerprintFile(destination);
+async function ancestorDepth(storage: Storage, disks: readonly ChainDisk[], destination: string): Promise<number> {
+  const wanted = await storage.fingerprint(destination, "destinationPath");
   for (const [index, disk] of disks.entries()) {
-    if (index > 0 && sameFile(await fingerprintFile(disk.path), wanted)) return index;
+    if (index > 0 && sameFile(await storage.fingerprint(disk.path), wanted)) return index;
   }
   throw new VhdError(
     "E_INVALIDARG",
@@ -119,26 +129,26 @@ async function ancestorDepth(disks: readonly ChainDisk[], destination: string): 
  * Refuses the merge while a disk outside `chain` (the child, the intermediate disks, the destination) would be
  * corrupted by it; checks that every `relink` entry uses the child as its parent.
  */
-async function checkDependents(imagePath: string, chain: readonly ChainDisk[], relink: readonly string[]): Promise<void> {
+async function checkDependents(storage: Storage, imagePath: string, chain: readonly ChainDisk[], relink: readonly string[]): Promise<void> {
   const paths = chain.map((disk) => disk.path);
   const wanted = relink.map((path) => resolve(path));
   const folders = [...new Set([...paths, ...wanted].map((path) => dirname(path)))];
   const [child, ...ancestors] = chain as [ChainDisk, ...ChainDisk[]];
   const destination = ancestors[ancestors.length - 1] as ChainDisk;
   const refusals: string[] = [];
-  for (const dependent of await dependentsOf(destination, folders, paths)) {
+  for (const dependent of await dependentsOf(storage, destination, folders, paths)) {
     refusals.push(`${dependent} uses the destination ${destination.path} as its parent, and the merge would change what it reads`);
   }
   for (const intermediate of ancestors.slice(0, -1)) {
-    for (const dependent of await dependentsOf(intermediate, folders, paths)) {
+    for (const dependent of await dependentsOf(storage, intermediate, folders, paths)) {
       refusals.push(`${dependent} uses ${intermediate.path} as its parent, which is merged away and deleted`);
     }
   }
   for (const disk of [child, ...ancestors.slice(0, -1)]) {
-    const owner = await ownerOf(disk.path, disk.uniqueId);
+    const owner = await ownerOf(disk.path, disk.uniqueId, storage);
     if (owner !== null) refusals.push(`${disk.path} is managed by ${owner}, and the merge would delete it (take it out of that stack first)`);
   }
-  const children = await dependentsOf(child, folders, paths);
+  const children = await dependentsOf(storage, child, folders, paths);
   for (const dependent of children.filter((path) => !wanted.includes(path))) {
     refusals.push(
       `${dependent} uses the child as its parent, which is deleted after the merge (pass --relink ${dependent} to point ` +

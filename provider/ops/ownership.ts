@@ -5,16 +5,17 @@
  * back. The record lives beside the disk, not in the Pulumi state, because two owners are usually two stacks (or two
  * states), and not in the disk, because an adopted disk is not ours to modify.
  *
- * Crash honesty: the record is published whole (fs/atomic-file.ts: temporary file, fsync, no-clobber link), and it only counts while the
+ * Crash honesty: the record is published whole (storage/atomic-create.ts: temporary file, fsync, no-clobber link), and it only counts while the
  * disk beside it still has the unique id it names: a record left by a crash, or by a disk deleted or replaced outside
  * Pulumi, names a disk that is not there and claims nothing.
  */
-import { unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { isVhdError } from "../errors";
-import { createFileAtomically } from "../fs/atomic-file";
-import { errnoCode, vhdErrorFromFs } from "../fs/fs-error";
-import { readJsonRecord, replaceJsonRecord } from "../fs/json-record";
+import { asVhdError, isVhdError } from "../errors";
+import { createFileAtomically } from "../storage/atomic-create";
+import { isNotFound } from "../storage/facts";
+import { localStorage } from "../storage/local/local-storage";
+import type { Storage } from "../storage/port";
+import { readJsonRecord, replaceJsonRecord } from "../storage/json-record";
 
 /** What an ownership record holds. */
 export interface OwnershipRecord {
@@ -33,39 +34,43 @@ export function ownershipRecordPath(imagePath: string): string {
  * The owner of the disk with `uniqueId` at `imagePath`: the URN its record names, or `null` when no record names
  * that disk (none, unreadable, or left over from another disk).
  */
-export async function ownerOf(imagePath: string, uniqueId: string): Promise<string | null> {
-  const record = await readRecord(imagePath);
+export async function ownerOf(imagePath: string, uniqueId: string, storage: Storage = localStorage): Promise<string | null> {
+  const record = await readRecord(imagePath, storage);
   return record !== null && record.uniqueId === uniqueId ? record.owner : null;
 }
 
 /**
  * Claims the disk with `record.uniqueId` at `imagePath` for `record.owner`: writes the record unless one already names
- * that disk. The record is created atomically and never over an existing one (fs/atomic-file.ts), so of two resources
+ * that disk. The record is created atomically and never over an existing one (storage/atomic-create.ts), so of two resources
  * claiming the same disk at the same moment exactly one wins. A record left over from another disk is replaced.
  *
  * @returns `null` when the disk is now (or already was) `record.owner`'s, else the owner that holds it.
  * @throws VhdError the table's file-system errors.
  */
-export async function claimDisk(imagePath: string, record: OwnershipRecord): Promise<string | null> {
+export async function claimDisk(
+  imagePath: string,
+  record: OwnershipRecord,
+  storage: Storage = localStorage,
+): Promise<string | null> {
   const target = ownershipRecordPath(imagePath);
   // Twice at most: the second time after taking away a record that named another disk.
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
-      await createFileAtomically(target, (handle) => handle.writeFile(`${JSON.stringify(record)}\n`), { parameter: "imagePath" });
+      const bytes = new TextEncoder().encode(`${JSON.stringify(record)}\n`);
+      await createFileAtomically(target, (file) => file.write(0, bytes), { storage, parameter: "imagePath" });
       return null;
     } catch (error) {
       if (!isVhdError(error) || error.code !== "ERROR_ALREADY_EXISTS") throw error;
     }
-    const existing = await readRecord(imagePath);
+    const existing = await readRecord(imagePath, storage);
     if (existing !== null && existing.uniqueId === record.uniqueId) {
       return existing.owner === record.owner ? null : existing.owner;
     }
-    await unlink(target).catch(() => undefined);
+    await storage.unlink(target).catch(() => undefined);
   }
-  throw vhdErrorFromFs(new Error("the ownership record keeps being replaced by another process"), {
+  throw asVhdError(new Error("could not write the disk's ownership record: it keeps being replaced by another process"), {
     parameter: "imagePath",
     path: target,
-    action: "write the disk's ownership record",
   });
 }
 
@@ -76,29 +81,46 @@ export async function claimDisk(imagePath: string, record: OwnershipRecord): Pro
  * disk is left as it is. Replaced whole (temporary file, fsync, rename), so a crash leaves the old record or the new.
  * @throws VhdError the table's file-system errors.
  */
-export async function transferOwner(imagePath: string, uniqueId: string, from: string, to: string): Promise<void> {
-  const record = await readRecord(imagePath);
+export async function transferOwner(
+  imagePath: string,
+  uniqueId: string,
+  from: string,
+  to: string,
+  storage: Storage = localStorage,
+): Promise<void> {
+  const record = await readRecord(imagePath, storage);
   if (record === null || record.uniqueId !== uniqueId || record.owner !== from || from === to) return;
-  await replaceJsonRecord(ownershipRecordPath(imagePath), { owner: to, uniqueId }, {
-    parameter: "imagePath",
-    action: "write the disk's ownership record",
-  });
+  await replaceJsonRecord(storage, ownershipRecordPath(imagePath), { owner: to, uniqueId }, { parameter: "imagePath" });
+}
+
+/**
+ * The stack `owner` (a URN) names when it is the resource `claimant` names in another stack of the same project
+ * (`urn:pulumi:<stack>::<project>::<type>::<name>`, all but the stack equal), else `null`. Such a record is not taken
+ * as the claimant's: it is what another stack of the project holding the same path writes (dev and prod of one
+ * program), which one disk, one owner must refuse, and it is also what a `pulumi stack rename` leaves until the next
+ * update moves the record along; nothing the provider is given tells the two apart, so the refusal names both.
+ */
+export function sameResourceInStack(owner: string, claimant: string): string | null {
+  const [ownerStack, ...ownerRest] = owner.split("::");
+  const [claimantStack, ...claimantRest] = claimant.split("::");
+  const prefix = "urn:pulumi:";
+  if (ownerStack === undefined || claimantStack === undefined || !ownerStack.startsWith(prefix) || !claimantStack.startsWith(prefix)) return null;
+  if (ownerStack === claimantStack || ownerRest.length < 3 || ownerRest.join("::") !== claimantRest.join("::")) return null;
+  return ownerStack.slice(prefix.length);
 }
 
 /** Removes the record if it is the one for the disk with `uniqueId` (a record naming another disk is not ours). */
-export async function forgetOwner(imagePath: string, uniqueId: string): Promise<void> {
-  const record = await readRecord(imagePath);
+export async function forgetOwner(imagePath: string, uniqueId: string, storage: Storage = localStorage): Promise<void> {
+  const record = await readRecord(imagePath, storage);
   if (record === null || record.uniqueId !== uniqueId) return;
-  await unlink(ownershipRecordPath(imagePath)).catch((error: unknown) => {
-    if (errnoCode(error) !== "ENOENT") {
-      throw vhdErrorFromFs(error, { parameter: "imagePath", path: ownershipRecordPath(imagePath), action: "remove the disk's ownership record" });
-    }
+  await storage.unlink(ownershipRecordPath(imagePath), "imagePath").catch((error: unknown) => {
+    if (!isNotFound(error)) throw error;
   });
 }
 
 /** The record, or `null` when there is none or it is not one (a garbled record claims nothing). */
-async function readRecord(imagePath: string): Promise<OwnershipRecord | null> {
-  const parsed = await readJsonRecord(ownershipRecordPath(imagePath), "imagePath");
+async function readRecord(imagePath: string, storage: Storage): Promise<OwnershipRecord | null> {
+  const parsed = await readJsonRecord(storage, ownershipRecordPath(imagePath), "imagePath");
   const { owner, uniqueId } = (parsed ?? {}) as Partial<Record<keyof OwnershipRecord, unknown>>;
   return typeof owner === "string" && typeof uniqueId === "string" ? { owner, uniqueId } : null;
 }

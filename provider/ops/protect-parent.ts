@@ -7,12 +7,16 @@
  * The mode is put back when the last holder lets go, and only if nobody changed it since (a user's own chmod wins).
  * A holder whose disk is no longer at its path (deleted or replaced outside Pulumi) holds nothing; a holder with a
  * secret path is listed without it (the record is plain text) and holds until its own resource lets go.
+ *
+ * Every change of the record (read, change, replace) runs under the record's lock file (storage/record-lock.ts), so two
+ * processes adding or removing holders at once (two stacks, or the CLI and a stack) never lose one another's change.
  */
-import { chmod, stat, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { VhdError } from "../errors";
-import { errnoCode, vhdErrorFromFs } from "../fs/fs-error";
-import { readJsonRecord, replaceJsonRecord } from "../fs/json-record";
+import { localStorage } from "../storage/local/local-storage";
+import type { Storage } from "../storage/port";
+import { readJsonRecord, replaceJsonRecord } from "../storage/json-record";
+import { withRecordLock } from "../storage/record-lock";
 import { identifyDisk } from "../vhd/disk-identity";
 
 const WRITE_BITS = 0o222;
@@ -43,20 +47,24 @@ export function holdsRecordPath(parentPath: string): string {
  * Returns the mode to put back when the last holder goes, or `null` when the parent was read-only already without
  * holders (then nobody here has anything to undo).
  */
-export async function protectParent(parentPath: string, holder: ParentHolder): Promise<number | null> {
-  const holds = await readHolds(parentPath);
+export function protectParent(parentPath: string, holder: ParentHolder, storage: Storage = localStorage): Promise<number | null> {
+  return underLock(storage, parentPath, () => addHolder(storage, parentPath, holder));
+}
+
+async function addHolder(storage: Storage, parentPath: string, holder: ParentHolder): Promise<number | null> {
+  const holds = await readHolds(storage, parentPath);
   if (holds !== null) {
     const others = holds.holders.filter((held) => held.uniqueId !== holder.uniqueId);
-    await writeHolds(parentPath, { ...holds, holders: [...others, holder] });
+    await writeHolds(storage, parentPath, { ...holds, holders: [...others, holder] });
     return holds.modeBefore;
   }
-  const mode = await permissionBits(parentPath);
+  const mode = await permissionBits(storage, parentPath);
   if (mode === null) {
     throw new VhdError("ERROR_PATH_NOT_FOUND", "the parent to protect does not exist", { parameter: "parentPath", path: parentPath });
   }
   if ((mode & WRITE_BITS) === 0) return null;
-  await writeHolds(parentPath, { modeBefore: mode, holders: [holder] });
-  await changeMode(parentPath, mode & ~WRITE_BITS, "make the parent read-only");
+  await writeHolds(storage, parentPath, { modeBefore: mode, holders: [holder] });
+  await storage.chmod(parentPath, mode & ~WRITE_BITS, "parentPath");
   return mode;
 }
 
@@ -67,19 +75,27 @@ export async function protectParent(parentPath: string, holder: ParentHolder): P
  * @returns `"held"` while other holders remain, `"released"` once the last one went, `"unrecorded"` when the parent
  *   has no holds record (state from before holds records: the caller decides by itself).
  */
-export async function releaseParent(parentPath: string, uniqueId: string): Promise<"held" | "released" | "unrecorded"> {
-  const holds = await readHolds(parentPath);
+export function releaseParent(
+  parentPath: string,
+  uniqueId: string,
+  storage: Storage = localStorage,
+): Promise<"held" | "released" | "unrecorded"> {
+  return underLock(storage, parentPath, () => removeHolder(storage, parentPath, uniqueId));
+}
+
+async function removeHolder(storage: Storage, parentPath: string, uniqueId: string): Promise<"held" | "released" | "unrecorded"> {
+  const holds = await readHolds(storage, parentPath);
   if (holds === null) return "unrecorded";
   const holders: ParentHolder[] = [];
   for (const held of holds.holders) {
-    if (held.uniqueId !== uniqueId && (await stillThere(held))) holders.push(held);
+    if (held.uniqueId !== uniqueId && (await stillThere(storage, held))) holders.push(held);
   }
   if (holders.length > 0) {
-    await writeHolds(parentPath, { ...holds, holders });
+    await writeHolds(storage, parentPath, { ...holds, holders });
     return "held";
   }
-  await unprotectParent(parentPath, holds.modeBefore);
-  await unlink(holdsRecordPath(parentPath)).catch(() => undefined);
+  await unprotectParent(parentPath, holds.modeBefore, storage);
+  await storage.unlink(holdsRecordPath(parentPath)).catch(() => undefined);
   return "released";
 }
 
@@ -87,47 +103,44 @@ export async function releaseParent(parentPath: string, uniqueId: string): Promi
  * Puts back `modeBefore` if the parent still has exactly the read-only mode {@link protectParent} left. Returns true
  * when it did.
  */
-export async function unprotectParent(parentPath: string, modeBefore: number): Promise<boolean> {
-  const mode = await permissionBits(parentPath);
+export async function unprotectParent(
+  parentPath: string,
+  modeBefore: number,
+  storage: Storage = localStorage,
+): Promise<boolean> {
+  const mode = await permissionBits(storage, parentPath);
   // A parent that is gone has nothing to undo.
   if (mode === null || mode !== (modeBefore & ~WRITE_BITS)) return false;
-  await changeMode(parentPath, modeBefore, "make the parent writable again");
+  await storage.chmod(parentPath, modeBefore, "parentPath");
   return true;
 }
 
 /** True unless the holder's path is known and no longer holds its disk. */
-async function stillThere(holder: ParentHolder): Promise<boolean> {
+async function stillThere(storage: Storage, holder: ParentHolder): Promise<boolean> {
   if (holder.imagePath === null) return true;
-  const found = await identifyDisk(holder.imagePath).catch(() => null);
+  const found = await identifyDisk(holder.imagePath, "imagePath", storage).catch(() => null);
   // An unreadable path is kept: only a disk known to be gone lets go.
   return found === null || (found.kind === "vhd" && found.uniqueId === holder.uniqueId);
 }
 
-async function readHolds(parentPath: string): Promise<ParentHolds | null> {
-  const parsed = await readJsonRecord(holdsRecordPath(parentPath), "parentPath");
+/** Runs a change of the parent's holds record under its lock on `storage` (see the module comment). */
+function underLock<T>(storage: Storage, parentPath: string, change: () => Promise<T>): Promise<T> {
+  return withRecordLock(storage, holdsRecordPath(parentPath), change, { parameter: "parentPath" });
+}
+
+async function readHolds(storage: Storage, parentPath: string): Promise<ParentHolds | null> {
+  const parsed = await readJsonRecord(storage, holdsRecordPath(parentPath), "parentPath");
   const { modeBefore, holders } = (parsed ?? {}) as Partial<ParentHolds>;
   return typeof modeBefore === "number" && Array.isArray(holders) ? { modeBefore, holders } : null;
 }
 
 /** Replaces the record whole, so a crash leaves the old list or the new one. */
-async function writeHolds(parentPath: string, holds: ParentHolds): Promise<void> {
-  await replaceJsonRecord(holdsRecordPath(parentPath), holds, { parameter: "parentPath", action: "write the parent's holds record" });
+async function writeHolds(storage: Storage, parentPath: string, holds: ParentHolds): Promise<void> {
+  await replaceJsonRecord(storage, holdsRecordPath(parentPath), holds, { parameter: "parentPath" });
 }
 
-/** The file's permission bits, or `null` when it does not exist. */
-async function permissionBits(file: string): Promise<number | null> {
-  try {
-    return (await stat(file)).mode & PERMISSION_BITS;
-  } catch (error) {
-    if (errnoCode(error) === "ENOENT") return null;
-    throw vhdErrorFromFs(error, { parameter: "parentPath", path: file, action: "read the parent's permissions" });
-  }
-}
-
-async function changeMode(file: string, mode: number, action: string): Promise<void> {
-  try {
-    await chmod(file, mode);
-  } catch (error) {
-    throw vhdErrorFromFs(error, { parameter: "parentPath", path: file, action });
-  }
+/** The file's permission bits (links followed), or `null` when nothing is there. */
+async function permissionBits(storage: Storage, file: string): Promise<number | null> {
+  const facts = await storage.pathFacts(file, { followLinks: true });
+  return facts.kind === "missing" ? null : facts.mode & PERMISSION_BITS;
 }

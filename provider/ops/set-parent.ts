@@ -7,17 +7,18 @@
 import { resolve } from "node:path";
 import { VhdError, asVhdError } from "../errors";
 import { sha256File } from "../checksum/sha256";
-import { throwIfCancelled } from "../fs/cancellation";
-import { fingerprintFile, sameFile } from "../fs/file-fingerprint";
+import { throwIfCancelled } from "../support/cancellation";
+import { sameFile } from "../storage/facts";
+import { localStorage } from "../storage/local/local-storage";
+import type { Storage } from "../storage/port";
 import { resolveDiskPaths, type PathRules } from "../inputs/paths";
 import { checkParent } from "../inputs/validate";
-import { readDiskImage } from "../vhd/disk-image";
+import { readDiskImage } from "../vhd/reader/reader";
 import { formatUniqueId } from "../vhd/format";
-import { ImageFile } from "../vhd/image-file";
 import { inspectDisk, type DiskInfo } from "../vhd/inspect";
-import { readParentFacts } from "../vhd/parent-footer";
-import { parentLinkFor } from "../vhd/parent-link";
-import { relinkParent } from "../vhd/relink";
+import { readParentFacts } from "../vhd/writer/parent-footer";
+import { parentLinkFor } from "../vhd/writer/parent-link";
+import { relinkParent } from "../vhd/writer/relink";
 
 /** Arguments of {@link setParent}. */
 export interface SetParentArgs {
@@ -36,6 +37,8 @@ export interface SetParentArgs {
   /** Path rules (default `"windows"`). */
   pathRules?: PathRules;
   signal?: AbortSignal;
+  /** Where the disks are (default: this machine). */
+  storage?: Storage;
 }
 
 /** What {@link setParent} did. */
@@ -58,7 +61,7 @@ function mismatch(reason: string, parentPath: string, details: Record<string, un
 }
 
 /**
- * Relinks the differencing disk at `imagePath` to the parent at `parentPath`, crash-safely (see vhd/relink.ts):
+ * Relinks the differencing disk at `imagePath` to the parent at `parentPath`, crash-safely (see vhd/writer/relink.ts):
  * parent locators, parent name and parent time stamp are rewritten, the child's data is not touched, the parent is
  * only read.
  *
@@ -74,16 +77,17 @@ export async function setParent(args: SetParentArgs): Promise<SetParentResult> {
     { pathRules: args.pathRules },
   );
   const context = { parameter: "imagePath" as const, path: imagePath };
-  const before = await inspectDisk(imagePath);
+  const storage = args.storage ?? localStorage;
+  const before = await inspectDisk(imagePath, { storage });
   const previous = before.parent;
   if (previous === undefined) {
     throw new VhdError("ERROR_VHD_INVALID_TYPE", `a ${before.type} disk has no parent to set; give a differencing disk`, context);
   }
-  const parent = await checkParent(parentPath);
-  const childFile = await fingerprintFile(imagePath);
+  const parent = await checkParent(parentPath, storage);
+  const childFile = await storage.fingerprint(imagePath, "imagePath");
   const inParentChain = [parentPath, ...parent.chain.map((entry) => entry.path)];
   for (const path of inParentChain) {
-    if (sameFile(await fingerprintFile(path), childFile)) {
+    if (sameFile(await storage.fingerprint(path, "parentPath"), childFile)) {
       throw new VhdError(
         "ERROR_VHD_DIFFERENCING_CHAIN_CYCLE_DETECTED",
         `${parentPath} is this disk or one of its descendants (${path}): the chain would loop`,
@@ -108,7 +112,7 @@ export async function setParent(args: SetParentArgs): Promise<SetParentResult> {
     });
   }
   if (args.expectedSha256 !== undefined && !ignore) {
-    const { sha256 } = await sha256File(parentPath, { signal: args.signal });
+    const { sha256 } = await sha256File(parentPath, { signal: args.signal, storage });
     if (sha256 !== args.expectedSha256) {
       throw mismatch(`its SHA-256 is ${sha256}, not ${args.expectedSha256}`, parentPath, {
         expectedSha256: args.expectedSha256,
@@ -118,12 +122,12 @@ export async function setParent(args: SetParentArgs): Promise<SetParentResult> {
     }
   }
   throwIfCancelled(args.signal, context);
-  const facts = await readParentFacts(parentPath);
+  const facts = await readParentFacts(storage, parentPath);
   if (formatUniqueId(facts.footer.uniqueId) !== parent.uniqueId) {
     throw mismatch("it changed while it was being checked", parentPath, { imagePath });
   }
   const link = parentLinkFor({ childPath: imagePath, parentPath, parentFooter: facts.footer, parentModified: facts.modified });
-  const file = await ImageFile.open(imagePath, { writable: true, parameter: "imagePath" });
+  const file = await storage.open(imagePath, { writable: true, parameter: "imagePath" });
   try {
     const child = await readDiskImage(file, { strict: true, parameter: "imagePath" });
     if (formatUniqueId(child.footer.uniqueId) !== before.uniqueId) {
@@ -135,5 +139,5 @@ export async function setParent(args: SetParentArgs): Promise<SetParentResult> {
   } finally {
     await file.close();
   }
-  return { disk: await inspectDisk(imagePath), previous, idMismatchIgnored: idMismatch };
+  return { disk: await inspectDisk(imagePath, { storage }), previous, idMismatchIgnored: idMismatch };
 }

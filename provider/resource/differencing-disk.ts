@@ -4,7 +4,8 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { PathRules } from "../inputs/paths";
-import type { FileFingerprint } from "../fs/file-fingerprint";
+import type { FileFingerprint } from "../storage/facts";
+import { OUTPUT_KEYS } from "./schema";
 import { differencingDiskProvider } from "./shim";
 import type { Ancestors, DiskState, DiskTypeName } from "./state";
 
@@ -48,32 +49,6 @@ export interface DifferencingDiskArgs {
 
 /** The outputs of a {@link DifferencingDisk}, as plain values (the recorded state). */
 export type DifferencingDiskOutputs = DiskState;
-
-/** Every output key, seeded as `undefined` so the engine fills it (a dynamic resource exposes only declared keys). */
-const OUTPUT_KEYS: readonly (keyof DiskState)[] = [
-  "imagePath",
-  "parentPath",
-  "uniqueId",
-  "foundUniqueId",
-  "virtualSize",
-  "blockSize",
-  "parentUniqueId",
-  "parentTimeStamp",
-  "parentSize",
-  "parentDiskType",
-  "parentFingerprint",
-  "parentChecksum",
-  "ancestors",
-  "chain",
-  "chainDepth",
-  "adopt",
-  "adopted",
-  "protectParent",
-  "parentModeBeforeProtect",
-  "createdFolders",
-  "pathRules",
-  "checksum",
-];
 
 /**
  * A differencing VHD 1.0 disk off a parent disk.
@@ -169,6 +144,7 @@ function provenance(
   };
 }
 
+/** The inputs with every output key seeded as `undefined`, so the engine fills it (schema.ts lists them). */
 function withOutputKeys(args: DifferencingDiskArgs): Record<string, unknown> {
   const props: Record<string, unknown> = Object.fromEntries(OUTPUT_KEYS.map((key) => [key, undefined]));
   return { ...props, ...args };

@@ -8,9 +8,9 @@
  * judge harmless. (Comparing it with the recorded fact is no use: the carried value comes from the last deployment's
  * inputs, which the engine does not renew when it recreates a dependent from its old inputs.)
  */
-import type { FileFingerprint } from "../fs/file-fingerprint";
+import type { FileFingerprint } from "../storage/facts";
 import { isUnlinkedChecksum } from "../vhd/unlinked-checksum";
-import { plainChecksumOf } from "./parent-observation";
+import { plainChecksumOf } from "../ops/observe-parent";
 import type { RawInputs } from "./settings";
 import { type AncestorFacts, type Ancestors, type ObservedFacts, type ParentObservation, isUnknown } from "./state";
 

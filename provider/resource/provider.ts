@@ -18,22 +18,23 @@
 import * as path from "node:path";
 import type * as pulumi from "@pulumi/pulumi";
 import { VhdError, asVhdError, isVhdError } from "../errors";
-import { fingerprintFile } from "../fs/file-fingerprint";
-import { pathsEqual, resolveDiskPaths, resolveSinglePath } from "../inputs/paths";
+import { resolveDiskPaths, resolveSinglePath } from "../inputs/paths";
+import { localStorage } from "../storage/local/local-storage";
 import { checkDistinctPaths } from "../inputs/validate";
 import { createDifferencingDisk } from "../ops/create-differencing";
+import { recordCreatedFolders } from "../ops/created-folders";
 import { deleteDisk, discardNewDisk } from "../ops/delete-disk";
-import { claimDisk, ownerOf, ownershipRecordPath, transferOwner } from "../ops/ownership";
-import { type ParentHolder, protectParent, releaseParent as releaseHold, unprotectParent } from "../ops/protect-parent";
+import { claimDisk, ownerOf, ownershipRecordPath, sameResourceInStack, transferOwner } from "../ops/ownership";
+import { adoptableDisk, holderOf, recordFoundDisk, recordNewDisk, releaseParent, withParentLock } from "../ops/manage-disk";
+import { protectParent, releaseParent as releaseHold } from "../ops/protect-parent";
 import { setParent } from "../ops/set-parent";
-import { childDisksInFolder } from "../vhd/child-disks";
+import { driverForNewFile } from "../disk/formats";
 import { identifyDisk } from "../vhd/disk-identity";
 import { type DiskInfo, inspectDisk } from "../vhd/inspect";
-import { checkBlockSize } from "../vhd/size-rules";
-import { childFacts, type ChildFacts } from "./disk-facts";
-import { KeyedLock } from "./keyed-lock";
-import { observeParent, parentIdentity } from "./parent-observation";
+import { childFacts, type ChildFacts } from "../ops/disk-facts";
+import { observeParent } from "../ops/observe-parent";
 import { reportingFailures } from "./provider-failure";
+import { PATH_KEYS, pickFields, stateDefaults } from "./schema";
 import { RELINK_NOTE, planDiff, sameAncestorFacts, sameParentAtNewPath } from "./replace-rules";
 import { type EngineInputs, type EngineState, secretPathValues } from "./secret-values";
 import { type RawInputs, readSettings, recordedSettings } from "./settings";
@@ -49,9 +50,6 @@ export interface DiskReadResult {
   /** Replacement inputs, when the refresh found a relinked disk. */
   inputs?: EngineInputs;
 }
-
-/** Deletes and protection changes of disks sharing a parent run one at a time (see keyed-lock.ts). */
-const parentLock = new KeyedLock();
 
 /** The observation of a parent whose path is not known yet: every fact unknown, shown as such in a preview. */
 const UNKNOWN_OBSERVATION = {
@@ -96,7 +94,9 @@ export async function check(
 /** The rules of a new disk that need no file: reported by `check`, so a preview finds them, not only `up`. */
 function checkNewDiskRules(paths: { imagePath: string; parentPath: string }, settings: DiskSettings): void {
   checkDistinctPaths(paths.imagePath, paths.parentPath);
-  if (settings.blockSize !== undefined && !isUnknown(settings.blockSize)) checkBlockSize(settings.blockSize, paths.imagePath, "imagePath");
+  if (settings.blockSize !== undefined && !isUnknown(settings.blockSize)) {
+    driverForNewFile(paths.imagePath).checkBlockSize(settings.blockSize, paths.imagePath);
+  }
 }
 
 /**
@@ -112,7 +112,7 @@ function checkNewDiskRules(paths: { imagePath: string; parentPath: string }, set
 export async function diff(_id: string, olds: Partial<DiskState>, news: DiskInputs): Promise<pulumi.dynamic.DiffResult> {
   return reportingFailures(async () => {
     const recorded = recordedState(olds);
-    const found = await identifyDisk(recorded.imagePath);
+    const found = await identifyDisk(recorded.imagePath, "imagePath", localStorage);
     const observed = found.kind === "missing" ? recorded : { ...recorded, foundUniqueId: foundUniqueIdOf(found) };
     const { changes, changesInInputs, replaces, deleteBeforeReplace } = planDiff(observed, news, {
       imageExists: found.kind !== "missing",
@@ -132,15 +132,17 @@ export async function create(inputs: DiskInputs): Promise<pulumi.dynamic.CreateR
     const takeover = await takeoverOf(inputs);
     const child = takeover === null ? await createNew(inputs) : { ...takeover.disk, createdFolders: [] };
     try {
+      // The folders made belong to every disk put into them, whichever is deleted last (ops/created-folders.ts).
+      await recordCreatedFolders(localStorage, child.createdFolders);
       const state = await recordDisk(inputs, childFacts(child), takeover?.kind === "adopt", child.createdFolders);
       if (inputs.owner !== undefined) {
-        const holder = await claimDisk(imagePath, { owner: inputs.owner, uniqueId: state.uniqueId });
-        if (holder !== null) throw ownedElsewhere(imagePath, holder);
+        const holder = await claimDisk(imagePath, { owner: inputs.owner, uniqueId: state.uniqueId }, localStorage);
+        if (holder !== null) throw ownedElsewhere(imagePath, holder, inputs.owner);
       }
       return { id: diskId(state), outs: secretPathValues(state, state.secretPaths) };
     } catch (error) {
       // The disk was written by this call: take it back.
-      if (takeover === null) await discardNewDisk(imagePath, child.createdFolders);
+      if (takeover === null) await discardNewDisk(imagePath, child.createdFolders, localStorage);
       throw error;
     }
   });
@@ -153,26 +155,36 @@ export async function create(inputs: DiskInputs): Promise<pulumi.dynamic.CreateR
  * @throws VhdError `ERROR_ALREADY_EXISTS` when another resource owns the disk there, or it cannot be adopted.
  */
 async function takeoverOf(inputs: DiskInputs): Promise<{ kind: "adopt" | "own"; disk: DiskInfo } | null> {
-  const found = await identifyDisk(inputs.imagePath);
+  const found = await identifyDisk(inputs.imagePath, "imagePath", localStorage);
   if (found.kind !== "vhd") return null;
-  const owner = await ownerOf(inputs.imagePath, found.uniqueId);
-  if (owner !== null && owner !== inputs.owner) throw ownedElsewhere(inputs.imagePath, owner);
+  const owner = await ownerOf(inputs.imagePath, found.uniqueId, localStorage);
+  if (owner !== null && owner !== inputs.owner) throw ownedElsewhere(inputs.imagePath, owner, inputs.owner);
   if (owner !== null) {
     // Ours, but only a disk exactly as create would make it now is taken over. The other disk of ours there is the
     // one a create-first replace is replacing (its parent is missing): create must then fail with the contract's
     // error and leave it.
-    const disk = await adoptable(inputs).catch(() => null);
+    const disk = await adoptableDisk(inputs).catch(() => null);
     return disk === null ? null : { kind: "own", disk };
   }
-  return inputs.adopt ? { kind: "adopt", disk: await adoptable(inputs) } : null;
+  return inputs.adopt ? { kind: "adopt", disk: await adoptableDisk(inputs) } : null;
 }
 
-/** The refusal of a disk another resource owns (one disk, one owner). */
-function ownedElsewhere(imagePath: string, owner: string): VhdError {
+/**
+ * The refusal of a disk another resource owns (one disk, one owner). When the owner is this very resource in another
+ * stack of the project, it says how to go on after a `pulumi stack rename` (see ownership.ts `sameResourceInStack`).
+ */
+function ownedElsewhere(imagePath: string, owner: string, claimant: string | undefined): VhdError {
+  const record = ownershipRecordPath(imagePath);
+  const stack = claimant === undefined ? null : sameResourceInStack(owner, claimant);
+  const wayOut =
+    stack === null
+      ? "choose another imagePath, or remove that resource first"
+      : `that is this resource in stack "${stack}": if "${stack}" is another stack of this project, it owns the disk ` +
+        "(choose another imagePath per stack); if this stack was renamed from it (`pulumi stack rename`), remove the " +
+        `record ${record} and set \`adopt: true\` for one \`up\``;
   return new VhdError(
     "ERROR_ALREADY_EXISTS",
-    `the disk there is managed by another resource, ${owner} (ownership record ${ownershipRecordPath(imagePath)}); ` +
-      "one disk has one owner: choose another imagePath, or remove that resource first",
+    `the disk there is managed by another resource, ${owner} (ownership record ${record}); one disk has one owner: ${wayOut}`,
     { parameter: "imagePath", path: imagePath, details: { owner } },
   );
 }
@@ -181,14 +193,19 @@ function ownedElsewhere(imagePath: string, owner: string): VhdError {
 async function createNew(inputs: DiskInputs): ReturnType<typeof createDifferencingDisk> {
   const { imagePath, parentPath } = inputs;
   try {
-    return await createDifferencingDisk({ imagePath, parentPath, blockSize: inputs.blockSize, pathRules: inputs.pathRules });
+    return await createDifferencingDisk({
+      imagePath,
+      parentPath,
+      blockSize: inputs.blockSize,
+      pathRules: inputs.pathRules,
+      storage: localStorage,
+    });
   } catch (error) {
     if (!isVhdError(error, "ERROR_ALREADY_EXISTS") || error.path !== imagePath) throw error;
     throw new VhdError(
       "ERROR_ALREADY_EXISTS",
       `${error.reason}. If it is the disk of an interrupted \`pulumi up\` (killed while creating), take it over: set ` +
-        "`adopt: true` on the resource, or run `pulumi refresh --import-pending-creates <urn> <id>` with this path as " +
-        "the id (a disk with secret paths: its unique id, `vhd inspect` shows it)",
+        "`adopt: true` on the resource for one `pulumi up`",
       { parameter: "imagePath", path: imagePath, cause: error, details: error.details },
     );
   }
@@ -198,7 +215,8 @@ async function createNew(inputs: DiskInputs): ReturnType<typeof createDifferenci
  * Re-reads the disk at `id`. A disk deleted outside Pulumi returns an empty id (the engine drops it from the state).
  * A file with another unique id keeps the recorded disk and sets `foundUniqueId`; a relinked disk records its new
  * parent link; either makes the next preview plan a replace. With nothing recorded (`get`), the disk is described as
- * it is now.
+ * it is now; with nothing recorded but the class's `owner` (`refresh --import-pending-creates`), it is also claimed
+ * for that resource (ownership.ts), or refused with `ERROR_ALREADY_EXISTS` when another resource owns it.
  */
 export async function read(id: string, props: Partial<DiskState>): Promise<DiskReadResult> {
   return reportingFailures(async () => {
@@ -206,10 +224,18 @@ export async function read(id: string, props: Partial<DiskState>): Promise<DiskR
     const given = props.imagePath ?? id;
     if (UNIQUE_ID.test(given)) throw uniqueIdGiven(given);
     const imagePath = resolveSinglePath(given, "imagePath", { pathRules: "posix" });
-    const found = await identifyDisk(imagePath);
+    const found = await identifyDisk(imagePath, "imagePath", localStorage);
     if (found.kind === "missing") return { id: "" };
     if (typeof props.uniqueId !== "string") {
-      const state = await describeUnmanaged(imagePath, childFacts(await inspectDisk(imagePath, { parameter: "imagePath" })), props);
+      const disk = await recordFoundDisk(await inspectDisk(imagePath, { parameter: "imagePath" }));
+      const state: DiskState = { ...recordedState(settingsOf(props)), ...disk };
+      // An import of a pending create (props are the create's inputs, with the class's `owner`) makes the disk the
+      // resource's, as the create would have: without the record, a later takeover or delete sees no owner. `get`
+      // gives no owner and claims nothing.
+      if (state.owner !== undefined) {
+        const holder = await claimDisk(imagePath, { owner: state.owner, uniqueId: state.uniqueId }, localStorage);
+        if (holder !== null) throw ownedElsewhere(imagePath, holder, state.owner);
+      }
       return { id: diskId(state), props: secretPathValues(state, state.secretPaths) };
     }
     const recorded = recordedState(props);
@@ -218,7 +244,7 @@ export async function read(id: string, props: Partial<DiskState>): Promise<DiskR
       const state = { ...recorded, foundUniqueId };
       return { id: diskId(state), props: secretPathValues(state, state.secretPaths) };
     }
-    const { resolvedParentPath, ...link } = childFacts(await inspectDisk(imagePath, { parameter: "imagePath" }));
+    const { resolvedParentPath, ...link } = childFacts(await inspectDisk(imagePath, { parameter: "imagePath", storage: localStorage }));
     const state: DiskState = { ...recorded, ...link, foundUniqueId };
     if (resolvedParentPath !== null) state.parentPath = resolvedParentPath;
     const relinked = state.parentPath !== recorded.parentPath || state.parentUniqueId !== recorded.parentUniqueId;
@@ -261,11 +287,11 @@ export async function update(
     const recorded = sameParentAtNewPath(before, news) ? await relink(before, news) : await withPlannedFacts(before, news);
     let parentModeBeforeProtect = recorded.parentModeBeforeProtect;
     if (news.protectParent && !recorded.protectParent) {
-      parentModeBeforeProtect = await parentLock.run(recorded.parentPath, () =>
+      parentModeBeforeProtect = await withParentLock(recorded.parentPath, () =>
         protectParent(recorded.parentPath, holderOf({ ...recorded, secretPaths: news.secretPaths })),
       );
     } else if (!news.protectParent && recorded.protectParent) {
-      await parentLock.run(recorded.parentPath, () => releaseParent(recorded, []));
+      await withParentLock(recorded.parentPath, () => releaseParent(recorded, []));
       parentModeBeforeProtect = null;
     }
     // A fact the engine carried over from older inputs (ignoreChanges, --target) is not what the disk was made on.
@@ -273,7 +299,7 @@ export async function update(
     const parentChecksum = news.checksum ? (observedChecksum ?? recorded.parentChecksum) : null;
     // The state takes the URN the resource has now; the record beside the disk must name the same, or delete refuses.
     if (recorded.owner !== undefined && news.owner !== undefined) {
-      await transferOwner(recorded.imagePath, recorded.uniqueId, recorded.owner, news.owner);
+      await transferOwner(recorded.imagePath, recorded.uniqueId, recorded.owner, news.owner, localStorage);
     }
     const state: DiskState = { ...recorded, ...recordedSettings(news), parentChecksum, parentModeBeforeProtect };
     return { outs: secretPathValues(state, state.secretPaths) };
@@ -303,7 +329,7 @@ async function withPlannedFacts(recorded: DiskState, news: DiskInputs): Promise<
       return [diskPath, { ...facts, fingerprint: now.fingerprint }];
     }),
   );
-  const { chain, chainDepth } = childFacts(await inspectDisk(recorded.imagePath));
+  const { chain, chainDepth } = childFacts(await inspectDisk(recorded.imagePath, { storage: localStorage }));
   return { ...recorded, ancestors, chain, chainDepth };
 }
 
@@ -326,8 +352,8 @@ async function relink(recorded: DiskState, news: DiskInputs): Promise<DiskState>
   const { disk } = await setParent({ imagePath: recorded.imagePath, parentPath, pathRules: news.pathRules });
   const linked = await recordDisk({ ...news, protectParent: false }, childFacts(disk), recorded.adopted, recorded.createdFolders);
   if (!recorded.protectParent) return linked;
-  await parentLock.run(recorded.parentPath, () => releaseHold(recorded.parentPath, recorded.uniqueId));
-  const modeBefore = await parentLock.run(parentPath, () => protectParent(parentPath, holderOf({ ...recorded, secretPaths: news.secretPaths })));
+  await withParentLock(recorded.parentPath, () => releaseHold(recorded.parentPath, recorded.uniqueId));
+  const modeBefore = await withParentLock(parentPath, () => protectParent(parentPath, holderOf({ ...recorded, secretPaths: news.secretPaths })));
   return { ...linked, protectParent: true, parentModeBeforeProtect: modeBefore ?? recorded.parentModeBeforeProtect };
 }
 
@@ -340,7 +366,7 @@ export async function remove(id: string, props: Partial<DiskState>): Promise<voi
   return reportingFailures(async () => {
     const recorded = recordedState({ imagePath: id, ...props });
     const { imagePath, owner, createdFolders } = recorded;
-    await parentLock.run(recorded.parentPath, async () => {
+    await withParentLock(recorded.parentPath, async () => {
       await deleteDisk({ imagePath, expectedUniqueId: recorded.uniqueId, owner, createdFolders });
       await releaseParent(recorded, [imagePath]);
     });
@@ -348,136 +374,20 @@ export async function remove(id: string, props: Partial<DiskState>): Promise<voi
 }
 
 /**
- * Lets go of the parent: it becomes writable again once no disk that asked for protection holds it, wherever those
- * disks are (the holds record beside the parent lists them; see protect-parent.ts).
+ * The state of a disk just created or adopted (ops/manage-disk.ts `recordNewDisk`), with the settings as given and
+ * what only the resource keeps: adopted or not, the parent's mode to give back, the folders to remove again.
  */
-async function releaseParent(recorded: DiskState, gone: string[]): Promise<void> {
-  if (recorded.parentModeBeforeProtect === null) return;
-  if ((await releaseHold(recorded.parentPath, recorded.uniqueId)) !== "unrecorded") return;
-  // State from before holds records: the children next to either disk are all that can be found.
-  const folders = [...new Set([path.dirname(recorded.imagePath), path.dirname(recorded.parentPath)])];
-  for (const folder of folders) {
-    const others = await childDisksInFolder(folder, recorded.parentUniqueId, [...gone, recorded.imagePath]);
-    if (others.length > 0) return;
-  }
-  await unprotectParent(recorded.parentPath, recorded.parentModeBeforeProtect);
-}
-
-/** This disk as a holder of its parent; its path stays out of the plain-text holds record when it is secret. */
-function holderOf(disk: Pick<DiskState, "uniqueId" | "imagePath" | "secretPaths">): ParentHolder {
-  return { uniqueId: disk.uniqueId, imagePath: disk.secretPaths ? null : disk.imagePath };
-}
-
-/** The existing disk at `imagePath`, if it may be adopted: a differencing disk of exactly this parent. */
-async function adoptable(inputs: DiskInputs): Promise<DiskInfo> {
-  const { imagePath, parentPath } = inputs;
-  const existing = await inspectDisk(imagePath, { parameter: "imagePath" });
-  const facts = childFacts(existing);
-  const refuse = (why: string): VhdError =>
-    new VhdError("ERROR_ALREADY_EXISTS", `the file exists and cannot be adopted: ${why}`, {
-      parameter: "imagePath",
-      path: imagePath,
-      details: { parentPath, linkedParent: facts.resolvedParentPath },
-    });
-  if (facts.resolvedParentPath === null || !pathsEqual(facts.resolvedParentPath, parentPath)) {
-    throw refuse(`its parent is ${facts.resolvedParentPath ?? "not found"}, not ${parentPath}`);
-  }
-  const parent = await parentIdentity(parentPath, await fingerprintFile(parentPath));
-  if (parent.uniqueId !== facts.parentUniqueId) {
-    throw refuse(`it was made from a parent with unique id ${facts.parentUniqueId}; ${parentPath} has ${parent.uniqueId}`);
-  }
-  if (inputs.blockSize !== undefined && inputs.blockSize !== facts.blockSize) {
-    throw refuse(`its block size is ${facts.blockSize} bytes, not the ${inputs.blockSize} asked for`);
-  }
-  return existing;
-}
-
-/**
- * The state of a disk just created or adopted: the child's facts, the parent's identity, checksum and protection.
- * The parent and its ancestors are observed here, on the files the disk was made on, never taken from the inputs:
- * those can come from an older plan (under `--target`, the engine recreates a dependent with its old inputs).
- */
-async function recordDisk(
-  inputs: DiskInputs,
-  facts: ChildFacts,
-  adopted: boolean,
-  createdFolders: string[],
-): Promise<DiskState> {
-  const { parentPath } = inputs;
-  const observation = await observeParent(parentPath, { checksum: inputs.checksum });
-  const before = observation.parentFingerprint;
-  if (before === null) {
-    throw new VhdError("ERROR_PATH_NOT_FOUND", "the parent was removed while the disk was being made; restore it", {
-      parameter: "parentPath",
-      path: parentPath,
-    });
-  }
-  const identity = await parentIdentity(parentPath, before);
-  if (identity.uniqueId !== facts.parentUniqueId) {
-    throw new VhdError(
-      "ERROR_VHD_CHILD_PARENT_ID_MISMATCH",
-      `the parent was replaced while the disk was being made (unique id ${identity.uniqueId}, the disk records ` +
-        `${facts.parentUniqueId}); run the deployment again`,
-      { parameter: "parentPath", path: parentPath },
-    );
-  }
-  const parentModeBeforeProtect = inputs.protectParent
-    ? await parentLock.run(parentPath, () => protectParent(parentPath, holderOf({ ...inputs, uniqueId: facts.uniqueId })))
-    : null;
-  const { resolvedParentPath: _resolved, ...link } = facts;
-  return {
-    ...recordedSettings(inputs),
-    ...link,
-    imagePath: inputs.imagePath,
-    parentPath,
-    foundUniqueId: facts.uniqueId,
-    parentSize: before.size,
-    parentDiskType: identity.diskType,
-    // After protecting: chmod changes the parent's ctime, and the next preview must not read that as a change.
-    parentFingerprint: parentModeBeforeProtect === null ? before : await fingerprintFile(parentPath),
-    parentChecksum: observation.parentChecksum,
-    ancestors: observation.ancestors ?? {},
-    adopted,
-    parentModeBeforeProtect,
-    createdFolders,
-  };
-}
-
-/**
- * The state of a disk read with nothing recorded: by `get`, or by `refresh --import-pending-creates` (then `props`
- * holds the inputs the interrupted create was given, whose settings are kept). The parent as it is now stands for
- * "when made".
- */
-async function describeUnmanaged(imagePath: string, facts: ChildFacts, props: Partial<DiskState>): Promise<DiskState> {
-  const { resolvedParentPath, ...link } = facts;
-  if (resolvedParentPath === null) {
-    throw new VhdError("ERROR_VHD_PARENT_VHD_NOT_FOUND", "the disk's parent cannot be found, so it cannot be described", {
-      parameter: "imagePath",
-      path: imagePath,
-    });
-  }
-  const observation = await observeParent(resolvedParentPath, { checksum: true });
-  const fingerprint = observation.parentFingerprint ?? (await fingerprintFile(resolvedParentPath));
-  const identity = await parentIdentity(resolvedParentPath, fingerprint);
-  return {
-    ...recordedState(settingsOf(props)),
-    ...link,
-    imagePath,
-    parentPath: resolvedParentPath,
-    foundUniqueId: facts.uniqueId,
-    parentSize: fingerprint.size,
-    parentDiskType: identity.diskType,
-    parentFingerprint: fingerprint,
-    parentChecksum: observation.parentChecksum,
-    ancestors: observation.ancestors,
-  };
+async function recordDisk(inputs: DiskInputs, facts: ChildFacts, adopted: boolean, createdFolders: string[]): Promise<DiskState> {
+  const protectFor = inputs.protectParent ? holderOf({ ...inputs, uniqueId: facts.uniqueId }) : null;
+  const { imagePath, parentPath, checksum } = inputs;
+  const { record, parentModeBeforeProtect } = await recordNewDisk({ imagePath, parentPath, checksum, protectFor }, facts);
+  return { ...recordedSettings(inputs), ...record, adopted, parentModeBeforeProtect, createdFolders };
 }
 
 /** The inputs that describe a recorded disk (what `check` would have produced for it). */
 function inputsOf(state: DiskState): DiskInputs {
   return {
-    imagePath: state.imagePath,
-    parentPath: state.parentPath,
+    ...pickFields(state, PATH_KEYS),
     ...recordedSettings(state),
     ...observedFacts(state, {}),
   };
@@ -488,21 +398,7 @@ function inputsOf(state: DiskState): DiskInputs {
  * it must read every earlier shape).
  */
 function recordedState(props: Partial<DiskState>): DiskState {
-  const defaults = {
-    adopt: false,
-    protectParent: false,
-    pathRules: "windows",
-    checksum: true,
-    adopted: false,
-    secretPaths: false,
-    parentModeBeforeProtect: null,
-    createdFolders: [],
-    parentChecksum: null,
-    ancestors: null,
-    chain: [],
-    chainDepth: 0,
-  } satisfies Partial<DiskState>;
-  const state = { ...defaults, ...props } as DiskState;
+  const state = { ...stateDefaults(), ...props } as DiskState;
   // `null` is a finding (not a VHD), not a missing field.
   return { ...state, foundUniqueId: props.foundUniqueId === undefined ? state.uniqueId : props.foundUniqueId };
 }

@@ -4,9 +4,15 @@
  */
 import { VhdError } from "../errors";
 import type { PathRules } from "../inputs/paths";
+import {
+  BOOLEAN_SETTING_DEFAULTS,
+  DEFAULT_PATH_RULES,
+  RECORDED_SETTING_KEYS,
+  type RecordedSettings,
+  pickFields,
+} from "./schema";
 import { type DiskInputs, type DiskSettings, isUnknown } from "./state";
 
-const BOOLEAN_DEFAULTS = { adopt: false, protectParent: false, checksum: true, secretPaths: false } as const;
 const PATH_RULES: readonly PathRules[] = ["windows", "posix"];
 
 /** The settings, or the errors found (one per wrong input). */
@@ -31,14 +37,14 @@ export function readSettings(raw: RawInputs): SettingsResult {
       }),
     );
   };
-  const booleans: Record<keyof typeof BOOLEAN_DEFAULTS, boolean> = { ...BOOLEAN_DEFAULTS };
-  for (const key of Object.keys(BOOLEAN_DEFAULTS) as (keyof typeof BOOLEAN_DEFAULTS)[]) {
+  const booleans: Record<keyof typeof BOOLEAN_SETTING_DEFAULTS, boolean> = { ...BOOLEAN_SETTING_DEFAULTS };
+  for (const key of Object.keys(BOOLEAN_SETTING_DEFAULTS) as (keyof typeof BOOLEAN_SETTING_DEFAULTS)[]) {
     const value = raw[key];
     if (value === undefined || value === null) continue;
     if (typeof value === "boolean" || isUnknown(value)) booleans[key] = value as boolean;
     else wrong(key, "true or false");
   }
-  const pathRules = raw.pathRules ?? "windows";
+  const pathRules = raw.pathRules ?? DEFAULT_PATH_RULES;
   if (!isUnknown(pathRules) && !PATH_RULES.includes(pathRules as PathRules)) wrong("pathRules", '"windows" or "posix"');
   const blockSize = raw.blockSize ?? undefined;
   if (blockSize !== undefined && !isUnknown(blockSize) && !(Number.isSafeInteger(blockSize) && (blockSize as number) > 0)) {
@@ -57,7 +63,6 @@ export function readSettings(raw: RawInputs): SettingsResult {
  * The settings a state records as the user gave them. `blockSize` is not among them: the state holds the disk's real
  * block size, read from the disk.
  */
-export function recordedSettings(inputs: DiskSettings): Omit<DiskSettings, "blockSize"> {
-  const { adopt, protectParent, pathRules, checksum, secretPaths, owner } = inputs;
-  return { adopt, protectParent, pathRules, checksum, secretPaths, ...(owner === undefined ? {} : { owner }) };
+export function recordedSettings(inputs: DiskSettings): RecordedSettings {
+  return pickFields(inputs, RECORDED_SETTING_KEYS);
 }

@@ -3,8 +3,11 @@
  * Both are plain JSON; the engine may put {@link UNKNOWN} in place of any input during a preview.
  */
 import type { PathRules } from "../inputs/paths";
-import type { DiskKind } from "../vhd/disk-image";
-import type { FileFingerprint } from "../fs/file-fingerprint";
+import type { DiskKind } from "../disk/image";
+import type { FileFingerprint } from "../storage/facts";
+import type { AncestorObservation, Ancestors } from "../ops/observe-parent";
+
+export type { AncestorObservation, Ancestors, ParentObservation } from "../ops/observe-parent";
 
 /**
  * The placeholder the engine sends for a value not known yet during a preview (an output of a resource that is still
@@ -20,35 +23,6 @@ export function isUnknown(value: unknown): boolean {
 
 /** The disk type of a VHD, as the outputs spell it. */
 export type DiskTypeName = DiskKind;
-
-/** One disk further up the chain than the parent (its parent, and so on), as observed. */
-export interface AncestorObservation {
-  /** The disk's unique id. */
-  uniqueId: string;
-  /** Its file size in bytes. */
-  size: number;
-  /** SHA-256 of its bytes; `null` with `checksum: false`. */
-  checksum: string | null;
-  /** Its file fingerprint; an unchanged one means the checksum was reused, not recomputed. */
-  fingerprint: FileFingerprint;
-}
-
-/** The parent's own ancestors, by absolute path, nearest first (empty when the parent is a base disk). */
-export type Ancestors = Record<string, AncestorObservation>;
-
-/** What the parent and the disks above it look like now, as observed (by `check` for a plan, by `create` to record). */
-export interface ParentObservation {
-  /** The parent's unique id (its footer's), as a GUID string; `null` when the parent file does not exist (yet). */
-  parentUniqueId: string | null;
-  /** The parent's file size in bytes; `null` when it does not exist. */
-  parentSize: number | null;
-  /** SHA-256 of the parent's bytes; `null` with `checksum: false` or when it does not exist. */
-  parentChecksum: string | null;
-  /** The parent's file fingerprint; `null` when it does not exist. */
-  parentFingerprint: FileFingerprint | null;
-  /** The disks above the parent, by absolute path; `null` when the parent does not exist. */
-  ancestors: Ancestors | null;
-}
 
 /** One disk above the parent as the inputs show it: the facts whose change invalidates a child. */
 export type AncestorFacts = Omit<AncestorObservation, "fingerprint">;

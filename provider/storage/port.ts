@@ -1,22 +1,20 @@
 /**
  * The storage port: everything the engine, the validation, the operations and the checksum ask of the place that
  * holds disk files. `storage/local/` is this machine's file system, `storage/memory/` an in-memory store whose faults
- * tests choose, and a remote host over SSH is a third adapter. Nothing above the port imports `node:fs`.
+ * tests choose, and a remote host over SSH is a third adapter. Nothing above the port touches the file system itself.
  *
  * Paths are strings in the host's own flavour (`pathFlavour`): absolute POSIX paths, or Windows drive paths on a
  * Windows host. Every method rejects with a `VhdError` from the one table (never a raw errno), naming `parameter`
  * when given and the path; adapters map their native failures (errno, SFTP status) through one mapping each.
  */
 import type { ErrorParameter } from "../errors";
-import type { FileFingerprint } from "../fs/file-fingerprint";
-import type { PathFacts, VolumeFacts, VolumeFactsOptions } from "../fs/volume";
-import type { Sha256Options, Sha256Result } from "../checksum/sha256";
+import type { FileFingerprint, PathFacts, VolumeFacts, VolumeFactsOptions } from "./facts";
 import type { RandomAccessFile } from "./random-access-file";
+import type { Sha256Options, Sha256Result } from "./sha256-stream";
 
 export type { RandomAccessFile } from "./random-access-file";
-export type { FileFingerprint } from "../fs/file-fingerprint";
-export type { FileSystemType, PathFacts, PathKind, VolumeFacts, VolumeFactsOptions } from "../fs/volume";
-export type { ByteRange, Sha256Options, Sha256Result } from "../checksum/sha256";
+export type { FileFingerprint, FileSystemType, PathFacts, PathKind, VolumeFacts, VolumeFactsOptions } from "./facts";
+export type { ByteRange, Sha256Options, Sha256Result } from "./sha256-stream";
 
 /** How the host spells paths: the contract's path rules differ between the two. */
 export type PathFlavour = "posix" | "win32";
@@ -38,7 +36,7 @@ export interface CreateOptions {
 }
 
 /**
- * One place that holds disk files. Implementations: `storage/local/` (node:fs), `storage/memory/` (tests, faults),
+ * One place that holds disk files. Implementations: `storage/local/` (this machine), `storage/memory/` (tests, faults),
  * `storage/ssh/` (a remote host over SFTP and exec).
  */
 export interface Storage {
@@ -52,7 +50,7 @@ export interface Storage {
 
   /**
    * Opens an existing regular file (following symbolic links, as `open(2)` does).
-   * @throws `ERROR_FILE_NOT_FOUND`/`ERROR_PATH_NOT_FOUND`, `ERROR_ACCESS_DENIED`, `ERROR_VIRTDISK_NOT_VIRTUAL_DISK`
+   * @throws `ERROR_PATH_NOT_FOUND`, `ERROR_ACCESS_DENIED`, `ERROR_INVALID_NAME` (a folder), `ERROR_VIRTDISK_NOT_VIRTUAL_DISK`
    * (not a regular file), ...
    */
   open(path: string, options?: OpenOptions): Promise<RandomAccessFile>;
@@ -65,17 +63,18 @@ export interface Storage {
   /**
    * Gives the finished, synced file at `temporaryPath` the name `targetPath` without ever replacing an entry there
    * (a hard link, then unlinking the temporary name), and makes the new entry durable (folder fsync where the host
-   * can). On hosts without hard links, claim-then-rename as `fs/atomic-file.ts` describes.
+   * can). On hosts without hard links, claim-then-rename (`storage/no-clobber-publish.ts`).
    * @throws `ERROR_ALREADY_EXISTS` when `targetPath` is taken; the temporary file is then still there.
    */
   publishNoClobber(temporaryPath: string, targetPath: string, parameter?: ErrorParameter): Promise<void>;
   /** Renames `sourcePath` over `targetPath`, replacing it (for records the project owns, never for disks). */
   replace(sourcePath: string, targetPath: string, parameter?: ErrorParameter): Promise<void>;
-  /** Removes a file (not a folder). A missing file is an error (`ERROR_FILE_NOT_FOUND`); callers decide. */
+  /** Removes a file (not a folder). A missing file is an error (`ERROR_PATH_NOT_FOUND`, see `isNotFound` in `facts.ts`); callers decide. */
   unlink(path: string, parameter?: ErrorParameter): Promise<void>;
   /** Creates one folder (its parent must exist). @throws `ERROR_ALREADY_EXISTS` when something is there. */
   mkdir(path: string, parameter?: ErrorParameter): Promise<void>;
-  /** Removes an empty folder. @throws `ERROR_DIR_NOT_EMPTY` when it holds anything. */
+  /** Removes an empty folder. Rejects when it holds anything (the host's error; callers
+   * treat any failure but `ERROR_PATH_NOT_FOUND` as "still there"). */
   rmdir(path: string, parameter?: ErrorParameter): Promise<void>;
   /** The names (not paths) in a folder, in no particular order. */
   list(folder: string, parameter?: ErrorParameter): Promise<string[]>;

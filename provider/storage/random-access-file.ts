@@ -1,7 +1,7 @@
 /**
  * The engine's view of an open disk file: positioned reads and writes, its size, flushing, shortening and closing.
- * The seed of the storage port (architecture review, point 1): `vhd/image-file.ts` is the local adapter, and tests
- * give operations an in-memory file that can stop after any write to prove crash safety without mocking `node:fs`.
+ * `Storage.open` and `Storage.createExclusive` (port.ts) give one; `storage/local/node-file.ts` is the local
+ * implementation, `storage/memory/memory-file.ts` an in-memory one whose writes fail or stop where a test says.
  */
 import type { ErrorParameter } from "../errors";
 

@@ -5,35 +5,42 @@
  * Only the folder is searched, not the whole machine: children elsewhere cannot be found without a catalogue, so the
  * guard is a safety net for the common layout (a chain kept together), not a proof that no child exists anywhere.
  */
-import { readdir } from "node:fs/promises";
 import * as path from "node:path";
-import { errnoCode, vhdErrorFromFs } from "../fs/fs-error";
+import { isNotFound } from "../storage/facts";
+import { localStorage } from "../storage/local/local-storage";
+import type { Storage } from "../storage/port";
 import { inspectDisk } from "./inspect";
 
-/** The files in `folder` (absolute paths, sorted) that are differencing disks whose parent has `parentUniqueId`. */
-export async function childDisksInFolder(folder: string, parentUniqueId: string, exclude: string[] = []): Promise<string[]> {
-  let entries;
+/**
+ * The files in `folder` on `storage` (default: this machine; absolute paths, sorted) that are differencing disks whose
+ * parent has `parentUniqueId`. A missing folder has none.
+ * @throws the storage's errors listing the folder.
+ */
+export async function childDisksInFolder(
+  folder: string,
+  parentUniqueId: string,
+  exclude: string[] = [],
+  storage: Storage = localStorage,
+): Promise<string[]> {
+  let names: string[];
   try {
-    entries = await readdir(folder, { withFileTypes: true });
+    names = await storage.list(folder);
   } catch (error) {
-    if (errnoCode(error) === "ENOENT") return [];
-    throw vhdErrorFromFs(error, { path: folder, action: "list the folder to look for child disks" });
+    if (isNotFound(error)) return [];
+    throw error;
   }
-  const candidates = entries
-    .filter((entry) => entry.isFile())
-    .map((entry) => path.join(folder, entry.name))
-    .filter((file) => !exclude.includes(file));
+  const candidates = names.map((name) => path.join(folder, name)).filter((file) => !exclude.includes(file));
   const children: string[] = [];
   for (const file of candidates.sort()) {
-    if (await isChildOf(file, parentUniqueId)) children.push(file);
+    if (await isChildOf(storage, file, parentUniqueId)) children.push(file);
   }
   return children;
 }
 
-/** True when `file` is a readable differencing VHD whose header names `parentUniqueId`; any other file is not. */
-async function isChildOf(file: string, parentUniqueId: string): Promise<boolean> {
+/** True when `file` is a readable differencing VHD whose header names `parentUniqueId`; anything else is not. */
+async function isChildOf(storage: Storage, file: string, parentUniqueId: string): Promise<boolean> {
   try {
-    const info = await inspectDisk(file);
+    const info = await inspectDisk(file, { storage });
     return info.parent?.uniqueId === parentUniqueId;
   } catch {
     // Not a VHD (or unreadable): it cannot be a child we would orphan.

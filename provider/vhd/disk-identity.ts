@@ -4,9 +4,9 @@
  * just as foreign as a VHD with another id, whatever its content (random bytes, a text file, a folder).
  */
 import { type ErrorParameter, type VhdError, isVhdError } from "../errors";
-import { stat } from "node:fs/promises";
-import { errnoCode, vhdErrorFromFs } from "../fs/fs-error";
-import { openDiskImage } from "./disk-image";
+import { localStorage } from "../storage/local/local-storage";
+import type { Storage } from "../storage/port";
+import { openDiskImage } from "./reader/reader";
 import { formatUniqueId } from "./format";
 
 /** The outcome of {@link identifyDisk}. */
@@ -20,21 +20,22 @@ export type FoundDisk =
 const VIRTDISK_FACILITY = 0xc03a0000;
 
 /**
- * Looks at `path`: missing, a VHD (its footer's unique id), or not a VHD (the file does not open as one: no footer,
+ * Looks at `path` on `storage` (default: this machine): missing, a VHD (its footer's unique id), or not a VHD (the file does not open as one: no footer,
  * a corrupt structure, a folder).
  * @throws VhdError for file-system failures other than "not found" (permissions, I/O): those say nothing about what
  *   the file is.
  */
-export async function identifyDisk(path: string, parameter: ErrorParameter = "imagePath"): Promise<FoundDisk> {
-  try {
-    if ((await stat(path)).isDirectory()) return { kind: "not-a-vhd", reason: "it is a folder" };
-  } catch (error) {
-    if (errnoCode(error) === "ENOENT") return { kind: "missing" };
-    throw vhdErrorFromFs(error, { parameter, path, action: "look at the file" });
-  }
+export async function identifyDisk(
+  path: string,
+  parameter: ErrorParameter = "imagePath",
+  storage: Storage = localStorage,
+): Promise<FoundDisk> {
+  const { kind } = await storage.pathFacts(path, { followLinks: true });
+  if (kind === "missing") return { kind: "missing" };
+  if (kind === "folder") return { kind: "not-a-vhd", reason: "it is a folder" };
   let image;
   try {
-    image = await openDiskImage(path, { parameter });
+    image = await openDiskImage(path, { parameter, storage });
   } catch (error) {
     if (isContentError(error)) return { kind: "not-a-vhd", reason: error.reason };
     throw error;

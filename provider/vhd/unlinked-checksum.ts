@@ -12,7 +12,8 @@
  * - the data area of each locator in use (its whole reserved space, as the entry gives it).
  */
 import { type ByteRange, type Sha256Options, sha256File } from "../checksum/sha256";
-import { openDiskImage, type DiskImage } from "./disk-image";
+import type { Storage } from "../storage/port";
+import { openDiskImage, type VhdImage } from "./reader/reader";
 import { DYNAMIC_HEADER_LAYOUT, fieldOf, locatorDataSpaceBytes } from "./format";
 
 /** What an unlinked checksum starts with, so it is never mistaken for (or compared with) a plain `sha256sum`. */
@@ -27,7 +28,7 @@ export function isUnlinkedChecksum(value: unknown): value is string {
 }
 
 /** The byte ranges of a differencing disk's parent link (see the module comment); none for another disk. */
-export function parentLinkRanges(image: DiskImage): ByteRange[] {
+export function parentLinkRanges(image: VhdImage): ByteRange[] {
   const headerOffset = image.footer.dataOffset;
   if (image.kind !== "differencing" || headerOffset === null) return [];
   const fields = LINK_FIELDS.map((name) => {
@@ -48,9 +49,9 @@ export function parentLinkRanges(image: DiskImage): ByteRange[] {
  */
 export async function unlinkedSha256(
   path: string,
-  options: Omit<Sha256Options, "zeroRanges"> = {},
+  options: Omit<Sha256Options, "zeroRanges"> & { storage?: Storage } = {},
 ): Promise<{ checksum: string; bytes: number }> {
-  const image = await openDiskImage(path, { parameter: options.parameter ?? "parentPath" });
+  const image = await openDiskImage(path, { parameter: options.parameter ?? "parentPath", storage: options.storage });
   let zeroRanges: ByteRange[];
   try {
     zeroRanges = parentLinkRanges(image);

@@ -2,7 +2,9 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { CHECKSUM_CACHE_ENV, cachedChecksum, rememberChecksum } from "../../provider/checksum/checksum-cache";
+import { CHECKSUM_CACHE_ENV, cachedChecksum, fingerprintsTrustedIn, rememberChecksum } from "../../provider/checksum/checksum-cache";
+import { localStorage } from "../../provider/storage/local/local-storage";
+import { MemoryStorage } from "../../provider/storage/memory/memory-storage";
 
 let folder: string;
 beforeEach(() => {
@@ -28,5 +30,22 @@ describe("checksum cache", () => {
     writeFileSync(join(folder, "checksums.json"), JSON.stringify({ "1:2:3:4:5": "c".repeat(64) }));
     expect(await cachedChecksum("1:2:3:4:5", "sha256")).toBe("c".repeat(64));
     expect(await cachedChecksum("1:2:3:4:5", "sha256-unlinked")).toBeUndefined();
+  });
+});
+
+describe("where the cache is trusted", () => {
+  it("trusts fingerprints on volumes whose ctime the kernel alone sets, and on none other", async () => {
+    for (const fsType of ["ext", "xfs", "btrfs", "zfs", "tmpfs", "overlay", "nfs"] as const) {
+      expect(await fingerprintsTrustedIn(localStorage, folder, { assumeFsType: fsType }), fsType).toBe(true);
+    }
+    for (const fsType of ["fat", "fat16", "fat32", "exfat", "squashfs", "iso9660", "udf", "smb", "fuse", "ntfs", "unknown"] as const) {
+      expect(await fingerprintsTrustedIn(localStorage, folder, { assumeFsType: fsType }), fsType).toBe(false);
+    }
+    expect(await fingerprintsTrustedIn(localStorage, join(folder, "no-such-folder"))).toBe(false);
+  });
+
+  it("asks the storage holding the file, not the local cache folder", async () => {
+    expect(await fingerprintsTrustedIn(new MemoryStorage({ fsType: "exfat" }), "/")).toBe(false);
+    expect(await fingerprintsTrustedIn(new MemoryStorage({ fsType: "xfs" }), "/")).toBe(true);
   });
 });

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { SHA256_READ_SIZE, sha256File } from "../../provider/checksum/sha256";
-import type { ByteProgress } from "../../provider/fs/progress";
+import type { ByteProgress } from "../../provider/support/progress";
 
 let folder: string;
 beforeEach(async () => {

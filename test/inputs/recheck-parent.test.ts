@@ -6,6 +6,7 @@ import { promises as fsp } from "node:fs";
 import * as path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { checkParent, recheckParent } from "../../provider/inputs/validate";
+import { formatUniqueId } from "../../provider/vhd/format";
 import { copyFixture, makeTemp, qemuDynamicDisk, removeTemp } from "./fixtures";
 
 let temp: string;
@@ -22,7 +23,7 @@ describe("recheckParent", () => {
   it("returns what validation found when the parent is unchanged (sound footer, and the dfvfs sample's stale one)", async () => {
     for (const parentPath of [qemuDynamicDisk(path.join(temp, "qemu.vhd"), "64M"), await copyFixture("image.vhd", temp)]) {
       const validated = await checkParent(parentPath);
-      expect(await recheckParent(parentPath, validated)).toBe(validated);
+      expect((await recheckParent(parentPath, validated)).info).toBe(validated);
     }
   });
 
@@ -32,8 +33,9 @@ describe("recheckParent", () => {
     await fsp.rm(parentPath);
     qemuDynamicDisk(parentPath, "64M");
     const rechecked = await recheckParent(parentPath, validated);
-    expect(rechecked.uniqueId).not.toBe(validated.uniqueId);
-    expect(rechecked).toEqual(await checkParent(parentPath));
+    expect(rechecked.info.uniqueId).not.toBe(validated.uniqueId);
+    expect(rechecked.info).toEqual(await checkParent(parentPath));
+    expect(formatUniqueId(rechecked.facts.footer.uniqueId)).toBe(rechecked.info.uniqueId);
   });
 
   it("refuses a parent that became a raw file with checkParent's error, and a removed one with ERROR_PATH_NOT_FOUND", async () => {

@@ -4,23 +4,19 @@
  */
 import { promises as fsp } from "node:fs";
 import * as path from "node:path";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import type { VolumeFacts } from "../../provider/fs/volume";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { MIN_FREE_BYTES, validateCreateDifferencing } from "../../provider/inputs/validate";
+import { localStorage } from "../../provider/storage/local/local-storage";
+import type { Storage, VolumeFacts } from "../../provider/storage/port";
 import { copyFixture, makeTemp, removeTemp } from "./fixtures";
 
 const injected: { facts?: Partial<VolumeFacts> } = {};
 
-vi.mock("../../provider/fs/volume", async (importOriginal) => {
-  const real = await importOriginal<typeof import("../../provider/fs/volume")>();
-  return {
-    ...real,
-    volumeFacts: async (folder: string, options?: Parameters<typeof real.volumeFacts>[1]) => ({
-      ...(await real.volumeFacts(folder, options)),
-      ...injected.facts,
-    }),
-  };
-});
+/** This machine's storage, with the volume's facts overridden by `injected`. */
+const storage: Storage = {
+  ...localStorage,
+  volumeFacts: async (folder, options) => ({ ...(await localStorage.volumeFacts(folder, options)), ...injected.facts }),
+};
 
 let temp: string;
 let parentPath: string;
@@ -36,7 +32,7 @@ afterEach(async () => {
 });
 
 function validate() {
-  return validateCreateDifferencing({ imagePath: path.join(temp, "sub", "child.vhd"), parentPath });
+  return validateCreateDifferencing({ imagePath: path.join(temp, "sub", "child.vhd"), parentPath }, { storage });
 }
 
 describe("volume rules at their boundaries (injected facts)", () => {

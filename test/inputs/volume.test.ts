@@ -2,9 +2,12 @@ import { execFileSync } from "node:child_process";
 import { promises as fsp } from "node:fs";
 import * as path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { nearestExistingFolder, pathFacts, volumeFacts } from "../../provider/fs/volume";
+import { nearestExistingFolder as nearestOn } from "../../provider/storage/folders";
+import { localStorage } from "../../provider/storage/local/local-storage";
+import { pathFacts, volumeFacts } from "../../provider/storage/local/volume";
 import { skipMountRefused, makeTemp, mountReadOnlyBind, mountTmpfs, mountVfat, removeTemp, type TestMount } from "./fixtures";
 
+const nearestExistingFolder = (folder: string) => nearestOn(localStorage, folder);
 const MIB = 1024 * 1024;
 const GIB = 1024 * MIB;
 
@@ -95,7 +98,8 @@ describe("pathFacts", () => {
     await fsp.writeFile(file, "xyz");
     await fsp.symlink(path.join(temp, "nowhere"), path.join(temp, "dangling"));
     await fsp.symlink(file, path.join(temp, "link"));
-    expect(await pathFacts(file)).toEqual({ kind: "file", size: 3 });
+    await fsp.chmod(file, 0o640);
+    expect(await pathFacts(file)).toEqual({ kind: "file", size: 3, mode: 0o640 });
     expect((await pathFacts(temp)).kind).toBe("folder");
     expect((await pathFacts(path.join(temp, "dangling"))).kind).toBe("symlink");
     expect((await pathFacts(path.join(temp, "link"))).kind).toBe("symlink");
@@ -109,7 +113,8 @@ describe("pathFacts", () => {
     await fsp.writeFile(file, "xyz");
     await fsp.symlink(file, path.join(temp, "link"));
     await fsp.symlink(path.join(temp, "nowhere"), path.join(temp, "dangling"));
-    expect(await pathFacts(path.join(temp, "link"), { followLinks: true })).toEqual({ kind: "file", size: 3 });
+    await fsp.chmod(file, 0o600);
+    expect(await pathFacts(path.join(temp, "link"), { followLinks: true })).toEqual({ kind: "file", size: 3, mode: 0o600 });
     expect((await pathFacts(path.join(temp, "dangling"), { followLinks: true })).kind).toBe("missing");
   });
 });

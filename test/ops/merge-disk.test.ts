@@ -7,7 +7,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mergeDisk } from "../../provider/ops/merge-disk";
-import { writeAt } from "../../provider/vhd/writer";
+import { writeAt } from "../../provider/vhd/writer/block-writer";
 import { pyvhdiReadChain } from "../support/oracles";
 import { MIB, createBase, createChild, readComposed, sha256, tempFolder } from "../vhd/writer/disks";
 

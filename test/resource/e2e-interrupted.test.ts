@@ -136,9 +136,10 @@ describe("an up killed with SIGKILL while creating", () => {
       expect(managed, name).toHaveLength(1);
       expect((await inspectDisk(path(name))).uniqueId, name).toBe(managed[0]?.outputs?.uniqueId);
     }
-    // Only the disks and their ownership records: no temporary file, nothing unmanaged.
+    // Only the disks, their ownership records and the record of the folder create made: no temporary file, nothing
+    // unmanaged.
     const files = readdirSync(join(disks.dir, "vms")).sort();
-    expect(files).toEqual(NAMES.flatMap((name) => [`.${name}.vhd.pulumi-vhd-owner`, `${name}.vhd`]).sort());
+    expect(files).toEqual([".pulumi-vhd-folder", ...NAMES.flatMap((name) => [`.${name}.vhd.pulumi-vhd-owner`, `${name}.vhd`])].sort());
   });
 
   it("and then there is nothing left to do", async () => {

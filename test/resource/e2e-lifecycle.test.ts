@@ -1,9 +1,10 @@
 /**
  * End to end, real Pulumi CLI: a chain of depth 3 and a sibling off one golden image. No changes (also after a VM
  * writes into a leaf), then a golden-image change that keeps size and mtime (`touch -r`) plans a replace of every
- * descendant with the reason shown, `up` rebuilds them at the same paths, `destroy` leaves the golden image alone.
+ * descendant with the reason shown, `up` rebuilds them at the same paths, `destroy` leaves the golden image alone and
+ * takes away the folder `up` made.
  */
-import { readdirSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { changeKeepingSizeAndMtime, DiskStack, plannedSteps, sha256Of, vhdWrite } from "./e2e-support";
@@ -93,7 +94,8 @@ describe("DifferencingDisk lifecycle under the real CLI", () => {
     const golden = sha256Of(disks.golden);
     const destroy = await disks.stack.destroy();
     expect(destroy.code, destroy.output).toBe(0);
-    expect(readdirSync(join(disks.dir, "vms"))).toEqual([]);
+    // `vms/` was made by the first create and held by its siblings since: the last delete takes it away.
+    expect(existsSync(join(disks.dir, "vms"))).toBe(false);
     expect(sha256Of(disks.golden)).toBe(golden);
   });
 });

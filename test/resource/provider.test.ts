@@ -4,18 +4,21 @@
  */
 import { createHash } from "node:crypto";
 import { execFileSync } from "node:child_process";
-import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { createBaseDisk } from "../../provider/ops/create-base";
 import { createDifferencingDisk } from "../../provider/ops/create-differencing";
+import { recordCreatedFolders } from "../../provider/ops/created-folders";
+import { discardNewDisk } from "../../provider/ops/delete-disk";
+import { localStorage } from "../../provider/storage/local/local-storage";
 import { CHECKSUM_CACHE_ENV } from "../../provider/checksum/checksum-cache";
 import { HASH_STATS_ENV, totalBytesHashed } from "../../provider/checksum/hash-stats";
 import type { RawInputs } from "../../provider/resource/settings";
 import * as provider from "../../provider/resource/provider";
 import { type DiskInputs, type DiskState, UNKNOWN } from "../../provider/resource/state";
-import { writeAt } from "../../provider/vhd/writer";
+import { writeAt } from "../../provider/vhd/writer/block-writer";
 
 const MiB = 1024 * 1024;
 
@@ -300,6 +303,24 @@ describe("read (refresh, get)", () => {
     });
   });
 
+  it("an import of a pending create claims the disk for the resource, so another resource cannot take it over", async () => {
+    const owner = "urn:pulumi:dev::p::pulumi-nodejs:dynamic/vhd:DifferencingDisk::web";
+    const inputs = await checked({ imagePath: join(dir, "web.vhd"), parentPath: golden, owner });
+    // Killed between writing the disk and its ownership record: the disk is there, no record.
+    const made = await createDifferencingDisk({ imagePath: inputs.imagePath, parentPath: golden, pathRules: "posix" });
+    const read = await provider.read(inputs.imagePath, inputs as unknown as DiskState);
+    expect(read.props).toMatchObject({ uniqueId: made.uniqueId, owner });
+    expect(JSON.parse(readFileSync(join(dir, ".web.vhd.pulumi-vhd-owner"), "utf8"))).toEqual({ owner, uniqueId: made.uniqueId });
+    const other = "urn:pulumi:dev::p::pulumi-nodejs:dynamic/vhd:DifferencingDisk::intruder";
+    await expect(provider.create(await checked({ imagePath: inputs.imagePath, parentPath: golden, adopt: true, owner: other }))).rejects.toThrow(
+      /ERROR_ALREADY_EXISTS .*managed by another resource, urn:.*::web /,
+    );
+    // And an import by that other resource is refused the same way, leaving the record as it was.
+    const intruder = await checked({ imagePath: inputs.imagePath, parentPath: golden, owner: other });
+    await expect(provider.read(inputs.imagePath, intruder as unknown as DiskState)).rejects.toThrow(/ERROR_ALREADY_EXISTS .*::web /);
+    expect(JSON.parse(readFileSync(join(dir, ".web.vhd.pulumi-vhd-owner"), "utf8"))).toMatchObject({ owner });
+  });
+
   it("notes a file that is not a VHD at all the same way (foundUniqueId null), instead of failing", async () => {
     const { inputs, state } = await created({ imagePath: join(dir, "web.vhd"), parentPath: golden });
     writeFileSync(state.imagePath, "a text file now\n");
@@ -380,6 +401,46 @@ describe("delete", () => {
   });
 });
 
+describe("folders create made, shared by sibling disks", () => {
+  it("go with whichever disk is deleted last, also when the disk that made them goes first", async () => {
+    const outer = join(dir, "new");
+    const folder = join(outer, "vms");
+    const { state: first } = await created({ imagePath: join(folder, "first.vhd"), parentPath: golden });
+    const { state: second } = await created({ imagePath: join(folder, "second.vhd"), parentPath: golden });
+    expect(first.createdFolders).toEqual([outer, folder]);
+    expect(second.createdFolders).toEqual([]);
+    await provider.remove(first.imagePath, first);
+    expect(readdirSync(folder).sort()).toEqual([".pulumi-vhd-folder", "second.vhd"]);
+    await provider.remove(second.imagePath, second);
+    expect(existsSync(outer)).toBe(false);
+    expect(readdirSync(dir).sort()).toEqual(["golden.vhd", "hash-stats.jsonl"]);
+  });
+
+  it("stay while they hold anything else, and a folder create did not make is never removed", async () => {
+    const folder = join(dir, "vms");
+    const { state: made } = await created({ imagePath: join(folder, "a.vhd"), parentPath: golden });
+    writeFileSync(join(folder, "notes.txt"), "the user's\n");
+    await provider.remove(made.imagePath, made);
+    expect(readdirSync(folder).sort()).toEqual([".pulumi-vhd-folder", "notes.txt"]);
+
+    const existing = join(dir, "existing");
+    mkdirSync(existing);
+    const { state: inExisting } = await created({ imagePath: join(existing, "b.vhd"), parentPath: golden });
+    const { state: sibling } = await created({ imagePath: join(existing, "c.vhd"), parentPath: golden });
+    await provider.remove(inExisting.imagePath, inExisting);
+    await provider.remove(sibling.imagePath, sibling);
+    expect(readdirSync(existing)).toEqual([]);
+  });
+
+  it("a disk taken back right after it was made (a create failing late) takes its folders and their record along", async () => {
+    const outer = join(dir, "new");
+    const made = await createDifferencingDisk({ imagePath: join(outer, "vms", "a.vhd"), parentPath: golden, pathRules: "posix" });
+    await recordCreatedFolders(localStorage, made.createdFolders);
+    await discardNewDisk(made.path, []);
+    expect(existsSync(outer)).toBe(false);
+  });
+});
+
 describe("protectParent and update", () => {
   it("makes the parent read-only while children exist, and writable again after the last one", async () => {
     chmodSync(golden, 0o644);
@@ -439,6 +500,31 @@ describe("protectParent and update", () => {
     await provider.remove(state.imagePath, outs as DiskState);
     expect(existsSync(state.imagePath)).toBe(false);
     expect(readdirSync(dir).filter((file) => file.includes("a.vhd"))).toEqual([]);
+  });
+
+  it("a record naming this resource in another stack (a stack rename not yet followed by an update) is refused, saying how to go on", async () => {
+    const type = "p::pulumi-nodejs:dynamic/vhd:DifferencingDisk";
+    const before = `urn:pulumi:old::${type}::a`;
+    const after = `urn:pulumi:renamed::${type}::a`;
+    const { state } = await created({ imagePath: join(dir, "a.vhd"), parentPath: golden, owner: before });
+    const record = join(dir, ".a.vhd.pulumi-vhd-owner");
+    // The takeover after an interrupted up, now under the new stack name: the same project, type and name.
+    const again = await checked({ imagePath: state.imagePath, parentPath: golden, owner: after });
+    await expect(provider.create(again)).rejects.toThrow(
+      `managed by another resource, ${before} (ownership record ${record}); one disk has one owner: that is this resource ` +
+        `in stack "old": if "old" is another stack of this project, it owns the disk (choose another imagePath per stack); ` +
+        `if this stack was renamed from it (\`pulumi stack rename\`), remove the record ${record} and set \`adopt: true\` for one \`up\``,
+    );
+    // Another resource of the other stack gets the plain refusal.
+    const other = await checked({ imagePath: state.imagePath, parentPath: golden, adopt: true, owner: `urn:pulumi:renamed::${type}::b` });
+    await expect(provider.create(other)).rejects.toThrow(/one disk has one owner: choose another imagePath, or remove that resource first$/);
+    // The way out it names, after a rename: the record removed, the disk adopted under the new name, and then deleted.
+    rmSync(record);
+    const { outs } = await provider.create(await checked({ imagePath: state.imagePath, parentPath: golden, adopt: true, owner: after }));
+    expect(outs).toMatchObject({ uniqueId: state.uniqueId, owner: after });
+    expect(JSON.parse(readFileSync(record, "utf8"))).toEqual({ owner: after, uniqueId: state.uniqueId });
+    await provider.remove(state.imagePath, outs as DiskState);
+    expect(existsSync(state.imagePath)).toBe(false);
   });
 
   it("update applies protectParent in place and returns the full outputs", async () => {

@@ -6,7 +6,7 @@
  *
  * Usage, in a vitest file:
  * ```ts
- * import { PulumiTestStack } from "../support/pulumi-cli";
+ * import { PulumiTestStack } from "./pulumi-cli";
  *
  * let stack: PulumiTestStack;
  * beforeAll(async () => {

@@ -7,8 +7,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sha256File } from "../../provider/checksum/sha256";
 import { setParent } from "../../provider/ops/set-parent";
-import { writeAt } from "../../provider/vhd/block-writer";
-import { openDiskImage } from "../../provider/vhd/disk-image";
+import { writeAt } from "../../provider/vhd/writer/block-writer";
+import { openDiskImage } from "../../provider/vhd/reader/reader";
 import { UNLINKED_CHECKSUM_PREFIX, parentLinkRanges, unlinkedSha256 } from "../../provider/vhd/unlinked-checksum";
 import { MIB, createBase, createChild, fileSha256, tempFolder } from "./writer/disks";
 

@@ -3,6 +3,7 @@ import { createDifferencingDisk } from "../../ops/create-differencing";
 import { runCommand, withCommonOptions, type CommonOptions } from "../command-runner";
 import { printDisk } from "../disk-description";
 import { createSettings, withCreateOptions, type CreateOptions } from "../create-options";
+import { localStorage } from "../../storage/local/local-storage";
 
 /**
  * `vhd create-differencing <imagePath> <parentPath>`: `CreateDifferencingVirtualHardDisk` from the command line, its
@@ -20,6 +21,7 @@ export function registerCreateDifferencing(program: Command): void {
       runCommand(options, async ({ json, signal, progress }) => {
         const bar = progress("create");
         const info = await createDifferencingDisk({
+          storage: localStorage,
           imagePath,
           parentPath,
           ...createSettings(options, { path: imagePath, parameter: "imagePath" }),

@@ -6,6 +6,7 @@ import { runCommand, withCommonOptions, type CommonOptions } from "../command-ru
 import { printDisk } from "../disk-description";
 import { createSettings, withCreateOptions, type CreateOptions } from "../create-options";
 import { parseSize } from "../sizes";
+import { localStorage } from "../../storage/local/local-storage";
 
 interface CreateBaseOptions extends CommonOptions, CreateOptions {
   size?: string;
@@ -37,6 +38,7 @@ export function registerCreate(program: Command): void {
         const size = options.size === undefined ? undefined : parseSize(options.size, "size", { file });
         const bar = progress(options.from === undefined ? "create" : "import");
         const info = await createBaseDisk({
+          storage: localStorage,
           path: resolve(path),
           ...(size === undefined ? {} : { size }),
           type: options.type,

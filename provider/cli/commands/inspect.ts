@@ -1,18 +1,37 @@
 import type { Command } from "commander";
+import { recordFoundDisk } from "../../ops/manage-disk";
 import { inspectDisk } from "../../vhd/inspect";
 import { unlessCancelled } from "../cancellation";
 import { runCommand, withCommonOptions, type CommonOptions } from "../command-runner";
-import { printDisk } from "../disk-description";
+import { type ParentFacts, printDisk } from "../disk-description";
+import { localStorage } from "../../storage/local/local-storage";
 
-/** `vhd inspect <path>`: what a VHD says about itself and its chain, like `qemu-img info`. */
+interface InspectOptions extends CommonOptions {
+  parentFacts?: boolean;
+}
+
+/**
+ * `vhd inspect <path>`: what a VHD says about itself and its chain, like `qemu-img info`. With `--parent-facts`, a
+ * differencing disk's parent as a `DifferencingDisk` records it (ops/manage-disk.ts `recordFoundDisk`): unique id,
+ * type, size, fingerprint, checksum (recalled from the checksum cache when the fingerprint is unchanged) and ancestors.
+ */
 export function registerInspect(program: Command): void {
   withCommonOptions(program.command("inspect"))
     .description("show a VHD's type, sizes, identity, geometry, and for a differencing disk its parent and chain")
     .argument("<path>", "the VHD file")
-    .action((path: string, options: CommonOptions) =>
+    .option("--parent-facts", "also the parent facts a DifferencingDisk records (checksum, fingerprint, ancestors)")
+    .action((path: string, options: InspectOptions) =>
       runCommand(options, async ({ json, signal }) => {
-        const info = await unlessCancelled(inspectDisk(path, { parameter: "path" }), signal);
-        printDisk(info, json);
+        const info = await unlessCancelled(inspectDisk(path, { parameter: "path", storage: localStorage }), signal);
+        const recorded = options.parentFacts === true && info.type === "differencing";
+        const parentFacts = recorded ? parentRecordOf(await unlessCancelled(recordFoundDisk(info), signal)) : undefined;
+        printDisk(info, json, parentFacts);
       }),
     );
+}
+
+/** The parent's part of a disk record. */
+function parentRecordOf(record: ParentFacts): ParentFacts {
+  const { parentPath, parentUniqueId, parentDiskType, parentSize, parentFingerprint, parentChecksum, ancestors } = record;
+  return { parentPath, parentUniqueId, parentDiskType, parentSize, parentFingerprint, parentChecksum, ancestors };
 }

@@ -5,6 +5,7 @@ import { pathRulesFrom, withPathRulesOption } from "../create-options";
 import { describeDisk } from "../disk-description";
 import { printFields, printJson } from "../output";
 import { formatByteCount } from "../sizes";
+import { localStorage } from "../../storage/local/local-storage";
 
 interface MergeOptions extends CommonOptions {
   into?: string;
@@ -26,6 +27,7 @@ export function registerMerge(program: Command): void {
       runCommand(options, async ({ json, signal, progress }) => {
         const bar = progress("merge");
         const result = await mergeDisk({
+          storage: localStorage,
           imagePath: child,
           ...(options.into === undefined ? {} : { destinationPath: options.into }),
           relink: options.relink ?? [],

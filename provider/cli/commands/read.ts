@@ -1,13 +1,11 @@
 import type { Command } from "commander";
-import { throwIfCancelled } from "../../fs/cancellation";
-import { openStdoutAsEmptyFile } from "../../fs/stdout-file";
-import { openChain, type DiskChain } from "../../vhd/chain";
-import { openBinaryStdout, type BinarySink } from "../binary-stdout";
+import { throwIfCancelled } from "../../support/cancellation";
+import { openStdoutAsEmptyFile } from "../stdout-file";
+import { openChain } from "../../disk/chain";
+import { openBinaryStdout } from "../binary-stdout";
 import { runCommand, withCommonOptions, type CommonOptions } from "../command-runner";
 import { parseSize } from "../sizes";
-
-/** Bytes per read: one pread covers several blocks, and two pieces are all the memory a read of any size takes. */
-const READ_PIECE_SIZE = 8 * 1024 * 1024;
+import { localStorage } from "../../storage/local/local-storage";
 
 interface ReadOptions extends CommonOptions {
   offset?: string;
@@ -33,7 +31,7 @@ export function registerRead(program: Command): void {
         const requestedLength =
           options.length === undefined ? undefined : parseSize(options.length, "length", { allowZero: true, file });
         const sink = openBinaryStdout(options.force === true);
-        const chain = await openChain(path, { parameter: "path" });
+        const chain = await openChain(path, { parameter: "path", storage: localStorage });
         const stdoutFile = await openStdoutAsEmptyFile();
         const bar = progress("read");
         try {
@@ -41,12 +39,14 @@ export function registerRead(program: Command): void {
           const report = (bytesDone: number): void => bar.update({ bytesDone, bytesTotal: length });
           if (stdoutFile !== undefined) {
             // `> out.raw`: data written at its offsets, zero stretches left as holes, as qemu-img convert does.
-            await chain.copyToFile(stdoutFile, "<stdout>", { offset, length, signal, onProgress: report });
+            await chain.copyToFile(stdoutFile, { offset, length, signal, onProgress: report });
           } else {
-            await copyRange(chain, offset, length, sink, (bytesDone) => {
+            // A pipe: every byte in order; the next chunk is read while this one is written out.
+            for await (const chunk of chain.chunks({ offset, length })) {
+              if (!(await sink.write(chunk.bytes))) break;
               throwIfCancelled(signal, { parameter: "path", path });
-              report(bytesDone);
-            });
+              report(chunk.offset - offset + chunk.bytes.length);
+            }
           }
         } finally {
           bar.stop();
@@ -54,37 +54,4 @@ export function registerRead(program: Command): void {
         }
       }),
     );
-}
-
-/**
- * Copies `length` virtual bytes from `offset` to `sink` with two buffers: the next piece is read (in the thread pool)
- * while this one is written out. The first read happens even for an empty range, so a range outside the disk is
- * refused (`E_INVALIDARG`) rather than silently empty. `afterPiece` runs after each piece and may throw to stop.
- */
-async function copyRange(
-  chain: DiskChain,
-  offset: number,
-  length: number,
-  sink: BinarySink,
-  afterPiece: (bytesDone: number) => void,
-): Promise<void> {
-  const buffers = [new Uint8Array(READ_PIECE_SIZE), new Uint8Array(READ_PIECE_SIZE)] as const;
-  const readPiece = (start: number, index: 0 | 1): Promise<Uint8Array> => {
-    const size = Math.min(READ_PIECE_SIZE, length - start);
-    return chain.read(offset + start, size, buffers[index].subarray(0, size));
-  };
-  let pending: Promise<Uint8Array> | undefined = readPiece(0, 0);
-  try {
-    for (let bytesDone = 0, next: 0 | 1 = 1; pending !== undefined; next = next === 0 ? 1 : 0) {
-      const piece: Uint8Array = await pending;
-      const nextStart = bytesDone + piece.length;
-      pending = nextStart < length ? readPiece(nextStart, next) : undefined;
-      if (!(await sink.write(piece))) return;
-      bytesDone = nextStart;
-      afterPiece(bytesDone);
-    }
-  } finally {
-    // A read may still be in flight (reader gone, cancelled): let it end before the caller closes the files.
-    await pending?.catch(() => undefined);
-  }
 }

@@ -3,6 +3,7 @@ import { setParent } from "../../ops/set-parent";
 import { runCommand, withCommonOptions, type CommonOptions } from "../command-runner";
 import { pathRulesFrom, withPathRulesOption } from "../create-options";
 import { printFields, printJson } from "../output";
+import { localStorage } from "../../storage/local/local-storage";
 
 interface SetParentOptions extends CommonOptions {
   ignoreIdMismatch?: boolean;
@@ -29,6 +30,7 @@ export function registerSetParent(program: Command): void {
         const ignoreIdMismatch = options.ignoreIdMismatch === true;
         if (ignoreIdMismatch && !json) process.stderr.write(`vhd: warning: ${IGNORE_ID_MISMATCH_WARNING}\n`);
         const result = await setParent({
+          storage: localStorage,
           imagePath: child,
           parentPath: newParentPath,
           ignoreIdMismatch,

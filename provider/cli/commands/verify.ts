@@ -1,9 +1,10 @@
 import type { Command } from "commander";
-import { verifyDisk } from "../../vhd/inspect";
+import { verifyDisk } from "../../vhd/verify";
 import { unlessCancelled } from "../cancellation";
 import { runCommand, withCommonOptions, type CommonOptions } from "../command-runner";
 import { ExitStatus } from "../exit-status";
 import { printJson } from "../output";
+import { localStorage } from "../../storage/local/local-storage";
 
 /**
  * `vhd verify <path>`: checksums, layout and the whole chain. Prints every check, then the notes (facts that are not
@@ -16,7 +17,7 @@ export function registerVerify(program: Command): void {
     .argument("<path>", "the VHD file")
     .action((path: string, options: CommonOptions) =>
       runCommand(options, async ({ json, signal }) => {
-        const report = await unlessCancelled(verifyDisk(path, { parameter: "path" }), signal);
+        const report = await unlessCancelled(verifyDisk(path, { parameter: "path", storage: localStorage }), signal);
         if (json) {
           printJson(report);
         } else {

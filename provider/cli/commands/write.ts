@@ -1,11 +1,12 @@
 import type { Command } from "commander";
 import { VhdError, isVhdError } from "../../errors";
-import { throwIfCancelled } from "../../fs/cancellation";
-import { writeAt } from "../../vhd/writer";
+import { throwIfCancelled } from "../../support/cancellation";
+import { writeAt } from "../../vhd/writer/block-writer";
 import { runCommand, withCommonOptions, type CommonOptions } from "../command-runner";
 import { printFields, printJson } from "../output";
 import { formatByteCount, parseSize } from "../sizes";
 import { stdinChunks } from "../stdin-chunks";
+import { localStorage } from "../../storage/local/local-storage";
 
 /** Bytes of stdin per `writeAt` call: whole 2 MiB blocks of the default block size, a few fsyncs per GiB. */
 const WRITE_PIECE_SIZE = 8 * 1024 * 1024;
@@ -47,7 +48,7 @@ export function registerWrite(program: Command): void {
         let fileSize: number | undefined;
         for await (const piece of stdinChunks(WRITE_PIECE_SIZE, signal)) {
           throwIfCancelled(signal, { parameter: "path", path });
-          const result = await writeAt(path, offset + bytesWritten, piece, { signal }).catch((error: unknown) => {
+          const result = await writeAt(path, offset + bytesWritten, piece, { signal, storage: localStorage }).catch((error: unknown) => {
             throw bytesWritten > 0 ? inputPastTheEnd(error, path, offset, bytesWritten, piece.length) : error;
           });
           bytesWritten += result.bytesWritten;
@@ -55,7 +56,7 @@ export function registerWrite(program: Command): void {
           fileSize = result.fileSize;
         }
         // Empty input still checks the disk and the offset, so a typo in the path is not a silent success.
-        if (fileSize === undefined) ({ fileSize } = await writeAt(path, offset, new Uint8Array(0), { signal }));
+        if (fileSize === undefined) ({ fileSize } = await writeAt(path, offset, new Uint8Array(0), { signal, storage: localStorage }));
         const summary = { path, offset, bytesWritten, blocksAllocated, fileSize };
         if (json) printJson(summary);
         else {

@@ -3,7 +3,7 @@
  * big-endian, shared by dynamic and differencing disks (the parent fields are zero in a dynamic one).
  */
 import { VhdError } from "../../errors";
-import { checksumFacts, stampChecksum, type ChecksumFacts } from "./checksum";
+import { checksumFacts, stampChecksum, type ChecksumFacts } from "./ones-complement";
 import { DYNAMIC_HEADER_SIZE, LOCATOR_ENTRY_SIZE, LOCATOR_SLOTS } from "./constants";
 import { decodeLayout, defineLayout, encodeLayout, fieldOf, type LayoutRecord } from "./field";
 import { decodeLocatorEntry, encodeLocatorEntry, type ParentLocatorEntry } from "./locator";

@@ -1,5 +1,5 @@
 /** The hard disk footer (SPEC "Hard Disk Footer Format"; vhd-format.md §1): 512 bytes, big-endian. */
-import { checksumFacts, stampChecksum, type ChecksumFacts } from "./checksum";
+import { checksumFacts, stampChecksum, type ChecksumFacts } from "./ones-complement";
 import { FOOTER_SIZE } from "./constants";
 import { decodeLayout, defineLayout, encodeLayout, fieldOf, writeU64, type LayoutRecord } from "./field";
 
@@ -85,7 +85,7 @@ export function encodeFooter(footer: Footer): Uint8Array {
 
 /**
  * A copy of the encoded footer `bytes` whose data offset points at the dynamic header at `dataOffset`, checksum
- * restamped; every other byte kept as it was (a relink moves the header for a moment, see vhd/relink.ts).
+ * restamped; every other byte kept as it was (a relink moves the header for a moment, see vhd/writer/relink.ts).
  */
 export function footerWithDataOffset(bytes: Uint8Array, dataOffset: number): Uint8Array {
   const copy = Uint8Array.from(bytes.subarray(0, FOOTER_SIZE));

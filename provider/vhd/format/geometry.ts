@@ -41,8 +41,3 @@ export function chsFromSize(bytes: number): Geometry {
   }
   return { cylinders: Math.floor(cylinderTimesHeads / heads), heads, sectorsPerTrack };
 }
-
-/** Bytes a geometry addresses: C x H x S x 512 (what qemu uses as the size for most creators, §1.2). */
-export function chsCapacity(geometry: Geometry): number {
-  return geometry.cylinders * geometry.heads * geometry.sectorsPerTrack * SECTOR_SIZE;
-}

@@ -1,6 +1,6 @@
 /** The VHD 1.0 codecs: pure functions from bytes to records and back. */
 export * from "./constants";
-export * from "./checksum";
+export * from "./ones-complement";
 export * from "./field";
 export * from "./time-stamp";
 export * from "./footer";

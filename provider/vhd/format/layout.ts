@@ -22,7 +22,7 @@
  */
 import { batByteSize } from "./bat";
 import { bitmapSize } from "./bitmap";
-import { BAT_OFFSET, DYNAMIC_HEADER_OFFSET, FOOTER_SIZE, SECTOR_SIZE } from "./constants";
+import { BAT_OFFSET, DYNAMIC_HEADER_OFFSET, FOOTER_SIZE, SECTOR_SIZE, WRITTEN_LOCATORS } from "./constants";
 
 /** Number of BAT entries a disk of `virtualSize` needs with blocks of `blockSize`. */
 export function maxTableEntriesFor(virtualSize: number, blockSize: number): number {
@@ -54,23 +54,6 @@ function alignUp(offset: number, alignment: number): number {
 /** File offset of a block's first data byte, from its BAT entry. */
 export function blockDataOffset(batEntry: number, blockSize: number): number {
   return batEntry * SECTOR_SIZE + bitmapSize(blockSize);
-}
-
-/** The block a virtual byte offset falls in, and where inside it. */
-export interface BlockPosition {
-  blockIndex: number;
-  offsetInBlock: number;
-}
-
-/** Where virtual byte `offset` lives in terms of blocks. */
-export function blockPosition(offset: number, blockSize: number): BlockPosition {
-  const blockIndex = Math.floor(offset / blockSize);
-  return { blockIndex, offsetInBlock: offset - blockIndex * blockSize };
-}
-
-/** Offset of the tail footer in a file of `fileSize` bytes. */
-export function tailFooterOffset(fileSize: number): number {
-  return fileSize - FOOTER_SIZE;
 }
 
 /** Where a newly allocated block goes when the tail footer is at `footerOffset`: the block replaces the footer. */
@@ -150,4 +133,26 @@ export function planDynamicFile(options: {
     firstBlockOffset: offset,
     emptyFileSize: offset + FOOTER_SIZE,
   };
+}
+
+/** File size of a fixed disk of `virtualSize` bytes: its data, then the footer (SPEC "Fixed Hard Disk Image"). */
+export function fixedFileSize(virtualSize: number): number {
+  return virtualSize + FOOTER_SIZE;
+}
+
+/**
+ * File sizes of a new dynamic (`locators` 0) or differencing (`locators` 2: W2ku and W2ru) file of `virtualSize`
+ * bytes: empty (metadata only) and with every block allocated, in bytes.
+ */
+export function dynamicFileSizes(
+  virtualSize: number,
+  blockSize: number,
+  locators: number,
+): { initialFileSize: number; fullyExpandedSize: number } {
+  const plan = planDynamicFile({
+    virtualSize,
+    blockSize,
+    locatorDataSpaces: WRITTEN_LOCATORS.slice(0, locators).map((locator) => locator.dataSpace),
+  });
+  return { initialFileSize: plan.emptyFileSize, fullyExpandedSize: fullyExpandedFileSize(plan, blockSize) };
 }

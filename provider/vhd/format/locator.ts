@@ -30,14 +30,6 @@ export interface ParentLocatorEntry {
   platformDataOffset: number;
 }
 
-/** An all-zero, unused slot. */
-export const UNUSED_LOCATOR_ENTRY: Readonly<ParentLocatorEntry> = Object.freeze({
-  platformCode: "",
-  platformDataSpace: 0,
-  platformDataLength: 0,
-  platformDataOffset: 0,
-});
-
 /** Decodes one 24-byte entry. */
 export function decodeLocatorEntry(bytes: Uint8Array): ParentLocatorEntry {
   return decodeLayout(LOCATOR_ENTRY_LAYOUT, bytes);

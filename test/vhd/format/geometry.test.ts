@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
-import { MAX_VIRTUAL_SIZE, chsCapacity, chsFromSize } from "../../../provider/vhd/format";
+import { MAX_VIRTUAL_SIZE, chsFromSize } from "../../../provider/vhd/format";
+import { chsCapacity } from "../../support/chs-capacity";
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;

@@ -4,7 +4,6 @@ import {
   MAX_VIRTUAL_SIZE,
   allocateBlockAt,
   blockDataOffset,
-  blockPosition,
   blockSpan,
   fullyExpandedFileSize,
   isBlockDataAligned,
@@ -70,17 +69,6 @@ describe("file layout arithmetic", () => {
           expect(allocation.newFooterOffset - allocation.bitmapOffset).toBe(blockSpan(blockSize));
           footer = allocation.newFooterOffset;
         }
-      }),
-    );
-  });
-
-  test("property: blockPosition splits any offset into block and remainder", () => {
-    fc.assert(
-      fc.property(fc.integer({ min: 0, max: MAX_VIRTUAL_SIZE - 1 }), fc.integer({ min: 9, max: 23 }), (offset, log) => {
-        const blockSize = 2 ** log;
-        const { blockIndex, offsetInBlock } = blockPosition(offset, blockSize);
-        expect(blockIndex * blockSize + offsetInBlock).toBe(offset);
-        expect(offsetInBlock).toBeLessThan(blockSize);
       }),
     );
   });

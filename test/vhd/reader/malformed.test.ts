@@ -3,8 +3,8 @@ import { join } from "node:path";
 import fc from "fast-check";
 import { beforeAll, describe, expect, test } from "vitest";
 import { isVhdError, type ErrorName } from "../../../provider/errors";
-import { openChain } from "../../../provider/vhd/chain";
-import { openDiskImage } from "../../../provider/vhd/disk-image";
+import { openChain } from "../../../provider/disk/chain";
+import { openDiskImage } from "../../../provider/vhd/reader/reader";
 import {
   DYNAMIC_HEADER_SIZE,
   FOOTER_SIZE,
@@ -15,7 +15,8 @@ import {
   type DynamicHeader,
   type Footer,
 } from "../../../provider/vhd/format";
-import { inspectDisk, verifyDisk } from "../../../provider/vhd/inspect";
+import { inspectDisk } from "../../../provider/vhd/inspect";
+import { verifyDisk } from "../../../provider/vhd/verify";
 import { useTempDir } from "./temp-dir";
 import { buildVhd, type BuiltVhd } from "./vhd-builder";
 

@@ -5,10 +5,11 @@ import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { describe, expect, test } from "vitest";
 import { isVhdError } from "../../../provider/errors";
-import { openChain } from "../../../provider/vhd/chain";
-import { openDiskImage } from "../../../provider/vhd/disk-image";
+import { openChain } from "../../../provider/disk/chain";
+import { VhdImage, openDiskImage } from "../../../provider/vhd/reader/reader";
 import { FOOTER_SIZE, MAX_VIRTUAL_SIZE, UNUSED_BAT_ENTRY, blockDataOffset, decodeFooter, encodeFooter } from "../../../provider/vhd/format";
-import { inspectDisk, verifyDisk } from "../../../provider/vhd/inspect";
+import { inspectDisk } from "../../../provider/vhd/inspect";
+import { verifyDisk } from "../../../provider/vhd/verify";
 import { qemuImgCreate, qemuImgInfo, qemuImgMap } from "../../support/oracles";
 import { useTempDir } from "./temp-dir";
 
@@ -39,6 +40,7 @@ describe("disks made by qemu-img", () => {
       expect(ours.subarray(raw.length).every((byte) => byte === 0)).toBe(true);
       expect(chain.virtualSize).toBe((await qemuImgInfo(vhd))["virtual-size"]);
       const image = chain.leaf;
+      if (!(image instanceof VhdImage)) throw new Error(`${vhd} opened as ${image.format}, not as a VHD`);
       const blockSize = image.blockSize ?? 0;
       const ourOffsets = new Map<number, number>();
       image.bat?.forEach((entry, index) => {

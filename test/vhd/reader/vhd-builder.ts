@@ -4,7 +4,7 @@
  * here, so a test decides exactly which bitmap bits are set. Keep files to a few MiB.
  */
 import { writeFile } from "node:fs/promises";
-import { encodeEmptyDynamicFile } from "../../../provider/vhd/empty-dynamic-file";
+import { encodeEmptyDynamicFile } from "../../../provider/vhd/writer/empty-dynamic-file";
 import {
   BAT_ENTRY_SIZE,
   DEFAULT_BLOCK_SIZE,
@@ -20,7 +20,7 @@ import {
   type Footer,
   type PlatformCode,
 } from "../../../provider/vhd/format";
-import { newFooter } from "../../../provider/vhd/new-footer";
+import { newFooter } from "../../../provider/vhd/writer/new-footer";
 
 /** Bytes written at a sector-aligned virtual offset (a whole number of sectors). */
 export interface SectorWrite {
@@ -96,7 +96,10 @@ export function buildVhd(spec: VhdSpec): BuiltVhd {
     }
   }
   const bytes = new Uint8Array(footerOffset + SECTOR_SIZE);
-  bytes.set(empty.bytes.subarray(0, plan.firstBlockOffset));
+  // The empty file's metadata, up to where the first block goes (the footer is placed last, after the blocks).
+  for (const piece of empty.pieces) {
+    if (piece.offset < plan.firstBlockOffset) bytes.set(piece.bytes.subarray(0, plan.firstBlockOffset - piece.offset), piece.offset);
+  }
   for (const [blockIndex, block] of blocks) {
     bytes.set(encodeBatEntry(block.batEntry), plan.tableOffset + blockIndex * BAT_ENTRY_SIZE);
     bytes.set(block.bitmap, block.batEntry * SECTOR_SIZE);

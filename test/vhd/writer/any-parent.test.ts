@@ -11,9 +11,10 @@ import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import { createBaseDisk } from "../../../provider/ops/create-base";
 import { createDifferencingDisk } from "../../../provider/ops/create-differencing";
-import { openDiskImage } from "../../../provider/vhd/disk-image";
-import { inspectDisk, verifyDisk } from "../../../provider/vhd/inspect";
-import { writeAt } from "../../../provider/vhd/writer";
+import { openDiskImage } from "../../../provider/vhd/reader/reader";
+import { inspectDisk } from "../../../provider/vhd/inspect";
+import { verifyDisk } from "../../../provider/vhd/verify";
+import { writeAt } from "../../../provider/vhd/writer/block-writer";
 import {
   FOOTER_SIZE,
   UNUSED_BAT_ENTRY,
@@ -22,7 +23,7 @@ import {
   isBlockDataAligned,
   type Footer,
 } from "../../../provider/vhd/format";
-import { BLOCK_SIZES } from "../../../provider/vhd/size-rules";
+import { BLOCK_SIZES } from "../../../provider/vhd/writer/size-rules";
 import { writeVhd } from "../reader/vhd-builder";
 import { MIB, readComposed } from "./disks";
 

@@ -3,12 +3,14 @@ import { readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pyvhdiReadChain, qemuImgConvertToRaw, qemuImgInfo, qemuImgMap, vhdiinfo } from "../../support/oracles";
-import type { ByteProgress } from "../../../provider/fs/progress";
-import { openChain } from "../../../provider/vhd/chain";
+import type { ByteProgress } from "../../../provider/support/progress";
+import { openChain } from "../../../provider/disk/chain";
 import { DiskType, MAX_VIRTUAL_SIZE, blockDataOffset, chsFromSize } from "../../../provider/vhd/format";
-import { createFileAtomically } from "../../../provider/fs/atomic-file";
-import { writeAt, writeBaseDisk } from "../../../provider/vhd/writer";
+import { createFileAtomically } from "../../../provider/storage/atomic-create";
+import { writeAt } from "../../../provider/vhd/writer/block-writer";
+import { writeBaseDisk } from "../../../provider/vhd/writer/writer";
 import { GIB, MIB, createBase, createChild, readComposed, sha256, tempFolder, withImage } from "./disks";
+import { localStorage } from "../../../provider/storage/local/local-storage";
 
 let folder: string;
 let cleanup: () => Promise<void>;
@@ -182,7 +184,7 @@ describe("size limits", () => {
           onProgress: () => controller.abort(),
           ...(signal && { signal }),
         }),
-      { signal: controller.signal },
+      { storage: localStorage, signal: controller.signal },
     );
     await expect(creating).rejects.toMatchObject({ code: "VM_E_APP_SHUTTING_DOWN" });
     expect((await readdir(folder)).filter((name) => name.includes("cancelled-import"))).toEqual([]);

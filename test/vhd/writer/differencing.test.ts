@@ -2,10 +2,12 @@ import { copyFile, mkdir, open, stat } from "node:fs/promises";
 import { basename, join, sep } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pyvhdiReadChain, qemuImgCreate, qemuImgInfo, vhdiinfo } from "../../support/oracles";
-import { createFileAtomically } from "../../../provider/fs/atomic-file";
-import { openChain } from "../../../provider/vhd/chain";
-import { CREATOR, DiskType, chsCapacity, formatUniqueId, vhdTimeStampFromDate } from "../../../provider/vhd/format";
-import { writeAt, writeDifferencingDisk } from "../../../provider/vhd/writer";
+import { createFileAtomically } from "../../../provider/storage/atomic-create";
+import { openChain } from "../../../provider/disk/chain";
+import { CREATOR, DiskType, formatUniqueId, vhdTimeStampFromDate } from "../../../provider/vhd/format";
+import { chsCapacity } from "../../support/chs-capacity";
+import { writeAt } from "../../../provider/vhd/writer/block-writer";
+import { writeDifferencingDisk } from "../../../provider/vhd/writer/writer";
 import {
   MIB,
   createBase,
@@ -18,6 +20,8 @@ import {
   withImage,
 } from "./disks";
 import { DFVFS_FIXTURES } from "../../support/fixtures";
+import { localStorage } from "../../../provider/storage/local/local-storage";
+import { readParentFacts } from "../../../provider/vhd/writer/parent-footer";
 
 const DFVFS = DFVFS_FIXTURES;
 
@@ -195,9 +199,7 @@ describe("differencing disk details", () => {
 
   it("refuses a parent that is not a VHD, leaving nothing at the target", async () => {
     const notVhd = join(folder, "notes.txt");
-    await createFileAtomically(notVhd, async (handle) => {
-      await handle.write(Buffer.alloc(4096, 0x41), 0, 4096, 0);
-    });
+    await createFileAtomically(notVhd, (file) => file.write(0, Buffer.alloc(4096, 0x41)), { storage: localStorage });
     const childPath = join(folder, "orphan.vhd");
     await expect(createChild(childPath, notVhd)).rejects.toMatchObject({ code: "ERROR_VHD_FORMAT_UNKNOWN", parameter: "parentPath" });
     await expect(stat(childPath)).rejects.toMatchObject({ code: "ENOENT" });
@@ -207,10 +209,12 @@ describe("differencing disk details", () => {
     const childPath = join(folder, "cancelled.vhd");
     const controller = new AbortController();
     controller.abort();
+    const parentPath = parents.dynamic as string;
+    const parent = await readParentFacts(localStorage, parentPath);
     const creating = createFileAtomically(
       childPath,
-      (handle, signal) => writeDifferencingDisk(handle, parents.dynamic as string, { imagePath: childPath, ...(signal && { signal }) }),
-      { signal: controller.signal },
+      (file, signal) => writeDifferencingDisk(file, parent, { imagePath: childPath, parentPath, ...(signal && { signal }) }),
+      { storage: localStorage, signal: controller.signal },
     );
     await expect(creating).rejects.toMatchObject({ code: "VM_E_APP_SHUTTING_DOWN" });
     await expect(stat(childPath)).rejects.toMatchObject({ code: "ENOENT" });

@@ -4,10 +4,12 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sha256File } from "../../../provider/checksum/sha256";
-import { createFileAtomically } from "../../../provider/fs/atomic-file";
-import { openChain } from "../../../provider/vhd/chain";
-import { openDiskImage, type DiskImage } from "../../../provider/vhd/disk-image";
-import { writeBaseDisk, writeDifferencingDisk, type BaseDiskOptions } from "../../../provider/vhd/writer";
+import { createFileAtomically } from "../../../provider/storage/atomic-create";
+import { localStorage } from "../../../provider/storage/local/local-storage";
+import { openChain } from "../../../provider/disk/chain";
+import { openDiskImage, type VhdImage } from "../../../provider/vhd/reader/reader";
+import { readParentFacts } from "../../../provider/vhd/writer/parent-footer";
+import { writeBaseDisk, writeDifferencingDisk, type BaseDiskOptions } from "../../../provider/vhd/writer/writer";
 
 export const MIB = 1024 * 1024;
 export const GIB = 1024 * MIB;
@@ -20,13 +22,16 @@ export async function tempFolder(prefix: string): Promise<{ folder: string; clea
 
 /** Creates a base disk at `path` the way the ops layer does: atomically. */
 export async function createBase(path: string, options: Omit<BaseDiskOptions, "imagePath">): Promise<void> {
-  await createFileAtomically(path, (handle) => writeBaseDisk(handle, { ...options, imagePath: path }));
+  await createFileAtomically(path, (file) => writeBaseDisk(file, { ...options, imagePath: path }), { storage: localStorage });
 }
 
 /** Creates a differencing child of `parentPath` at `childPath`, atomically. */
 export async function createChild(childPath: string, parentPath: string, blockSize?: number): Promise<void> {
-  await createFileAtomically(childPath, (handle) =>
-    writeDifferencingDisk(handle, parentPath, { imagePath: childPath, ...(blockSize && { blockSize }) }),
+  const parent = await readParentFacts(localStorage, parentPath);
+  await createFileAtomically(
+    childPath,
+    (file) => writeDifferencingDisk(file, parent, { imagePath: childPath, parentPath, ...(blockSize && { blockSize }) }),
+    { storage: localStorage },
   );
 }
 
@@ -51,7 +56,7 @@ export async function fileSha256(path: string): Promise<string> {
 }
 
 /** Runs `use` on the disk at `path`, opened read-only by our reader, and closes it. */
-export async function withImage<T>(path: string, use: (image: DiskImage) => Promise<T> | T): Promise<T> {
+export async function withImage<T>(path: string, use: (image: VhdImage) => Promise<T> | T): Promise<T> {
   const image = await openDiskImage(path);
   try {
     return await use(image);

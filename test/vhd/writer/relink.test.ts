@@ -7,16 +7,17 @@
 import { copyFile, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MemoryFile, SimulatedCrash, type CrashPoint } from "../../support/memory-file";
+import { MemoryFile, SimulatedCrash, type CrashPoint } from "../../../provider/storage/memory/memory-file";
 import { pyvhdiReadChain, vhdiinfo } from "../../support/oracles";
-import { openChain } from "../../../provider/vhd/chain";
-import { openDiskImage, readDiskImage } from "../../../provider/vhd/disk-image";
+import { openChain } from "../../../provider/disk/chain";
+import { VhdImage, openDiskImage, readDiskImage } from "../../../provider/vhd/reader/reader";
 import { FOOTER_SIZE, UNUSED_BAT_ENTRY, bitmapSize, blockBitmapOffset } from "../../../provider/vhd/format";
-import { readParentFacts } from "../../../provider/vhd/parent-footer";
-import { parentLinkFor, type ParentLink } from "../../../provider/vhd/parent-link";
-import { planRelink, relinkParent, type RelinkStep } from "../../../provider/vhd/relink";
-import { writeAt } from "../../../provider/vhd/writer";
+import { readParentFacts } from "../../../provider/vhd/writer/parent-footer";
+import { parentLinkFor, type ParentLink } from "../../../provider/vhd/writer/parent-link";
+import { planRelink, relinkParent, type RelinkStep } from "../../../provider/vhd/writer/relink";
+import { writeAt } from "../../../provider/vhd/writer/block-writer";
 import { MIB, createBase, createChild, readComposed, sha256, tempFolder } from "./disks";
+import { localStorage } from "../../../provider/storage/local/local-storage";
 
 const BLOCK = 512 * 1024;
 const SIZE = 4 * MIB;
@@ -45,7 +46,7 @@ beforeAll(async () => {
   await copyFile(oldParent, newParent);
   original = await readFile(child);
   expected = await readComposed(child);
-  const facts = await readParentFacts(newParent);
+  const facts = await readParentFacts(localStorage, newParent);
   link = parentLinkFor({ childPath: child, parentPath: newParent, parentFooter: facts.footer, parentModified: facts.modified });
 });
 afterAll(async () => {
@@ -76,10 +77,11 @@ async function checkState(bytes: Uint8Array): Promise<string> {
     const resolved = chain.images[1]?.path ?? "";
     expect([oldParent, newParent]).toContain(resolved);
     // Every record of the parent names the same one: no mix of an old locator and a new name.
-    const header = chain.leaf.header;
+    const leaf = chain.leaf;
+    if (!(leaf instanceof VhdImage)) throw new Error(`${child} opened as ${leaf.format}, not as a VHD`);
     const named = resolved === newParent ? "golden-2026.vhd" : "golden.vhd";
-    expect(header?.parentUnicodeName).toBe(named);
-    for (const locator of chain.leaf.locators) expect(locator.path?.endsWith(named)).toBe(true);
+    expect(leaf.header?.parentUnicodeName).toBe(named);
+    for (const locator of leaf.locators) expect(locator.path?.endsWith(named)).toBe(true);
     return resolved;
   } finally {
     await chain.close();
@@ -186,7 +188,7 @@ describe("relinkParent", () => {
   });
 
   it("refuses a parent path longer than the child's locator areas hold, writing nothing", async () => {
-    const facts = await readParentFacts(newParent);
+    const facts = await readParentFacts(localStorage, newParent);
     const longPath = join(folder, ...Array.from({ length: 4 }, (_, index) => `${index}`.repeat(150)), "golden.vhd");
     const longLink = parentLinkFor({ childPath: child, parentPath: longPath, parentFooter: facts.footer, parentModified: facts.modified });
     const file = new MemoryFile(child, original);

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pyvhdiReadChain, qemuImgMap } from "../../support/oracles";
 import { blockDataOffset, isSectorSet } from "../../../provider/vhd/format";
 import { inspectDisk } from "../../../provider/vhd/inspect";
-import { writeAt } from "../../../provider/vhd/writer";
+import { writeAt } from "../../../provider/vhd/writer/block-writer";
 import {
   MIB,
   createBase,

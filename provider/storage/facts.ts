@@ -1,0 +1,133 @@
+/**
+ * The facts a storage adapter reports about paths, files and volumes (the shapes of the port's answers), and the
+ * comparisons on them that hold whatever the adapter.
+ */
+import { isVhdError } from "../errors";
+
+/**
+ * A file-system type as this project names it. `"fat"` is what `statfs` reports for every FAT volume (Linux's msdos
+ * magic is shared by FAT12/16/32); `"fat16"` and `"fat32"` can only be injected (see {@link VolumeFactsOptions}).
+ */
+export type FileSystemType =
+  | "fat"
+  | "fat16"
+  | "fat32"
+  | "exfat"
+  | "ntfs"
+  | "ext"
+  | "xfs"
+  | "btrfs"
+  | "zfs"
+  | "tmpfs"
+  | "ramfs"
+  | "overlay"
+  | "fuse"
+  | "iso9660"
+  | "squashfs"
+  | "udf"
+  | "nfs"
+  | "smb"
+  | "unknown";
+
+/** What `Storage.volumeFacts` reports. */
+export interface VolumeFacts {
+  /** The existing folder that was asked about. */
+  folder: string;
+  /** Bytes an unprivileged writer may still use (`bavail * bsize`). */
+  freeBytes: number;
+  /** The file-system type, from the `statfs` magic number, or as injected. */
+  fsType: FileSystemType;
+  /** The raw `statfs` type magic, for messages about unknown file systems. */
+  fsMagic: number;
+  /** True when the file system (or the bind mount) refuses writes. */
+  readOnly: boolean;
+  /** True when this process may create files in `folder` (false on a read-only volume, too). */
+  writable: boolean;
+  /** The largest file the file system can hold, in bytes; `Infinity` when its limit is beyond any VHD. */
+  maxFileSize: number;
+}
+
+/** Options of `Storage.volumeFacts`. */
+export interface VolumeFactsOptions {
+  /**
+   * Treat the volume as this file-system type instead of the one reported: for volumes whose magic hides the real
+   * format (a FAT volume through FUSE reports `fuse`; `statfs` cannot tell FAT16 from FAT32) and for tests on
+   * machines that cannot mount FAT.
+   */
+  assumeFsType?: FileSystemType;
+}
+
+const GIB = 1024 * 1024 * 1024;
+
+/**
+ * File-size limits below the VHD maximum (2040 GiB). FAT keeps sizes in 32 bits (4 GiB - 1); Windows' VHD API
+ * treats FAT16 volumes as 2 GB (seed-api.md, VM_E_FILE_TOO_LARGE_FOR_VOLUME). A detected `"fat"` gets FAT32's
+ * limit: a FAT16 volume is itself too small to hold a larger file. ISO 9660 stores 32-bit extents, too.
+ */
+const MAX_FILE_SIZE: Readonly<Partial<Record<FileSystemType, number>>> = {
+  fat: 4 * GIB - 1,
+  fat32: 4 * GIB - 1,
+  fat16: 2 * GIB - 1,
+  iso9660: 4 * GIB - 1,
+};
+
+/** The largest file (bytes) a volume of `fsType` holds; `Infinity` when its limit is beyond any VHD. */
+export function maxFileSizeOf(fsType: FileSystemType): number {
+  return MAX_FILE_SIZE[fsType] ?? Number.POSITIVE_INFINITY;
+}
+
+/** What lies at a path. `"through-file"`: a component before the last one is a file (`/etc/passwd/x.vhd`). */
+export type PathKind = "missing" | "file" | "folder" | "symlink" | "other" | "through-file";
+
+/** What `Storage.pathFacts` found. */
+export interface PathFacts {
+  kind: PathKind;
+  /** Bytes of a file (0 for anything else). */
+  size: number;
+  /** Permission bits (`mode & 0o7777`) of what is there; 0 for `missing` and `through-file`. */
+  mode: number;
+}
+
+/**
+ * Device, inode, size and nanosecond time stamps of a file: the facts that change whenever its bytes may have
+ * changed. `ctime` makes this safe: `touch -r` cannot set it back. Numbers that can exceed 2^53 (inode, nanoseconds)
+ * are decimal strings, so the fingerprint survives a round trip through the Pulumi state (JSON) unchanged.
+ */
+export interface FileFingerprint {
+  /** Device number of the file system holding the file. */
+  dev: string;
+  /** Inode number: a different file put at the same path has another one. */
+  ino: string;
+  /** File size in bytes. */
+  size: number;
+  /** Last modification, nanoseconds since the Unix epoch. */
+  mtimeNs: string;
+  /** Last change of the inode (data or metadata), nanoseconds since the Unix epoch. */
+  ctimeNs: string;
+}
+
+/** True when two fingerprints are of the same file (device and inode), whatever its content or times now. */
+export function sameFile(a: FileFingerprint, b: FileFingerprint): boolean {
+  return a.dev === b.dev && a.ino === b.ino;
+}
+
+/** One string per fingerprint, for cache keys. */
+export function fingerprintKey(fingerprint: FileFingerprint): string {
+  const { dev, ino, size, mtimeNs, ctimeNs } = fingerprint;
+  return `${dev}:${ino}:${size}:${mtimeNs}:${ctimeNs}`;
+}
+
+/** True when a storage call failed because the path (or a folder on it) does not exist. */
+export function isNotFound(error: unknown): boolean {
+  return isVhdError(error) && error.code === "ERROR_PATH_NOT_FOUND";
+}
+
+/** What makes two names the same file (device and inode): `RandomAccessFile.identity` of every adapter has this form. */
+export function fileIdentity(fingerprint: Pick<FileFingerprint, "dev" | "ino">): string {
+  return `${fingerprint.dev}:${fingerprint.ino}`;
+}
+
+/** The file's modification time as a `Date` (millisecond precision). */
+export function modifiedDate(fingerprint: FileFingerprint): Date {
+  return new Date(Number(BigInt(fingerprint.mtimeNs) / 1_000_000n));
+}

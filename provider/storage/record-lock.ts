@@ -1,0 +1,188 @@
+/**
+ * A lock across processes for a record that is read, changed and replaced (the holds record beside a parent): two
+ * `pulumi up`s, or the CLI and a stack, changing it at once would each write what they read plus their own change,
+ * and one change would be lost. The lock is a file beside the record (`<record>.lock`) on the record's own storage,
+ * made with `Storage.createExclusive`, so of two processes exactly one gets it; it says who holds it (pid, host,
+ * since when, a nonce), so a lock left by a process that died can be broken: on this host when that pid no longer runs, from
+ * any host once its file is older than any holder keeps it (the work under it takes milliseconds). Waiting is
+ * bounded; then the error names the lock file.
+ *
+ * Within one process, callers still serialise themselves (ops/keyed-lock.ts): this lock is not re-entrant.
+ */
+import { randomBytes } from "node:crypto";
+import { hostname } from "node:os";
+import { setTimeout as sleep } from "node:timers/promises";
+import { type ErrorParameter, isVhdError, VhdError } from "../errors";
+import { modifiedDate } from "./facts";
+import { readJsonRecord } from "./json-record";
+import { errnoCode } from "./local/fs-error";
+import type { RandomAccessFile, Storage } from "./port";
+
+/** What a lock file says about its holder. */
+interface LockHolder {
+  pid: number;
+  host: string;
+  /** When it was taken, ms since the epoch. */
+  since: number;
+  /** Random hex, one per lock taken: a file system may give a new lock file the inode of one just removed. */
+  nonce: string;
+}
+
+/** Which lock file this is: its inode and the nonce written in it (undefined while unwritten or garbled). */
+interface LockIdentity {
+  ino: string;
+  nonce: string | undefined;
+}
+
+/** Options of {@link withRecordLock}. */
+export interface RecordLockOptions {
+  /** The input the record belongs to, for errors (`parentPath` for a holds record). */
+  parameter: ErrorParameter;
+  /** How long to wait for another holder before giving up, in ms. Default 60 000. */
+  waitMs?: number;
+  /** Age in ms after which a lock is stale whoever holds it (a holder on another host cannot be asked). Default 30 000. */
+  staleMs?: number;
+}
+
+/** The lock file's path for `record`. */
+export function recordLockPath(record: string): string {
+  return `${record}.lock`;
+}
+
+/**
+ * Runs `work` holding the lock of `record` on `storage`, and lets go after it, whether it succeeds or fails.
+ * @throws VhdError `ERROR_SHARING_VIOLATION` when another process holds the lock for longer than `waitMs` (the error
+ *   names the lock file and its holder), the storage's errors creating the lock, and whatever `work` throws.
+ */
+export async function withRecordLock<T>(
+  storage: Storage,
+  record: string,
+  work: () => Promise<T>,
+  options: RecordLockOptions,
+): Promise<T> {
+  const lock = recordLockPath(record);
+  const ours = await acquire(storage, lock, options);
+  try {
+    return await work();
+  } finally {
+    await releaseLock(storage, lock, ours, options.parameter);
+  }
+}
+
+/** Takes the lock; returns which lock file it made, to tell it from a later holder's when letting go. */
+async function acquire(storage: Storage, lock: string, options: RecordLockOptions): Promise<LockIdentity> {
+  const { parameter, waitMs = 60_000, staleMs = 30_000 } = options;
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const ours = await tryCreate(storage, lock, parameter);
+    if (ours !== null) return ours;
+    const seen = await inspect(storage, lock, parameter);
+    if (seen !== null && isStale(seen, staleMs)) {
+      await breakStale(storage, lock, seen, parameter);
+      continue;
+    }
+    if (Date.now() >= deadline) throw heldTooLong(lock, seen?.holder ?? null, parameter);
+    // Jittered, so waiting processes do not retry in step.
+    await sleep(10 + Math.floor(Math.random() * 40));
+  }
+}
+
+/** Creates the lock file saying who holds it; which file it is, or `null` when a lock file exists. */
+async function tryCreate(storage: Storage, lock: string, parameter: ErrorParameter): Promise<LockIdentity | null> {
+  let file: RandomAccessFile;
+  try {
+    file = await storage.createExclusive(lock, { mode: 0o644, parameter });
+  } catch (error) {
+    if (isVhdError(error) && error.code === "ERROR_ALREADY_EXISTS") return null;
+    throw error;
+  }
+  try {
+    const holder: LockHolder = { pid: process.pid, host: hostname(), since: Date.now(), nonce: randomBytes(8).toString("hex") };
+    await file.write(0, new TextEncoder().encode(`${JSON.stringify(holder)}\n`));
+    await file.close();
+    return { ino: (await storage.fingerprint(lock, parameter)).ino, nonce: holder.nonce };
+  } catch (error) {
+    await file.close();
+    await storage.unlink(lock).catch(() => undefined);
+    throw error;
+  }
+}
+
+/** A lock file as it is: which one, its age, and its holder (`null` while it is being written or is garbled). */
+interface SeenLock extends LockIdentity {
+  mtimeMs: number;
+  holder: LockHolder | null;
+}
+
+/** The lock file at `at` as it is; `null` when there is none. */
+async function inspect(storage: Storage, at: string, parameter: ErrorParameter): Promise<SeenLock | null> {
+  const fingerprint = await storage.fingerprint(at, parameter).catch(() => null);
+  // Let go meanwhile: the next try may take it.
+  if (fingerprint === null) return null;
+  const parsed = (await readJsonRecord(storage, at, parameter).catch(() => null)) as Partial<LockHolder> | null;
+  const holder =
+    typeof parsed?.pid === "number" &&
+    typeof parsed.host === "string" &&
+    typeof parsed.since === "number" &&
+    typeof parsed.nonce === "string"
+      ? { pid: parsed.pid, host: parsed.host, since: parsed.since, nonce: parsed.nonce }
+      : null;
+  return { ino: fingerprint.ino, nonce: holder?.nonce, mtimeMs: modifiedDate(fingerprint).getTime(), holder };
+}
+
+function sameLock(a: LockIdentity, b: LockIdentity): boolean {
+  return a.ino === b.ino && a.nonce === b.nonce;
+}
+
+/** Stale: its holder, on this host, no longer runs, or it is older than `staleMs` (by the file's time, any host). */
+function isStale(seen: { mtimeMs: number; holder: LockHolder | null }, staleMs: number): boolean {
+  if (Date.now() - seen.mtimeMs > staleMs) return true;
+  const holder = seen.holder;
+  return holder !== null && holder.host === hostname() && holder.pid !== process.pid && !running(holder.pid);
+}
+
+/** Whether process `pid` runs on this host (a signal-0 probe, no file access). */
+function running(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it runs, as another user.
+    return errnoCode(error) === "EPERM";
+  }
+}
+
+/**
+ * Removes the stale lock `stale`, and only it: it is first renamed to a name of our own, so a lock another process
+ * took after ours was judged stale (another inode or nonce) is put back (no-clobber publish) instead of being removed. (When two
+ * processes break the same stale lock and a third takes a fresh one between their renames, that fresh lock can still
+ * be lost: three processes within a few microseconds, after a crash.)
+ */
+async function breakStale(storage: Storage, lock: string, stale: LockIdentity, parameter: ErrorParameter): Promise<void> {
+  const aside = `${lock}.${randomBytes(6).toString("hex")}.stale`;
+  try {
+    await storage.replace(lock, aside);
+  } catch {
+    return; // someone else broke or released it
+  }
+  const moved = await inspect(storage, aside, parameter);
+  if (moved !== null && !sameLock(moved, stale)) await storage.publishNoClobber(aside, lock).catch(() => undefined);
+  // Gone already when it was put back; still there when it was ours to break or a new lock took the name meanwhile.
+  await storage.unlink(aside).catch(() => undefined);
+}
+
+/** Removes the lock file if it is still the one we made. */
+async function releaseLock(storage: Storage, lock: string, ours: LockIdentity, parameter: ErrorParameter): Promise<void> {
+  const now = await inspect(storage, lock, parameter);
+  if (now !== null && sameLock(now, ours)) await storage.unlink(lock).catch(() => undefined);
+}
+
+function heldTooLong(lock: string, holder: LockHolder | null, parameter: ErrorParameter): VhdError {
+  const who = holder === null ? "another process" : `process ${holder.pid} on ${holder.host} (since ${new Date(holder.since).toISOString()})`;
+  return new VhdError(
+    "ERROR_SHARING_VIOLATION",
+    `${who} holds the lock ${lock} of the record beside it and did not let go in time; retry when it is done, or ` +
+      "remove the lock file if no pulumi-vhd process (a `pulumi up`, a `vhd` command) is running on any machine",
+    { parameter, path: lock, details: { lock, holder } },
+  );
+}

@@ -1,0 +1,70 @@
+/**
+ * What a new child needs from its parent: the parent's footer and file mtime, nothing else. A 2040 GiB parent has a
+ * 4 MB BAT whose reading and checking would cost more than writing the whole child, so a parent with a sound tail
+ * footer is not opened any further; validating the parent's header, BAT and own chain is the caller's business
+ * (ops/ runs inputs/validate's `checkParent` first). Anything unusual about the footer (a stale checksum as in the
+ * dfvfs samples, a head copy only, a 511-byte footer, not a VHD at all) goes through `readDiskImage` on the same
+ * open file, which reads such files or says precisely what is wrong.
+ */
+import {
+  DiskType,
+  FILE_FORMAT_VERSION,
+  FOOTER_COOKIE,
+  FOOTER_SIZE,
+  MAX_VIRTUAL_SIZE,
+  SECTOR_SIZE,
+  decodeFooter,
+  type Footer,
+} from "../format";
+import type { ParentFacts as DiskParentFacts } from "../../disk/driver";
+import { readDiskImage } from "../reader/reader";
+import { modifiedDate } from "../../storage/facts";
+import type { Storage } from "../../storage/port";
+
+/** The parent facts a VHD child records. */
+export interface ParentFacts extends DiskParentFacts {
+  readonly format: "vhd";
+  readonly footer: Footer;
+}
+
+/** True when `facts` were read by {@link readParentFacts}: a VHD parent. */
+export function isVhdParentFacts(facts: DiskParentFacts): facts is ParentFacts {
+  return facts.format === "vhd" && "footer" in facts;
+}
+
+const KNOWN_TYPES: readonly number[] = [DiskType.Fixed, DiskType.Dynamic, DiskType.Differencing];
+
+/** True for a footer every reader would take as is: cookie, checksum, version, type and size all sound. */
+function isSoundFooter(decoded: ReturnType<typeof decodeFooter>): boolean {
+  const { footer, checksumValid } = decoded;
+  return (
+    checksumValid &&
+    footer.cookie === FOOTER_COOKIE &&
+    footer.fileFormatVersion === FILE_FORMAT_VERSION &&
+    KNOWN_TYPES.includes(footer.diskType) &&
+    footer.currentSize > 0 &&
+    footer.currentSize <= MAX_VIRTUAL_SIZE &&
+    footer.currentSize % SECTOR_SIZE === 0
+  );
+}
+
+/**
+ * Reads the parent's footer and mtime on `storage`.
+ * @throws the storage's open errors, `readDiskImage`'s errors (parameter `parentPath`) when the tail footer is not sound and the file cannot be
+ *   read as a VHD at all.
+ */
+export async function readParentFacts(storage: Storage, parentPath: string): Promise<ParentFacts> {
+  const file = await storage.open(parentPath, { parameter: "parentPath" });
+  try {
+    const modified = modifiedDate(await storage.fingerprint(parentPath, "parentPath"));
+    if (file.size >= FOOTER_SIZE) {
+      const decoded = decodeFooter(await file.read(file.size - FOOTER_SIZE, FOOTER_SIZE));
+      if (isSoundFooter(decoded)) return { format: "vhd", footer: decoded.footer, modified };
+    }
+    // The same open file, read as a whole VHD: one open of the parent whatever its footer.
+    const image = await readDiskImage(file, { parameter: "parentPath" });
+    return { format: "vhd", footer: image.footer, modified };
+  } finally {
+    await file.close();
+  }
+}
