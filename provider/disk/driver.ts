@@ -3,6 +3,7 @@
  * and validation need. `vhd/driver.ts` is the first driver; `formats.ts` holds the list and picks one.
  */
 import type { ErrorParameter } from "../errors";
+import type { Storage } from "../storage/port";
 import type { RandomAccessFile } from "../storage/random-access-file";
 import type { DiskFormat, DiskImage } from "./image";
 
@@ -33,6 +34,10 @@ export interface ParentFacts {
   readonly format: DiskFormat;
   /** The parent file's modification time. */
   readonly modified: Date;
+  /** The identity a child records of the parent, in the form {@link DiskImage.uniqueId} takes. */
+  readonly uniqueId: string;
+  /** The parent's virtual size in bytes. */
+  readonly virtualSize: number;
 }
 
 /** Options of {@link DiskFormatDriver.createDifferencing}. */
@@ -73,6 +78,13 @@ export interface DiskFormatDriver {
    * {@link checkBlockSize} returned it): what validation checks the target volume against, before anything is written.
    */
   differencingFileSizes(virtualSize: number, blockSize: number): NewFileSizes;
+  /**
+   * What a new child of the disk at `parentPath` (a file of this format) records of it, read now on `storage`: the
+   * re-check right before a child is written (inputs/validate.ts `recheckParent`). Reads as little as the format
+   * allows (VHD: the footer; VHDX: headers and metadata).
+   * @throws the storage's open errors and the format's structural errors, parameter `parentPath`.
+   */
+  readParentFacts(storage: Storage, parentPath: string): Promise<ParentFacts>;
   /**
    * Fills `target`, an empty (temporary) file, with a new differencing disk of this format whose parent is described
    * by `parent` (as validation's re-check read it): the parent's identity, size and where to find it recorded, no

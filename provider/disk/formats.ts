@@ -6,12 +6,13 @@ import { extname } from "node:path";
 import { localStorage } from "../storage/local/local-storage";
 import type { Storage } from "../storage/port";
 import { vhdDriver } from "../vhd/driver";
+import { vhdxDriver } from "../vhdx/driver";
 import type { RandomAccessFile } from "../storage/random-access-file";
-import type { DiskFormatDriver, OpenImageOptions } from "./driver";
+import type { DiskFormatDriver, OpenImageOptions, ParentFacts } from "./driver";
 import type { DiskImage } from "./image";
 
-/** Every driver, the default (VHD, the only one writable today) first. */
-export const DRIVERS: readonly DiskFormatDriver[] = [vhdDriver];
+/** Every driver, the default (VHD: a new disk whose name has no known extension is a VHD) first. */
+export const DRIVERS: readonly DiskFormatDriver[] = [vhdDriver, vhdxDriver];
 
 /** Options of {@link openDisk}. */
 export interface OpenDiskOptions extends OpenImageOptions {
@@ -32,7 +33,7 @@ export async function driverForFile(file: RandomAccessFile, drivers = DRIVERS): 
   return driverForNewFile(file.path, drivers);
 }
 
-/** The driver a new disk at `path` is written by: by its extension (`.vhd`, `.avhd`), else the default (VHD). */
+/** The driver a new disk at `path` is written by: by its extension (`.vhd`, `.avhd`, `.vhdx`, `.avhdx`), else the default (VHD). */
 export function driverForNewFile(path: string, drivers = DRIVERS): DiskFormatDriver {
   const extension = extname(path).toLowerCase();
   const fallback = drivers[0] ?? vhdDriver;
@@ -53,4 +54,24 @@ export async function openDisk(path: string, options: OpenDiskOptions = {}): Pro
     await file.close();
     throw error;
   }
+}
+
+/**
+ * What a new child records of the disk at `parentPath`, read now by the driver its bytes name (the re-check right
+ * before a child is written, inputs/validate.ts).
+ * @throws the storage's open errors, then the driver's `readParentFacts` errors (parameter `parentPath`).
+ */
+export async function readParentFacts(
+  parentPath: string,
+  options: { storage?: Storage; drivers?: readonly DiskFormatDriver[] } = {},
+): Promise<ParentFacts> {
+  const { storage = localStorage, drivers } = options;
+  const file = await storage.open(parentPath, { parameter: "parentPath" });
+  let driver: DiskFormatDriver;
+  try {
+    driver = await driverForFile(file, drivers);
+  } finally {
+    await file.close();
+  }
+  return driver.readParentFacts(storage, parentPath);
 }

@@ -5,10 +5,11 @@
  */
 import type { CreateDifferencingOptions, DiskFormatDriver, NewFileSizes, OpenImageOptions, ParentFacts } from "../disk/driver";
 import { VhdError } from "../errors";
+import type { Storage } from "../storage/port";
 import type { RandomAccessFile } from "../storage/random-access-file";
 import { FOOTER_COOKIE, FOOTER_SIZE, SHORT_FOOTER_SIZE, WRITTEN_LOCATORS, dynamicFileSizes } from "./format";
 import { readDiskImage, type VhdImage } from "./reader/reader";
-import { isVhdParentFacts } from "./writer/parent-footer";
+import { isVhdParentFacts, readParentFacts } from "./writer/parent-footer";
 import { checkBlockSize } from "./writer/size-rules";
 import { writeDifferencingDisk } from "./writer/writer";
 
@@ -43,6 +44,11 @@ export const vhdDriver: DiskFormatDriver = {
   /** The W2ku and W2ru locators' data areas included, as the writer lays the file out (format/layout.ts). */
   differencingFileSizes(virtualSize: number, blockSize: number): NewFileSizes {
     return dynamicFileSizes(virtualSize, blockSize, WRITTEN_LOCATORS.length);
+  },
+
+  /** The footer and mtime only, when the footer is sound (writer/parent-footer.ts). */
+  readParentFacts(storage: Storage, parentPath: string): Promise<ParentFacts> {
+    return readParentFacts(storage, parentPath);
   },
 
   /** The parent may be a VHD of any kind; see writer.ts `writeDifferencingDisk`. */

@@ -7,7 +7,8 @@
 import { VhdError, type ErrorName } from "../errors";
 import type { RandomAccessFile } from "../storage/random-access-file";
 import { decodeLayout } from "../vhd/format/field";
-import type { Extent } from "../vhd/disk-image";
+import type { DiskImage, DiskWarning, Extent, ParentReference } from "../disk/image";
+import { vhdxParentCandidates } from "./parent-locator";
 import {
   ALIGNMENT,
   BAT_STATE,
@@ -110,8 +111,10 @@ interface VhdxMetadata {
  * One open VHDX file. Construct it with {@link openVhdx}; close it with {@link VhdxImage.close}. Every offset the
  * BAT holds was checked to lie inside the file when it was opened.
  */
-export class VhdxImage {
+export class VhdxImage implements DiskImage {
   readonly format = "vhdx" as const;
+  /** Nothing this reader reads past is kept as a warning: what it cannot trust, it refuses when opening. */
+  readonly warnings: readonly DiskWarning[] = [];
   private readonly bitmapCache = new Map<number, Uint8Array>();
 
   constructor(
@@ -133,6 +136,45 @@ export class VhdxImage {
     /** The log entries replayed in memory, tail first (empty when the log had nothing to replay). */
     readonly replayedLog: readonly LogEntry[],
   ) {}
+
+  /** The path the file was opened by. */
+  get path(): string {
+    return this.file.path;
+  }
+
+  /**
+   * What a child records of this disk as `parent_linkage`: the current DataWriteGuid (§2.6.2.6.3), lower-case and
+   * dashed without braces, the form {@link parentReference}'s `uniqueId` takes, so the two compare as strings.
+   */
+  get uniqueId(): string {
+    return linkageForm(this.header.dataWriteGuid);
+  }
+
+  /**
+   * The parent a differencing file names: candidates by its locator (relative_path, volume_path, absolute_win32_path
+   * in the spec's order, then the parent's file name next to the child; parent-locator.ts) and the identity it
+   * expects, `parent_linkage`. `parent_linkage2` (left by merges, §2.6.2.6.3 <12>) is not offered: the chain matches
+   * one id, and this project never writes it. VHDX records no parent time stamp.
+   */
+  parentReference(): ParentReference | null {
+    const locator = this.metadata.parentLocator;
+    if (locator === null) return null;
+    const candidates = vhdxParentCandidates(this.path, locator);
+    const name = candidates[candidates.length - 1]?.path ?? locator.parentLinkage;
+    return { candidates, uniqueId: linkageForm(locator.parentLinkage), name, recordedModifiedTime: null };
+  }
+
+  /**
+   * The bytes of the file that say where the parent is (the parent locator item, §2.6.2.6): what a relink would
+   * rewrite, so an unlinked checksum reads them as zeros. The linkage id sits in the same item; a new parent id
+   * also changes this disk's reads, but it never changes without a write session, which changes the headers.
+   */
+  parentLinkRanges(): { offset: number; length: number }[] {
+    const metadataRegion = this.regions.find((region) => region.guid === REGION_GUIDS.metadata);
+    const item = this.metadata.entries.find((entry) => entry.itemId === METADATA_ITEM_GUIDS.parentLocator);
+    if (metadataRegion === undefined || item === undefined || !this.metadata.hasParent) return [];
+    return [{ offset: metadataRegion.fileOffset + item.offset, length: item.length }];
+  }
 
   get kind(): VhdxKind {
     if (this.metadata.hasParent) return "differencing";
@@ -278,6 +320,11 @@ export class VhdxImage {
   private error(code: ErrorName, reason: string, details?: Record<string, unknown>): VhdError {
     return new VhdError(code, reason, { parameter: this.file.parameter, path: this.file.path, details });
   }
+}
+
+/** A GUID as `xxxxxxxx-xxxx-...`, lower case, braces dropped (Hyper-V stores `parent_linkage` braced). */
+function linkageForm(guid: string): string {
+  return guid.replace(/[{}]/g, "").toLowerCase();
 }
 
 /** Bit `index` of an LSB-first bitmap (§2.4). */

@@ -113,7 +113,7 @@ describe("creating a child through the driver", () => {
     const driver = driverForNewFile(made, [vhdDriver, toyDriver]);
     const file = await localStorage.createExclusive(made);
     try {
-      const parentFacts = { format: toyDriver.format, modified: new Date() };
+      const parentFacts = await toyDriver.readParentFacts(localStorage, parent);
       const blockSize = driver.checkBlockSize(undefined, made);
       await driver.createDifferencing(file, parentFacts, { imagePath: made, parentPath: parent, blockSize });
     } finally {

@@ -60,6 +60,9 @@ class ToyImage implements DiskImage {
   get uniqueId(): string {
     return this.disk.uniqueId;
   }
+  parentLinkRanges(): { offset: number; length: number }[] {
+    return [];
+  }
   parentReference(): ParentReference | null {
     const { parent } = this.disk;
     if (parent === undefined) return null;
@@ -109,6 +112,11 @@ export const toyDriver: DiskFormatDriver = {
   },
   differencingFileSizes(virtualSize) {
     return { initialFileSize: DATA_START, fullyExpandedSize: DATA_START + virtualSize };
+  },
+  async readParentFacts(storage, parentPath) {
+    const parent = await openDisk(parentPath, { drivers: [toyDriver], parameter: "parentPath", storage });
+    await parent.close();
+    return { format: toyDriver.format, modified: new Date(), uniqueId: parent.uniqueId, virtualSize: parent.virtualSize };
   },
   /** The child's id is the parent's with `+` appended: unique enough for a test. */
   async createDifferencing(target, _parent, { parentPath }) {

@@ -8,7 +8,7 @@ import { describe, expect, test } from "vitest";
 import { MIB } from "../../provider/vhdx/format";
 import { openVhdx, type ParentReader } from "../../provider/vhdx/reader";
 import { parentFactsOf, writeVhdxAt, writeVhdxBase, writeVhdxChild } from "../../provider/vhdx/writer";
-import { MemoryFile, SimulatedCrash } from "../support/memory-file";
+import { MemoryFile, SimulatedCrash } from "../../provider/storage/memory/memory-file";
 
 const SIZE = 8 * MIB;
 const BLOCK = MIB;

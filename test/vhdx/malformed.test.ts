@@ -18,7 +18,7 @@ import {
 } from "../../provider/vhdx/format";
 import { openVhdx, type VhdxImage } from "../../provider/vhdx/reader";
 import { writeVhdxBase } from "../../provider/vhdx/writer";
-import { MemoryFile } from "../support/memory-file";
+import { MemoryFile } from "../../provider/storage/memory/memory-file";
 
 const SIZE = 16 * MIB;
 let pristine: Uint8Array;

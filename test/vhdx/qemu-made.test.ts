@@ -9,7 +9,7 @@ import { randomBytes } from "node:crypto";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { ImageFile } from "../../provider/vhd/image-file";
+import { localStorage } from "../../provider/storage/local/local-storage";
 import { MIB } from "../../provider/vhdx/format";
 import { useTempDir } from "../vhd/reader/temp-dir";
 import { HAVE, openVhdxPath, run } from "./support";
@@ -55,7 +55,7 @@ describe.each(DISKS)("qemu-made VHDX: $label", (disk) => {
     await run("qemu-img", ["convert", "-f", "vhdx", "-O", "raw", path, out]);
 
     const image = await openVhdxPath(path);
-    const theirs = await ImageFile.open(out);
+    const theirs = await localStorage.open(out);
     try {
       expect(image.virtualSize).toBe(disk.size);
       const extents = await image.mapRange(0, image.virtualSize);

@@ -8,7 +8,7 @@ import { writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { promisify } from "node:util";
 import { gunzipSync } from "node:zlib";
-import { ImageFile } from "../../provider/vhd/image-file";
+import { localStorage } from "../../provider/storage/local/local-storage";
 import { openVhdx, type ParentReader, type VhdxImage } from "../../provider/vhdx/reader";
 import { SYSTEM_PYTHON } from "../support/oracles";
 
@@ -54,7 +54,7 @@ export async function decompressFixture(file: string, target: string): Promise<v
 
 /** Opens a VHDX read-only through the local file adapter. */
 export async function openVhdxPath(path: string): Promise<VhdxImage> {
-  const file = await ImageFile.open(path);
+  const file = await localStorage.open(path);
   try {
     return await openVhdx(file);
   } catch (error) {

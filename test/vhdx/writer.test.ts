@@ -9,7 +9,8 @@ import { randomBytes } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { ImageFile } from "../../provider/vhd/image-file";
+import type { RandomAccessFile } from "../../provider/storage/random-access-file";
+import { localStorage } from "../../provider/storage/local/local-storage";
 import { MIB } from "../../provider/vhdx/format";
 import { openVhdx } from "../../provider/vhdx/reader";
 import {
@@ -34,10 +35,10 @@ function rawImage(size: number): Uint8Array {
   return raw;
 }
 
-async function create(name: string, fill: (file: ImageFile) => Promise<void>): Promise<string> {
+async function create(name: string, fill: (file: RandomAccessFile) => Promise<void>): Promise<string> {
   const path = join(temp.path(), name);
   await writeFile(path, "");
-  const file = await ImageFile.open(path, { writable: true });
+  const file = await localStorage.open(path, { writable: true });
   try {
     await fill(file);
   } finally {
@@ -50,7 +51,7 @@ async function createBase(name: string, options: VhdxBaseOptions, raw?: Uint8Arr
   const rawPath = raw === undefined ? undefined : join(temp.path(), `${name}.source.raw`);
   if (rawPath !== undefined && raw !== undefined) await writeFile(rawPath, raw);
   return create(name, async (file) => {
-    const fromRaw = rawPath === undefined ? undefined : await ImageFile.open(rawPath);
+    const fromRaw = rawPath === undefined ? undefined : await localStorage.open(rawPath);
     try {
       await writeVhdxBase(file, { ...options, fromRaw });
     } finally {
@@ -60,7 +61,7 @@ async function createBase(name: string, options: VhdxBaseOptions, raw?: Uint8Arr
 }
 
 async function writeAt(path: string, offset: number, data: Uint8Array, parentPath?: string): Promise<void> {
-  const file = await ImageFile.open(path, { writable: true });
+  const file = await localStorage.open(path, { writable: true });
   const parent = parentPath === undefined ? undefined : await openVhdxPath(parentPath);
   try {
     await writeVhdxAt(file, offset, data, { parent: parent === undefined ? undefined : parentReader(parent) });
@@ -229,7 +230,7 @@ describe("a differencing VHDX child", () => {
 
 test("openVhdx reads what writeVhdxBase wrote into any RandomAccessFile", async () => {
   const path = await createBase("plain.vhdx", { kind: "dynamic", virtualSize: 8 * MIB, blockSize: MIB });
-  const file = await ImageFile.open(path);
+  const file = await localStorage.open(path);
   const image = await openVhdx(file);
   expect(image.blockSize).toBe(MIB);
   expect(image.physicalSectorSize).toBe(4096);

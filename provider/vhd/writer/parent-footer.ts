@@ -14,6 +14,7 @@ import {
   MAX_VIRTUAL_SIZE,
   SECTOR_SIZE,
   decodeFooter,
+  formatUniqueId,
   type Footer,
 } from "../format";
 import type { ParentFacts as DiskParentFacts } from "../../disk/driver";
@@ -48,6 +49,10 @@ function isSoundFooter(decoded: ReturnType<typeof decodeFooter>): boolean {
   );
 }
 
+function vhdParentFacts(footer: Footer, modified: Date): ParentFacts {
+  return { format: "vhd", footer, modified, uniqueId: formatUniqueId(footer.uniqueId), virtualSize: footer.currentSize };
+}
+
 /**
  * Reads the parent's footer and mtime on `storage`.
  * @throws the storage's open errors, `readDiskImage`'s errors (parameter `parentPath`) when the tail footer is not sound and the file cannot be
@@ -59,11 +64,11 @@ export async function readParentFacts(storage: Storage, parentPath: string): Pro
     const modified = modifiedDate(await storage.fingerprint(parentPath, "parentPath"));
     if (file.size >= FOOTER_SIZE) {
       const decoded = decodeFooter(await file.read(file.size - FOOTER_SIZE, FOOTER_SIZE));
-      if (isSoundFooter(decoded)) return { format: "vhd", footer: decoded.footer, modified };
+      if (isSoundFooter(decoded)) return vhdParentFacts(decoded.footer, modified);
     }
     // The same open file, read as a whole VHD: one open of the parent whatever its footer.
     const image = await readDiskImage(file, { parameter: "parentPath" });
-    return { format: "vhd", footer: image.footer, modified };
+    return vhdParentFacts(image.footer, modified);
   } finally {
     await file.close();
   }
