@@ -4,6 +4,7 @@
  */
 import type { ErrorParameter } from "../errors";
 import type { Storage } from "../storage/port";
+import type { ProgressCallback } from "../support/progress";
 import type { RandomAccessFile } from "../storage/random-access-file";
 import type { DiskFormat, DiskImage } from "./image";
 
@@ -52,6 +53,44 @@ export interface CreateDifferencingOptions {
   signal?: AbortSignal;
 }
 
+/** Options of {@link DiskFormatDriver.writeAt}. */
+export interface WriteAtOptions {
+  /** Cancels between blocks with `VM_E_APP_SHUTTING_DOWN`; blocks already written stay written (the disk stays consistent). */
+  signal?: AbortSignal;
+  /** Where the disk and its ancestors are (default: this machine). */
+  storage?: Storage;
+}
+
+/** What {@link DiskFormatDriver.writeAt} did. */
+export interface WriteAtResult {
+  bytesWritten: number;
+  /** Data blocks the write put into the file. */
+  blocksAllocated: number;
+  /** File size afterwards, bytes. */
+  fileSize: number;
+}
+
+/** Which kind of base disk: every block allocated up front (`fixed`) or as written (`dynamic`). */
+export type BaseKind = "fixed" | "dynamic";
+
+/** Options of {@link DiskFormatDriver.createBase}, as validation checked them. */
+export interface CreateBaseOptions {
+  /** The disk's final path (not the temporary file), for errors. */
+  imagePath: string;
+  /** Virtual size in bytes, as {@link DiskFormatDriver.checkVirtualSize} accepted it. */
+  size: number;
+  type: BaseKind;
+  /** Bytes per block, as {@link DiskFormatDriver.checkBaseBlockSize} returned it. */
+  blockSize: number;
+  /** A raw image whose bytes become the content; all-zero blocks of a dynamic disk stay unallocated. */
+  fromRaw?: string;
+  /** Where `fromRaw` is. */
+  storage: Storage;
+  /** Progress of the copy from `fromRaw` (bytes of the raw image). */
+  onProgress?: ProgressCallback;
+  signal?: AbortSignal;
+}
+
 /** One disk format. Implementations hold no state: one instance serves every file of the format. */
 export interface DiskFormatDriver {
   readonly format: DiskFormat;
@@ -93,4 +132,29 @@ export interface DiskFormatDriver {
    *   `VM_E_APP_SHUTTING_DOWN`, write errors (`ERROR_DISK_FULL`, ...).
    */
   createDifferencing(target: RandomAccessFile, parent: ParentFacts, options: CreateDifferencingOptions): Promise<void>;
+  /**
+   * Writes `data` at virtual byte `offset` of the disk at `path` (a file of this format), allocating blocks as
+   * needed; a differencing disk's parent is read (for a partly written sector) and never written.
+   * @throws `E_INVALIDARG` (range outside the disk), the disk's and its chain's open errors, `VM_E_APP_SHUTTING_DOWN`,
+   *   write errors (`ERROR_DISK_FULL`, ...).
+   */
+  writeAt(path: string, offset: number, data: Uint8Array, options?: WriteAtOptions): Promise<WriteAtResult>;
+  /**
+   * Checks a base disk's virtual size (bytes) against the format's rules (VHD: 512-byte sectors, 2040 GiB; VHDX:
+   * 512-byte sectors, 64 TB).
+   * @throws `ERROR_VHD_INVALID_SIZE`, `VM_E_IMAGE_SIZE_TOO_LARGE` (parameter `size`, path as `path`).
+   */
+  checkVirtualSize(size: number, path: string): void;
+  /**
+   * The block size of a new base disk of `type` at `path`: `blockSize` when allowed, else the format's default.
+   * @throws `ERROR_VHD_INVALID_BLOCK_SIZE` (parameter `blockSize`, path as `path`).
+   */
+  checkBaseBlockSize(blockSize: number | undefined, type: BaseKind, path: string): number;
+  /** The file sizes of a new base disk (bytes), for the volume checks. */
+  baseFileSizes(size: number, type: BaseKind, blockSize: number): NewFileSizes;
+  /**
+   * Fills `target`, an empty (temporary) file, with a new fixed or dynamic disk.
+   * @throws `VM_E_APP_SHUTTING_DOWN`, read errors of `fromRaw`, write errors.
+   */
+  createBase(target: RandomAccessFile, options: CreateBaseOptions): Promise<void>;
 }

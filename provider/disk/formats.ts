@@ -3,12 +3,13 @@
  * file above the drivers that imports one; VHDX joins by adding its driver to {@link DRIVERS}.
  */
 import { extname } from "node:path";
+import type { ErrorParameter } from "../errors";
 import { localStorage } from "../storage/local/local-storage";
 import type { Storage } from "../storage/port";
 import { vhdDriver } from "../vhd/driver";
 import { vhdxDriver } from "../vhdx/driver";
 import type { RandomAccessFile } from "../storage/random-access-file";
-import type { DiskFormatDriver, OpenImageOptions, ParentFacts } from "./driver";
+import type { DiskFormatDriver, OpenImageOptions, ParentFacts, WriteAtOptions, WriteAtResult } from "./driver";
 import type { DiskImage } from "./image";
 
 /** Every driver, the default (VHD: a new disk whose name has no known extension is a VHD) first. */
@@ -56,6 +57,21 @@ export async function openDisk(path: string, options: OpenDiskOptions = {}): Pro
   }
 }
 
+/** {@link driverForFile} of the file at `path`, opened and closed again. */
+async function driverForPath(
+  storage: Storage,
+  path: string,
+  parameter: ErrorParameter,
+  drivers: readonly DiskFormatDriver[] | undefined,
+): Promise<DiskFormatDriver> {
+  const file = await storage.open(path, { parameter });
+  try {
+    return await driverForFile(file, drivers);
+  } finally {
+    await file.close();
+  }
+}
+
 /**
  * What a new child records of the disk at `parentPath`, read now by the driver its bytes name (the re-check right
  * before a child is written, inputs/validate.ts).
@@ -66,12 +82,22 @@ export async function readParentFacts(
   options: { storage?: Storage; drivers?: readonly DiskFormatDriver[] } = {},
 ): Promise<ParentFacts> {
   const { storage = localStorage, drivers } = options;
-  const file = await storage.open(parentPath, { parameter: "parentPath" });
-  let driver: DiskFormatDriver;
-  try {
-    driver = await driverForFile(file, drivers);
-  } finally {
-    await file.close();
-  }
+  const driver = await driverForPath(storage, parentPath, "parentPath", drivers);
   return driver.readParentFacts(storage, parentPath);
+}
+
+/**
+ * Writes `data` at virtual byte `offset` of the disk at `path`, by the driver its bytes name (`vhd write`).
+ * @throws the storage's open errors (parameter `path`), then the driver's `writeAt` errors.
+ */
+export async function writeDisk(
+  path: string,
+  offset: number,
+  data: Uint8Array,
+  options: WriteAtOptions & { drivers?: readonly DiskFormatDriver[] } = {},
+): Promise<WriteAtResult> {
+  const { drivers, ...writeOptions } = options;
+  const storage = options.storage ?? localStorage;
+  const driver = await driverForPath(storage, path, "path", drivers);
+  return driver.writeAt(path, offset, data, { ...writeOptions, storage });
 }

@@ -15,10 +15,9 @@ import type { Storage } from "../storage/port";
 import { openChain } from "../disk/chain";
 import type { DiskImage } from "../disk/image";
 import { describeChain, type DiskInfo } from "../vhd/inspect";
-import type { ParentFacts } from "../disk/driver";
+import type { DiskFormatDriver, ParentFacts } from "../disk/driver";
 import { driverForNewFile, readParentFacts } from "../disk/formats";
-import { SECTOR_SIZE, dynamicFileSizes, fixedFileSize } from "../vhd/format";
-import { checkBlockSize, checkVirtualSize } from "../vhd/writer/size-rules";
+import { SECTOR_SIZE } from "../vhd/format";
 import { pathsEqual, resolveDiskPaths, resolveSinglePath, type DiskPathsInput, type PathRuleOptions } from "./paths";
 
 const MB = 1024 * 1024;
@@ -262,7 +261,7 @@ export interface ValidatedBaseRequest extends TargetFacts {
 
 /**
  * The contract's size rows that depend on the intended format (MB = 2^20 bytes, as Virtual PC counts). The VHD limit
- * of 2040 GiB applies to every format (`checkVirtualSize`).
+ * of its format (VHD 2040 GiB, VHDX 64 TB; the driver's `checkVirtualSize`) applies whatever the intended format.
  */
 const FORMAT_SIZE_LIMITS: Readonly<Record<IntendedFormat, { min: number; max?: number }>> = {
   unformatted: { min: 3 * MB },
@@ -291,14 +290,12 @@ export async function validateCreateBase(
       pathParameter: "path",
     });
   }
-  const blockSize = checkBlockSize(request.blockSize, target, "path");
+  const driver = driverForNewFile(target);
+  const blockSize = driver.checkBaseBlockSize(request.blockSize, type, target);
   const fromRaw = request.fromRaw === undefined ? undefined : resolveSinglePath(request.fromRaw, "fromRaw", options);
   const rawSize = fromRaw === undefined ? undefined : await rawSourceSize(options.storage ?? localStorage, fromRaw);
-  const size = checkBaseSize(request, target, rawSize);
-  const sizes =
-    type === "fixed"
-      ? { initialFileSize: fixedFileSize(size), fullyExpandedSize: fixedFileSize(size) }
-      : dynamicFileSizes(size, blockSize, 0);
+  const size = checkBaseSize(request, target, rawSize, driver);
+  const sizes = driver.baseFileSizes(size, type, blockSize);
   const facts = await checkTarget(target, "path", { ...sizes, needsFullSize: type === "fixed" }, options);
   return { path: target, size, type, ...(fromRaw === undefined ? {} : { fromRaw }), blockSize, ...facts };
 }
@@ -316,9 +313,9 @@ async function rawSourceSize(storage: Storage, fromRaw: string): Promise<number>
 
 /**
  * The size of a base disk: as given, or the raw source's size rounded up to a whole sector. A size given explicitly
- * is never rounded (`checkVirtualSize`).
+ * is never rounded (the driver's `checkVirtualSize`).
  */
-function checkBaseSize(request: BaseRequest, target: string, rawSize: number | undefined): number {
+function checkBaseSize(request: BaseRequest, target: string, rawSize: number | undefined, driver: DiskFormatDriver): number {
   const size = request.size ?? (rawSize === undefined ? undefined : Math.ceil(rawSize / SECTOR_SIZE) * SECTOR_SIZE);
   if (size === undefined) {
     throw new VhdError("E_POINTER", "size is missing; give the disk's virtual size in bytes", {
@@ -327,7 +324,7 @@ function checkBaseSize(request: BaseRequest, target: string, rawSize: number | u
       pathParameter: "path",
     });
   }
-  checkVirtualSize(size, target, "path");
+  driver.checkVirtualSize(size, target);
   const format = request.intendedFormat ?? "unformatted";
   const limits = FORMAT_SIZE_LIMITS[format];
   if (limits === undefined) {

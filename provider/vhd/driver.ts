@@ -3,15 +3,26 @@
  * reader, writes a new differencing disk with the writer, and gives validation the VHD's block sizes and the file
  * sizes of a new differencing disk.
  */
-import type { CreateDifferencingOptions, DiskFormatDriver, NewFileSizes, OpenImageOptions, ParentFacts } from "../disk/driver";
+import type {
+  BaseKind,
+  CreateBaseOptions,
+  CreateDifferencingOptions,
+  DiskFormatDriver,
+  NewFileSizes,
+  OpenImageOptions,
+  ParentFacts,
+  WriteAtOptions,
+  WriteAtResult,
+} from "../disk/driver";
 import { VhdError } from "../errors";
 import type { Storage } from "../storage/port";
 import type { RandomAccessFile } from "../storage/random-access-file";
-import { FOOTER_COOKIE, FOOTER_SIZE, SHORT_FOOTER_SIZE, WRITTEN_LOCATORS, dynamicFileSizes } from "./format";
+import { FOOTER_COOKIE, FOOTER_SIZE, SHORT_FOOTER_SIZE, WRITTEN_LOCATORS, dynamicFileSizes, fixedFileSize } from "./format";
 import { readDiskImage, type VhdImage } from "./reader/reader";
 import { isVhdParentFacts, readParentFacts } from "./writer/parent-footer";
-import { checkBlockSize } from "./writer/size-rules";
-import { writeDifferencingDisk } from "./writer/writer";
+import { checkBlockSize, checkVirtualSize } from "./writer/size-rules";
+import { writeBaseDisk, writeDifferencingDisk } from "./writer/writer";
+import { writeAt } from "./writer/block-writer";
 
 /** True when `bytes` begin with the footer cookie `conectix`. */
 function hasCookie(bytes: Uint8Array): boolean {
@@ -58,5 +69,28 @@ export const vhdDriver: DiskFormatDriver = {
       throw new VhdError("ERROR_VHD_INVALID_TYPE", reason, { parameter: "parentPath", path: options.parentPath });
     }
     await writeDifferencingDisk(target, parent, options);
+  },
+
+  /** writer/block-writer.ts `writeAt`: the disk opened strictly, blocks appended as Virtual PC does. */
+  writeAt(path: string, offset: number, data: Uint8Array, options: WriteAtOptions = {}): Promise<WriteAtResult> {
+    return writeAt(path, offset, data, options);
+  },
+
+  checkVirtualSize(size: number, path: string): void {
+    checkVirtualSize(size, path, "path");
+  },
+
+  /** A fixed VHD has no blocks; its block size is unused. */
+  checkBaseBlockSize(blockSize: number | undefined, _type: BaseKind, path: string): number {
+    return checkBlockSize(blockSize, path, "path");
+  },
+
+  baseFileSizes(size: number, type: BaseKind, blockSize: number): NewFileSizes {
+    if (type === "fixed") return { initialFileSize: fixedFileSize(size), fullyExpandedSize: fixedFileSize(size) };
+    return dynamicFileSizes(size, blockSize, 0);
+  },
+
+  async createBase(target: RandomAccessFile, options: CreateBaseOptions): Promise<void> {
+    await writeBaseDisk(target, { ...options, imagePath: options.imagePath });
   },
 };

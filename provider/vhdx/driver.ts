@@ -4,18 +4,65 @@
  * validation the VHDX block sizes and file sizes. A VHDX chain never holds a VHD (Hyper-V refuses the mix).
  */
 import { basename, dirname, relative, resolve, sep } from "node:path";
-import type { CreateDifferencingOptions, DiskFormatDriver, NewFileSizes, OpenImageOptions, ParentFacts } from "../disk/driver";
+import { DiskChain, openChain } from "../disk/chain";
+import type {
+  BaseKind,
+  CreateBaseOptions,
+  CreateDifferencingOptions,
+  DiskFormatDriver,
+  NewFileSizes,
+  OpenImageOptions,
+  ParentFacts,
+  WriteAtOptions,
+  WriteAtResult,
+} from "../disk/driver";
+import { localStorage } from "../storage/local/local-storage";
 import { VhdError } from "../errors";
 import { modifiedDate } from "../storage/facts";
 import type { Storage } from "../storage/port";
 import type { RandomAccessFile } from "../storage/random-access-file";
 import { throwIfCancelled } from "../support/cancellation";
-import { MAX_BLOCK_SIZE, MIB, MIN_BLOCK_SIZE, SECTOR_BITMAP_BLOCK_SIZE, chunkCount, isValidBlockSize, payloadBlockCount, planFile } from "./format";
+import {
+  MAX_BLOCK_SIZE,
+  MAX_VIRTUAL_SIZE,
+  MIB,
+  MIN_BLOCK_SIZE,
+  SECTOR_BITMAP_BLOCK_SIZE,
+  chunkCount,
+  isValidBlockSize,
+  payloadBlockCount,
+  planFile,
+} from "./format";
 import { openVhdx, type VhdxImage } from "./reader";
-import { DEFAULT_CHILD_BLOCK_SIZE, parentFactsOf, writeVhdxChild, type VhdxParentFacts } from "./writer";
+import { allocatedBlocks } from "./inspect";
+import {
+  DEFAULT_CHILD_BLOCK_SIZE,
+  DEFAULT_DYNAMIC_BLOCK_SIZE,
+  DEFAULT_FIXED_BLOCK_SIZE,
+  parentFactsOf,
+  writeVhdxAt,
+  writeVhdxBase,
+  writeVhdxChild,
+  type VhdxParentFacts,
+} from "./writer";
 
 /** The file identifier signature, the first 8 bytes of every VHDX (§2.2.1). */
 const SIGNATURE = "vhdxfile";
+
+/** The sector size new base disks get (Hyper-V's default logical sector size; a child copies its parent's). */
+const NEW_LOGICAL_SECTOR_SIZE = 512;
+
+/** `ERROR_VHD_INVALID_BLOCK_SIZE` unless `blockSize` is a power of two from 1 MiB to 256 MiB (§2.6.2.1). */
+function checkVhdxBlockSize(blockSize: number, path: string, pathParameter: "imagePath" | "path"): number {
+  if (!Number.isSafeInteger(blockSize) || !isValidBlockSize(blockSize)) {
+    throw new VhdError(
+      "ERROR_VHD_INVALID_BLOCK_SIZE",
+      `a VHDX block size is a power of two from ${MIN_BLOCK_SIZE / MIB} MiB to ${MAX_BLOCK_SIZE / MIB} MiB, not ${blockSize} bytes`,
+      { parameter: "blockSize", value: blockSize, path, pathParameter },
+    );
+  }
+  return blockSize;
+}
 
 /** What a VHDX child records of its VHDX parent (read by {@link vhdxDriver}'s `readParentFacts`). */
 export interface VhdxDiskParentFacts extends ParentFacts {
@@ -67,15 +114,7 @@ export const vhdxDriver: DiskFormatDriver = {
    * @throws `ERROR_VHD_INVALID_BLOCK_SIZE` (parameter `blockSize`, path as `imagePath`).
    */
   checkBlockSize(blockSize: number | undefined, path: string): number {
-    if (blockSize === undefined) return DEFAULT_CHILD_BLOCK_SIZE;
-    if (!Number.isSafeInteger(blockSize) || !isValidBlockSize(blockSize)) {
-      throw new VhdError(
-        "ERROR_VHD_INVALID_BLOCK_SIZE",
-        `a VHDX block size is a power of two from ${MIN_BLOCK_SIZE / MIB} MiB to ${MAX_BLOCK_SIZE / MIB} MiB, not ${blockSize} bytes`,
-        { parameter: "blockSize", value: blockSize, path, pathParameter: "imagePath" },
-      );
-    }
-    return blockSize;
+    return blockSize === undefined ? DEFAULT_CHILD_BLOCK_SIZE : checkVhdxBlockSize(blockSize, path, "imagePath");
   },
 
   /** Headers, log, BAT and metadata as writer.ts lays them out, plus one 1 MiB sector bitmap block per chunk. */
@@ -113,5 +152,73 @@ export const vhdxDriver: DiskFormatDriver = {
     throwIfCancelled(options.signal, { parameter: "imagePath", path: options.imagePath });
     const paths = locatorPaths(options.imagePath, options.parentPath);
     await writeVhdxChild(target, { parent: { ...parent.parent, ...paths }, blockSize: options.blockSize });
+  },
+
+  /**
+   * writer.ts `writeVhdxAt`, one write session (a new DataWriteGuid: children of this disk no longer link to it, by
+   * the spec). A differencing disk's chain is opened first, so its parent's bytes fill a partly written sector.
+   */
+  async writeAt(path: string, offset: number, data: Uint8Array, options: WriteAtOptions = {}): Promise<WriteAtResult> {
+    const { signal, storage = localStorage } = options;
+    throwIfCancelled(signal, { parameter: "path", path });
+    const chain = await openChain(path, { parameter: "path", storage });
+    try {
+      const leaf = chain.images[0] as VhdxImage;
+      const before = allocatedBlocks(leaf);
+      const below = chain.images.length > 1 ? new DiskChain(chain.images.slice(1), chain.links.slice(1)) : null;
+      const file = await storage.open(path, { writable: true, parameter: "path" });
+      try {
+        await writeVhdxAt(file, offset, data, below === null ? {} : { parent: { read: (at, length) => below.read(at, length) } });
+        const after = await openVhdx(file);
+        return { bytesWritten: data.length, blocksAllocated: allocatedBlocks(after) - before, fileSize: file.size };
+      } finally {
+        await file.close();
+      }
+    } finally {
+      await chain.close();
+    }
+  },
+
+  /** A whole number of 512-byte sectors (the sector size new disks get), at most 64 TB (§2.6.2.2). */
+  checkVirtualSize(size: number, path: string): void {
+    const context = { parameter: "size", value: size, path, pathParameter: "path", details: { size } } as const;
+    if (!Number.isSafeInteger(size) || size <= 0 || size % NEW_LOGICAL_SECTOR_SIZE !== 0) {
+      throw new VhdError("ERROR_VHD_INVALID_SIZE", `a disk size must be a positive whole number of 512-byte sectors; ${size} is not`, context);
+    }
+    if (size > MAX_VIRTUAL_SIZE) {
+      throw new VhdError("VM_E_IMAGE_SIZE_TOO_LARGE", `${size} bytes is above the VHDX limit of 64 TB (${MAX_VIRTUAL_SIZE} bytes)`, context);
+    }
+  },
+
+  /** Default 32 MiB for a dynamic disk, 2 MiB for a fixed one (writer.ts, as New-VHD). */
+  checkBaseBlockSize(blockSize: number | undefined, type: BaseKind, path: string): number {
+    if (blockSize !== undefined) return checkVhdxBlockSize(blockSize, path, "path");
+    return type === "fixed" ? DEFAULT_FIXED_BLOCK_SIZE : DEFAULT_DYNAMIC_BLOCK_SIZE;
+  },
+
+  /** Headers, log, metadata and BAT as writer.ts lays them out; a fixed disk's every block, a dynamic one's none. */
+  baseFileSizes(size: number, type: BaseKind, blockSize: number): NewFileSizes {
+    const geometry = { virtualSize: size, blockSize, logicalSectorSize: NEW_LOGICAL_SECTOR_SIZE };
+    const metadata = planFile(geometry).dataStart;
+    const full = metadata + payloadBlockCount(geometry) * blockSize;
+    return { initialFileSize: type === "fixed" ? full : metadata, fullyExpandedSize: full };
+  },
+
+  /** writer.ts `writeVhdxBase`; progress is reported once, when the copy from `fromRaw` is done. */
+  async createBase(target: RandomAccessFile, options: CreateBaseOptions): Promise<void> {
+    throwIfCancelled(options.signal, { parameter: "path", path: options.imagePath });
+    const raw = options.fromRaw === undefined ? undefined : await options.storage.open(options.fromRaw, { parameter: "fromRaw" });
+    try {
+      await writeVhdxBase(target, {
+        kind: options.type,
+        virtualSize: options.size,
+        blockSize: options.blockSize,
+        logicalSectorSize: NEW_LOGICAL_SECTOR_SIZE,
+        ...(raw === undefined ? {} : { fromRaw: raw }),
+      });
+    } finally {
+      await raw?.close();
+    }
+    if (raw !== undefined) options.onProgress?.({ bytesDone: raw.size, bytesTotal: raw.size });
   },
 };

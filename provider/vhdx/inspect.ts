@@ -9,7 +9,7 @@ import { BAT_STATE, payloadBlockCount } from "./format";
 import type { VhdxImage } from "./reader";
 
 /** Payload blocks held in the file: FULLY_PRESENT or PARTIALLY_PRESENT (§2.5.1.1). */
-function allocatedBlocks(image: VhdxImage): number {
+export function allocatedBlocks(image: VhdxImage): number {
   let count = 0;
   for (let block = 0; block < payloadBlockCount(image); block++) {
     const { state } = image.payloadEntry(block);

@@ -118,6 +118,22 @@ export const toyDriver: DiskFormatDriver = {
     await parent.close();
     return { format: toyDriver.format, modified: new Date(), uniqueId: parent.uniqueId, virtualSize: parent.virtualSize };
   },
+  /** The toy is read-only and makes no base disks (writeToyDisk does): the seam's tests never ask it to. */
+  writeAt() {
+    return Promise.reject(new Error("the toy format is read-only"));
+  },
+  checkVirtualSize() {
+    throw new Error("the toy format makes no base disks");
+  },
+  checkBaseBlockSize() {
+    throw new Error("the toy format makes no base disks");
+  },
+  baseFileSizes() {
+    throw new Error("the toy format makes no base disks");
+  },
+  createBase() {
+    return Promise.reject(new Error("the toy format makes no base disks"));
+  },
   /** The child's id is the parent's with `+` appended: unique enough for a test. */
   async createDifferencing(target, _parent, { parentPath }) {
     const parent = await openDisk(parentPath, { drivers: [toyDriver], parameter: "parentPath" });
