@@ -91,6 +91,26 @@ export interface CreateBaseOptions {
   signal?: AbortSignal;
 }
 
+/** One check of {@link DiskFormatDriver.verify}. */
+export interface VerifyCheck {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+/** The outcome of {@link DiskFormatDriver.verify}: `ok` only when every check holds; notes never fail it. */
+export interface VerifyReport {
+  path: string;
+  ok: boolean;
+  checks: VerifyCheck[];
+  /**
+   * Facts real producers write on purpose, worth knowing but not damage: a stored geometry other than the SPEC's
+   * algorithm (qemu's force_size writes 65535/16/255), a 511-byte footer, blocks not 4 KiB-aligned, bitmap bits
+   * past the end of the disk, an ancestor that reads with warnings.
+   */
+  notes: string[];
+}
+
 /** One disk format. Implementations hold no state: one instance serves every file of the format. */
 export interface DiskFormatDriver {
   readonly format: DiskFormat;
@@ -157,4 +177,9 @@ export interface DiskFormatDriver {
    * @throws `VM_E_APP_SHUTTING_DOWN`, read errors of `fromRaw`, write errors.
    */
   createBase(target: RandomAccessFile, options: CreateBaseOptions): Promise<void>;
+  /**
+   * `vhd verify`: the disk at `path` (a file of this format) checked structure by structure, then its chain.
+   * Never throws for a damaged file: damage is a failed check.
+   */
+  verify(path: string, options?: { parameter?: ErrorParameter; storage?: Storage }): Promise<VerifyReport>;
 }

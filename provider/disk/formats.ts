@@ -9,7 +9,8 @@ import type { Storage } from "../storage/port";
 import { vhdDriver } from "../vhd/driver";
 import { vhdxDriver } from "../vhdx/driver";
 import type { RandomAccessFile } from "../storage/random-access-file";
-import type { DiskFormatDriver, OpenImageOptions, ParentFacts, WriteAtOptions, WriteAtResult } from "./driver";
+import { isVhdError } from "../errors";
+import type { DiskFormatDriver, OpenImageOptions, ParentFacts, VerifyReport, WriteAtOptions, WriteAtResult } from "./driver";
 import type { DiskImage } from "./image";
 
 /** Every driver, the default (VHD: a new disk whose name has no known extension is a VHD) first. */
@@ -32,6 +33,20 @@ export async function driverForFile(file: RandomAccessFile, drivers = DRIVERS): 
     if (await driver.probe(file)) return driver;
   }
   return driverForNewFile(file.path, drivers);
+}
+
+/** The driver whose signature the file at `path` carries; `null` for a file no driver claims (a raw image). */
+export async function claimingDriver(path: string, options: { storage?: Storage; parameter?: ErrorParameter } = {}): Promise<DiskFormatDriver | null> {
+  const { storage = localStorage, parameter = "path" } = options;
+  const file = await storage.open(path, { parameter });
+  try {
+    for (const driver of DRIVERS) {
+      if (await driver.probe(file)) return driver;
+    }
+    return null;
+  } finally {
+    await file.close();
+  }
 }
 
 /** The driver a new disk at `path` is written by: by its extension (`.vhd`, `.avhd`, `.vhdx`, `.avhdx`), else the default (VHD). */
@@ -100,4 +115,20 @@ export async function writeDisk(
   const storage = options.storage ?? localStorage;
   const driver = await driverForPath(storage, path, "path", drivers);
   return driver.writeAt(path, offset, data, { ...writeOptions, storage });
+}
+
+/**
+ * `vhd verify`: the disk at `path` checked by the driver its bytes name. A file that cannot be opened at all is a
+ * failed check, not an error.
+ */
+export async function verifyAnyDisk(path: string, options: { storage?: Storage; drivers?: readonly DiskFormatDriver[] } = {}): Promise<VerifyReport> {
+  const storage = options.storage ?? localStorage;
+  let driver: DiskFormatDriver;
+  try {
+    driver = await driverForPath(storage, path, "path", options.drivers);
+  } catch (error) {
+    if (!isVhdError(error)) throw error;
+    return { path, ok: false, checks: [{ name: "opens as a virtual disk", ok: false, detail: error.message }], notes: [] };
+  }
+  return driver.verify(path, { storage });
 }

@@ -11,9 +11,11 @@ import type {
   NewFileSizes,
   OpenImageOptions,
   ParentFacts,
+  VerifyReport,
   WriteAtOptions,
   WriteAtResult,
 } from "../disk/driver";
+import type { InspectOptions } from "./inspect";
 import { VhdError } from "../errors";
 import type { Storage } from "../storage/port";
 import type { RandomAccessFile } from "../storage/random-access-file";
@@ -23,6 +25,7 @@ import { isVhdParentFacts, readParentFacts } from "./writer/parent-footer";
 import { checkBlockSize, checkVirtualSize } from "./writer/size-rules";
 import { writeBaseDisk, writeDifferencingDisk } from "./writer/writer";
 import { writeAt } from "./writer/block-writer";
+import { verifyDisk } from "./verify";
 
 /** True when `bytes` begin with the footer cookie `conectix`. */
 function hasCookie(bytes: Uint8Array): boolean {
@@ -92,5 +95,9 @@ export const vhdDriver: DiskFormatDriver = {
 
   async createBase(target: RandomAccessFile, options: CreateBaseOptions): Promise<void> {
     await writeBaseDisk(target, { ...options, imagePath: options.imagePath });
+  },
+
+  verify(path: string, options: InspectOptions = {}): Promise<VerifyReport> {
+    return verifyDisk(path, options);
   },
 };

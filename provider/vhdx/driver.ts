@@ -13,9 +13,12 @@ import type {
   NewFileSizes,
   OpenImageOptions,
   ParentFacts,
+  VerifyReport,
   WriteAtOptions,
   WriteAtResult,
 } from "../disk/driver";
+import type { InspectOptions } from "../vhd/inspect";
+import { verifyVhdx } from "./verify";
 import { localStorage } from "../storage/local/local-storage";
 import { VhdError } from "../errors";
 import { modifiedDate } from "../storage/facts";
@@ -220,5 +223,9 @@ export const vhdxDriver: DiskFormatDriver = {
       await raw?.close();
     }
     if (raw !== undefined) options.onProgress?.({ bytesDone: raw.size, bytesTotal: raw.size });
+  },
+
+  verify(path: string, options: InspectOptions = {}): Promise<VerifyReport> {
+    return verifyVhdx(path, options);
   },
 };

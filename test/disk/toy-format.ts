@@ -134,6 +134,9 @@ export const toyDriver: DiskFormatDriver = {
   createBase() {
     return Promise.reject(new Error("the toy format makes no base disks"));
   },
+  verify() {
+    return Promise.reject(new Error("the toy format has no verifier"));
+  },
   /** The child's id is the parent's with `+` appended: unique enough for a test. */
   async createDifferencing(target, _parent, { parentPath }) {
     const parent = await openDisk(parentPath, { drivers: [toyDriver], parameter: "parentPath" });

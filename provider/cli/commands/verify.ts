@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { verifyDisk } from "../../vhd/verify";
+import { verifyAnyDisk } from "../../disk/formats";
 import { unlessCancelled } from "../cancellation";
 import { runCommand, withCommonOptions, type CommonOptions } from "../command-runner";
 import { ExitStatus } from "../exit-status";
@@ -17,7 +17,7 @@ export function registerVerify(program: Command): void {
     .argument("<path>", "the VHD file")
     .action((path: string, options: CommonOptions) =>
       runCommand(options, async ({ json, signal }) => {
-        const report = await unlessCancelled(verifyDisk(path, { parameter: "path", storage: localStorage }), signal);
+        const report = await unlessCancelled(verifyAnyDisk(path, { storage: localStorage }), signal);
         if (json) {
           printJson(report);
         } else {
