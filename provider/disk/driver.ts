@@ -138,12 +138,12 @@ export interface DiskFormatDriver {
    */
   differencingFileSizes(virtualSize: number, blockSize: number): NewFileSizes;
   /**
-   * What a new child of the disk at `parentPath` (a file of this format) records of it, read now on `storage`: the
-   * re-check right before a child is written (inputs/validate.ts `recheckParent`). Reads as little as the format
-   * allows (VHD: the footer; VHDX: headers and metadata).
-   * @throws the storage's open errors and the format's structural errors, parameter `parentPath`.
+   * What a new child of the disk open as `file` (a file of this format; the caller closes it) records of it, read
+   * now, its mtime from `storage`: the re-check right before a child is written (inputs/validate.ts
+   * `recheckParent`). Reads as little as the format allows (VHD: the footer; VHDX: headers, metadata and BAT).
+   * @throws the format's structural errors, parameter `parentPath`.
    */
-  readParentFacts(storage: Storage, parentPath: string): Promise<ParentFacts>;
+  readParentFacts(file: RandomAccessFile, storage: Storage): Promise<ParentFacts>;
   /**
    * Fills `target`, an empty (temporary) file, with a new differencing disk of this format whose parent is described
    * by `parent` (as validation's re-check read it): the parent's identity, size and where to find it recorded, no

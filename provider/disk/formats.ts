@@ -97,8 +97,13 @@ export async function readParentFacts(
   options: { storage?: Storage; drivers?: readonly DiskFormatDriver[] } = {},
 ): Promise<ParentFacts> {
   const { storage = localStorage, drivers } = options;
-  const driver = await driverForPath(storage, parentPath, "parentPath", drivers);
-  return driver.readParentFacts(storage, parentPath);
+  // One open of the parent for the re-check, whatever its format.
+  const file = await storage.open(parentPath, { parameter: "parentPath" });
+  try {
+    return await (await driverForFile(file, drivers)).readParentFacts(file, storage);
+  } finally {
+    await file.close();
+  }
 }
 
 /**

@@ -21,7 +21,7 @@ import type { Storage } from "../storage/port";
 import type { RandomAccessFile } from "../storage/random-access-file";
 import { FOOTER_COOKIE, FOOTER_SIZE, SHORT_FOOTER_SIZE, WRITTEN_LOCATORS, dynamicFileSizes, fixedFileSize } from "./format";
 import { readDiskImage, type VhdImage } from "./reader/reader";
-import { isVhdParentFacts, readParentFacts } from "./writer/parent-footer";
+import { isVhdParentFacts, readParentFactsFrom } from "./writer/parent-footer";
 import { checkBlockSize, checkVirtualSize } from "./writer/size-rules";
 import { writeBaseDisk, writeDifferencingDisk } from "./writer/writer";
 import { writeAt } from "./writer/block-writer";
@@ -61,8 +61,8 @@ export const vhdDriver: DiskFormatDriver = {
   },
 
   /** The footer and mtime only, when the footer is sound (writer/parent-footer.ts). */
-  readParentFacts(storage: Storage, parentPath: string): Promise<ParentFacts> {
-    return readParentFacts(storage, parentPath);
+  readParentFacts(file: RandomAccessFile, storage: Storage): Promise<ParentFacts> {
+    return readParentFactsFrom(file, storage);
   },
 
   /** The parent may be a VHD of any kind; see writer.ts `writeDifferencingDisk`. */

@@ -129,16 +129,11 @@ export const vhdxDriver: DiskFormatDriver = {
   },
 
   /** Opens the parent (headers, region table, metadata, BAT) and keeps what a child copies (§2.6.2.6.3). */
-  async readParentFacts(storage: Storage, parentPath: string): Promise<VhdxDiskParentFacts> {
-    const file = await storage.open(parentPath, { parameter: "parentPath" });
-    try {
-      const modified = modifiedDate(await storage.fingerprint(parentPath, "parentPath"));
-      const image = await openVhdx(file);
-      const { relativePath: _r, volumePath: _v, absoluteWin32Path: _a, ...parent } = parentFactsOf(image, {});
-      return { format: "vhdx", modified, uniqueId: image.uniqueId, virtualSize: image.virtualSize, parent };
-    } finally {
-      await file.close();
-    }
+  async readParentFacts(file: RandomAccessFile, storage: Storage): Promise<VhdxDiskParentFacts> {
+    const modified = modifiedDate(await storage.fingerprint(file.path, "parentPath"));
+    const image = await openVhdx(file);
+    const { relativePath: _r, volumePath: _v, absoluteWin32Path: _a, ...parent } = parentFactsOf(image, {});
+    return { format: "vhdx", modified, uniqueId: image.uniqueId, virtualSize: image.virtualSize, parent };
   },
 
   /**

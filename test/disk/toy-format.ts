@@ -113,9 +113,8 @@ export const toyDriver: DiskFormatDriver = {
   differencingFileSizes(virtualSize) {
     return { initialFileSize: DATA_START, fullyExpandedSize: DATA_START + virtualSize };
   },
-  async readParentFacts(storage, parentPath) {
-    const parent = await openDisk(parentPath, { drivers: [toyDriver], parameter: "parentPath", storage });
-    await parent.close();
+  async readParentFacts(file) {
+    const parent = await toyDriver.open(file);
     return { format: toyDriver.format, modified: new Date(), uniqueId: parent.uniqueId, virtualSize: parent.virtualSize };
   },
   /** The toy is read-only and makes no base disks (writeToyDisk does): the seam's tests never ask it to. */

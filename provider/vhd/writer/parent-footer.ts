@@ -20,7 +20,7 @@ import {
 import type { ParentFacts as DiskParentFacts } from "../../disk/driver";
 import { readDiskImage } from "../reader/reader";
 import { modifiedDate } from "../../storage/facts";
-import type { Storage } from "../../storage/port";
+import type { RandomAccessFile, Storage } from "../../storage/port";
 
 /** The parent facts a VHD child records. */
 export interface ParentFacts extends DiskParentFacts {
@@ -61,15 +61,21 @@ function vhdParentFacts(footer: Footer, modified: Date): ParentFacts {
 export async function readParentFacts(storage: Storage, parentPath: string): Promise<ParentFacts> {
   const file = await storage.open(parentPath, { parameter: "parentPath" });
   try {
-    const modified = modifiedDate(await storage.fingerprint(parentPath, "parentPath"));
-    if (file.size >= FOOTER_SIZE) {
-      const decoded = decodeFooter(await file.read(file.size - FOOTER_SIZE, FOOTER_SIZE));
-      if (isSoundFooter(decoded)) return vhdParentFacts(decoded.footer, modified);
-    }
-    // The same open file, read as a whole VHD: one open of the parent whatever its footer.
-    const image = await readDiskImage(file, { parameter: "parentPath" });
-    return vhdParentFacts(image.footer, modified);
+    return await readParentFactsFrom(file, storage);
   } finally {
     await file.close();
   }
+}
+
+/** {@link readParentFacts} of the parent already open as `file` (the caller closes it). */
+export async function readParentFactsFrom(file: RandomAccessFile, storage: Storage): Promise<ParentFacts> {
+  const parentPath = file.path;
+  const modified = modifiedDate(await storage.fingerprint(parentPath, "parentPath"));
+  if (file.size >= FOOTER_SIZE) {
+    const decoded = decodeFooter(await file.read(file.size - FOOTER_SIZE, FOOTER_SIZE));
+    if (isSoundFooter(decoded)) return vhdParentFacts(decoded.footer, modified);
+  }
+  // The same open file, read as a whole VHD: one open of the parent whatever its footer.
+  const image = await readDiskImage(file, { parameter: "parentPath" });
+  return vhdParentFacts(image.footer, modified);
 }
