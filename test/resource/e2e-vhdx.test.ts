@@ -2,7 +2,9 @@
  * End to end, real Pulumi CLI, VHDX: a chain of depth 3 off a VHDX golden image (children made by the VHDX driver),
  * no changes on an untouched stack, a golden-image edit (which also gives the golden image a new DataWriteGuid, so the
  * children's parent_linkage no longer matches, by MS-VHDX §2.6.2.6.3) planning a replace of every descendant with
- * reasons, and `destroy` leaving only the golden image.
+ * reasons, `up` rebuilding the chain off the edited golden image, and `destroy` leaving only the golden image. (A VM
+ * write into a managed VHDX leaf is not tested here: it changes the leaf's DataWriteGuid, which the resource takes as
+ * the disk's identity; README, known limits.)
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
@@ -89,6 +91,16 @@ describe("DifferencingDisk with VHDX under the real CLI", () => {
     // link above `a` no longer matches), so they carry no reason of their own (README, known limits).
     const reasonsOfA = (steps.get("a") ?? []).flatMap((step) => step.replaceReasons ?? []);
     expect(reasonsOfA.sort()).toEqual(["parentChecksum", "parentUniqueId"]);
+  });
+
+  it("up rebuilds the chain at the same paths off the edited golden image, and the stack is clean again", async () => {
+    const up = await disks.stack.up();
+    expect(up.code, up.output).toBe(0);
+    expect(await disks.outputsOf("c")).toMatchObject({ imagePath: path("c"), chainDepth: 3 });
+    expect(await disks.outputsOf("a")).toMatchObject({ parentUniqueId: await uniqueIdOf(disks.golden), parentChecksum: sha256Of(disks.golden) });
+    expect(vhdRead(path("c"), 4096, 512)).toEqual(Buffer.alloc(512, 0xc3));
+    const preview = await disks.stack.preview(["--expect-no-changes"]);
+    expect(preview.code, preview.output).toBe(0);
   });
 
   it("destroy removes exactly the disks and never touches the golden image", async () => {
