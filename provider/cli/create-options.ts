@@ -24,7 +24,7 @@ export function pathRulesFrom(options: { posixPaths?: boolean }): PathRules {
 
 /** Adds `--block-size` and `--posix-paths`, shared by `create` and `create-differencing`. */
 export function withCreateOptions(command: Command): Command {
-  return withPathRulesOption(command).option("--block-size <bytes>", "bytes per block: 512KiB, 1MiB or 2MiB (default 2MiB)");
+  return withPathRulesOption(command).option("--block-size <bytes>", "bytes per block: VHD 512KiB, 1MiB or 2MiB (default 2MiB); VHDX a power of two from 1MiB to 256MiB (default 2MiB for a child, 32MiB dynamic, 2MiB fixed)");
 }
 
 /** The create options as the ops take them; `file` is the new disk, named in errors. */

@@ -12,12 +12,14 @@ export function describeDisk(info: DiskInfo): OutputLine[] {
   const { creator, geometry, parent } = info;
   const fields: OutputLine[] = [
     ["image", info.path],
+    ["format", info.format],
     ["type", info.type],
     ["virtual size", formatByteCount(info.virtualSize)],
     ["file size", formatByteCount(info.fileSize)],
+    ["sector size", `${info.logicalSectorSize} logical, ${info.physicalSectorSize} physical`],
     ["unique id", info.uniqueId],
-    ["creator", `${creator.application.trim()} ${creator.version} (${creator.hostOs.trim()})`],
-    ["geometry", `${geometry.cylinders}/${geometry.heads}/${geometry.sectorsPerTrack} (C/H/S)`],
+    ["creator", [creator.application.trim(), creator.version, creator.hostOs === undefined ? undefined : `(${creator.hostOs.trim()})`].filter((part) => part !== undefined).join(" ")],
+    ["geometry", geometry === undefined ? undefined : `${geometry.cylinders}/${geometry.heads}/${geometry.sectorsPerTrack} (C/H/S)`],
     ["block size", info.blockSize === null ? undefined : formatByteCount(info.blockSize)],
     ["allocated blocks", info.allocatedBlocks ?? undefined],
     ["alignment", `${info.alignment} (${info.alignment === 1 ? "block data 4 KiB-aligned" : "not 4 KiB-aligned"})`],

@@ -45,6 +45,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   "set-parent": async () => (await import("./commands/set-parent")).registerSetParent,
   merge: async () => (await import("./commands/merge")).registerMerge,
   checksum: async () => (await import("./commands/checksum")).registerChecksum,
+  convert: async () => (await import("./commands/convert")).registerConvert,
 };
 
 /** Registers the subcommand argv names, or all of them (for help, `vhd help x` and unknown commands), then runs. */

@@ -505,11 +505,23 @@ export async function openChainFrom(leaf: DiskImage, options: OpenChainOptions =
 }
 
 /**
- * What a child and the parent it found must share beyond the identity: the virtual size. (A chain mixing formats,
- * a VHDX child off a VHD parent or the reverse, is refused here once a second driver exists.)
- * @throws `ERROR_VHD_CHILD_PARENT_SIZE_MISMATCH`.
+ * What a child and the parent it found must share beyond the identity: the format (a VHDX child off a VHD parent,
+ * or the reverse, is refused, as Hyper-V refuses it) and the virtual size.
+ * @throws `ERROR_VHD_INVALID_TYPE` (mixed formats), `ERROR_VHD_CHILD_PARENT_SIZE_MISMATCH`.
  */
 function checkLink(child: DiskImage, parent: DiskImage): void {
+  if (parent.format !== child.format) {
+    throw new VhdError(
+      "ERROR_VHD_INVALID_TYPE",
+      `the ${child.format.toUpperCase()} child ${child.path} names the ${parent.format.toUpperCase()} disk ${parent.path} ` +
+        "as its parent: a chain never mixes VHD and VHDX. Convert the parent (`vhd convert`) and re-create the child",
+      {
+        parameter: child.file.parameter,
+        path: child.path,
+        details: { childFormat: child.format, parentFormat: parent.format, parentPath: parent.path },
+      },
+    );
+  }
   if (parent.virtualSize !== child.virtualSize) {
     throw new VhdError(
       "ERROR_VHD_CHILD_PARENT_SIZE_MISMATCH",

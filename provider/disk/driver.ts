@@ -3,6 +3,8 @@
  * and validation need. `vhd/driver.ts` is the first driver; `formats.ts` holds the list and picks one.
  */
 import type { ErrorParameter } from "../errors";
+import type { Storage } from "../storage/port";
+import type { ProgressCallback } from "../support/progress";
 import type { RandomAccessFile } from "../storage/random-access-file";
 import type { DiskFormat, DiskImage } from "./image";
 
@@ -33,6 +35,10 @@ export interface ParentFacts {
   readonly format: DiskFormat;
   /** The parent file's modification time. */
   readonly modified: Date;
+  /** The identity a child records of the parent, in the form {@link DiskImage.uniqueId} takes. */
+  readonly uniqueId: string;
+  /** The parent's virtual size in bytes. */
+  readonly virtualSize: number;
 }
 
 /** Options of {@link DiskFormatDriver.createDifferencing}. */
@@ -45,6 +51,64 @@ export interface CreateDifferencingOptions {
   blockSize: number;
   /** Stops the write with `VM_E_APP_SHUTTING_DOWN`. */
   signal?: AbortSignal;
+}
+
+/** Options of {@link DiskFormatDriver.writeAt}. */
+export interface WriteAtOptions {
+  /** Cancels between blocks with `VM_E_APP_SHUTTING_DOWN`; blocks already written stay written (the disk stays consistent). */
+  signal?: AbortSignal;
+  /** Where the disk and its ancestors are (default: this machine). */
+  storage?: Storage;
+}
+
+/** What {@link DiskFormatDriver.writeAt} did. */
+export interface WriteAtResult {
+  bytesWritten: number;
+  /** Data blocks the write put into the file. */
+  blocksAllocated: number;
+  /** File size afterwards, bytes. */
+  fileSize: number;
+}
+
+/** Which kind of base disk: every block allocated up front (`fixed`) or as written (`dynamic`). */
+export type BaseKind = "fixed" | "dynamic";
+
+/** Options of {@link DiskFormatDriver.createBase}, as validation checked them. */
+export interface CreateBaseOptions {
+  /** The disk's final path (not the temporary file), for errors. */
+  imagePath: string;
+  /** Virtual size in bytes, as {@link DiskFormatDriver.checkVirtualSize} accepted it. */
+  size: number;
+  type: BaseKind;
+  /** Bytes per block, as {@link DiskFormatDriver.checkBaseBlockSize} returned it. */
+  blockSize: number;
+  /** A raw image whose bytes become the content; all-zero blocks of a dynamic disk stay unallocated. */
+  fromRaw?: string;
+  /** Where `fromRaw` is. */
+  storage: Storage;
+  /** Progress of the copy from `fromRaw` (bytes of the raw image). */
+  onProgress?: ProgressCallback;
+  signal?: AbortSignal;
+}
+
+/** One check of {@link DiskFormatDriver.verify}. */
+export interface VerifyCheck {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+/** The outcome of {@link DiskFormatDriver.verify}: `ok` only when every check holds; notes never fail it. */
+export interface VerifyReport {
+  path: string;
+  ok: boolean;
+  checks: VerifyCheck[];
+  /**
+   * Facts real producers write on purpose, worth knowing but not damage: a stored geometry other than the SPEC's
+   * algorithm (qemu's force_size writes 65535/16/255), a 511-byte footer, blocks not 4 KiB-aligned, bitmap bits
+   * past the end of the disk, an ancestor that reads with warnings.
+   */
+  notes: string[];
 }
 
 /** One disk format. Implementations hold no state: one instance serves every file of the format. */
@@ -74,6 +138,13 @@ export interface DiskFormatDriver {
    */
   differencingFileSizes(virtualSize: number, blockSize: number): NewFileSizes;
   /**
+   * What a new child of the disk open as `file` (a file of this format; the caller closes it) records of it, read
+   * now, its mtime from `storage`: the re-check right before a child is written (inputs/validate.ts
+   * `recheckParent`). Reads as little as the format allows (VHD: the footer; VHDX: headers, metadata and BAT).
+   * @throws the format's structural errors, parameter `parentPath`.
+   */
+  readParentFacts(file: RandomAccessFile, storage: Storage): Promise<ParentFacts>;
+  /**
    * Fills `target`, an empty (temporary) file, with a new differencing disk of this format whose parent is described
    * by `parent` (as validation's re-check read it): the parent's identity, size and where to find it recorded, no
    * data. The parent is not read again. Checking the parent's chain is the caller's job (validation).
@@ -81,4 +152,34 @@ export interface DiskFormatDriver {
    *   `VM_E_APP_SHUTTING_DOWN`, write errors (`ERROR_DISK_FULL`, ...).
    */
   createDifferencing(target: RandomAccessFile, parent: ParentFacts, options: CreateDifferencingOptions): Promise<void>;
+  /**
+   * Writes `data` at virtual byte `offset` of the disk at `path` (a file of this format), allocating blocks as
+   * needed; a differencing disk's parent is read (for a partly written sector) and never written.
+   * @throws `E_INVALIDARG` (range outside the disk), the disk's and its chain's open errors, `VM_E_APP_SHUTTING_DOWN`,
+   *   write errors (`ERROR_DISK_FULL`, ...).
+   */
+  writeAt(path: string, offset: number, data: Uint8Array, options?: WriteAtOptions): Promise<WriteAtResult>;
+  /**
+   * Checks a base disk's virtual size (bytes) against the format's rules (VHD: 512-byte sectors, 2040 GiB; VHDX:
+   * 512-byte sectors, 64 TB).
+   * @throws `ERROR_VHD_INVALID_SIZE`, `VM_E_IMAGE_SIZE_TOO_LARGE` (parameter `size`, path as `path`).
+   */
+  checkVirtualSize(size: number, path: string): void;
+  /**
+   * The block size of a new base disk of `type` at `path`: `blockSize` when allowed, else the format's default.
+   * @throws `ERROR_VHD_INVALID_BLOCK_SIZE` (parameter `blockSize`, path as `path`).
+   */
+  checkBaseBlockSize(blockSize: number | undefined, type: BaseKind, path: string): number;
+  /** The file sizes of a new base disk (bytes), for the volume checks. */
+  baseFileSizes(size: number, type: BaseKind, blockSize: number): NewFileSizes;
+  /**
+   * Fills `target`, an empty (temporary) file, with a new fixed or dynamic disk.
+   * @throws `VM_E_APP_SHUTTING_DOWN`, read errors of `fromRaw`, write errors.
+   */
+  createBase(target: RandomAccessFile, options: CreateBaseOptions): Promise<void>;
+  /**
+   * `vhd verify`: the disk at `path` (a file of this format) checked structure by structure, then its chain.
+   * Never throws for a damaged file: damage is a failed check.
+   */
+  verify(path: string, options?: { parameter?: ErrorParameter; storage?: Storage }): Promise<VerifyReport>;
 }

@@ -80,6 +80,11 @@ export interface DiskImage {
   /** What a differencing disk records of its parent; `null` for a fixed or dynamic disk. */
   parentReference(): ParentReference | null;
   /**
+   * The byte ranges of the file (offsets and lengths in bytes) that record where the parent is: what a relink
+   * rewrites, read as zeros by the unlinked checksum (vhd/unlinked-checksum.ts). Empty for a fixed or dynamic disk.
+   */
+  parentLinkRanges(): { offset: number; length: number }[];
+  /**
    * Splits the virtual range `[offset, offset + length)` (bytes, inside the disk) into extents, in order, adjacent
    * ones of a kind merged. Reads only the maps (BAT, bitmaps), never data.
    */

@@ -15,10 +15,9 @@ import type { Storage } from "../storage/port";
 import { openChain } from "../disk/chain";
 import type { DiskImage } from "../disk/image";
 import { describeChain, type DiskInfo } from "../vhd/inspect";
-import { driverForNewFile } from "../disk/formats";
-import { SECTOR_SIZE, dynamicFileSizes, fixedFileSize, formatUniqueId } from "../vhd/format";
-import { readParentFacts, type VhdParentFacts } from "../vhd/writer/parent-footer";
-import { checkBlockSize, checkVirtualSize } from "../vhd/writer/size-rules";
+import type { DiskFormatDriver, ParentFacts } from "../disk/driver";
+import { driverForNewFile, readParentFactsAt } from "../disk/formats";
+import { SECTOR_SIZE } from "../vhd/format";
 import { pathsEqual, resolveDiskPaths, resolveSinglePath, type DiskPathsInput, type PathRuleOptions } from "./paths";
 
 const MB = 1024 * 1024;
@@ -67,7 +66,7 @@ export interface ValidatedDifferencingRequest extends TargetFacts {
 /** The parent as checked: its description and the facts a child records of it. */
 export interface CheckedParent {
   info: DiskInfo;
-  facts: VhdParentFacts;
+  facts: ParentFacts;
 }
 
 /**
@@ -93,9 +92,26 @@ export async function validateCreateDifferencing(
   const blockSize = driver.checkBlockSize(request.blockSize, imagePath);
   checkDistinctPaths(imagePath, parentPath);
   const parent = await checkParent(parentPath, options.storage);
+  checkSameFormat(driver.format, imagePath, parent);
   const sizes = driver.differencingFileSizes(parent.virtualSize, blockSize);
   const target = await checkTarget(imagePath, "imagePath", { ...sizes, needsFullSize: false }, options);
   return { imagePath, parentPath, blockSize, parent, ...target };
+}
+
+/**
+ * Refuses a child of another format than its parent (`.vhdx` off a VHD, `.vhd` off a VHDX): Hyper-V's chains never
+ * mix formats, and the child's format follows its name (disk/formats.ts `driverForNewFile`, as New-VHD).
+ * @throws VhdError `ERROR_VHD_INVALID_TYPE` (parameter `parentPath`).
+ */
+export function checkSameFormat(childFormat: DiskInfo["format"], imagePath: string, parent: DiskInfo): void {
+  if (parent.format === childFormat) return;
+  const [child, parentFormat] = [childFormat.toUpperCase(), parent.format.toUpperCase()];
+  throw new VhdError(
+    "ERROR_VHD_INVALID_TYPE",
+    `parentPath is a ${parentFormat} disk but imagePath names a ${child} file: a chain never mixes VHD and VHDX. ` +
+      `Name the child .${parent.format}, or convert the parent first (\`vhd convert\`)`,
+    { parameter: "parentPath", path: parent.path, details: { imagePath, childFormat, parentFormat: parent.format } },
+  );
 }
 
 /**
@@ -113,8 +129,8 @@ export function checkDistinctPaths(imagePath: string, parentPath: string): void 
 }
 
 /**
- * Checks that `parentPath` names a readable, valid VHD (not a VHDX, not a raw file) whose own chain resolves, within
- * the VHD size limit. Ops re-check it right before writing ({@link recheckParent}), so that a parent removed or
+ * Checks that `parentPath` names a readable, valid VHD or VHDX (not a raw file) whose own chain resolves, within
+ * its format's size limit (VHD 2040 GiB, VHDX 64 TB). Ops re-check it right before writing ({@link recheckParent}), so that a parent removed or
  * damaged since validation is refused, not half-used.
  *
  * @throws VhdError with parameter `parentPath`: `ERROR_PATH_NOT_FOUND` (missing, a folder, behind a file); the
@@ -164,13 +180,14 @@ function refuseMisfitFileSize(images: readonly DiskImage[]): void {
 
 /**
  * The check ops run right before writing, after {@link checkParent} passed for `validated`: cheap when nothing
- * changed (the parent is still a file whose sound footer carries the same unique id and size: one 512-byte read, not
- * the whole chain again), and otherwise the full {@link checkParent}, so a parent removed, replaced or damaged in
- * its footer since validation gets exactly the errors validation gives. Damage behind an unchanged footer (header,
- * BAT, the parent's own ancestors) is not looked for again: the writer reads only the footer.
+ * changed (the parent is still a file of the same format whose driver reads the same unique id and size: for a VHD
+ * one 512-byte footer read, for a VHDX its headers and metadata; not the whole chain again), and otherwise the full
+ * {@link checkParent}, so a parent removed, replaced or damaged since validation gets exactly the errors validation
+ * gives. Damage the driver's `readParentFacts` does not read (a VHD's header and BAT, the parent's own ancestors) is
+ * not looked for again.
  *
- * @returns `validated` (as `info`) when unchanged, else what `checkParent` finds now; and the footer and mtime read
- *   now (`facts`), which is all a writer needs of the parent.
+ * @returns `validated` (as `info`) when unchanged, else what `checkParent` finds now; and the driver's facts read now
+ *   (`facts`), which is all a writer needs of the parent.
  * @throws what {@link checkParent} throws.
  */
 export async function recheckParent(
@@ -179,14 +196,15 @@ export async function recheckParent(
   storage: Storage = localStorage,
 ): Promise<CheckedParent> {
   await requireParentFile(storage, parentPath);
-  const facts = await readParentFacts(storage, parentPath).catch(() => null);
+  const facts = await readParentFactsAt(parentPath, { storage }).catch(() => null);
   const unchanged =
     facts !== null &&
-    formatUniqueId(facts.footer.uniqueId) === validated.uniqueId &&
-    facts.footer.currentSize === validated.virtualSize;
+    facts.format === validated.format &&
+    facts.uniqueId === validated.uniqueId &&
+    facts.virtualSize === validated.virtualSize;
   if (unchanged) return { info: validated, facts };
   const info = await checkParent(parentPath, storage);
-  return { info, facts: await readParentFacts(storage, parentPath) };
+  return { info, facts: await readParentFactsAt(parentPath, { storage }) };
 }
 
 /** `ERROR_PATH_NOT_FOUND` unless `parentPath` leads to a regular file (links followed). */
@@ -243,7 +261,7 @@ export interface ValidatedBaseRequest extends TargetFacts {
 
 /**
  * The contract's size rows that depend on the intended format (MB = 2^20 bytes, as Virtual PC counts). The VHD limit
- * of 2040 GiB applies to every format (`checkVirtualSize`).
+ * of its format (VHD 2040 GiB, VHDX 64 TB; the driver's `checkVirtualSize`) applies whatever the intended format.
  */
 const FORMAT_SIZE_LIMITS: Readonly<Record<IntendedFormat, { min: number; max?: number }>> = {
   unformatted: { min: 3 * MB },
@@ -272,14 +290,12 @@ export async function validateCreateBase(
       pathParameter: "path",
     });
   }
-  const blockSize = checkBlockSize(request.blockSize, target, "path");
+  const driver = driverForNewFile(target);
+  const blockSize = driver.checkBaseBlockSize(request.blockSize, type, target);
   const fromRaw = request.fromRaw === undefined ? undefined : resolveSinglePath(request.fromRaw, "fromRaw", options);
   const rawSize = fromRaw === undefined ? undefined : await rawSourceSize(options.storage ?? localStorage, fromRaw);
-  const size = checkBaseSize(request, target, rawSize);
-  const sizes =
-    type === "fixed"
-      ? { initialFileSize: fixedFileSize(size), fullyExpandedSize: fixedFileSize(size) }
-      : dynamicFileSizes(size, blockSize, 0);
+  const size = checkBaseSize(request, target, rawSize, driver);
+  const sizes = driver.baseFileSizes(size, type, blockSize);
   const facts = await checkTarget(target, "path", { ...sizes, needsFullSize: type === "fixed" }, options);
   return { path: target, size, type, ...(fromRaw === undefined ? {} : { fromRaw }), blockSize, ...facts };
 }
@@ -297,9 +313,9 @@ async function rawSourceSize(storage: Storage, fromRaw: string): Promise<number>
 
 /**
  * The size of a base disk: as given, or the raw source's size rounded up to a whole sector. A size given explicitly
- * is never rounded (`checkVirtualSize`).
+ * is never rounded (the driver's `checkVirtualSize`).
  */
-function checkBaseSize(request: BaseRequest, target: string, rawSize: number | undefined): number {
+function checkBaseSize(request: BaseRequest, target: string, rawSize: number | undefined, driver: DiskFormatDriver): number {
   const size = request.size ?? (rawSize === undefined ? undefined : Math.ceil(rawSize / SECTOR_SIZE) * SECTOR_SIZE);
   if (size === undefined) {
     throw new VhdError("E_POINTER", "size is missing; give the disk's virtual size in bytes", {
@@ -308,7 +324,7 @@ function checkBaseSize(request: BaseRequest, target: string, rawSize: number | u
       pathParameter: "path",
     });
   }
-  checkVirtualSize(size, target, "path");
+  driver.checkVirtualSize(size, target);
   const format = request.intendedFormat ?? "unformatted";
   const limits = FORMAT_SIZE_LIMITS[format];
   if (limits === undefined) {

@@ -8,7 +8,7 @@ import { localStorage } from "../storage/local/local-storage";
 import { throwIfCancelled } from "../support/cancellation";
 import type { ProgressCallback } from "../support/progress";
 import { describeNewDisk } from "../vhd/inspect";
-import { writeBaseDisk } from "../vhd/writer/writer";
+import { driverForNewFile } from "../disk/formats";
 import { creationError, writeNewImage, type CreatedImage } from "./create-image";
 
 /** Arguments of {@link createBaseDisk}. */
@@ -45,7 +45,7 @@ export async function createBaseDisk(args: CreateBaseDiskArgs): Promise<CreatedI
     return await writeNewImage(
       image,
       async (file, writeSignal) => {
-        await writeBaseDisk(file, {
+        await driverForNewFile(path).createBase(file, {
           storage,
           imagePath: path,
           size: request.size,

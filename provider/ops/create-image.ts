@@ -8,7 +8,8 @@ import { createFileAtomically, type FileWriter } from "../storage/atomic-create"
 import type { Storage } from "../storage/port";
 import { throwIfCancelled } from "../support/cancellation";
 import type { ProgressCallback } from "../support/progress";
-import { openDiskImage, type VhdImage } from "../vhd/reader/reader";
+import { openDisk } from "../disk/formats";
+import type { DiskImage } from "../disk/image";
 import type { DiskInfo } from "../vhd/inspect";
 import { createFolderChain } from "./folder-chain";
 
@@ -41,7 +42,7 @@ export interface NewImage {
 export async function writeNewImage(
   image: NewImage,
   write: FileWriter<void>,
-  describe: (written: VhdImage) => DiskInfo,
+  describe: (written: DiskImage) => DiskInfo,
 ): Promise<CreatedImage> {
   const { storage, path: target, parameter, signal, onProgress } = image;
   const folders = await createFolderChain(storage, image.missingFolders, parameter);
@@ -49,7 +50,7 @@ export async function writeNewImage(
   try {
     await createFileAtomically(target, write, { storage, signal, parameter });
     published = true;
-    const written = await openDiskImage(target, { parameter, storage });
+    const written = await openDisk(target, { parameter, storage });
     let info: DiskInfo;
     try {
       info = describe(written);

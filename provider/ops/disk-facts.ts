@@ -15,7 +15,7 @@ export interface ChildFacts {
   blockSize: number;
   /** The parent's unique id as recorded in the disk's header (the link Hyper-V checks). */
   parentUniqueId: string;
-  /** The parent's time stamp as recorded in the disk's header, ISO 8601. */
+  /** The parent's time stamp as recorded in the disk's header, ISO 8601; empty for a VHDX, which records none. */
   parentTimeStamp: string;
   /** Absolute paths of every ancestor, the parent first and the base last. */
   chain: string[];
@@ -44,7 +44,7 @@ export function childFacts(info: DiskInfo): ChildFacts {
     virtualSize: info.virtualSize,
     blockSize: info.blockSize,
     parentUniqueId: parent.uniqueId,
-    parentTimeStamp: parent.timestamp,
+    parentTimeStamp: parent.timestamp ?? "",
     chain,
     chainDepth: chain.length,
     resolvedParentPath: parent.resolvedPath,

@@ -146,9 +146,16 @@ async function ownIdentity(diskPath: string, fingerprint: FileFingerprint, stora
   }
 }
 
-/** True for `checkParent`'s error about a disk that opens but whose own parent (or one further up) is not found. */
+/**
+ * True for `checkParent`'s error about a disk that opens but whose own parent (or one further up) is not found, or
+ * no longer carries the id the disk links to: a VHDX golden image written into gets a new DataWriteGuid (MS-VHDX
+ * §2.6.2.6.3), so in the preview of that edit every disk below it is in this state until the cascade rebuilds it.
+ */
 function brokenAbove(error: unknown): boolean {
-  return isVhdError(error) && isVhdError(error.cause, "ERROR_VHD_PARENT_VHD_NOT_FOUND");
+  return (
+    isVhdError(error) &&
+    (isVhdError(error.cause, "ERROR_VHD_PARENT_VHD_NOT_FOUND") || isVhdError(error.cause, "ERROR_VHD_CHILD_PARENT_ID_MISMATCH"))
+  );
 }
 
 /** A disk's unique id, type and chain on `storage`, read once per host, path and fingerprint in this process. */

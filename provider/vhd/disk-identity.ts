@@ -6,8 +6,7 @@
 import { type ErrorParameter, type VhdError, isVhdError } from "../errors";
 import { localStorage } from "../storage/local/local-storage";
 import type { Storage } from "../storage/port";
-import { openDiskImage } from "./reader/reader";
-import { formatUniqueId } from "./format";
+import { openDisk } from "../disk/formats";
 
 /** The outcome of {@link identifyDisk}. */
 export type FoundDisk =
@@ -35,13 +34,13 @@ export async function identifyDisk(
   if (kind === "folder") return { kind: "not-a-vhd", reason: "it is a folder" };
   let image;
   try {
-    image = await openDiskImage(path, { parameter, storage });
+    image = await openDisk(path, { parameter, storage });
   } catch (error) {
     if (isContentError(error)) return { kind: "not-a-vhd", reason: error.reason };
     throw error;
   }
   try {
-    return { kind: "vhd", uniqueId: formatUniqueId(image.footer.uniqueId) };
+    return { kind: "vhd", uniqueId: image.uniqueId };
   } finally {
     await image.close();
   }

@@ -3,14 +3,29 @@
  * reader, writes a new differencing disk with the writer, and gives validation the VHD's block sizes and the file
  * sizes of a new differencing disk.
  */
-import type { CreateDifferencingOptions, DiskFormatDriver, NewFileSizes, OpenImageOptions, ParentFacts } from "../disk/driver";
+import type {
+  BaseKind,
+  CreateBaseOptions,
+  CreateDifferencingOptions,
+  DiskFormatDriver,
+  NewFileSizes,
+  OpenImageOptions,
+  ParentFacts,
+  VerifyReport,
+  WriteAtOptions,
+  WriteAtResult,
+} from "../disk/driver";
+import type { InspectOptions } from "./inspect";
 import { VhdError } from "../errors";
+import type { Storage } from "../storage/port";
 import type { RandomAccessFile } from "../storage/random-access-file";
-import { FOOTER_COOKIE, FOOTER_SIZE, SHORT_FOOTER_SIZE, WRITTEN_LOCATORS, dynamicFileSizes } from "./format";
+import { FOOTER_COOKIE, FOOTER_SIZE, SHORT_FOOTER_SIZE, WRITTEN_LOCATORS, dynamicFileSizes, fixedFileSize } from "./format";
 import { readDiskImage, type VhdImage } from "./reader/reader";
-import { isVhdParentFacts } from "./writer/parent-footer";
-import { checkBlockSize } from "./writer/size-rules";
-import { writeDifferencingDisk } from "./writer/writer";
+import { isVhdParentFacts, readParentFactsFrom } from "./writer/parent-footer";
+import { checkBlockSize, checkVirtualSize } from "./writer/size-rules";
+import { writeBaseDisk, writeDifferencingDisk } from "./writer/writer";
+import { writeAt } from "./writer/block-writer";
+import { verifyDisk } from "./verify";
 
 /** True when `bytes` begin with the footer cookie `conectix`. */
 function hasCookie(bytes: Uint8Array): boolean {
@@ -25,7 +40,9 @@ export const vhdDriver: DiskFormatDriver = {
   /** The footer cookie at the tail (512 or, before Virtual PC 2004, 511 bytes from the end) or at the head (§1.1). */
   async probe(file: RandomAccessFile): Promise<boolean> {
     if (file.size < SHORT_FOOTER_SIZE) return false;
-    const places = [file.size - SHORT_FOOTER_SIZE, ...(file.size >= FOOTER_SIZE ? [file.size - FOOTER_SIZE, 0] : [])];
+    // The 512-byte tail first: every producer since Virtual PC 2004 writes it, so one read settles most files.
+    const places = [...(file.size >= FOOTER_SIZE ? [file.size - FOOTER_SIZE] : []), file.size - SHORT_FOOTER_SIZE];
+    if (file.size >= FOOTER_SIZE) places.push(0);
     for (const offset of places) {
       if (hasCookie(await file.read(offset, FOOTER_COOKIE.length))) return true;
     }
@@ -45,6 +62,11 @@ export const vhdDriver: DiskFormatDriver = {
     return dynamicFileSizes(virtualSize, blockSize, WRITTEN_LOCATORS.length);
   },
 
+  /** The footer and mtime only, when the footer is sound (writer/parent-footer.ts). */
+  readParentFacts(file: RandomAccessFile, storage: Storage): Promise<ParentFacts> {
+    return readParentFactsFrom(file, storage);
+  },
+
   /** The parent may be a VHD of any kind; see writer.ts `writeDifferencingDisk`. */
   async createDifferencing(target: RandomAccessFile, parent: ParentFacts, options: CreateDifferencingOptions): Promise<void> {
     if (!isVhdParentFacts(parent)) {
@@ -52,5 +74,32 @@ export const vhdDriver: DiskFormatDriver = {
       throw new VhdError("ERROR_VHD_INVALID_TYPE", reason, { parameter: "parentPath", path: options.parentPath });
     }
     await writeDifferencingDisk(target, parent, options);
+  },
+
+  /** writer/block-writer.ts `writeAt`: the disk opened strictly, blocks appended as Virtual PC does. */
+  writeAt(path: string, offset: number, data: Uint8Array, options: WriteAtOptions = {}): Promise<WriteAtResult> {
+    return writeAt(path, offset, data, options);
+  },
+
+  checkVirtualSize(size: number, path: string): void {
+    checkVirtualSize(size, path, "path");
+  },
+
+  /** A fixed VHD has no blocks; its block size is unused. */
+  checkBaseBlockSize(blockSize: number | undefined, _type: BaseKind, path: string): number {
+    return checkBlockSize(blockSize, path, "path");
+  },
+
+  baseFileSizes(size: number, type: BaseKind, blockSize: number): NewFileSizes {
+    if (type === "fixed") return { initialFileSize: fixedFileSize(size), fullyExpandedSize: fixedFileSize(size) };
+    return dynamicFileSizes(size, blockSize, 0);
+  },
+
+  async createBase(target: RandomAccessFile, options: CreateBaseOptions): Promise<void> {
+    await writeBaseDisk(target, { ...options, imagePath: options.imagePath });
+  },
+
+  verify(path: string, options: InspectOptions = {}): Promise<VerifyReport> {
+    return verifyDisk(path, options);
   },
 };

@@ -4,10 +4,12 @@
  */
 import { VhdError, isVhdError, type ErrorName, type ErrorParameter } from "../errors";
 import { openChainFrom, type DiskChain, type ParentAttempt } from "../disk/chain";
-import type { DiskImage, DiskKind } from "../disk/image";
+import { openDisk } from "../disk/formats";
+import type { DiskFormat, DiskImage, DiskKind } from "../disk/image";
 import type { Storage } from "../storage/port";
-import { VhdImage, openDiskImage } from "./reader/reader";
-import { parentCandidates } from "./reader/parent-locator";
+import { VhdxImage } from "../vhdx/reader";
+import { describeVhdx } from "../vhdx/inspect";
+import { VhdImage } from "./reader/reader";
 import {
   FOOTER_SIZE,
   SECTOR_SIZE,
@@ -35,16 +37,19 @@ export interface ChainEntry {
 
 /** What a differencing disk records about its parent, and where it was found. */
 export interface ParentInfo {
-  /** The parent's unique id as recorded (16 bytes, hex in file order, dashed like libvhdi prints it). */
+  /**
+   * The parent's unique id as recorded: VHD, 16 bytes, hex in file order, dashed like libvhdi prints it; VHDX, the
+   * `parent_linkage` GUID (the parent's DataWriteGuid), lower case without braces.
+   */
   uniqueId: string;
-  /** The parent unicode name as stored (a file name, or Hyper-V's absolute Windows path). */
+  /** VHD: the parent unicode name as stored (a file name, or Hyper-V's absolute Windows path); VHDX: the file name the locator gives. */
   name: string;
-  /** The parent locators in slot order, with the path each stores. */
+  /** VHD: the parent locators in slot order, with the path each stores; VHDX: the locator's path keys and values. */
   locators: { code: string; path: string | null }[];
   /** The parent file the chain resolved to; `null` when it could not be found (see `DiskInfo.chainError`). */
   resolvedPath: string | null;
-  /** The parent time stamp recorded in the child (ISO 8601). */
-  timestamp: string;
+  /** The parent time stamp recorded in the child (ISO 8601); VHDX records none (absent). */
+  timestamp?: string;
   /** Every path tried to find the parent, with the outcome. */
   attempts: ParentAttempt[];
 }
@@ -60,17 +65,28 @@ export interface ChainErrorInfo {
 /** Everything `vhd inspect` reports. JSON-serialisable. */
 export interface DiskInfo {
   path: string;
+  /** Which format the file is in (its driver, disk/formats.ts). */
+  format: DiskFormat;
   type: DiskKind;
   /** Bytes. */
   virtualSize: number;
-  /** The footer's unique id, hex in file order (as `vhdiinfo` prints it). */
+  /** Bytes per logical sector (VHD: 512; VHDX: 512 or 4096). */
+  logicalSectorSize: number;
+  /** Bytes per physical sector (VHD: 512, which the format cannot record; VHDX: 512 or 4096). */
+  physicalSectorSize: number;
+  /**
+   * The identity a child records of this disk: VHD, the footer's unique id, hex in file order (as `vhdiinfo` prints
+   * it); VHDX, the current DataWriteGuid (lower case, dashed), which changes with every write session.
+   */
   uniqueId: string;
-  creator: { application: string; version: string; hostOs: string };
-  geometry: Geometry;
-  /** Bytes per block; `null` for a fixed disk. */
+  /** VHD: the footer's creator fields; VHDX: the file identifier's creator string (version and host OS absent). */
+  creator: { application: string; version?: string; hostOs?: string };
+  /** VHD only: the CHS geometry of the footer. */
+  geometry?: Geometry;
+  /** Bytes per block; `null` for a fixed VHD (a fixed VHDX has blocks). */
   blockSize: number | null;
-  /** Creation time from the footer (ISO 8601). */
-  timestamp: string;
+  /** VHD only: creation time from the footer (ISO 8601). */
+  timestamp?: string;
   /** File size in bytes. */
   fileSize: number;
   /** Allocated blocks (dynamic/differencing), `null` for a fixed disk. */
@@ -93,7 +109,7 @@ export interface DiskInfo {
   notes: string[];
 }
 
-function chainEntry(image: DiskImage): ChainEntry {
+export function chainEntry(image: DiskImage): ChainEntry {
   return { path: image.path, uniqueId: image.uniqueId, type: image.kind };
 }
 
@@ -111,12 +127,28 @@ export function alignmentOf({ header, bat }: VhdImage): 0 | 1 {
   return unaligned === 0 ? 1 : 0;
 }
 
-function describe(image: VhdImage, chain: DiskChain | null, chainError: ChainErrorInfo | undefined): DiskInfo {
+/**
+ * The record of any disk, by its format's describer (`describeVhd` here, `describeVhdx` in vhdx/inspect.ts).
+ * @throws `ERROR_VHD_FORMAT_UNKNOWN` for an image of a driver without a describer.
+ */
+function describe(image: DiskImage, chain: DiskChain | null, chainError: ChainErrorInfo | undefined): DiskInfo {
+  if (image instanceof VhdImage) return describeVhd(image, chain, chainError);
+  if (image instanceof VhdxImage) return describeVhdx(image, chain, chainError);
+  throw new VhdError("ERROR_VHD_FORMAT_UNKNOWN", `a ${image.format} disk has no describer`, {
+    parameter: image.file.parameter,
+    path: image.path,
+  });
+}
+
+function describeVhd(image: VhdImage, chain: DiskChain | null, chainError: ChainErrorInfo | undefined): DiskInfo {
   const { footer, header, bat } = image;
   const info: DiskInfo = {
     path: image.path,
+    format: "vhd",
     type: image.kind,
     virtualSize: image.virtualSize,
+    logicalSectorSize: SECTOR_SIZE,
+    physicalSectorSize: SECTOR_SIZE,
     uniqueId: formatUniqueId(footer.uniqueId),
     creator: {
       application: footer.creatorApplication,
@@ -172,7 +204,7 @@ export interface InspectOptions {
  * @throws VhdError when the disk itself cannot be opened (see `openDiskImage`).
  */
 export async function inspectDisk(path: string, options: InspectOptions = {}): Promise<DiskInfo> {
-  const image = await openDiskImage(path, options);
+  const image = await openDisk(path, { parameter: options.parameter, storage: options.storage });
   let chain: DiskChain | null = null;
   try {
     if (image.kind !== "differencing") return describe(image, null, undefined);
@@ -191,17 +223,9 @@ export async function inspectDisk(path: string, options: InspectOptions = {}): P
 /**
  * What {@link inspectDisk} reports about the leaf of a chain already open (its ancestors resolved), without opening
  * any file again: for a caller that opened the chain for its errors and needs the description too.
- * @throws `ERROR_VHD_FORMAT_UNKNOWN` when the leaf is not a VHD (this record has VHD fields: creator, geometry).
  */
 export function describeChain(chain: DiskChain): DiskInfo {
-  const { leaf } = chain;
-  if (!(leaf instanceof VhdImage)) {
-    throw new VhdError("ERROR_VHD_FORMAT_UNKNOWN", `a ${leaf.format} disk is not described by the VHD inspector`, {
-      parameter: leaf.file.parameter,
-      path: leaf.path,
-    });
-  }
-  return describe(leaf, chain, undefined);
+  return describe(chain.leaf, chain, undefined);
 }
 
 /**
@@ -209,10 +233,10 @@ export function describeChain(chain: DiskChain): DiskInfo {
  * disk's parent is `parent`, as validation described it (the child was written off it, so the parent it records is
  * found at the first candidate path that names `parent.path`).
  */
-export function describeNewDisk(disk: VhdImage, parent?: DiskInfo): DiskInfo {
+export function describeNewDisk(disk: DiskImage, parent?: DiskInfo): DiskInfo {
   const info = describe(disk, null, undefined);
   if (info.parent === undefined || parent === undefined) return info;
-  const candidates = parentCandidates(disk.path, info.parent.name, disk.locators);
+  const candidates = disk.parentReference()?.candidates ?? [];
   const found = candidates.find((candidate) => candidate.path === parent.path) ?? { path: parent.path, source: "parentPath" };
   info.parent.resolvedPath = parent.path;
   info.parent.attempts = [{ ...found, result: "found" }];

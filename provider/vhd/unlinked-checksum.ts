@@ -7,20 +7,20 @@
  * not change. Any write of data into the middle disk (its blocks, BAT, footer) still changes this checksum, and so
  * does another parent unique id (that field is not masked: it decides which parent the disk reads through).
  *
- * Masked (read as zeros), all in the dynamic header the footer points at, plus the locator data:
+ * A VHDX differencing parent masks its parent locator metadata item (the driver's `parentLinkRanges`); a write into
+ * it changes its headers (a new DataWriteGuid), hence this checksum.
+ *
+ * Masked (read as zeros) in a VHD, all in the dynamic header the footer points at, plus the locator data:
  * - the header's checksum, parent time stamp, parent unicode name and the 8 parent locator entries;
  * - the data area of each locator in use (its whole reserved space, as the entry gives it).
  */
 import { type ByteRange, type Sha256Options, sha256File } from "../sha256/sha256";
 import type { Storage } from "../storage/port";
-import { openDiskImage, type VhdImage } from "./reader/reader";
-import { DYNAMIC_HEADER_LAYOUT, fieldOf, locatorDataSpaceBytes } from "./format";
+import { openDisk } from "../disk/formats";
+import type { DiskImage } from "../disk/image";
 
 /** What an unlinked checksum starts with, so it is never mistaken for (or compared with) a plain `sha256sum`. */
 export const UNLINKED_CHECKSUM_PREFIX = "sha256-unlinked:";
-
-/** The header fields a relink rewrites. */
-const LINK_FIELDS = ["checksum", "parentTimeStamp", "parentUnicodeName", "parentLocatorEntries"] as const;
 
 /** True for a checksum written by {@link unlinkedSha256} (a recorded checksum without the prefix is a plain one). */
 export function isUnlinkedChecksum(value: unknown): value is string {
@@ -28,18 +28,8 @@ export function isUnlinkedChecksum(value: unknown): value is string {
 }
 
 /** The byte ranges of a differencing disk's parent link (see the module comment); none for another disk. */
-export function parentLinkRanges(image: VhdImage): ByteRange[] {
-  const headerOffset = image.footer.dataOffset;
-  if (image.kind !== "differencing" || headerOffset === null) return [];
-  const fields = LINK_FIELDS.map((name) => {
-    const field = fieldOf(DYNAMIC_HEADER_LAYOUT, name);
-    return { offset: headerOffset + field.offset, length: field.size };
-  });
-  const areas = image.locators.map(({ entry }) => ({
-    offset: entry.platformDataOffset,
-    length: locatorDataSpaceBytes(entry.platformDataSpace) ?? entry.platformDataLength,
-  }));
-  return [...fields, ...areas];
+export function parentLinkRanges(image: DiskImage): ByteRange[] {
+  return image.parentLinkRanges();
 }
 
 /**
@@ -51,7 +41,7 @@ export async function unlinkedSha256(
   path: string,
   options: Omit<Sha256Options, "zeroRanges"> & { storage?: Storage } = {},
 ): Promise<{ checksum: string; bytes: number }> {
-  const image = await openDiskImage(path, { parameter: options.parameter ?? "parentPath", storage: options.storage });
+  const image = await openDisk(path, { parameter: options.parameter ?? "parentPath", storage: options.storage });
   let zeroRanges: ByteRange[];
   try {
     zeroRanges = parentLinkRanges(image);

@@ -20,25 +20,8 @@ import {
 } from "./format";
 import { alignmentOf, errorInfo, type InspectOptions } from "./inspect";
 
-/** One check of {@link verifyDisk}. */
-export interface VerifyCheck {
-  name: string;
-  ok: boolean;
-  detail: string;
-}
-
-/** The outcome of {@link verifyDisk}: `ok` only when every check holds; notes never fail it. */
-export interface VerifyReport {
-  path: string;
-  ok: boolean;
-  checks: VerifyCheck[];
-  /**
-   * Facts real producers write on purpose, worth knowing but not damage: a stored geometry other than the SPEC's
-   * algorithm (qemu's force_size writes 65535/16/255), a 511-byte footer, blocks not 4 KiB-aligned, bitmap bits
-   * past the end of the disk, an ancestor that reads with warnings.
-   */
-  notes: string[];
-}
+export type { VerifyCheck, VerifyReport } from "../disk/driver";
+import type { VerifyCheck, VerifyReport } from "../disk/driver";
 
 interface Region {
   name: string;
@@ -120,7 +103,7 @@ const ALREADY_CHECKED = new Set<ErrorName>([
   "ERROR_VHD_DRIVE_FOOTER_MISSING",
 ]);
 
-function fact(name: string, ok: boolean, good: string, bad: string): VerifyCheck {
+export function fact(name: string, ok: boolean, good: string, bad: string): VerifyCheck {
   return { name, ok, detail: ok ? good : bad };
 }
 
@@ -198,7 +181,7 @@ export async function verifyDisk(path: string, options: InspectOptions = {}): Pr
  * through as libvhdi does and as the writer accepts it for a parent, so it is a note here: `verify` the ancestor
  * itself for its own checks.
  */
-async function chainCheck(path: string, options: InspectOptions, notes: string[]): Promise<VerifyCheck> {
+export async function chainCheck(path: string, options: InspectOptions, notes: string[]): Promise<VerifyCheck> {
   const name = "chain: every parent found, matching id and size";
   try {
     const chain = await openChain(path, options);

@@ -113,7 +113,8 @@ describe("creating a child through the driver", () => {
     const driver = driverForNewFile(made, [vhdDriver, toyDriver]);
     const file = await localStorage.createExclusive(made);
     try {
-      const parentFacts = { format: toyDriver.format, modified: new Date() };
+      const parentFile = await localStorage.open(parent);
+      const parentFacts = await toyDriver.readParentFacts(parentFile, localStorage).finally(() => parentFile.close());
       const blockSize = driver.checkBlockSize(undefined, made);
       await driver.createDifferencing(file, parentFacts, { imagePath: made, parentPath: parent, blockSize });
     } finally {

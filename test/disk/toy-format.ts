@@ -60,6 +60,9 @@ class ToyImage implements DiskImage {
   get uniqueId(): string {
     return this.disk.uniqueId;
   }
+  parentLinkRanges(): { offset: number; length: number }[] {
+    return [];
+  }
   parentReference(): ParentReference | null {
     const { parent } = this.disk;
     if (parent === undefined) return null;
@@ -109,6 +112,29 @@ export const toyDriver: DiskFormatDriver = {
   },
   differencingFileSizes(virtualSize) {
     return { initialFileSize: DATA_START, fullyExpandedSize: DATA_START + virtualSize };
+  },
+  async readParentFacts(file) {
+    const parent = await toyDriver.open(file);
+    return { format: toyDriver.format, modified: new Date(), uniqueId: parent.uniqueId, virtualSize: parent.virtualSize };
+  },
+  /** The toy is read-only and makes no base disks (writeToyDisk does): the seam's tests never ask it to. */
+  writeAt() {
+    return Promise.reject(new Error("the toy format is read-only"));
+  },
+  checkVirtualSize() {
+    throw new Error("the toy format makes no base disks");
+  },
+  checkBaseBlockSize() {
+    throw new Error("the toy format makes no base disks");
+  },
+  baseFileSizes() {
+    throw new Error("the toy format makes no base disks");
+  },
+  createBase() {
+    return Promise.reject(new Error("the toy format makes no base disks"));
+  },
+  verify() {
+    return Promise.reject(new Error("the toy format has no verifier"));
   },
   /** The child's id is the parent's with `+` appended: unique enough for a test. */
   async createDifferencing(target, _parent, { parentPath }) {

@@ -177,15 +177,15 @@ const differencingCases: DifferencingCase[] = [
     says: /cannot serve as a parent: .*not a VHD \(a raw image\?\)/u,
   },
   {
-    title: "parent is a VHDX",
+    title: "a .vhd child of a VHDX parent (a chain never mixes formats)",
     request: () => {
       const vhdx = path.join(temp, "golden", "disk.vhdx");
       execFileSync("qemu-img", ["create", "-q", "-f", "vhdx", vhdx, "8M"]);
       return { imagePath: child(), parentPath: vhdx };
     },
-    code: "ERROR_VHD_FORMAT_UNKNOWN",
+    code: "ERROR_VHD_INVALID_TYPE",
     parameter: "parentPath",
-    says: /this is a VHDX file, not a VHD/u,
+    says: /parentPath is a VHDX disk but imagePath names a VHD file/u,
   },
   {
     title: "parent whose own parent is missing (Windows-made fat-differential.vhd)",

@@ -49,18 +49,23 @@ export class DiskStack {
     private readonly cacheDir: string,
   ) {}
 
-  static async create(name: string, disks: (golden: string, dir: string) => DiskSpec[]): Promise<DiskStack> {
+  /** `golden`: the golden image's file name and how it is made (default `golden.vhd` by {@link makeGoldenImage}). */
+  static async create(
+    name: string,
+    disks: (golden: string, dir: string) => DiskSpec[],
+    golden: { name: string; make: (path: string) => Promise<void> } = { name: "golden.vhd", make: makeGoldenImage },
+  ): Promise<DiskStack> {
     const dir = mkdtempSync(join(tmpdir(), `vhd-e2e-${name}-`));
-    const golden = join(dir, "golden.vhd");
-    await makeGoldenImage(golden);
+    const goldenPath = join(dir, golden.name);
+    await golden.make(goldenPath);
     const statsFile = join(dir, "hash-stats.jsonl");
     const cacheDir = mkdtempSync(join(tmpdir(), `vhd-e2e-${name}-cache-`));
     const stack = await PulumiTestStack.create({
       projectDir: DISKS_PROGRAM,
-      config: { disks: JSON.stringify(disks(golden, dir)) },
+      config: { disks: JSON.stringify(disks(goldenPath, dir)) },
       env: { [HASH_STATS_ENV]: statsFile, [CHECKSUM_CACHE_ENV]: cacheDir },
     });
-    return new DiskStack(dir, golden, statsFile, stack, cacheDir);
+    return new DiskStack(dir, goldenPath, statsFile, stack, cacheDir);
   }
 
   /** {@link create}, then `pulumi up` (which must succeed). */

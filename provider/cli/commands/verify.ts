@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { verifyDisk } from "../../vhd/verify";
+import { verifyAnyDisk } from "../../disk/formats";
 import { unlessCancelled } from "../signals";
 import { runCommand, withCommonOptions, type CommonOptions } from "../command-runner";
 import { ExitStatus } from "../exit-status";
@@ -18,7 +18,7 @@ export function registerVerify(program: Command): void {
     .action((path: string, options: CommonOptions) =>
       runCommand(options, async ({ json, signal }) => {
         const { storage, path: hostPath } = await locateOne(path, "path", options);
-        const report = await unlessCancelled(verifyDisk(hostPath, { parameter: "path", storage }), signal);
+        const report = await unlessCancelled(verifyAnyDisk(hostPath, { storage }), signal);
         if (json) {
           printJson(report);
         } else {

@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { VhdError, isVhdError } from "../../errors";
 import { throwIfCancelled } from "../../support/cancellation";
-import { writeAt } from "../../vhd/writer/block-writer";
+import { writeDisk } from "../../disk/formats";
 import { runCommand, withCommonOptions, type CommonOptions } from "../command-runner";
 import { printFields, printJson } from "../output";
 import { formatByteCount, parseSize } from "../sizes";
@@ -37,8 +37,8 @@ function inputPastTheEnd(error: unknown, path: string, offset: number, bytesWrit
  */
 export function registerWrite(program: Command): void {
   withCommonOptions(program.command("write"))
-    .description("write stdin into a VHD at a virtual offset (blocks allocated as needed; the parent is never changed)")
-    .argument("<path>", "the VHD file to write into")
+    .description("write stdin into a VHD or VHDX at a virtual offset (blocks allocated as needed; the parent is never changed)")
+    .argument("<path>", "the VHD or VHDX file to write into")
     .requiredOption("--offset <bytes>", "virtual byte offset to write at (0, 512, 1MiB, ...)")
     .action((path: string, options: WriteOptions) =>
       runCommand(options, async ({ json, signal }) => {
@@ -49,7 +49,7 @@ export function registerWrite(program: Command): void {
         let fileSize: number | undefined;
         for await (const piece of stdinChunks(WRITE_PIECE_SIZE, signal)) {
           throwIfCancelled(signal, { parameter: "path", path });
-          const result = await writeAt(hostPath, offset + bytesWritten, piece, { signal, storage }).catch((error: unknown) => {
+          const result = await writeDisk(hostPath, offset + bytesWritten, piece, { signal, storage }).catch((error: unknown) => {
             throw bytesWritten > 0 ? inputPastTheEnd(error, path, offset, bytesWritten, piece.length) : error;
           });
           bytesWritten += result.bytesWritten;
@@ -57,7 +57,7 @@ export function registerWrite(program: Command): void {
           fileSize = result.fileSize;
         }
         // Empty input still checks the disk and the offset, so a typo in the path is not a silent success.
-        if (fileSize === undefined) ({ fileSize } = await writeAt(hostPath, offset, new Uint8Array(0), { signal, storage }));
+        if (fileSize === undefined) ({ fileSize } = await writeDisk(hostPath, offset, new Uint8Array(0), { signal, storage }));
         const summary = { path, offset, bytesWritten, blocksAllocated, fileSize };
         if (json) printJson(summary);
         else {

@@ -4,7 +4,8 @@
  * offset and width are written down in exactly one place. Every byte of a structure belongs to exactly one field
  * (reserved areas included), which {@link defineLayout} checks when the module loads.
  *
- * All integers are big-endian (VHD 1.0 is big-endian throughout, SPEC "Hard Disk Footer Format").
+ * Integers are big-endian unless their type ends in `le` (VHD 1.0 is big-endian throughout, SPEC "Hard Disk Footer
+ * Format"; MS-VHDX is little-endian throughout, MS-VHDX §2).
  */
 import { VhdError } from "../../errors";
 
@@ -18,8 +19,26 @@ import { VhdError } from "../../errors";
  *   padded back on encode.
  * - `utf16be`: UTF-16 big-endian text up to the first NUL unit, NUL-padded on encode (parent unicode name, §2.4).
  * - `reserved`: must be written as zeros; not part of the decoded record.
+ * - `u16le`/`u32le`/`u64le`: the same integers little-endian (MS-VHDX §2).
+ * - `guid`: a 16-byte GUID in Windows byte order (Data1 u32 LE, Data2 and Data3 u16 LE, the last 8 bytes as
+ *   written; MS-VHDX §2), as the lower-case dashed string `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`.
+ * - `utf16le`: UTF-16 little-endian text up to the first NUL unit, NUL-padded on encode (MS-VHDX creator, §2.2.1).
  */
-export type FieldType = "u8" | "u16" | "u32" | "u64" | "u64OrNone" | "bytes" | "ascii" | "utf16be" | "reserved";
+export type FieldType =
+  | "u8"
+  | "u16"
+  | "u32"
+  | "u64"
+  | "u64OrNone"
+  | "bytes"
+  | "ascii"
+  | "utf16be"
+  | "reserved"
+  | "u16le"
+  | "u32le"
+  | "u64le"
+  | "guid"
+  | "utf16le";
 
 /** One field of a layout: where it is, how wide, how to read it. */
 export interface Field<Name extends string = string, Type extends FieldType = FieldType> {
@@ -37,13 +56,13 @@ export interface Layout<Fields extends readonly Field[] = readonly Field[]> {
 }
 
 /** The TypeScript value a field type decodes to. */
-export type FieldValue<Type extends FieldType> = Type extends "u8" | "u16" | "u32" | "u64"
+export type FieldValue<Type extends FieldType> = Type extends "u8" | "u16" | "u32" | "u64" | "u16le" | "u32le" | "u64le"
   ? number
   : Type extends "u64OrNone"
     ? number | null
     : Type extends "bytes"
       ? Uint8Array
-      : Type extends "ascii" | "utf16be"
+      : Type extends "ascii" | "utf16be" | "utf16le" | "guid"
         ? string
         : never;
 
@@ -52,7 +71,18 @@ export type LayoutRecord<Fields extends readonly Field[]> = {
   [F in Fields[number] as F["type"] extends "reserved" ? never : F["name"]]: FieldValue<F["type"]>;
 };
 
-const INTEGER_SIZES: Partial<Record<FieldType, number>> = { u8: 1, u16: 2, u32: 4, u64: 8, u64OrNone: 8 };
+const INTEGER_SIZES: Partial<Record<FieldType, number>> = {
+  u8: 1,
+  u16: 2,
+  u32: 4,
+  u64: 8,
+  u64OrNone: 8,
+  u16le: 2,
+  u32le: 4,
+  u64le: 8,
+  guid: 16,
+};
+const LITTLE_ENDIAN_TYPES: ReadonlySet<FieldType> = new Set<FieldType>(["u16le", "u32le", "u64le"]);
 
 /**
  * Declares a layout and checks it: fields in offset order, each starting where the previous one ended, integer
@@ -105,6 +135,43 @@ export function writeU64(data: DataView, offset: number, value: number): void {
   data.setUint32(offset + 4, value % TWO_32);
 }
 
+/** Reads a little-endian u64 as a number (exact below 2^53). */
+export function readU64le(data: DataView, offset: number): number {
+  return data.getUint32(offset + 4, true) * TWO_32 + data.getUint32(offset, true);
+}
+
+/** Writes a safe non-negative integer as a little-endian u64. */
+export function writeU64le(data: DataView, offset: number, value: number): void {
+  data.setUint32(offset, value % TWO_32, true);
+  data.setUint32(offset + 4, Math.floor(value / TWO_32), true);
+}
+
+/** The byte order of a GUID's first three groups on disk (Windows' mixed-endian layout, MS-VHDX §2). */
+const GUID_BYTE_ORDER = [3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15] as const;
+
+/** Decodes a 16-byte Windows-order GUID at `offset` as the lower-case dashed string. */
+export function decodeGuid(bytes: Uint8Array, offset = 0): string {
+  const hex = GUID_BYTE_ORDER.map((index) => (bytes[offset + index] ?? 0).toString(16).padStart(2, "0")).join("");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+const GUID_TEXT = /^\{?([0-9a-f]{8})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{12})\}?$/i;
+
+/**
+ * Encodes a GUID string (dashed, braces optional, any case) into 16 bytes in Windows order; undefined when the
+ * text is not a GUID.
+ */
+export function encodeGuid(text: string): Uint8Array | undefined {
+  const match = GUID_TEXT.exec(text);
+  if (match === null) return undefined;
+  const hex = match.slice(1).join("");
+  const bytes = new Uint8Array(16);
+  GUID_BYTE_ORDER.forEach((index, position) => {
+    bytes[index] = Number.parseInt(hex.slice(position * 2, position * 2 + 2), 16);
+  });
+  return bytes;
+}
+
 function decodeField(data: DataView, bytes: Uint8Array, field: Field): FieldValue<FieldType> {
   const { offset, size } = field;
   switch (field.type) {
@@ -120,6 +187,19 @@ function decodeField(data: DataView, bytes: Uint8Array, field: Field): FieldValu
       return data.getUint32(offset) === 0xffffffff && data.getUint32(offset + 4) === 0xffffffff
         ? null
         : readU64(data, offset);
+    case "u16le":
+      return data.getUint16(offset, true);
+    case "u32le":
+      return data.getUint32(offset, true);
+    case "u64le":
+      return readU64le(data, offset);
+    case "guid":
+      return decodeGuid(bytes, offset);
+    case "utf16le": {
+      let end = offset;
+      while (end + 1 < offset + size && (bytes[end] !== 0 || bytes[end + 1] !== 0)) end += 2;
+      return Buffer.from(bytes.buffer, bytes.byteOffset + offset, end - offset).toString("utf16le");
+    }
     case "bytes":
       return bytes.slice(offset, offset + size);
     case "ascii": {
@@ -154,14 +234,22 @@ function encodeField(layout: Layout, data: DataView, bytes: Uint8Array, field: F
     data.setUint32(offset + 4, 0xffffffff);
     return;
   }
+  if (field.type === "guid") {
+    const encoded = typeof value === "string" ? encodeGuid(value) : undefined;
+    if (encoded === undefined) throw encodeError(layout, field, `${String(value)} is not a GUID`);
+    bytes.set(encoded, offset);
+    return;
+  }
   if (integerSize !== undefined) {
     const limit = integerSize === 8 ? Number.MAX_SAFE_INTEGER : 2 ** (8 * integerSize) - 1;
     if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || value > limit) {
       throw encodeError(layout, field, `${String(value)} is not an integer from 0 to ${limit}`);
     }
+    const littleEndian = LITTLE_ENDIAN_TYPES.has(field.type);
     if (integerSize === 1) data.setUint8(offset, value);
-    else if (integerSize === 2) data.setUint16(offset, value);
-    else if (integerSize === 4) data.setUint32(offset, value);
+    else if (integerSize === 2) data.setUint16(offset, value, littleEndian);
+    else if (integerSize === 4) data.setUint32(offset, value, littleEndian);
+    else if (littleEndian) writeU64le(data, offset, value);
     else writeU64(data, offset, value);
     return;
   }
@@ -172,7 +260,9 @@ function encodeField(layout: Layout, data: DataView, bytes: Uint8Array, field: F
         ? undefined
         : field.type === "ascii"
           ? Buffer.from(value, "latin1")
-          : Buffer.from(value, "utf16le").swap16();
+          : field.type === "utf16le"
+            ? Buffer.from(value, "utf16le")
+            : Buffer.from(value, "utf16le").swap16();
   if (!(encoded instanceof Uint8Array) || encoded.length > size || (field.type === "bytes" && encoded.length !== size)) {
     throw encodeError(layout, field, `the value does not fit in ${size} bytes`);
   }

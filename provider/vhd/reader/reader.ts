@@ -6,6 +6,7 @@
 import { VhdError, type ErrorName, type ErrorParameter } from "../../errors";
 import {
   DYNAMIC_HEADER_COOKIE,
+  locatorDataSpaceBytes,
   DYNAMIC_HEADER_SIZE,
   DYNAMIC_HEADER_VERSION,
   DiskType,
@@ -96,6 +97,9 @@ const headerFieldOffset = (name: HeaderField): number => fieldOf(DYNAMIC_HEADER_
  * One open VHD file, the VHD driver's {@link DiskImage}. Construct it with {@link openDiskImage}; close it with
  * {@link VhdImage.close}. All fields are validated; offsets inside the file are guaranteed to be within it.
  */
+/** The dynamic header fields a relink rewrites. */
+const PARENT_LINK_FIELDS = ["checksum", "parentTimeStamp", "parentUnicodeName", "parentLocatorEntries"] as const;
+
 export class VhdImage implements DiskImage {
   readonly format = "vhd";
   /** VHD addresses 512-byte sectors only (SPEC). */
@@ -158,6 +162,24 @@ export class VhdImage implements DiskImage {
       name: header.parentUnicodeName,
       recordedModifiedTime: header.parentTimeStamp === 0 ? null : dateFromVhdTimeStamp(header.parentTimeStamp),
     };
+  }
+
+  /**
+   * A differencing disk's parent link, in the dynamic header the footer points at: the header's checksum, parent
+   * time stamp, parent unicode name and the 8 locator entries, plus each locator's whole reserved data area.
+   */
+  parentLinkRanges(): { offset: number; length: number }[] {
+    const headerOffset = this.footer.dataOffset;
+    if (this.kind !== "differencing" || headerOffset === null) return [];
+    const fields = PARENT_LINK_FIELDS.map((name) => {
+      const field = fieldOf(DYNAMIC_HEADER_LAYOUT, name);
+      return { offset: headerOffset + field.offset, length: field.size };
+    });
+    const areas = this.locators.map(({ entry }) => ({
+      offset: entry.platformDataOffset,
+      length: locatorDataSpaceBytes(entry.platformDataSpace) ?? entry.platformDataLength,
+    }));
+    return [...fields, ...areas];
   }
 
   /** The virtual disk size in bytes (the footer's current size). */

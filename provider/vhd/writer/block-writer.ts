@@ -37,24 +37,9 @@ export const BITMAP_BYTE_SPAN = 8 * SECTOR_SIZE;
 const MAX_BAT_ENTRY = UNUSED_BAT_ENTRY - 1;
 
 /** Options of {@link writeAt}. */
-export interface WriteAtOptions {
-  /**
-   * Cancels between blocks with `VM_E_APP_SHUTTING_DOWN`. Blocks already written stay written (the disk is
-   * consistent, like a write interrupted by a crash).
-   */
-  signal?: AbortSignal;
-  /** Where the disk and its ancestors are (default: this machine). */
-  storage?: Storage;
-}
-
-/** What {@link writeAt} did. */
-export interface WriteAtResult {
-  bytesWritten: number;
-  /** Blocks appended to the file. */
-  blocksAllocated: number;
-  /** File size afterwards. */
-  fileSize: number;
-}
+/** Options and result of {@link writeAt}: the seam's, as every driver's `writeAt` takes them (disk/driver.ts). */
+export type { WriteAtOptions, WriteAtResult } from "../../disk/driver";
+import type { WriteAtOptions, WriteAtResult } from "../../disk/driver";
 
 /** One block's share of a write. */
 interface BlockWrite {

@@ -14,12 +14,13 @@ import {
   MAX_VIRTUAL_SIZE,
   SECTOR_SIZE,
   decodeFooter,
+  formatUniqueId,
   type Footer,
 } from "../format";
 import type { ParentFacts } from "../../disk/driver";
 import { readDiskImage } from "../reader/reader";
 import { modifiedDate } from "../../storage/facts";
-import type { Storage } from "../../storage/port";
+import type { RandomAccessFile, Storage } from "../../storage/port";
 
 /** The parent facts a VHD child records. */
 export interface VhdParentFacts extends ParentFacts {
@@ -48,6 +49,10 @@ function isSoundFooter(decoded: ReturnType<typeof decodeFooter>): boolean {
   );
 }
 
+function vhdParentFacts(footer: Footer, modified: Date): VhdParentFacts {
+  return { format: "vhd", footer, modified, uniqueId: formatUniqueId(footer.uniqueId), virtualSize: footer.currentSize };
+}
+
 /**
  * Reads the parent's footer and mtime on `storage`.
  * @throws the storage's open errors, `readDiskImage`'s errors (parameter `parentPath`) when the tail footer is not sound and the file cannot be
@@ -56,15 +61,21 @@ function isSoundFooter(decoded: ReturnType<typeof decodeFooter>): boolean {
 export async function readParentFacts(storage: Storage, parentPath: string): Promise<VhdParentFacts> {
   const file = await storage.open(parentPath, { parameter: "parentPath" });
   try {
-    const modified = modifiedDate(await storage.fingerprint(parentPath, "parentPath"));
-    if (file.size >= FOOTER_SIZE) {
-      const decoded = decodeFooter(await file.read(file.size - FOOTER_SIZE, FOOTER_SIZE));
-      if (isSoundFooter(decoded)) return { format: "vhd", footer: decoded.footer, modified };
-    }
-    // The same open file, read as a whole VHD: one open of the parent whatever its footer.
-    const image = await readDiskImage(file, { parameter: "parentPath" });
-    return { format: "vhd", footer: image.footer, modified };
+    return await readParentFactsFrom(file, storage);
   } finally {
     await file.close();
   }
+}
+
+/** {@link readParentFacts} of the parent already open as `file` (the caller closes it). */
+export async function readParentFactsFrom(file: RandomAccessFile, storage: Storage): Promise<VhdParentFacts> {
+  const parentPath = file.path;
+  const modified = modifiedDate(await storage.fingerprint(parentPath, "parentPath"));
+  if (file.size >= FOOTER_SIZE) {
+    const decoded = decodeFooter(await file.read(file.size - FOOTER_SIZE, FOOTER_SIZE));
+    if (isSoundFooter(decoded)) return vhdParentFacts(decoded.footer, modified);
+  }
+  // The same open file, read as a whole VHD: one open of the parent whatever its footer.
+  const image = await readDiskImage(file, { parameter: "parentPath" });
+  return vhdParentFacts(image.footer, modified);
 }

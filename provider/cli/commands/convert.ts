@@ -1,0 +1,56 @@
+import { resolve } from "node:path";
+import { Option, type Command } from "commander";
+import type { BaseDiskType } from "../../inputs/validate";
+import { convertDisk, type ConvertFormat } from "../../ops/convert-disk";
+import { localStorage } from "../../storage/local/local-storage";
+import { runCommand, withCommonOptions, type CommonOptions } from "../command-runner";
+import { printFields, printJson } from "../output";
+import { formatByteCount, parseSize } from "../sizes";
+
+interface ConvertOptions extends CommonOptions {
+  format?: ConvertFormat;
+  blockSize?: string;
+  type: BaseDiskType;
+}
+
+/**
+ * `vhd convert <src> <dst>`: a VHD, VHDX (a differencing one read through its chain) or raw image into a new VHD,
+ * VHDX or raw image, keeping sparseness, as Convert-VHD and `qemu-img convert` do (ops/convert-disk.ts).
+ */
+export function registerConvert(program: Command): void {
+  withCommonOptions(program.command("convert"))
+    .description("convert between VHD, VHDX and raw (sparse; a chain is composed; the source is only read)")
+    .argument("<src>", "the disk or raw image to read")
+    .argument("<dst>", "the new file: .vhd, .vhdx, or anything else for raw")
+    .addOption(new Option("--format <format>", "the target format (default: by the dst extension)").choices(["vhd", "vhdx", "raw"]))
+    .addOption(new Option("--type <type>", "a VHD or VHDX target's type").choices(["dynamic", "fixed"]).default("dynamic"))
+    .option("--block-size <bytes>", "a VHD or VHDX target's block size (default 2MiB)")
+    .action((src: string, dst: string, options: ConvertOptions) =>
+      runCommand(options, async ({ json, signal, progress }) => {
+        const target = { path: dst, parameter: "target" };
+        const blockSize = options.blockSize === undefined ? undefined : parseSize(options.blockSize, "blockSize", { file: target });
+        const bar = progress("convert");
+        const result = await convertDisk({
+          source: resolve(src),
+          target: resolve(dst),
+          ...(options.format === undefined ? {} : { format: options.format }),
+          type: options.type,
+          ...(blockSize === undefined ? {} : { blockSize }),
+          storage: localStorage,
+          signal,
+          onProgress: bar.update,
+        });
+        bar.stop();
+        if (json) printJson(result);
+        else {
+          printFields([
+            ["source", result.source],
+            ["image", result.target],
+            ["format", result.format],
+            ["virtual size", formatByteCount(result.virtualSize)],
+            ["file size", formatByteCount(result.fileSize)],
+          ]);
+        }
+      }),
+    );
+}

@@ -1,0 +1,226 @@
+/**
+ * The VHDX driver of the disk seam (disk/driver.ts; MS-VHDX v1, vhdx-format.md): recognises a VHDX by its file
+ * identifier, opens it with reader.ts, writes a new differencing disk with writer.ts `writeVhdxChild`, and gives
+ * validation the VHDX block sizes and file sizes. A VHDX chain never holds a VHD (Hyper-V refuses the mix).
+ */
+import { basename, dirname, relative, resolve, sep } from "node:path";
+import { DiskChain, openChain } from "../disk/chain";
+import type {
+  BaseKind,
+  CreateBaseOptions,
+  CreateDifferencingOptions,
+  DiskFormatDriver,
+  NewFileSizes,
+  OpenImageOptions,
+  ParentFacts,
+  VerifyReport,
+  WriteAtOptions,
+  WriteAtResult,
+} from "../disk/driver";
+import type { InspectOptions } from "../vhd/inspect";
+import { verifyVhdx } from "./verify";
+import { localStorage } from "../storage/local/local-storage";
+import { VhdError } from "../errors";
+import { modifiedDate } from "../storage/facts";
+import type { Storage } from "../storage/port";
+import type { RandomAccessFile } from "../storage/random-access-file";
+import { throwIfCancelled } from "../support/cancellation";
+import {
+  MAX_BLOCK_SIZE,
+  VHDX_MAX_VIRTUAL_SIZE,
+  MIB,
+  MIN_BLOCK_SIZE,
+  SECTOR_BITMAP_BLOCK_SIZE,
+  chunkCount,
+  isValidBlockSize,
+  payloadBlockCount,
+  planFile,
+} from "./format";
+import { openVhdx, type VhdxImage } from "./reader";
+import { allocatedBlocks } from "./inspect";
+import {
+  DEFAULT_CHILD_BLOCK_SIZE,
+  DEFAULT_DYNAMIC_BLOCK_SIZE,
+  DEFAULT_FIXED_BLOCK_SIZE,
+  parentFactsOf,
+  writeVhdxAt,
+  writeVhdxBase,
+  writeVhdxChild,
+  type VhdxParentFacts,
+} from "./writer";
+
+/** The file identifier signature, the first 8 bytes of every VHDX (§2.2.1). */
+const SIGNATURE = "vhdxfile";
+
+/** The sector size new base disks get (Hyper-V's default logical sector size; a child copies its parent's). */
+const NEW_LOGICAL_SECTOR_SIZE = 512;
+
+/** `ERROR_VHD_INVALID_BLOCK_SIZE` unless `blockSize` is a power of two from 1 MiB to 256 MiB (§2.6.2.1). */
+function checkVhdxBlockSize(blockSize: number, path: string, pathParameter: "imagePath" | "path"): number {
+  if (!Number.isSafeInteger(blockSize) || !isValidBlockSize(blockSize)) {
+    throw new VhdError(
+      "ERROR_VHD_INVALID_BLOCK_SIZE",
+      `a VHDX block size is a power of two from ${MIN_BLOCK_SIZE / MIB} MiB to ${MAX_BLOCK_SIZE / MIB} MiB, not ${blockSize} bytes`,
+      { parameter: "blockSize", value: blockSize, path, pathParameter },
+    );
+  }
+  return blockSize;
+}
+
+/** What a VHDX child records of its VHDX parent (read by {@link vhdxDriver}'s `readParentFacts`). */
+export interface VhdxDiskParentFacts extends ParentFacts {
+  readonly format: "vhdx";
+  /** Size, sector sizes, Virtual Disk ID and DataWriteGuid; the locator paths are added when the child is written. */
+  readonly parent: Omit<VhdxParentFacts, "relativePath" | "volumePath" | "absoluteWin32Path">;
+}
+
+function isVhdxParentFacts(facts: ParentFacts): facts is VhdxDiskParentFacts {
+  return facts.format === "vhdx" && "parent" in facts;
+}
+
+/** A POSIX path in the locator's Windows form (`\` separators), as the VHD driver writes W2ru/W2ku. */
+function windowsSeparators(path: string): string {
+  return path.split(sep).join("\\");
+}
+
+/**
+ * The locator paths Hyper-V writes (vhdx-format.md §8 point 8): relative_path from the child's folder and
+ * absolute_win32_path `\\?\` + the absolute path, whose file name is the parent's (libvhdi ignores relative_path).
+ */
+function locatorPaths(childPath: string, parentPath: string): Pick<VhdxParentFacts, "relativePath" | "absoluteWin32Path"> {
+  const absoluteParent = resolve(parentPath);
+  const relativePath = windowsSeparators(relative(dirname(resolve(childPath)), absoluteParent));
+  return {
+    relativePath: relativePath.startsWith("..\\") ? relativePath : `.\\${relativePath || basename(absoluteParent)}`,
+    absoluteWin32Path: `\\\\?\\${windowsSeparators(absoluteParent)}`,
+  };
+}
+
+/** The VHDX format (MS-VHDX v1). */
+export const vhdxDriver: DiskFormatDriver = {
+  format: "vhdx",
+  extensions: [".vhdx", ".avhdx"],
+
+  /** The `vhdxfile` signature at offset 0 (§2.2.1). */
+  async probe(file: RandomAccessFile): Promise<boolean> {
+    if (file.size < SIGNATURE.length) return false;
+    return Buffer.from(await file.read(0, SIGNATURE.length)).toString("latin1") === SIGNATURE;
+  },
+
+  /** The reader refuses what it cannot trust, so `strict` changes nothing. */
+  open(file: RandomAccessFile, _options: OpenImageOptions = {}): Promise<VhdxImage> {
+    return openVhdx(file);
+  },
+
+  /**
+   * A power of two from 1 MiB to 256 MiB (§2.6.2.1); default 2 MiB for a child, as Hyper-V's New-VHD -Differencing.
+   * @throws `ERROR_VHD_INVALID_BLOCK_SIZE` (parameter `blockSize`, path as `imagePath`).
+   */
+  checkBlockSize(blockSize: number | undefined, path: string): number {
+    return blockSize === undefined ? DEFAULT_CHILD_BLOCK_SIZE : checkVhdxBlockSize(blockSize, path, "imagePath");
+  },
+
+  /** Headers, log, BAT and metadata as writer.ts lays them out, plus one 1 MiB sector bitmap block per chunk. */
+  differencingFileSizes(virtualSize: number, blockSize: number): NewFileSizes {
+    // The sector size only moves the chunk count; 512 gives the larger (safer) estimate.
+    const geometry = { virtualSize, blockSize, logicalSectorSize: 512 };
+    const initialFileSize = planFile(geometry).dataStart + chunkCount(geometry) * SECTOR_BITMAP_BLOCK_SIZE;
+    return { initialFileSize, fullyExpandedSize: initialFileSize + payloadBlockCount(geometry) * blockSize };
+  },
+
+  /** Opens the parent (headers, region table, metadata, BAT) and keeps what a child copies (§2.6.2.6.3). */
+  async readParentFacts(file: RandomAccessFile, storage: Storage): Promise<VhdxDiskParentFacts> {
+    const modified = modifiedDate(await storage.fingerprint(file.path, "parentPath"));
+    const image = await openVhdx(file);
+    const { relativePath: _r, volumePath: _v, absoluteWin32Path: _a, ...parent } = parentFactsOf(image, {});
+    return { format: "vhdx", modified, uniqueId: image.uniqueId, virtualSize: image.virtualSize, parent };
+  },
+
+  /**
+   * A VHDX child of a VHDX parent: its size, sector sizes and Virtual Disk ID, `parent_linkage` its DataWriteGuid,
+   * and the locator keys Hyper-V writes (see {@link locatorPaths}). Nothing of the parent is read here.
+   * @throws `ERROR_VHD_INVALID_TYPE` (parameter `parentPath`) for a VHD parent; `VM_E_APP_SHUTTING_DOWN`; write errors.
+   */
+  async createDifferencing(target: RandomAccessFile, parent: ParentFacts, options: CreateDifferencingOptions): Promise<void> {
+    if (!isVhdxParentFacts(parent)) {
+      const reason = `a VHDX child cannot have a ${parent.format.toUpperCase()} parent: a chain never mixes formats (Hyper-V refuses it); ` +
+        "convert the parent with `vhd convert` first, or name the child .vhd";
+      throw new VhdError("ERROR_VHD_INVALID_TYPE", reason, { parameter: "parentPath", path: options.parentPath });
+    }
+    throwIfCancelled(options.signal, { parameter: "imagePath", path: options.imagePath });
+    const paths = locatorPaths(options.imagePath, options.parentPath);
+    await writeVhdxChild(target, { parent: { ...parent.parent, ...paths }, blockSize: options.blockSize });
+  },
+
+  /**
+   * writer.ts `writeVhdxAt`, one write session (a new DataWriteGuid: children of this disk no longer link to it, by
+   * the spec). A differencing disk's chain is opened first, so its parent's bytes fill a partly written sector.
+   */
+  async writeAt(path: string, offset: number, data: Uint8Array, options: WriteAtOptions = {}): Promise<WriteAtResult> {
+    const { signal, storage = localStorage } = options;
+    throwIfCancelled(signal, { parameter: "path", path });
+    const chain = await openChain(path, { parameter: "path", storage });
+    try {
+      const leaf = chain.images[0] as VhdxImage;
+      const before = allocatedBlocks(leaf);
+      const below = chain.images.length > 1 ? new DiskChain(chain.images.slice(1), chain.links.slice(1)) : null;
+      const file = await storage.open(path, { writable: true, parameter: "path" });
+      try {
+        await writeVhdxAt(file, offset, data, below === null ? {} : { parent: { read: (at, length) => below.read(at, length) } });
+        const after = await openVhdx(file);
+        return { bytesWritten: data.length, blocksAllocated: allocatedBlocks(after) - before, fileSize: file.size };
+      } finally {
+        await file.close();
+      }
+    } finally {
+      await chain.close();
+    }
+  },
+
+  /** A whole number of 512-byte sectors (the sector size new disks get), at most 64 TB (§2.6.2.2). */
+  checkVirtualSize(size: number, path: string): void {
+    const context = { parameter: "size", value: size, path, pathParameter: "path", details: { size } } as const;
+    if (!Number.isSafeInteger(size) || size <= 0 || size % NEW_LOGICAL_SECTOR_SIZE !== 0) {
+      throw new VhdError("ERROR_VHD_INVALID_SIZE", `a disk size must be a positive whole number of 512-byte sectors; ${size} is not`, context);
+    }
+    if (size > VHDX_MAX_VIRTUAL_SIZE) {
+      throw new VhdError("VM_E_IMAGE_SIZE_TOO_LARGE", `${size} bytes is above the VHDX limit of 64 TB (${VHDX_MAX_VIRTUAL_SIZE} bytes)`, context);
+    }
+  },
+
+  /** Default 32 MiB for a dynamic disk, 2 MiB for a fixed one (writer.ts, as New-VHD). */
+  checkBaseBlockSize(blockSize: number | undefined, type: BaseKind, path: string): number {
+    if (blockSize !== undefined) return checkVhdxBlockSize(blockSize, path, "path");
+    return type === "fixed" ? DEFAULT_FIXED_BLOCK_SIZE : DEFAULT_DYNAMIC_BLOCK_SIZE;
+  },
+
+  /** Headers, log, metadata and BAT as writer.ts lays them out; a fixed disk's every block, a dynamic one's none. */
+  baseFileSizes(size: number, type: BaseKind, blockSize: number): NewFileSizes {
+    const geometry = { virtualSize: size, blockSize, logicalSectorSize: NEW_LOGICAL_SECTOR_SIZE };
+    const metadata = planFile(geometry).dataStart;
+    const full = metadata + payloadBlockCount(geometry) * blockSize;
+    return { initialFileSize: type === "fixed" ? full : metadata, fullyExpandedSize: full };
+  },
+
+  /** writer.ts `writeVhdxBase`; progress is reported once, when the copy from `fromRaw` is done. */
+  async createBase(target: RandomAccessFile, options: CreateBaseOptions): Promise<void> {
+    throwIfCancelled(options.signal, { parameter: "path", path: options.imagePath });
+    const raw = options.fromRaw === undefined ? undefined : await options.storage.open(options.fromRaw, { parameter: "fromRaw" });
+    try {
+      await writeVhdxBase(target, {
+        kind: options.type,
+        virtualSize: options.size,
+        blockSize: options.blockSize,
+        logicalSectorSize: NEW_LOGICAL_SECTOR_SIZE,
+        ...(raw === undefined ? {} : { fromRaw: raw }),
+      });
+    } finally {
+      await raw?.close();
+    }
+    if (raw !== undefined) options.onProgress?.({ bytesDone: raw.size, bytesTotal: raw.size });
+  },
+
+  verify(path: string, options: InspectOptions = {}): Promise<VerifyReport> {
+    return verifyVhdx(path, options);
+  },
+};

@@ -1,0 +1,464 @@
+/**
+ * Writes VHDX files (MS-VHDX v1): a fixed or dynamic base (empty or holding a raw image), a differencing child off a
+ * VHDX parent described as data, and data writes into an existing file. Creation fills a new (temporary) file and
+ * writes the headers last (vhdx-format.md §8 "Writer", step 12), so the caller's atomic publish never shows a file
+ * that looks valid and is not. The parent is never opened for writing here: the child gets the parent's facts.
+ */
+import { randomUUID } from "node:crypto";
+import { VhdError } from "../errors";
+import type { RandomAccessFile } from "../storage/random-access-file";
+import { encodeLayout } from "../vhd/format/field";
+import {
+  BAT_STATE,
+  bitmapSliceOffset,
+  chunkCount,
+  chunkRatio,
+  encodeVhdxBatEntry,
+  encodeFileIdentifier,
+  encodeHeader,
+  encodeMetadataRegion,
+  encodeParentLocator,
+  encodeRegionTable,
+  FILE_PARAMETER_FLAGS,
+  FILE_PARAMETERS_LAYOUT,
+  HEADER_OFFSETS,
+  isValidBlockSize,
+  VHDX_MAX_VIRTUAL_SIZE,
+  METADATA_FLAGS,
+  METADATA_ITEM_GUIDS,
+  MIB,
+  NIL_GUID,
+  payloadBatIndex,
+  payloadBlockCount,
+  planFile,
+  REGION_GUIDS,
+  REGION_TABLE_OFFSETS,
+  roundUp,
+  SB_BLOCK_PRESENT,
+  SECTOR_BITMAP_BLOCK_SIZE,
+  SECTOR_SIZE_LAYOUT,
+  sectorBitmapBatIndex,
+  VHDX_PARENT_LOCATOR_TYPE,
+  VIRTUAL_DISK_ID_LAYOUT,
+  VIRTUAL_DISK_SIZE_LAYOUT,
+  type BatEntry,
+  type BatGeometry,
+  type FilePlan,
+  type LocatorEntry,
+  type MetadataItem,
+} from "./format";
+import { openVhdx, type ParentReader, type VhdxImage } from "./reader";
+
+/** The creator string we write (diagnostic only, §2.2.1). */
+export const VHDX_CREATOR = "pulumi-vhd";
+/** Hyper-V's default block size for dynamic disks (vhdx-format.md §6). */
+export const DEFAULT_DYNAMIC_BLOCK_SIZE = 32 * MIB;
+/**
+ * 2 MiB for fixed disks and children: the block size of the Windows-made fixed and differencing fixtures
+ * (shared/fixtures/vhdx/MANIFEST.md, dissect fixed and differencing).
+ */
+export const DEFAULT_FIXED_BLOCK_SIZE = 2 * MIB;
+export const DEFAULT_CHILD_BLOCK_SIZE = 2 * MIB;
+
+/** What a base disk is made of. */
+export interface VhdxBaseOptions {
+  kind: "fixed" | "dynamic";
+  /** Bytes; a multiple of the logical sector size, at most 64 TB. */
+  virtualSize: number;
+  /** Bytes, a power of two from 1 MiB to 256 MiB (default: 32 MiB dynamic, 2 MiB fixed). */
+  blockSize?: number;
+  /** 512 (default) or 4096. */
+  logicalSectorSize?: 512 | 4096;
+  /** 512 or 4096 (default, Hyper-V's). */
+  physicalSectorSize?: 512 | 4096;
+  /** A raw image whose bytes become the disk's content (read up to `virtualSize`; the rest is zeros). */
+  fromRaw?: RandomAccessFile;
+}
+
+/** The parent facts a child records (MS-VHDX §2.6.1.2: it copies the IsVirtualDisk items). */
+export interface VhdxParentFacts {
+  virtualSize: number;
+  logicalSectorSize: number;
+  physicalSectorSize: number;
+  /** The parent's Virtual Disk ID (the child shares it). */
+  virtualDiskId: string;
+  /** The parent's current DataWriteGuid: written as `parent_linkage`, lower-case and braced. */
+  dataWriteGuid: string;
+  /** Locator paths in Windows form (§2.6.2.6.3); give at least one. */
+  relativePath?: string;
+  volumePath?: string;
+  absoluteWin32Path?: string;
+}
+
+/** What a child is made of. */
+export interface VhdxChildOptions {
+  parent: VhdxParentFacts;
+  /** Bytes, a power of two from 1 MiB to 256 MiB (default 2 MiB); may differ from the parent's. */
+  blockSize?: number;
+}
+
+/** The parent facts of an open VHDX image, with the locator paths to record. */
+export function parentFactsOf(
+  image: VhdxImage,
+  paths: Pick<VhdxParentFacts, "relativePath" | "volumePath" | "absoluteWin32Path">,
+): VhdxParentFacts {
+  return {
+    virtualSize: image.virtualSize,
+    logicalSectorSize: image.logicalSectorSize,
+    physicalSectorSize: image.physicalSectorSize,
+    virtualDiskId: image.virtualDiskId,
+    dataWriteGuid: image.dataWriteGuid,
+    ...paths,
+  };
+}
+
+/** A GUID string for `parent_linkage`: lower-case with braces, the only form libvhdi parses (vhdx-format.md §5). */
+export function bracedGuid(guid: string): string {
+  return `{${guid.replace(/[{}]/g, "").toLowerCase()}}`;
+}
+
+interface NewFile {
+  geometry: BatGeometry;
+  physicalSectorSize: number;
+  virtualDiskId: string;
+  flags: number;
+  locator?: LocatorEntry[];
+}
+
+function invalid(parameter: string, value: number, reason: string): VhdError {
+  return new VhdError("E_INVALIDARG", reason, { parameter, value });
+}
+
+function checkGeometry({ virtualSize, blockSize, logicalSectorSize }: BatGeometry, physicalSectorSize: number): void {
+  if (!isValidBlockSize(blockSize)) {
+    throw new VhdError("ERROR_VHD_INVALID_BLOCK_SIZE", "a VHDX block size is a power of two from 1 MiB to 256 MiB", {
+      parameter: "blockSize",
+      value: blockSize,
+    });
+  }
+  for (const [name, value] of [["logicalSectorSize", logicalSectorSize], ["physicalSectorSize", physicalSectorSize]] as const) {
+    if (value !== 512 && value !== 4096) throw invalid(name, value, "a VHDX sector size is 512 or 4096 bytes");
+  }
+  if (!Number.isSafeInteger(virtualSize) || virtualSize <= 0 || virtualSize > VHDX_MAX_VIRTUAL_SIZE || virtualSize % logicalSectorSize !== 0) {
+    throw new VhdError("ERROR_VHD_INVALID_SIZE", `a VHDX size is a multiple of the ${logicalSectorSize}-byte sector, at most 64 TB`, {
+      parameter: "size",
+      value: virtualSize,
+    });
+  }
+}
+
+/** The metadata items of a new file, in qemu's order, the locator last (§2.6.2; flags as vhdx-format.md §3). */
+function metadataItems(spec: NewFile): MetadataItem[] {
+  const virtualDisk = METADATA_FLAGS.isVirtualDisk | METADATA_FLAGS.isRequired;
+  const items: MetadataItem[] = [
+    {
+      itemId: METADATA_ITEM_GUIDS.fileParameters,
+      flags: METADATA_FLAGS.isRequired,
+      data: encodeLayout(FILE_PARAMETERS_LAYOUT, { blockSize: spec.geometry.blockSize, flags: spec.flags }),
+    },
+    {
+      itemId: METADATA_ITEM_GUIDS.virtualDiskSize,
+      flags: virtualDisk,
+      data: encodeLayout(VIRTUAL_DISK_SIZE_LAYOUT, { virtualDiskSize: spec.geometry.virtualSize }),
+    },
+    {
+      itemId: METADATA_ITEM_GUIDS.virtualDiskId,
+      flags: virtualDisk,
+      data: encodeLayout(VIRTUAL_DISK_ID_LAYOUT, { virtualDiskId: spec.virtualDiskId }),
+    },
+    {
+      itemId: METADATA_ITEM_GUIDS.logicalSectorSize,
+      flags: virtualDisk,
+      data: encodeLayout(SECTOR_SIZE_LAYOUT, { sectorSize: spec.geometry.logicalSectorSize }),
+    },
+    {
+      itemId: METADATA_ITEM_GUIDS.physicalSectorSize,
+      flags: virtualDisk,
+      data: encodeLayout(SECTOR_SIZE_LAYOUT, { sectorSize: spec.physicalSectorSize }),
+    },
+  ];
+  if (spec.locator !== undefined) {
+    items.push({
+      itemId: METADATA_ITEM_GUIDS.parentLocator,
+      flags: METADATA_FLAGS.isRequired,
+      data: encodeParentLocator(VHDX_PARENT_LOCATOR_TYPE, spec.locator),
+    });
+  }
+  return items;
+}
+
+/**
+ * Writes the fixed structures of a new file and then `fillBat` (which writes blocks and returns the BAT's bytes),
+ * syncs, and writes the two headers last, identical, and syncs again (vhdx-format.md §8 steps 5-13).
+ */
+async function writeNewFile(
+  file: RandomAccessFile,
+  spec: NewFile,
+  fillBat: (plan: FilePlan, bat: Uint8Array) => Promise<number>,
+): Promise<void> {
+  const plan = planFile(spec.geometry);
+  const bat = new Uint8Array(plan.batLength);
+  const end = await fillBat(plan, bat);
+  await file.write(0, encodeFileIdentifier(VHDX_CREATOR));
+  const regions = encodeRegionTable([
+    { guid: REGION_GUIDS.bat, fileOffset: plan.batOffset, length: plan.batLength, required: 1 },
+    { guid: REGION_GUIDS.metadata, fileOffset: plan.metadataOffset, length: plan.metadataLength, required: 1 },
+  ]);
+  for (const at of REGION_TABLE_OFFSETS) await file.write(at, regions);
+  await file.write(plan.metadataOffset, encodeMetadataRegion(metadataItems(spec)));
+  await file.write(plan.batOffset, bat);
+  await file.truncate(Math.max(end, plan.dataStart));
+  await file.sync();
+  const header = encodeHeader({
+    sequenceNumber: 1,
+    fileWriteGuid: randomUUID(),
+    dataWriteGuid: randomUUID(),
+    logGuid: NIL_GUID,
+    logVersion: 0,
+    version: 1,
+    logLength: plan.logLength,
+    logOffset: plan.logOffset,
+  });
+  for (const at of HEADER_OFFSETS) await file.write(at, header);
+  await file.sync();
+}
+
+function isAllZero(bytes: Uint8Array): boolean {
+  return bytes.every((byte) => byte === 0);
+}
+
+/**
+ * Fills the new, empty `file` with a fixed or dynamic VHDX. A fixed disk gets every block FULLY_PRESENT, one after
+ * the other; a dynamic one only the blocks of `fromRaw` that are not all zeros (the rest NOT_PRESENT, read as zeros).
+ * @throws `ERROR_VHD_INVALID_BLOCK_SIZE`, `ERROR_VHD_INVALID_SIZE`, `E_INVALIDARG` (sector sizes), I/O errors.
+ */
+export async function writeVhdxBase(file: RandomAccessFile, options: VhdxBaseOptions): Promise<void> {
+  const geometry: BatGeometry = {
+    virtualSize: options.virtualSize,
+    blockSize: options.blockSize ?? (options.kind === "fixed" ? DEFAULT_FIXED_BLOCK_SIZE : DEFAULT_DYNAMIC_BLOCK_SIZE),
+    logicalSectorSize: options.logicalSectorSize ?? 512,
+  };
+  const physicalSectorSize = options.physicalSectorSize ?? 4096;
+  checkGeometry(geometry, physicalSectorSize);
+  const fixed = options.kind === "fixed";
+  const spec: NewFile = {
+    geometry,
+    physicalSectorSize,
+    virtualDiskId: randomUUID(),
+    flags: fixed ? FILE_PARAMETER_FLAGS.leaveBlockAllocated : 0,
+  };
+  await writeNewFile(file, spec, async (plan, bat) => {
+    const ratio = chunkRatio(geometry);
+    let next = plan.dataStart;
+    for (let block = 0; block < payloadBlockCount(geometry); block++) {
+      const start = block * geometry.blockSize;
+      const length = Math.min(geometry.blockSize, geometry.virtualSize - start);
+      const content = options.fromRaw === undefined ? undefined : await options.fromRaw.read(start, length);
+      if (!fixed && (content === undefined || isAllZero(content))) continue;
+      if (content !== undefined && !isAllZero(content)) await file.write(next, content);
+      bat.set(encodeVhdxBatEntry({ state: BAT_STATE.fullyPresent, fileOffset: next }), payloadBatIndex(block, ratio) * 8);
+      next += geometry.blockSize;
+    }
+    return next;
+  });
+}
+
+/**
+ * Fills the new, empty `file` with a differencing VHDX off the parent described by `options.parent`: size, sector
+ * sizes and Virtual Disk ID copied, File Parameters flags exactly HasParent (libvhdi refuses 3), the locator keys
+ * `parent_linkage` (braced, lower-case) and the paths given, never `parent_linkage2` (vhdx-format.md §8). Every
+ * chunk gets a zero-filled sector bitmap block, present, so that libvhdi reads the child (its bug 2, §7).
+ * @throws `E_INVALIDARG` when no locator path is given; the errors of {@link writeVhdxBase}.
+ */
+export async function writeVhdxChild(file: RandomAccessFile, options: VhdxChildOptions): Promise<void> {
+  const { parent } = options;
+  const geometry: BatGeometry = {
+    virtualSize: parent.virtualSize,
+    blockSize: options.blockSize ?? DEFAULT_CHILD_BLOCK_SIZE,
+    logicalSectorSize: parent.logicalSectorSize,
+  };
+  checkGeometry(geometry, parent.physicalSectorSize);
+  const locator: LocatorEntry[] = [{ key: "parent_linkage", value: bracedGuid(parent.dataWriteGuid) }];
+  const paths = { relative_path: parent.relativePath, volume_path: parent.volumePath, absolute_win32_path: parent.absoluteWin32Path };
+  for (const [key, value] of Object.entries(paths)) if (value !== undefined && value !== "") locator.push({ key, value });
+  if (locator.length === 1) {
+    throw new VhdError("E_INVALIDARG", "a VHDX child's parent locator needs at least one path", { parameter: "parentPath" });
+  }
+  const spec: NewFile = {
+    geometry,
+    physicalSectorSize: parent.physicalSectorSize,
+    virtualDiskId: parent.virtualDiskId,
+    flags: FILE_PARAMETER_FLAGS.hasParent,
+    locator,
+  };
+  await writeNewFile(file, spec, async (plan, bat) => {
+    const ratio = chunkRatio(geometry);
+    let next = plan.dataStart;
+    for (let chunk = 0; chunk < chunkCount(geometry); chunk++) {
+      bat.set(encodeVhdxBatEntry({ state: SB_BLOCK_PRESENT, fileOffset: next }), sectorBitmapBatIndex(chunk, ratio) * 8);
+      next += SECTOR_BITMAP_BLOCK_SIZE;
+    }
+    return next;
+  });
+}
+
+/** Options of {@link writeVhdxAt}. */
+export interface WriteVhdxOptions {
+  /** The parent's virtual bytes: needed for a child when a write starts or ends inside a logical sector. */
+  parent?: ParentReader;
+}
+
+/**
+ * Starts a write session (§2.2.2): new FileWriteGuid and DataWriteGuid before the first change, written as the
+ * non-current header with the next sequence number, flushed, then again over the other copy, so both are current
+ * and equal (libvhdi takes the higher sequence without checking CRCs, vhdx-format.md §1.2).
+ */
+async function beginWriteSession(file: RandomAccessFile, image: VhdxImage): Promise<void> {
+  const { header, headerSlot } = image;
+  const next = {
+    fileWriteGuid: randomUUID(),
+    dataWriteGuid: randomUUID(),
+    logGuid: NIL_GUID,
+    logVersion: 0,
+    version: 1,
+    logLength: header.logLength,
+    logOffset: header.logOffset,
+  };
+  const slots = [1 - headerSlot, headerSlot] as const;
+  for (const [step, slot] of slots.entries()) {
+    await file.write(HEADER_OFFSETS[slot] ?? 0, encodeHeader({ ...next, sequenceNumber: header.sequenceNumber + 1 + step }));
+    await file.sync();
+  }
+}
+
+/**
+ * Writes `data` at virtual `offset` of the VHDX open (writable) as `file`, as one write session: DataWriteGuid
+ * changes first; then, block by block, the data goes to the file before anything points at it. A block already in
+ * the file is written in place (FULLY_PRESENT; in a child PARTIALLY_PRESENT, then its sector bits are set). A new
+ * block is allocated at the end of the file (1 MiB-aligned), written and flushed; a child's sector bitmap slice is
+ * written next (meaningless until the BAT says PARTIALLY_PRESENT), flushed; the 8-byte BAT entry, inside one
+ * sector, is written last and flushed. A crash therefore leaves the old or the new content of each block.
+ * Deviation: MS-VHDX §2.3 wants BAT updates to go through the log; this order reaches the same guarantee for a
+ * single entry without one (a torn sector write is the one thing it does not cover).
+ * @throws `E_INVALIDARG` (range outside the disk), `ERROR_VHD_PARENT_VHD_NOT_FOUND` (a child's unaligned edge and
+ * no `parent`), `ERROR_VIRTUAL_DISK_LIMITATION` (a file with a live log: this writer does not replay into the
+ * file), the reader's errors, I/O errors.
+ */
+export async function writeVhdxAt(file: RandomAccessFile, offset: number, data: Uint8Array, options: WriteVhdxOptions = {}): Promise<void> {
+  const image = await openVhdx(file);
+  if (image.header.logGuid !== NIL_GUID) {
+    throw new VhdError("ERROR_VIRTUAL_DISK_LIMITATION", "the file has a live log; replay it (open it in Hyper-V or `qemu-img check -r all`) before writing here", {
+      parameter: file.parameter,
+      path: file.path,
+    });
+  }
+  if (!Number.isSafeInteger(offset) || offset < 0 || offset + data.length > image.virtualSize) {
+    throw invalid("offset", offset, `a write of ${data.length} bytes must end within the ${image.virtualSize}-byte disk`);
+  }
+  if (data.length === 0) return;
+  const differencing = image.kind === "differencing";
+  let start = offset;
+  let bytes = data;
+  if (differencing) {
+    const sector = image.logicalSectorSize;
+    const alignedStart = Math.floor(offset / sector) * sector;
+    const alignedEnd = Math.ceil((offset + data.length) / sector) * sector;
+    if (alignedStart !== offset || alignedEnd !== offset + data.length) {
+      bytes = await image.read(alignedStart, alignedEnd - alignedStart, options.parent);
+      bytes.set(data, offset - alignedStart);
+      start = alignedStart;
+    }
+  }
+  await beginWriteSession(file, image);
+  const batRegion = image.regions.find((region) => region.guid === REGION_GUIDS.bat);
+  if (batRegion === undefined) throw new Error("an open VHDX always has a BAT region");
+  const writer = new BlockWriter(file, image, batRegion.fileOffset);
+  const { blockSize } = image;
+  for (let position = start; position < start + bytes.length; ) {
+    const block = Math.floor(position / blockSize);
+    const pieceEnd = Math.min((block + 1) * blockSize, start + bytes.length);
+    await writer.write(block, position - block * blockSize, bytes.subarray(position - start, pieceEnd - start));
+    position = pieceEnd;
+  }
+  await file.sync();
+}
+
+/** The per-block steps of {@link writeVhdxAt}, remembering what it allocated during the session. */
+class BlockWriter {
+  private readonly ratio: number;
+  private readonly sectorBitmaps = new Map<number, number>();
+
+  constructor(
+    private readonly file: RandomAccessFile,
+    private readonly image: VhdxImage,
+    private readonly batOffset: number,
+  ) {
+    this.ratio = chunkRatio(image);
+  }
+
+  /** Writes `data` at byte `inBlock` of payload block `block` (sector-aligned in a child). */
+  async write(block: number, inBlock: number, data: Uint8Array): Promise<void> {
+    const entry = this.image.payloadEntry(block);
+    if (entry.state === BAT_STATE.fullyPresent) {
+      await this.file.write(entry.fileOffset + inBlock, data);
+      return;
+    }
+    const child = this.image.kind === "differencing";
+    if (entry.state === BAT_STATE.partiallyPresent) {
+      await this.file.write(entry.fileOffset + inBlock, data);
+      await this.file.sync();
+      await this.setSectorBits(block, inBlock, data.length, false);
+      return;
+    }
+    // Not in the file. In a child, NOT_PRESENT reads the parent: the new block is PARTIALLY_PRESENT with only the
+    // written sectors set. Every other state reads as zeros, so a zero-filled FULLY_PRESENT block keeps that.
+    const fileOffset = roundUp(this.file.size, MIB);
+    await this.file.truncate(fileOffset + this.image.blockSize);
+    await this.file.write(fileOffset + inBlock, data);
+    await this.file.sync();
+    const partial = child && entry.state === BAT_STATE.notPresent;
+    if (partial) await this.setSectorBits(block, inBlock, data.length, true);
+    await this.setBatEntry(payloadBatIndex(block, this.ratio), {
+      state: partial ? BAT_STATE.partiallyPresent : BAT_STATE.fullyPresent,
+      fileOffset,
+    });
+  }
+
+  /**
+   * Sets the bits of `length` bytes at `inBlock` in `block`'s sector bitmap slice (§2.4), and flushes. With
+   * `fresh`, the slice is rewritten whole (a new block's slice may hold stale bits); else only the bytes covering
+   * the range are read, changed and written back.
+   */
+  private async setSectorBits(block: number, inBlock: number, length: number, fresh: boolean): Promise<void> {
+    const sector = this.image.logicalSectorSize;
+    const sliceLength = this.image.blockSize / sector / 8;
+    const sliceOffset = (await this.sectorBitmapOffset(Math.floor(block / this.ratio))) + bitmapSliceOffset(block, this.image);
+    const first = inBlock / sector;
+    const end = (inBlock + length) / sector;
+    const from = fresh ? 0 : Math.floor(first / 8);
+    const to = fresh ? sliceLength : Math.ceil(end / 8);
+    const bytes = fresh ? new Uint8Array(to - from) : await this.file.read(sliceOffset + from, to - from);
+    for (let bit = first; bit < end; bit++) bytes[(bit >>> 3) - from] = (bytes[(bit >>> 3) - from] ?? 0) | (1 << (bit & 7));
+    await this.file.write(sliceOffset + from, bytes);
+    await this.file.sync();
+  }
+
+  /** The sector bitmap block of `chunk`, allocated (zeros, then its BAT entry) when a Windows-made child lacks it. */
+  private async sectorBitmapOffset(chunk: number): Promise<number> {
+    const known = this.sectorBitmaps.get(chunk) ?? this.image.sectorBitmapEntry(chunk);
+    if (typeof known === "number") return known;
+    if (known.state === SB_BLOCK_PRESENT) return known.fileOffset;
+    // No block of this chunk is PARTIALLY_PRESENT without it, so the new zeroed block changes no read.
+    const fileOffset = roundUp(this.file.size, MIB);
+    await this.file.truncate(fileOffset + SECTOR_BITMAP_BLOCK_SIZE);
+    await this.file.sync();
+    await this.setBatEntry(sectorBitmapBatIndex(chunk, this.ratio), { state: SB_BLOCK_PRESENT, fileOffset });
+    this.sectorBitmaps.set(chunk, fileOffset);
+    return fileOffset;
+  }
+
+  private async setBatEntry(index: number, entry: BatEntry): Promise<void> {
+    await this.file.write(this.batOffset + index * 8, encodeVhdxBatEntry(entry));
+    await this.file.sync();
+  }
+}

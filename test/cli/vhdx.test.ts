@@ -1,0 +1,115 @@
+/**
+ * The `vhd` CLI with VHDX, run as a user runs it (the built CLI in a child process): create (empty, fixed, from raw),
+ * create-differencing, inspect, verify, write, read, checksum and convert (VHD -> VHDX -> raw equals the source;
+ * qemu-img's reading of our VHDX equals ours), mixed formats refused, nothing left behind on failure.
+ */
+import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { HAVE } from "../vhdx/support";
+import { expectOneLineError, makeTempDir, runVhd, runVhdOk } from "./cli-process";
+
+const MIB = 1024 * 1024;
+let temp: { dir: string; remove(): void };
+const at = (name: string): string => join(temp.dir, name);
+let raw: Buffer;
+
+beforeAll(() => {
+  temp = makeTempDir("vhdx");
+  // Data in the first and third MiB of 8 MiB, zeros elsewhere: a dynamic disk made from it skips the empty blocks.
+  raw = Buffer.alloc(8 * MIB);
+  randomBytes(MIB).copy(raw, 0);
+  randomBytes(MIB).copy(raw, 2 * MIB);
+  writeFileSync(at("source.raw"), raw);
+});
+
+afterAll(() => temp?.remove());
+
+function inspect(path: string): Record<string, unknown> {
+  return JSON.parse(runVhdOk(["inspect", path, "--json"]).text) as Record<string, unknown>;
+}
+
+describe("vhd with VHDX", () => {
+  it("create makes dynamic (1 MiB blocks, from raw) and fixed VHDX bases; inspect reports the format-neutral facts", () => {
+    runVhdOk(["create", at("golden.vhdx"), "--from", at("source.raw"), "--block-size", "1MiB", "--quiet"]);
+    expect(inspect(at("golden.vhdx"))).toMatchObject({
+      format: "vhdx",
+      type: "dynamic",
+      virtualSize: 8 * MIB,
+      blockSize: MIB,
+      logicalSectorSize: 512,
+      allocatedBlocks: 2,
+      chain: [],
+    });
+    runVhdOk(["create", at("fixed.vhdx"), "--size", "4MiB", "--type", "fixed", "--quiet"]);
+    expect(inspect(at("fixed.vhdx"))).toMatchObject({ format: "vhdx", type: "fixed", virtualSize: 4 * MIB });
+    expect(runVhdOk(["read", at("golden.vhdx"), "--quiet"]).stdout.equals(raw)).toBe(true);
+  });
+
+  it("a block size VHDX does not allow is ERROR_VHD_INVALID_BLOCK_SIZE, with nothing left behind", () => {
+    expectOneLineError(runVhd(["create", at("bad.vhdx"), "--size", "8MiB", "--block-size", "3MiB"]), "ERROR_VHD_INVALID_BLOCK_SIZE");
+    expect(readdirSync(temp.dir).filter((name) => name.includes("bad"))).toEqual([]);
+  });
+
+  it("create-differencing, write and read: the child reads through, writes land, the parent's bytes never change", () => {
+    const golden = readFileSync(at("golden.vhdx"));
+    runVhdOk(["create-differencing", at("child.vhdx"), at("golden.vhdx"), "--quiet"]);
+    const child = inspect(at("child.vhdx"));
+    const parentId = inspect(at("golden.vhdx")).uniqueId;
+    expect(child).toMatchObject({ format: "vhdx", type: "differencing", parent: { uniqueId: parentId, resolvedPath: at("golden.vhdx") } });
+    const data = randomBytes(100_000);
+    runVhdOk(["write", at("child.vhdx"), "--offset", "1000", "--quiet"], { input: data });
+    const expected = Buffer.from(raw);
+    data.copy(expected, 1000);
+    expect(runVhdOk(["read", at("child.vhdx"), "--quiet"]).stdout.equals(expected)).toBe(true);
+    expect(readFileSync(at("golden.vhdx")).equals(golden)).toBe(true);
+    const verify = runVhdOk(["verify", at("child.vhdx"), "--json"]);
+    expect(JSON.parse(verify.text)).toMatchObject({ ok: true });
+    expect(runVhdOk(["checksum", at("child.vhdx")]).text).toMatch(/^[0-9a-f]{64}/);
+  });
+
+  it("a VHD child of a VHDX parent is refused as ERROR_VHD_INVALID_TYPE naming parentPath, and not created", () => {
+    const run = runVhd(["create-differencing", at("mixed.vhd"), at("golden.vhdx")]);
+    expectOneLineError(run, "ERROR_VHD_INVALID_TYPE", at("golden.vhdx"));
+    expect(run.stderr).toContain("parentPath");
+    expect(readdirSync(temp.dir).filter((name) => name.includes("mixed"))).toEqual([]);
+  });
+
+  it("verify reports a damaged header copy as a failed check (the disk still reads from the other copy)", () => {
+    runVhdOk(["convert", at("golden.vhdx"), at("damaged.vhdx"), "--quiet"]);
+    const bytes = readFileSync(at("damaged.vhdx"));
+    bytes[64 * 1024 + 100] = (bytes[64 * 1024 + 100] ?? 0) ^ 0xff;
+    writeFileSync(at("damaged.vhdx"), bytes);
+    const run = runVhd(["verify", at("damaged.vhdx"), "--json"]);
+    const report = JSON.parse(run.stdout.toString("utf8")) as { ok: boolean; checks: { name: string; ok: boolean }[] };
+    expect(report.ok).toBe(false);
+    expect(report.checks.filter((check) => !check.ok).map((check) => check.name)).toEqual([expect.stringMatching(/^header 1/)]);
+  });
+
+  it("convert VHD -> VHDX -> raw gives back the source's bytes, sparse, and a differencing source is composed", () => {
+    runVhdOk(["create", at("start.vhd"), "--from", at("source.raw"), "--quiet"]);
+    runVhdOk(["convert", at("start.vhd"), at("converted.vhdx"), "--quiet"]);
+    expect(inspect(at("converted.vhdx"))).toMatchObject({ format: "vhdx", type: "dynamic", virtualSize: 8 * MIB });
+    runVhdOk(["convert", at("converted.vhdx"), at("back.raw"), "--quiet"]);
+    expect(readFileSync(at("back.raw")).equals(raw)).toBe(true);
+    // Sparse: only the two 2 MiB blocks holding data were written; the other 4 MiB are holes.
+    expect(statSync(at("back.raw")).blocks * 512).toBeLessThanOrEqual(4 * MIB + 64 * 1024);
+    runVhdOk(["convert", at("child.vhdx"), at("child.vhd"), "--quiet"]);
+    expect(runVhdOk(["read", at("child.vhd"), "--quiet"]).stdout.equals(runVhdOk(["read", at("child.vhdx"), "--quiet"]).stdout)).toBe(true);
+  });
+
+  it("convert refuses an existing target and a --format its name contradicts, leaving no file", () => {
+    expectOneLineError(runVhd(["convert", at("start.vhd"), at("back.raw")]), "ERROR_ALREADY_EXISTS");
+    expectOneLineError(runVhd(["convert", at("start.vhd"), at("wrong.vhd"), "--format", "vhdx"]), "E_INVALIDARG");
+    expect(readdirSync(temp.dir).filter((name) => name.includes("wrong") || name.endsWith(".tmp") || name.endsWith(".raw") && name.startsWith("."))).toEqual([]);
+  });
+
+  it("qemu-img convert of our VHDX base to raw equals our reading of it", (ctx) => {
+    if (!HAVE.qemuImg) return ctx.skip("qemu-img is not installed");
+    execFileSync("qemu-img", ["convert", "-f", "vhdx", "-O", "raw", at("golden.vhdx"), at("qemu.raw")]);
+    expect(readFileSync(at("qemu.raw")).equals(runVhdOk(["read", at("golden.vhdx"), "--quiet"]).stdout)).toBe(true);
+    expect(readFileSync(at("qemu.raw")).equals(raw)).toBe(true);
+  });
+});

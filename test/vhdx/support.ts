@@ -1,0 +1,104 @@
+/**
+ * Helpers of the VHDX tests: where the real VHDX files are, decompressing them, reading a whole image, and which
+ * oracles this machine has.
+ */
+import { execFile, execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { writeFile } from "node:fs/promises";
+import { resolve } from "node:path";
+import { promisify } from "node:util";
+import { gunzipSync } from "node:zlib";
+import { localStorage } from "../../provider/storage/local/local-storage";
+import { openVhdx, type ParentReader, type VhdxImage } from "../../provider/vhdx/reader";
+import { SYSTEM_PYTHON } from "../support/oracles";
+
+export const run = promisify(execFile);
+
+/** Real VHDX files made by Windows and others, compressed as their repositories store them (MANIFEST.md there). */
+export const VHDX_FIXTURES = resolve(__dirname, "../../../shared/fixtures/vhdx");
+
+/** True when `command` runs (`--version`, `--help` or `-V` exits 0), so a test can skip with the reason. */
+function hasCommand(command: string, args: string[]): boolean {
+  try {
+    execFileSync(command, args, { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export const HAVE = {
+  qemuImg: hasCommand("qemu-img", ["--version"]),
+  qemuIo: hasCommand("qemu-io", ["--version"]),
+  vhdiinfo: hasCommand("vhdiinfo", ["-V"]),
+  pyvhdi: hasCommand(SYSTEM_PYTHON, ["-c", "import pyvhdi"]),
+};
+
+/** The name a compressed fixture decompresses to (`x.vhdx.gz` -> `x.vhdx`). */
+export function decompressedName(file: string): string {
+  return file.replace(/\.(gz|bz2|zip)$/i, "");
+}
+
+/** Decompresses fixture `file` (gzip, bzip2 or a one-file zip) to `target`. */
+export async function decompressFixture(file: string, target: string): Promise<void> {
+  const source = resolve(VHDX_FIXTURES, file);
+  if (file.endsWith(".gz")) {
+    const { readFile } = await import("node:fs/promises");
+    await writeFile(target, gunzipSync(await readFile(source)));
+  } else if (file.endsWith(".bz2")) {
+    await run("sh", ["-c", 'bunzip2 -c "$1" > "$2"', "sh", source, target]);
+  } else {
+    await run("sh", ["-c", 'unzip -p "$1" > "$2"', "sh", source, target]);
+  }
+}
+
+/** Opens a VHDX read-only through the local file adapter. */
+export async function openVhdxPath(path: string): Promise<VhdxImage> {
+  const file = await localStorage.open(path);
+  try {
+    return await openVhdx(file);
+  } catch (error) {
+    await file.close();
+    throw error;
+  }
+}
+
+/** SHA-256 (hex) of the whole virtual disk as `image` reads it, 4 MiB at a time. */
+export async function sha256OfImage(image: VhdxImage, parent?: ParentReader): Promise<string> {
+  const hash = createHash("sha256");
+  const piece = 4 * 1024 * 1024;
+  for (let offset = 0; offset < image.virtualSize; offset += piece) {
+    hash.update(await image.read(offset, Math.min(piece, image.virtualSize - offset), parent));
+  }
+  return hash.digest("hex");
+}
+
+/** A parent reader over an open image and its own parent. */
+export function parentReader(image: VhdxImage, grandparent?: ParentReader): ParentReader {
+  return { read: (offset, length) => image.read(offset, length, grandparent) };
+}
+
+/** A byte range of a virtual disk. */
+export interface ByteRange {
+  offset: number;
+  length: number;
+}
+
+/** SHA-256 (hex) of the concatenation of `ranges` as `image` reads them. */
+export async function sha256OfRanges(image: VhdxImage, ranges: readonly ByteRange[], parent?: ParentReader): Promise<string> {
+  const hash = createHash("sha256");
+  const piece = 4 * 1024 * 1024;
+  for (const { offset, length } of ranges) {
+    for (let at = offset; at < offset + length; at += piece) {
+      hash.update(await image.read(at, Math.min(piece, offset + length - at), parent));
+    }
+  }
+  return hash.digest("hex");
+}
+
+/** SHA-256 (hex) of the concatenation of `ranges` as pyvhdi reads them from `path` (no parent). */
+export async function pyvhdiRanges(path: string, ranges: readonly ByteRange[]): Promise<string> {
+  const args = [resolve(__dirname, "pyvhdi-ranges.py"), path, ...ranges.map(({ offset, length }) => `${offset}:${length}`)];
+  const { stdout } = await run(SYSTEM_PYTHON, args, { maxBuffer: 1024 * 1024 });
+  return stdout.trim();
+}
