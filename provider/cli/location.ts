@@ -64,13 +64,23 @@ export async function locate(paths: readonly { path: string; parameter: ErrorPar
       });
     }
   }
+  const knownHosts = await knownHostsOf(options);
+  // The adapter's own refusal names the provider's inputs (connection.hostKey, ...); a CLI user needs the options.
+  if (options.hostKey === undefined && knownHosts.knownHostsPath === undefined && options.hostKeyChecking !== false) {
+    throw new VhdError(
+      "E_INVALIDARG",
+      `cannot check the identity of ${host}: give --host-key (its "SHA256:..." fingerprint or public-key line), ` +
+        "--known-hosts <file> (~/.ssh/known_hosts does not exist), or opt out explicitly with --no-host-key-checking",
+      { parameter: paths[urls.indexOf(first)]!.parameter },
+    );
+  }
   const connection: ConnectionArgs = {
     host: first.host,
     port,
     user,
     ...(options.identity === undefined ? {} : { privateKey: await readText(options.identity, "identity") }),
     ...(options.hostKey === undefined ? {} : { hostKey: options.hostKey }),
-    ...(await knownHostsOf(options)),
+    ...knownHosts,
     ...(options.hostKeyChecking === false ? { hostKeyChecking: false } : {}),
   };
   return { storage: new SshStorage(connection), paths: paths.map(({ path }, index) => urls[index]?.path ?? path) };

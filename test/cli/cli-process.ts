@@ -23,9 +23,10 @@ export interface VhdRun {
 }
 
 /** Runs the built `vhd` with `args`, feeding `input` to its stdin. */
-export function runVhd(args: readonly string[], options: { input?: Uint8Array; cwd?: string } = {}): VhdRun {
+export function runVhd(args: readonly string[], options: { input?: Uint8Array; cwd?: string; env?: NodeJS.ProcessEnv } = {}): VhdRun {
   const run = spawnSync(process.execPath, [CLI_MAIN, ...args], {
     cwd: options.cwd ?? REPO_ROOT,
+    env: { ...process.env, ...options.env },
     input: options.input ?? Buffer.alloc(0),
     maxBuffer: 1024 * 1024 * 1024,
   });

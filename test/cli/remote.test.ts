@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sshdUnavailable, startSshd, type TestSshd } from "../support/sshd";
 import { makeGoldenImage } from "../resource/e2e-support";
-import { makeTempDir, runVhd, runVhdOk } from "./cli-process";
+import { expectOneLineError, makeTempDir, runVhd, runVhdOk } from "./cli-process";
 
 const unavailable = sshdUnavailable();
 const temp = makeTempDir("remote");
@@ -87,6 +87,16 @@ describe("vhd on ssh:// paths", () => {
     expect(run.stderr).toContain("SEC_E_WRONG_PRINCIPAL");
     expect(run.stderr).toContain(`${server!.host}:${server!.port}`);
     expect(existsSync(join(server!.root, "vms", "nope.vhd"))).toBe(false);
+  });
+
+  it("with no way to check the host key, the error names the CLI's options, not the provider's inputs", (context) => {
+    if (unavailable !== undefined) return context.skip(unavailable);
+    // A HOME without ~/.ssh/known_hosts, so no default applies.
+    const run = runVhd(["inspect", url("golden.vhd"), "--identity", identity], { env: { HOME: temp.dir } });
+    expectOneLineError(run, "E_INVALIDARG");
+    expect(run.stderr).toContain(`${server!.host}:${server!.port}`);
+    for (const option of ["--host-key", "--known-hosts", "--no-host-key-checking"]) expect(run.stderr).toContain(option);
+    expect(run.stderr).not.toContain("connection.");
   });
 
   it("paths on two hosts in one command are refused", (context) => {

@@ -126,6 +126,11 @@ function rowFor(error: unknown, context: SshErrorContext): { code: ErrorName; ad
   if (/Cannot parse privateKey|Encrypted private (OpenSSH )?key detected|bad passphrase/i.test(message)) {
     return { code: "E_INVALIDARG", advice: "the private key cannot be used (wrong format or passphrase)" };
   }
+  // ssh2 gives this one level "protocol", but it is the network's doing: sshd past MaxStartups, a firewall or a
+  // host still booting closes the socket before its banner, and another dial may well get through.
+  if (/Connection lost before handshake/i.test(message)) {
+    return { code: "ERROR_NETNAME_DELETED", advice: "the host closed the connection before the SSH handshake (sshd's MaxStartups, a firewall, or sshd not ready)" };
+  }
   if (isConnectionLoss(error)) return { code: "ERROR_NETNAME_DELETED", advice: "the connection to the host was lost" };
   return undefined;
 }

@@ -121,6 +121,27 @@ describe("ssh connection", () => {
     }
   });
 
+  it("a server that closes TCP before the SSH banner (sshd past MaxStartups) is a lost connection, dialled again", async () => {
+    const server = sshd.server();
+    let accepted = 0;
+    const closing = createServer((socket) => {
+      accepted++;
+      socket.destroy();
+    });
+    await new Promise<void>((resolve) => closing.listen(0, "127.0.0.1", resolve));
+    const address = closing.address();
+    const port = typeof address === "object" && address !== null ? address.port : 0;
+    try {
+      const error = await expectVhdError(getSession(connectionTo(server, { port, dialErrorLimit: 2 })), "ERROR_NETNAME_DELETED");
+      expect(error.message).toContain(`ssh://${server.user}@127.0.0.1:${port}`);
+      expect(error.message).toContain("before the SSH handshake");
+      expect(error.message).toContain("2 dial attempts");
+      expect(accepted).toBe(2);
+    } finally {
+      await new Promise((resolve) => closing.close(resolve));
+    }
+  });
+
   it("reaches the host through a bastion (proxy), one connection per hop", async () => {
     const server = sshd.server();
     const before = poolStats().connections;
