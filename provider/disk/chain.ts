@@ -1,7 +1,7 @@
 /**
  * A differencing chain, leaf to base, and reading the virtual disk through it, whatever the disks' format: each disk
  * is a {@link DiskImage} its driver opened (formats.ts), and the walk asks it only for its parent reference. Each
- * link is checked the way vhd-format.md §4 recommends: the parent is the first candidate that exists and whose
+ * link is checked the way docs/vhd-format.md §4 recommends: the parent is the first candidate that exists and whose
  * identity equals the one the child records, with the same virtual size; the walk is bounded and refuses loops.
  */
 import { Readable } from "node:stream";
@@ -91,7 +91,7 @@ export interface ParentResolution {
   attempts: ParentAttempt[];
   /**
    * True when the child recorded its parent's modification time and it differs from the parent file's mtime, to the
-   * second (a warning only, vhd-format.md §2.3).
+   * second (a warning only, docs/vhd-format.md §2.3).
    */
   timeStampDiffers: boolean;
 }

@@ -44,7 +44,7 @@ export interface ParentCandidate {
  * candidate that exists and carries `uniqueId`); the driver only reads the child's records.
  */
 export interface ParentReference {
-  /** Paths to try, in the format's order of preference (VHD: vhd-format.md §4). */
+  /** Paths to try, in the format's order of preference (VHD: docs/vhd-format.md §4). */
   candidates: readonly ParentCandidate[];
   /** The identity the child recorded of its parent, in the form {@link DiskImage.uniqueId} takes. */
   uniqueId: string;

@@ -8,7 +8,7 @@
  * - a few plain Win32 codes wrapped as HRESULTs (`HRESULT_FROM_WIN32`) for cases the contract does not cover.
  */
 export const ERROR_TABLE = {
-  // --- CreateDifferencingVirtualHardDisk's own table (seed-api.md) ---
+  // --- CreateDifferencingVirtualHardDisk's own table (docs/contract.md) ---
   S_OK: { hresult: 0x00000000, summary: "success" },
   E_POINTER: { hresult: 0x80004003, summary: "a required parameter is missing" },
   ERROR_PATH_NOT_FOUND: { hresult: 0x80070003, summary: "the path cannot be found" },

@@ -1,5 +1,5 @@
 /**
- * The path rules of `CreateDifferencingVirtualHardDisk` (seed-api.md, "Path rules" and the error table): which inputs
+ * The path rules of `CreateDifferencingVirtualHardDisk` (docs/contract.md, "Path rules" and the error table): which inputs
  * may be relative, what they are relative to, and the Windows naming rules a VHD's path must obey because the disks
  * are consumed by Windows hypervisors.
  */
@@ -35,7 +35,7 @@ export interface PathRuleOptions {
   pathRules?: PathRules;
 }
 
-/** Windows' MAX_PATH counts the terminating NUL, so a usable path has at most 259 characters (seed-api.md). */
+/** Windows' MAX_PATH counts the terminating NUL, so a usable path has at most 259 characters (docs/contract.md). */
 export const MAX_PATH_LENGTH = 259;
 
 /**
@@ -161,7 +161,7 @@ function requireNonEmpty(value: string, parameter: ErrorParameter): void {
   }
 }
 
-/** A relative `target` is relative to the folder of `anchor` (seed-api.md, Remarks). */
+/** A relative `target` is relative to the folder of `anchor` (docs/contract.md, Remarks). */
 function resolveBeside(anchor: string, target: string): string {
   return path.resolve(path.dirname(path.resolve(anchor)), target);
 }

@@ -1,5 +1,5 @@
 /**
- * Every rule of `CreateDifferencingVirtualHardDisk` (seed-api.md), checked before anything is written, so that a bad
+ * Every rule of `CreateDifferencingVirtualHardDisk` (docs/contract.md), checked before anything is written, so that a bad
  * request is refused with the contract's name and HRESULT and nothing is created, changed or left behind. Base images
  * (which the project also creates) get the same target checks plus the table's size rules.
  *
@@ -22,7 +22,7 @@ import { pathsEqual, resolveDiskPaths, resolveSinglePath, type DiskPathsInput, t
 
 const MB = 1024 * 1024;
 
-/** A dynamically expanding image needs at least 8 MB free on its volume (seed-api.md, ERROR_DISK_FULL). */
+/** A dynamically expanding image needs at least 8 MB free on its volume (docs/contract.md, ERROR_DISK_FULL). */
 export const MIN_FREE_BYTES = 8 * MB;
 
 /** Options of every validation. */

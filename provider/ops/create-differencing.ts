@@ -32,7 +32,7 @@ export interface CreateDifferencingDiskArgs extends DifferencingRequest, Validat
 
 /**
  * Creates a differencing disk at `imagePath` whose parent is `parentPath`, following
- * `CreateDifferencingVirtualHardDisk` (seed-api.md): paths resolved and checked (see `validateCreateDifferencing`), the
+ * `CreateDifferencingVirtualHardDisk` (docs/contract.md): paths resolved and checked (see `validateCreateDifferencing`), the
  * containing folder created when missing, the file written under a temporary name and published only when complete.
  *
  * The parent is opened twice: validation reads its whole chain, and right before writing `recheckParent` reads its

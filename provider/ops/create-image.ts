@@ -1,7 +1,7 @@
 /**
  * The part every "create a disk image" operation shares: make the missing folders, write the file atomically, describe
  * the result, and on any failure or cancel take everything back, so that a failed request leaves no file, no
- * temporary file and no folder of ours behind (seed-api.md; the parent is only ever read).
+ * temporary file and no folder of ours behind (docs/contract.md; the parent is only ever read).
  */
 import { VhdError, asVhdError, type ErrorParameter, type VhdErrorInit } from "../errors";
 import { createFileAtomically, type FileWriter } from "../storage/atomic-create";

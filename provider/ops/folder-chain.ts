@@ -1,5 +1,5 @@
 /**
- * The contract creates the containing folder of a new image when it does not exist (seed-api.md, `imagePath`). If the
+ * The contract creates the containing folder of a new image when it does not exist (docs/contract.md, `imagePath`). If the
  * creation then fails, the folders we made are removed again, so a failed request leaves the tree as it found it; the
  * resource removes them the same way when it deletes the disk.
  */

@@ -61,7 +61,7 @@ const GIB = 1024 * 1024 * 1024;
 
 /**
  * File-size limits below the VHD maximum (2040 GiB). FAT keeps sizes in 32 bits (4 GiB - 1); Windows' VHD API
- * treats FAT16 volumes as 2 GB (seed-api.md, VM_E_FILE_TOO_LARGE_FOR_VOLUME). A detected `"fat"` gets FAT32's
+ * treats FAT16 volumes as 2 GB (docs/contract.md, VM_E_FILE_TOO_LARGE_FOR_VOLUME). A detected `"fat"` gets FAT32's
  * limit: a FAT16 volume is itself too small to hold a larger file. ISO 9660 stores 32-bit extents, too.
  */
 const MAX_FILE_SIZE: Readonly<Partial<Record<FileSystemType, number>>> = {

@@ -32,7 +32,7 @@ function hasCookie(bytes: Uint8Array): boolean {
   return Buffer.from(bytes.subarray(0, FOOTER_COOKIE.length)).toString("latin1") === FOOTER_COOKIE;
 }
 
-/** The VHD 1.0 format (vhd-format.md). */
+/** The VHD 1.0 format (docs/vhd-format.md). */
 export const vhdDriver: DiskFormatDriver = {
   format: "vhd",
   extensions: [".vhd", ".avhd"],

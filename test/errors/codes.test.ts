@@ -8,7 +8,7 @@ describe("error table", () => {
     expect(new Set(codes).size).toBe(codes.length);
   });
 
-  it("holds the contract's codes exactly (seed-api.md)", () => {
+  it("holds the contract's codes exactly (docs/contract.md)", () => {
     expect(formatHresult(ERROR_TABLE.E_POINTER.hresult)).toBe("0x80004003");
     expect(formatHresult(ERROR_TABLE.ERROR_ALREADY_EXISTS.hresult)).toBe("0x800700B7");
     expect(formatHresult(ERROR_TABLE.VM_E_IMAGE_SIZE_TOO_LARGE.hresult)).toBe("0xA0040683");

@@ -1,6 +1,6 @@
 /**
  * validateCreateDifferencing and validateCreateBase on real files: one case per row of the contract's error table
- * (seed-api.md) and its edge cases, each asserting the name, the HRESULT and the parameter, and that nothing changed:
+ * (docs/contract.md) and its edge cases, each asserting the name, the HRESULT and the parameter, and that nothing changed:
  * no file at the image path, no entry added to the folder, the parent's bytes and mtime the same.
  */
 import { execFileSync } from "node:child_process";

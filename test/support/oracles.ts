@@ -1,6 +1,6 @@
 /**
  * Independent readers of VHD files, for tests: libvhdi's `vhdiinfo` and Python binding (pyvhdi), and `qemu-img`.
- * Each runs the real tool from Debian (vhd-format.md §6) and returns what it reported, parsed.
+ * Each runs the real tool from Debian (docs/vhd-format.md §6) and returns what it reported, parsed.
  */
 import { execFile } from "node:child_process";
 import { join } from "node:path";
@@ -81,7 +81,7 @@ export async function qemuImgMap(path: string): Promise<QemuMapExtent[]> {
 
 /** What pyvhdi read. */
 export interface PyvhdiChainRead {
-  /** libvhdi's media size (it reads the footer's original size, vhd-format.md §1). */
+  /** libvhdi's media size (it reads the footer's original size, docs/vhd-format.md §1). */
   mediaSize: number;
   /** SHA-256 (hex) of the composed virtual disk. */
   sha256: string;

@@ -2,7 +2,7 @@
 
 Usage: pyvhdi-read-chain.py OUT.raw LEAF.vhd [PARENT.vhd ... BASE.vhd]
 Prints one JSON line: {"mediaSize": N, "sha256": "..."}. pyvhdi has no open_parent, so every parent is opened here
-and linked with set_parent, base first (vhd-format.md section 6).
+and linked with set_parent, base first (docs/vhd-format.md section 6).
 """
 import hashlib
 import json

@@ -1,7 +1,7 @@
 /**
  * The local adapter's facts about a volume (free space, file-system type from the `statfs` magic, read-only state,
  * file-size limit) and about a path. They feed the contract's ERROR_DISK_FULL, ERROR_INVALID_DRIVE and
- * VM_E_FILE_TOO_LARGE_FOR_VOLUME rows (seed-api.md).
+ * VM_E_FILE_TOO_LARGE_FOR_VOLUME rows (docs/contract.md).
  */
 import { constants as fsConstants, promises as fsp } from "node:fs";
 import { fsTypeOfStatfsMagic, maxFileSizeOf, type PathFacts, type VolumeFacts, type VolumeFactsOptions } from "../facts";

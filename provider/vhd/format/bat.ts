@@ -1,5 +1,5 @@
 /**
- * The block allocation table (SPEC "Block Allocation Table and Data Blocks"; vhd-format.md §3): one big-endian u32
+ * The block allocation table (SPEC "Block Allocation Table and Data Blocks"; docs/vhd-format.md §3): one big-endian u32
  * per block, the sector number of the block's bitmap, or UNUSED_BAT_ENTRY. Padded to a whole sector with 0xFF.
  *
  * A 2040 GiB disk of 2 MiB blocks has 1,044,480 entries, so the table is converted as one memory copy plus one

@@ -1,5 +1,5 @@
 /**
- * Block sector bitmaps (SPEC "Block Allocation Table and Data Blocks"; vhd-format.md §3). One bit per sector of a
+ * Block sector bitmaps (SPEC "Block Allocation Table and Data Blocks"; docs/vhd-format.md §3). One bit per sector of a
  * block, most significant bit first: sector i is bit `0x80 >> (i % 8)` of byte `i / 8` (VirtualBox: "the most
  * significant bit stands for a lower sector number"). In a differencing disk a set bit means the child holds the
  * sector; a clear bit means read it from the parent.

@@ -1,13 +1,13 @@
 /**
  * Fixed numbers of VHD 1.0 (SPEC = Microsoft "Virtual Hard Disk Image Format Specification" 1.0) and the values this
- * project writes. Decisions are explained next to each value; vhd-format.md has the evidence.
+ * project writes. Decisions are explained next to each value; docs/vhd-format.md has the evidence.
  */
 
 /** Bytes per sector; every VHD offset and size is counted in these (SPEC). */
 export const SECTOR_SIZE = 512;
 /** The hard disk footer, at the end of every VHD and copied at offset 0 of dynamic/differencing ones. */
 export const FOOTER_SIZE = 512;
-/** Pre-Virtual-PC-2004 images end in a footer one byte short (SPEC; read only, vhd-format.md §1.1). */
+/** Pre-Virtual-PC-2004 images end in a footer one byte short (SPEC; read only, docs/vhd-format.md §1.1). */
 export const SHORT_FOOTER_SIZE = 511;
 /** The dynamic disk header. */
 export const DYNAMIC_HEADER_SIZE = 1024;
@@ -43,7 +43,7 @@ export const DYNAMIC_HEADER_VERSION = 0x00010000;
 
 /**
  * Where we put the dynamic header: right after the head footer copy. Every producer does this, and XO asserts it
- * (vhd-format.md §1, "Data offset").
+ * (docs/vhd-format.md §1, "Data offset").
  */
 export const DYNAMIC_HEADER_OFFSET = 512;
 /** Where we put the BAT: right after the header, as qemu, VirtualBox, blktap and DiscUtils do (§2). */
@@ -65,7 +65,7 @@ export const HOST_OS = { windows: "Wi2k", macintosh: "Mac " } as const;
 /**
  * The creator we write. `win ` (Hyper-V / Windows' VHD API) with Hyper-V's version, because qemu picks its size rule
  * from this field: with `win ` it reads current_size, so a child of a parent whose size is not a whole CHS product
- * reports the parent's exact size (vhd-format.md §1.2); any new code of our own would make qemu use C*H*S*512.
+ * reports the parent's exact size (docs/vhd-format.md §1.2); any new code of our own would make qemu use C*H*S*512.
  */
 export const CREATOR = { application: "win ", version: 0x000a0000, hostOs: HOST_OS.windows } as const;
 

@@ -1,5 +1,5 @@
 /**
- * The dynamic disk header (SPEC "Dynamic Disk Header Format"; vhd-format.md §2): 1024 bytes at footer.dataOffset,
+ * The dynamic disk header (SPEC "Dynamic Disk Header Format"; docs/vhd-format.md §2): 1024 bytes at footer.dataOffset,
  * big-endian, shared by dynamic and differencing disks (the parent fields are zero in a dynamic one).
  */
 import { VhdError } from "../../errors";
@@ -44,7 +44,7 @@ export interface DynamicHeader {
   blockSize: number;
   /** The parent footer's unique id, 16 raw bytes (all zero in a dynamic disk). */
   parentUniqueId: Uint8Array;
-  /** The parent's modification time, seconds since 2000 (informational only, vhd-format.md §2.3). */
+  /** The parent's modification time, seconds since 2000 (informational only, docs/vhd-format.md §2.3). */
   parentTimeStamp: number;
   /** The parent's name as stored (UTF-16BE; a file name, or Hyper-V's absolute Windows path). */
   parentUnicodeName: string;

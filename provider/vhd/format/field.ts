@@ -14,7 +14,7 @@ import { VhdError } from "../../errors";
  * - `u8`/`u16`/`u32`/`u64`: unsigned big-endian integers, as `number` (a `u64` is exact up to 2^53; larger values
  *   come back rounded and are refused by validation, since no valid VHD offset or size is that large).
  * - `u64OrNone`: like `u64`, but all-ones (`0xFFFFFFFFFFFFFFFF`, "no next structure") is `null`.
- * - `bytes`: raw bytes, copied (identifiers are opaque 16-byte values, vhd-format.md §2.2).
+ * - `bytes`: raw bytes, copied (identifiers are opaque 16-byte values, docs/vhd-format.md §2.2).
  * - `ascii`: single-byte text (latin1, so any byte survives a round trip), trailing NULs dropped on decode and
  *   padded back on encode.
  * - `utf16be`: UTF-16 big-endian text up to the first NUL unit, NUL-padded on encode (parent unicode name, §2.4).

@@ -1,4 +1,4 @@
-/** The hard disk footer (SPEC "Hard Disk Footer Format"; vhd-format.md §1): 512 bytes, big-endian. */
+/** The hard disk footer (SPEC "Hard Disk Footer Format"; docs/vhd-format.md §1): 512 bytes, big-endian. */
 import { checksumFacts, stampChecksum, type ChecksumFacts } from "./ones-complement";
 import { FOOTER_SIZE } from "./constants";
 import { decodeLayout, defineLayout, encodeLayout, fieldOf, writeU64, type LayoutRecord } from "./field";
@@ -56,7 +56,7 @@ export interface Footer {
   sectorsPerTrack: number;
   /** A {@link DiskType} value (2, 3 or 4 in a usable disk). */
   diskType: number;
-  /** 16 opaque bytes identifying the disk; compare byte for byte, never reparse (vhd-format.md §2.2). */
+  /** 16 opaque bytes identifying the disk; compare byte for byte, never reparse (docs/vhd-format.md §2.2). */
   uniqueId: Uint8Array;
   /** 1 when the disk holds a saved VM state. */
   savedState: number;

@@ -1,4 +1,4 @@
-/** CHS geometry of the footer (SPEC appendix "CHS Calculation"; vhd-format.md §1.3). */
+/** CHS geometry of the footer (SPEC appendix "CHS Calculation"; docs/vhd-format.md §1.3). */
 import { SECTOR_SIZE } from "./constants";
 
 /** Cylinders, heads and sectors per track, as stored in the footer. */

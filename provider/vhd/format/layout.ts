@@ -1,7 +1,7 @@
 /**
  * Every offset and size computation of a dynamic or differencing VHD file, in one place.
  *
- * Format map of a file this project writes (SPEC "Dynamic Disk Header Format"; vhd-format.md §1.1, §2, §3):
+ * Format map of a file this project writes (SPEC "Dynamic Disk Header Format"; docs/vhd-format.md §1.1, §2, §3):
  *
  * ```
  *      0  footer copy            512 B   byte-identical to the tail footer (qemu reads this one)

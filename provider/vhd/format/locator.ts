@@ -1,5 +1,5 @@
 /**
- * Parent locator entries (SPEC "Parent Locator Entry"; vhd-format.md §2.5) and the path data they point to.
+ * Parent locator entries (SPEC "Parent Locator Entry"; docs/vhd-format.md §2.5) and the path data they point to.
  * An entry is 24 bytes inside the dynamic header; its data lives elsewhere in the file.
  */
 import { VhdError } from "../../errors";

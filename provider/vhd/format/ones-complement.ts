@@ -1,4 +1,4 @@
-/** The checksum of the footer and the dynamic header (SPEC "Checksum"; vhd-format.md §1.4). */
+/** The checksum of the footer and the dynamic header (SPEC "Checksum"; docs/vhd-format.md §1.4). */
 
 /**
  * One's complement of the sum of every byte of a structure, the 4 checksum bytes counted as zero.

@@ -8,7 +8,7 @@ export function dateFromVhdTimeStamp(seconds: number): Date {
 
 /**
  * The VHD time stamp of a date (milliseconds since the Unix epoch or a `Date`), clamped to the field's range: a
- * file time before 2000 becomes 0, as vhd-format.md §2.3 recommends for parent time stamps.
+ * file time before 2000 becomes 0, as docs/vhd-format.md §2.3 recommends for parent time stamps.
  */
 export function vhdTimeStampFromDate(date: Date | number): number {
   const ms = typeof date === "number" ? date : date.getTime();

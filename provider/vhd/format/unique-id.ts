@@ -1,5 +1,5 @@
 /**
- * Unique ids: 16 opaque bytes, never reparsed as a UUID (vhd-format.md §2.2). They are compared as the text below
+ * Unique ids: 16 opaque bytes, never reparsed as a UUID (docs/vhd-format.md §2.2). They are compared as the text below
  * (`DiskImage.uniqueId`), which maps bytes to text one to one, so comparing the text compares the bytes.
  */
 

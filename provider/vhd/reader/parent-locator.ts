@@ -1,6 +1,6 @@
 /**
  * Where a differencing disk's parent may be, from what the child records: its parent locators and parent unicode
- * name. The order follows vhd-format.md §4: W2ru against the child's folder, then W2ku, then MacX, then the parent
+ * name. The order follows docs/vhd-format.md §4: W2ru against the child's folder, then W2ku, then MacX, then the parent
  * name. Deprecated single-byte Wi2r/Wi2k locators are tried along with their UTF-16 twins.
  *
  * The parent name is a file name (qemu, blktap), Hyper-V's absolute Windows path, or, from producers that write no

@@ -48,7 +48,7 @@ import type { RandomAccessFile, Storage } from "../../storage/port";
 import type { DiskImage, DiskKind, DiskWarning, Extent, ParentReference } from "../../disk/image";
 import { parentCandidates } from "./parent-locator";
 
-/** Which copy of the footer the image was opened by (vhd-format.md §1.1). */
+/** Which copy of the footer the image was opened by (docs/vhd-format.md §1.1). */
 export type FooterSource = "tail" | "head" | "short-tail";
 
 /** Options of {@link openDiskImage}. */

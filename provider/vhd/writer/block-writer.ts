@@ -1,5 +1,5 @@
 /**
- * Writing bytes into an existing VHD (SPEC "Block Allocation Table and Data Blocks"; vhd-format.md §3, §6).
+ * Writing bytes into an existing VHD (SPEC "Block Allocation Table and Data Blocks"; docs/vhd-format.md §3, §6).
  *
  * A fixed disk is written in place. In a dynamic or differencing disk the write is widened to whole bitmap bytes
  * (8 sectors = 4 KiB) and the widened edges are filled with the disk's current composed bytes (read through the

@@ -1,6 +1,6 @@
 /**
  * The bytes of a new dynamic or differencing file before any block is allocated (SPEC: "no blocks are allocated
- * initially"; vhd-format.md §3 "A fresh differencing disk"): head footer copy, dynamic header, an all-unused BAT,
+ * initially"; docs/vhd-format.md §3 "A fresh differencing disk"): head footer copy, dynamic header, an all-unused BAT,
  * locator data, tail footer. The layout is `planDynamicFile`'s (format/layout.ts).
  */
 import type { RandomAccessFile } from "../../storage/port";

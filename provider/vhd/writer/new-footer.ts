@@ -23,7 +23,7 @@ export interface NewFooterFields {
 
 /**
  * A random unique id, 16 bytes of an RFC 4122 version-4 UUID in RFC byte order (as qemu writes; the id is opaque to
- * every reader, vhd-format.md §2.2).
+ * every reader, docs/vhd-format.md §2.2).
  */
 export function newUniqueId(): Uint8Array {
   return Buffer.from(randomUUID().replaceAll("-", ""), "hex");

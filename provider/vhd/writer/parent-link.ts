@@ -1,5 +1,5 @@
 /**
- * What a new differencing disk records about its parent (SPEC "Dynamic Disk Header"; vhd-format.md §2.2-§2.5): the
+ * What a new differencing disk records about its parent (SPEC "Dynamic Disk Header"; docs/vhd-format.md §2.2-§2.5): the
  * parent's raw unique id, its modification time, its file name, and W2ku + W2ru locators.
  */
 import { basename, dirname, relative, resolve, sep } from "node:path";

@@ -1,6 +1,6 @@
 /**
  * Relinking a differencing disk to a parent at another path (`Set-VHD -ParentPath`, SetVirtualDiskInformation's
- * parent path; vhd-format.md §2.2-§2.5): the dynamic header's parent unique id, parent time stamp, parent unicode
+ * parent path; docs/vhd-format.md §2.2-§2.5): the dynamic header's parent unique id, parent time stamp, parent unicode
  * name and W2ku/W2ru locators are rewritten. The footer, the BAT and every data block stay as they are.
  *
  * Why the writes come in this order. The 1024-byte dynamic header spans two sectors and its checksum, in the first,

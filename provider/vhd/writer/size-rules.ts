@@ -4,7 +4,7 @@ import { DEFAULT_BLOCK_SIZE, MAX_VIRTUAL_SIZE, SECTOR_SIZE } from "../format";
 
 /**
  * Block sizes we write: 512 KiB, 1 MiB and 2 MiB. The SPEC allows any power-of-two multiple of 512, but Virtual PC
- * and Virtual Server were only tested with 512 KiB and 2 MiB (SPEC, vhd-format.md §5) and DiscUtils warns on others;
+ * and Virtual Server were only tested with 512 KiB and 2 MiB (SPEC, docs/vhd-format.md §5) and DiscUtils warns on others;
  * Hyper-V's `New-VHD` offers the same small set for VHD.
  */
 export const BLOCK_SIZES = [512 * 1024, 1024 * 1024, DEFAULT_BLOCK_SIZE] as const;

@@ -39,7 +39,7 @@ describe("CHS geometry (SPEC appendix)", () => {
   });
 
   test("property: agrees with qemu, which rounds a requested size up to the next whole geometry", () => {
-    // qemu-img sizes are exact CHS products; the algorithm must give them back unchanged (vhd-format.md §1.3).
+    // qemu-img sizes are exact CHS products; the algorithm must give them back unchanged (docs/vhd-format.md §1.3).
     fc.assert(
       fc.property(fc.integer({ min: 3 * MiB, max: 100 * GiB }), (size) => {
         const exact = chsCapacity(chsFromSize(size));

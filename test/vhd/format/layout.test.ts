@@ -16,7 +16,7 @@ const GiB = 1024 * MiB;
 
 describe("file layout arithmetic", () => {
   test.each([
-    // vhd-format.md §3: empty child = 512 + 1024 + BAT + locator spaces + 512.
+    // docs/vhd-format.md §3: empty child = 512 + 1024 + BAT + locator spaces + 512.
     ["1 GiB child, two 512 B locators (DiscUtils-sized, MEAS 5,120)", GiB, [512, 512], 512, 5120],
     ["127 GiB child, two 512 B locators (MEAS 263,168)", 127 * GiB, [512, 512], 65024, 263168],
     ["1 GiB child with our two 1024 B locators (VirtualBox-sized, 6,144)", GiB, [1024, 1024], 512, 6144],

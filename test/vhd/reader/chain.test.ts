@@ -87,7 +87,7 @@ describe("reading through a chain", () => {
 
   test("depth 3 with random whole-byte writes reads byte-identical to pyvhdi and to the model", async () => {
     const size = 2 * MiB;
-    // Whole 4 KiB units keep every bitmap byte 0x00 or 0xFF: libvhdi misreads mixed bytes (vhd-format.md §6).
+    // Whole 4 KiB units keep every bitmap byte 0x00 or 0xFF: libvhdi misreads mixed bytes (docs/vhd-format.md §6).
     const samples = fc.sample(fc.tuple(writesArbitrary(size, 4096), writesArbitrary(size, 4096), writesArbitrary(size, 4096)), {
       numRuns: 6,
       seed: 42,

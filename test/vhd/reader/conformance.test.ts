@@ -124,7 +124,7 @@ describe("2. a 511-byte tail footer is a footer for every disk type", () => {
     expect(written.subarray(written.length - 512).equals(written.subarray(0, 512))).toBe(true);
     expect(failedChecks(await verifyDisk(short))).toEqual([]);
     expect((await inspectDisk(short)).notes).toEqual([]);
-    // libvhdi cannot read a 511-byte footer (vhd-format.md §1.1); the rewritten file it reads.
+    // libvhdi cannot read a 511-byte footer (docs/vhd-format.md §1.1); the rewritten file it reads.
     expect((await vhdiinfo(short)).mediaSize).toBe(6 * MiB);
   });
 

@@ -60,7 +60,7 @@ async function apply(path: string, writes: readonly Write[], model: Buffer): Pro
 }
 
 /**
- * Every bitmap byte of every allocated block is 0x00 or 0xFF (libvhdi misreads mixed bytes, vhd-format.md §6), counting
+ * Every bitmap byte of every allocated block is 0x00 or 0xFF (libvhdi misreads mixed bytes, docs/vhd-format.md §6), counting
  * only the sectors inside the disk: the last byte of a disk whose size is not a multiple of 4 KiB covers sectors that
  * do not exist and are never read.
  */
