@@ -1,5 +1,5 @@
 /**
- * The VHDX driver of the disk seam (disk/driver.ts; MS-VHDX v1, vhdx-format.md): recognises a VHDX by its file
+ * The VHDX driver of the disk seam (disk/driver.ts; MS-VHDX v1, docs/vhdx-format.md): recognises a VHDX by its file
  * identifier, opens it with reader.ts, writes a new differencing disk with writer.ts `writeVhdxChild`, and gives
  * validation the VHDX block sizes and file sizes. A VHDX chain never holds a VHD (Hyper-V refuses the mix).
  */
@@ -84,7 +84,7 @@ function windowsSeparators(path: string): string {
 }
 
 /**
- * The locator paths Hyper-V writes (vhdx-format.md §8 point 8): relative_path from the child's folder and
+ * The locator paths Hyper-V writes (docs/vhdx-format.md §8 point 8): relative_path from the child's folder and
  * absolute_win32_path `\\?\` + the absolute path, whose file name is the parent's (libvhdi ignores relative_path).
  */
 function locatorPaths(childPath: string, parentPath: string): Pick<VhdxParentFacts, "relativePath" | "absoluteWin32Path"> {

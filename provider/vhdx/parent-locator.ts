@@ -1,5 +1,5 @@
 /**
- * Where a differencing VHDX's parent may be, from its parent locator (MS-VHDX §2.6.2.6.3; vhdx-format.md §5): the
+ * Where a differencing VHDX's parent may be, from its parent locator (MS-VHDX §2.6.2.6.3; docs/vhdx-format.md §5): the
  * spec's order, as Hyper-V tries them, relative_path against the child's folder, then volume_path, then
  * absolute_win32_path; last the parent's file name next to the child (a chain moved as a whole). No file is touched:
  * the chain (disk/chain.ts) checks existence and the linkage id.

@@ -1,7 +1,7 @@
 /**
  * Opens a VHDX file (MS-VHDX v1) from a {@link RandomAccessFile}: the current header, the log replayed in memory
  * when it holds an active sequence, a region table, the metadata items and the BAT, each validated; then maps and
- * reads virtual ranges. Order and checks follow vhdx-format.md §8 "Reader". The parent of a differencing file is
+ * reads virtual ranges. Order and checks follow docs/vhdx-format.md §8 "Reader". The parent of a differencing file is
  * not opened here: the caller resolves its locator and passes the parent's reader to {@link VhdxImage.read}.
  */
 import { VhdError, type ErrorName } from "../errors";
@@ -333,7 +333,7 @@ function bitOf(bitmap: Uint8Array, index: number): boolean {
 }
 
 /**
- * Opens a VHDX file. Checks, in order (vhdx-format.md §8): the identifier; both headers (signature, CRC-32C),
+ * Opens a VHDX file. Checks, in order (docs/vhdx-format.md §8): the identifier; both headers (signature, CRC-32C),
  * taking the valid one with the higher sequence number; Version 1 and LogVersion 0; the log, replayed in memory
  * when it holds an active sequence (bounded: a looping or corrupt log cannot hang the open); the region table at
  * 192 KiB, else the copy at 256 KiB; the metadata items; the BAT and every offset in it.
@@ -573,7 +573,7 @@ function parentLocator(bytes: Uint8Array | undefined, fail: Fail): VhdxParentLoc
 /**
  * Checks every BAT entry the disk uses (§2.5.1): known states, PARTIALLY_PRESENT only in a child and only with its
  * chunk's sector bitmap block present, and every present block 1 MiB-aligned after the header section and inside
- * the file (qemu's "probably been truncated", vhdx-format.md §4).
+ * the file (qemu's "probably been truncated", docs/vhdx-format.md §4).
  */
 function checkBat(bat: DataView, metadata: VhdxMetadata, fileSize: number, fail: Fail): void {
   const ratio = chunkRatio(metadata);

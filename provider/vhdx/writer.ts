@@ -1,7 +1,7 @@
 /**
  * Writes VHDX files (MS-VHDX v1): a fixed or dynamic base (empty or holding a raw image), a differencing child off a
  * VHDX parent described as data, and data writes into an existing file. Creation fills a new (temporary) file and
- * writes the headers last (vhdx-format.md §8 "Writer", step 12), so the caller's atomic publish never shows a file
+ * writes the headers last (docs/vhdx-format.md §8 "Writer", step 12), so the caller's atomic publish never shows a file
  * that looks valid and is not. The parent is never opened for writing here: the child gets the parent's facts.
  */
 import { randomUUID } from "node:crypto";
@@ -51,7 +51,7 @@ import { openVhdx, type ParentReader, type VhdxImage } from "./reader";
 
 /** The creator string we write (diagnostic only, §2.2.1). */
 export const VHDX_CREATOR = "pulumi-vhd";
-/** Hyper-V's default block size for dynamic disks (vhdx-format.md §6). */
+/** Hyper-V's default block size for dynamic disks (docs/vhdx-format.md §6). */
 export const DEFAULT_DYNAMIC_BLOCK_SIZE = 32 * MIB;
 /**
  * 2 MiB for fixed disks and children: the block size of the Windows-made fixed and differencing fixtures
@@ -112,7 +112,7 @@ export function parentFactsOf(
   };
 }
 
-/** A GUID string for `parent_linkage`: lower-case with braces, the only form libvhdi parses (vhdx-format.md §5). */
+/** A GUID string for `parent_linkage`: lower-case with braces, the only form libvhdi parses (docs/vhdx-format.md §5). */
 export function bracedGuid(guid: string): string {
   return `{${guid.replace(/[{}]/g, "").toLowerCase()}}`;
 }
@@ -147,7 +147,7 @@ function checkGeometry({ virtualSize, blockSize, logicalSectorSize }: BatGeometr
   }
 }
 
-/** The metadata items of a new file, in qemu's order, the locator last (§2.6.2; flags as vhdx-format.md §3). */
+/** The metadata items of a new file, in qemu's order, the locator last (§2.6.2; flags as docs/vhdx-format.md §3). */
 function metadataItems(spec: NewFile): MetadataItem[] {
   const virtualDisk = METADATA_FLAGS.isVirtualDisk | METADATA_FLAGS.isRequired;
   const items: MetadataItem[] = [
@@ -189,7 +189,7 @@ function metadataItems(spec: NewFile): MetadataItem[] {
 
 /**
  * Writes the fixed structures of a new file and then `fillBat` (which writes blocks and returns the BAT's bytes),
- * syncs, and writes the two headers last, identical, and syncs again (vhdx-format.md §8 steps 5-13).
+ * syncs, and writes the two headers last, identical, and syncs again (docs/vhdx-format.md §8 steps 5-13).
  */
 async function writeNewFile(
   file: RandomAccessFile,
@@ -266,7 +266,7 @@ export async function writeVhdxBase(file: RandomAccessFile, options: VhdxBaseOpt
 /**
  * Fills the new, empty `file` with a differencing VHDX off the parent described by `options.parent`: size, sector
  * sizes and Virtual Disk ID copied, File Parameters flags exactly HasParent (libvhdi refuses 3), the locator keys
- * `parent_linkage` (braced, lower-case) and the paths given, never `parent_linkage2` (vhdx-format.md §8). Every
+ * `parent_linkage` (braced, lower-case) and the paths given, never `parent_linkage2` (docs/vhdx-format.md §8). Every
  * chunk gets a zero-filled sector bitmap block, present, so that libvhdi reads the child (its bug 2, §7).
  * @throws `E_INVALIDARG` when no locator path is given; the errors of {@link writeVhdxBase}.
  */
@@ -311,7 +311,7 @@ export interface WriteVhdxOptions {
 /**
  * Starts a write session (§2.2.2): new FileWriteGuid and DataWriteGuid before the first change, written as the
  * non-current header with the next sequence number, flushed, then again over the other copy, so both are current
- * and equal (libvhdi takes the higher sequence without checking CRCs, vhdx-format.md §1.2).
+ * and equal (libvhdi takes the higher sequence without checking CRCs, docs/vhdx-format.md §1.2).
  */
 async function beginWriteSession(file: RandomAccessFile, image: VhdxImage): Promise<void> {
   const { header, headerSlot } = image;

@@ -1,7 +1,7 @@
 /**
  * A real OpenSSH server for tests: Debian's `/usr/sbin/sshd` on a free loopback port, run as the current user with
  * its own generated host key, one authorized client key and a temporary folder for disks. Configuration follows
- * remote-hosts.md §5 (UsePAM no so a non-root user can run it, StrictModes no for keys in /tmp, keys only).
+ * docs/remote-hosts.md §5 (UsePAM no so a non-root user can run it, StrictModes no for keys in /tmp, keys only).
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
@@ -43,7 +43,7 @@ export interface TestSshd {
 export function sshdUnavailable(): string | undefined {
   if (!existsSync(SSHD)) return `${SSHD} is not installed (Debian package openssh-server; scripts/test-oracles.sh installs it)`;
   if (!existsSync(SSH_KEYGEN)) return `${SSH_KEYGEN} is not installed (Debian package openssh-client)`;
-  // sshd refuses to start without its privilege-separation folder (remote-hosts.md §5).
+  // sshd refuses to start without its privilege-separation folder (docs/remote-hosts.md §5).
   if (!existsSync("/run/sshd")) {
     try {
       mkdirSync("/run/sshd", { mode: 0o755 });

@@ -1,7 +1,7 @@
 /**
  * Round trips of the MS-VHDX codecs (encode then decode gives the record back) over generated values, and the
  * fixed facts every implementation must share: CRC-32C's check value, the BAT GUID's Windows byte order, the BAT
- * interleave arithmetic (vhdx-format.md §1, §4).
+ * interleave arithmetic (docs/vhdx-format.md §1, §4).
  */
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";

@@ -1,7 +1,7 @@
 /**
  * Every real VHDX in `shared/fixtures/vhdx/` (walked, so files added later are covered): it opens, its facts match
  * what vhdiinfo reports, and the whole disk reads byte for byte as pyvhdi reads it. Known oracle limits
- * (vhdx-format.md §7): libvhdi never replays a log, so for a file with a pending log the test checks instead that
+ * (docs/vhdx-format.md §7): libvhdi never replays a log, so for a file with a pending log the test checks instead that
  * the replayed reading differs from libvhdi's stale one and equals qemu's reading of a copy qemu replayed
  * (`qemu-img check -r all`); a child without its parent is checked for its facts only.
  */
@@ -91,7 +91,7 @@ describe.each(FIXTURES)("%s", (file) => {
         expect(ours).toBe(theirs.sha256);
         return;
       }
-      // libvhdi does not replay the log (vhdx-format.md §7): its reading is the stale one; qemu replays it.
+      // libvhdi does not replay the log (docs/vhdx-format.md §7): its reading is the stale one; qemu replays it.
       expect(image.header.logGuid).not.toBe(NIL_GUID);
       expect(ours).not.toBe(theirs.sha256);
       if (!HAVE.qemuImg) ctx.skip();

@@ -2,7 +2,7 @@
  * VHDX files made by qemu-img (dynamic and fixed, 1 MiB and 256 MiB blocks, a larger log, data written by qemu-io
  * and by convert from raw) read as `qemu-img convert -O raw` reads them. One disk is 5 GiB with 1 MiB blocks, so
  * its data past 4 GiB sits behind the first sector bitmap entry of the interleaved BAT (MS-VHDX §2.5; the FreeBSD
- * mkimg bug of vhdx-format.md §8 shows only there). Large disks are compared on every data run and a sample of the
+ * mkimg bug of docs/vhdx-format.md §8 shows only there). Large disks are compared on every data run and a sample of the
  * rest, read from qemu's sparse raw conversion.
  */
 import { randomBytes } from "node:crypto";

@@ -1,5 +1,5 @@
 /**
- * VHDX files we write, checked by the oracles (vhdx-format.md §7, §8 step 14): vhdiinfo's facts; qemu-img info,
+ * VHDX files we write, checked by the oracles (docs/vhdx-format.md §7, §8 step 14): vhdiinfo's facts; qemu-img info,
  * check and convert for bases; pyvhdi's reading of bases and chains byte for byte against ours. Known oracle
  * limits, each checked another way: qemu-img refuses differencing VHDX and 4 KiB logical sectors ("Operation not
  * supported": the test asserts exactly that refusal, and pyvhdi reads the file); libvhdi ignores relative_path

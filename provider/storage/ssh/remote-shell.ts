@@ -27,7 +27,7 @@ export function powershellCommand(script: string): string {
 
 /** Tools the adapter can use on a POSIX host, found once per session. */
 export interface HostTools {
-  /** `openssl dgst -sha256`: the fastest hash (SHA-NI), about 4x `sha256sum` (remote-hosts.md §2). */
+  /** `openssl dgst -sha256`: the fastest hash (SHA-NI), about 4x `sha256sum` (docs/remote-hosts.md §2). */
   openssl: boolean;
   sha256sum: boolean;
   /** GNU `stat` with `-c` and `%.9Y` (nanosecond times): the strong fingerprint. */

@@ -12,9 +12,9 @@ import { SFTP_STATUS, isUnsupportedExtension, vhdErrorFromSsh, type SshErrorCont
 
 /** Bytes per READ/WRITE request: OpenSSH's advertised maximum data length (261120 = 255 KiB). */
 export const SFTP_CHUNK = 261120;
-/** Requests kept in flight per call: 16 x 255 KiB was the fastest setting measured for ssh2 (remote-hosts.md §1). */
+/** Requests kept in flight per call: 16 x 255 KiB was the fastest setting measured for ssh2 (docs/remote-hosts.md §1). */
 export const SFTP_WINDOW = 16;
-/** How long (ms) a close may take: ssh2 never answers a close on a dead channel (remote-hosts.md §1). */
+/** How long (ms) a close may take: ssh2 never answers a close on a dead channel (docs/remote-hosts.md §1). */
 const CLOSE_TIMEOUT_MS = 5000;
 
 /** Runs `task(i)` for i in [0, count) with at most `window` running; rejects with the first failure after all settle. */

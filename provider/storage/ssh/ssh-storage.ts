@@ -8,7 +8,7 @@
  * Paths are the host's own: absolute POSIX paths, or drive paths (`C:\VMs\a.vhd`) with `pathFlavour: "win32"`, sent
  * in Win32-OpenSSH's SFTP form (`/C:/VMs/a.vhd`). Errors name the file as `ssh://user@host:port/abs/path`.
  *
- * Limits inherited from SFTP (remote-hosts.md §1): the server opens paths with plain open(2), so a symbolic link in
+ * Limits inherited from SFTP (docs/remote-hosts.md §1): the server opens paths with plain open(2), so a symbolic link in
  * a folder above the file is followed (keep disks in a folder only the SSH user can write); `createExclusive` still
  * refuses a link (dangling or not) as the last component, because O_EXCL never follows one.
  */
@@ -506,7 +506,7 @@ export class SshStorage implements Storage {
 
   /**
    * fsync of the folder: SFTP has no call for it, but OpenSSH lets a folder be opened read-only as a file and that
-   * handle fsynced (remote-hosts.md §1, verified with strace). Where the server refuses, a no-op, as the port allows.
+   * handle fsynced (docs/remote-hosts.md §1, verified with strace). Where the server refuses, a no-op, as the port allows.
    * A lost connection still rejects.
    */
   async syncFolder(path: string): Promise<void> {

@@ -4,7 +4,7 @@
  * this package writes. Pure numbers; sizes in bytes unless a name says otherwise.
  *
  * File map of what we create (MS-VHDX §2.1 allows any order of 1 MiB-aligned regions; this is openvmm's and
- * DiscUtils' order, vhdx-format.md §8 step 5):
+ * DiscUtils' order, docs/vhdx-format.md §8 step 5):
  * ```
  * 0        file identifier (64 KiB) · header 1 @64 KiB · header 2 @128 KiB · region tables @192/256 KiB
  * 1 MiB    log (1 MiB, zeroed, LogGuid 0)
@@ -81,7 +81,7 @@ export function chunkCount(geometry: BatGeometry): number {
 
 /**
  * BAT entries a reader needs: fixed and dynamic N + floor((N - 1) / CR), differencing S x (CR + 1) (§2.5, the 1.00
- * text; vhdx-format.md §4 on the transcription that reads N + S).
+ * text; docs/vhdx-format.md §4 on the transcription that reads N + S).
  */
 export function requiredBatEntries(geometry: BatGeometry, differencing: boolean): number {
   const blocks = payloadBlockCount(geometry);
@@ -90,7 +90,7 @@ export function requiredBatEntries(geometry: BatGeometry, differencing: boolean)
   return blocks === 0 ? 0 : blocks + Math.floor((blocks - 1) / ratio);
 }
 
-/** The BAT region length we write: S x (CR + 1) entries for every type, rounded up to 1 MiB (vhdx-format.md §4). */
+/** The BAT region length we write: S x (CR + 1) entries for every type, rounded up to 1 MiB (docs/vhdx-format.md §4). */
 export function batRegionLength(geometry: BatGeometry): number {
   return roundUp(chunkCount(geometry) * (chunkRatio(geometry) + 1) * 8, ALIGNMENT) || ALIGNMENT;
 }
@@ -126,7 +126,7 @@ export function decodeBatEntry(bat: DataView, index: number): BatEntry {
   return { state: low & 7, fileOffset: (high * 4096 + (low >>> 20)) * MIB };
 }
 
-/** Encodes a BAT entry; `fileOffset` must be a multiple of 1 MiB (0 for states 0-3, vhdx-format.md §4). */
+/** Encodes a BAT entry; `fileOffset` must be a multiple of 1 MiB (0 for states 0-3, docs/vhdx-format.md §4). */
 export function encodeVhdxBatEntry({ state, fileOffset }: BatEntry): Uint8Array {
   const megabytes = fileOffset / MIB;
   const bytes = new Uint8Array(8);
