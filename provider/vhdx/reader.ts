@@ -376,7 +376,12 @@ export async function openVhdx(file: RandomAccessFile, options: OpenVhdxOptions 
   // Only the entries the disk uses: the region may be longer, and its length is not trusted to size a read.
   const batBytes = await source.read(batRegion.fileOffset, needed * 8);
   const bat = new DataView(batBytes.buffer, batBytes.byteOffset, batBytes.byteLength);
-  checkBat(bat, metadata, source.size, fail);
+  const reserved: Area[] = [
+    { name: "the log", start: header.logOffset, end: header.logOffset + header.logLength },
+    { name: "the metadata region", start: metadataRegion.fileOffset, end: metadataRegion.fileOffset + metadataRegion.length },
+    { name: "the BAT region", start: batRegion.fileOffset, end: batRegion.fileOffset + batRegion.length },
+  ].filter((area) => area.end > area.start);
+  checkBat(bat, metadata, source.size, reserved, fail);
   return new VhdxImage(file, source, identifier.creator, header, slot, regions, regionTableSlot, metadata, bat, replayed);
 }
 
@@ -570,19 +575,32 @@ function parentLocator(bytes: Uint8Array | undefined, fail: Fail): VhdxParentLoc
   return locator;
 }
 
+/** A run of the file's bytes that a structure occupies. */
+interface Area {
+  name: string;
+  start: number;
+  end: number;
+}
+
 /**
  * Checks every BAT entry the disk uses (§2.5.1): known states, PARTIALLY_PRESENT only in a child and only with its
  * chunk's sector bitmap block present, and every present block 1 MiB-aligned after the header section and inside
- * the file (qemu's "probably been truncated", docs/vhdx-format.md §4).
+ * the file (qemu's "probably been truncated", docs/vhdx-format.md §4), clear of the log, the metadata and the BAT
+ * (`reserved`) and of every other block: a write into a block that overlaps them would destroy the file.
  */
-function checkBat(bat: DataView, metadata: VhdxMetadata, fileSize: number, fail: Fail): void {
+function checkBat(bat: DataView, metadata: VhdxMetadata, fileSize: number, reserved: readonly Area[], fail: Fail): void {
   const ratio = chunkRatio(metadata);
   const blocks = Math.ceil(metadata.virtualSize / metadata.blockSize);
   const corrupt = (reason: string, index: number): VhdError =>
     fail("ERROR_VHD_BLOCK_ALLOCATION_TABLE_CORRUPT", `VHDX BAT entry ${index} ${reason}`, { batIndex: index });
+  const placed: (Area & { index: number })[] = [];
   const checkPlace = (entry: BatEntry, length: number, index: number): void => {
+    const end = entry.fileOffset + length;
     if (entry.fileOffset < HEADER_SECTION_SIZE) throw corrupt(`points into the header section (${entry.fileOffset})`, index);
-    if (entry.fileOffset + length > fileSize) throw corrupt(`points at ${entry.fileOffset}, past the end of the ${fileSize}-byte file`, index);
+    if (end > fileSize) throw corrupt(`names bytes ${entry.fileOffset} to ${end}, past the end of the ${fileSize}-byte file`, index);
+    const clash = reserved.find((area) => area.start < end && entry.fileOffset < area.end);
+    if (clash !== undefined) throw corrupt(`names bytes ${entry.fileOffset} to ${end}, which overlap ${clash.name}`, index);
+    placed.push({ name: `entry ${index}`, start: entry.fileOffset, end, index });
   };
   const checkedChunks = new Set<number>();
   for (let block = 0; block < blocks; block++) {
@@ -614,6 +632,13 @@ function checkBat(bat: DataView, metadata: VhdxMetadata, fileSize: number, fail:
       }
       default:
         throw corrupt(`has the reserved state ${entry.state}`, index);
+    }
+  }
+  placed.sort((a, b) => a.start - b.start);
+  for (let at = 1; at < placed.length; at++) {
+    const [before, after] = [placed[at - 1], placed[at]];
+    if (before !== undefined && after !== undefined && after.start < before.end) {
+      throw corrupt(`names bytes ${after.start} to ${after.end}, which overlap the block of ${before.name}`, after.index);
     }
   }
 }

@@ -114,6 +114,18 @@ describe("structure damage", () => {
       expect(error.message).toMatch(/BAT entry 0/);
     }
   });
+
+  test("BAT: a block over the log, the metadata or the BAT, or two entries naming one block (a write would destroy the file)", async () => {
+    const bat = 3 * MIB;
+    const intoLog = await openError(mutated((bytes) => bytes.set(encodeVhdxBatEntry({ state: 6, fileOffset: LOG_OFFSET }), bat)));
+    expect(intoLog).toMatchObject({ code: "ERROR_VHD_BLOCK_ALLOCATION_TABLE_CORRUPT" });
+    expect(intoLog.message).toMatch(/BAT entry 0 names bytes .* which overlap the log/);
+    const intoBat = await openError(mutated((bytes) => bytes.set(encodeVhdxBatEntry({ state: 6, fileOffset: bat }), bat)));
+    expect(intoBat.message).toMatch(/overlap the BAT region/);
+    const shared = await openError(mutated((bytes) => bytes.copyWithin(bat + 8, bat, bat + 8)));
+    expect(shared).toMatchObject({ code: "ERROR_VHD_BLOCK_ALLOCATION_TABLE_CORRUPT" });
+    expect(shared.message).toMatch(/overlap the block of entry/);
+  });
 });
 
 describe("the log", () => {
