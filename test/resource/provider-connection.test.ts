@@ -3,12 +3,14 @@
  * check failure before any network traffic, without the credentials in it; credentials always go back to the engine
  * in the secret wire form, whatever else is secret.
  */
+import { generateKeyPairSync } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import * as provider from "../../provider/resource/provider";
 import { secretPathValues } from "../../provider/resource/secret-values";
 
 const SIGNATURE_KEY = "4dabf18193072939515e22adb298388d";
-const KEY_TEXT = "-----BEGIN OPENSSH PRIVATE KEY-----\nNOT-A-REAL-KEY-BUT-SECRET\n-----END OPENSSH PRIVATE KEY-----\n";
+// Made at test time: no private key is committed, even a throwaway one.
+const KEY_TEXT = generateKeyPairSync("ed25519").privateKey.export({ type: "pkcs8", format: "pem" }).toString();
 
 describe("a DifferencingDisk's connection in the provider", () => {
   it("check refuses a connection with neither hostKey nor knownHostsPath, naming the input, without the key", async () => {
