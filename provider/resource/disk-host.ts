@@ -15,22 +15,16 @@ export function storageOf(settings: { connection?: ConnectionArgs }): Storage {
   return settings.connection === undefined ? localStorage : new SshStorage(settings.connection);
 }
 
-/** `diskPath` on `storage`'s host as the outputs name it; already qualified or local: unchanged. */
-export function onHost(storage: Storage, diskPath: string): string {
-  const { host } = storage;
-  return host === undefined || diskPath.startsWith(`${host}/`) ? diskPath : `${host}${diskPath}`;
-}
-
-/** `ancestors` keyed by {@link onHost} names. */
+/** `ancestors` keyed by the storage's names of the paths (`Storage.describe`). */
 export function ancestorsOnHost<T>(storage: Storage, ancestors: Record<string, T>): Record<string, T>;
 export function ancestorsOnHost<T>(storage: Storage, ancestors: Record<string, T> | null): Record<string, T> | null;
 export function ancestorsOnHost<T>(storage: Storage, ancestors: Record<string, T> | null): Record<string, T> | null {
   if (ancestors === null || storage.host === undefined) return ancestors;
-  return Object.fromEntries(Object.entries(ancestors).map(([diskPath, facts]) => [onHost(storage, diskPath), facts]));
+  return Object.fromEntries(Object.entries(ancestors).map(([diskPath, facts]) => [storage.describe(diskPath), facts]));
 }
 
 /** A state's host-bearing outputs (`chain`, `ancestors`) named with the host. */
 export function stateOnHost<S extends { chain: string[]; ancestors: Ancestors | null }>(storage: Storage, state: S): S {
   if (storage.host === undefined) return state;
-  return { ...state, chain: state.chain.map((diskPath) => onHost(storage, diskPath)), ancestors: ancestorsOnHost(storage, state.ancestors) };
+  return { ...state, chain: state.chain.map((diskPath) => storage.describe(diskPath)), ancestors: ancestorsOnHost(storage, state.ancestors) };
 }

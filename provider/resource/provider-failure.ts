@@ -7,6 +7,7 @@
  * `pulumi-vhd: <the VhdError's message>` there, and its message is the VhdError's, for the engine's error line.
  */
 import { type VhdError, asVhdError } from "../errors";
+import type { Storage } from "../storage/port";
 
 /** A provider method's error: the VhdError's one-line message, with no stack frames. */
 export class ProviderFailure extends Error {
@@ -22,11 +23,19 @@ export class ProviderFailure extends Error {
   }
 }
 
-/** Runs a provider method; anything it throws becomes a {@link ProviderFailure} (unexpected errors as `DISP_E_EXCEPTION`). */
-export async function reportingFailures<T>(method: () => Promise<T>): Promise<T> {
+/**
+ * Runs a provider method; anything it throws becomes a {@link ProviderFailure} (unexpected errors as
+ * `DISP_E_EXCEPTION`), its file named as `storage` names it (`ssh://user@host:port/abs/path` for a remote disk).
+ */
+export async function reportingFailures<T>(storage: Storage, method: () => Promise<T>): Promise<T> {
   try {
     return await method();
   } catch (error) {
-    throw error instanceof ProviderFailure ? error : new ProviderFailure(asVhdError(error));
+    throw error instanceof ProviderFailure ? error : new ProviderFailure(namedOn(storage, error));
   }
+}
+
+/** Anything thrown as a {@link VhdError} whose file is named as `storage` names it, as every provider error is. */
+export function namedOn(storage: Storage, error: unknown): VhdError {
+  return asVhdError(error).withPathNamed((path) => storage.describe(path));
 }

@@ -17,9 +17,9 @@
  */
 import * as path from "node:path";
 import type * as pulumi from "@pulumi/pulumi";
-import { VhdError, asVhdError, isVhdError } from "../errors";
+import { VhdError, isVhdError } from "../errors";
 import { resolveDiskPaths, resolveSinglePath } from "../inputs/paths";
-import { ancestorsOnHost, onHost, stateOnHost, storageOf } from "./disk-host";
+import { ancestorsOnHost, stateOnHost, storageOf } from "./disk-host";
 import { checkDistinctPaths } from "../inputs/validate";
 import { createDifferencingDisk } from "../ops/create-differencing";
 import { recordCreatedFolders } from "../ops/created-folders";
@@ -33,7 +33,7 @@ import { identifyDisk } from "../vhd/disk-identity";
 import { type DiskInfo, inspectDisk } from "../vhd/inspect";
 import { childFacts, type ChildFacts } from "../ops/disk-facts";
 import { observeParent } from "../ops/observe-parent";
-import { reportingFailures } from "./provider-failure";
+import { namedOn, reportingFailures } from "./provider-failure";
 import { PATH_KEYS, pickFields, stateDefaults } from "./schema";
 import { RELINK_NOTE, planDiff, sameAncestorFacts, sameParentAtNewPath } from "./replace-rules";
 import { type EngineInputs, type EngineState, secretPathValues } from "./secret-values";
@@ -77,19 +77,19 @@ export async function check(
     const inputs = { ...settings, imagePath: known(imagePath), parentPath: known(parentPath), ...UNKNOWN_OBSERVATION } as DiskInputs;
     return { inputs: secretPathValues(inputs, settings.secretPaths) };
   }
+  const storage = storageOf(settings);
   try {
     const paths = resolveDiskPaths({ imagePath: imagePath as string, parentPath: parentPath as string }, settings);
     checkNewDiskRules(paths, settings);
     // A missing parent is no failure here: an earlier step of the same run may make it (a moved or recreated
     // parent). diff plans the replace, saying so, and create refuses with the contract's error if it is still missing.
-    const storage = storageOf(settings);
     const observation = await observeParent(paths.parentPath, { checksum: settings.checksum, storage });
     const facts = await inRecordedKind(observedFacts(observation, news), observation, paths.parentPath, olds, storage);
     const inputs: DiskInputs = { ...settings, ...paths, ...facts, ancestors: ancestorsOnHost(storage, facts.ancestors) };
     const relink = sameParentAtNewPath(olds, inputs) ? { relink: RELINK_NOTE } : {};
     return { inputs: secretPathValues({ ...inputs, ...relink }, settings.secretPaths) };
   } catch (error) {
-    return { failures: [failureOf(asVhdError(error))] };
+    return { failures: [failureOf(namedOn(storage, error))] };
   }
 }
 
@@ -112,9 +112,10 @@ function checkNewDiskRules(paths: { imagePath: string; parentPath: string }, set
  * deleted or replaced) says `changes: true`, since the inputs alone would show nothing to do.
  */
 export async function diff(_id: string, olds: Partial<DiskState>, news: DiskInputs): Promise<pulumi.dynamic.DiffResult> {
-  return reportingFailures(async () => {
-    const recorded = recordedState(olds);
-    const found = await identifyDisk(recorded.imagePath, "imagePath", storageOf(recorded));
+  const recorded = recordedState(olds);
+  const storage = storageOf(recorded);
+  return reportingFailures(storage, async () => {
+    const found = await identifyDisk(recorded.imagePath, "imagePath", storage);
     const observed = found.kind === "missing" ? recorded : { ...recorded, foundUniqueId: foundUniqueIdOf(found) };
     const { changes, changesInInputs, replaces, deleteBeforeReplace } = planDiff(observed, news, {
       imageExists: found.kind !== "missing",
@@ -129,9 +130,9 @@ export async function diff(_id: string, olds: Partial<DiskState>, news: DiskInpu
  * A disk another resource owns is refused. Leaves nothing behind on failure.
  */
 export async function create(inputs: DiskInputs): Promise<pulumi.dynamic.CreateResult<EngineState>> {
-  return reportingFailures(async () => {
+  const storage = storageOf(inputs);
+  return reportingFailures(storage, async () => {
     const { imagePath } = inputs;
-    const storage = storageOf(inputs);
     const takeover = await takeoverOf(inputs, storage);
     const child = takeover === null ? await createNew(inputs, storage) : { ...takeover.disk, createdFolders: [] };
     try {
@@ -222,12 +223,12 @@ async function createNew(inputs: DiskInputs, storage: Storage): ReturnType<typeo
  * for that resource (ownership.ts), or refused with `ERROR_ALREADY_EXISTS` when another resource owns it.
  */
 export async function read(id: string, props: Partial<DiskState>): Promise<DiskReadResult> {
-  return reportingFailures(async () => {
+  const storage = storageOf(props);
+  return reportingFailures(storage, async () => {
     // The id is the path, except for a disk with secret paths (see diskId); the state always has the path.
     const given = props.imagePath ?? id;
     if (UNIQUE_ID.test(given)) throw uniqueIdGiven(given);
     const imagePath = resolveSinglePath(given, "imagePath", { pathRules: "posix" });
-    const storage = storageOf(props);
     const found = await identifyDisk(imagePath, "imagePath", storage);
     if (found.kind === "missing") return { id: "" };
     if (typeof props.uniqueId !== "string") {
@@ -286,9 +287,9 @@ export async function update(
   olds: Partial<DiskState>,
   news: DiskInputs,
 ): Promise<pulumi.dynamic.UpdateResult<EngineState>> {
-  return reportingFailures(async () => {
-    const before = recordedState(olds);
-    const storage = storageOf(before);
+  const before = recordedState(olds);
+  const storage = storageOf(before);
+  return reportingFailures(storage, async () => {
     const recorded = sameParentAtNewPath(before, news) ? await relink(before, news, storage) : await withPlannedFacts(before, news, storage);
     let parentModeBeforeProtect = recorded.parentModeBeforeProtect;
     if (news.protectParent && !recorded.protectParent) {
@@ -370,10 +371,10 @@ async function relink(recorded: DiskState, news: DiskInputs, storage: Storage): 
  * Lets go of the parent's protection (the parent becomes writable when no holder is left).
  */
 export async function remove(id: string, props: Partial<DiskState>): Promise<void> {
-  return reportingFailures(async () => {
-    const recorded = recordedState({ imagePath: id, ...props });
+  const recorded = recordedState({ imagePath: id, ...props });
+  const storage = storageOf(recorded);
+  return reportingFailures(storage, async () => {
     const { imagePath, owner, createdFolders } = recorded;
-    const storage = storageOf(recorded);
     await withParentLock(recorded.parentPath, async () => {
       await deleteDisk({ imagePath, expectedUniqueId: recorded.uniqueId, owner, createdFolders, storage });
       await releaseParent(recorded, [imagePath], storage);
@@ -429,7 +430,7 @@ function settingsOf(props: Partial<DiskState>): Partial<DiskState> {
  * stores ids in plain text.
  */
 function diskId(state: Pick<DiskState, "imagePath" | "uniqueId" | "secretPaths" | "connection">): string {
-  return state.secretPaths ? state.uniqueId : onHost(storageOf(state), state.imagePath);
+  return state.secretPaths ? state.uniqueId : storageOf(state).describe(state.imagePath);
 }
 
 /** What the state records as found at `imagePath`: the VHD's unique id, or `null` for a file that is not a VHD. */

@@ -34,17 +34,20 @@ afterAll(async () => {
 
 /** The URL of `name` under the server's disk root. */
 const url = (name: string): string => `ssh://${server!.user}@${server!.host}:${server!.port}${join(server!.root, name)}`;
+/** `text` as a regular expression matching it literally. */
+const escaped = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 /** A command on ssh:// paths, with the test key and the host key pinned by fingerprint. */
 const remote = (args: string[]): string[] => [...args, "--identity", identity, "--host-key", server!.hostKeyFingerprint];
 
 /**
- * `vhd inspect --json` of a disk under `root`, with `root` (in POSIX and Windows spelling) written `<root>` and the
- * disk's own unique id and time stamp left out: what two disks made the same way in two places share.
+ * `vhd inspect --json` of a disk under `root`, with `root` (as named in the output, as a host path, and in Windows
+ * spelling, as parent locators store it) written `<root>` and the disk's own unique id and time stamp left out: what
+ * two disks made the same way in two places share.
  */
-function placeless(text: string, root: string): Record<string, unknown> {
+function placeless(text: string, root: string, named = root): Record<string, unknown> {
   const windowsRoot = root.replaceAll("/", "\\");
   const info = JSON.parse(text, (_key, value: unknown) =>
-    typeof value === "string" ? value.replaceAll(root, "<root>").replaceAll(windowsRoot, "<root>") : value,
+    typeof value === "string" ? value.replaceAll(named, "<root>").replaceAll(root, "<root>").replaceAll(windowsRoot, "<root>") : value,
   ) as Record<string, unknown>;
   const { uniqueId: _uniqueId, timestamp: _timestamp, ...rest } = info;
   return rest;
@@ -64,8 +67,8 @@ describe("vhd on ssh:// paths", () => {
 
     const localInfo = runVhdOk(["inspect", local("vms/child.vhd"), "--json"]).text;
     const remoteInfo = runVhdOk(remote(["inspect", url("vms/child.vhd"), "--json"])).text;
-    expect(placeless(remoteInfo, server!.root)).toEqual(placeless(localInfo, temp.dir));
-    expect(JSON.parse(remoteInfo)).toMatchObject({ type: "differencing", path: join(server!.root, "vms", "child.vhd") });
+    expect(placeless(remoteInfo, server!.root, url(""))).toEqual(placeless(localInfo, temp.dir));
+    expect(JSON.parse(remoteInfo)).toMatchObject({ type: "differencing", path: url("vms/child.vhd") });
 
     const range = ["--offset", "960KiB", "--length", "256KiB", "--force"];
     const readLocal = runVhdOk(["read", local("vms/child.vhd"), ...range]).stdout;
@@ -105,5 +108,60 @@ describe("vhd on ssh:// paths", () => {
     const run = runVhd(remote(["create-differencing", url("vms/two.vhd"), other]));
     expect(run.status).toBe(1);
     expect(run.stderr).toContain("E_INVALIDARG");
+  });
+
+  // A few commands per test: each blocks the test worker while it runs (spawnSync).
+  const json = (args: string[]): Record<string, unknown> => JSON.parse(runVhdOk(remote([...args, "--json"])).text) as Record<string, unknown>;
+
+  it("create-differencing, inspect and verify name every path of a remote disk by its ssh://user@host:port URL", (context) => {
+    if (unavailable !== undefined) return context.skip(unavailable);
+    const made = json(["create-differencing", url("named/a.vhd"), url("golden.vhd")]);
+    expect(made).toMatchObject({ path: url("named/a.vhd"), parent: { resolvedPath: url("golden.vhd") }, chain: [{ path: url("golden.vhd") }] });
+    // A parent locator holds what the file stores, not a path on the host.
+    expect(JSON.stringify((made.parent as { locators: unknown }).locators)).not.toContain("ssh://");
+    json(["create-differencing", url("named/b.vhd"), url("named/a.vhd")]);
+    expect(json(["inspect", url("named/b.vhd"), "--parent-facts"])).toMatchObject({
+      path: url("named/b.vhd"),
+      parentFacts: { parentPath: url("named/a.vhd"), ancestors: { [url("golden.vhd")]: expect.any(Object) } },
+    });
+    expect(json(["verify", url("named/b.vhd")])).toMatchObject({ ok: true, path: url("named/b.vhd") });
+    expect(runVhdOk(remote(["inspect", url("named/a.vhd")])).text).toMatch(new RegExp(`^image: +${escaped(url("named/a.vhd"))}$`, "m"));
+  });
+
+  it("write, convert, set-parent and merge name every path of a remote disk by its URL", (context) => {
+    if (unavailable !== undefined) return context.skip(unavailable);
+    if (!existsSync(join(server!.root, "named", "b.vhd"))) return context.skip("the disks of the test before were not made");
+    expect(json(["write", url("named/b.vhd"), "--offset", "0"])).toMatchObject({ path: url("named/b.vhd") });
+    expect(json(["convert", url("named/b.vhd"), url("named/b.raw")])).toMatchObject({ source: url("named/b.vhd"), target: url("named/b.raw") });
+    copyFileSync(join(server!.root, "named", "a.vhd"), join(server!.root, "named", "a-moved.vhd"));
+    expect(json(["set-parent", url("named/b.vhd"), url("named/a-moved.vhd")])).toMatchObject({
+      path: url("named/b.vhd"),
+      parentPath: url("named/a-moved.vhd"),
+    });
+    expect(json(["merge", url("named/b.vhd")])).toMatchObject({ merged: [url("named/b.vhd")], destination: { path: url("named/a-moved.vhd") } });
+  });
+
+  it("checksum of a URL written without user and port names the file in full", (context) => {
+    if (unavailable !== undefined) return context.skip(unavailable);
+    // Written without user and port, as ssh users do: the output names the file in full.
+    const short = `ssh://${server!.host}:${server!.port}${join(server!.root, "golden.vhd")}`;
+    const sum = runVhdOk(remote(["checksum", short])).text;
+    expect(sum).toMatch(new RegExp(`^[0-9a-f]{64}  ${escaped(url("golden.vhd"))}\n$`));
+  });
+
+  it("errors raised by the validation and format layers name the file by its ssh:// URL", (context) => {
+    if (unavailable !== undefined) return context.skip(unavailable);
+    writeFileSync(join(server!.root, "notes.txt"), "not a disk\n".repeat(100));
+    const notADisk = runVhd(remote(["inspect", url("notes.txt"), "--json"]));
+    expect(notADisk.status).toBe(1);
+    expect(JSON.parse(notADisk.stderr)).toMatchObject({ path: url("notes.txt") });
+    runVhdOk(remote(["create-differencing", url("errors/c.vhd"), url("golden.vhd")]));
+    const exists = runVhd(remote(["create-differencing", url("errors/c.vhd"), url("golden.vhd")]));
+    expectOneLineError(exists, "ERROR_ALREADY_EXISTS", url("errors/c.vhd"));
+    const missing = runVhd(remote(["create-differencing", url("errors/d.vhd"), url("no-such-golden.vhd")]));
+    expectOneLineError(missing, "ERROR_PATH_NOT_FOUND", url("no-such-golden.vhd"));
+    expect(existsSync(join(server!.root, "errors", "d.vhd"))).toBe(false);
+    const offEnd = runVhd(remote(["read", url("errors/c.vhd"), "--offset", "16MiB", "--length", "1", "--force"]));
+    expect(offEnd.stderr).toContain(JSON.stringify(url("errors/c.vhd")));
   });
 });

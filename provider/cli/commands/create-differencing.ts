@@ -3,7 +3,6 @@ import { createDifferencingDisk } from "../../ops/create-differencing";
 import { runCommand, withCommonOptions, type CommonOptions } from "../command-runner";
 import { printDisk } from "../disk-description";
 import { createSettings, withCreateOptions, type CreateFlags } from "../create-options";
-import { locate, locateOne } from "../location";
 
 /**
  * `vhd create-differencing <imagePath> <parentPath>`: `CreateDifferencingVirtualHardDisk` from the command line, its
@@ -18,8 +17,8 @@ export function registerCreateDifferencing(program: Command): void {
     .argument("<imagePath>", "the new disk (its folder is created when missing)")
     .argument("<parentPath>", "the parent disk (fixed, dynamic or differencing)")
     .action((imagePath: string, parentPath: string, options: CommonOptions & CreateFlags) =>
-      runCommand(options, async ({ json, signal, progress }) => {
-        const located = await locate([{ path: imagePath, parameter: "imagePath" }, { path: parentPath, parameter: "parentPath" }], options);
+      runCommand(options, async ({ json, signal, progress, locate, named }) => {
+        const located = await locate([{ path: imagePath, parameter: "imagePath" }, { path: parentPath, parameter: "parentPath" }]);
         const [hostImagePath = imagePath, hostParentPath = parentPath] = located.paths;
         const bar = progress("create");
         const info = await createDifferencingDisk({
@@ -31,7 +30,7 @@ export function registerCreateDifferencing(program: Command): void {
           onProgress: bar.update,
         });
         bar.stop();
-        printDisk(info, json);
+        printDisk(named(info), json);
       }),
     );
 }

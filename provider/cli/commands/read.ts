@@ -5,7 +5,6 @@ import { openChain } from "../../disk/chain";
 import { openBinaryStdout } from "../binary-stdout";
 import { runCommand, withCommonOptions, type CommonOptions } from "../command-runner";
 import { parseSize } from "../sizes";
-import { locate, locateOne } from "../location";
 
 interface ReadOptions extends CommonOptions {
   offset?: string;
@@ -25,13 +24,13 @@ export function registerRead(program: Command): void {
     .option("--length <bytes>", "how many bytes (default: to the end of the disk)")
     .option("-f, --force", "write binary even when stdout is a terminal")
     .action((path: string, options: ReadOptions) =>
-      runCommand(options, async ({ signal, progress }) => {
+      runCommand(options, async ({ signal, progress, locateOne }) => {
         const file = { path, parameter: "path" };
         const offset = parseSize(options.offset ?? "0", "offset", { allowZero: true, file });
         const requestedLength =
           options.length === undefined ? undefined : parseSize(options.length, "length", { allowZero: true, file });
         const sink = openBinaryStdout(options.force === true);
-        const { storage, path: hostPath } = await locateOne(path, "path", options);
+        const { storage, path: hostPath } = await locateOne(path, "path");
         const chain = await openChain(hostPath, { parameter: "path", storage });
         const stdoutFile = await openStdoutAsEmptyFile();
         const bar = progress("read");
@@ -45,7 +44,7 @@ export function registerRead(program: Command): void {
             // A pipe: every byte in order; the next chunk is read while this one is written out.
             for await (const chunk of chain.chunks({ offset, length })) {
               if (!(await sink.write(chunk.bytes))) break;
-              throwIfCancelled(signal, { parameter: "path", path });
+              throwIfCancelled(signal, { parameter: "path", path: hostPath });
               report(chunk.offset - offset + chunk.bytes.length);
             }
           }
