@@ -3,12 +3,14 @@
  * commands on a remote golden image and on a local copy of it give the same answers; a wrong host key is refused
  * naming the host, and the process exits on its own (the session pool is closed).
  */
+import { execFileSync, spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { createServer, type AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sshdUnavailable, startSshd, type TestSshd } from "../support/sshd";
 import { makeGoldenImage } from "../resource/e2e-support";
-import { expectOneLineError, makeTempDir, runVhd, runVhdOk } from "./cli-process";
+import { CLI_MAIN, expectOneLineError, makeTempDir, runVhd, runVhdOk, startVhd } from "./cli-process";
 
 const unavailable = sshdUnavailable();
 const temp = makeTempDir("remote");
@@ -163,5 +165,100 @@ describe("vhd on ssh:// paths", () => {
     expect(existsSync(join(server!.root, "errors", "d.vhd"))).toBe(false);
     const offEnd = runVhd(remote(["read", url("errors/c.vhd"), "--offset", "16MiB", "--length", "1", "--force"]));
     expect(offEnd.stderr).toContain(JSON.stringify(url("errors/c.vhd")));
+  });
+});
+
+describe("vhd's ssh options: --connect-timeout and an encrypted --identity", () => {
+  const passphrase = "correct horse battery staple";
+  /** The test key, encrypted with {@link passphrase} (ssh-keygen -p), in a file of its own. */
+  const encryptedKey = (): string => {
+    const file = join(temp.dir, "id_encrypted");
+    if (!existsSync(file)) {
+      writeFileSync(file, server!.privateKey, { mode: 0o600 });
+      execFileSync("ssh-keygen", ["-q", "-p", "-P", "", "-N", passphrase, "-f", file]);
+    }
+    return file;
+  };
+  const withKey = (key: string, args: string[]): string[] => [...args, "--identity", key, "--host-key", server!.hostKeyFingerprint];
+
+  it("opens an encrypted key with the passphrase in VHD_SSH_KEY_PASSPHRASE", (context) => {
+    if (unavailable !== undefined) return context.skip(unavailable);
+    const run = runVhd(withKey(encryptedKey(), ["inspect", url("golden.vhd"), "--json"]), { env: { VHD_SSH_KEY_PASSPHRASE: passphrase } });
+    expect(run.stderr).toBe("");
+    expect(JSON.parse(run.text)).toMatchObject({ path: url("golden.vhd"), type: "dynamic" });
+  });
+
+  it("a wrong passphrase, or none without a terminal, is ERROR_INVALID_PASSWORD naming the key file, never the passphrase", (context) => {
+    if (unavailable !== undefined) return context.skip(unavailable);
+    const key = encryptedKey();
+    const wrong = runVhd(withKey(key, ["inspect", url("golden.vhd")]), { env: { VHD_SSH_KEY_PASSPHRASE: "wrong horse" } });
+    expectOneLineError(wrong, "ERROR_INVALID_PASSWORD", key);
+    expect(wrong.stderr).not.toContain("wrong horse");
+    const missing = runVhd(withKey(key, ["inspect", url("golden.vhd")]));
+    expectOneLineError(missing, "ERROR_INVALID_PASSWORD", key);
+    expect(missing.stderr).toContain("VHD_SSH_KEY_PASSPHRASE");
+    expect(server!.log()).not.toContain(passphrase);
+  });
+
+  it("asks for the passphrase on a terminal without echoing it", (context) => {
+    if (unavailable !== undefined) return context.skip(unavailable);
+    // A pseudo-terminal driven by Python's pty module: answer the prompt once it shows, then collect everything the
+    // terminal displayed (an echo of the answer would be in it).
+    const driver = [
+      "import os, pty, sys",
+      "pid, fd = pty.fork()",
+      "if pid == 0:",
+      "    os.execv(sys.argv[1], sys.argv[1:])",
+      "seen = b''",
+      "while b'passphrase' not in seen:",
+      "    seen += os.read(fd, 1024)",
+      "os.write(fd, sys.stdin.buffer.read() + b'\\r')",
+      "while True:",
+      "    try:",
+      "        chunk = os.read(fd, 65536)",
+      "    except OSError:",
+      "        break",
+      "    if not chunk:",
+      "        break",
+      "    seen += chunk",
+      "sys.stdout.buffer.write(seen)",
+      "sys.exit(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))",
+    ].join("\n");
+    const args = withKey(encryptedKey(), ["checksum", url("golden.vhd")]);
+    const env = { ...process.env };
+    delete env.VHD_SSH_KEY_PASSPHRASE;
+    const run = spawnSync("python3", ["-c", driver, process.execPath, CLI_MAIN, ...args], { input: passphrase, env, encoding: "utf8", timeout: 60000 });
+    expect(run.status, `${run.stdout}${run.stderr}`).toBe(0);
+    expect(run.stdout).toContain(`Enter passphrase for key '${encryptedKey()}': `);
+    expect(run.stdout).toMatch(/[0-9a-f]{64} {2}ssh:\/\//);
+    expect(run.stdout).not.toContain(passphrase);
+  });
+
+  it("--connect-timeout bounds each dial: a host that never answers is ERROR_TIMEOUT naming the host", async (context) => {
+    if (unavailable !== undefined) return context.skip(unavailable);
+    // Listening, never accepting: the kernel completes the TCP handshake and no SSH banner ever comes.
+    const silent = createServer();
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    silent.on("connection", (socket) => socket.pause());
+    const { port } = silent.address() as AddressInfo;
+    try {
+      const child = startVhd(["inspect", `ssh://${server!.user}@127.0.0.1:${port}/x.vhd`, "--connect-timeout", "0.5", "--no-host-key-checking"]);
+      let stderr = "";
+      child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+      const status = await new Promise<number | null>((resolve) => child.once("close", resolve));
+      expect(status, stderr).toBe(1);
+      expect(stderr).toContain("ERROR_TIMEOUT (0x800705B4)");
+      expect(stderr).toContain(`ssh://${server!.user}@127.0.0.1:${port}`);
+      expect(stderr).toContain("no answer within 0.5 s");
+    } finally {
+      silent.close();
+    }
+  }, 60000);
+
+  it("--connect-timeout that is not a positive number of seconds is E_INVALIDARG", (context) => {
+    if (unavailable !== undefined) return context.skip(unavailable);
+    const run = runVhd(remote(["inspect", url("golden.vhd"), "--connect-timeout", "soon"]));
+    expectOneLineError(run, "E_INVALIDARG");
+    expect(run.stderr).toContain('connectTimeout "soon"');
   });
 });
