@@ -19,6 +19,7 @@ import {
   encodeMetadataRegion,
   encodeParentLocator,
   encodeRegionTable,
+  FILE_ID_LAYOUT,
   FILE_PARAMETER_FLAGS,
   FILE_PARAMETERS_LAYOUT,
   HEADER_OFFSETS,
@@ -38,6 +39,7 @@ import {
   SECTOR_BITMAP_BLOCK_SIZE,
   SECTOR_SIZE_LAYOUT,
   sectorBitmapBatIndex,
+  USER_METADATA_ITEM_GUIDS,
   VHDX_PARENT_LOCATOR_TYPE,
   VIRTUAL_DISK_ID_LAYOUT,
   VIRTUAL_DISK_SIZE_LAYOUT,
@@ -147,7 +149,10 @@ function checkGeometry({ virtualSize, blockSize, logicalSectorSize }: BatGeometr
   }
 }
 
-/** The metadata items of a new file, in qemu's order, the locator last (§2.6.2; flags as docs/vhdx-format.md §3). */
+/**
+ * The metadata items of a new file, in qemu's order, then the locator, then our file id, new for every file (§2.6.2;
+ * flags as docs/vhdx-format.md §3).
+ */
 function metadataItems(spec: NewFile): MetadataItem[] {
   const virtualDisk = METADATA_FLAGS.isVirtualDisk | METADATA_FLAGS.isRequired;
   const items: MetadataItem[] = [
@@ -184,6 +189,11 @@ function metadataItems(spec: NewFile): MetadataItem[] {
       data: encodeParentLocator(VHDX_PARENT_LOCATOR_TYPE, spec.locator),
     });
   }
+  items.push({
+    itemId: USER_METADATA_ITEM_GUIDS.fileId,
+    flags: METADATA_FLAGS.isUser,
+    data: encodeLayout(FILE_ID_LAYOUT, { fileId: randomUUID() }),
+  });
   return items;
 }
 
