@@ -46,7 +46,7 @@ function placeless(text: string, root: string): Record<string, unknown> {
   const info = JSON.parse(text, (_key, value: unknown) =>
     typeof value === "string" ? value.replaceAll(root, "<root>").replaceAll(windowsRoot, "<root>") : value,
   ) as Record<string, unknown>;
-  const { uniqueId: _uniqueId, timestamp: _timestamp, ...rest } = info;
+  const { uniqueId: _uniqueId, fileId: _fileId, timestamp: _timestamp, ...rest } = info;
   return rest;
 }
 
