@@ -50,9 +50,11 @@ export interface MergeDiskResult {
   bytesWritten: number;
 }
 
+/** A disk of the chain: its children link to `uniqueId`; its owner and its delete go by `fileId`. */
 interface ChainDisk {
   path: string;
   uniqueId: string;
+  fileId: string;
 }
 
 /** The disks in the chain's folders whose parent is `parent`, other than the chain's own. */
@@ -81,7 +83,7 @@ export async function mergeDisk(args: MergeDiskArgs): Promise<MergeDiskResult> {
   const imagePath = resolve(args.imagePath);
   const storage = args.storage ?? localStorage;
   const chain = await openChain(imagePath, { strict: true, parameter: "imagePath", storage });
-  const disks = chain.images.map((image): ChainDisk => ({ path: image.path, uniqueId: image.uniqueId }));
+  const disks = chain.images.map((image): ChainDisk => ({ path: image.path, uniqueId: image.uniqueId, fileId: image.fileId }));
   let depth: number;
   let bytesWritten: number;
   try {
@@ -108,7 +110,7 @@ export async function mergeDisk(args: MergeDiskArgs): Promise<MergeDiskResult> {
     relinked.push(resolve(dependent));
   }
   const merged = disks.slice(0, depth);
-  for (const disk of merged) await deleteDisk({ imagePath: disk.path, expectedUniqueId: disk.uniqueId, storage });
+  for (const disk of merged) await deleteDisk({ imagePath: disk.path, expectedUniqueId: disk.fileId, storage });
   return { destination: await inspectDisk(destination.path, { storage }), merged: merged.map((disk) => disk.path), relinked, bytesWritten };
 }
 
@@ -145,7 +147,7 @@ async function checkDependents(storage: Storage, imagePath: string, chain: reado
     }
   }
   for (const disk of [child, ...ancestors.slice(0, -1)]) {
-    const owner = await ownerOf(disk.path, disk.uniqueId, storage);
+    const owner = await ownerOf(disk.path, disk.fileId, storage);
     if (owner !== null) refusals.push(`${disk.path} is managed by ${owner}, and the merge would delete it (take it out of that stack first)`);
   }
   const children = await dependentsOf(storage, child, folders, paths);

@@ -161,7 +161,7 @@ export async function create(inputs: DiskInputs): Promise<pulumi.dynamic.CreateR
 async function takeoverOf(inputs: DiskInputs, storage: Storage): Promise<{ kind: "adopt" | "own"; disk: DiskInfo } | null> {
   const found = await identifyDisk(inputs.imagePath, "imagePath", storage);
   if (found.kind !== "vhd") return null;
-  const owner = await ownerOf(inputs.imagePath, found.uniqueId, storage);
+  const owner = await ownerOf(inputs.imagePath, found.fileId, storage);
   if (owner !== null && owner !== inputs.owner) throw ownedElsewhere(inputs.imagePath, owner, inputs.owner);
   if (owner !== null) {
     // Ours, but only a disk exactly as create would make it now is taken over. The other disk of ours there is the
@@ -434,8 +434,8 @@ function diskId(state: Pick<DiskState, "imagePath" | "uniqueId" | "secretPaths" 
 }
 
 /** What the state records as found at `imagePath`: the VHD's unique id, or `null` for a file that is not a VHD. */
-function foundUniqueIdOf(found: { kind: "vhd"; uniqueId: string } | { kind: "not-a-vhd" }): string | null {
-  return found.kind === "vhd" ? found.uniqueId : null;
+function foundUniqueIdOf(found: { kind: "vhd"; fileId: string } | { kind: "not-a-vhd" }): string | null {
+  return found.kind === "vhd" ? found.fileId : null;
 }
 
 function failureOf(error: VhdError): pulumi.dynamic.CheckFailure {

@@ -75,10 +75,12 @@ export interface DiskInfo {
   /** Bytes per physical sector (VHD: 512, which the format cannot record; VHDX: 512 or 4096). */
   physicalSectorSize: number;
   /**
-   * The identity a child records of this disk: VHD, the footer's unique id, hex in file order (as `vhdiinfo` prints
-   * it); VHDX, the current DataWriteGuid (lower case, dashed), which changes with every write session.
+   * The identity a child records of this disk (its linkage id): VHD, the footer's unique id, hex in file order (as
+   * `vhdiinfo` prints it); VHDX, the current DataWriteGuid (lower case, dashed), which changes with every write session.
    */
   uniqueId: string;
+  /** The file's identity across data writes (`DiskImage.fileId`): VHD, the unique id; VHDX, our file id item. */
+  fileId: string;
   /** VHD: the footer's creator fields; VHDX: the file identifier's creator string (version and host OS absent). */
   creator: { application: string; version?: string; hostOs?: string };
   /** VHD only: the CHS geometry of the footer. */
@@ -150,6 +152,7 @@ function describeVhd(image: VhdImage, chain: DiskChain | null, chainError: Chain
     logicalSectorSize: SECTOR_SIZE,
     physicalSectorSize: SECTOR_SIZE,
     uniqueId: formatUniqueId(footer.uniqueId),
+    fileId: image.fileId,
     creator: {
       application: footer.creatorApplication,
       version: creatorVersion(footer.creatorVersion),

@@ -19,6 +19,7 @@ import {
   encodeMetadataRegion,
   encodeParentLocator,
   encodeRegionTable,
+  FILE_ID_LAYOUT,
   FILE_PARAMETER_FLAGS,
   FILE_PARAMETERS_LAYOUT,
   HEADER_OFFSETS,
@@ -38,6 +39,7 @@ import {
   SECTOR_BITMAP_BLOCK_SIZE,
   SECTOR_SIZE_LAYOUT,
   sectorBitmapBatIndex,
+  USER_METADATA_ITEM_GUIDS,
   VHDX_PARENT_LOCATOR_TYPE,
   VIRTUAL_DISK_ID_LAYOUT,
   VIRTUAL_DISK_SIZE_LAYOUT,
@@ -47,6 +49,7 @@ import {
   type LocatorEntry,
   type MetadataItem,
 } from "./format";
+import { commitThroughLog, replayIntoFile, SectorUpdates, updateHeaders, type HeaderState } from "./log-writer";
 import { openVhdx, type ParentReader, type VhdxImage } from "./reader";
 
 /** The creator string we write (diagnostic only, §2.2.1). */
@@ -147,7 +150,10 @@ function checkGeometry({ virtualSize, blockSize, logicalSectorSize }: BatGeometr
   }
 }
 
-/** The metadata items of a new file, in qemu's order, the locator last (§2.6.2; flags as docs/vhdx-format.md §3). */
+/**
+ * The metadata items of a new file, in qemu's order, then the locator, then our file id, new for every file (§2.6.2;
+ * flags as docs/vhdx-format.md §3).
+ */
 function metadataItems(spec: NewFile): MetadataItem[] {
   const virtualDisk = METADATA_FLAGS.isVirtualDisk | METADATA_FLAGS.isRequired;
   const items: MetadataItem[] = [
@@ -184,6 +190,11 @@ function metadataItems(spec: NewFile): MetadataItem[] {
       data: encodeParentLocator(VHDX_PARENT_LOCATOR_TYPE, spec.locator),
     });
   }
+  items.push({
+    itemId: USER_METADATA_ITEM_GUIDS.fileId,
+    flags: METADATA_FLAGS.isUser,
+    data: encodeLayout(FILE_ID_LAYOUT, { fileId: randomUUID() }),
+  });
   return items;
 }
 
@@ -309,49 +320,29 @@ export interface WriteVhdxOptions {
 }
 
 /**
- * Starts a write session (§2.2.2): new FileWriteGuid and DataWriteGuid before the first change, written as the
- * non-current header with the next sequence number, flushed, then again over the other copy, so both are current
- * and equal (libvhdi takes the higher sequence without checking CRCs, docs/vhdx-format.md §1.2).
+ * Opens the VHDX in `file` (writable) for writing: a live log is replayed into the file first (§2.3.3: a writer
+ * replays before any other I/O), and the file opened again on what it now holds.
  */
-async function beginWriteSession(file: RandomAccessFile, image: VhdxImage): Promise<void> {
-  const { header, headerSlot } = image;
-  const next = {
-    fileWriteGuid: randomUUID(),
-    dataWriteGuid: randomUUID(),
-    logGuid: NIL_GUID,
-    logVersion: 0,
-    version: 1,
-    logLength: header.logLength,
-    logOffset: header.logOffset,
-  };
-  const slots = [1 - headerSlot, headerSlot] as const;
-  for (const [step, slot] of slots.entries()) {
-    await file.write(HEADER_OFFSETS[slot] ?? 0, encodeHeader({ ...next, sequenceNumber: header.sequenceNumber + 1 + step }));
-    await file.sync();
-  }
+async function openForWriting(file: RandomAccessFile): Promise<{ image: VhdxImage; headers: HeaderState }> {
+  const image = await openVhdx(file);
+  const headers: HeaderState = { header: image.header, slot: image.headerSlot };
+  if (image.header.logGuid === NIL_GUID) return { image, headers };
+  const replayed = await replayIntoFile(file, headers, image.replayedLog);
+  return { image: await openVhdx(file), headers: replayed };
 }
 
 /**
- * Writes `data` at virtual `offset` of the VHDX open (writable) as `file`, as one write session: DataWriteGuid
- * changes first; then, block by block, the data goes to the file before anything points at it. A block already in
- * the file is written in place (FULLY_PRESENT; in a child PARTIALLY_PRESENT, then its sector bits are set). A new
- * block is allocated at the end of the file (1 MiB-aligned), written and flushed; a child's sector bitmap slice is
- * written next (meaningless until the BAT says PARTIALLY_PRESENT), flushed; the 8-byte BAT entry, inside one
- * sector, is written last and flushed. A crash therefore leaves the old or the new content of each block.
- * Deviation: MS-VHDX §2.3 wants BAT updates to go through the log; this order reaches the same guarantee for a
- * single entry without one (a torn sector write is the one thing it does not cover).
+ * Writes `data` at virtual `offset` of the VHDX open (writable) as `file`, as one write session: a live log replayed
+ * into the file; new FileWriteGuid and DataWriteGuid before the first change (§2.2.2); then, block by block, the
+ * data goes to the file (a block already in it in place; a new block at the end of the file, 1 MiB-aligned) while
+ * the BAT entries and sector bitmap bits that will point at it are only gathered; the data is flushed, and those
+ * metadata sectors are committed through the log (log-writer.ts, §2.3), one entry for the whole call when the log
+ * holds it. A crash therefore leaves each block's old or new content, and the file opens.
  * @throws `E_INVALIDARG` (range outside the disk), `ERROR_VHD_PARENT_VHD_NOT_FOUND` (a child's unaligned edge and
- * no `parent`), `ERROR_VIRTUAL_DISK_LIMITATION` (a file with a live log: this writer does not replay into the
- * file), the reader's errors, I/O errors.
+ * no `parent`), the reader's errors, I/O errors.
  */
 export async function writeVhdxAt(file: RandomAccessFile, offset: number, data: Uint8Array, options: WriteVhdxOptions = {}): Promise<void> {
-  const image = await openVhdx(file);
-  if (image.header.logGuid !== NIL_GUID) {
-    throw new VhdError("ERROR_VIRTUAL_DISK_LIMITATION", "the file has a live log; replay it (open it in Hyper-V or `qemu-img check -r all`) before writing here", {
-      parameter: file.parameter,
-      path: file.path,
-    });
-  }
+  const { image, headers } = await openForWriting(file);
   if (!Number.isSafeInteger(offset) || offset < 0 || offset + data.length > image.virtualSize) {
     throw invalid("offset", offset, `a write of ${data.length} bytes must end within the ${image.virtualSize}-byte disk`);
   }
@@ -369,10 +360,11 @@ export async function writeVhdxAt(file: RandomAccessFile, offset: number, data: 
       start = alignedStart;
     }
   }
-  await beginWriteSession(file, image);
+  const session = await updateHeaders(file, headers, { fileWriteGuid: randomUUID(), dataWriteGuid: randomUUID(), logGuid: NIL_GUID });
   const batRegion = image.regions.find((region) => region.guid === REGION_GUIDS.bat);
   if (batRegion === undefined) throw new Error("an open VHDX always has a BAT region");
-  const writer = new BlockWriter(file, image, batRegion.fileOffset);
+  const metadata = new SectorUpdates(file);
+  const writer = new BlockWriter(file, image, batRegion.fileOffset, metadata);
   const { blockSize } = image;
   for (let position = start; position < start + bytes.length; ) {
     const block = Math.floor(position / blockSize);
@@ -381,9 +373,13 @@ export async function writeVhdxAt(file: RandomAccessFile, offset: number, data: 
     position = pieceEnd;
   }
   await file.sync();
+  if (metadata.size > 0) await commitThroughLog(file, session, metadata);
 }
 
-/** The per-block steps of {@link writeVhdxAt}, remembering what it allocated during the session. */
+/**
+ * The per-block steps of {@link writeVhdxAt}, remembering what it allocated during the session. Data goes to the
+ * file; BAT entries and sector bitmap bits go to `metadata`, committed through the log at the end of the call.
+ */
 class BlockWriter {
   private readonly ratio: number;
   private readonly sectorBitmaps = new Map<number, number>();
@@ -392,6 +388,7 @@ class BlockWriter {
     private readonly file: RandomAccessFile,
     private readonly image: VhdxImage,
     private readonly batOffset: number,
+    private readonly metadata: SectorUpdates,
   ) {
     this.ratio = chunkRatio(image);
   }
@@ -406,7 +403,6 @@ class BlockWriter {
     const child = this.image.kind === "differencing";
     if (entry.state === BAT_STATE.partiallyPresent) {
       await this.file.write(entry.fileOffset + inBlock, data);
-      await this.file.sync();
       await this.setSectorBits(block, inBlock, data.length, false);
       return;
     }
@@ -415,7 +411,6 @@ class BlockWriter {
     const fileOffset = roundUp(this.file.size, MIB);
     await this.file.truncate(fileOffset + this.image.blockSize);
     await this.file.write(fileOffset + inBlock, data);
-    await this.file.sync();
     const partial = child && entry.state === BAT_STATE.notPresent;
     if (partial) await this.setSectorBits(block, inBlock, data.length, true);
     await this.setBatEntry(payloadBatIndex(block, this.ratio), {
@@ -425,7 +420,7 @@ class BlockWriter {
   }
 
   /**
-   * Sets the bits of `length` bytes at `inBlock` in `block`'s sector bitmap slice (§2.4), and flushes. With
+   * Sets the bits of `length` bytes at `inBlock` in `block`'s sector bitmap slice (§2.4), as pending metadata. With
    * `fresh`, the slice is rewritten whole (a new block's slice may hold stale bits); else only the bytes covering
    * the range are read, changed and written back.
    */
@@ -437,10 +432,9 @@ class BlockWriter {
     const end = (inBlock + length) / sector;
     const from = fresh ? 0 : Math.floor(first / 8);
     const to = fresh ? sliceLength : Math.ceil(end / 8);
-    const bytes = fresh ? new Uint8Array(to - from) : await this.file.read(sliceOffset + from, to - from);
+    const bytes = fresh ? new Uint8Array(to - from) : await this.metadata.read(sliceOffset + from, to - from);
     for (let bit = first; bit < end; bit++) bytes[(bit >>> 3) - from] = (bytes[(bit >>> 3) - from] ?? 0) | (1 << (bit & 7));
-    await this.file.write(sliceOffset + from, bytes);
-    await this.file.sync();
+    await this.metadata.write(sliceOffset + from, bytes);
   }
 
   /** The sector bitmap block of `chunk`, allocated (zeros, then its BAT entry) when a Windows-made child lacks it. */
@@ -451,14 +445,12 @@ class BlockWriter {
     // No block of this chunk is PARTIALLY_PRESENT without it, so the new zeroed block changes no read.
     const fileOffset = roundUp(this.file.size, MIB);
     await this.file.truncate(fileOffset + SECTOR_BITMAP_BLOCK_SIZE);
-    await this.file.sync();
     await this.setBatEntry(sectorBitmapBatIndex(chunk, this.ratio), { state: SB_BLOCK_PRESENT, fileOffset });
     this.sectorBitmaps.set(chunk, fileOffset);
     return fileOffset;
   }
 
   private async setBatEntry(index: number, entry: BatEntry): Promise<void> {
-    await this.file.write(this.batOffset + index * 8, encodeVhdxBatEntry(entry));
-    await this.file.sync();
+    await this.metadata.write(this.batOffset + index * 8, encodeVhdxBatEntry(entry));
   }
 }

@@ -51,7 +51,7 @@ function placeless(text: string, root: string, named = root): Record<string, unk
   const info = JSON.parse(text, (_key, value: unknown) =>
     typeof value === "string" ? value.replaceAll(named, "<root>").replaceAll(root, "<root>").replaceAll(windowsRoot, "<root>") : value,
   ) as Record<string, unknown>;
-  const { uniqueId: _uniqueId, timestamp: _timestamp, ...rest } = info;
+  const { uniqueId: _uniqueId, fileId: _fileId, timestamp: _timestamp, ...rest } = info;
   return rest;
 }
 

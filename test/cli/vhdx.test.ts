@@ -8,6 +8,10 @@ import { randomBytes } from "node:crypto";
 import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { localStorage } from "../../provider/storage/local/local-storage";
+import { REGION_GUIDS } from "../../provider/vhdx/format";
+import { writeLogEntry } from "../../provider/vhdx/log-writer";
+import { openVhdx } from "../../provider/vhdx/reader";
 import { HAVE } from "../vhdx/support";
 import { expectOneLineError, makeTempDir, runVhd, runVhdOk } from "./cli-process";
 
@@ -26,6 +30,23 @@ beforeAll(() => {
 });
 
 afterAll(() => temp?.remove());
+
+/**
+ * Leaves a live log in the VHDX at `path`, as a writer that crashed before applying it would: one entry rewriting
+ * the first BAT sector with the bytes it holds, the headers naming it, DataWriteGuid unchanged.
+ */
+async function leaveLiveLog(path: string): Promise<void> {
+  const file = await localStorage.open(path, { writable: true });
+  try {
+    const image = await openVhdx(file);
+    const bat = image.regions.find((region) => region.guid === REGION_GUIDS.bat)?.fileOffset ?? 0;
+    await writeLogEntry(file, { header: image.header, slot: image.headerSlot }, [{ fileOffset: bat, data: await file.read(bat, 4096) }]);
+  } finally {
+    await file.close();
+  }
+}
+
+type VerifyJson = { ok: boolean; checks: { name: string; ok: boolean; detail: string }[] };
 
 function inspect(path: string): Record<string, unknown> {
   return JSON.parse(runVhdOk(["inspect", path, "--json"]).text) as Record<string, unknown>;
@@ -86,6 +107,23 @@ describe("vhd with VHDX", () => {
     const report = JSON.parse(run.stdout.toString("utf8")) as { ok: boolean; checks: { name: string; ok: boolean }[] };
     expect(report.ok).toBe(false);
     expect(report.checks.filter((check) => !check.ok).map((check) => check.name)).toEqual([expect.stringMatching(/^header 1/)]);
+  });
+
+  it("verify of a child fails while its parent has a live log: a writer would replay it under a new DataWriteGuid", async () => {
+    runVhdOk(["convert", at("golden.vhdx"), at("logged.vhdx"), "--quiet"]);
+    runVhdOk(["create-differencing", at("logged-child.vhdx"), at("logged.vhdx"), "--quiet"]);
+    const clean = JSON.parse(runVhdOk(["verify", at("logged-child.vhdx"), "--json"]).text) as VerifyJson;
+    expect(clean.checks).toContainEqual(expect.objectContaining({ name: "ancestors: no live log", ok: true }));
+    await leaveLiveLog(at("logged.vhdx"));
+    // The chain still opens and reads: the parent's log is replayed in memory, its DataWriteGuid unchanged.
+    expect(runVhdOk(["read", at("logged-child.vhdx"), "--quiet"]).stdout.equals(raw)).toBe(true);
+    const run = runVhd(["verify", at("logged-child.vhdx"), "--json"]);
+    expect(run.status).not.toBe(0);
+    const report = JSON.parse(run.stdout.toString("utf8")) as VerifyJson;
+    expect(report.ok).toBe(false);
+    const failed = report.checks.filter((check) => !check.ok);
+    expect(failed.map((check) => check.name)).toEqual(["ancestors: no live log"]);
+    expect(failed[0]?.detail).toContain(at("logged.vhdx"));
   });
 
   it("convert VHD -> VHDX -> raw gives back the source's bytes, sparse, and a differencing source is composed", () => {

@@ -60,6 +60,9 @@ class ToyImage implements DiskImage {
   get uniqueId(): string {
     return this.disk.uniqueId;
   }
+  get fileId(): string {
+    return this.disk.uniqueId;
+  }
   parentLinkRanges(): { offset: number; length: number }[] {
     return [];
   }
