@@ -4,6 +4,7 @@ import { open } from "node:fs/promises";
 import { createFileAtomically } from "../provider/storage/atomic-create";
 import { localStorage } from "../provider/storage/local/local-storage";
 import { writeBaseDisk } from "../provider/vhd/writer/writer";
+import { rawContent } from "../provider/disk/content";
 
 /** 2 GiB: "a 2 GB file" of the issue, a whole number of 2 MiB blocks. */
 export const BIG_SIZE = 2 * 1024 * 1024 * 1024;
@@ -41,7 +42,14 @@ export async function makeBigRaw(path: string, holdsData: (block: number) => boo
 export async function makeBigDynamicVhd(rawPath: string, vhdPath: string): Promise<void> {
   await createFileAtomically(
     vhdPath,
-    (file) => writeBaseDisk(file, { imagePath: vhdPath, size: BIG_SIZE, type: "dynamic", fromRaw: rawPath }),
+    async (file) => {
+      const raw = await localStorage.open(rawPath);
+      try {
+        await writeBaseDisk(file, { imagePath: vhdPath, size: BIG_SIZE, type: "dynamic", content: rawContent(raw) });
+      } finally {
+        await raw.close();
+      }
+    },
     { storage: localStorage },
   );
 }

@@ -202,22 +202,20 @@ export const vhdxDriver: DiskFormatDriver = {
     return { initialFileSize: type === "fixed" ? full : metadata, fullyExpandedSize: full };
   },
 
-  /** writer.ts `writeVhdxBase`; progress is reported once, when the copy from `fromRaw` is done. */
+  /** writer.ts `writeVhdxBase`. */
   async createBase(target: RandomAccessFile, options: CreateBaseOptions): Promise<void> {
-    throwIfCancelled(options.signal, { parameter: "path", path: options.imagePath });
-    const raw = options.fromRaw === undefined ? undefined : await options.storage.open(options.fromRaw, { parameter: "fromRaw" });
-    try {
-      await writeVhdxBase(target, {
-        kind: options.type,
-        virtualSize: options.size,
-        blockSize: options.blockSize,
-        logicalSectorSize: NEW_LOGICAL_SECTOR_SIZE,
-        ...(raw === undefined ? {} : { fromRaw: raw }),
-      });
-    } finally {
-      await raw?.close();
-    }
-    if (raw !== undefined) options.onProgress?.({ bytesDone: raw.size, bytesTotal: raw.size });
+    const { imagePath, content, signal, onProgress } = options;
+    throwIfCancelled(signal, { parameter: "path", path: imagePath });
+    await writeVhdxBase(target, {
+      kind: options.type,
+      virtualSize: options.size,
+      blockSize: options.blockSize,
+      logicalSectorSize: NEW_LOGICAL_SECTOR_SIZE,
+      imagePath,
+      ...(content && { content }),
+      ...(signal && { signal }),
+      ...(onProgress && { onProgress }),
+    });
   },
 
   verify(path: string, options: InspectOptions = {}): Promise<VerifyReport> {

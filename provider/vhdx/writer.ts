@@ -5,7 +5,9 @@
  * that looks valid and is not. The parent is never opened for writing here: the child gets the parent's facts.
  */
 import { randomUUID } from "node:crypto";
+import { blocksWithData, type DiskContent } from "../disk/content";
 import { VhdError } from "../errors";
+import type { ProgressCallback } from "../support/progress";
 import type { RandomAccessFile } from "../storage/random-access-file";
 import { encodeLayout } from "../vhd/format/field";
 import {
@@ -71,8 +73,13 @@ export interface VhdxBaseOptions {
   logicalSectorSize?: 512 | 4096;
   /** 512 or 4096 (default, Hyper-V's). */
   physicalSectorSize?: 512 | 4096;
-  /** A raw image whose bytes become the disk's content (read up to `virtualSize`; the rest is zeros). */
-  fromRaw?: RandomAccessFile;
+  /** The bytes the disk starts with (a raw image, another disk); blocks without data are not written. */
+  content?: DiskContent;
+  /** The disk's final path, for errors (default: the file's). */
+  imagePath?: string;
+  /** Progress of the copy from `content`. */
+  onProgress?: ProgressCallback;
+  signal?: AbortSignal;
 }
 
 /** The parent facts a child records (MS-VHDX §2.6.1.2: it copies the IsVirtualDisk items). */
@@ -223,14 +230,12 @@ async function writeNewFile(
   await file.sync();
 }
 
-function isAllZero(bytes: Uint8Array): boolean {
-  return bytes.every((byte) => byte === 0);
-}
-
 /**
  * Fills the new, empty `file` with a fixed or dynamic VHDX. A fixed disk gets every block FULLY_PRESENT, one after
- * the other; a dynamic one only the blocks of `fromRaw` that are not all zeros (the rest NOT_PRESENT, read as zeros).
- * @throws `ERROR_VHD_INVALID_BLOCK_SIZE`, `ERROR_VHD_INVALID_SIZE`, `E_INVALIDARG` (sector sizes), I/O errors.
+ * the other, the content's data blocks written into them (the rest a hole); a dynamic one only the blocks of
+ * `content` that hold data and are not all zeros (the rest NOT_PRESENT, read as zeros).
+ * @throws `ERROR_VHD_INVALID_BLOCK_SIZE`, `ERROR_VHD_INVALID_SIZE` (also: content larger than the disk),
+ *   `E_INVALIDARG` (sector sizes), `VM_E_APP_SHUTTING_DOWN`, I/O errors.
  */
 export async function writeVhdxBase(file: RandomAccessFile, options: VhdxBaseOptions): Promise<void> {
   const geometry: BatGeometry = {
@@ -247,17 +252,27 @@ export async function writeVhdxBase(file: RandomAccessFile, options: VhdxBaseOpt
     virtualDiskId: randomUUID(),
     flags: fixed ? FILE_PARAMETER_FLAGS.leaveBlockAllocated : 0,
   };
+  const { content, signal, onProgress, imagePath = file.path } = options;
+  const { blockSize, virtualSize } = geometry;
+  const copy = { virtualSize, imagePath, ...(signal && { signal }), ...(onProgress && { onProgress }) };
   await writeNewFile(file, spec, async (plan, bat) => {
     const ratio = chunkRatio(geometry);
+    const present = (block: number, fileOffset: number): void =>
+      bat.set(encodeVhdxBatEntry({ state: BAT_STATE.fullyPresent, fileOffset }), payloadBatIndex(block, ratio) * 8);
+    const blocks = content === undefined ? [] : blocksWithData(content, blockSize, copy);
+    if (fixed) {
+      const count = payloadBlockCount(geometry);
+      for (let block = 0; block < count; block++) present(block, plan.dataStart + block * blockSize);
+      for await (const { index, data } of blocks) {
+        await file.write(plan.dataStart + index * blockSize, data.subarray(0, Math.min(blockSize, virtualSize - index * blockSize)));
+      }
+      return plan.dataStart + count * blockSize;
+    }
     let next = plan.dataStart;
-    for (let block = 0; block < payloadBlockCount(geometry); block++) {
-      const start = block * geometry.blockSize;
-      const length = Math.min(geometry.blockSize, geometry.virtualSize - start);
-      const content = options.fromRaw === undefined ? undefined : await options.fromRaw.read(start, length);
-      if (!fixed && (content === undefined || isAllZero(content))) continue;
-      if (content !== undefined && !isAllZero(content)) await file.write(next, content);
-      bat.set(encodeVhdxBatEntry({ state: BAT_STATE.fullyPresent, fileOffset: next }), payloadBatIndex(block, ratio) * 8);
-      next += geometry.blockSize;
+    for await (const { index, data } of blocks) {
+      await file.write(next, data);
+      present(index, next);
+      next += blockSize;
     }
     return next;
   });

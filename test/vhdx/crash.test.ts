@@ -9,6 +9,7 @@ import { MIB } from "../../provider/vhdx/format";
 import { openVhdx, type ParentReader } from "../../provider/vhdx/reader";
 import { parentFactsOf, writeVhdxAt, writeVhdxBase, writeVhdxChild } from "../../provider/vhdx/writer";
 import { MemoryFile, SimulatedCrash } from "../../provider/storage/memory/memory-file";
+import { rawContent } from "../../provider/disk/content";
 
 const SIZE = 8 * MIB;
 const BLOCK = MIB;
@@ -16,7 +17,7 @@ const BLOCK = MIB;
 async function baseBytes(fill: number): Promise<Uint8Array> {
   const file = new MemoryFile("base.vhdx", new Uint8Array(0));
   const raw = new MemoryFile("raw", new Uint8Array(SIZE).fill(fill));
-  await writeVhdxBase(file, { kind: "dynamic", virtualSize: SIZE, blockSize: BLOCK, fromRaw: fill === 0 ? undefined : raw });
+  await writeVhdxBase(file, { kind: "dynamic", virtualSize: SIZE, blockSize: BLOCK, ...(fill === 0 ? {} : { content: rawContent(raw) }) });
   return Uint8Array.from(file.bytes);
 }
 
