@@ -6,7 +6,9 @@ import type { ErrorParameter } from "../errors";
 import type { Storage } from "../storage/port";
 import type { ProgressCallback } from "../support/progress";
 import type { RandomAccessFile } from "../storage/random-access-file";
+import type { DiskChain } from "./chain";
 import type { DiskContent } from "./content";
+import type { ChainErrorInfo, DiskInfo } from "./disk-info";
 import type { DiskFormat, DiskImage } from "./image";
 
 /** Options of {@link DiskFormatDriver.open}. */
@@ -180,6 +182,12 @@ export interface DiskFormatDriver {
    *   `content`, write errors.
    */
   createBase(target: RandomAccessFile, options: CreateBaseOptions): Promise<void>;
+  /**
+   * `vhd inspect`'s record of `image`, a disk this driver opened: `chain` is its resolved chain (`image` its leaf), or
+   * `null` for a base disk or with `chainError` saying why it did not resolve. Opens nothing.
+   * @throws `ERROR_VHD_FORMAT_UNKNOWN` for an image another driver opened.
+   */
+  describe(image: DiskImage, chain: DiskChain | null, chainError: ChainErrorInfo | undefined): DiskInfo;
   /**
    * `vhd verify`: the disk at `path` (a file of this format) checked structure by structure, then its chain.
    * Never throws for a damaged file: damage is a failed check.

@@ -14,7 +14,7 @@ import { localStorage } from "../storage/local/local-storage";
 import type { Storage } from "../storage/port";
 import { openChain } from "../disk/chain";
 import type { DiskImage } from "../disk/image";
-import { describeChain, type DiskInfo } from "../vhd/inspect";
+import { describeChain, type DiskInfo } from "../disk/inspect";
 import type { DiskFormatDriver, ParentFacts } from "../disk/driver";
 import { driverForNewFile, readParentFactsAt } from "../disk/formats";
 import { SECTOR_SIZE } from "../vhd/format";

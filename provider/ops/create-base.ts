@@ -7,7 +7,7 @@ import { validateCreateBase, type BaseRequest, type ValidationOptions } from "..
 import { localStorage } from "../storage/local/local-storage";
 import { throwIfCancelled } from "../support/cancellation";
 import type { ProgressCallback } from "../support/progress";
-import { describeNewDisk } from "../vhd/inspect";
+import { describeNewDisk } from "../disk/inspect";
 import { rawContent, type DiskContent } from "../disk/content";
 import { driverForNewFile } from "../disk/formats";
 import { creationError, writeNewImage, type CreatedImage } from "./create-image";

@@ -15,7 +15,7 @@ import { resolveDiskPaths, type PathRules } from "../inputs/paths";
 import { checkParent } from "../inputs/validate";
 import { readDiskImage } from "../vhd/reader/reader";
 import { formatUniqueId } from "../vhd/format";
-import { inspectDisk, type DiskInfo } from "../vhd/inspect";
+import { inspectDisk, type DiskInfo } from "../disk/inspect";
 import { readParentFacts } from "../vhd/writer/parent-footer";
 import { parentLinkFor } from "../vhd/writer/parent-link";
 import { relinkParent } from "../vhd/writer/relink";

@@ -59,6 +59,13 @@ describe("vhd with VHDX", () => {
     const child = inspect(at("child.vhdx"));
     const parentId = inspect(at("golden.vhdx")).uniqueId;
     expect(child).toMatchObject({ format: "vhdx", type: "differencing", parent: { uniqueId: parentId, resolvedPath: at("golden.vhdx") } });
+    // The Virtual Disk ID (Get-VHD's DiskIdentifier): a child shares its parent's (MS-VHDX §2.6.2.5); the human form
+    // shows it beside the unique id (the DataWriteGuid).
+    const virtualDiskId = inspect(at("golden.vhdx")).virtualDiskId;
+    expect(virtualDiskId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    expect(child.virtualDiskId).toBe(virtualDiskId);
+    expect(child.uniqueId).not.toBe(virtualDiskId);
+    expect(runVhdOk(["inspect", at("child.vhdx")]).text).toMatch(new RegExp(`^virtual disk id: +${String(virtualDiskId)}$`, "m"));
     const data = randomBytes(100_000);
     runVhdOk(["write", at("child.vhdx"), "--offset", "1000", "--quiet"], { input: data });
     const expected = Buffer.from(raw);

@@ -13,7 +13,7 @@ import { writeDisk } from "../../provider/disk/formats";
 import { createBaseDisk } from "../../provider/ops/create-base";
 import { convertDisk } from "../../provider/ops/convert-disk";
 import { MemoryStorage } from "../../provider/storage/memory/memory-storage";
-import { inspectDisk } from "../../provider/vhd/inspect";
+import { inspectDisk } from "../../provider/disk/inspect";
 import { makeTemp, removeTemp, witness } from "../inputs/fixtures";
 import { qemuImgConvertToRaw } from "../support/oracles";
 import { HAVE } from "../vhdx/support";
