@@ -84,6 +84,17 @@ describe("vhd with VHDX", () => {
     expect(readdirSync(temp.dir).filter((name) => name.includes("mixed"))).toEqual([]);
   });
 
+  it("set-parent and merge of a VHDX are refused as not supported yet (ERROR_VHD_INVALID_TYPE), nothing changed", () => {
+    const before = { child: readFileSync(at("child.vhdx")), golden: readFileSync(at("golden.vhdx")) };
+    for (const args of [["set-parent", at("child.vhdx"), at("golden.vhdx")], ["merge", at("child.vhdx")]]) {
+      const run = runVhd(args);
+      expectOneLineError(run, "ERROR_VHD_INVALID_TYPE", at("child.vhdx"));
+      expect(run.stderr).toMatch(/not supported yet \(VHD only\)/);
+    }
+    expect(readFileSync(at("child.vhdx")).equals(before.child)).toBe(true);
+    expect(readFileSync(at("golden.vhdx")).equals(before.golden)).toBe(true);
+  });
+
   it("verify reports a damaged header copy as a failed check (the disk still reads from the other copy)", () => {
     runVhdOk(["convert", at("golden.vhdx"), at("damaged.vhdx"), "--quiet"]);
     const bytes = readFileSync(at("damaged.vhdx"));
