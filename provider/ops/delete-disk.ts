@@ -8,7 +8,7 @@ import { VhdError } from "../errors";
 import { isNotFound } from "../storage/facts";
 import { localStorage } from "../storage/local/local-storage";
 import type { Storage } from "../storage/port";
-import { childDisksInFolder } from "../vhd/child-disks";
+import { childDisksInFolder } from "../disk/child-disks";
 import { identifyDisk } from "../vhd/disk-identity";
 import { removeCreatedFolders } from "./created-folders";
 import { removeEmptyFolders } from "./folder-chain";

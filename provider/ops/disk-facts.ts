@@ -3,7 +3,7 @@
  * by the engine's `inspectDisk`. `create` records them; `read` compares them with what was recorded.
  */
 import { VhdError } from "../errors";
-import type { DiskInfo } from "../vhd/inspect";
+import type { DiskInfo } from "../disk/disk-info";
 
 /** What the child's own headers say. */
 export interface ChildFacts {

@@ -14,12 +14,12 @@ import type { Storage } from "../storage/port";
 import type { ProgressCallback } from "../support/progress";
 import type { PathRules } from "../inputs/paths";
 import { openChain } from "../disk/chain";
-import { childDisksInFolder } from "../vhd/child-disks";
-import { inspectDisk, type DiskInfo } from "../vhd/inspect";
+import { childDisksInFolder } from "../disk/child-disks";
+import { inspectDisk, type DiskInfo } from "../disk/inspect";
 import { mergeIntoAncestor } from "../vhd/writer/merge";
 import { deleteDisk } from "./delete-disk";
 import { ownerOf } from "./ownership";
-import { setParent } from "./set-parent";
+import { notForVhdxYet, setParent } from "./set-parent";
 
 /** Arguments of {@link mergeDisk}. */
 export interface MergeDiskArgs {
@@ -74,7 +74,7 @@ async function dependentsOf(
  * listed dependents of the child to the destination, and deletes the merged disks. An interruption before the
  * deletions leaves every chain reading as before; running it again finishes the merge.
  *
- * @throws `ERROR_VHD_INVALID_TYPE` (not a differencing disk), `E_INVALIDARG` (the destination is not an ancestor; a
+ * @throws `ERROR_VHD_INVALID_TYPE` (not a differencing disk, or a VHDX: not supported yet), `E_INVALIDARG` (the destination is not an ancestor; a
  *   `relink` entry does not use the child as its parent), `ERROR_SHARING_VIOLATION` (a disk depends on the destination
  *   or an intermediate disk, or on the child without being listed in `relink`), the chain's errors (opened strictly),
  *   the block writer's errors for the destination, `VM_E_APP_SHUTTING_DOWN`.
@@ -87,6 +87,7 @@ export async function mergeDisk(args: MergeDiskArgs): Promise<MergeDiskResult> {
   let depth: number;
   let bytesWritten: number;
   try {
+    if (chain.leaf.format === "vhdx") throw notForVhdxYet("merge", imagePath);
     if (disks.length < 2) {
       throw new VhdError("ERROR_VHD_INVALID_TYPE", `a ${chain.leaf.kind} disk has no parent to merge into; give a differencing disk`, {
         parameter: "imagePath",

@@ -30,7 +30,7 @@ import { protectParent, releaseHold } from "../ops/protect-parent";
 import { setParent } from "../ops/set-parent";
 import { driverForNewFile } from "../disk/formats";
 import { identifyDisk } from "../vhd/disk-identity";
-import { type DiskInfo, inspectDisk } from "../vhd/inspect";
+import { type DiskInfo, inspectDisk } from "../disk/inspect";
 import { childFacts, type ChildFacts } from "../ops/disk-facts";
 import { observeParent } from "../ops/observe-parent";
 import { namedOn, reportingFailures } from "./provider-failure";

@@ -6,7 +6,7 @@
 import { openChain } from "../disk/chain";
 import { localStorage } from "../storage/local/local-storage";
 import { chainCheck, fact, type VerifyCheck, type VerifyReport } from "../vhd/verify";
-import { errorInfo, type InspectOptions } from "../vhd/inspect";
+import { errorInfo, type InspectOptions } from "../disk/disk-info";
 import {
   HEADER_LAYOUT,
   HEADER_OFFSETS,

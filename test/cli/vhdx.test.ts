@@ -80,6 +80,13 @@ describe("vhd with VHDX", () => {
     const child = inspect(at("child.vhdx"));
     const parentId = inspect(at("golden.vhdx")).uniqueId;
     expect(child).toMatchObject({ format: "vhdx", type: "differencing", parent: { uniqueId: parentId, resolvedPath: at("golden.vhdx") } });
+    // The Virtual Disk ID (Get-VHD's DiskIdentifier): a child shares its parent's (MS-VHDX §2.6.2.5); the human form
+    // shows it beside the unique id (the DataWriteGuid).
+    const virtualDiskId = inspect(at("golden.vhdx")).virtualDiskId;
+    expect(virtualDiskId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    expect(child.virtualDiskId).toBe(virtualDiskId);
+    expect(child.uniqueId).not.toBe(virtualDiskId);
+    expect(runVhdOk(["inspect", at("child.vhdx")]).text).toMatch(new RegExp(`^virtual disk id: +${String(virtualDiskId)}$`, "m"));
     const data = randomBytes(100_000);
     runVhdOk(["write", at("child.vhdx"), "--offset", "1000", "--quiet"], { input: data });
     const expected = Buffer.from(raw);
@@ -96,6 +103,17 @@ describe("vhd with VHDX", () => {
     expectOneLineError(run, "ERROR_VHD_INVALID_TYPE", at("golden.vhdx"));
     expect(run.stderr).toContain("parentPath");
     expect(readdirSync(temp.dir).filter((name) => name.includes("mixed"))).toEqual([]);
+  });
+
+  it("set-parent and merge of a VHDX are refused as not supported yet (ERROR_VHD_INVALID_TYPE), nothing changed", () => {
+    const before = { child: readFileSync(at("child.vhdx")), golden: readFileSync(at("golden.vhdx")) };
+    for (const args of [["set-parent", at("child.vhdx"), at("golden.vhdx")], ["merge", at("child.vhdx")]]) {
+      const run = runVhd(args);
+      expectOneLineError(run, "ERROR_VHD_INVALID_TYPE", at("child.vhdx"));
+      expect(run.stderr).toMatch(/not supported yet \(VHD only\)/);
+    }
+    expect(readFileSync(at("child.vhdx")).equals(before.child)).toBe(true);
+    expect(readFileSync(at("golden.vhdx")).equals(before.golden)).toBe(true);
   });
 
   it("verify reports a damaged header copy as a failed check (the disk still reads from the other copy)", () => {
@@ -129,11 +147,20 @@ describe("vhd with VHDX", () => {
   it("convert VHD -> VHDX -> raw gives back the source's bytes, sparse, and a differencing source is composed", () => {
     runVhdOk(["create", at("start.vhd"), "--from", at("source.raw"), "--quiet"]);
     runVhdOk(["convert", at("start.vhd"), at("converted.vhdx"), "--quiet"]);
-    expect(inspect(at("converted.vhdx"))).toMatchObject({ format: "vhdx", type: "dynamic", virtualSize: 8 * MIB });
+    // The block size `create` gives a dynamic VHDX (Hyper-V's 32 MiB): one block holds the whole 8 MiB.
+    runVhdOk(["create", at("created.vhdx"), "--size", "8MiB", "--quiet"]);
+    const createdBlockSize = inspect(at("created.vhdx")).blockSize;
+    expect(inspect(at("converted.vhdx"))).toMatchObject({ format: "vhdx", type: "dynamic", virtualSize: 8 * MIB, blockSize: createdBlockSize });
+    expect(createdBlockSize).toBe(32 * MIB);
     runVhdOk(["convert", at("converted.vhdx"), at("back.raw"), "--quiet"]);
     expect(readFileSync(at("back.raw")).equals(raw)).toBe(true);
-    // Sparse: only the two 2 MiB blocks holding data were written; the other 4 MiB are holes.
-    expect(statSync(at("back.raw")).blocks * 512).toBeLessThanOrEqual(4 * MIB + 64 * 1024);
+    // Sparse: only the two MiB holding data were written, though the one 32 MiB block holds zeros too; the other
+    // 6 MiB are holes.
+    expect(statSync(at("back.raw")).blocks * 512).toBeLessThanOrEqual(2 * MIB + 64 * 1024);
+    // With 2 MiB blocks, only the two blocks holding data are allocated.
+    runVhdOk(["convert", at("back.raw"), at("small-blocks.vhdx"), "--block-size", "2MiB", "--quiet"]);
+    expect(inspect(at("small-blocks.vhdx"))).toMatchObject({ blockSize: 2 * MIB });
+    expect(statSync(at("small-blocks.vhdx")).size).toBeLessThanOrEqual(statSync(at("created.vhdx")).size + 2 * 2 * MIB);
     runVhdOk(["convert", at("child.vhdx"), at("child.vhd"), "--quiet"]);
     expect(runVhdOk(["read", at("child.vhd"), "--quiet"]).stdout.equals(runVhdOk(["read", at("child.vhdx"), "--quiet"]).stdout)).toBe(true);
   });

@@ -139,6 +139,9 @@ export const toyDriver: DiskFormatDriver = {
   verify() {
     return Promise.reject(new Error("the toy format has no verifier"));
   },
+  describe() {
+    throw new Error("the toy format has no inspect record");
+  },
   /** The child's id is the parent's with `+` appended: unique enough for a test. */
   async createDifferencing(target, _parent, { parentPath }) {
     const parent = await openDisk(parentPath, { drivers: [toyDriver], parameter: "parentPath" });

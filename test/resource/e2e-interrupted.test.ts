@@ -10,7 +10,7 @@ import { existsSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { inspectDisk } from "../../provider/vhd/inspect";
+import { inspectDisk } from "../../provider/disk/inspect";
 import { DiskStack, type DiskSpec } from "./e2e-support";
 
 const NAMES = ["d1", "d2", "d3", "d4", "d5", "d6"];

@@ -18,6 +18,7 @@ import { MemoryFile, SimulatedCrash } from "../../provider/storage/memory/memory
 import { pyvhdiReadChain } from "../support/oracles";
 import { useTempDir } from "../vhd/reader/temp-dir";
 import { HAVE, run } from "./support";
+import { rawContent } from "../../provider/disk/content";
 
 const temp = useTempDir("vhdx-crash");
 
@@ -27,7 +28,7 @@ const BLOCK = MIB;
 async function baseBytes(fill: number): Promise<Uint8Array> {
   const file = new MemoryFile("base.vhdx", new Uint8Array(0));
   const raw = new MemoryFile("raw", new Uint8Array(SIZE).fill(fill));
-  await writeVhdxBase(file, { kind: "dynamic", virtualSize: SIZE, blockSize: BLOCK, fromRaw: fill === 0 ? undefined : raw });
+  await writeVhdxBase(file, { kind: "dynamic", virtualSize: SIZE, blockSize: BLOCK, ...(fill === 0 ? {} : { content: rawContent(raw) }) });
   return Uint8Array.from(file.bytes);
 }
 

@@ -25,6 +25,7 @@ import {
 import { pyvhdiReadChain, vhdiinfo } from "../support/oracles";
 import { useTempDir } from "../vhd/reader/temp-dir";
 import { fillNewFile, HAVE, openVhdxPath, parentReader, run } from "./support";
+import { rawContent } from "../../provider/disk/content";
 
 const temp = useTempDir("vhdx-writer");
 
@@ -45,7 +46,7 @@ async function createBase(name: string, options: VhdxBaseOptions, raw?: Uint8Arr
   return create(name, async (file) => {
     const fromRaw = rawPath === undefined ? undefined : await localStorage.open(rawPath);
     try {
-      await writeVhdxBase(file, { ...options, fromRaw });
+      await writeVhdxBase(file, { ...options, ...(fromRaw && { content: rawContent(fromRaw) }) });
     } finally {
       await fromRaw?.close();
     }

@@ -23,7 +23,7 @@ export function registerConvert(program: Command): void {
     .argument("<dst>", "the new file: .vhd, .vhdx, or anything else for raw")
     .addOption(new Option("--format <format>", "the target format (default: by the dst extension)").choices(["vhd", "vhdx", "raw"]))
     .addOption(new Option("--type <type>", "a VHD or VHDX target's type").choices(["dynamic", "fixed"]).default("dynamic"))
-    .option("--block-size <bytes>", "a VHD or VHDX target's block size (default 2MiB)")
+    .option("--block-size <bytes>", "a VHD or VHDX target's block size (default as create: VHD 2MiB; VHDX 32MiB dynamic, 2MiB fixed)")
     .action((src: string, dst: string, options: ConvertOptions) =>
       runCommand(options, async ({ json, signal, progress, locate, named }) => {
         const target = { path: dst, parameter: "target" };

@@ -12,7 +12,7 @@ import { createSettings, withCreateOptions, type CreateFlags } from "../create-o
 export function registerCreateDifferencing(program: Command): void {
   withCreateOptions(withCommonOptions(program.command("create-differencing")))
     .description(
-      "create a differencing disk off a parent; at least one path absolute, a relative one is relative to the other",
+      "create a differencing disk off a VHD or VHDX parent (the same format: .vhdx for a VHDX); at least one path absolute, a relative one is relative to the other",
     )
     .argument("<imagePath>", "the new disk (its folder is created when missing)")
     .argument("<parentPath>", "the parent disk (fixed, dynamic or differencing)")

@@ -21,7 +21,7 @@ interface CreateBaseOptions extends CommonOptions, CreateFlags {
  */
 export function registerCreate(program: Command): void {
   withCreateOptions(withCommonOptions(program.command("create")))
-    .description("create a base disk (dynamic or fixed), empty or from a raw image")
+    .description("create a base disk (dynamic or fixed), empty or from a raw image; .vhdx makes a VHDX, any other name a VHD")
     .argument("<path>", "the new disk (its folder is created when missing)")
     .option("--size <bytes>", "virtual size: bytes or K/M/G/T, binary (10GiB); default: the --from image's size")
     .addOption(new Option("--type <type>", "disk type").choices(["dynamic", "fixed"]).default("dynamic"))

@@ -19,7 +19,7 @@ interface ReadOptions extends CommonOptions {
 export function registerRead(program: Command): void {
   withCommonOptions(program.command("read"))
     .description("write the virtual disk's bytes, composed through its chain, to stdout (e.g. > out.raw)")
-    .argument("<path>", "the VHD file")
+    .argument("<path>", "the VHD or VHDX file")
     .option("--offset <bytes>", "first virtual byte to read (512, 1MiB, ...)", "0")
     .option("--length <bytes>", "how many bytes (default: to the end of the disk)")
     .option("-f, --force", "write binary even when stdout is a terminal")

@@ -12,8 +12,8 @@ import { printJson } from "../output";
  */
 export function registerVerify(program: Command): void {
   withCommonOptions(program.command("verify"))
-    .description("check a VHD's checksums, layout and whole chain; exit 0 only when every check holds")
-    .argument("<path>", "the VHD file")
+    .description("check a VHD's or VHDX's checksums, layout and whole chain; exit 0 only when every check holds")
+    .argument("<path>", "the VHD or VHDX file")
     .action((path: string, options: CommonOptions) =>
       runCommand(options, async ({ json, signal, locateOne, named }) => {
         const { storage, path: hostPath } = await locateOne(path, "path");
