@@ -191,11 +191,12 @@ function checksumOf(diskPath: string, fingerprint: FileFingerprint, kind: Checks
     const trusted = key !== undefined && (await fingerprintsTrustedIn(storage, dirname(diskPath)));
     const recalled = trusted ? await cachedChecksum(key, kind) : undefined;
     if (recalled !== undefined) return recalled;
+    const started = performance.now();
     const { checksum, bytes } =
       kind === "sha256"
         ? await sha256File(diskPath, { parameter: "parentPath", storage }).then(({ sha256, bytes }) => ({ checksum: sha256, bytes }))
         : await unlinkedSha256(diskPath, { parameter: "parentPath", storage });
-    recordHash(storage.host === undefined ? diskPath : `${storage.host}${diskPath}`, bytes);
+    recordHash(storage.host === undefined ? diskPath : `${storage.host}${diskPath}`, bytes, performance.now() - started);
     if (trusted) await rememberChecksum(key, kind, checksum);
     return checksum;
   };
