@@ -19,7 +19,14 @@ export interface Durations {
   medianMs: number;
 }
 
-/** What the provider plugin recorded about one run. */
+/** Checksums computed: how many, bytes, summed milliseconds. */
+export interface HashFigures {
+  count: number;
+  bytes: number;
+  totalMs: number;
+}
+
+/** What the provider plugin (and the program, for the checksums it starts) recorded about one run. */
 export interface ProviderTrace {
   /** Milliseconds from the plugin process's start to its first hook call. */
   firstCallUptimeMs: number;
@@ -27,8 +34,13 @@ export interface ProviderTrace {
   loadMs: number;
   /** The hooks' own durations, by hook. */
   hooks: Record<string, Durations>;
-  /** The checksums computed: how many, bytes, summed milliseconds. */
-  hashes: { count: number; bytes: number; totalMs: number };
+  /** The checksums the plugin computed (in its checks): how many, bytes, summed milliseconds. */
+  hashes: HashFigures;
+  /**
+   * The checksums computed in another process of the run: the program, which starts a parent's checksum when the disk
+   * is declared (ops/observe-parent.ts `startParentChecksum`), before the plugin has started.
+   */
+  programHashes: HashFigures;
   /** Provider processes that served the run (1 when the engine starts the plugin once). */
   processes: number;
 }
@@ -48,14 +60,17 @@ export function providerTrace(file: string, skipLines: number): ProviderTrace {
     const hook = String(line.hook);
     byHook.set(hook, [...(byHook.get(hook) ?? []), Number(line.ms)]);
   }
+  const pluginPids = new Set(hookLines.map((line) => line.pid));
   const hashLines = lines.filter((line) => line.event === "sha256");
   const sum = (values: StatsLine[], key: string): number => values.reduce((total, line) => total + Number(line[key]), 0);
+  const figures = (values: StatsLine[]): HashFigures => ({ count: values.length, bytes: sum(values, "bytes"), totalMs: sum(values, "ms") });
   return {
     firstCallUptimeMs: Number(first.uptimeMs),
     loadMs: Number(first.loadMs ?? Number.NaN),
     hooks: Object.fromEntries([...byHook].map(([hook, values]) => [hook, durations(values)])),
-    hashes: { count: hashLines.length, bytes: sum(hashLines, "bytes"), totalMs: sum(hashLines, "ms") },
-    processes: new Set(hookLines.map((line) => line.pid)).size,
+    hashes: figures(hashLines.filter((line) => pluginPids.has(line.pid))),
+    programHashes: figures(hashLines.filter((line) => !pluginPids.has(line.pid))),
+    processes: pluginPids.size,
   };
 }
 

@@ -31,7 +31,7 @@ import { createBaseDisk } from "../../provider/ops/create-base";
 import { PULUMI_BIN, PulumiTestStack, REPO_ROOT, type PulumiRunResult } from "../../test/support/pulumi-cli";
 import { childScript, median, runMeasured } from "../harness";
 import { breakDownUp, ENGINE_LOG_FLAGS, PHASES, type UpBreakdown } from "./engine-log";
-import { providerTrace, serializedProviders, statsLineCount, type ProviderTrace } from "./provider-trace";
+import { type HashFigures, providerTrace, serializedProviders, statsLineCount, type ProviderTrace } from "./provider-trace";
 import { watchPeakMemory, type Role } from "./peak-memory";
 
 const MiB = 1024 * 1024;
@@ -307,9 +307,9 @@ function printBreakdown(
     for (const [hook, figures] of Object.entries(trace.hooks)) {
       console.log(`| inside the plugin: ${hook} hooks | ${figures.count} x, median ${ms(figures.medianMs)}, sum ${ms(figures.totalMs)} | - |`);
     }
-    console.log(
-      `| inside the plugin: hashing (within the checks) | ${trace.hashes.count} x, ${trace.hashes.bytes} bytes, ${ms(trace.hashes.totalMs)} | not done |`,
-    );
+    const hashes = (figures: HashFigures): string => `${figures.count} x, ${figures.bytes} bytes, ${ms(figures.totalMs)}`;
+    console.log(`| hashing in the program, started when each disk is declared | ${hashes(trace.programHashes)} | not done |`);
+    console.log(`| hashing inside the plugin (within the checks) | ${hashes(trace.hashes)} | not done |`);
   }
   const serialized = ours.serialized;
   if (serialized !== undefined) {
