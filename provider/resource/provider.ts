@@ -15,6 +15,8 @@
  * Every method fails as one clean line (provider-failure.ts); with secret paths, every path-bearing value goes back
  * to the engine as a secret and the id is the disk's unique id (secret-values.ts).
  */
+// First: its evaluation marks where loading this module's graph begins (see hook-trace.ts).
+import { traced } from "./hook-trace";
 import * as path from "node:path";
 import type * as pulumi from "@pulumi/pulumi";
 import { VhdError, isVhdError } from "../errors";
@@ -64,7 +66,7 @@ const UNKNOWN_OBSERVATION = {
  * Validates and completes the inputs. Problems come back as check failures, each naming the input and carrying the
  * error's name and HRESULT (`ERROR_INVALID_NAME (0x8007007B): imagePath "...": ...`).
  */
-export async function check(
+async function checkDisk(
   olds: Partial<DiskInputs>,
   news: RawInputs,
 ): Promise<pulumi.dynamic.CheckResult<EngineInputs>> {
@@ -111,7 +113,7 @@ function checkNewDiskRules(paths: { imagePath: string; parentPath: string }, set
  * applies `replaceOnChanges`, keeping the replace list given here. A reason outside the inputs (the disk file
  * deleted or replaced) says `changes: true`, since the inputs alone would show nothing to do.
  */
-export async function diff(_id: string, olds: Partial<DiskState>, news: DiskInputs): Promise<pulumi.dynamic.DiffResult> {
+async function diffDisk(_id: string, olds: Partial<DiskState>, news: DiskInputs): Promise<pulumi.dynamic.DiffResult> {
   const recorded = recordedState(olds);
   const storage = storageOf(recorded);
   return reportingFailures(storage, async () => {
@@ -129,7 +131,7 @@ export async function diff(_id: string, olds: Partial<DiskState>, news: DiskInpu
  * ownership record names this very resource (its earlier `up` was killed after the disk was made; see ownership.ts).
  * A disk another resource owns is refused. Leaves nothing behind on failure.
  */
-export async function create(inputs: DiskInputs): Promise<pulumi.dynamic.CreateResult<EngineState>> {
+async function createDisk(inputs: DiskInputs): Promise<pulumi.dynamic.CreateResult<EngineState>> {
   const storage = storageOf(inputs);
   return reportingFailures(storage, async () => {
     const { imagePath } = inputs;
@@ -222,7 +224,7 @@ async function createNew(inputs: DiskInputs, storage: Storage): ReturnType<typeo
  * it is now; with nothing recorded but the class's `owner` (`refresh --import-pending-creates`), it is also claimed
  * for that resource (ownership.ts), or refused with `ERROR_ALREADY_EXISTS` when another resource owns it.
  */
-export async function read(id: string, props: Partial<DiskState>): Promise<DiskReadResult> {
+async function readDisk(id: string, props: Partial<DiskState>): Promise<DiskReadResult> {
   const storage = storageOf(props);
   return reportingFailures(storage, async () => {
     // The id is the path, except for a disk with secret paths (see diskId); the state always has the path.
@@ -282,7 +284,7 @@ function uniqueIdGiven(id: string): VhdError {
  * new form (see replace-rules.ts `factsToRecord`), then applies setting changes (protection, adopt, checksum, path
  * rules), and returns the complete outputs.
  */
-export async function update(
+async function updateDisk(
   _id: string,
   olds: Partial<DiskState>,
   news: DiskInputs,
@@ -370,7 +372,7 @@ async function relink(recorded: DiskState, news: DiskInputs, storage: Storage): 
  * other resource owns it, never while another VHD in its folder uses it as parent, and "already gone" is success.
  * Lets go of the parent's protection (the parent becomes writable when no holder is left).
  */
-export async function remove(id: string, props: Partial<DiskState>): Promise<void> {
+async function removeDisk(id: string, props: Partial<DiskState>): Promise<void> {
   const recorded = recordedState({ imagePath: id, ...props });
   const storage = storageOf(recorded);
   return reportingFailures(storage, async () => {
@@ -441,3 +443,11 @@ function foundUniqueIdOf(found: { kind: "vhd"; fileId: string } | { kind: "not-a
 function failureOf(error: VhdError): pulumi.dynamic.CheckFailure {
   return { property: error.parameter ?? "imagePath", reason: error.message };
 }
+
+/** The hooks the engine calls (through shim.ts), each timed into the statistics record when it is on (hook-trace.ts). */
+export const check = traced("check", checkDisk);
+export const diff = traced("diff", diffDisk);
+export const create = traced("create", createDisk);
+export const read = traced("read", readDisk);
+export const update = traced("update", updateDisk);
+export const remove = traced("delete", removeDisk);

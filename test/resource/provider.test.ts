@@ -14,7 +14,7 @@ import { recordCreatedFolders } from "../../provider/ops/created-folders";
 import { discardNewDisk } from "../../provider/ops/delete-disk";
 import { localStorage } from "../../provider/storage/local/local-storage";
 import { CHECKSUM_CACHE_ENV } from "../../provider/sha256/checksum-cache";
-import { HASH_STATS_ENV, totalBytesHashed } from "../../provider/sha256/hash-stats";
+import { HASH_STATS_ENV, readStatsLines, totalBytesHashed } from "../../provider/sha256/hash-stats";
 import type { RawInputs } from "../../provider/resource/settings";
 import * as provider from "../../provider/resource/provider";
 import { type DiskInputs, type DiskState, UNKNOWN } from "../../provider/resource/state";
@@ -157,6 +157,23 @@ describe("check", () => {
       Array.from({ length: 8 }, (_, index) => checked({ imagePath: join(dir, `s${index}.vhd`), parentPath: golden })),
     );
     expect(bytesHashed()).toBe(statSync(golden).size);
+  });
+
+  it("times each hook and each checksum into the statistics record when it is on (the benchmark's breakdown)", async () => {
+    const { inputs, state } = await created({ imagePath: join(dir, "timed.vhd"), parentPath: golden });
+    await provider.diff(state.imagePath, state, inputs);
+    const lines = readStatsLines(statsFile);
+    const hooks = lines.filter((line) => line.event === "hook");
+    expect(hooks.map((line) => line.hook)).toEqual(["check", "create", "diff"]);
+    for (const line of hooks) {
+      expect(line.pid).toBe(process.pid);
+      expect(line.ms).toBeGreaterThanOrEqual(0);
+      expect(line.uptimeMs).toBeGreaterThan(0);
+    }
+    const hashes = lines.filter((line) => line.event === "sha256");
+    expect(hashes).toEqual([expect.objectContaining({ path: golden, bytes: statSync(golden).size, ms: expect.any(Number) })]);
+    // The hash ran inside the check that needed it.
+    expect(Number(hashes[0]?.ms)).toBeLessThanOrEqual(Number(hooks[0]?.ms));
   });
 });
 
