@@ -79,7 +79,7 @@ describe("DifferencingDisk with VHDX under the real CLI", () => {
     const before = sha256Of(disks.golden);
     changeKeepingSizeAndMtime(disks.golden, 4096);
     expect(sha256Of(disks.golden)).not.toBe(before);
-    const preview = await disks.stack.preview(["--json"]);
+    const preview = await disks.stack.preview(["--json", "--show-replacement-steps"]);
     expect(preview.code, preview.output).toBe(0);
     const steps = jsonSteps(preview.stdout);
     for (const name of ["a", "b", "c"]) {
@@ -87,10 +87,15 @@ describe("DifferencingDisk with VHDX under the real CLI", () => {
       expect(ops, `${name}: ${preview.stdout}`).toContain("replace");
     }
     // The write gave the golden image a new DataWriteGuid as well as new bytes: both are reasons for `a`. `b` and
-    // `c` are replaced as `a`'s outputs become unknown; their own ancestors cannot be observed in the preview (the
-    // link above `a` no longer matches), so they carry no reason of their own (README, known limits).
-    const reasonsOfA = (steps.get("a") ?? []).flatMap((step) => step.replaceReasons ?? []);
-    expect(reasonsOfA.sort()).toEqual(["parentChecksum", "parentUniqueId"]);
+    // `c` are dependents of `a`'s delete-before-replace; their create-replacement steps carry the reasons of the diff
+    // the engine asks with their parentPath unknown: the chain above their recorded parent no longer opens (the link
+    // to the golden image's old DataWriteGuid), so the disks above it changed (ancestors).
+    const reasonsOfA = (steps.get("a") ?? []).find((step) => step.op === "replace")?.replaceReasons ?? [];
+    expect([...reasonsOfA].sort()).toEqual(["parentChecksum", "parentUniqueId"]);
+    for (const name of ["b", "c"]) {
+      const step = steps.get(name)?.find((candidate) => candidate.op === "create-replacement");
+      expect([...(step?.replaceReasons ?? [])].sort(), name).toEqual(["ancestors", "parentPath"]);
+    }
   });
 
   it("up rebuilds the chain at the same paths off the edited golden image, and the stack is clean again", async () => {
