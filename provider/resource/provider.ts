@@ -249,8 +249,9 @@ async function createNew(inputs: DiskInputs, storage: Storage): ReturnType<typeo
  * Re-reads the disk at `id`. A disk deleted outside Pulumi returns an empty id (the engine drops it from the state).
  * A file with another unique id keeps the recorded disk and sets `foundUniqueId`; a relinked disk records its new
  * parent link; either makes the next preview plan a replace. With nothing recorded (`get`), the disk is described as
- * it is now; with nothing recorded but the class's `owner` (`refresh --import-pending-creates`), it is also claimed
- * for that resource (ownership.ts), or refused with `ERROR_ALREADY_EXISTS` when another resource owns it.
+ * it is now; with nothing recorded but the class's `owner` (an import of a pending create, which Pulumi v3.248.0's
+ * `refresh --import-pending-creates` never asks for: README, known limits), it is also claimed for that resource
+ * (ownership.ts), or refused with `ERROR_ALREADY_EXISTS` when another resource owns it.
  */
 export async function read(id: string, props: Partial<DiskState>): Promise<DiskReadResult> {
   return reportingFailures(async () => {
