@@ -85,14 +85,28 @@ async function checkDisk(
     checkNewDiskRules(paths, settings);
     // A missing parent is no failure here: an earlier step of the same run may make it (a moved or recreated
     // parent). diff plans the replace, saying so, and create refuses with the contract's error if it is still missing.
-    const observation = await observeParent(paths.parentPath, { checksum: settings.checksum, storage });
-    const facts = await inRecordedKind(observedFacts(observation, news), observation, paths.parentPath, olds, storage);
-    const inputs: DiskInputs = { ...settings, ...paths, ...facts, ancestors: ancestorsOnHost(storage, facts.ancestors) };
+    const inputs: DiskInputs = { ...settings, ...paths, ...(await parentFactsAt(paths.parentPath, settings, news, olds)) };
     const relink = sameParentAtNewPath(olds, inputs) ? { relink: RELINK_NOTE } : {};
     return { inputs: secretPathValues({ ...inputs, ...relink }, settings.secretPaths) };
   } catch (error) {
     return { failures: [failureOf(namedOn(storage, error))] };
   }
+}
+
+/**
+ * The facts of the parent at `parentPath` as the inputs carry them: observed now, each checksum in the kind `recorded`
+ * has (observed-inputs.ts), a fact the engine carried over in `raw` kept, the ancestors named with the host.
+ */
+async function parentFactsAt(
+  parentPath: string,
+  settings: DiskSettings,
+  raw: RawInputs,
+  recorded: Partial<ObservedFacts>,
+): Promise<ObservedFacts> {
+  const storage = storageOf(settings);
+  const observation = await observeParent(parentPath, { checksum: settings.checksum, storage });
+  const facts = await inRecordedKind(observedFacts(observation, raw), observation, parentPath, recorded, storage);
+  return { ...facts, ancestors: ancestorsOnHost(storage, facts.ancestors) };
 }
 
 /** The rules of a new disk that need no file: reported by `check`, so a preview finds them, not only `up`. */
@@ -119,11 +133,29 @@ async function diffDisk(_id: string, olds: Partial<DiskState>, news: DiskInputs)
   return reportingFailures(storage, async () => {
     const found = await identifyDisk(recorded.imagePath, "imagePath", storage);
     const observed = found.kind === "missing" ? recorded : { ...recorded, foundUniqueId: foundUniqueIdOf(found) };
-    const { changes, changesInInputs, replaces, deleteBeforeReplace } = planDiff(observed, news, {
+    const planned = isUnknown(news.parentPath) ? await withRecordedParentFacts(recorded, news) : news;
+    const { changes, changesInInputs, replaces, deleteBeforeReplace } = planDiff(observed, planned, {
       imageExists: found.kind !== "missing",
     });
     return { changes: changesInInputs ? undefined : changes, replaces, deleteBeforeReplace };
   });
+}
+
+/**
+ * `news`, whose `parentPath` is unknown, with the facts of the parent file at the recorded `parentPath` as observed
+ * now: the disk's own reasons besides its parent's replace. The engine asks `diff` so for each disk below one it
+ * replaces delete-before-replace (`parentPath` unknown, the rest the old inputs) and gives the replace list as that
+ * disk's reasons (`replaceReasons` of its `create-replacement` step), so a grandchild of an edited golden image says
+ * `ancestors`, not only `parentPath`. A parent whose chain no longer opens above it (its ancestors not observed,
+ * observe-parent.ts) has other disks above it than recorded, so its ancestors count as changed: a VHDX golden image
+ * written into has a new DataWriteGuid. The replace itself is decided by the unknown `parentPath` whatever is
+ * observed; a parent that cannot be read now (the reasons are then `parentPath` alone) changes nothing there.
+ */
+async function withRecordedParentFacts(recorded: DiskState, news: DiskInputs): Promise<DiskInputs> {
+  const facts = await parentFactsAt(recorded.parentPath, recorded, {}, recorded).catch(() => null);
+  if (facts === null) return news;
+  const brokenAbove = facts.ancestors === null && facts.parentUniqueId !== null && recorded.ancestors !== null;
+  return { ...news, ...facts, ancestors: brokenAbove ? UNKNOWN_OBSERVATION.ancestors : facts.ancestors };
 }
 
 /**
@@ -221,8 +253,9 @@ async function createNew(inputs: DiskInputs, storage: Storage): ReturnType<typeo
  * Re-reads the disk at `id`. A disk deleted outside Pulumi returns an empty id (the engine drops it from the state).
  * A file with another unique id keeps the recorded disk and sets `foundUniqueId`; a relinked disk records its new
  * parent link; either makes the next preview plan a replace. With nothing recorded (`get`), the disk is described as
- * it is now; with nothing recorded but the class's `owner` (`refresh --import-pending-creates`), it is also claimed
- * for that resource (ownership.ts), or refused with `ERROR_ALREADY_EXISTS` when another resource owns it.
+ * it is now; with nothing recorded but the class's `owner` (an import of a pending create, which Pulumi v3.248.0's
+ * `refresh --import-pending-creates` never asks for: README, known limits), it is also claimed for that resource
+ * (ownership.ts), or refused with `ERROR_ALREADY_EXISTS` when another resource owns it.
  */
 async function readDisk(id: string, props: Partial<DiskState>): Promise<DiskReadResult> {
   const storage = storageOf(props);

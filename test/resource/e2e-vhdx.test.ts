@@ -44,14 +44,23 @@ async function uniqueIdOf(file: string): Promise<string> {
   return (await idsOf(file)).uniqueId;
 }
 
-/** `preview --json`: the replace reasons of `a`, and the operations planned for every disk. */
-async function previewCascade(): Promise<{ reasonsOfA: string[]; ops: Record<string, string[]> }> {
-  const preview = await disks.stack.preview(["--json"]);
+/**
+ * `preview --json --show-replacement-steps`: the operations planned for every disk, the reasons of `a`'s replace, and
+ * those of `b`'s and `c`'s create-replacement steps (their logical replace carries none: README, known limits).
+ */
+async function previewCascade(): Promise<{
+  reasonsOfA: string[];
+  ops: Record<string, string[]>;
+  dependentReasons: Record<string, string[]>;
+}> {
+  const preview = await disks.stack.preview(["--json", "--show-replacement-steps"]);
   expect(preview.code, preview.output).toBe(0);
   const steps = jsonSteps(preview.stdout);
   const ops = Object.fromEntries(["a", "b", "c"].map((name) => [name, (steps.get(name) ?? []).map((step) => step.op)]));
-  const reasonsOfA = (steps.get("a") ?? []).flatMap((step) => step.replaceReasons ?? []).sort();
-  return { reasonsOfA, ops };
+  const reasonsOf = (name: string, op: string): string[] =>
+    [...((steps.get(name) ?? []).find((step) => step.op === op)?.replaceReasons ?? [])].sort();
+  const dependentReasons = Object.fromEntries(["b", "c"].map((name) => [name, reasonsOf(name, "create-replacement")]));
+  return { reasonsOfA: reasonsOf("a", "replace"), ops, dependentReasons };
 }
 
 beforeAll(async () => {
@@ -110,12 +119,14 @@ describe("DifferencingDisk with VHDX under the real CLI", () => {
     const before = sha256Of(disks.golden);
     changeKeepingSizeAndMtime(disks.golden, 4096);
     expect(sha256Of(disks.golden)).not.toBe(before);
-    const { reasonsOfA, ops } = await previewCascade();
+    const { reasonsOfA, ops, dependentReasons } = await previewCascade();
     for (const name of ["a", "b", "c"]) expect(ops[name], name).toContain("replace");
     // The write gave the golden image a new DataWriteGuid as well as new bytes: both are reasons for `a`. `b` and
-    // `c` are replaced as `a`'s outputs become unknown; their own ancestors cannot be observed in the preview (the
-    // link above `a` no longer matches), so they carry no reason of their own (README, known limits).
+    // `c` are dependents of `a`'s delete-before-replace; their create-replacement steps carry the reasons of the diff
+    // the engine asks with their parentPath unknown: the chain above their recorded parent no longer opens (the link
+    // to the golden image's old DataWriteGuid), so the disks above it changed (ancestors).
     expect(reasonsOfA).toEqual(["parentChecksum", "parentUniqueId"]);
+    for (const name of ["b", "c"]) expect(dependentReasons[name], name).toEqual(["ancestors", "parentPath"]);
   });
 
   it("up rebuilds the chain at the same paths off the edited golden image; with a VM write into the new leaf, the stack is clean", async () => {

@@ -203,6 +203,27 @@ describe("diff against real parent changes", () => {
     expect(await provider.diff(b.imagePath, b, news)).toEqual({ changes: undefined, replaces: ["ancestors"], deleteBeforeReplace: true });
   });
 
+  it("names a dependent's own reason when asked with its parentPath unknown (the engine's delete-before-replace cascade)", async () => {
+    const { state: a } = await created({ imagePath: join(dir, "a.vhd"), parentPath: golden });
+    const { inputs: b, state: bState } = await created({ imagePath: "b.vhd", parentPath: a.imagePath });
+    const { inputs: c, state: cState } = await created({ imagePath: "c.vhd", parentPath: bState.imagePath });
+    // What the engine sends: the old inputs, with every input that depends on a replaced resource unknown.
+    const cascade = (inputs: DiskInputs): DiskInputs => ({ ...inputs, parentPath: UNKNOWN });
+    // Nothing changed above: the parent's replace is the reason (a moved parent, a changed setting).
+    expect((await provider.diff(bState.imagePath, bState, cascade(b))).replaces).toEqual(["parentPath"]);
+    changeGoldenKeepingSizeAndMtime();
+    for (const [state, inputs] of [[bState, b], [cState, c]] as const) {
+      expect(await provider.diff(state.imagePath, state, cascade(inputs))).toEqual({
+        changes: undefined,
+        replaces: ["parentPath", "ancestors"],
+        deleteBeforeReplace: true,
+      });
+    }
+    // A parent gone from its recorded path: the rule that says so.
+    rmSync(bState.imagePath);
+    expect((await provider.diff(cState.imagePath, cState, cascade(c))).replaces).toEqual(["parentPath"]);
+  });
+
   it("replaces when the parent is another disk at the same path (unique id and size differ)", async () => {
     const { inputs, state } = await created({ imagePath: join(dir, "web.vhd"), parentPath: golden });
     chmodSync(golden, 0o644);
