@@ -6,7 +6,9 @@
  * The BAT entries and bitmap bits go through the log (MS-VHDX §2.3): some crash points leave a live log, which our
  * reader replays in memory and our next write replays into the file. pyvhdi never replays a log (docs/vhdx-format.md
  * §7), so it is compared with our reader where the log is empty, and after our writer replayed it; qemu-img check
- * -r all replays a crashed base's log itself, and qemu then reads it as we do.
+ * -r all replays a crashed base's log itself, and qemu then reads it as we do. The same write through the driver
+ * on the storage port's memory adapter, with an I/O error (whole or torn) at each of its writes, leaves old or new
+ * content too, and never touches the parent.
  */
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -14,7 +16,10 @@ import { describe, expect, test } from "vitest";
 import { MIB, NIL_GUID } from "../../provider/vhdx/format";
 import { openVhdx, type ParentReader } from "../../provider/vhdx/reader";
 import { parentFactsOf, writeVhdxAt, writeVhdxBase, writeVhdxChild } from "../../provider/vhdx/writer";
+import { isVhdError } from "../../provider/errors";
 import { MemoryFile, SimulatedCrash } from "../../provider/storage/memory/memory-file";
+import { MemoryStorage } from "../../provider/storage/memory/memory-storage";
+import { driverForNewFile } from "../../provider/disk/formats";
 import { pyvhdiReadChain } from "../support/oracles";
 import { useTempDir } from "../vhd/reader/temp-dir";
 import { HAVE, run } from "./support";
@@ -39,6 +44,10 @@ async function childBytes(parent: Uint8Array): Promise<Uint8Array> {
   return Uint8Array.from(file.bytes);
 }
 
+/** The write every test makes: from inside block 0 across block 1 into block 2, sector-unaligned at both ends. */
+const WRITE_AT = BLOCK - 4096 - 100;
+const WRITE_DATA = new Uint8Array(BLOCK + 8192).fill(0xee);
+
 /** Runs the write against a copy of `initial` that crashes at `crashAt`; returns the bytes a crash leaves. */
 async function crashed(initial: Uint8Array, crashAt: { writes: number; tornBytes?: number } | undefined, parent?: ParentReader): Promise<{ bytes: Uint8Array; writes: number }> {
   const file = new MemoryFile("disk.vhdx", initial, crashAt);
@@ -47,9 +56,6 @@ async function crashed(initial: Uint8Array, crashAt: { writes: number; tornBytes
   });
   return { bytes: file.bytes, writes: file.writes };
 }
-
-const WRITE_AT = BLOCK - 4096 - 100;
-const WRITE_DATA = new Uint8Array(BLOCK + 8192).fill(0xee);
 
 /** Whether the file `bytes` holds has a live log (its current header names a LogGuid with entries to replay). */
 async function hasLiveLog(bytes: Uint8Array): Promise<boolean> {
@@ -84,18 +90,33 @@ async function expectOldOrNew(bytes: Uint8Array, old: Uint8Array, expectedNew: U
   }
 }
 
+/**
+ * What a test of `child` (else an empty dynamic base) starts from: the parent's bytes and a reader of them, the
+ * disk's bytes before the write, and its content before and after.
+ */
+async function scenario(child: boolean): Promise<{
+  parentBytes: Uint8Array;
+  parent: ParentReader | undefined;
+  initial: Uint8Array;
+  old: Uint8Array;
+  expectedNew: Uint8Array;
+}> {
+  const parentBytes = await baseBytes(0x33);
+  const parentImage = await openVhdx(new MemoryFile("parent.vhdx", parentBytes));
+  const parent: ParentReader | undefined = child ? { read: (offset, length) => parentImage.read(offset, length) } : undefined;
+  const initial = child ? await childBytes(parentBytes) : await baseBytes(0);
+  const old = new Uint8Array(SIZE).fill(child ? 0x33 : 0);
+  const expectedNew = Uint8Array.from(old);
+  expectedNew.set(WRITE_DATA, WRITE_AT);
+  return { parentBytes, parent, initial, old, expectedNew };
+}
+
 describe.each([
   ["a dynamic base", false],
   ["a differencing child", true],
 ] as const)("%s", (_, child) => {
   test("every crash point leaves old or new content per block", async () => {
-    const parentBytes = await baseBytes(0x33);
-    const parentImage = await openVhdx(new MemoryFile("parent.vhdx", parentBytes));
-    const parent: ParentReader | undefined = child ? { read: (offset, length) => parentImage.read(offset, length) } : undefined;
-    const initial = child ? await childBytes(parentBytes) : await baseBytes(0);
-    const old = new Uint8Array(SIZE).fill(child ? 0x33 : 0);
-    const expectedNew = Uint8Array.from(old);
-    expectedNew.fill(0xee, BLOCK - 4096 - 100, 2 * BLOCK + 8192 - 4096 - 100);
+    const { parent, initial, old, expectedNew } = await scenario(child);
     const { writes } = await crashed(initial, undefined, parent);
     expect(writes).toBeGreaterThan(3);
     await expectOldOrNew((await crashed(initial, undefined, parent)).bytes, old, expectedNew, parent);
@@ -118,12 +139,9 @@ describe.each([
 
   test("pyvhdi reads each crashed file as our reader does where the log is empty, and after our writer replayed it", async (ctx) => {
     if (!HAVE.pyvhdi) ctx.skip();
-    const parentBytes = await baseBytes(0x33);
-    const parentImage = await openVhdx(new MemoryFile("parent.vhdx", parentBytes));
-    const parent: ParentReader | undefined = child ? { read: (offset, length) => parentImage.read(offset, length) } : undefined;
+    const { parentBytes, parent, initial } = await scenario(child);
     const parentPath = child ? join(temp.path(), `parent-${child}.vhdx`) : undefined;
     if (parentPath !== undefined) await writeFile(parentPath, parentBytes);
-    const initial = child ? await childBytes(parentBytes) : await baseBytes(0);
     const { writes } = await crashed(initial, undefined, parent);
     for (let point = 0; point < writes; point++) {
       let { bytes } = await crashed(initial, { writes: point }, parent);
@@ -135,6 +153,28 @@ describe.each([
       }
       const ours = await ourReading(bytes, parent);
       expect((await pyvhdiReading(bytes, `crash-${child}-${point}.vhdx`, parentPath)).equals(ours), `crash point ${point}`).toBe(true);
+    }
+  });
+
+  test("an I/O error at each write of `vhd write`'s path (the driver on the memory adapter) leaves old or new content", async () => {
+    const { parentBytes, parent, initial, old, expectedNew } = await scenario(child);
+    // The child's locator names C:\parent.vhdx, whose file name is tried next to the child (docs/vhdx-format.md §5).
+    const storageWith = (bytes: Uint8Array): MemoryStorage =>
+      new MemoryStorage().addFolder("/d").addFile("/d/parent.vhdx", parentBytes).addFile("/d/disk.vhdx", bytes);
+    const vhdxDriver = driverForNewFile("/d/disk.vhdx");
+    const clean = storageWith(initial);
+    await vhdxDriver.writeAt("/d/disk.vhdx", WRITE_AT, WRITE_DATA, { storage: clean });
+    const total = clean.writes;
+    expect((await ourReading(clean.fileBytes("/d/disk.vhdx") ?? new Uint8Array(0), parent)).equals(Buffer.from(expectedNew))).toBe(true);
+    for (let nth = 1; nth <= total; nth++) {
+      for (const tornBytes of [0, 5]) {
+        const storage = storageWith(initial).failWrite(nth, { errno: "EIO", tornBytes });
+        const failure = await vhdxDriver.writeAt("/d/disk.vhdx", WRITE_AT, WRITE_DATA, { storage }).then(() => undefined, (error: unknown) => error);
+        // A truncation with a torn fault still happens (the adapter applies one byte of it): then the write completes.
+        if (failure !== undefined) expect(isVhdError(failure), `write ${nth}: ${String(failure)}`).toBe(true);
+        await expectOldOrNew(storage.fileBytes("/d/disk.vhdx") ?? new Uint8Array(0), old, expectedNew, parent);
+        expect(Buffer.compare(storage.fileBytes("/d/parent.vhdx") ?? new Uint8Array(0), parentBytes)).toBe(0);
+      }
     }
   });
 });
