@@ -3,8 +3,14 @@
  * wrong or missing passphrase is reported naming the key file (`ERROR_INVALID_PASSWORD`) rather than as a refused
  * logon on the host. OpenSSH (`-----BEGIN OPENSSH PRIVATE KEY-----`) and PEM keys, as ssh2 reads them.
  */
-import { utils } from "ssh2";
+import type { ParsedKey } from "ssh2";
 import { VhdError, type ErrorParameter } from "../../errors";
+
+/** ssh2's key parser, loaded when a key is given: ssh2 is about 30 modules a local `vhd` command never needs. */
+function parseKey(keyText: string, passphrase?: string): ParsedKey | ParsedKey[] | Error {
+  const { utils } = require("ssh2") as typeof import("ssh2");
+  return parseKey(keyText, passphrase);
+}
 
 /** Where a key came from, for errors: the input and the key file. */
 export interface KeySource {
@@ -14,7 +20,7 @@ export interface KeySource {
 
 /** True when `keyText` is an encrypted private key (one that ssh2 cannot read without a passphrase). */
 export function isEncryptedKey(keyText: string): boolean {
-  const parsed = utils.parseKey(keyText);
+  const parsed = parseKey(keyText);
   return parsed instanceof Error && /no passphrase given/i.test(parsed.message);
 }
 
@@ -31,7 +37,7 @@ export function checkKeyPassphrase(
   if (passphrase === undefined) {
     throw new VhdError("ERROR_INVALID_PASSWORD", `the private key is encrypted and no passphrase was given: ${howToGive}`, { parameter, path });
   }
-  if (utils.parseKey(keyText, passphrase) instanceof Error) {
+  if (parseKey(keyText, passphrase) instanceof Error) {
     throw new VhdError("ERROR_INVALID_PASSWORD", `the passphrase given does not open the private key: ${howToGive}`, { parameter, path });
   }
 }
