@@ -1,8 +1,10 @@
 import type { Command } from "commander";
-import { asVhdError, isVhdError } from "../errors";
+import { asVhdError, isVhdError, type ErrorParameter } from "../errors";
+import { errorOnHost } from "../storage/on-host";
+import type { Storage } from "../storage/port";
 import { closeAllSessions } from "../storage/ssh/session-pool";
 import { cancelOnSignals } from "./signals";
-import { withRemoteOptions, type RemoteOptions } from "./location";
+import { locate, withRemoteOptions, type Located, type RemoteOptions } from "./location";
 import { ExitStatus, type ExitStatusCode } from "./exit-status";
 import { printError } from "./output";
 import { startProgress, type Progress } from "./progress-bar";
@@ -22,6 +24,13 @@ export interface CommandContext {
   readonly signal: AbortSignal;
   /** A progress bar on stderr, silent unless stderr is a terminal and neither `--json` nor `--quiet` was given. */
   progress(label: string): Progress;
+  /**
+   * location.ts's `locate`: where the command's paths are. Use this one, so a failure naming a bare path on a remote
+   * host names the host too (storage/on-host.ts).
+   */
+  locate(paths: readonly { path: string; parameter: ErrorParameter }[], options: RemoteOptions): Promise<Located>;
+  /** {@link locate} for a command with one path. */
+  locateOne(path: string, parameter: ErrorParameter, options: RemoteOptions): Promise<{ storage: Storage; path: string }>;
 }
 
 /** Adds `--json`, `--quiet` and the remote-host options (location.ts) to a subcommand; every subcommand has them. */
@@ -44,6 +53,7 @@ export async function runCommand(
   const showProgress = process.stderr.isTTY === true && !json && options.quiet !== true;
   const cancellation = cancelOnSignals();
   const bars: Progress[] = [];
+  let located: Storage | undefined;
   const context: CommandContext = {
     json,
     signal: cancellation.signal,
@@ -51,6 +61,16 @@ export async function runCommand(
       const bar = startProgress(label, showProgress);
       bars.push(bar);
       return bar;
+    },
+    async locate(paths, remote) {
+      const found = await locate(paths, remote);
+      located = found.storage;
+      return found;
+    },
+    async locateOne(path, parameter, remote) {
+      const found = await locate([{ path, parameter }], remote);
+      located = found.storage;
+      return { storage: found.storage, path: found.paths[0] ?? path };
     },
   };
   try {
@@ -60,7 +80,7 @@ export async function runCommand(
     const cancelled = cancellation.exitStatus();
     // Node's own AbortError (e.g. from a stream given the signal) says less than the cancellation's VhdError.
     const reported = cancelled !== undefined && !isVhdError(error) ? cancellation.signal.reason : error;
-    printError(asVhdError(reported), json);
+    printError(asVhdError(errorOnHost(reported, located)), json);
     // Work that ignores the signal may still hold the event loop; the failure is reported, so leave now.
     if (cancelled !== undefined) process.exit(cancelled);
     process.exitCode = ExitStatus.failed;

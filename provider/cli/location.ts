@@ -102,9 +102,3 @@ async function readText(path: string, parameter: ErrorParameter): Promise<string
     await file.close();
   }
 }
-
-/** {@link locate} for a command with one path. */
-export async function locateOne(path: string, parameter: ErrorParameter, options: RemoteOptions): Promise<{ storage: Storage; path: string }> {
-  const { storage, paths } = await locate([{ path, parameter }], options);
-  return { storage, path: paths[0] ?? path };
-}

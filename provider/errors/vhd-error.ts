@@ -80,6 +80,21 @@ export class VhdError extends Error {
     this.reason = reason;
   }
 
+  /**
+   * The same error about `path` instead (the one the caller asked for, or the path with its host), this one its
+   * cause; `details` are added to the error's own.
+   */
+  atPath(path: string, details: Record<string, unknown> = {}): VhdError {
+    return new VhdError(this.code, this.reason, {
+      parameter: this.parameter,
+      value: this.value,
+      path,
+      pathParameter: this.pathParameter,
+      cause: this,
+      details: { ...this.details, ...details },
+    });
+  }
+
   /** A plain object for `--json` output and logs. */
   toJSON(): Record<string, unknown> {
     return {

@@ -9,16 +9,11 @@ import { localStorage } from "../storage/local/local-storage";
 import type { ConnectionArgs } from "../storage/ssh/connection-args";
 import { SshStorage } from "../storage/ssh/ssh-storage";
 import type { Ancestors } from "../ops/observe-parent";
+import { onHost } from "../storage/on-host";
 
 /** The storage holding a disk with these settings: its connection's host, else this machine. */
 export function storageOf(settings: { connection?: ConnectionArgs }): Storage {
   return settings.connection === undefined ? localStorage : new SshStorage(settings.connection);
-}
-
-/** `diskPath` on `storage`'s host as the outputs name it; already qualified or local: unchanged. */
-export function onHost(storage: Storage, diskPath: string): string {
-  const { host } = storage;
-  return host === undefined || diskPath.startsWith(`${host}/`) ? diskPath : `${host}${diskPath}`;
 }
 
 /** `ancestors` keyed by {@link onHost} names. */

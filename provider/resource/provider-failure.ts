@@ -7,6 +7,8 @@
  * `pulumi-vhd: <the VhdError's message>` there, and its message is the VhdError's, for the engine's error line.
  */
 import { type VhdError, asVhdError } from "../errors";
+import { errorOnHost } from "../storage/on-host";
+import type { Storage } from "../storage/port";
 
 /** A provider method's error: the VhdError's one-line message, with no stack frames. */
 export class ProviderFailure extends Error {
@@ -22,11 +24,16 @@ export class ProviderFailure extends Error {
   }
 }
 
-/** Runs a provider method; anything it throws becomes a {@link ProviderFailure} (unexpected errors as `DISP_E_EXCEPTION`). */
-export async function reportingFailures<T>(method: () => Promise<T>): Promise<T> {
+/**
+ * Runs a provider method; anything it throws becomes a {@link ProviderFailure} (unexpected errors as
+ * `DISP_E_EXCEPTION`). The method passes the storage it works on through `onStorage`, so that an error naming a bare
+ * path on a remote host (from validation or the disk engine) names the host too (storage/on-host.ts).
+ */
+export async function reportingFailures<T>(method: (onStorage: (storage: Storage) => Storage) => Promise<T>): Promise<T> {
+  let used: Storage | undefined;
   try {
-    return await method();
+    return await method((storage) => (used = storage));
   } catch (error) {
-    throw error instanceof ProviderFailure ? error : new ProviderFailure(asVhdError(error));
+    throw error instanceof ProviderFailure ? error : new ProviderFailure(asVhdError(errorOnHost(error, used)));
   }
 }

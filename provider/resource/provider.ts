@@ -19,7 +19,8 @@ import * as path from "node:path";
 import type * as pulumi from "@pulumi/pulumi";
 import { VhdError, asVhdError, isVhdError } from "../errors";
 import { resolveDiskPaths, resolveSinglePath } from "../inputs/paths";
-import { ancestorsOnHost, onHost, stateOnHost, storageOf } from "./disk-host";
+import { errorOnHost, onHost } from "../storage/on-host";
+import { ancestorsOnHost, stateOnHost, storageOf } from "./disk-host";
 import { checkDistinctPaths } from "../inputs/validate";
 import { createDifferencingDisk } from "../ops/create-differencing";
 import { recordCreatedFolders } from "../ops/created-folders";
@@ -77,19 +78,19 @@ export async function check(
     const inputs = { ...settings, imagePath: known(imagePath), parentPath: known(parentPath), ...UNKNOWN_OBSERVATION } as DiskInputs;
     return { inputs: secretPathValues(inputs, settings.secretPaths) };
   }
+  const storage = storageOf(settings);
   try {
     const paths = resolveDiskPaths({ imagePath: imagePath as string, parentPath: parentPath as string }, settings);
     checkNewDiskRules(paths, settings);
     // A missing parent is no failure here: an earlier step of the same run may make it (a moved or recreated
     // parent). diff plans the replace, saying so, and create refuses with the contract's error if it is still missing.
-    const storage = storageOf(settings);
     const observation = await observeParent(paths.parentPath, { checksum: settings.checksum, storage });
     const facts = await inRecordedKind(observedFacts(observation, news), observation, paths.parentPath, olds, storage);
     const inputs: DiskInputs = { ...settings, ...paths, ...facts, ancestors: ancestorsOnHost(storage, facts.ancestors) };
     const relink = sameParentAtNewPath(olds, inputs) ? { relink: RELINK_NOTE } : {};
     return { inputs: secretPathValues({ ...inputs, ...relink }, settings.secretPaths) };
   } catch (error) {
-    return { failures: [failureOf(asVhdError(error))] };
+    return { failures: [failureOf(asVhdError(errorOnHost(error, storage)))] };
   }
 }
 
@@ -112,9 +113,9 @@ function checkNewDiskRules(paths: { imagePath: string; parentPath: string }, set
  * deleted or replaced) says `changes: true`, since the inputs alone would show nothing to do.
  */
 export async function diff(_id: string, olds: Partial<DiskState>, news: DiskInputs): Promise<pulumi.dynamic.DiffResult> {
-  return reportingFailures(async () => {
+  return reportingFailures(async (onStorage) => {
     const recorded = recordedState(olds);
-    const found = await identifyDisk(recorded.imagePath, "imagePath", storageOf(recorded));
+    const found = await identifyDisk(recorded.imagePath, "imagePath", onStorage(storageOf(recorded)));
     const observed = found.kind === "missing" ? recorded : { ...recorded, foundUniqueId: foundUniqueIdOf(found) };
     const { changes, changesInInputs, replaces, deleteBeforeReplace } = planDiff(observed, news, {
       imageExists: found.kind !== "missing",
@@ -129,9 +130,9 @@ export async function diff(_id: string, olds: Partial<DiskState>, news: DiskInpu
  * A disk another resource owns is refused. Leaves nothing behind on failure.
  */
 export async function create(inputs: DiskInputs): Promise<pulumi.dynamic.CreateResult<EngineState>> {
-  return reportingFailures(async () => {
+  return reportingFailures(async (onStorage) => {
     const { imagePath } = inputs;
-    const storage = storageOf(inputs);
+    const storage = onStorage(storageOf(inputs));
     const takeover = await takeoverOf(inputs, storage);
     const child = takeover === null ? await createNew(inputs, storage) : { ...takeover.disk, createdFolders: [] };
     try {
@@ -222,12 +223,12 @@ async function createNew(inputs: DiskInputs, storage: Storage): ReturnType<typeo
  * for that resource (ownership.ts), or refused with `ERROR_ALREADY_EXISTS` when another resource owns it.
  */
 export async function read(id: string, props: Partial<DiskState>): Promise<DiskReadResult> {
-  return reportingFailures(async () => {
+  return reportingFailures(async (onStorage) => {
     // The id is the path, except for a disk with secret paths (see diskId); the state always has the path.
     const given = props.imagePath ?? id;
     if (UNIQUE_ID.test(given)) throw uniqueIdGiven(given);
     const imagePath = resolveSinglePath(given, "imagePath", { pathRules: "posix" });
-    const storage = storageOf(props);
+    const storage = onStorage(storageOf(props));
     const found = await identifyDisk(imagePath, "imagePath", storage);
     if (found.kind === "missing") return { id: "" };
     if (typeof props.uniqueId !== "string") {
@@ -286,9 +287,9 @@ export async function update(
   olds: Partial<DiskState>,
   news: DiskInputs,
 ): Promise<pulumi.dynamic.UpdateResult<EngineState>> {
-  return reportingFailures(async () => {
+  return reportingFailures(async (onStorage) => {
     const before = recordedState(olds);
-    const storage = storageOf(before);
+    const storage = onStorage(storageOf(before));
     const recorded = sameParentAtNewPath(before, news) ? await relink(before, news, storage) : await withPlannedFacts(before, news, storage);
     let parentModeBeforeProtect = recorded.parentModeBeforeProtect;
     if (news.protectParent && !recorded.protectParent) {
@@ -370,10 +371,10 @@ async function relink(recorded: DiskState, news: DiskInputs, storage: Storage): 
  * Lets go of the parent's protection (the parent becomes writable when no holder is left).
  */
 export async function remove(id: string, props: Partial<DiskState>): Promise<void> {
-  return reportingFailures(async () => {
+  return reportingFailures(async (onStorage) => {
     const recorded = recordedState({ imagePath: id, ...props });
     const { imagePath, owner, createdFolders } = recorded;
-    const storage = storageOf(recorded);
+    const storage = onStorage(storageOf(recorded));
     await withParentLock(recorded.parentPath, async () => {
       await deleteDisk({ imagePath, expectedUniqueId: recorded.uniqueId, owner, createdFolders, storage });
       await releaseParent(recorded, [imagePath], storage);

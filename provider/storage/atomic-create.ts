@@ -1,6 +1,7 @@
-import { VhdError, isVhdError, type ErrorParameter } from "../errors";
+import { isVhdError, type ErrorParameter } from "../errors";
 import { throwIfCancelled } from "../support/cancellation";
 import { alreadyExists } from "./no-clobber-publish";
+import { onHost } from "./on-host";
 import type { RandomAccessFile, Storage } from "./port";
 import { creatorGone, splitPath, temporaryCreator, temporaryPathFor } from "./temporary-names";
 
@@ -89,7 +90,7 @@ export async function createFileAtomically<T>(
     await storage.publishNoClobber(temporaryPath, targetPath, parameter);
     return result;
   } catch (error) {
-    throw namingTarget(error, temporaryPath, targetPath);
+    throw namingTarget(error, storage, temporaryPath, targetPath);
   } finally {
     await file?.close();
     // Nothing to do after a successful publish (the temporary name is gone); otherwise this is the cleanup.
@@ -101,14 +102,10 @@ export async function createFileAtomically<T>(
  * An error about the temporary file, as one about the target: the temporary name is ours, the target is what the
  * caller asked for (and what the error must name); the temporary path stays in `details`.
  */
-function namingTarget(error: unknown, temporaryPath: string, targetPath: string): unknown {
-  if (!isVhdError(error) || error.path !== temporaryPath) return error;
-  return new VhdError(error.code, error.reason, {
-    parameter: error.parameter,
-    value: error.value,
-    path: targetPath,
-    pathParameter: error.pathParameter,
-    cause: error,
-    details: { ...error.details, temporaryPath },
-  });
+function namingTarget(error: unknown, storage: Storage, temporaryPath: string, targetPath: string): unknown {
+  if (!isVhdError(error)) return error;
+  // A remote adapter names its files with their host (on-host.ts); the target is then named the same way.
+  if (error.path === temporaryPath) return error.atPath(targetPath, { temporaryPath });
+  if (error.path === onHost(storage, temporaryPath)) return error.atPath(onHost(storage, targetPath), { temporaryPath });
+  return error;
 }

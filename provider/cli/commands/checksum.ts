@@ -2,7 +2,6 @@ import type { Command } from "commander";
 import { sha256File } from "../../sha256/sha256";
 import { runCommand, withCommonOptions, type CommonOptions } from "../command-runner";
 import { printJson } from "../output";
-import { locate, locateOne } from "../location";
 
 /** `vhd checksum <path>`: the SHA-256 of a file, printed like `sha256sum` (`<hex>  <path>`). */
 export function registerChecksum(program: Command): void {
@@ -10,7 +9,7 @@ export function registerChecksum(program: Command): void {
     .description("SHA-256 of a file, as sha256sum prints it (the checksum the provider records for a parent)")
     .argument("<path>", "the file")
     .action((path: string, options: CommonOptions) =>
-      runCommand(options, async ({ json, signal, progress }) => {
+      runCommand(options, async ({ json, signal, progress, locateOne }) => {
         const { storage, path: hostPath } = await locateOne(path, "path", options);
         const bar = progress("sha256");
         const { sha256, bytes } = await sha256File(hostPath, { signal, onProgress: bar.update, parameter: "path", storage });

@@ -3,7 +3,6 @@ import { createDifferencingDisk } from "../../ops/create-differencing";
 import { runCommand, withCommonOptions, type CommonOptions } from "../command-runner";
 import { printDisk } from "../disk-description";
 import { createSettings, withCreateOptions, type CreateFlags } from "../create-options";
-import { locate, locateOne } from "../location";
 
 /**
  * `vhd create-differencing <imagePath> <parentPath>`: `CreateDifferencingVirtualHardDisk` from the command line, its
@@ -18,7 +17,7 @@ export function registerCreateDifferencing(program: Command): void {
     .argument("<imagePath>", "the new disk (its folder is created when missing)")
     .argument("<parentPath>", "the parent disk (fixed, dynamic or differencing)")
     .action((imagePath: string, parentPath: string, options: CommonOptions & CreateFlags) =>
-      runCommand(options, async ({ json, signal, progress }) => {
+      runCommand(options, async ({ json, signal, progress, locate }) => {
         const located = await locate([{ path: imagePath, parameter: "imagePath" }, { path: parentPath, parameter: "parentPath" }], options);
         const [hostImagePath = imagePath, hostParentPath = parentPath] = located.paths;
         const bar = progress("create");

@@ -6,7 +6,6 @@ import { runCommand, withCommonOptions, type CommonOptions } from "../command-ru
 import { printDisk } from "../disk-description";
 import { createSettings, withCreateOptions, type CreateFlags } from "../create-options";
 import { parseSize } from "../sizes";
-import { locate } from "../location";
 
 interface CreateBaseOptions extends CommonOptions, CreateFlags {
   size?: string;
@@ -33,7 +32,7 @@ export function registerCreate(program: Command): void {
         .default("unformatted"),
     )
     .action((path: string, options: CreateBaseOptions) =>
-      runCommand(options, async ({ json, signal, progress }) => {
+      runCommand(options, async ({ json, signal, progress, locate }) => {
         const file = { path, parameter: "path" };
         const size = options.size === undefined ? undefined : parseSize(options.size, "size", { file });
         const from = options.from === undefined ? [] : [{ path: options.from, parameter: "fromRaw" }];

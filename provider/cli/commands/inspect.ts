@@ -4,7 +4,6 @@ import { inspectDisk } from "../../vhd/inspect";
 import { unlessCancelled } from "../signals";
 import { runCommand, withCommonOptions, type CommonOptions } from "../command-runner";
 import { type RecordedParentFacts, printDisk } from "../disk-description";
-import { locate, locateOne } from "../location";
 
 interface InspectOptions extends CommonOptions {
   parentFacts?: boolean;
@@ -21,7 +20,7 @@ export function registerInspect(program: Command): void {
     .argument("<path>", "the VHD file")
     .option("--parent-facts", "also the parent facts a DifferencingDisk records (checksum, fingerprint, ancestors)")
     .action((path: string, options: InspectOptions) =>
-      runCommand(options, async ({ json, signal }) => {
+      runCommand(options, async ({ json, signal, locateOne }) => {
         const { storage, path: hostPath } = await locateOne(path, "path", options);
         const info = await unlessCancelled(inspectDisk(hostPath, { parameter: "path", storage }), signal);
         const recorded = options.parentFacts === true && info.type === "differencing";

@@ -5,7 +5,6 @@ import { pathRulesFrom, withPathRulesOption } from "../create-options";
 import { describeDisk } from "../disk-description";
 import { printFields, printJson } from "../output";
 import { formatByteCount } from "../sizes";
-import { locate } from "../location";
 
 interface MergeOptions extends CommonOptions {
   into?: string;
@@ -24,7 +23,7 @@ export function registerMerge(program: Command): void {
     .option("--into <ancestor>", "the ancestor to merge into (default: the parent); the disks between are merged too")
     .option("--relink <disk...>", "disks that use the child as their parent: point them at the ancestor afterwards")
     .action((child: string, options: MergeOptions) =>
-      runCommand(options, async ({ json, signal, progress }) => {
+      runCommand(options, async ({ json, signal, progress, locate }) => {
         const into = options.into === undefined ? [] : [{ path: options.into, parameter: "destinationPath" }];
         const relink = (options.relink ?? []).map((path) => ({ path, parameter: "relink" }));
         const located = await locate([{ path: child, parameter: "imagePath" }, ...into, ...relink], options);

@@ -5,7 +5,6 @@ import { openChain } from "../../disk/chain";
 import { openBinaryStdout } from "../binary-stdout";
 import { runCommand, withCommonOptions, type CommonOptions } from "../command-runner";
 import { parseSize } from "../sizes";
-import { locate, locateOne } from "../location";
 
 interface ReadOptions extends CommonOptions {
   offset?: string;
@@ -25,7 +24,7 @@ export function registerRead(program: Command): void {
     .option("--length <bytes>", "how many bytes (default: to the end of the disk)")
     .option("-f, --force", "write binary even when stdout is a terminal")
     .action((path: string, options: ReadOptions) =>
-      runCommand(options, async ({ signal, progress }) => {
+      runCommand(options, async ({ signal, progress, locateOne }) => {
         const file = { path, parameter: "path" };
         const offset = parseSize(options.offset ?? "0", "offset", { allowZero: true, file });
         const requestedLength =

@@ -3,7 +3,6 @@ import { setParent } from "../../ops/set-parent";
 import { runCommand, withCommonOptions, type CommonOptions } from "../command-runner";
 import { pathRulesFrom, withPathRulesOption } from "../create-options";
 import { printFields, printJson } from "../output";
-import { locate } from "../location";
 
 interface SetParentOptions extends CommonOptions {
   ignoreIdMismatch?: boolean;
@@ -26,7 +25,7 @@ export function registerSetParent(program: Command): void {
     .argument("<newParentPath>", "where its parent is now (relative: to the child's folder)")
     .option("--ignore-id-mismatch", "accept a parent whose unique id differs (Set-VHD -IgnoreIdMismatch): data may be lost")
     .action((child: string, newParentPath: string, options: SetParentOptions) =>
-      runCommand(options, async ({ json, signal }) => {
+      runCommand(options, async ({ json, signal, locate }) => {
         const ignoreIdMismatch = options.ignoreIdMismatch === true;
         if (ignoreIdMismatch && !json) process.stderr.write(`vhd: warning: ${IGNORE_ID_MISMATCH_WARNING}\n`);
         const located = await locate([{ path: child, parameter: "imagePath" }, { path: newParentPath, parameter: "parentPath" }], options);

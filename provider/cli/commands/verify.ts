@@ -4,7 +4,6 @@ import { unlessCancelled } from "../signals";
 import { runCommand, withCommonOptions, type CommonOptions } from "../command-runner";
 import { ExitStatus } from "../exit-status";
 import { printJson } from "../output";
-import { locate, locateOne } from "../location";
 
 /**
  * `vhd verify <path>`: checksums, layout and the whole chain. Prints every check, then the notes (facts that are not
@@ -16,7 +15,7 @@ export function registerVerify(program: Command): void {
     .description("check a VHD's checksums, layout and whole chain; exit 0 only when every check holds")
     .argument("<path>", "the VHD file")
     .action((path: string, options: CommonOptions) =>
-      runCommand(options, async ({ json, signal }) => {
+      runCommand(options, async ({ json, signal, locateOne }) => {
         const { storage, path: hostPath } = await locateOne(path, "path", options);
         const report = await unlessCancelled(verifyAnyDisk(hostPath, { storage }), signal);
         if (json) {

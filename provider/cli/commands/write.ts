@@ -6,7 +6,6 @@ import { runCommand, withCommonOptions, type CommonOptions } from "../command-ru
 import { printFields, printJson } from "../output";
 import { formatByteCount, parseSize } from "../sizes";
 import { stdinChunks } from "../stdin-chunks";
-import { locate, locateOne } from "../location";
 
 /** Bytes of stdin per `writeAt` call: whole 2 MiB blocks of the default block size, a few fsyncs per GiB. */
 const WRITE_PIECE_SIZE = 8 * 1024 * 1024;
@@ -41,7 +40,7 @@ export function registerWrite(program: Command): void {
     .argument("<path>", "the VHD or VHDX file to write into")
     .requiredOption("--offset <bytes>", "virtual byte offset to write at (0, 512, 1MiB, ...)")
     .action((path: string, options: WriteOptions) =>
-      runCommand(options, async ({ json, signal }) => {
+      runCommand(options, async ({ json, signal, locateOne }) => {
         const offset = parseSize(options.offset, "offset", { allowZero: true, file: { path, parameter: "path" } });
         const { storage, path: hostPath } = await locateOne(path, "path", options);
         let bytesWritten = 0;
