@@ -153,6 +153,12 @@ export function childScript(script: string): string {
   return join(__dirname, "child", script);
 }
 
+/** A size for a comparison's name: `2 GiB`, `0.06 GiB`. */
+export function gibibytes(bytes: number): string {
+  const value = bytes / 2 ** 30;
+  return `${Number.isInteger(value) ? value : value.toFixed(2)} GiB`;
+}
+
 function formatMs(ms: number): string {
   return ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(1)} ms`;
 }

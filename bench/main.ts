@@ -3,7 +3,8 @@
  * (issues 2 and 11). Needs the built library (`npm run build`, which the npm script runs first). Big files live in one
  * temporary folder that is removed at the end, whatever happens.
  *
- * `npm run bench -- create checksum read` runs only the groups named (default: all three).
+ * `npm run bench -- create checksum read vhdx` runs only the groups named (default: all four). `VHD_BENCH_SIZE` and
+ * `VHD_BENCH_VHDX_PARENT_SIZE` (bytes) shrink the inputs, to prove the benchmarks work (fixtures.ts, vhdx.ts).
  */
 import { access, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -13,9 +14,11 @@ import { benchCreateDifferencing } from "./create-differencing";
 import { BIG_SIZE, BLOCK_PATTERNS, makeBigDynamicVhd, makeBigRaw } from "./fixtures";
 import { comparisonTable, describeComparison, machineFacts, saveResults, timeIt, type Comparison } from "./harness";
 import { benchReadRaw } from "./read-raw";
+import { benchConvertVhdToVhdx, benchCreateVhdxChild } from "./vhdx";
+import { createBaseDisk } from "../provider/ops/create-base";
 import { sha256File } from "../provider/sha256/sha256";
 
-const GROUPS = ["create", "checksum", "read"] as const;
+const GROUPS = ["create", "checksum", "read", "vhdx"] as const;
 type Group = (typeof GROUPS)[number];
 
 function selectedGroups(args: readonly string[]): Set<Group> {
@@ -38,7 +41,7 @@ async function makeBigPair(folder: string, name: keyof typeof BLOCK_PATTERNS): P
 
 async function main(): Promise<void> {
   const groups = selectedGroups(process.argv.slice(2));
-  await access(join(__dirname, "..", "provider", "dist", "checksum", "sha256.js")).catch(() => {
+  await access(join(__dirname, "..", "provider", "dist", "sha256", "sha256.js")).catch(() => {
     throw new Error("provider/dist is missing: run `npm run build` first (npm run bench does)");
   });
   const machine = machineFacts();
@@ -51,7 +54,8 @@ async function main(): Promise<void> {
   };
   try {
     if (groups.has("create")) for (const comparison of await benchCreateDifferencing(folder)) report(comparison);
-    if (groups.has("checksum") || groups.has("read")) {
+    if (groups.has("vhdx")) report(await benchCreateVhdxChild(folder));
+    if (groups.has("checksum") || groups.has("read") || groups.has("vhdx")) {
       const full = await makeBigPair(folder, "full");
       let fullSha256: string;
       if (groups.has("checksum")) {
@@ -60,6 +64,14 @@ async function main(): Promise<void> {
         fullSha256 = checksum.sha256;
       } else {
         fullSha256 = (await sha256File(full.rawPath)).sha256;
+      }
+      if (groups.has("vhdx")) {
+        // The same bytes as a dynamic VHDX, made by `create --from` (create's block size for VHDX).
+        const vhdxPath = join(folder, "full.vhdx");
+        await createBaseDisk({ path: vhdxPath, fromRaw: full.rawPath });
+        report(await benchReadRaw(folder, vhdxPath, fullSha256, "fully allocated", "vhdx"));
+        await rm(vhdxPath);
+        report(await benchConvertVhdToVhdx(folder, full.vhdPath));
       }
       await rm(full.rawPath);
       if (groups.has("read")) {

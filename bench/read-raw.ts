@@ -7,18 +7,25 @@
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { sha256File } from "../provider/sha256/sha256";
-import { alternate, compare, median, runMeasured, syncDisks, type Comparison, type ProcessCost } from "./harness";
+import { BIG_SIZE } from "./fixtures";
+import { alternate, compare, gibibytes, median, runMeasured, syncDisks, type Comparison, type ProcessCost } from "./harness";
 
 const RUNS = 5;
 const VHD_CLI = join(__dirname, "..", "provider", "bin", "vhd.js");
 
-/** `label` names the disk in the comparison (e.g. "fully allocated"). */
+/**
+ * `label` names the disk in the comparison (e.g. "fully allocated"); `qemuFormat` is qemu-img's name of the disk's
+ * format (`vpc` for VHD, `vhdx`).
+ */
 export async function benchReadRaw(
   folder: string,
   vhdPath: string,
   expectedSha256: string,
   label: string,
+  qemuFormat: "vpc" | "vhdx" = "vpc",
 ): Promise<Comparison> {
+  const format = qemuFormat === "vpc" ? "VHD" : "VHDX";
+  const extension = qemuFormat === "vpc" ? "vhd" : "vhdx";
   const oursOut = join(folder, "ours.raw");
   const peerOut = join(folder, "qemu.raw");
   const ours: ProcessCost[] = [];
@@ -26,7 +33,7 @@ export async function benchReadRaw(
   const timings = await alternate(
     RUNS,
     async () => ours.push(await runMeasured(process.execPath, [VHD_CLI, "read", vhdPath], oursOut)),
-    async () => peer.push(await runMeasured("qemu-img", ["convert", "-f", "vpc", "-O", "raw", vhdPath, peerOut])),
+    async () => peer.push(await runMeasured("qemu-img", ["convert", "-f", qemuFormat, "-O", "raw", vhdPath, peerOut])),
     async (next) => {
       // A new output file each run; the last run's dirty pages written back now, not during the next run.
       await rm(next === "ours" ? oursOut : peerOut, { force: true });
@@ -40,9 +47,9 @@ export async function benchReadRaw(
     Number(median(costs.map(pick)).toFixed(2));
   return compare(
     {
-      name: `vhd read of a 2 GiB ${label} dynamic VHD > out.raw`,
-      ours: `node provider/bin/vhd.js read disk.vhd > out.raw (a whole process)`,
-      peer: "qemu-img convert -f vpc -O raw disk.vhd out.raw",
+      name: `vhd read of a ${gibibytes(BIG_SIZE)} ${label} dynamic ${format} > out.raw`,
+      ours: `node provider/bin/vhd.js read disk.${extension} > out.raw (a whole process)`,
+      peer: `qemu-img convert -f ${qemuFormat} -O raw disk.${extension} out.raw`,
       ...timings,
       target: "median wall time at most 1.0x qemu-img convert",
       facts: {

@@ -16,7 +16,7 @@ export type { AncestorObservation, Ancestors, DiskTypeName } from "./resource/st
 export { createDifferencingDisk, type CreateDifferencingDiskArgs } from "./ops/create-differencing";
 export { createBaseDisk, type CreateBaseDiskArgs } from "./ops/create-base";
 export { deleteDisk, type DeleteDiskArgs, type DeleteDiskResult } from "./ops/delete-disk";
-export { inspectDisk, type DiskInfo } from "./vhd/inspect";
+export { inspectDisk, type DiskInfo } from "./disk/inspect";
 export { verifyDisk, type VerifyReport } from "./vhd/verify";
 export { openChain, type DiskChain } from "./disk/chain";
 export { sha256File, type Sha256Options, type Sha256Result } from "./sha256/sha256";

@@ -9,8 +9,10 @@
  * 2. A no-change `pulumi preview` with checksum on against the same with `checksum: false`: bytes of the golden image
  *    hashed (target 0) and time (target <= 1.2x), medians of `--runs` alternating runs.
  * 3. Where the time goes: one more `up` of each stack with the engine's log on (untimed), broken into phases (see
- *    engine-log.ts), beside a standalone SHA-256 of the golden image from the same run; and the peak memory of the
- *    dynamic-provider plugin (and the other processes of the run) during the timed ups.
+ *    engine-log.ts), with what our plugin recorded inside (its first call, loading pulumi-vhd, each hook, the hashing;
+ *    provider-trace.ts) and the provider text stored in each resource, beside a standalone SHA-256 of the golden image
+ *    from the same run; and the peak memory of the dynamic-provider plugin (and the other processes of the run)
+ *    during the timed ups.
  * 4. With `--scale`: the up comparison again with each dimension 4 times as large, one at a time: 200 disks, 50 disks
  *    over 4 golden images, and 50 disks off an 8 GiB golden image (with the defaults), each with its ratio.
  *
@@ -28,6 +30,7 @@ import { PULUMI_BIN, PulumiTestStack, REPO_ROOT, type PulumiRunResult } from "..
 import { makeFullGolden } from "../fixtures";
 import { childScript, median, runMeasured } from "../harness";
 import { breakDownUp, ENGINE_LOG_FLAGS, PHASES, type UpBreakdown } from "./engine-log";
+import { type HashFigures, providerTrace, serializedProviders, statsLineCount, type ProviderTrace } from "./provider-trace";
 import { watchPeakMemory, type Role } from "./peak-memory";
 
 const MiB = 1024 * 1024;
@@ -170,15 +173,32 @@ async function compareUps(sides: PulumiTestStack[], goldens: readonly string[], 
   return timings;
 }
 
-/** One up with the engine log on, broken down; the stack is destroyed again afterwards. */
-async function breakDown(stack: PulumiTestStack, goldens: readonly string[]): Promise<UpBreakdown & { load: number }> {
+/** One instrumented up: the engine's phases, and for our stack what the provider plugin recorded inside. */
+interface Breakdown extends UpBreakdown {
+  load: number;
+  /** From the statistics record, when the stack has one (ours). */
+  provider?: ProviderTrace;
+  /** The provider text in each dynamic resource's state (ours). */
+  serialized?: ReturnType<typeof serializedProviders>;
+}
+
+/**
+ * One up with the engine log on, broken down (with the provider's own trace when `statsFile` is the stack's
+ * statistics record); the stack is destroyed again afterwards.
+ */
+async function breakDown(stack: PulumiTestStack, goldens: readonly string[], statsFile?: string): Promise<Breakdown> {
   editGoldens(goldens);
   const load = os.loadavg()[0] ?? Number.NaN;
+  const linesBefore = statsFile === undefined ? 0 : statsLineCount(statsFile);
   const startedAt = Date.now();
   const result = await stack.up(["--skip-preview", ...ENGINE_LOG_FLAGS]);
   const endedAt = Date.now();
   if (result.code !== 0) throw new Error(`instrumented up failed\n${result.output}`);
-  const breakdown = { ...breakDownUp(result.stderr, startedAt, endedAt), load };
+  const breakdown: Breakdown = { ...breakDownUp(result.stderr, startedAt, endedAt), load };
+  if (statsFile !== undefined) {
+    breakdown.provider = providerTrace(statsFile, linesBefore);
+    breakdown.serialized = serializedProviders(await stack.exportStack());
+  }
   const destroyed = await stack.destroy(["--skip-preview"]);
   if (destroyed.code !== 0) throw new Error(`destroy failed\n${destroyed.output}`);
   return breakdown;
@@ -241,8 +261,8 @@ function printUpRow(row: UpRow): void {
 }
 
 function printBreakdown(
-  ours: UpBreakdown & { load: number },
-  peer: UpBreakdown & { load: number },
+  ours: Breakdown,
+  peer: Breakdown,
   sha256Seconds: number,
   goldenBytes: number,
 ): void {
@@ -262,6 +282,25 @@ function printBreakdown(
   }
   console.log(`| program: preparing each registration (inputs serialized) | ${describe(ours.prepare)} | ${describe(peer.prepare)} |`);
   console.log(`| SHA-256 of the golden image, standalone (${goldenBytes} bytes) | ${s(sha256Seconds)} | not done |`);
+  const trace = ours.provider;
+  if (trace !== undefined) {
+    const ms = (value: number): string => `${value.toFixed(0)} ms`;
+    console.log(`| inside the plugin: process start to its first call (Node.js, the SDK's provider server) | ${ms(trace.firstCallUptimeMs)} | - |`);
+    console.log(`| inside the plugin: loading pulumi-vhd on the first call | ${ms(trace.loadMs)} | - |`);
+    for (const [hook, figures] of Object.entries(trace.hooks)) {
+      console.log(`| inside the plugin: ${hook} hooks | ${figures.count} x, median ${ms(figures.medianMs)}, sum ${ms(figures.totalMs)} | - |`);
+    }
+    const hashes = (figures: HashFigures): string => `${figures.count} x, ${figures.bytes} bytes, ${ms(figures.totalMs)}`;
+    console.log(`| hashing in the program, started when each disk is declared | ${hashes(trace.programHashes)} | not done |`);
+    console.log(`| hashing inside the plugin (within the checks) | ${hashes(trace.hashes)} | not done |`);
+  }
+  const serialized = ours.serialized;
+  if (serialized !== undefined) {
+    console.log(
+      `| provider text serialized into each resource's state | ${serialized.resources} resources, ${serialized.distinct} distinct text(s) of ` +
+        `${serialized.bytes.join(", ")} bytes (serialized once per program) | none |`,
+    );
+  }
 }
 
 async function main(): Promise<void> {
@@ -300,7 +339,7 @@ async function main(): Promise<void> {
     const destroyed = await withChecksum.destroy(["--skip-preview"]);
     if (destroyed.code !== 0) throw new Error(`destroy failed\n${destroyed.output}`);
 
-    const breakdownOurs = await breakDown(withChecksum, [golden]);
+    const breakdownOurs = await breakDown(withChecksum, [golden], statsFile);
     const breakdownPeer = await breakDown(qemu, [golden]);
     const sha256Start = process.hrtime.bigint();
     await runMeasured(process.execPath, [childScript("sha256.js"), golden]);

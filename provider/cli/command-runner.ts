@@ -1,9 +1,9 @@
 import type { Command } from "commander";
 import { asVhdError, isVhdError, type ErrorParameter } from "../errors";
-import { errorOnHost } from "../storage/on-host";
 import type { Storage } from "../storage/port";
 import { closeAllSessions } from "../storage/ssh/session-pool";
 import { cancelOnSignals } from "./signals";
+import { namedOnHost } from "./host-names";
 import { locate, withRemoteOptions, type Located, type RemoteOptions } from "./location";
 import { ExitStatus, type ExitStatusCode } from "./exit-status";
 import { printError } from "./output";
@@ -25,12 +25,14 @@ export interface CommandContext {
   /** A progress bar on stderr, silent unless stderr is a terminal and neither `--json` nor `--quiet` was given. */
   progress(label: string): Progress;
   /**
-   * location.ts's `locate`: where the command's paths are. Use this one, so a failure naming a bare path on a remote
-   * host names the host too (storage/on-host.ts).
+   * The storage holding the command's paths and their paths on it (location.ts `locate`, with the command's remote
+   * options). From then on the command's error names its file as that storage does (`ssh://user@host:port/path`).
    */
-  locate(paths: readonly { path: string; parameter: ErrorParameter }[], options: RemoteOptions): Promise<Located>;
-  /** {@link locate} for a command with one path. */
-  locateOne(path: string, parameter: ErrorParameter, options: RemoteOptions): Promise<{ storage: Storage; path: string }>;
+  locate(paths: readonly { path: string; parameter: ErrorParameter }[]): Promise<Located>;
+  /** {@link locate} for one path. */
+  locateOne(path: string, parameter: ErrorParameter): Promise<{ storage: Storage; path: string }>;
+  /** A result with its host paths named as the located storage names them (host-names.ts), for printing. */
+  named<T>(result: T): T;
 }
 
 /** Adds `--json`, `--quiet` and the remote-host options (location.ts) to a subcommand; every subcommand has them. */
@@ -54,6 +56,7 @@ export async function runCommand(
   const cancellation = cancelOnSignals();
   const bars: Progress[] = [];
   let located: Storage | undefined;
+  const describe = (path: string): string => located?.describe(path) ?? path;
   const context: CommandContext = {
     json,
     signal: cancellation.signal,
@@ -62,16 +65,16 @@ export async function runCommand(
       bars.push(bar);
       return bar;
     },
-    async locate(paths, remote) {
-      const found = await locate(paths, remote);
+    async locate(paths) {
+      const found = await locate(paths, options);
       located = found.storage;
       return found;
     },
-    async locateOne(path, parameter, remote) {
-      const found = await locate([{ path, parameter }], remote);
-      located = found.storage;
-      return { storage: found.storage, path: found.paths[0] ?? path };
+    async locateOne(path, parameter) {
+      const { storage, paths } = await context.locate([{ path, parameter }]);
+      return { storage, path: paths[0] ?? path };
     },
+    named: (result) => namedOnHost(result, describe),
   };
   try {
     process.exitCode = (await body(context)) ?? ExitStatus.ok;
@@ -80,7 +83,7 @@ export async function runCommand(
     const cancelled = cancellation.exitStatus();
     // Node's own AbortError (e.g. from a stream given the signal) says less than the cancellation's VhdError.
     const reported = cancelled !== undefined && !isVhdError(error) ? cancellation.signal.reason : error;
-    printError(asVhdError(errorOnHost(reported, located)), json);
+    printError(asVhdError(reported).withPathNamed(describe), json);
     // Work that ignores the signal may still hold the event loop; the failure is reported, so leave now.
     if (cancelled !== undefined) process.exit(cancelled);
     process.exitCode = ExitStatus.failed;

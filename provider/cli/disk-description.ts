@@ -1,5 +1,5 @@
 import type { ParentRecord } from "../ops/manage-disk";
-import type { DiskInfo } from "../vhd/inspect";
+import type { DiskInfo } from "../disk/disk-info";
 import { printFields, printJson, type OutputLine } from "./output";
 import { formatByteCount } from "./sizes";
 
@@ -18,6 +18,9 @@ export function describeDisk(info: DiskInfo): OutputLine[] {
     ["file size", formatByteCount(info.fileSize)],
     ["sector size", `${info.logicalSectorSize} logical, ${info.physicalSectorSize} physical`],
     ["unique id", info.uniqueId],
+    // A VHDX's own identity, which data writes leave alone (a VHD's is its unique id).
+    ["file id", info.fileId === info.uniqueId ? undefined : info.fileId],
+    ["virtual disk id", info.virtualDiskId],
     ["creator", [creator.application.trim(), creator.version, creator.hostOs === undefined ? undefined : `(${creator.hostOs.trim()})`].filter((part) => part !== undefined).join(" ")],
     ["geometry", geometry === undefined ? undefined : `${geometry.cylinders}/${geometry.heads}/${geometry.sectorsPerTrack} (C/H/S)`],
     ["block size", info.blockSize === null ? undefined : formatByteCount(info.blockSize)],

@@ -3,8 +3,10 @@
  * `ssh://[user@]host[:port]/path` (storage/ssh/ssh-url.ts). A command's paths are all on one host: the `ssh://` ones
  * must name the same host, and a plain path next to them (a parent relative to the new disk, say) is on that host too.
  * The remote host is reached as `ssh` would: the URL's user (default: the local user name), port 22, the key of
- * `--identity`, else the ssh-agent of `SSH_AUTH_SOCK`; its host key checked against `--host-key`, else `--known-hosts`
- * (default `~/.ssh/known_hosts` when it exists), unless `--no-host-key-checking`.
+ * `--identity` (an encrypted one opened with the passphrase in `VHD_SSH_KEY_PASSPHRASE`, else asked for on the
+ * terminal), else the ssh-agent of `SSH_AUTH_SOCK`; each dial given `--connect-timeout` seconds (ssh's
+ * ConnectTimeout); its host key checked against `--host-key`, else `--known-hosts` (default `~/.ssh/known_hosts` when
+ * it exists), unless `--no-host-key-checking`.
  */
 import { homedir, userInfo } from "node:os";
 import { join } from "node:path";
@@ -13,13 +15,23 @@ import { VhdError, type ErrorParameter } from "../errors";
 import { localStorage } from "../storage/local/local-storage";
 import type { Storage } from "../storage/port";
 import type { ConnectionArgs } from "../storage/ssh/connection-args";
+import { checkKeyPassphrase, isEncryptedKey } from "../storage/ssh/private-key";
 import { SshStorage } from "../storage/ssh/ssh-storage";
 import { formatSshHost, isSshUrl, parseSshUrl } from "../storage/ssh/ssh-url";
+import { canPrompt, promptHidden } from "./hidden-prompt";
+
+/**
+ * The environment variable holding the passphrase of an encrypted `--identity` key. Never an option: a command
+ * line is visible to every user of the machine (`ps`).
+ */
+export const KEY_PASSPHRASE_ENV = "VHD_SSH_KEY_PASSPHRASE";
 
 /** The remote-host options every subcommand takes (commander's names for them). */
 export interface RemoteOptions {
-  /** `--identity <file>`: an OpenSSH or PEM private key file. */
+  /** `--identity <file>`: an OpenSSH or PEM private key file, encrypted or not. */
   identity?: string;
+  /** `--connect-timeout <seconds>`: how long each dial may take (ConnectionArgs.perDialTimeout). */
+  connectTimeout?: string;
   /** `--known-hosts <file>`: an OpenSSH known_hosts file. */
   knownHosts?: string;
   /** `--host-key <line|SHA256:...>`: the host key to trust, pinned. */
@@ -31,7 +43,8 @@ export interface RemoteOptions {
 /** Adds the remote-host options to a subcommand. */
 export function withRemoteOptions(command: Command): Command {
   return command
-    .option("--identity <file>", "private key file for ssh:// paths (default: the ssh-agent of SSH_AUTH_SOCK)")
+    .option("--identity <file>", `private key file for ssh:// paths (default: the ssh-agent of SSH_AUTH_SOCK); encrypted: passphrase from ${KEY_PASSPHRASE_ENV}, else asked for on a terminal`)
+    .option("--connect-timeout <seconds>", "seconds each connection attempt to an ssh:// host may take, as ssh's ConnectTimeout (default 15)")
     .option("--known-hosts <file>", "known_hosts file to check an ssh:// host's key against (default ~/.ssh/known_hosts)")
     .option("--host-key <key>", "the ssh:// host's key to trust: a public-key line or its SHA256: fingerprint")
     .option("--no-host-key-checking", "accept an ssh:// host's key unchecked when neither --host-key nor known_hosts has it");
@@ -78,12 +91,43 @@ export async function locate(paths: readonly { path: string; parameter: ErrorPar
     host: first.host,
     port,
     user,
-    ...(options.identity === undefined ? {} : { privateKey: await readText(options.identity, "identity") }),
+    ...(options.connectTimeout === undefined ? {} : { perDialTimeout: connectTimeoutOf(options.connectTimeout) }),
+    ...(options.identity === undefined ? {} : await identityOf(options.identity)),
     ...(options.hostKey === undefined ? {} : { hostKey: options.hostKey }),
     ...knownHosts,
     ...(options.hostKeyChecking === false ? { hostKeyChecking: false } : {}),
   };
   return { storage: new SshStorage(connection), paths: paths.map(({ path }, index) => urls[index]?.path ?? path) };
+}
+
+/** `--connect-timeout` in seconds. @throws `E_INVALIDARG` for anything but a positive number. */
+function connectTimeoutOf(text: string): number {
+  const seconds = Number(text);
+  if (!/^\d+(\.\d+)?$/.test(text.trim()) || !(seconds > 0)) {
+    throw new VhdError("E_INVALIDARG", "give --connect-timeout a positive number of seconds, as ssh's ConnectTimeout", {
+      parameter: "connectTimeout",
+      value: text,
+    });
+  }
+  return seconds;
+}
+
+/**
+ * The key of `--identity`, with its passphrase when it is encrypted: from {@link KEY_PASSPHRASE_ENV}, else typed at a
+ * prompt without echo when stdin is a terminal, as `ssh` asks.
+ * @throws `ERROR_INVALID_PASSWORD` naming the key file when no passphrase is given or it does not open the key.
+ */
+async function identityOf(path: string): Promise<{ privateKey: string; privateKeyPassword?: string }> {
+  const privateKey = await readText(path, "identity");
+  if (!isEncryptedKey(privateKey)) return { privateKey };
+  const given = process.env[KEY_PASSPHRASE_ENV];
+  const passphrase = given ?? (canPrompt() ? await promptHidden(`Enter passphrase for key '${path}': `) : undefined);
+  checkKeyPassphrase(privateKey, passphrase, {
+    parameter: "identity",
+    path,
+    howToGive: `set ${KEY_PASSPHRASE_ENV}${given === undefined && !canPrompt() ? ", or run vhd from a terminal to be asked for it" : " to the key's passphrase"}`,
+  });
+  return { privateKey, privateKeyPassword: passphrase };
 }
 
 /** `--known-hosts`, else `~/.ssh/known_hosts` when it exists, else none. */

@@ -16,7 +16,7 @@ Exit status: ${ExitStatus.ok} done (verify: every check held); ${ExitStatus.fail
   NAME (0xHRESULT): parameter "path": what to do; ${ExitStatus.usage} usage error; ${ExitStatus.interrupted}/${ExitStatus.terminated} cancelled by SIGINT/SIGTERM.`;
 
 const program = new Command("vhd")
-  .description("Create, inspect, verify, read and write VHD 1.0 disks, differencing chains included.")
+  .description("Create, inspect, verify, read, write and convert VHD 1.0 and VHDX disks, differencing chains included.")
   // provider/package.json, two folders up from dist/cli/; required, as an import would sit outside tsc's rootDir.
   .version(require("../../package.json").version as string)
   .addHelpText("after", HELP_FOOTER)

@@ -191,7 +191,8 @@ export class DiskChain {
 
   /**
    * Copies the disk (or a range) into `file`, an EMPTY file open for writing, as a sparse raw image: only the bytes
-   * some layer holds are written, each at its offset, everything else is left a hole, and the file is then extended
+   * some layer holds are written, each at its offset, and of those no 4 KiB unit that is all zeros (as `qemu-img
+   * convert -S 4k`: a fully allocated block of zeros stays a hole too); everything else is left a hole, and the file is then extended
    * to `length`, so it reads back byte-identical to the disk (as `qemu-img convert -O raw` writes it). Several pieces
    * are read and written at once, out of order: for a pipe use {@link chunks} or {@link stream}.
    *
@@ -224,7 +225,7 @@ export class DiskChain {
         if (await this.holdsData(0, offset, bytes.length)) {
           const filled: ByteRange[] = [];
           await this.compose(0, offset, bytes.length, bytes, 0, filled);
-          for (const range of mergeRanges(filled)) {
+          for (const range of nonZeroRuns(bytes, offset, mergeRanges(filled))) {
             const at = range.offset - offset;
             await file.write(range.offset - start, bytes.subarray(at, at + range.length));
           }
@@ -338,6 +339,33 @@ export class DiskChain {
     );
     return supplied.includes(true);
   }
+}
+
+/** Bytes per unit that {@link nonZeroRuns} leaves a hole when all zero: qemu-img convert's default `-S 4k`. */
+const SPARSE_UNIT = 4096;
+
+/**
+ * The parts of `ranges` (virtual offsets, sorted; `bytes` holds the virtual bytes from `offset`) that are not all
+ * zeros, at {@link SPARSE_UNIT} granularity (units counted from virtual byte 0), touching runs joined.
+ */
+function nonZeroRuns(bytes: Uint8Array, offset: number, ranges: readonly ByteRange[]): ByteRange[] {
+  const zeros = Buffer.alloc(SPARSE_UNIT);
+  const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+  const runs: ByteRange[] = [];
+  for (const range of ranges) {
+    const end = range.offset + range.length;
+    for (let unit = range.offset; unit < end; ) {
+      const unitEnd = Math.min(end, (Math.floor(unit / SPARSE_UNIT) + 1) * SPARSE_UNIT);
+      const length = unitEnd - unit;
+      if (zeros.compare(view, unit - offset, unitEnd - offset, 0, length) !== 0) {
+        const last = runs[runs.length - 1];
+        if (last !== undefined && last.offset + last.length === unit) last.length += length;
+        else runs.push({ offset: unit, length });
+      }
+      unit = unitEnd;
+    }
+  }
+  return runs;
 }
 
 /** `ranges` sorted by offset, touching ones joined. */

@@ -6,6 +6,9 @@ import type { ErrorParameter } from "../errors";
 import type { Storage } from "../storage/port";
 import type { ProgressCallback } from "../support/progress";
 import type { RandomAccessFile } from "../storage/random-access-file";
+import type { DiskChain } from "./chain";
+import type { DiskContent } from "./content";
+import type { ChainErrorInfo, DiskInfo } from "./disk-info";
 import type { DiskFormat, DiskImage } from "./image";
 
 /** Options of {@link DiskFormatDriver.open}. */
@@ -82,11 +85,12 @@ export interface CreateBaseOptions {
   type: BaseKind;
   /** Bytes per block, as {@link DiskFormatDriver.checkBaseBlockSize} returned it. */
   blockSize: number;
-  /** A raw image whose bytes become the content; all-zero blocks of a dynamic disk stay unallocated. */
-  fromRaw?: string;
-  /** Where `fromRaw` is. */
-  storage: Storage;
-  /** Progress of the copy from `fromRaw` (bytes of the raw image). */
+  /**
+   * The bytes the disk starts with (a raw image, another disk's chain): only its blocks that hold data are written;
+   * all-zero blocks of a dynamic disk stay unallocated, of a fixed one a hole. None: an empty disk.
+   */
+  content?: DiskContent;
+  /** Progress of the copy from `content` (bytes of the content). */
   onProgress?: ProgressCallback;
   signal?: AbortSignal;
 }
@@ -174,9 +178,16 @@ export interface DiskFormatDriver {
   baseFileSizes(size: number, type: BaseKind, blockSize: number): NewFileSizes;
   /**
    * Fills `target`, an empty (temporary) file, with a new fixed or dynamic disk.
-   * @throws `VM_E_APP_SHUTTING_DOWN`, read errors of `fromRaw`, write errors.
+   * @throws `ERROR_VHD_INVALID_SIZE` (content larger than `size`), `VM_E_APP_SHUTTING_DOWN`, read errors of
+   *   `content`, write errors.
    */
   createBase(target: RandomAccessFile, options: CreateBaseOptions): Promise<void>;
+  /**
+   * `vhd inspect`'s record of `image`, a disk this driver opened: `chain` is its resolved chain (`image` its leaf), or
+   * `null` for a base disk or with `chainError` saying why it did not resolve. Opens nothing.
+   * @throws `ERROR_VHD_FORMAT_UNKNOWN` for an image another driver opened.
+   */
+  describe(image: DiskImage, chain: DiskChain | null, chainError: ChainErrorInfo | undefined): DiskInfo;
   /**
    * `vhd verify`: the disk at `path` (a file of this format) checked structure by structure, then its chain.
    * Never throws for a damaged file: damage is a failed check.

@@ -71,10 +71,16 @@ export interface DiskImage {
   /** Bytes per logical sector: 512 for VHD, 512 or 4096 for VHDX. A child's must equal its parent's. */
   readonly logicalSectorSize: number;
   /**
-   * The identity a child records of this disk as its parent (VHD: the footer's unique id, hex in file byte order;
-   * VHDX: the DataWriteGuid), compared as strings.
+   * The linkage id: the identity a child records of this disk as its parent and checks (VHD: the footer's unique id,
+   * hex in file byte order; VHDX: the DataWriteGuid, renewed by every write session), compared as strings.
    */
   readonly uniqueId: string;
+  /**
+   * The file's own identity, unchanged by data writes (ours, Hyper-V's, qemu's): how the resource and the ownership
+   * records know "this is the disk I created". VHD: the footer's unique id (the same as {@link uniqueId}); VHDX:
+   * the file id user item we write into every file we create, else the Virtual Disk ID (vhdx/reader.ts).
+   */
+  readonly fileId: string;
   /** Readable oddities, found when the file was opened. */
   readonly warnings: readonly DiskWarning[];
   /** What a differencing disk records of its parent; `null` for a fixed or dynamic disk. */

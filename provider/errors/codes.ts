@@ -48,6 +48,8 @@ export const ERROR_TABLE = {
   ERROR_TIMEOUT: { hresult: 0x800705b4, summary: "the remote host did not answer in time" },
   /** ERROR_LOGON_FAILURE (1326): the server accepted none of the credentials given. */
   ERROR_LOGON_FAILURE: { hresult: 0x8007052e, summary: "the remote host refused the user name or credentials" },
+  /** ERROR_INVALID_PASSWORD (86): the passphrase of an encrypted private key is wrong, or none was given. */
+  ERROR_INVALID_PASSWORD: { hresult: 0x80070056, summary: "the passphrase of a private key is wrong or missing" },
   /**
    * SEC_E_WRONG_PRINCIPAL: what Windows reports when a server proves an identity other than the one expected; here
    * the host key differs from the pinned `hostKey` or the known_hosts entry (a changed key, or someone in between).

@@ -81,18 +81,15 @@ export class VhdError extends Error {
   }
 
   /**
-   * The same error about `path` instead (the one the caller asked for, or the path with its host), this one its
-   * cause; `details` are added to the error's own.
+   * The same error with its file named by `name` (e.g. a storage's `describe`, which names a remote file
+   * `ssh://user@host:port/abs/path`): what the faces do once, so that no layer below needs to know where a file is.
+   * Returns this error itself when the name does not change.
    */
-  atPath(path: string, details: Record<string, unknown> = {}): VhdError {
-    return new VhdError(this.code, this.reason, {
-      parameter: this.parameter,
-      value: this.value,
-      path,
-      pathParameter: this.pathParameter,
-      cause: this,
-      details: { ...this.details, ...details },
-    });
+  withPathNamed(name: (path: string) => string): VhdError {
+    const path = this.path === undefined ? undefined : name(this.path);
+    if (path === this.path) return this;
+    const { parameter, value, pathParameter, details, cause } = this;
+    return new VhdError(this.code, this.reason, { parameter, value, path, pathParameter, details, cause });
   }
 
   /** A plain object for `--json` output and logs. */

@@ -14,7 +14,7 @@ import { localStorage } from "../storage/local/local-storage";
 import type { Storage } from "../storage/port";
 import { openChain } from "../disk/chain";
 import type { DiskImage } from "../disk/image";
-import { describeChain, type DiskInfo } from "../vhd/inspect";
+import { describeChain, type DiskInfo } from "../disk/inspect";
 import type { DiskFormatDriver, ParentFacts } from "../disk/driver";
 import { driverForNewFile, readParentFactsAt } from "../disk/formats";
 import { SECTOR_SIZE } from "../vhd/format";
@@ -256,6 +256,8 @@ export interface ValidatedBaseRequest extends TargetFacts {
   size: number;
   type: BaseDiskType;
   fromRaw?: string;
+  /** The raw image's size, when no size was given and it is not a whole number of sectors (`size` is it rounded up). */
+  roundedUpFrom?: number;
   blockSize: number;
 }
 
@@ -297,7 +299,8 @@ export async function validateCreateBase(
   const size = checkBaseSize(request, target, rawSize, driver);
   const sizes = driver.baseFileSizes(size, type, blockSize);
   const facts = await checkTarget(target, "path", { ...sizes, needsFullSize: type === "fixed" }, options);
-  return { path: target, size, type, ...(fromRaw === undefined ? {} : { fromRaw }), blockSize, ...facts };
+  const roundedUpFrom = (request.size ?? undefined) === undefined && rawSize !== undefined && rawSize !== size ? rawSize : undefined;
+  return { path: target, size, type, ...(fromRaw === undefined ? {} : { fromRaw }), ...(roundedUpFrom === undefined ? {} : { roundedUpFrom }), blockSize, ...facts };
 }
 
 async function rawSourceSize(storage: Storage, fromRaw: string): Promise<number> {

@@ -1,29 +1,25 @@
 /**
  * `vhd convert <src> <dst>`: a disk (or a whole chain, composed) or a raw image into a new VHD, VHDX or raw image,
- * as Convert-VHD and `qemu-img convert` do, keeping sparseness: only bytes some layer holds are written (a raw target
- * gets holes; a dynamic target leaves all-zero blocks unallocated). The source is only read. The target is created
- * atomically: on any failure or cancel there is no file at `target` and no temporary file.
+ * as Convert-VHD and `qemu-img convert` do, keeping sparseness: only the extents some layer of the source holds are
+ * read (the drivers' maps say where), and only their non-zero blocks written (a raw target gets holes; a dynamic
+ * target leaves the other blocks unallocated). No raw staging copy: an empty 2000 GiB VHDX converts by reading its
+ * BAT. The target format's limits (VHD: 2040 GiB) are checked before anything is written. The source is only read.
+ * The target is created atomically: on any failure or cancel there is no file at `target` and no temporary file.
  */
-import { randomBytes } from "node:crypto";
-import { basename, dirname, extname, join } from "node:path";
+import { basename, extname } from "node:path";
 import { openChain } from "../disk/chain";
+import { chainContent } from "../disk/content";
 import { claimingDriver, driverForNewFile } from "../disk/formats";
 import type { DiskFormat } from "../disk/image";
 import { VhdError, type VhdErrorInit } from "../errors";
 import type { BaseDiskType } from "../inputs/validate";
 import { createFileAtomically } from "../storage/atomic-create";
 import { localStorage } from "../storage/local/local-storage";
-import type { Storage } from "../storage/port";
+import type { RandomAccessFile, Storage } from "../storage/port";
 import { throwIfCancelled } from "../support/cancellation";
 import type { ProgressCallback } from "../support/progress";
 import { createBaseDisk } from "./create-base";
 import { creationError } from "./create-image";
-
-/**
- * The block size of a converted disk unless one is given: 2 MiB, valid in both formats, so sparseness survives at
- * 2 MiB granularity (VHDX's own 32 MiB default would allocate a whole 32 MiB block for one written sector).
- */
-export const CONVERT_BLOCK_SIZE = 2 * 1024 * 1024;
 
 /** What a conversion writes: a disk format, or a raw image. */
 export type ConvertFormat = DiskFormat | "raw";
@@ -38,7 +34,10 @@ export interface ConvertDiskArgs {
   format?: ConvertFormat;
   /** A VHD or VHDX target's type (default dynamic). */
   type?: BaseDiskType;
-  /** A VHD or VHDX target's block size in bytes (default {@link CONVERT_BLOCK_SIZE}). */
+  /**
+   * A VHD or VHDX target's block size in bytes (default: what `create` gives that format and type, Hyper-V's:
+   * VHD 2 MiB, VHDX dynamic 32 MiB, VHDX fixed 2 MiB; the driver's `checkBaseBlockSize`).
+   */
   blockSize?: number;
   storage?: Storage;
   signal?: AbortSignal;
@@ -70,7 +69,8 @@ function formatOfName(target: string): ConvertFormat {
  *   (`VM_E_IMAGE_SIZE_TOO_LARGE` above the target format's limit, ...), `VM_E_APP_SHUTTING_DOWN`, write errors.
  */
 export async function convertDisk(args: ConvertDiskArgs): Promise<ConvertResult> {
-  const { source, target, signal, onProgress, storage = localStorage, blockSize = CONVERT_BLOCK_SIZE } = args;
+  const { source, target, signal, onProgress, storage = localStorage } = args;
+  const disk = { type: args.type ?? "dynamic", ...(args.blockSize === undefined ? {} : { blockSize: args.blockSize }) } as const;
   const named = formatOfName(target);
   const format = args.format ?? named;
   const context: VhdErrorInit = { parameter: "target", path: target, details: { source, format } };
@@ -88,35 +88,28 @@ export async function convertDisk(args: ConvertDiskArgs): Promise<ConvertResult>
   const sourceDriver = await claimingDriver(source, { storage, parameter: "source" });
   if (sourceDriver === null) {
     if (format === "raw") throw new VhdError("E_INVALIDARG", "the source is already a raw image; copy it instead", { parameter: "format", path: source });
-    const created = await createBaseDisk({ storage, path: target, fromRaw: source, type: args.type ?? "dynamic", blockSize, signal, onProgress });
+    const created = await createBaseDisk({ storage, path: target, fromRaw: source, ...disk, signal, onProgress });
     return { source, target, format, virtualSize: created.virtualSize, fileSize: created.fileSize };
   }
   const chain = await openChain(source, { parameter: "source", storage });
   const { virtualSize } = chain;
   try {
-    const copy = (path: string, parameter: "target"): Promise<void> =>
-      createFileAtomically(
-        path,
-        (file, writeSignal) =>
-          chain.copyToFile(file, {
-            signal: writeSignal,
-            onProgress: (bytesDone) => onProgress?.({ bytesDone, bytesTotal: virtualSize }),
-          }),
-        { storage, signal, parameter },
-      );
     if (format === "raw") {
-      await copy(target, "target");
+      const write = (file: RandomAccessFile, writeSignal?: AbortSignal): Promise<void> =>
+        chain.copyToFile(file, { signal: writeSignal, onProgress: (bytesDone) => onProgress?.({ bytesDone, bytesTotal: virtualSize }) });
+      await createFileAtomically(target, write, { storage, signal, parameter: "target" });
       return { source, target, format, virtualSize, fileSize: (await storage.pathFacts(target, { followLinks: true })).size };
     }
-    // A disk target is written from a sparse raw image next to it (the writers take a raw source), removed after.
-    const staging = join(dirname(target), `.${basename(target)}.${randomBytes(6).toString("hex")}.raw`);
-    try {
-      await copy(staging, "target");
-      const created = await createBaseDisk({ storage, path: target, fromRaw: staging, type: args.type ?? "dynamic", blockSize, signal });
-      return { source, target, format, virtualSize: created.virtualSize, fileSize: created.fileSize };
-    } finally {
-      await storage.unlink(staging).catch(() => undefined);
-    }
+    const created = await createBaseDisk({
+      storage,
+      path: target,
+      size: virtualSize,
+      content: chainContent(chain),
+      ...disk,
+      ...(signal && { signal }),
+      ...(onProgress && { onProgress }),
+    });
+    return { source, target, format, virtualSize: created.virtualSize, fileSize: created.fileSize };
   } catch (error) {
     throw creationError(error, context, signal);
   } finally {

@@ -13,7 +13,7 @@ import { driverForNewFile } from "../disk/formats";
 import { localStorage } from "../storage/local/local-storage";
 import { throwIfCancelled } from "../support/cancellation";
 import type { ProgressCallback } from "../support/progress";
-import { describeNewDisk } from "../vhd/inspect";
+import { describeNewDisk } from "../disk/inspect";
 import { creationError, writeNewImage, type CreatedImage } from "./create-image";
 
 /** Arguments of {@link createDifferencingDisk}. */

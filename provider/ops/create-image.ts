@@ -10,7 +10,7 @@ import { throwIfCancelled } from "../support/cancellation";
 import type { ProgressCallback } from "../support/progress";
 import { openDisk } from "../disk/formats";
 import type { DiskImage } from "../disk/image";
-import type { DiskInfo } from "../vhd/inspect";
+import type { DiskInfo } from "../disk/disk-info";
 import { createFolderChain } from "./folder-chain";
 
 /** A disk just created: what `inspectDisk` reports, and the folders the creation made for it (outermost first). */

@@ -8,7 +8,7 @@ import { VhdError } from "../errors";
 import { isNotFound } from "../storage/facts";
 import { localStorage } from "../storage/local/local-storage";
 import type { Storage } from "../storage/port";
-import { childDisksInFolder } from "../vhd/child-disks";
+import { childDisksInFolder } from "../disk/child-disks";
 import { identifyDisk } from "../vhd/disk-identity";
 import { removeCreatedFolders } from "./created-folders";
 import { removeEmptyFolders } from "./folder-chain";
@@ -51,13 +51,13 @@ export async function deleteDisk(args: DeleteDiskArgs): Promise<DeleteDiskResult
   const context = { parameter: "imagePath", path: imagePath };
   const found = await identifyDisk(imagePath, "imagePath", storage);
   if (found.kind !== "missing") {
-    if (found.kind === "not-a-vhd" || found.uniqueId !== expectedUniqueId) {
-      const what = found.kind === "vhd" ? `its unique id is ${found.uniqueId}, not ${expectedUniqueId}` : `it is not a VHD: ${found.reason}`;
+    if (found.kind === "not-a-vhd" || found.fileId !== expectedUniqueId) {
+      const what = found.kind === "vhd" ? `its unique id is ${found.fileId}, not ${expectedUniqueId}` : `it is not a VHD: ${found.reason}`;
       throw new VhdError(
         "ERROR_ACCESS_DENIED",
         `the file is not the disk this resource created (${what}): it was replaced outside Pulumi, so it is left in ` +
           `place. ${WAY_OUT}`,
-        { ...context, details: { found: found.kind === "vhd" ? found.uniqueId : null, expected: expectedUniqueId } },
+        { ...context, details: { found: found.kind === "vhd" ? found.fileId : null, expected: expectedUniqueId } },
       );
     }
     const recordedOwner = await ownerOf(imagePath, expectedUniqueId, storage);
@@ -69,7 +69,8 @@ export async function deleteDisk(args: DeleteDiskArgs): Promise<DeleteDiskResult
         { ...context, details: { owner: recordedOwner } },
       );
     }
-    const children = await childDisksInFolder(path.dirname(imagePath), expectedUniqueId, [imagePath], storage);
+    // Children link to the disk's current linkage id, not to its file id.
+    const children = await childDisksInFolder(path.dirname(imagePath), found.uniqueId, [imagePath], storage);
     if (children.length > 0) {
       throw new VhdError(
         "ERROR_SHARING_VIOLATION",

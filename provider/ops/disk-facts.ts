@@ -3,17 +3,20 @@
  * by the engine's `inspectDisk`. `create` records them; `read` compares them with what was recorded.
  */
 import { VhdError } from "../errors";
-import type { DiskInfo } from "../vhd/inspect";
+import type { DiskInfo } from "../disk/disk-info";
 
 /** What the child's own headers say. */
 export interface ChildFacts {
-  /** The disk's unique id (GUID string). */
+  /**
+   * The disk's own identity (GUID string), which data writes into it leave alone: the file id (`DiskImage.fileId`;
+   * VHD: the footer's unique id). Delete safety, ownership and the holds record go by it.
+   */
   uniqueId: string;
   /** Size of the virtual disk in bytes (the parent's). */
   virtualSize: number;
   /** Block size of the disk in bytes. */
   blockSize: number;
-  /** The parent's unique id as recorded in the disk's header (the link Hyper-V checks). */
+  /** The parent's linkage id as recorded in the disk's header (the link Hyper-V checks; VHDX: its DataWriteGuid). */
   parentUniqueId: string;
   /** The parent's time stamp as recorded in the disk's header, ISO 8601; empty for a VHDX, which records none. */
   parentTimeStamp: string;
@@ -40,7 +43,7 @@ export function childFacts(info: DiskInfo): ChildFacts {
   }
   const chain = info.chain.map((entry) => entry.path);
   return {
-    uniqueId: info.uniqueId,
+    uniqueId: info.fileId,
     virtualSize: info.virtualSize,
     blockSize: info.blockSize,
     parentUniqueId: parent.uniqueId,

@@ -14,12 +14,12 @@ import type { Storage } from "../storage/port";
 import type { ProgressCallback } from "../support/progress";
 import type { PathRules } from "../inputs/paths";
 import { openChain } from "../disk/chain";
-import { childDisksInFolder } from "../vhd/child-disks";
-import { inspectDisk, type DiskInfo } from "../vhd/inspect";
+import { childDisksInFolder } from "../disk/child-disks";
+import { inspectDisk, type DiskInfo } from "../disk/inspect";
 import { mergeIntoAncestor } from "../vhd/writer/merge";
 import { deleteDisk } from "./delete-disk";
 import { ownerOf } from "./ownership";
-import { setParent } from "./set-parent";
+import { notForVhdxYet, setParent } from "./set-parent";
 
 /** Arguments of {@link mergeDisk}. */
 export interface MergeDiskArgs {
@@ -50,9 +50,11 @@ export interface MergeDiskResult {
   bytesWritten: number;
 }
 
+/** A disk of the chain: its children link to `uniqueId`; its owner and its delete go by `fileId`. */
 interface ChainDisk {
   path: string;
   uniqueId: string;
+  fileId: string;
 }
 
 /** The disks in the chain's folders whose parent is `parent`, other than the chain's own. */
@@ -72,7 +74,7 @@ async function dependentsOf(
  * listed dependents of the child to the destination, and deletes the merged disks. An interruption before the
  * deletions leaves every chain reading as before; running it again finishes the merge.
  *
- * @throws `ERROR_VHD_INVALID_TYPE` (not a differencing disk), `E_INVALIDARG` (the destination is not an ancestor; a
+ * @throws `ERROR_VHD_INVALID_TYPE` (not a differencing disk, or a VHDX: not supported yet), `E_INVALIDARG` (the destination is not an ancestor; a
  *   `relink` entry does not use the child as its parent), `ERROR_SHARING_VIOLATION` (a disk depends on the destination
  *   or an intermediate disk, or on the child without being listed in `relink`), the chain's errors (opened strictly),
  *   the block writer's errors for the destination, `VM_E_APP_SHUTTING_DOWN`.
@@ -81,10 +83,11 @@ export async function mergeDisk(args: MergeDiskArgs): Promise<MergeDiskResult> {
   const imagePath = resolve(args.imagePath);
   const storage = args.storage ?? localStorage;
   const chain = await openChain(imagePath, { strict: true, parameter: "imagePath", storage });
-  const disks = chain.images.map((image): ChainDisk => ({ path: image.path, uniqueId: image.uniqueId }));
+  const disks = chain.images.map((image): ChainDisk => ({ path: image.path, uniqueId: image.uniqueId, fileId: image.fileId }));
   let depth: number;
   let bytesWritten: number;
   try {
+    if (chain.leaf.format === "vhdx") throw notForVhdxYet("merge", imagePath);
     if (disks.length < 2) {
       throw new VhdError("ERROR_VHD_INVALID_TYPE", `a ${chain.leaf.kind} disk has no parent to merge into; give a differencing disk`, {
         parameter: "imagePath",
@@ -108,7 +111,7 @@ export async function mergeDisk(args: MergeDiskArgs): Promise<MergeDiskResult> {
     relinked.push(resolve(dependent));
   }
   const merged = disks.slice(0, depth);
-  for (const disk of merged) await deleteDisk({ imagePath: disk.path, expectedUniqueId: disk.uniqueId, storage });
+  for (const disk of merged) await deleteDisk({ imagePath: disk.path, expectedUniqueId: disk.fileId, storage });
   return { destination: await inspectDisk(destination.path, { storage }), merged: merged.map((disk) => disk.path), relinked, bytesWritten };
 }
 
@@ -145,7 +148,7 @@ async function checkDependents(storage: Storage, imagePath: string, chain: reado
     }
   }
   for (const disk of [child, ...ancestors.slice(0, -1)]) {
-    const owner = await ownerOf(disk.path, disk.uniqueId, storage);
+    const owner = await ownerOf(disk.path, disk.fileId, storage);
     if (owner !== null) refusals.push(`${disk.path} is managed by ${owner}, and the merge would delete it (take it out of that stack first)`);
   }
   const children = await dependentsOf(storage, child, folders, paths);

@@ -11,7 +11,7 @@
  * that disk leaves as it was, so the disks below a relinked disk stay valid.
  */
 import { dirname } from "node:path";
-import { type ChecksumKind, cachedChecksum, checksumCacheKey, fingerprintsTrustedIn, rememberChecksum } from "../sha256/checksum-cache";
+import { type ChecksumKind, cachedChecksum, checksumCacheKey, fingerprintsTrustedIn, rememberChecksum, whileHashing } from "../sha256/checksum-cache";
 import { recordHash } from "../sha256/hash-stats";
 import { sha256File } from "../sha256/sha256";
 import { isVhdError } from "../errors";
@@ -186,18 +186,43 @@ export function plainChecksumOf(diskPath: string, fingerprint: FileFingerprint, 
  */
 function checksumOf(diskPath: string, fingerprint: FileFingerprint, kind: ChecksumKind, storage: Storage): Promise<string> {
   const key = checksumCacheKey(fingerprint, diskPath, storage.host);
-  const compute = async (): Promise<string> => {
-    // Where a fingerprint can stay the same across an edit (checksum-cache.ts), nothing is recalled or remembered.
-    const trusted = key !== undefined && (await fingerprintsTrustedIn(storage, dirname(diskPath)));
-    const recalled = trusted ? await cachedChecksum(key, kind) : undefined;
-    if (recalled !== undefined) return recalled;
+  const hash = async (): Promise<string> => {
+    const started = performance.now();
     const { checksum, bytes } =
       kind === "sha256"
         ? await sha256File(diskPath, { parameter: "parentPath", storage }).then(({ sha256, bytes }) => ({ checksum: sha256, bytes }))
         : await unlinkedSha256(diskPath, { parameter: "parentPath", storage });
-    recordHash(storage.host === undefined ? diskPath : `${storage.host}${diskPath}`, bytes);
-    if (trusted) await rememberChecksum(key, kind, checksum);
+    recordHash(storage.host === undefined ? diskPath : `${storage.host}${diskPath}`, bytes, performance.now() - started);
     return checksum;
   };
+  const compute = async (): Promise<string> => {
+    // Where a fingerprint can stay the same across an edit (checksum-cache.ts), nothing is recalled or remembered.
+    const trusted = key !== undefined && (await fingerprintsTrustedIn(storage, dirname(diskPath)));
+    if (!trusted) return hash();
+    const recalled = await cachedChecksum(key, kind);
+    if (recalled !== undefined) return recalled;
+    // Another process may be hashing this file now (the program, see startParentChecksum): its result, not a second hash.
+    return whileHashing(key, kind, fingerprint.size, async () => {
+      const remembered = await cachedChecksum(key, kind);
+      if (remembered !== undefined) return remembered;
+      const checksum = await hash();
+      await rememberChecksum(key, kind, checksum);
+      return checksum;
+    });
+  };
   return key === undefined ? compute() : checksums.get(`${kind}|${key}`, compute);
+}
+
+/**
+ * Starts observing a local parent, checksums included, in this process, and returns at once: for the program, which
+ * knows a disk's parent when the disk is declared, about the plugin's start-up time before the provider's first
+ * `check` needs the checksum. The checksums go to the checksum cache under its hashing lock ({@link checksumOf}), where
+ * that `check` waits for them instead of hashing again; on a volume whose fingerprints the cache does not trust,
+ * nothing is started (the check would hash anyway). Nothing is reported: a parent that is missing or not a disk is
+ * the check's to report.
+ */
+export function startParentChecksum(parentPath: string, storage: Storage): void {
+  void fingerprintsTrustedIn(storage, dirname(parentPath))
+    .then((trusted) => (trusted ? observeParent(parentPath, { checksum: true, storage }) : undefined))
+    .catch(() => undefined);
 }

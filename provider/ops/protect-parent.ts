@@ -120,7 +120,7 @@ async function stillThere(storage: Storage, holder: ParentHolder): Promise<boole
   if (holder.imagePath === null) return true;
   const found = await identifyDisk(holder.imagePath, "imagePath", storage).catch(() => null);
   // An unreadable path is kept: only a disk known to be gone lets go.
-  return found === null || (found.kind === "vhd" && found.uniqueId === holder.uniqueId);
+  return found === null || (found.kind === "vhd" && found.fileId === holder.uniqueId);
 }
 
 /** Runs a change of the parent's holds record under its lock on `storage` (see the module comment). */

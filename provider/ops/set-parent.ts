@@ -15,7 +15,7 @@ import { resolveDiskPaths, type PathRules } from "../inputs/paths";
 import { checkParent } from "../inputs/validate";
 import { readDiskImage } from "../vhd/reader/reader";
 import { formatUniqueId } from "../vhd/format";
-import { inspectDisk, type DiskInfo } from "../vhd/inspect";
+import { inspectDisk, type DiskInfo } from "../disk/inspect";
 import { readParentFacts } from "../vhd/writer/parent-footer";
 import { parentLinkFor } from "../vhd/writer/parent-link";
 import { relinkParent } from "../vhd/writer/relink";
@@ -61,12 +61,25 @@ function mismatch(reason: string, parentPath: string, details: Record<string, un
 }
 
 /**
+ * `ERROR_VHD_INVALID_TYPE` for a job only VHD has yet (`set-parent`, `merge`): a VHDX relink rewrites the parent
+ * locator item in the metadata region, which is not written yet.
+ */
+export function notForVhdxYet(job: "set-parent" | "merge", imagePath: string): VhdError {
+  return new VhdError(
+    "ERROR_VHD_INVALID_TYPE",
+    `${job} of a VHDX is not supported yet (VHD only); for now, re-create the child with create-differencing, ` +
+      "or convert the chain to VHD with `vhd convert`",
+    { parameter: "imagePath", path: imagePath, details: { format: "vhdx" } },
+  );
+}
+
+/**
  * Relinks the differencing disk at `imagePath` to the parent at `parentPath`, crash-safely (see vhd/writer/relink.ts):
  * parent locators, parent name and parent time stamp are rewritten, the child's data is not touched, the parent is
  * only read.
  *
  * @throws the path rules' errors; `checkParent`'s errors for the new parent (parameter `parentPath`);
- *   `ERROR_VHD_INVALID_TYPE` (not a differencing disk); `ERROR_VHD_CHILD_PARENT_ID_MISMATCH` (another unique id or
+ *   `ERROR_VHD_INVALID_TYPE` (not a differencing disk, or a VHDX: not supported yet); `ERROR_VHD_CHILD_PARENT_ID_MISMATCH` (another unique id or
  *   SHA-256, without `ignoreIdMismatch`); `ERROR_VHD_CHILD_PARENT_SIZE_MISMATCH` (always: sizes must match);
  *   `ERROR_VHD_DIFFERENCING_CHAIN_CYCLE_DETECTED` (the new parent is the child or descends from it);
  *   `VM_E_APP_SHUTTING_DOWN`; the relink's errors.
@@ -80,6 +93,7 @@ export async function setParent(args: SetParentArgs): Promise<SetParentResult> {
   const storage = args.storage ?? localStorage;
   const before = await inspectDisk(imagePath, { storage });
   const previous = before.parent;
+  if (before.format === "vhdx") throw notForVhdxYet("set-parent", imagePath);
   if (previous === undefined) {
     throw new VhdError("ERROR_VHD_INVALID_TYPE", `a ${before.type} disk has no parent to set; give a differencing disk`, context);
   }

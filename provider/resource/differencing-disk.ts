@@ -3,7 +3,9 @@
  * and SHA-256 recorded, so that `pulumi preview` plans a rebuild of every disk whose parent (or any ancestor) changed.
  */
 import * as pulumi from "@pulumi/pulumi";
-import type { PathRules } from "../inputs/paths";
+import { type PathRules, resolveDiskPaths } from "../inputs/paths";
+import { startParentChecksum } from "../ops/observe-parent";
+import { localStorage } from "../storage/local/local-storage";
 import type { FileFingerprint } from "../storage/facts";
 import type { ProxyConnectionArgs } from "../storage/ssh/connection-args";
 import { OUTPUT_KEYS } from "./schema";
@@ -132,6 +134,7 @@ export class DifferencingDisk extends pulumi.dynamic.Resource {
     const connection = args.connection === undefined ? {} : { connection: pulumi.secret(args.connection) };
     const props = { ...withOutputKeys(args), ...connection, ...provenance(name, args, opts) };
     super(differencingDiskProvider, name, props, opts, "vhd", "DifferencingDisk");
+    if (opts?.id === undefined) startChecksumEarly(args);
   }
 
   /**
@@ -164,6 +167,25 @@ function provenance(
   // A `get` (an id given) reads a disk without managing it: it owns nothing, so its read claims nothing.
   if (opts?.id !== undefined) return { secretPaths };
   return { secretPaths, owner: pulumi.createUrn(name, TYPE_TOKEN, opts?.parent) };
+}
+
+/**
+ * Starts the parent's checksum in the program (ops/observe-parent.ts `startParentChecksum`) for a disk declared with
+ * plain paths on this machine and checksum on: the provider's first `check` then finds it done or under way instead of
+ * starting it after the plugin's start-up (issue 11). Anything else (outputs, a remote host, paths the rules refuse) is
+ * left to `check`, which reports what is wrong.
+ */
+function startChecksumEarly(args: DifferencingDiskArgs): void {
+  const { imagePath, parentPath, pathRules, checksum } = args;
+  if (typeof imagePath !== "string" || typeof parentPath !== "string" || args.connection !== undefined) return;
+  if (!(checksum === undefined || checksum === true) || !(pathRules === undefined || typeof pathRules === "string")) return;
+  let resolved: string;
+  try {
+    resolved = resolveDiskPaths({ imagePath, parentPath }, { pathRules }).parentPath;
+  } catch {
+    return;
+  }
+  startParentChecksum(resolved, localStorage);
 }
 
 /** The inputs with every output key seeded as `undefined`, so the engine fills it (schema.ts lists them). */

@@ -7,7 +7,6 @@
  * `pulumi-vhd: <the VhdError's message>` there, and its message is the VhdError's, for the engine's error line.
  */
 import { type VhdError, asVhdError } from "../errors";
-import { errorOnHost } from "../storage/on-host";
 import type { Storage } from "../storage/port";
 
 /** A provider method's error: the VhdError's one-line message, with no stack frames. */
@@ -26,14 +25,17 @@ export class ProviderFailure extends Error {
 
 /**
  * Runs a provider method; anything it throws becomes a {@link ProviderFailure} (unexpected errors as
- * `DISP_E_EXCEPTION`). The method passes the storage it works on through `onStorage`, so that an error naming a bare
- * path on a remote host (from validation or the disk engine) names the host too (storage/on-host.ts).
+ * `DISP_E_EXCEPTION`), its file named as `storage` names it (`ssh://user@host:port/abs/path` for a remote disk).
  */
-export async function reportingFailures<T>(method: (onStorage: (storage: Storage) => Storage) => Promise<T>): Promise<T> {
-  let used: Storage | undefined;
+export async function reportingFailures<T>(storage: Storage, method: () => Promise<T>): Promise<T> {
   try {
-    return await method((storage) => (used = storage));
+    return await method();
   } catch (error) {
-    throw error instanceof ProviderFailure ? error : new ProviderFailure(asVhdError(errorOnHost(error, used)));
+    throw error instanceof ProviderFailure ? error : new ProviderFailure(namedOn(storage, error));
   }
+}
+
+/** Anything thrown as a {@link VhdError} whose file is named as `storage` names it, as every provider error is. */
+export function namedOn(storage: Storage, error: unknown): VhdError {
+  return asVhdError(error).withPathNamed((path) => storage.describe(path));
 }

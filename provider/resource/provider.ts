@@ -15,11 +15,12 @@
  * Every method fails as one clean line (provider-failure.ts); with secret paths, every path-bearing value goes back
  * to the engine as a secret and the id is the disk's unique id (secret-values.ts).
  */
+// First: its evaluation marks where loading this module's graph begins (see hook-trace.ts).
+import { traced } from "./hook-trace";
 import * as path from "node:path";
 import type * as pulumi from "@pulumi/pulumi";
-import { VhdError, asVhdError, isVhdError } from "../errors";
+import { VhdError, isVhdError } from "../errors";
 import { resolveDiskPaths, resolveSinglePath } from "../inputs/paths";
-import { errorOnHost, onHost } from "../storage/on-host";
 import { ancestorsOnHost, stateOnHost, storageOf } from "./disk-host";
 import { checkDistinctPaths } from "../inputs/validate";
 import { createDifferencingDisk } from "../ops/create-differencing";
@@ -31,10 +32,10 @@ import { protectParent, releaseHold } from "../ops/protect-parent";
 import { setParent } from "../ops/set-parent";
 import { driverForNewFile } from "../disk/formats";
 import { identifyDisk } from "../vhd/disk-identity";
-import { type DiskInfo, inspectDisk } from "../vhd/inspect";
+import { type DiskInfo, inspectDisk } from "../disk/inspect";
 import { childFacts, type ChildFacts } from "../ops/disk-facts";
 import { observeParent } from "../ops/observe-parent";
-import { reportingFailures } from "./provider-failure";
+import { namedOn, reportingFailures } from "./provider-failure";
 import { PATH_KEYS, pickFields, stateDefaults } from "./schema";
 import { RELINK_NOTE, planDiff, sameAncestorFacts, sameParentAtNewPath } from "./replace-rules";
 import { type EngineInputs, type EngineState, secretPathValues } from "./secret-values";
@@ -65,7 +66,7 @@ const UNKNOWN_OBSERVATION = {
  * Validates and completes the inputs. Problems come back as check failures, each naming the input and carrying the
  * error's name and HRESULT (`ERROR_INVALID_NAME (0x8007007B): imagePath "...": ...`).
  */
-export async function check(
+async function checkDisk(
   olds: Partial<DiskInputs>,
   news: RawInputs,
 ): Promise<pulumi.dynamic.CheckResult<EngineInputs>> {
@@ -84,14 +85,28 @@ export async function check(
     checkNewDiskRules(paths, settings);
     // A missing parent is no failure here: an earlier step of the same run may make it (a moved or recreated
     // parent). diff plans the replace, saying so, and create refuses with the contract's error if it is still missing.
-    const observation = await observeParent(paths.parentPath, { checksum: settings.checksum, storage });
-    const facts = await inRecordedKind(observedFacts(observation, news), observation, paths.parentPath, olds, storage);
-    const inputs: DiskInputs = { ...settings, ...paths, ...facts, ancestors: ancestorsOnHost(storage, facts.ancestors) };
+    const inputs: DiskInputs = { ...settings, ...paths, ...(await parentFactsAt(paths.parentPath, settings, news, olds)) };
     const relink = sameParentAtNewPath(olds, inputs) ? { relink: RELINK_NOTE } : {};
     return { inputs: secretPathValues({ ...inputs, ...relink }, settings.secretPaths) };
   } catch (error) {
-    return { failures: [failureOf(asVhdError(errorOnHost(error, storage)))] };
+    return { failures: [failureOf(namedOn(storage, error))] };
   }
+}
+
+/**
+ * The facts of the parent at `parentPath` as the inputs carry them: observed now, each checksum in the kind `recorded`
+ * has (observed-inputs.ts), a fact the engine carried over in `raw` kept, the ancestors named with the host.
+ */
+async function parentFactsAt(
+  parentPath: string,
+  settings: DiskSettings,
+  raw: RawInputs,
+  recorded: Partial<ObservedFacts>,
+): Promise<ObservedFacts> {
+  const storage = storageOf(settings);
+  const observation = await observeParent(parentPath, { checksum: settings.checksum, storage });
+  const facts = await inRecordedKind(observedFacts(observation, raw), observation, parentPath, recorded, storage);
+  return { ...facts, ancestors: ancestorsOnHost(storage, facts.ancestors) };
 }
 
 /** The rules of a new disk that need no file: reported by `check`, so a preview finds them, not only `up`. */
@@ -112,12 +127,14 @@ function checkNewDiskRules(paths: { imagePath: string; parentPath: string }, set
  * applies `replaceOnChanges`, keeping the replace list given here. A reason outside the inputs (the disk file
  * deleted or replaced) says `changes: true`, since the inputs alone would show nothing to do.
  */
-export async function diff(_id: string, olds: Partial<DiskState>, news: DiskInputs): Promise<pulumi.dynamic.DiffResult> {
-  return reportingFailures(async (onStorage) => {
-    const recorded = recordedState(olds);
-    const found = await identifyDisk(recorded.imagePath, "imagePath", onStorage(storageOf(recorded)));
+async function diffDisk(_id: string, olds: Partial<DiskState>, news: DiskInputs): Promise<pulumi.dynamic.DiffResult> {
+  const recorded = recordedState(olds);
+  const storage = storageOf(recorded);
+  return reportingFailures(storage, async () => {
+    const found = await identifyDisk(recorded.imagePath, "imagePath", storage);
     const observed = found.kind === "missing" ? recorded : { ...recorded, foundUniqueId: foundUniqueIdOf(found) };
-    const { changes, changesInInputs, replaces, deleteBeforeReplace } = planDiff(observed, news, {
+    const planned = isUnknown(news.parentPath) ? await withRecordedParentFacts(recorded, news) : news;
+    const { changes, changesInInputs, replaces, deleteBeforeReplace } = planDiff(observed, planned, {
       imageExists: found.kind !== "missing",
     });
     return { changes: changesInInputs ? undefined : changes, replaces, deleteBeforeReplace };
@@ -125,14 +142,31 @@ export async function diff(_id: string, olds: Partial<DiskState>, news: DiskInpu
 }
 
 /**
+ * `news`, whose `parentPath` is unknown, with the facts of the parent file at the recorded `parentPath` as observed
+ * now: the disk's own reasons besides its parent's replace. The engine asks `diff` so for each disk below one it
+ * replaces delete-before-replace (`parentPath` unknown, the rest the old inputs) and gives the replace list as that
+ * disk's reasons (`replaceReasons` of its `create-replacement` step), so a grandchild of an edited golden image says
+ * `ancestors`, not only `parentPath`. A parent whose chain no longer opens above it (its ancestors not observed,
+ * observe-parent.ts) has other disks above it than recorded, so its ancestors count as changed: a VHDX golden image
+ * written into has a new DataWriteGuid. The replace itself is decided by the unknown `parentPath` whatever is
+ * observed; a parent that cannot be read now (the reasons are then `parentPath` alone) changes nothing there.
+ */
+async function withRecordedParentFacts(recorded: DiskState, news: DiskInputs): Promise<DiskInputs> {
+  const facts = await parentFactsAt(recorded.parentPath, recorded, {}, recorded).catch(() => null);
+  if (facts === null) return news;
+  const brokenAbove = facts.ancestors === null && facts.parentUniqueId !== null && recorded.ancestors !== null;
+  return { ...news, ...facts, ancestors: brokenAbove ? UNKNOWN_OBSERVATION.ancestors : facts.ancestors };
+}
+
+/**
  * Creates the disk and records it, or takes over an existing one: with `adopt`, or without it when the disk's
  * ownership record names this very resource (its earlier `up` was killed after the disk was made; see ownership.ts).
  * A disk another resource owns is refused. Leaves nothing behind on failure.
  */
-export async function create(inputs: DiskInputs): Promise<pulumi.dynamic.CreateResult<EngineState>> {
-  return reportingFailures(async (onStorage) => {
+async function createDisk(inputs: DiskInputs): Promise<pulumi.dynamic.CreateResult<EngineState>> {
+  const storage = storageOf(inputs);
+  return reportingFailures(storage, async () => {
     const { imagePath } = inputs;
-    const storage = onStorage(storageOf(inputs));
     const takeover = await takeoverOf(inputs, storage);
     const child = takeover === null ? await createNew(inputs, storage) : { ...takeover.disk, createdFolders: [] };
     try {
@@ -161,7 +195,7 @@ export async function create(inputs: DiskInputs): Promise<pulumi.dynamic.CreateR
 async function takeoverOf(inputs: DiskInputs, storage: Storage): Promise<{ kind: "adopt" | "own"; disk: DiskInfo } | null> {
   const found = await identifyDisk(inputs.imagePath, "imagePath", storage);
   if (found.kind !== "vhd") return null;
-  const owner = await ownerOf(inputs.imagePath, found.uniqueId, storage);
+  const owner = await ownerOf(inputs.imagePath, found.fileId, storage);
   if (owner !== null && owner !== inputs.owner) throw ownedElsewhere(inputs.imagePath, owner, inputs.owner);
   if (owner !== null) {
     // Ours, but only a disk exactly as create would make it now is taken over. The other disk of ours there is the
@@ -219,16 +253,17 @@ async function createNew(inputs: DiskInputs, storage: Storage): ReturnType<typeo
  * Re-reads the disk at `id`. A disk deleted outside Pulumi returns an empty id (the engine drops it from the state).
  * A file with another unique id keeps the recorded disk and sets `foundUniqueId`; a relinked disk records its new
  * parent link; either makes the next preview plan a replace. With nothing recorded (`get`), the disk is described as
- * it is now; with nothing recorded but the class's `owner` (`refresh --import-pending-creates`), it is also claimed
- * for that resource (ownership.ts), or refused with `ERROR_ALREADY_EXISTS` when another resource owns it.
+ * it is now; with nothing recorded but the class's `owner` (an import of a pending create, which Pulumi v3.248.0's
+ * `refresh --import-pending-creates` never asks for: README, known limits), it is also claimed for that resource
+ * (ownership.ts), or refused with `ERROR_ALREADY_EXISTS` when another resource owns it.
  */
-export async function read(id: string, props: Partial<DiskState>): Promise<DiskReadResult> {
-  return reportingFailures(async (onStorage) => {
+async function readDisk(id: string, props: Partial<DiskState>): Promise<DiskReadResult> {
+  const storage = storageOf(props);
+  return reportingFailures(storage, async () => {
     // The id is the path, except for a disk with secret paths (see diskId); the state always has the path.
     const given = props.imagePath ?? id;
     if (UNIQUE_ID.test(given)) throw uniqueIdGiven(given);
     const imagePath = resolveSinglePath(given, "imagePath", { pathRules: "posix" });
-    const storage = onStorage(storageOf(props));
     const found = await identifyDisk(imagePath, "imagePath", storage);
     if (found.kind === "missing") return { id: "" };
     if (typeof props.uniqueId !== "string") {
@@ -282,14 +317,14 @@ function uniqueIdGiven(id: string): VhdError {
  * new form (see replace-rules.ts `factsToRecord`), then applies setting changes (protection, adopt, checksum, path
  * rules), and returns the complete outputs.
  */
-export async function update(
+async function updateDisk(
   _id: string,
   olds: Partial<DiskState>,
   news: DiskInputs,
 ): Promise<pulumi.dynamic.UpdateResult<EngineState>> {
-  return reportingFailures(async (onStorage) => {
-    const before = recordedState(olds);
-    const storage = onStorage(storageOf(before));
+  const before = recordedState(olds);
+  const storage = storageOf(before);
+  return reportingFailures(storage, async () => {
     const recorded = sameParentAtNewPath(before, news) ? await relink(before, news, storage) : await withPlannedFacts(before, news, storage);
     let parentModeBeforeProtect = recorded.parentModeBeforeProtect;
     if (news.protectParent && !recorded.protectParent) {
@@ -370,11 +405,11 @@ async function relink(recorded: DiskState, news: DiskInputs, storage: Storage): 
  * other resource owns it, never while another VHD in its folder uses it as parent, and "already gone" is success.
  * Lets go of the parent's protection (the parent becomes writable when no holder is left).
  */
-export async function remove(id: string, props: Partial<DiskState>): Promise<void> {
-  return reportingFailures(async (onStorage) => {
-    const recorded = recordedState({ imagePath: id, ...props });
+async function removeDisk(id: string, props: Partial<DiskState>): Promise<void> {
+  const recorded = recordedState({ imagePath: id, ...props });
+  const storage = storageOf(recorded);
+  return reportingFailures(storage, async () => {
     const { imagePath, owner, createdFolders } = recorded;
-    const storage = onStorage(storageOf(recorded));
     await withParentLock(recorded.parentPath, async () => {
       await deleteDisk({ imagePath, expectedUniqueId: recorded.uniqueId, owner, createdFolders, storage });
       await releaseParent(recorded, [imagePath], storage);
@@ -430,14 +465,22 @@ function settingsOf(props: Partial<DiskState>): Partial<DiskState> {
  * stores ids in plain text.
  */
 function diskId(state: Pick<DiskState, "imagePath" | "uniqueId" | "secretPaths" | "connection">): string {
-  return state.secretPaths ? state.uniqueId : onHost(storageOf(state), state.imagePath);
+  return state.secretPaths ? state.uniqueId : storageOf(state).describe(state.imagePath);
 }
 
 /** What the state records as found at `imagePath`: the VHD's unique id, or `null` for a file that is not a VHD. */
-function foundUniqueIdOf(found: { kind: "vhd"; uniqueId: string } | { kind: "not-a-vhd" }): string | null {
-  return found.kind === "vhd" ? found.uniqueId : null;
+function foundUniqueIdOf(found: { kind: "vhd"; fileId: string } | { kind: "not-a-vhd" }): string | null {
+  return found.kind === "vhd" ? found.fileId : null;
 }
 
 function failureOf(error: VhdError): pulumi.dynamic.CheckFailure {
   return { property: error.parameter ?? "imagePath", reason: error.message };
 }
+
+/** The hooks the engine calls (through shim.ts), each timed into the statistics record when it is on (hook-trace.ts). */
+export const check = traced("check", checkDisk);
+export const diff = traced("diff", diffDisk);
+export const create = traced("create", createDisk);
+export const read = traced("read", readDisk);
+export const update = traced("update", updateDisk);
+export const remove = traced("delete", removeDisk);

@@ -28,6 +28,7 @@ import { join } from "node:path";
 import { fingerprintKey, type FileFingerprint, type FileSystemType, type VolumeFactsOptions } from "../storage/facts";
 import { makeFolders } from "../storage/folders";
 import { readJsonRecord, replaceJsonRecord } from "../storage/json-record";
+import { withRecordLock } from "../storage/record-lock";
 // The cache describes files on this machine's view, whatever storage holds the disks: it is always local.
 import { localStorage } from "../storage/local/local-storage";
 import type { Storage } from "../storage/port";
@@ -91,6 +92,36 @@ export async function rememberChecksum(key: string, kind: ChecksumKind, sha256: 
   await makeFolders(localStorage, join(file, ".."))
     .then(() => replaceJsonRecord(localStorage, file, entries, { parameter: "path" }))
     .catch(() => undefined);
+}
+
+/** The lowest rate a file is assumed to hash at (bytes per second), to bound the wait for another process's hash. */
+const SLOWEST_HASH_RATE = 50 * 1024 * 1024;
+
+/**
+ * Runs `work` (compute and remember the digest of `kind` for the fingerprint `key`) as the only process of this
+ * machine doing so: another process hashing the same file now (a program that started the hash when the disk was
+ * declared, ops/observe-parent.ts `startParentChecksum`, and the provider's check that needs it) is waited for, and
+ * `work` then finds its result in the cache. The lock is a file in the cache folder; one left by a process that
+ * died is broken at once, and a holder that takes longer than a hash of `bytes` at 50 MiB/s (at least a minute) is no
+ * longer waited for: `work` runs anyway. Never fails for the lock's sake: without a usable cache folder `work` runs
+ * unlocked.
+ */
+export async function whileHashing<T>(key: string, kind: ChecksumKind, bytes: number, work: () => Promise<T>): Promise<T> {
+  const file = cacheFile();
+  const record = join(file, "..", `hashing-${createHash("sha256").update(entryKey(key, kind)).digest("hex").slice(0, 24)}`);
+  const waitMs = Math.max(60_000, (bytes / SLOWEST_HASH_RATE) * 1000);
+  let ran = false;
+  try {
+    await makeFolders(localStorage, join(file, ".."));
+    const locked = (): Promise<T> => {
+      ran = true;
+      return work();
+    };
+    return await withRecordLock(localStorage, record, locked, { parameter: "parentPath", waitMs, staleMs: waitMs });
+  } catch (error) {
+    if (ran) throw error;
+    return work();
+  }
 }
 
 /** File systems whose ctime changes with every write and cannot be set back: a fingerprint there tells every change. */

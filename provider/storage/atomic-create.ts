@@ -1,7 +1,6 @@
-import { isVhdError, type ErrorParameter } from "../errors";
+import { VhdError, isVhdError, type ErrorParameter } from "../errors";
 import { throwIfCancelled } from "../support/cancellation";
 import { alreadyExists } from "./no-clobber-publish";
-import { onHost } from "./on-host";
 import type { RandomAccessFile, Storage } from "./port";
 import { creatorGone, splitPath, temporaryCreator, temporaryPathFor } from "./temporary-names";
 
@@ -100,12 +99,19 @@ export async function createFileAtomically<T>(
 
 /**
  * An error about the temporary file, as one about the target: the temporary name is ours, the target is what the
- * caller asked for (and what the error must name); the temporary path stays in `details`.
+ * caller asked for (and what the error must name, the way the storage names it: a remote adapter's errors name the
+ * file with its host); the temporary path stays in `details`.
  */
 function namingTarget(error: unknown, storage: Storage, temporaryPath: string, targetPath: string): unknown {
   if (!isVhdError(error)) return error;
-  // A remote adapter names its files with their host (on-host.ts); the target is then named the same way.
-  if (error.path === temporaryPath) return error.atPath(targetPath, { temporaryPath });
-  if (error.path === onHost(storage, temporaryPath)) return error.atPath(onHost(storage, targetPath), { temporaryPath });
-  return error;
+  const named = error.path === temporaryPath ? targetPath : error.path === storage.describe(temporaryPath) ? storage.describe(targetPath) : undefined;
+  if (named === undefined) return error;
+  return new VhdError(error.code, error.reason, {
+    parameter: error.parameter,
+    value: error.value,
+    path: named,
+    pathParameter: error.pathParameter,
+    cause: error,
+    details: { ...error.details, temporaryPath },
+  });
 }

@@ -57,6 +57,13 @@ export interface Storage {
   readonly pathFlavour: PathFlavour;
 
   /**
+   * A path on this storage as a person reads it in an error or an output: unchanged on this machine, the
+   * `ssh://user@host:port/abs/path` URL on a remote host. Anything that is not an absolute path of the host (a
+   * relative path, a locator's Windows path, a URL already) comes back unchanged. Never throws.
+   */
+  describe(path: string): string;
+
+  /**
    * Opens an existing regular file (following symbolic links, as `open(2)` does).
    * @throws `ERROR_PATH_NOT_FOUND`, `ERROR_ACCESS_DENIED`, `ERROR_INVALID_NAME` (a folder), `ERROR_VIRTDISK_NOT_VIRTUAL_DISK`
    * (not a regular file), ...

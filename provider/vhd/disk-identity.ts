@@ -1,6 +1,7 @@
 /**
- * What is at a path where a disk we made should be: nothing, a VHD (and its unique id), or a file that is not a VHD.
- * The unique id is how the resource knows a disk is the one it made; a file that does not even open as a VHD is
+ * What is at a path where a disk we made should be: nothing, a disk (its unique id and file id), or a file that is not
+ * a disk. The file id (`DiskImage.fileId`) is how the resource knows a disk is the one it made; the unique id is what
+ * its children link to; a file that does not even open as a VHD is
  * just as foreign as a VHD with another id, whatever its content (random bytes, a text file, a folder).
  */
 import { type ErrorParameter, type VhdError, isVhdError } from "../errors";
@@ -11,7 +12,8 @@ import { openDisk } from "../disk/formats";
 /** The outcome of {@link identifyDisk}. */
 export type FoundDisk =
   | { kind: "missing" }
-  | { kind: "vhd"; uniqueId: string }
+  /** `uniqueId`: the linkage id a child records (`DiskImage.uniqueId`); `fileId`: the file's own identity. */
+  | { kind: "vhd"; uniqueId: string; fileId: string }
   /** `reason`: the engine's error, for the message that refuses to touch the file. */
   | { kind: "not-a-vhd"; reason: string };
 
@@ -40,7 +42,7 @@ export async function identifyDisk(
     throw error;
   }
   try {
-    return { kind: "vhd", uniqueId: image.uniqueId };
+    return { kind: "vhd", uniqueId: image.uniqueId, fileId: image.fileId };
   } finally {
     await image.close();
   }

@@ -15,12 +15,15 @@ import type {
   WriteAtOptions,
   WriteAtResult,
 } from "../disk/driver";
-import type { InspectOptions } from "./inspect";
+import { foreignImage, type ChainErrorInfo, type DiskInfo, type InspectOptions } from "../disk/disk-info";
+import type { DiskChain } from "../disk/chain";
+import type { DiskImage } from "../disk/image";
+import { describeVhd } from "./inspect";
 import { VhdError } from "../errors";
 import type { Storage } from "../storage/port";
 import type { RandomAccessFile } from "../storage/random-access-file";
 import { FOOTER_COOKIE, FOOTER_SIZE, SHORT_FOOTER_SIZE, WRITTEN_LOCATORS, dynamicFileSizes, fixedFileSize } from "./format";
-import { readDiskImage, type VhdImage } from "./reader/reader";
+import { VhdImage, readDiskImage } from "./reader/reader";
 import { isVhdParentFacts, readParentFactsFrom } from "./writer/parent-footer";
 import { checkBlockSize, checkVirtualSize } from "./writer/size-rules";
 import { writeBaseDisk, writeDifferencingDisk } from "./writer/writer";
@@ -97,6 +100,11 @@ export const vhdDriver: DiskFormatDriver = {
 
   async createBase(target: RandomAccessFile, options: CreateBaseOptions): Promise<void> {
     await writeBaseDisk(target, { ...options, imagePath: options.imagePath });
+  },
+
+  describe(image: DiskImage, chain: DiskChain | null, chainError: ChainErrorInfo | undefined): DiskInfo {
+    if (!(image instanceof VhdImage)) throw foreignImage(image, "VHD");
+    return describeVhd(image, chain, chainError);
   },
 
   verify(path: string, options: InspectOptions = {}): Promise<VerifyReport> {

@@ -18,7 +18,8 @@ import {
   locatorDataSpaceBytes,
   sectorsPerBlock,
 } from "./format";
-import { alignmentOf, errorInfo, type InspectOptions } from "./inspect";
+import { errorInfo, type InspectOptions } from "../disk/disk-info";
+import { alignmentOf } from "./inspect";
 
 export type { VerifyCheck, VerifyReport } from "../disk/driver";
 import type { VerifyCheck, VerifyReport } from "../disk/driver";

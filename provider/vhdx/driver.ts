@@ -17,7 +17,8 @@ import type {
   WriteAtOptions,
   WriteAtResult,
 } from "../disk/driver";
-import type { InspectOptions } from "../vhd/inspect";
+import { foreignImage, type ChainErrorInfo, type DiskInfo, type InspectOptions } from "../disk/disk-info";
+import type { DiskImage } from "../disk/image";
 import { verifyVhdx } from "./verify";
 import { localStorage } from "../storage/local/local-storage";
 import { VhdError } from "../errors";
@@ -36,8 +37,8 @@ import {
   payloadBlockCount,
   planFile,
 } from "./format";
-import { openVhdx, type VhdxImage } from "./reader";
-import { allocatedBlocks } from "./inspect";
+import { VhdxImage, openVhdx } from "./reader";
+import { allocatedBlocks, describeVhdx } from "./inspect";
 import {
   DEFAULT_CHILD_BLOCK_SIZE,
   DEFAULT_DYNAMIC_BLOCK_SIZE,
@@ -85,14 +86,19 @@ function windowsSeparators(path: string): string {
 
 /**
  * The locator paths Hyper-V writes (docs/vhdx-format.md §8 point 8): relative_path from the child's folder and
- * absolute_win32_path `\\?\` + the absolute path, whose file name is the parent's (libvhdi ignores relative_path).
+ * absolute_win32_path, whose file name is the parent's (libvhdi ignores relative_path). absolute_win32_path is the
+ * Win32 file namespace prefix `\\?\` followed by the path (MS-VHDX §2.6.2.6.3): `\\?\C:\images\golden.vhdx` for a
+ * Windows path, as Hyper-V writes it. A POSIX path has no drive: its components follow the prefix the same way, the
+ * root's separator not repeated (`/images/golden.vhdx` is `\\?\images\golden.vhdx`, never `\\?\\images...`).
+ * Windows cannot open that; Hyper-V finds such a parent by relative_path, and parent-locator.ts reads it back as
+ * the POSIX path.
  */
 function locatorPaths(childPath: string, parentPath: string): Pick<VhdxParentFacts, "relativePath" | "absoluteWin32Path"> {
   const absoluteParent = resolve(parentPath);
   const relativePath = windowsSeparators(relative(dirname(resolve(childPath)), absoluteParent));
   return {
     relativePath: relativePath.startsWith("..\\") ? relativePath : `.\\${relativePath || basename(absoluteParent)}`,
-    absoluteWin32Path: `\\\\?\\${windowsSeparators(absoluteParent)}`,
+    absoluteWin32Path: `\\\\?\\${windowsSeparators(absoluteParent).replace(/^\\+/, "")}`,
   };
 }
 
@@ -202,22 +208,25 @@ export const vhdxDriver: DiskFormatDriver = {
     return { initialFileSize: type === "fixed" ? full : metadata, fullyExpandedSize: full };
   },
 
-  /** writer.ts `writeVhdxBase`; progress is reported once, when the copy from `fromRaw` is done. */
+  /** writer.ts `writeVhdxBase`. */
   async createBase(target: RandomAccessFile, options: CreateBaseOptions): Promise<void> {
-    throwIfCancelled(options.signal, { parameter: "path", path: options.imagePath });
-    const raw = options.fromRaw === undefined ? undefined : await options.storage.open(options.fromRaw, { parameter: "fromRaw" });
-    try {
-      await writeVhdxBase(target, {
-        kind: options.type,
-        virtualSize: options.size,
-        blockSize: options.blockSize,
-        logicalSectorSize: NEW_LOGICAL_SECTOR_SIZE,
-        ...(raw === undefined ? {} : { fromRaw: raw }),
-      });
-    } finally {
-      await raw?.close();
-    }
-    if (raw !== undefined) options.onProgress?.({ bytesDone: raw.size, bytesTotal: raw.size });
+    const { imagePath, content, signal, onProgress } = options;
+    throwIfCancelled(signal, { parameter: "path", path: imagePath });
+    await writeVhdxBase(target, {
+      kind: options.type,
+      virtualSize: options.size,
+      blockSize: options.blockSize,
+      logicalSectorSize: NEW_LOGICAL_SECTOR_SIZE,
+      imagePath,
+      ...(content && { content }),
+      ...(signal && { signal }),
+      ...(onProgress && { onProgress }),
+    });
+  },
+
+  describe(image: DiskImage, chain: DiskChain | null, chainError: ChainErrorInfo | undefined): DiskInfo {
+    if (!(image instanceof VhdxImage)) throw foreignImage(image, "VHDX");
+    return describeVhdx(image, chain, chainError);
   },
 
   verify(path: string, options: InspectOptions = {}): Promise<VerifyReport> {

@@ -1,10 +1,11 @@
 /**
  * `inspect` for a VHDX: the format-neutral part of a {@link DiskInfo} (format, kind, sizes, sector sizes, the
- * DataWriteGuid as the unique id, the parent and chain), plus what VHDX has of the rest (the creator string, the
- * locator keys). VHD-only fields (geometry, creation time) are absent: the format records neither.
+ * DataWriteGuid as the unique id, the file id, the parent and chain), plus what VHDX has of the rest (the Virtual
+ * Disk ID, the creator string, the locator keys). VHD-only fields (geometry, creation time) are absent: the format
+ * records neither.
  */
 import type { DiskChain, ParentAttempt } from "../disk/chain";
-import { chainEntry, type ChainErrorInfo, type DiskInfo } from "../vhd/inspect";
+import { chainEntry, type ChainErrorInfo, type DiskInfo } from "../disk/disk-info";
 import { BAT_STATE, payloadBlockCount } from "./format";
 import type { VhdxImage } from "./reader";
 
@@ -31,6 +32,8 @@ export function describeVhdx(image: VhdxImage, chain: DiskChain | null, chainErr
     logicalSectorSize: image.logicalSectorSize,
     physicalSectorSize: image.physicalSectorSize,
     uniqueId: image.uniqueId,
+    fileId: image.fileId,
+    virtualDiskId: image.virtualDiskId,
     creator: { application: image.creator },
     blockSize: image.blockSize,
     fileSize: image.file.size,

@@ -10,23 +10,26 @@ import type { VhdxParentLocator } from "./reader";
 
 /** `\\?\` (Win32 file namespace) that absolute_win32_path and volume_path start with. */
 const WIN32_NAMESPACE = /^\\\\\?\\/;
-/** A drive letter, UNC or volume GUID path: nothing on a POSIX host as it stands. */
-const WINDOWS_ROOTED = /^(?:[A-Za-z]:|\\\\|\/\/|Volume\{)/i;
+/** A drive letter, UNC (also `\\?\UNC\...`) or volume GUID path: nothing on a POSIX host as it stands. */
+const WINDOWS_ROOTED = /^(?:[A-Za-z]:|\\\\|\/\/|Volume\{|UNC\\)/i;
 
 function slashed(path: string): string {
   return path.replace(/\\/g, "/");
 }
 
 /**
- * A stored absolute path on this host: a POSIX path (stored by this project on Linux as `\\?\` plus the path with
- * `\` separators) comes back as it was; a Windows one (`C:\...`, UNC, `Volume{GUID}\...`) cannot be mapped here and
- * gives no candidate (its file name is tried next to the child anyway).
+ * A stored absolute path on this host: a POSIX path (stored by this project on Linux as `\\?\` plus its components
+ * with `\` separators; before, with the root's `\` too: `\\?\\tmp\...`) comes back as it was; a Windows one
+ * (`C:\...`, UNC, `Volume{GUID}\...`) cannot be mapped here and gives no candidate (its file name is tried next to
+ * the child anyway). A path without the prefix must start at the root.
  */
 function hostAbsolutePath(stored: string): string | null {
+  const prefixed = WIN32_NAMESPACE.test(stored);
   const path = stored.replace(WIN32_NAMESPACE, "");
   if (WINDOWS_ROOTED.test(path)) return null;
   const posixPath = slashed(path);
-  return posixPath.startsWith("/") ? posixPath : null;
+  if (posixPath.startsWith("/")) return posixPath;
+  return prefixed && posixPath !== "" ? `/${posixPath}` : null;
 }
 
 /**

@@ -20,6 +20,7 @@ import {
   decodeMetadataTable,
   decodeParentLocator,
   decodeRegionTable,
+  FILE_ID_LAYOUT,
   FILE_IDENTIFIER_LAYOUT,
   FILE_PARAMETER_FLAGS,
   FILE_PARAMETERS_LAYOUT,
@@ -45,6 +46,7 @@ import {
   SECTOR_SIZE_LAYOUT,
   SECTOR_SIZES,
   sectorBitmapBatIndex,
+  USER_METADATA_ITEM_GUIDS,
   VHDX_PARENT_LOCATOR_TYPE,
   VIRTUAL_DISK_ID_LAYOUT,
   VIRTUAL_DISK_SIZE_LAYOUT,
@@ -100,6 +102,8 @@ interface VhdxMetadata {
   hasParent: boolean;
   virtualSize: number;
   virtualDiskId: string;
+  /** Our file id user item, when the file has one (a file we created). */
+  fileId: string | null;
   logicalSectorSize: number;
   physicalSectorSize: number;
   parentLocator: VhdxParentLocator | null;
@@ -148,6 +152,15 @@ export class VhdxImage implements DiskImage {
    */
   get uniqueId(): string {
     return linkageForm(this.header.dataWriteGuid);
+  }
+
+  /**
+   * The file's identity across data writes (see {@link DiskImage.fileId}): our file id user item, lower-case dashed,
+   * in a file we created; else the Virtual Disk ID (§2.6.2.3), which a file made elsewhere shares with its
+   * children (README, known limits).
+   */
+  get fileId(): string {
+    return this.metadata.fileId ?? this.metadata.virtualDiskId;
   }
 
   /**
@@ -501,8 +514,8 @@ async function readMetadata(file: RandomAccessFile, region: RegionEntry, fail: F
   const items = new Map<string, Uint8Array>();
   for (const entry of table.entries) {
     const user = (entry.flags & METADATA_FLAGS.isUser) !== 0;
-    const size = KNOWN_ITEMS[entry.itemId];
-    const known = !user && entry.itemId in KNOWN_ITEMS;
+    const size = user ? FILE_ID_LAYOUT.size : KNOWN_ITEMS[entry.itemId];
+    const known = user ? entry.itemId === USER_METADATA_ITEM_GUIDS.fileId : entry.itemId in KNOWN_ITEMS;
     if (!known) {
       if ((entry.flags & METADATA_FLAGS.isRequired) !== 0) {
         throw fail("ERROR_VHD_FORMAT_UNSUPPORTED_VERSION", `the VHDX metadata has a required item ${entry.itemId} this reader does not know`);
@@ -539,12 +552,14 @@ async function readMetadata(file: RandomAccessFile, region: RegionEntry, fail: F
   }
   const hasParent = (parameters.flags & FILE_PARAMETER_FLAGS.hasParent) !== 0;
   const locatorBytes = items.get(METADATA_ITEM_GUIDS.parentLocator);
+  const fileIdBytes = items.get(USER_METADATA_ITEM_GUIDS.fileId);
   return {
     blockSize: parameters.blockSize,
     leaveBlockAllocated: (parameters.flags & FILE_PARAMETER_FLAGS.leaveBlockAllocated) !== 0,
     hasParent,
     virtualSize: virtualDiskSize,
     virtualDiskId,
+    fileId: fileIdBytes === undefined ? null : decodeLayout(FILE_ID_LAYOUT, fileIdBytes).fileId,
     logicalSectorSize,
     physicalSectorSize,
     parentLocator: hasParent ? parentLocator(locatorBytes, fail) : null,

@@ -1,11 +1,12 @@
 /**
  * `verify` for a VHDX (MS-VHDX v1): what the reader accepted, spelled out as checks (both headers and both region
  * tables with their CRC-32C, §2.2.2-§2.2.3; the metadata items, §2.6; every BAT entry inside the file, §2.5; the log
- * state, §2.3), then the chain for a differencing disk. Never throws for a damaged file: the damage is a failed check.
+ * state, §2.3), then the chain for a differencing disk, and that no ancestor has a live log. Never throws for a damaged file: the damage is a failed check.
  */
+import { openChain } from "../disk/chain";
 import { localStorage } from "../storage/local/local-storage";
 import { chainCheck, fact, type VerifyCheck, type VerifyReport } from "../vhd/verify";
-import { errorInfo, type InspectOptions } from "../vhd/inspect";
+import { errorInfo, type InspectOptions } from "../disk/disk-info";
 import {
   HEADER_LAYOUT,
   HEADER_OFFSETS,
@@ -15,7 +16,7 @@ import {
   decodeHeader,
   decodeRegionTable,
 } from "./format";
-import { openVhdx, type VhdxImage } from "./reader";
+import { openVhdx, VhdxImage } from "./reader";
 
 /** Both copies of the header and of the region table: each with its signature and CRC-32C. */
 async function copyChecks(image: VhdxImage): Promise<VerifyCheck[]> {
@@ -30,6 +31,30 @@ async function copyChecks(image: VhdxImage): Promise<VerifyCheck[]> {
     checks.push(fact(`region table ${slot + 1}: signature and CRC-32C`, table.signatureValid && table.checksumValid, "valid", "damaged"));
   }
   return checks;
+}
+
+/**
+ * No ancestor of the disk at `path` has a live log. The chain reads (the log is replayed in memory), but the first
+ * writer to open that ancestor (Hyper-V, qemu read-write) replays the log into the file and renews its DataWriteGuid
+ * (§2.3.3, §2.2.2): the child's `parent_linkage` then names nothing and the child is orphaned. A failed check, as the
+ * disk's own live log is. Run only once the chain opened (`chainCheck`).
+ */
+async function ancestorLogCheck(path: string, options: InspectOptions): Promise<VerifyCheck> {
+  const chain = await openChain(path, options);
+  try {
+    const logged = chain.images.slice(1).filter((image) => image instanceof VhdxImage && image.header.logGuid !== NIL_GUID);
+    return fact(
+      "ancestors: no live log",
+      logged.length === 0,
+      "every ancestor's log is empty",
+      `${logged.map((image) => image.path).join(", ")} ${logged.length === 1 ? "has" : "have"} a live log: opened by a writer ` +
+        "(Hyper-V, qemu), it is replayed under a new DataWriteGuid and this disk no longer links to it. Replay it " +
+        "now (qemu-img check -r all on the ancestor), then relink the child to its new DataWriteGuid (Set-VHD " +
+        "-IgnoreIdMismatch), or rebuild the child",
+    );
+  } finally {
+    await chain.close();
+  }
 }
 
 /**
@@ -57,7 +82,11 @@ export async function verifyVhdx(path: string, options: InspectOptions = {}): Pr
     checks.push(fact("BAT: every entry's block inside the file", true, `${image.file.size}-byte file`, ""));
     const liveLog = image.header.logGuid !== NIL_GUID;
     checks.push(fact("log: empty", !liveLog, "no log entries to replay", `a live log (${image.replayedLog.length} entries replayed in memory); open the disk in Hyper-V or run qemu-img check -r all to replay it`));
-    if (image.kind === "differencing") checks.push(await chainCheck(path, options, notes));
+    if (image.kind === "differencing") {
+      const chain = await chainCheck(path, options, notes);
+      checks.push(chain);
+      if (chain.ok) checks.push(await ancestorLogCheck(path, options));
+    }
   } finally {
     await image.close();
   }

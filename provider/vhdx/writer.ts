@@ -5,7 +5,9 @@
  * that looks valid and is not. The parent is never opened for writing here: the child gets the parent's facts.
  */
 import { randomUUID } from "node:crypto";
+import { blocksWithData, type DiskContent } from "../disk/content";
 import { VhdError } from "../errors";
+import type { ProgressCallback } from "../support/progress";
 import type { RandomAccessFile } from "../storage/random-access-file";
 import { encodeLayout } from "../vhd/format/field";
 import {
@@ -19,6 +21,7 @@ import {
   encodeMetadataRegion,
   encodeParentLocator,
   encodeRegionTable,
+  FILE_ID_LAYOUT,
   FILE_PARAMETER_FLAGS,
   FILE_PARAMETERS_LAYOUT,
   HEADER_OFFSETS,
@@ -38,6 +41,7 @@ import {
   SECTOR_BITMAP_BLOCK_SIZE,
   SECTOR_SIZE_LAYOUT,
   sectorBitmapBatIndex,
+  USER_METADATA_ITEM_GUIDS,
   VHDX_PARENT_LOCATOR_TYPE,
   VIRTUAL_DISK_ID_LAYOUT,
   VIRTUAL_DISK_SIZE_LAYOUT,
@@ -47,6 +51,7 @@ import {
   type LocatorEntry,
   type MetadataItem,
 } from "./format";
+import { commitThroughLog, replayIntoFile, SectorUpdates, updateHeaders, type HeaderState } from "./log-writer";
 import { openVhdx, type ParentReader, type VhdxImage } from "./reader";
 
 /** The creator string we write (diagnostic only, §2.2.1). */
@@ -71,8 +76,13 @@ export interface VhdxBaseOptions {
   logicalSectorSize?: 512 | 4096;
   /** 512 or 4096 (default, Hyper-V's). */
   physicalSectorSize?: 512 | 4096;
-  /** A raw image whose bytes become the disk's content (read up to `virtualSize`; the rest is zeros). */
-  fromRaw?: RandomAccessFile;
+  /** The bytes the disk starts with (a raw image, another disk); blocks without data are not written. */
+  content?: DiskContent;
+  /** The disk's final path, for errors (default: the file's). */
+  imagePath?: string;
+  /** Progress of the copy from `content`. */
+  onProgress?: ProgressCallback;
+  signal?: AbortSignal;
 }
 
 /** The parent facts a child records (MS-VHDX §2.6.1.2: it copies the IsVirtualDisk items). */
@@ -147,7 +157,10 @@ function checkGeometry({ virtualSize, blockSize, logicalSectorSize }: BatGeometr
   }
 }
 
-/** The metadata items of a new file, in qemu's order, the locator last (§2.6.2; flags as docs/vhdx-format.md §3). */
+/**
+ * The metadata items of a new file, in qemu's order, then the locator, then our file id, new for every file (§2.6.2;
+ * flags as docs/vhdx-format.md §3).
+ */
 function metadataItems(spec: NewFile): MetadataItem[] {
   const virtualDisk = METADATA_FLAGS.isVirtualDisk | METADATA_FLAGS.isRequired;
   const items: MetadataItem[] = [
@@ -184,21 +197,86 @@ function metadataItems(spec: NewFile): MetadataItem[] {
       data: encodeParentLocator(VHDX_PARENT_LOCATOR_TYPE, spec.locator),
     });
   }
+  items.push({
+    itemId: USER_METADATA_ITEM_GUIDS.fileId,
+    flags: METADATA_FLAGS.isUser,
+    data: encodeLayout(FILE_ID_LAYOUT, { fileId: randomUUID() }),
+  });
   return items;
 }
 
+/** Bytes of a new file's BAT held and written at a time by {@link NewBat}. */
+const BAT_WINDOW = 8 * MIB;
+
 /**
- * Writes the fixed structures of a new file and then `fillBat` (which writes blocks and returns the BAT's bytes),
- * syncs, and writes the two headers last, identical, and syncs again (docs/vhdx-format.md §8 steps 5-13).
+ * The BAT of a new file, written while it is filled: entries come in increasing index order into one reused window
+ * of {@link BAT_WINDOW} bytes, written out when the next entry falls past it; a window without entries is never
+ * written (the new file reads zeros there). A 64 TB child's BAT is 256 MiB, almost all zeros: one fresh buffer of
+ * that size cost more in page faults than writing it (3x one `fs.writeFile` of the same bytes).
+ */
+class NewBat {
+  private readonly window: Uint8Array;
+  /** Which window `window` holds, and whether any entry was set in it. */
+  private held = 0;
+  private dirty = false;
+
+  constructor(
+    private readonly file: RandomAccessFile,
+    private readonly plan: FilePlan,
+  ) {
+    this.window = new Uint8Array(Math.min(BAT_WINDOW, plan.batLength));
+  }
+
+  /**
+   * Sets entry `index` (not below any index set before). When the entry falls past the window held, that window is
+   * written first and a promise returned: await it before setting the next entry.
+   */
+  set(index: number, entry: BatEntry): Promise<void> | undefined {
+    const at = index * 8;
+    const target = Math.floor(at / BAT_WINDOW);
+    if (target < this.held) throw new Error(`BAT entry ${index} set after a later one`);
+    if (target !== this.held) return this.moveTo(target).then(() => this.put(at, entry));
+    this.put(at, entry);
+    return undefined;
+  }
+
+  /** Writes the window held, if any entry was set in it. */
+  async flush(): Promise<void> {
+    if (!this.dirty) return;
+    const start = this.held * BAT_WINDOW;
+    await this.file.write(this.plan.batOffset + start, this.window.subarray(0, Math.min(BAT_WINDOW, this.plan.batLength - start)));
+  }
+
+  private put(at: number, entry: BatEntry): void {
+    this.window.set(encodeVhdxBatEntry(entry), at - this.held * BAT_WINDOW);
+    this.dirty = true;
+  }
+
+  /** Writes the window held (the write reads the buffer until it ends), then holds window `target`, all zeros. */
+  private async moveTo(target: number): Promise<void> {
+    await this.flush();
+    this.window.fill(0);
+    this.held = target;
+    this.dirty = false;
+  }
+}
+
+/**
+ * Writes the fixed structures of a new file and then `fillBat` (which writes blocks and sets BAT entries, returning
+ * the file's end), and the two headers last, identical (docs/vhdx-format.md §8 steps 5-13). No sync here: `file` is a
+ * temporary file that the caller's atomic create (storage/atomic-create.ts) syncs once before publishing it, and a
+ * file never published is never opened, so the order its pages reach the disk does not matter; syncs of its own
+ * only flushed a 64 TB child's 256 MiB BAT twice more.
  */
 async function writeNewFile(
   file: RandomAccessFile,
   spec: NewFile,
-  fillBat: (plan: FilePlan, bat: Uint8Array) => Promise<number>,
+  fillBat: (plan: FilePlan, bat: NewBat) => Promise<number>,
 ): Promise<void> {
   const plan = planFile(spec.geometry);
-  const bat = new Uint8Array(plan.batLength);
+  const bat = new NewBat(file, plan);
   const end = await fillBat(plan, bat);
+  await bat.flush();
   await file.write(0, encodeFileIdentifier(VHDX_CREATOR));
   const regions = encodeRegionTable([
     { guid: REGION_GUIDS.bat, fileOffset: plan.batOffset, length: plan.batLength, required: 1 },
@@ -206,9 +284,7 @@ async function writeNewFile(
   ]);
   for (const at of REGION_TABLE_OFFSETS) await file.write(at, regions);
   await file.write(plan.metadataOffset, encodeMetadataRegion(metadataItems(spec)));
-  await file.write(plan.batOffset, bat);
   await file.truncate(Math.max(end, plan.dataStart));
-  await file.sync();
   const header = encodeHeader({
     sequenceNumber: 1,
     fileWriteGuid: randomUUID(),
@@ -220,17 +296,14 @@ async function writeNewFile(
     logOffset: plan.logOffset,
   });
   for (const at of HEADER_OFFSETS) await file.write(at, header);
-  await file.sync();
-}
-
-function isAllZero(bytes: Uint8Array): boolean {
-  return bytes.every((byte) => byte === 0);
 }
 
 /**
  * Fills the new, empty `file` with a fixed or dynamic VHDX. A fixed disk gets every block FULLY_PRESENT, one after
- * the other; a dynamic one only the blocks of `fromRaw` that are not all zeros (the rest NOT_PRESENT, read as zeros).
- * @throws `ERROR_VHD_INVALID_BLOCK_SIZE`, `ERROR_VHD_INVALID_SIZE`, `E_INVALIDARG` (sector sizes), I/O errors.
+ * the other, the content's data blocks written into them (the rest a hole); a dynamic one only the blocks of
+ * `content` that hold data and are not all zeros (the rest NOT_PRESENT, read as zeros).
+ * @throws `ERROR_VHD_INVALID_BLOCK_SIZE`, `ERROR_VHD_INVALID_SIZE` (also: content larger than the disk),
+ *   `E_INVALIDARG` (sector sizes), `VM_E_APP_SHUTTING_DOWN`, I/O errors.
  */
 export async function writeVhdxBase(file: RandomAccessFile, options: VhdxBaseOptions): Promise<void> {
   const geometry: BatGeometry = {
@@ -247,17 +320,31 @@ export async function writeVhdxBase(file: RandomAccessFile, options: VhdxBaseOpt
     virtualDiskId: randomUUID(),
     flags: fixed ? FILE_PARAMETER_FLAGS.leaveBlockAllocated : 0,
   };
+  const { content, signal, onProgress, imagePath = file.path } = options;
+  const { blockSize, virtualSize } = geometry;
+  const copy = { virtualSize, imagePath, ...(signal && { signal }), ...(onProgress && { onProgress }) };
   await writeNewFile(file, spec, async (plan, bat) => {
     const ratio = chunkRatio(geometry);
+    const present = (block: number, fileOffset: number): Promise<void> | undefined =>
+      bat.set(payloadBatIndex(block, ratio), { state: BAT_STATE.fullyPresent, fileOffset });
+    const blocks = content === undefined ? [] : blocksWithData(content, blockSize, copy);
+    if (fixed) {
+      const count = payloadBlockCount(geometry);
+      for (let block = 0; block < count; block++) {
+        // Awaited only when a window is written: a 64 TB fixed disk sets 32 million entries.
+        const writing = present(block, plan.dataStart + block * blockSize);
+        if (writing !== undefined) await writing;
+      }
+      for await (const { index, data } of blocks) {
+        await file.write(plan.dataStart + index * blockSize, data.subarray(0, Math.min(blockSize, virtualSize - index * blockSize)));
+      }
+      return plan.dataStart + count * blockSize;
+    }
     let next = plan.dataStart;
-    for (let block = 0; block < payloadBlockCount(geometry); block++) {
-      const start = block * geometry.blockSize;
-      const length = Math.min(geometry.blockSize, geometry.virtualSize - start);
-      const content = options.fromRaw === undefined ? undefined : await options.fromRaw.read(start, length);
-      if (!fixed && (content === undefined || isAllZero(content))) continue;
-      if (content !== undefined && !isAllZero(content)) await file.write(next, content);
-      bat.set(encodeVhdxBatEntry({ state: BAT_STATE.fullyPresent, fileOffset: next }), payloadBatIndex(block, ratio) * 8);
-      next += geometry.blockSize;
+    for await (const { index, data } of blocks) {
+      await file.write(next, data);
+      await present(index, next);
+      next += blockSize;
     }
     return next;
   });
@@ -295,7 +382,7 @@ export async function writeVhdxChild(file: RandomAccessFile, options: VhdxChildO
     const ratio = chunkRatio(geometry);
     let next = plan.dataStart;
     for (let chunk = 0; chunk < chunkCount(geometry); chunk++) {
-      bat.set(encodeVhdxBatEntry({ state: SB_BLOCK_PRESENT, fileOffset: next }), sectorBitmapBatIndex(chunk, ratio) * 8);
+      await bat.set(sectorBitmapBatIndex(chunk, ratio), { state: SB_BLOCK_PRESENT, fileOffset: next });
       next += SECTOR_BITMAP_BLOCK_SIZE;
     }
     return next;
@@ -309,49 +396,29 @@ export interface WriteVhdxOptions {
 }
 
 /**
- * Starts a write session (§2.2.2): new FileWriteGuid and DataWriteGuid before the first change, written as the
- * non-current header with the next sequence number, flushed, then again over the other copy, so both are current
- * and equal (libvhdi takes the higher sequence without checking CRCs, docs/vhdx-format.md §1.2).
+ * Opens the VHDX in `file` (writable) for writing: a live log is replayed into the file first (§2.3.3: a writer
+ * replays before any other I/O), and the file opened again on what it now holds.
  */
-async function beginWriteSession(file: RandomAccessFile, image: VhdxImage): Promise<void> {
-  const { header, headerSlot } = image;
-  const next = {
-    fileWriteGuid: randomUUID(),
-    dataWriteGuid: randomUUID(),
-    logGuid: NIL_GUID,
-    logVersion: 0,
-    version: 1,
-    logLength: header.logLength,
-    logOffset: header.logOffset,
-  };
-  const slots = [1 - headerSlot, headerSlot] as const;
-  for (const [step, slot] of slots.entries()) {
-    await file.write(HEADER_OFFSETS[slot] ?? 0, encodeHeader({ ...next, sequenceNumber: header.sequenceNumber + 1 + step }));
-    await file.sync();
-  }
+async function openForWriting(file: RandomAccessFile): Promise<{ image: VhdxImage; headers: HeaderState }> {
+  const image = await openVhdx(file);
+  const headers: HeaderState = { header: image.header, slot: image.headerSlot };
+  if (image.header.logGuid === NIL_GUID) return { image, headers };
+  const replayed = await replayIntoFile(file, headers, image.replayedLog);
+  return { image: await openVhdx(file), headers: replayed };
 }
 
 /**
- * Writes `data` at virtual `offset` of the VHDX open (writable) as `file`, as one write session: DataWriteGuid
- * changes first; then, block by block, the data goes to the file before anything points at it. A block already in
- * the file is written in place (FULLY_PRESENT; in a child PARTIALLY_PRESENT, then its sector bits are set). A new
- * block is allocated at the end of the file (1 MiB-aligned), written and flushed; a child's sector bitmap slice is
- * written next (meaningless until the BAT says PARTIALLY_PRESENT), flushed; the 8-byte BAT entry, inside one
- * sector, is written last and flushed. A crash therefore leaves the old or the new content of each block.
- * Deviation: MS-VHDX §2.3 wants BAT updates to go through the log; this order reaches the same guarantee for a
- * single entry without one (a torn sector write is the one thing it does not cover).
+ * Writes `data` at virtual `offset` of the VHDX open (writable) as `file`, as one write session: a live log replayed
+ * into the file; new FileWriteGuid and DataWriteGuid before the first change (§2.2.2); then, block by block, the
+ * data goes to the file (a block already in it in place; a new block at the end of the file, 1 MiB-aligned) while
+ * the BAT entries and sector bitmap bits that will point at it are only gathered; the data is flushed, and those
+ * metadata sectors are committed through the log (log-writer.ts, §2.3), one entry for the whole call when the log
+ * holds it. A crash therefore leaves each block's old or new content, and the file opens.
  * @throws `E_INVALIDARG` (range outside the disk), `ERROR_VHD_PARENT_VHD_NOT_FOUND` (a child's unaligned edge and
- * no `parent`), `ERROR_VIRTUAL_DISK_LIMITATION` (a file with a live log: this writer does not replay into the
- * file), the reader's errors, I/O errors.
+ * no `parent`), the reader's errors, I/O errors.
  */
 export async function writeVhdxAt(file: RandomAccessFile, offset: number, data: Uint8Array, options: WriteVhdxOptions = {}): Promise<void> {
-  const image = await openVhdx(file);
-  if (image.header.logGuid !== NIL_GUID) {
-    throw new VhdError("ERROR_VIRTUAL_DISK_LIMITATION", "the file has a live log; replay it (open it in Hyper-V or `qemu-img check -r all`) before writing here", {
-      parameter: file.parameter,
-      path: file.path,
-    });
-  }
+  const { image, headers } = await openForWriting(file);
   if (!Number.isSafeInteger(offset) || offset < 0 || offset + data.length > image.virtualSize) {
     throw invalid("offset", offset, `a write of ${data.length} bytes must end within the ${image.virtualSize}-byte disk`);
   }
@@ -369,10 +436,11 @@ export async function writeVhdxAt(file: RandomAccessFile, offset: number, data: 
       start = alignedStart;
     }
   }
-  await beginWriteSession(file, image);
+  const session = await updateHeaders(file, headers, { fileWriteGuid: randomUUID(), dataWriteGuid: randomUUID(), logGuid: NIL_GUID });
   const batRegion = image.regions.find((region) => region.guid === REGION_GUIDS.bat);
   if (batRegion === undefined) throw new Error("an open VHDX always has a BAT region");
-  const writer = new BlockWriter(file, image, batRegion.fileOffset);
+  const metadata = new SectorUpdates(file);
+  const writer = new BlockWriter(file, image, batRegion.fileOffset, metadata);
   const { blockSize } = image;
   for (let position = start; position < start + bytes.length; ) {
     const block = Math.floor(position / blockSize);
@@ -381,9 +449,13 @@ export async function writeVhdxAt(file: RandomAccessFile, offset: number, data: 
     position = pieceEnd;
   }
   await file.sync();
+  if (metadata.size > 0) await commitThroughLog(file, session, metadata);
 }
 
-/** The per-block steps of {@link writeVhdxAt}, remembering what it allocated during the session. */
+/**
+ * The per-block steps of {@link writeVhdxAt}, remembering what it allocated during the session. Data goes to the
+ * file; BAT entries and sector bitmap bits go to `metadata`, committed through the log at the end of the call.
+ */
 class BlockWriter {
   private readonly ratio: number;
   private readonly sectorBitmaps = new Map<number, number>();
@@ -392,6 +464,7 @@ class BlockWriter {
     private readonly file: RandomAccessFile,
     private readonly image: VhdxImage,
     private readonly batOffset: number,
+    private readonly metadata: SectorUpdates,
   ) {
     this.ratio = chunkRatio(image);
   }
@@ -406,7 +479,6 @@ class BlockWriter {
     const child = this.image.kind === "differencing";
     if (entry.state === BAT_STATE.partiallyPresent) {
       await this.file.write(entry.fileOffset + inBlock, data);
-      await this.file.sync();
       await this.setSectorBits(block, inBlock, data.length, false);
       return;
     }
@@ -415,7 +487,6 @@ class BlockWriter {
     const fileOffset = roundUp(this.file.size, MIB);
     await this.file.truncate(fileOffset + this.image.blockSize);
     await this.file.write(fileOffset + inBlock, data);
-    await this.file.sync();
     const partial = child && entry.state === BAT_STATE.notPresent;
     if (partial) await this.setSectorBits(block, inBlock, data.length, true);
     await this.setBatEntry(payloadBatIndex(block, this.ratio), {
@@ -425,7 +496,7 @@ class BlockWriter {
   }
 
   /**
-   * Sets the bits of `length` bytes at `inBlock` in `block`'s sector bitmap slice (§2.4), and flushes. With
+   * Sets the bits of `length` bytes at `inBlock` in `block`'s sector bitmap slice (§2.4), as pending metadata. With
    * `fresh`, the slice is rewritten whole (a new block's slice may hold stale bits); else only the bytes covering
    * the range are read, changed and written back.
    */
@@ -437,10 +508,9 @@ class BlockWriter {
     const end = (inBlock + length) / sector;
     const from = fresh ? 0 : Math.floor(first / 8);
     const to = fresh ? sliceLength : Math.ceil(end / 8);
-    const bytes = fresh ? new Uint8Array(to - from) : await this.file.read(sliceOffset + from, to - from);
+    const bytes = fresh ? new Uint8Array(to - from) : await this.metadata.read(sliceOffset + from, to - from);
     for (let bit = first; bit < end; bit++) bytes[(bit >>> 3) - from] = (bytes[(bit >>> 3) - from] ?? 0) | (1 << (bit & 7));
-    await this.file.write(sliceOffset + from, bytes);
-    await this.file.sync();
+    await this.metadata.write(sliceOffset + from, bytes);
   }
 
   /** The sector bitmap block of `chunk`, allocated (zeros, then its BAT entry) when a Windows-made child lacks it. */
@@ -451,14 +521,12 @@ class BlockWriter {
     // No block of this chunk is PARTIALLY_PRESENT without it, so the new zeroed block changes no read.
     const fileOffset = roundUp(this.file.size, MIB);
     await this.file.truncate(fileOffset + SECTOR_BITMAP_BLOCK_SIZE);
-    await this.file.sync();
     await this.setBatEntry(sectorBitmapBatIndex(chunk, this.ratio), { state: SB_BLOCK_PRESENT, fileOffset });
     this.sectorBitmaps.set(chunk, fileOffset);
     return fileOffset;
   }
 
   private async setBatEntry(index: number, entry: BatEntry): Promise<void> {
-    await this.file.write(this.batOffset + index * 8, encodeVhdxBatEntry(entry));
-    await this.file.sync();
+    await this.metadata.write(this.batOffset + index * 8, encodeVhdxBatEntry(entry));
   }
 }

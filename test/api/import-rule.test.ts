@@ -39,13 +39,13 @@ function allowedException(from: string, to: string): boolean {
   const toRoom = roomOf(to);
   const drivers = ["vhd", "vhdx"];
   if (drivers.includes(fromRoom) && toRoom === "disk") {
-    if (["disk/image", "disk/driver", "disk/chain"].includes(to)) return true;
+    if (["disk/image", "disk/driver", "disk/chain", "disk/content", "disk/disk-info"].includes(to)) return true;
     // Format-neutral jobs still in vhd/ (the README names them as the next step into disk/).
-    return to === "disk/formats" && ["vhd/inspect.ts", "vhd/disk-identity.ts", "vhd/unlinked-checksum.ts"].includes(from);
+    return to === "disk/formats" && ["vhd/disk-identity.ts", "vhd/unlinked-checksum.ts"].includes(from);
   }
   if (fromRoom === "disk" && drivers.includes(toRoom)) return from === "disk/formats.ts";
-  // VHDX shares the one layouts-as-data codec, and fills the inspect record and verify report that live in vhd/.
-  if (fromRoom === "vhdx" && toRoom === "vhd") return ["vhd/format/field", "vhd/inspect", "vhd/verify"].includes(to);
+  // VHDX shares the one layouts-as-data codec, and the verify report's helpers that live in vhd/.
+  if (fromRoom === "vhdx" && toRoom === "vhd") return ["vhd/format/field", "vhd/verify"].includes(to);
   return false;
 }
 

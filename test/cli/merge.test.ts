@@ -3,7 +3,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import type { DiskInfo } from "../../provider/vhd/inspect";
+import type { DiskInfo } from "../../provider/disk/inspect";
 import { pyvhdiReadChain, qemuImgConvertToRaw } from "../support/oracles";
 import { expectOneLineError, makeTempDir, runVhd, runVhdOk } from "./cli-process";
 

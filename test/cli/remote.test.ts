@@ -4,15 +4,16 @@
  * SSH, copied back, reads the same in pyvhdi (libvhdi) as in ours, locally and remotely; a wrong host key is refused
  * naming the host, and the process exits on its own (the session pool is closed).
  */
-import { spawnSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { copyFileSync, existsSync, mkdirSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { createServer, type AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pyvhdiReadChain } from "../support/oracles";
 import { sshdUnavailable, startSshd, type TestSshd } from "../support/sshd";
 import { makeGoldenImage } from "../resource/e2e-support";
-import { expectOneLineError, makeTempDir, runVhd, runVhdOk } from "./cli-process";
+import { CLI_MAIN, expectOneLineError, makeTempDir, runVhd, runVhdOk, startVhd } from "./cli-process";
 
 const unavailable = sshdUnavailable();
 const temp = makeTempDir("remote");
@@ -38,19 +39,22 @@ afterAll(async () => {
 
 /** The URL of `name` under the server's disk root. */
 const url = (name: string): string => `ssh://${server!.user}@${server!.host}:${server!.port}${join(server!.root, name)}`;
+/** `text` as a regular expression matching it literally. */
+const escaped = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 /** A command on ssh:// paths, with the test key and the host key pinned by fingerprint. */
 const remote = (args: string[]): string[] => [...args, "--identity", identity, "--host-key", server!.hostKeyFingerprint];
 
 /**
- * `vhd inspect --json` of a disk under `root`, with `root` (in POSIX and Windows spelling) written `<root>` and the
- * disk's own unique id and time stamp left out: what two disks made the same way in two places share.
+ * `vhd inspect --json` of a disk under `root`, with `root` (as named in the output, as a host path, and in Windows
+ * spelling, as parent locators store it) written `<root>` and the disk's own unique id and time stamp left out: what
+ * two disks made the same way in two places share.
  */
-function placeless(text: string, root: string): Record<string, unknown> {
+function placeless(text: string, root: string, named = root): Record<string, unknown> {
   const windowsRoot = root.replaceAll("/", "\\");
   const info = JSON.parse(text, (_key, value: unknown) =>
-    typeof value === "string" ? value.replaceAll(root, "<root>").replaceAll(windowsRoot, "<root>") : value,
+    typeof value === "string" ? value.replaceAll(named, "<root>").replaceAll(root, "<root>").replaceAll(windowsRoot, "<root>") : value,
   ) as Record<string, unknown>;
-  const { uniqueId: _uniqueId, timestamp: _timestamp, ...rest } = info;
+  const { uniqueId: _uniqueId, fileId: _fileId, timestamp: _timestamp, ...rest } = info;
   return rest;
 }
 
@@ -68,8 +72,8 @@ describe("vhd on ssh:// paths", () => {
 
     const localInfo = runVhdOk(["inspect", local("vms/child.vhd"), "--json"]).text;
     const remoteInfo = runVhdOk(remote(["inspect", url("vms/child.vhd"), "--json"])).text;
-    expect(placeless(remoteInfo, server!.root)).toEqual(placeless(localInfo, temp.dir));
-    expect(JSON.parse(remoteInfo)).toMatchObject({ type: "differencing", path: join(server!.root, "vms", "child.vhd") });
+    expect(placeless(remoteInfo, server!.root, url(""))).toEqual(placeless(localInfo, temp.dir));
+    expect(JSON.parse(remoteInfo)).toMatchObject({ type: "differencing", path: url("vms/child.vhd") });
 
     const range = ["--offset", "960KiB", "--length", "256KiB", "--force"];
     const readLocal = runVhdOk(["read", local("vms/child.vhd"), ...range]).stdout;
@@ -153,5 +157,155 @@ describe("vhd on ssh:// paths", () => {
     const run = runVhd(remote(["create-differencing", url("vms/two.vhd"), other]));
     expect(run.status).toBe(1);
     expect(run.stderr).toContain("E_INVALIDARG");
+  });
+
+  // A few commands per test: each blocks the test worker while it runs (spawnSync).
+  const json = (args: string[]): Record<string, unknown> => JSON.parse(runVhdOk(remote([...args, "--json"])).text) as Record<string, unknown>;
+
+  it("create-differencing, inspect and verify name every path of a remote disk by its ssh://user@host:port URL", (context) => {
+    if (unavailable !== undefined) return context.skip(unavailable);
+    const made = json(["create-differencing", url("named/a.vhd"), url("golden.vhd")]);
+    expect(made).toMatchObject({ path: url("named/a.vhd"), parent: { resolvedPath: url("golden.vhd") }, chain: [{ path: url("golden.vhd") }] });
+    // A parent locator holds what the file stores, not a path on the host.
+    expect(JSON.stringify((made.parent as { locators: unknown }).locators)).not.toContain("ssh://");
+    json(["create-differencing", url("named/b.vhd"), url("named/a.vhd")]);
+    expect(json(["inspect", url("named/b.vhd"), "--parent-facts"])).toMatchObject({
+      path: url("named/b.vhd"),
+      parentFacts: { parentPath: url("named/a.vhd"), ancestors: { [url("golden.vhd")]: expect.any(Object) } },
+    });
+    expect(json(["verify", url("named/b.vhd")])).toMatchObject({ ok: true, path: url("named/b.vhd") });
+    expect(runVhdOk(remote(["inspect", url("named/a.vhd")])).text).toMatch(new RegExp(`^image: +${escaped(url("named/a.vhd"))}$`, "m"));
+  });
+
+  it("write, convert, set-parent and merge name every path of a remote disk by its URL", (context) => {
+    if (unavailable !== undefined) return context.skip(unavailable);
+    if (!existsSync(join(server!.root, "named", "b.vhd"))) return context.skip("the disks of the test before were not made");
+    expect(json(["write", url("named/b.vhd"), "--offset", "0"])).toMatchObject({ path: url("named/b.vhd") });
+    expect(json(["convert", url("named/b.vhd"), url("named/b.raw")])).toMatchObject({ source: url("named/b.vhd"), target: url("named/b.raw") });
+    copyFileSync(join(server!.root, "named", "a.vhd"), join(server!.root, "named", "a-moved.vhd"));
+    expect(json(["set-parent", url("named/b.vhd"), url("named/a-moved.vhd")])).toMatchObject({
+      path: url("named/b.vhd"),
+      parentPath: url("named/a-moved.vhd"),
+    });
+    expect(json(["merge", url("named/b.vhd")])).toMatchObject({ merged: [url("named/b.vhd")], destination: { path: url("named/a-moved.vhd") } });
+  });
+
+  it("checksum of a URL written without user and port names the file in full", (context) => {
+    if (unavailable !== undefined) return context.skip(unavailable);
+    // Written without user and port, as ssh users do: the output names the file in full.
+    const short = `ssh://${server!.host}:${server!.port}${join(server!.root, "golden.vhd")}`;
+    const sum = runVhdOk(remote(["checksum", short])).text;
+    expect(sum).toMatch(new RegExp(`^[0-9a-f]{64}  ${escaped(url("golden.vhd"))}\n$`));
+  });
+
+  it("errors raised by the validation and format layers name the file by its ssh:// URL", (context) => {
+    if (unavailable !== undefined) return context.skip(unavailable);
+    writeFileSync(join(server!.root, "notes.txt"), "not a disk\n".repeat(100));
+    const notADisk = runVhd(remote(["inspect", url("notes.txt"), "--json"]));
+    expect(notADisk.status).toBe(1);
+    expect(JSON.parse(notADisk.stderr)).toMatchObject({ path: url("notes.txt") });
+    runVhdOk(remote(["create-differencing", url("errors/c.vhd"), url("golden.vhd")]));
+    const exists = runVhd(remote(["create-differencing", url("errors/c.vhd"), url("golden.vhd")]));
+    expectOneLineError(exists, "ERROR_ALREADY_EXISTS", url("errors/c.vhd"));
+    const missing = runVhd(remote(["create-differencing", url("errors/d.vhd"), url("no-such-golden.vhd")]));
+    expectOneLineError(missing, "ERROR_PATH_NOT_FOUND", url("no-such-golden.vhd"));
+    expect(existsSync(join(server!.root, "errors", "d.vhd"))).toBe(false);
+    const offEnd = runVhd(remote(["read", url("errors/c.vhd"), "--offset", "16MiB", "--length", "1", "--force"]));
+    expect(offEnd.stderr).toContain(JSON.stringify(url("errors/c.vhd")));
+  });
+});
+
+describe("vhd's ssh options: --connect-timeout and an encrypted --identity", () => {
+  const passphrase = "correct horse battery staple";
+  /** The test key, encrypted with {@link passphrase} (ssh-keygen -p), in a file of its own. */
+  const encryptedKey = (): string => {
+    const file = join(temp.dir, "id_encrypted");
+    if (!existsSync(file)) {
+      writeFileSync(file, server!.privateKey, { mode: 0o600 });
+      execFileSync("ssh-keygen", ["-q", "-p", "-P", "", "-N", passphrase, "-f", file]);
+    }
+    return file;
+  };
+  const withKey = (key: string, args: string[]): string[] => [...args, "--identity", key, "--host-key", server!.hostKeyFingerprint];
+
+  it("opens an encrypted key with the passphrase in VHD_SSH_KEY_PASSPHRASE", (context) => {
+    if (unavailable !== undefined) return context.skip(unavailable);
+    const run = runVhd(withKey(encryptedKey(), ["inspect", url("golden.vhd"), "--json"]), { env: { VHD_SSH_KEY_PASSPHRASE: passphrase } });
+    expect(run.stderr).toBe("");
+    expect(JSON.parse(run.text)).toMatchObject({ path: url("golden.vhd"), type: "dynamic" });
+  });
+
+  it("a wrong passphrase, or none without a terminal, is ERROR_INVALID_PASSWORD naming the key file, never the passphrase", (context) => {
+    if (unavailable !== undefined) return context.skip(unavailable);
+    const key = encryptedKey();
+    const wrong = runVhd(withKey(key, ["inspect", url("golden.vhd")]), { env: { VHD_SSH_KEY_PASSPHRASE: "wrong horse" } });
+    expectOneLineError(wrong, "ERROR_INVALID_PASSWORD", key);
+    expect(wrong.stderr).not.toContain("wrong horse");
+    const missing = runVhd(withKey(key, ["inspect", url("golden.vhd")]));
+    expectOneLineError(missing, "ERROR_INVALID_PASSWORD", key);
+    expect(missing.stderr).toContain("VHD_SSH_KEY_PASSPHRASE");
+    expect(server!.log()).not.toContain(passphrase);
+  });
+
+  it("asks for the passphrase on a terminal without echoing it", (context) => {
+    if (unavailable !== undefined) return context.skip(unavailable);
+    // A pseudo-terminal driven by Python's pty module: answer the prompt once it shows, then collect everything the
+    // terminal displayed (an echo of the answer would be in it).
+    const driver = [
+      "import os, pty, sys",
+      "pid, fd = pty.fork()",
+      "if pid == 0:",
+      "    os.execv(sys.argv[1], sys.argv[1:])",
+      "seen = b''",
+      "while b'passphrase' not in seen:",
+      "    seen += os.read(fd, 1024)",
+      "os.write(fd, sys.stdin.buffer.read() + b'\\r')",
+      "while True:",
+      "    try:",
+      "        chunk = os.read(fd, 65536)",
+      "    except OSError:",
+      "        break",
+      "    if not chunk:",
+      "        break",
+      "    seen += chunk",
+      "sys.stdout.buffer.write(seen)",
+      "sys.exit(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))",
+    ].join("\n");
+    const args = withKey(encryptedKey(), ["checksum", url("golden.vhd")]);
+    const env = { ...process.env };
+    delete env.VHD_SSH_KEY_PASSPHRASE;
+    const run = spawnSync("python3", ["-c", driver, process.execPath, CLI_MAIN, ...args], { input: passphrase, env, encoding: "utf8", timeout: 60000 });
+    expect(run.status, `${run.stdout}${run.stderr}`).toBe(0);
+    expect(run.stdout).toContain(`Enter passphrase for key '${encryptedKey()}': `);
+    expect(run.stdout).toMatch(/[0-9a-f]{64} {2}ssh:\/\//);
+    expect(run.stdout).not.toContain(passphrase);
+  });
+
+  it("--connect-timeout bounds each dial: a host that never answers is ERROR_TIMEOUT naming the host", async (context) => {
+    if (unavailable !== undefined) return context.skip(unavailable);
+    // Listening, never accepting: the kernel completes the TCP handshake and no SSH banner ever comes.
+    const silent = createServer();
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    silent.on("connection", (socket) => socket.pause());
+    const { port } = silent.address() as AddressInfo;
+    try {
+      const child = startVhd(["inspect", `ssh://${server!.user}@127.0.0.1:${port}/x.vhd`, "--connect-timeout", "0.5", "--no-host-key-checking"]);
+      let stderr = "";
+      child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+      const status = await new Promise<number | null>((resolve) => child.once("close", resolve));
+      expect(status, stderr).toBe(1);
+      expect(stderr).toContain("ERROR_TIMEOUT (0x800705B4)");
+      expect(stderr).toContain(`ssh://${server!.user}@127.0.0.1:${port}`);
+      expect(stderr).toContain("no answer within 0.5 s");
+    } finally {
+      silent.close();
+    }
+  }, 60000);
+
+  it("--connect-timeout that is not a positive number of seconds is E_INVALIDARG", (context) => {
+    if (unavailable !== undefined) return context.skip(unavailable);
+    const run = runVhd(remote(["inspect", url("golden.vhd"), "--connect-timeout", "soon"]));
+    expectOneLineError(run, "E_INVALIDARG");
+    expect(run.stderr).toContain('connectTimeout "soon"');
   });
 });

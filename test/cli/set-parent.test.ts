@@ -3,7 +3,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, renameSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { DiskInfo } from "../../provider/vhd/inspect";
+import type { DiskInfo } from "../../provider/disk/inspect";
 import { pyvhdiReadChain } from "../support/oracles";
 import { expectOneLineError, makeTempDir, runVhd, runVhdOk } from "./cli-process";
 

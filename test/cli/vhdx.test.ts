@@ -8,6 +8,10 @@ import { randomBytes } from "node:crypto";
 import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { localStorage } from "../../provider/storage/local/local-storage";
+import { REGION_GUIDS } from "../../provider/vhdx/format";
+import { writeLogEntry } from "../../provider/vhdx/log-writer";
+import { openVhdx } from "../../provider/vhdx/reader";
 import { HAVE } from "../vhdx/support";
 import { expectOneLineError, makeTempDir, runVhd, runVhdOk } from "./cli-process";
 
@@ -26,6 +30,23 @@ beforeAll(() => {
 });
 
 afterAll(() => temp?.remove());
+
+/**
+ * Leaves a live log in the VHDX at `path`, as a writer that crashed before applying it would: one entry rewriting
+ * the first BAT sector with the bytes it holds, the headers naming it, DataWriteGuid unchanged.
+ */
+async function leaveLiveLog(path: string): Promise<void> {
+  const file = await localStorage.open(path, { writable: true });
+  try {
+    const image = await openVhdx(file);
+    const bat = image.regions.find((region) => region.guid === REGION_GUIDS.bat)?.fileOffset ?? 0;
+    await writeLogEntry(file, { header: image.header, slot: image.headerSlot }, [{ fileOffset: bat, data: await file.read(bat, 4096) }]);
+  } finally {
+    await file.close();
+  }
+}
+
+type VerifyJson = { ok: boolean; checks: { name: string; ok: boolean; detail: string }[] };
 
 function inspect(path: string): Record<string, unknown> {
   return JSON.parse(runVhdOk(["inspect", path, "--json"]).text) as Record<string, unknown>;
@@ -59,6 +80,13 @@ describe("vhd with VHDX", () => {
     const child = inspect(at("child.vhdx"));
     const parentId = inspect(at("golden.vhdx")).uniqueId;
     expect(child).toMatchObject({ format: "vhdx", type: "differencing", parent: { uniqueId: parentId, resolvedPath: at("golden.vhdx") } });
+    // The Virtual Disk ID (Get-VHD's DiskIdentifier): a child shares its parent's (MS-VHDX §2.6.2.5); the human form
+    // shows it beside the unique id (the DataWriteGuid).
+    const virtualDiskId = inspect(at("golden.vhdx")).virtualDiskId;
+    expect(virtualDiskId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    expect(child.virtualDiskId).toBe(virtualDiskId);
+    expect(child.uniqueId).not.toBe(virtualDiskId);
+    expect(runVhdOk(["inspect", at("child.vhdx")]).text).toMatch(new RegExp(`^virtual disk id: +${String(virtualDiskId)}$`, "m"));
     const data = randomBytes(100_000);
     runVhdOk(["write", at("child.vhdx"), "--offset", "1000", "--quiet"], { input: data });
     const expected = Buffer.from(raw);
@@ -77,6 +105,17 @@ describe("vhd with VHDX", () => {
     expect(readdirSync(temp.dir).filter((name) => name.includes("mixed"))).toEqual([]);
   });
 
+  it("set-parent and merge of a VHDX are refused as not supported yet (ERROR_VHD_INVALID_TYPE), nothing changed", () => {
+    const before = { child: readFileSync(at("child.vhdx")), golden: readFileSync(at("golden.vhdx")) };
+    for (const args of [["set-parent", at("child.vhdx"), at("golden.vhdx")], ["merge", at("child.vhdx")]]) {
+      const run = runVhd(args);
+      expectOneLineError(run, "ERROR_VHD_INVALID_TYPE", at("child.vhdx"));
+      expect(run.stderr).toMatch(/not supported yet \(VHD only\)/);
+    }
+    expect(readFileSync(at("child.vhdx")).equals(before.child)).toBe(true);
+    expect(readFileSync(at("golden.vhdx")).equals(before.golden)).toBe(true);
+  });
+
   it("verify reports a damaged header copy as a failed check (the disk still reads from the other copy)", () => {
     runVhdOk(["convert", at("golden.vhdx"), at("damaged.vhdx"), "--quiet"]);
     const bytes = readFileSync(at("damaged.vhdx"));
@@ -88,14 +127,40 @@ describe("vhd with VHDX", () => {
     expect(report.checks.filter((check) => !check.ok).map((check) => check.name)).toEqual([expect.stringMatching(/^header 1/)]);
   });
 
+  it("verify of a child fails while its parent has a live log: a writer would replay it under a new DataWriteGuid", async () => {
+    runVhdOk(["convert", at("golden.vhdx"), at("logged.vhdx"), "--quiet"]);
+    runVhdOk(["create-differencing", at("logged-child.vhdx"), at("logged.vhdx"), "--quiet"]);
+    const clean = JSON.parse(runVhdOk(["verify", at("logged-child.vhdx"), "--json"]).text) as VerifyJson;
+    expect(clean.checks).toContainEqual(expect.objectContaining({ name: "ancestors: no live log", ok: true }));
+    await leaveLiveLog(at("logged.vhdx"));
+    // The chain still opens and reads: the parent's log is replayed in memory, its DataWriteGuid unchanged.
+    expect(runVhdOk(["read", at("logged-child.vhdx"), "--quiet"]).stdout.equals(raw)).toBe(true);
+    const run = runVhd(["verify", at("logged-child.vhdx"), "--json"]);
+    expect(run.status).not.toBe(0);
+    const report = JSON.parse(run.stdout.toString("utf8")) as VerifyJson;
+    expect(report.ok).toBe(false);
+    const failed = report.checks.filter((check) => !check.ok);
+    expect(failed.map((check) => check.name)).toEqual(["ancestors: no live log"]);
+    expect(failed[0]?.detail).toContain(at("logged.vhdx"));
+  });
+
   it("convert VHD -> VHDX -> raw gives back the source's bytes, sparse, and a differencing source is composed", () => {
     runVhdOk(["create", at("start.vhd"), "--from", at("source.raw"), "--quiet"]);
     runVhdOk(["convert", at("start.vhd"), at("converted.vhdx"), "--quiet"]);
-    expect(inspect(at("converted.vhdx"))).toMatchObject({ format: "vhdx", type: "dynamic", virtualSize: 8 * MIB });
+    // The block size `create` gives a dynamic VHDX (Hyper-V's 32 MiB): one block holds the whole 8 MiB.
+    runVhdOk(["create", at("created.vhdx"), "--size", "8MiB", "--quiet"]);
+    const createdBlockSize = inspect(at("created.vhdx")).blockSize;
+    expect(inspect(at("converted.vhdx"))).toMatchObject({ format: "vhdx", type: "dynamic", virtualSize: 8 * MIB, blockSize: createdBlockSize });
+    expect(createdBlockSize).toBe(32 * MIB);
     runVhdOk(["convert", at("converted.vhdx"), at("back.raw"), "--quiet"]);
     expect(readFileSync(at("back.raw")).equals(raw)).toBe(true);
-    // Sparse: only the two 2 MiB blocks holding data were written; the other 4 MiB are holes.
-    expect(statSync(at("back.raw")).blocks * 512).toBeLessThanOrEqual(4 * MIB + 64 * 1024);
+    // Sparse: only the two MiB holding data were written, though the one 32 MiB block holds zeros too; the other
+    // 6 MiB are holes.
+    expect(statSync(at("back.raw")).blocks * 512).toBeLessThanOrEqual(2 * MIB + 64 * 1024);
+    // With 2 MiB blocks, only the two blocks holding data are allocated.
+    runVhdOk(["convert", at("back.raw"), at("small-blocks.vhdx"), "--block-size", "2MiB", "--quiet"]);
+    expect(inspect(at("small-blocks.vhdx"))).toMatchObject({ blockSize: 2 * MIB });
+    expect(statSync(at("small-blocks.vhdx")).size).toBeLessThanOrEqual(statSync(at("created.vhdx")).size + 2 * 2 * MIB);
     runVhdOk(["convert", at("child.vhdx"), at("child.vhd"), "--quiet"]);
     expect(runVhdOk(["read", at("child.vhd"), "--quiet"]).stdout.equals(runVhdOk(["read", at("child.vhdx"), "--quiet"]).stdout)).toBe(true);
   });

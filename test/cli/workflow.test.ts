@@ -2,7 +2,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { closeSync, copyFileSync, cpSync, openSync, readFileSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { DiskInfo } from "../../provider/vhd/inspect";
+import type { DiskInfo } from "../../provider/disk/inspect";
 import type { VerifyReport } from "../../provider/vhd/verify";
 import { pyvhdiReadChain, qemuImgInfo } from "../support/oracles";
 import { makeTempDir, runVhd, runVhdOk } from "./cli-process";

@@ -60,6 +60,9 @@ class ToyImage implements DiskImage {
   get uniqueId(): string {
     return this.disk.uniqueId;
   }
+  get fileId(): string {
+    return this.disk.uniqueId;
+  }
   parentLinkRanges(): { offset: number; length: number }[] {
     return [];
   }
@@ -135,6 +138,9 @@ export const toyDriver: DiskFormatDriver = {
   },
   verify() {
     return Promise.reject(new Error("the toy format has no verifier"));
+  },
+  describe() {
+    throw new Error("the toy format has no inspect record");
   },
   /** The child's id is the parent's with `+` appended: unique enough for a test. */
   async createDifferencing(target, _parent, { parentPath }) {

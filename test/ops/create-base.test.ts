@@ -3,6 +3,7 @@
  * missing raw source, sizes out of the table's range, a cancel in the middle of the copy, an unexpected error during
  * the write), each leaving no file, no temporary file and no folder of ours.
  */
+import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { promises as fsp } from "node:fs";
 import * as path from "node:path";
@@ -54,6 +55,22 @@ describe("createBaseDisk", () => {
     await qemuImgConvertToRaw(target, roundTrip);
     expect((await snapshotFile(roundTrip)).sha256).toBe((await snapshotFile(rawPath)).sha256);
     expect(await fsp.readdir(path.dirname(target))).toEqual(["base.vhd"]);
+  });
+
+  it.each(["vhd", "vhdx"])("rounds a raw image that is not a whole number of sectors up to one (.%s), and says so", async (extension) => {
+    const odd = path.join(temp, "odd.img");
+    const bytes = randomBytes(4 * MIB + 100);
+    await fsp.writeFile(odd, bytes);
+    const target = path.join(temp, `odd.${extension}`);
+    const info = await createBaseDisk({ path: target, fromRaw: odd });
+    expect(info.virtualSize).toBe(4 * MIB + 512);
+    expect(info.notes).toContainEqual(expect.stringMatching(/4194404 bytes are not a whole number of 512-byte sectors: the disk is rounded up to 4194816 bytes/));
+    const roundTrip = path.join(temp, "odd-round-trip.raw");
+    execFileSync("qemu-img", ["convert", "-f", extension === "vhd" ? "vpc" : "vhdx", "-O", "raw", target, roundTrip]);
+    expect((await fsp.readFile(roundTrip)).equals(Buffer.concat([bytes, Buffer.alloc(412)]))).toBe(true);
+    // A size given explicitly is the caller's: no note.
+    const sized = await createBaseDisk({ path: path.join(temp, `sized.${extension}`), fromRaw: odd, size: 8 * MIB });
+    expect(sized.notes).toEqual([]);
   });
 
   it("refuses a missing raw source: ERROR_PATH_NOT_FOUND, parameter fromRaw", async () => {

@@ -12,7 +12,7 @@ import { createDifferencingDisk } from "../../provider/ops/create-differencing";
 import { localStorage } from "../../provider/storage/local/local-storage";
 import { MemoryStorage } from "../../provider/storage/memory/memory-storage";
 import type { OpenOptions, Storage } from "../../provider/storage/port";
-import { inspectDisk } from "../../provider/vhd/inspect";
+import { inspectDisk } from "../../provider/disk/inspect";
 import { FIXTURES, makeTemp, qemuDynamicDisk, removeTemp } from "../inputs/fixtures";
 
 let temp: string;

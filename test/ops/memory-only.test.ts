@@ -15,7 +15,7 @@ import { deleteDisk } from "../../provider/ops/delete-disk";
 import { mergeDisk } from "../../provider/ops/merge-disk";
 import { setParent } from "../../provider/ops/set-parent";
 import { MemoryStorage } from "../../provider/storage/memory/memory-storage";
-import { inspectDisk } from "../../provider/vhd/inspect";
+import { inspectDisk } from "../../provider/disk/inspect";
 import { verifyDisk } from "../../provider/vhd/verify";
 import { writeAt } from "../../provider/vhd/writer/block-writer";
 import { makeTemp, removeTemp } from "../inputs/fixtures";

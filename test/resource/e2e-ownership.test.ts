@@ -7,7 +7,7 @@ import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDifferencingDisk } from "../../provider/ops/create-differencing";
-import { inspectDisk } from "../../provider/vhd/inspect";
+import { inspectDisk } from "../../provider/disk/inspect";
 import { DiskStack, type DiskSpec } from "./e2e-support";
 
 let disks: DiskStack;

@@ -6,7 +6,7 @@
  */
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type DiskSpec, DiskStack, jsonSteps, makeGoldenImage, plannedSteps, sha256Of, vhdWrite } from "./e2e-support";
+import { type DiskSpec, DiskStack, type JsonStep, jsonSteps, makeGoldenImage, plannedSteps, sha256Of, vhdWrite } from "./e2e-support";
 
 let disks: DiskStack;
 let before: string;
@@ -69,19 +69,33 @@ describe("the reasons of a golden-image change", () => {
     }
   });
 
-  it("preview --json names the fact for the disks replaced for their own reason, parentPath for their dependents", async () => {
+  it("preview --json names each replaced disk's own reason, down the chain golden <- a1 <- b1 <- c1, children deleted first", async () => {
     const preview = await disks.stack.preview(["--json", "--show-replacement-steps"]);
     expect(preview.code, preview.output).toBe(0);
     const steps = jsonSteps(preview.stdout);
-    const reasons = (name: string, op: string): unknown => steps.get(name)?.find((step) => step.op === op)?.replaceReasons;
     for (const name of CHILDREN) {
       const step = steps.get(name)?.find((candidate) => candidate.op === "replace");
       expect(step, name).toMatchObject({ replaceReasons: ["parentChecksum"], diffReasons: ["parentChecksum"] });
       expect(Object.keys(step?.detailedDiff ?? {}), name).toEqual(["parentChecksum"]);
     }
-    // The engine recreates a dependent of a delete-before-replace without asking its provider again: its logical
-    // step has no keys, its create-replacement step has the keys of the dependent's diff.
-    for (const name of DESCENDANTS) expect(reasons(name, "create-replacement"), name).toEqual(["parentPath"]);
+    // The engine deletes a dependent of a delete-before-replace early and recreates it without asking its provider
+    // again: its logical replace step has no keys, its create-replacement step the keys of the provider's diff asked
+    // with the dependent's parentPath unknown. That diff looks at the parent still recorded, so each disk says its
+    // own reason: a disk above its parent changed (ancestors), besides its parent being replaced (the engine's order
+    // of the two varies between runs).
+    for (const name of DESCENDANTS) {
+      const step = steps.get(name)?.find((candidate) => candidate.op === "create-replacement");
+      expect([...(step?.replaceReasons ?? [])].sort(), name).toEqual(["ancestors", "parentPath"]);
+    }
+    for (const name of [...CHILDREN, ...DESCENDANTS]) {
+      expect(steps.get(name)?.some((step) => (step.replaceReasons ?? []).length > 0), name).toBe(true);
+    }
     for (const name of ["d1", "d2", "d3", "d4"]) expect(steps.has(name)).toBe(false);
+    // The order of the deletes is still the cascade's: each disk before its parent.
+    const order = JSON.parse(preview.stdout) as { steps: JsonStep[] };
+    const deleted = order.steps.filter((step) => step.op === "delete-replaced").map((step) => /::(\w+)$/.exec(step.urn)?.[1]);
+    for (const [child, parent] of [["c1", "b1"], ["b1", "a1"], ["b2", "a1"]]) {
+      expect(deleted.indexOf(child), `${child} before ${parent}: ${deleted.join(" ")}`).toBeLessThan(deleted.indexOf(parent));
+    }
   });
 });

@@ -14,7 +14,7 @@ import { recordCreatedFolders } from "../../provider/ops/created-folders";
 import { discardNewDisk } from "../../provider/ops/delete-disk";
 import { localStorage } from "../../provider/storage/local/local-storage";
 import { CHECKSUM_CACHE_ENV } from "../../provider/sha256/checksum-cache";
-import { HASH_STATS_ENV, totalBytesHashed } from "../../provider/sha256/hash-stats";
+import { HASH_STATS_ENV, readStatsLines, totalBytesHashed } from "../../provider/sha256/hash-stats";
 import type { RawInputs } from "../../provider/resource/settings";
 import * as provider from "../../provider/resource/provider";
 import { type DiskInputs, type DiskState, UNKNOWN } from "../../provider/resource/state";
@@ -158,6 +158,23 @@ describe("check", () => {
     );
     expect(bytesHashed()).toBe(statSync(golden).size);
   });
+
+  it("times each hook and each checksum into the statistics record when it is on (the benchmark's breakdown)", async () => {
+    const { inputs, state } = await created({ imagePath: join(dir, "timed.vhd"), parentPath: golden });
+    await provider.diff(state.imagePath, state, inputs);
+    const lines = readStatsLines(statsFile);
+    const hooks = lines.filter((line) => line.event === "hook");
+    expect(hooks.map((line) => line.hook)).toEqual(["check", "create", "diff"]);
+    for (const line of hooks) {
+      expect(line.pid).toBe(process.pid);
+      expect(line.ms).toBeGreaterThanOrEqual(0);
+      expect(line.uptimeMs).toBeGreaterThan(0);
+    }
+    const hashes = lines.filter((line) => line.event === "sha256");
+    expect(hashes).toEqual([expect.objectContaining({ path: golden, bytes: statSync(golden).size, ms: expect.any(Number) })]);
+    // The hash ran inside the check that needed it.
+    expect(Number(hashes[0]?.ms)).toBeLessThanOrEqual(Number(hooks[0]?.ms));
+  });
 });
 
 describe("diff against real parent changes", () => {
@@ -184,6 +201,27 @@ describe("diff against real parent changes", () => {
     const news = await rechecked(inputs);
     expect(news.ancestors?.[golden]?.checksum).toBe(sha256(golden));
     expect(await provider.diff(b.imagePath, b, news)).toEqual({ changes: undefined, replaces: ["ancestors"], deleteBeforeReplace: true });
+  });
+
+  it("names a dependent's own reason when asked with its parentPath unknown (the engine's delete-before-replace cascade)", async () => {
+    const { state: a } = await created({ imagePath: join(dir, "a.vhd"), parentPath: golden });
+    const { inputs: b, state: bState } = await created({ imagePath: "b.vhd", parentPath: a.imagePath });
+    const { inputs: c, state: cState } = await created({ imagePath: "c.vhd", parentPath: bState.imagePath });
+    // What the engine sends: the old inputs, with every input that depends on a replaced resource unknown.
+    const cascade = (inputs: DiskInputs): DiskInputs => ({ ...inputs, parentPath: UNKNOWN });
+    // Nothing changed above: the parent's replace is the reason (a moved parent, a changed setting).
+    expect((await provider.diff(bState.imagePath, bState, cascade(b))).replaces).toEqual(["parentPath"]);
+    changeGoldenKeepingSizeAndMtime();
+    for (const [state, inputs] of [[bState, b], [cState, c]] as const) {
+      expect(await provider.diff(state.imagePath, state, cascade(inputs))).toEqual({
+        changes: undefined,
+        replaces: ["parentPath", "ancestors"],
+        deleteBeforeReplace: true,
+      });
+    }
+    // A parent gone from its recorded path: the rule that says so.
+    rmSync(bState.imagePath);
+    expect((await provider.diff(cState.imagePath, cState, cascade(c))).replaces).toEqual(["parentPath"]);
   });
 
   it("replaces when the parent is another disk at the same path (unique id and size differ)", async () => {

@@ -29,7 +29,7 @@ export interface TestSshd {
   root: string;
   /** The temporary folder holding keys, config and root. */
   dir: string;
-  /** sshd's log so far (`-e`, LogLevel VERBOSE). */
+  /** sshd's log so far (`-E` file, LogLevel VERBOSE). */
   log(): string;
   /** How many sessions authenticated so far, from the log. */
   acceptedLogins(): number;
@@ -142,12 +142,11 @@ export async function startSshd(options: SshdOptions = {}): Promise<TestSshd> {
     ...(options.extraConfig ?? []),
   ];
   writeFileSync(join(dir, "sshd_config"), `${config.join("\n")}\n`);
-  let log = "";
-  const child = spawn(SSHD, ["-D", "-e", "-f", join(dir, "sshd_config")], { stdio: ["ignore", "ignore", "pipe"] });
-  child.stderr?.on("data", (chunk: Buffer) => {
-    log += chunk.toString();
-  });
-  await waitForPort(port, child, () => log);
+  // A log file, not a pipe: a test blocked in spawnSync reads no pipe, and sshd would stall once its buffer filled.
+  const logFile = join(dir, "sshd.log");
+  const log = (): string => (existsSync(logFile) ? readFileSync(logFile, "utf8") : "");
+  const child = spawn(SSHD, ["-D", "-E", logFile, "-f", join(dir, "sshd_config")], { stdio: "ignore" });
+  await waitForPort(port, child, log);
   const hostKey = readFileSync(join(dir, "hostkey.pub"), "utf8").trim();
   const [keyType, keyData] = hostKey.split(" ");
   const knownHostsPath = join(dir, "known_hosts");
@@ -186,8 +185,8 @@ export async function startSshd(options: SshdOptions = {}): Promise<TestSshd> {
     knownHostsPath,
     root,
     dir,
-    log: () => log,
-    acceptedLogins: () => (log.match(/Accepted publickey for/g) ?? []).length,
+    log,
+    acceptedLogins: () => (log().match(/Accepted publickey for/g) ?? []).length,
     killSessions,
     stop: async () => {
       killSessions();

@@ -19,6 +19,7 @@ import {
 import { openVhdx, type VhdxImage } from "../../provider/vhdx/reader";
 import { writeVhdxBase } from "../../provider/vhdx/writer";
 import { MemoryFile } from "../../provider/storage/memory/memory-file";
+import { rawContent } from "../../provider/disk/content";
 
 const SIZE = 16 * MIB;
 let pristine: Uint8Array;
@@ -26,7 +27,7 @@ let pristine: Uint8Array;
 beforeAll(async () => {
   const file = new MemoryFile("base.vhdx", new Uint8Array(0));
   const raw = new MemoryFile("base.raw", new Uint8Array(SIZE).fill(0x5a));
-  await writeVhdxBase(file, { kind: "dynamic", virtualSize: SIZE, blockSize: MIB, fromRaw: raw });
+  await writeVhdxBase(file, { kind: "dynamic", virtualSize: SIZE, blockSize: MIB, content: rawContent(raw) });
   pristine = Uint8Array.from(file.bytes);
 });
 

@@ -9,6 +9,7 @@ import { resolve } from "node:path";
 import { promisify } from "node:util";
 import { gunzipSync } from "node:zlib";
 import { localStorage } from "../../provider/storage/local/local-storage";
+import type { RandomAccessFile } from "../../provider/storage/random-access-file";
 import { openVhdx, type ParentReader, type VhdxImage } from "../../provider/vhdx/reader";
 import { SYSTEM_PYTHON } from "../support/oracles";
 
@@ -101,4 +102,16 @@ export async function pyvhdiRanges(path: string, ranges: readonly ByteRange[]): 
   const args = [resolve(__dirname, "pyvhdi-ranges.py"), path, ...ranges.map(({ offset, length }) => `${offset}:${length}`)];
   const { stdout } = await run(SYSTEM_PYTHON, args, { maxBuffer: 1024 * 1024 });
   return stdout.trim();
+}
+
+/** Creates an empty file at `path`, opens it writable and lets `fill` write a disk into it. */
+export async function fillNewFile(path: string, fill: (file: RandomAccessFile) => Promise<void>): Promise<string> {
+  await writeFile(path, "");
+  const file = await localStorage.open(path, { writable: true });
+  try {
+    await fill(file);
+  } finally {
+    await file.close();
+  }
+  return path;
 }

@@ -24,7 +24,8 @@ import {
 } from "../../provider/vhdx/writer";
 import { pyvhdiReadChain, vhdiinfo } from "../support/oracles";
 import { useTempDir } from "../vhd/reader/temp-dir";
-import { HAVE, openVhdxPath, parentReader, run } from "./support";
+import { fillNewFile, HAVE, openVhdxPath, parentReader, run } from "./support";
+import { rawContent } from "../../provider/disk/content";
 
 const temp = useTempDir("vhdx-writer");
 
@@ -35,16 +36,8 @@ function rawImage(size: number): Uint8Array {
   return raw;
 }
 
-async function create(name: string, fill: (file: RandomAccessFile) => Promise<void>): Promise<string> {
-  const path = join(temp.path(), name);
-  await writeFile(path, "");
-  const file = await localStorage.open(path, { writable: true });
-  try {
-    await fill(file);
-  } finally {
-    await file.close();
-  }
-  return path;
+function create(name: string, fill: (file: RandomAccessFile) => Promise<void>): Promise<string> {
+  return fillNewFile(join(temp.path(), name), fill);
 }
 
 async function createBase(name: string, options: VhdxBaseOptions, raw?: Uint8Array): Promise<string> {
@@ -53,7 +46,7 @@ async function createBase(name: string, options: VhdxBaseOptions, raw?: Uint8Arr
   return create(name, async (file) => {
     const fromRaw = rawPath === undefined ? undefined : await localStorage.open(rawPath);
     try {
-      await writeVhdxBase(file, { ...options, fromRaw });
+      await writeVhdxBase(file, { ...options, ...(fromRaw && { content: rawContent(fromRaw) }) });
     } finally {
       await fromRaw?.close();
     }

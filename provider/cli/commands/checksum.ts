@@ -9,13 +9,14 @@ export function registerChecksum(program: Command): void {
     .description("SHA-256 of a file, as sha256sum prints it (the checksum the provider records for a parent)")
     .argument("<path>", "the file")
     .action((path: string, options: CommonOptions) =>
-      runCommand(options, async ({ json, signal, progress, locateOne }) => {
-        const { storage, path: hostPath } = await locateOne(path, "path", options);
+      runCommand(options, async ({ json, signal, progress, locateOne, named }) => {
+        const { storage, path: hostPath } = await locateOne(path, "path");
         const bar = progress("sha256");
         const { sha256, bytes } = await sha256File(hostPath, { signal, onProgress: bar.update, parameter: "path", storage });
         bar.stop();
-        if (json) printJson({ path, sha256, bytes });
-        else process.stdout.write(`${sha256}  ${path}\n`);
+        const sum = named({ path: hostPath, sha256, bytes });
+        if (json) printJson(sum);
+        else process.stdout.write(`${sha256}  ${sum.path}\n`);
       }),
     );
 }

@@ -2,7 +2,6 @@ import { resolve } from "node:path";
 import { Option, type Command } from "commander";
 import type { BaseDiskType } from "../../inputs/validate";
 import { convertDisk, type ConvertFormat } from "../../ops/convert-disk";
-import { localStorage } from "../../storage/local/local-storage";
 import { runCommand, withCommonOptions, type CommonOptions } from "../command-runner";
 import { printFields, printJson } from "../output";
 import { formatByteCount, parseSize } from "../sizes";
@@ -24,22 +23,23 @@ export function registerConvert(program: Command): void {
     .argument("<dst>", "the new file: .vhd, .vhdx, or anything else for raw")
     .addOption(new Option("--format <format>", "the target format (default: by the dst extension)").choices(["vhd", "vhdx", "raw"]))
     .addOption(new Option("--type <type>", "a VHD or VHDX target's type").choices(["dynamic", "fixed"]).default("dynamic"))
-    .option("--block-size <bytes>", "a VHD or VHDX target's block size (default 2MiB)")
+    .option("--block-size <bytes>", "a VHD or VHDX target's block size (default as create: VHD 2MiB; VHDX 32MiB dynamic, 2MiB fixed)")
     .action((src: string, dst: string, options: ConvertOptions) =>
-      runCommand(options, async ({ json, signal, progress }) => {
+      runCommand(options, async ({ json, signal, progress, locate, named }) => {
         const target = { path: dst, parameter: "target" };
         const blockSize = options.blockSize === undefined ? undefined : parseSize(options.blockSize, "blockSize", { file: target });
+        const { storage, paths: [hostSrc = src, hostDst = dst] } = await locate([{ path: src, parameter: "source" }, target]);
         const bar = progress("convert");
-        const result = await convertDisk({
-          source: resolve(src),
-          target: resolve(dst),
+        const result = named(await convertDisk({
+          source: resolve(hostSrc),
+          target: resolve(hostDst),
           ...(options.format === undefined ? {} : { format: options.format }),
           type: options.type,
           ...(blockSize === undefined ? {} : { blockSize }),
-          storage: localStorage,
+          storage,
           signal,
           onProgress: bar.update,
-        });
+        }));
         bar.stop();
         if (json) printJson(result);
         else {

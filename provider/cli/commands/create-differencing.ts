@@ -12,13 +12,13 @@ import { createSettings, withCreateOptions, type CreateFlags } from "../create-o
 export function registerCreateDifferencing(program: Command): void {
   withCreateOptions(withCommonOptions(program.command("create-differencing")))
     .description(
-      "create a differencing disk off a parent; at least one path absolute, a relative one is relative to the other",
+      "create a differencing disk off a VHD or VHDX parent (the same format: .vhdx for a VHDX); at least one path absolute, a relative one is relative to the other",
     )
     .argument("<imagePath>", "the new disk (its folder is created when missing)")
     .argument("<parentPath>", "the parent disk (fixed, dynamic or differencing)")
     .action((imagePath: string, parentPath: string, options: CommonOptions & CreateFlags) =>
-      runCommand(options, async ({ json, signal, progress, locate }) => {
-        const located = await locate([{ path: imagePath, parameter: "imagePath" }, { path: parentPath, parameter: "parentPath" }], options);
+      runCommand(options, async ({ json, signal, progress, locate, named }) => {
+        const located = await locate([{ path: imagePath, parameter: "imagePath" }, { path: parentPath, parameter: "parentPath" }]);
         const [hostImagePath = imagePath, hostParentPath = parentPath] = located.paths;
         const bar = progress("create");
         const info = await createDifferencingDisk({
@@ -30,7 +30,7 @@ export function registerCreateDifferencing(program: Command): void {
           onProgress: bar.update,
         });
         bar.stop();
-        printDisk(info, json);
+        printDisk(named(info), json);
       }),
     );
 }

@@ -21,7 +21,7 @@ interface CreateBaseOptions extends CommonOptions, CreateFlags {
  */
 export function registerCreate(program: Command): void {
   withCreateOptions(withCommonOptions(program.command("create")))
-    .description("create a base disk (dynamic or fixed), empty or from a raw image")
+    .description("create a base disk (dynamic or fixed), empty or from a raw image; .vhdx makes a VHDX, any other name a VHD")
     .argument("<path>", "the new disk (its folder is created when missing)")
     .option("--size <bytes>", "virtual size: bytes or K/M/G/T, binary (10GiB); default: the --from image's size")
     .addOption(new Option("--type <type>", "disk type").choices(["dynamic", "fixed"]).default("dynamic"))
@@ -32,11 +32,11 @@ export function registerCreate(program: Command): void {
         .default("unformatted"),
     )
     .action((path: string, options: CreateBaseOptions) =>
-      runCommand(options, async ({ json, signal, progress, locate }) => {
+      runCommand(options, async ({ json, signal, progress, locate, named }) => {
         const file = { path, parameter: "path" };
         const size = options.size === undefined ? undefined : parseSize(options.size, "size", { file });
         const from = options.from === undefined ? [] : [{ path: options.from, parameter: "fromRaw" }];
-        const { storage, paths: [hostPath = path, hostFrom] } = await locate([{ path, parameter: "path" }, ...from], options);
+        const { storage, paths: [hostPath = path, hostFrom] } = await locate([{ path, parameter: "path" }, ...from]);
         const bar = progress(options.from === undefined ? "create" : "import");
         const info = await createBaseDisk({
           storage,
@@ -50,7 +50,7 @@ export function registerCreate(program: Command): void {
           onProgress: bar.update,
         });
         bar.stop();
-        printDisk(info, json);
+        printDisk(named(info), json);
       }),
     );
 }

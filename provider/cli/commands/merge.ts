@@ -23,14 +23,14 @@ export function registerMerge(program: Command): void {
     .option("--into <ancestor>", "the ancestor to merge into (default: the parent); the disks between are merged too")
     .option("--relink <disk...>", "disks that use the child as their parent: point them at the ancestor afterwards")
     .action((child: string, options: MergeOptions) =>
-      runCommand(options, async ({ json, signal, progress, locate }) => {
+      runCommand(options, async ({ json, signal, progress, locate, named }) => {
         const into = options.into === undefined ? [] : [{ path: options.into, parameter: "destinationPath" }];
         const relink = (options.relink ?? []).map((path) => ({ path, parameter: "relink" }));
-        const located = await locate([{ path: child, parameter: "imagePath" }, ...into, ...relink], options);
+        const located = await locate([{ path: child, parameter: "imagePath" }, ...into, ...relink]);
         const [hostChild = child, ...rest] = located.paths;
         const hostInto = options.into === undefined ? undefined : rest.shift();
         const bar = progress("merge");
-        const result = await mergeDisk({
+        const result = named(await mergeDisk({
           storage: located.storage,
           imagePath: hostChild,
           ...(hostInto === undefined ? {} : { destinationPath: hostInto }),
@@ -38,7 +38,7 @@ export function registerMerge(program: Command): void {
           pathRules: pathRulesFrom(options),
           signal,
           onProgress: bar.update,
-        });
+        }));
         bar.stop();
         if (json) printJson(result);
         else {

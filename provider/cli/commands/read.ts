@@ -19,7 +19,7 @@ interface ReadOptions extends CommonOptions {
 export function registerRead(program: Command): void {
   withCommonOptions(program.command("read"))
     .description("write the virtual disk's bytes, composed through its chain, to stdout (e.g. > out.raw)")
-    .argument("<path>", "the VHD file")
+    .argument("<path>", "the VHD or VHDX file")
     .option("--offset <bytes>", "first virtual byte to read (512, 1MiB, ...)", "0")
     .option("--length <bytes>", "how many bytes (default: to the end of the disk)")
     .option("-f, --force", "write binary even when stdout is a terminal")
@@ -30,7 +30,7 @@ export function registerRead(program: Command): void {
         const requestedLength =
           options.length === undefined ? undefined : parseSize(options.length, "length", { allowZero: true, file });
         const sink = openBinaryStdout(options.force === true);
-        const { storage, path: hostPath } = await locateOne(path, "path", options);
+        const { storage, path: hostPath } = await locateOne(path, "path");
         const chain = await openChain(hostPath, { parameter: "path", storage });
         const stdoutFile = await openStdoutAsEmptyFile();
         const bar = progress("read");
@@ -44,7 +44,7 @@ export function registerRead(program: Command): void {
             // A pipe: every byte in order; the next chunk is read while this one is written out.
             for await (const chunk of chain.chunks({ offset, length })) {
               if (!(await sink.write(chunk.bytes))) break;
-              throwIfCancelled(signal, { parameter: "path", path });
+              throwIfCancelled(signal, { parameter: "path", path: hostPath });
               report(chunk.offset - offset + chunk.bytes.length);
             }
           }

@@ -25,19 +25,19 @@ export function registerSetParent(program: Command): void {
     .argument("<newParentPath>", "where its parent is now (relative: to the child's folder)")
     .option("--ignore-id-mismatch", "accept a parent whose unique id differs (Set-VHD -IgnoreIdMismatch): data may be lost")
     .action((child: string, newParentPath: string, options: SetParentOptions) =>
-      runCommand(options, async ({ json, signal, locate }) => {
+      runCommand(options, async ({ json, signal, locate, named }) => {
         const ignoreIdMismatch = options.ignoreIdMismatch === true;
         if (ignoreIdMismatch && !json) process.stderr.write(`vhd: warning: ${IGNORE_ID_MISMATCH_WARNING}\n`);
-        const located = await locate([{ path: child, parameter: "imagePath" }, { path: newParentPath, parameter: "parentPath" }], options);
+        const located = await locate([{ path: child, parameter: "imagePath" }, { path: newParentPath, parameter: "parentPath" }]);
         const [hostChild = child, hostParent = newParentPath] = located.paths;
-        const result = await setParent({
+        const result = named(await setParent({
           storage: located.storage,
           imagePath: hostChild,
           parentPath: hostParent,
           ignoreIdMismatch,
           pathRules: pathRulesFrom(options),
           signal,
-        });
+        }));
         const { disk, previous } = result;
         const warnings = ignoreIdMismatch ? [IGNORE_ID_MISMATCH_WARNING] : [];
         if (json) {

@@ -12,12 +12,12 @@ import { printJson } from "../output";
  */
 export function registerVerify(program: Command): void {
   withCommonOptions(program.command("verify"))
-    .description("check a VHD's checksums, layout and whole chain; exit 0 only when every check holds")
-    .argument("<path>", "the VHD file")
+    .description("check a VHD's or VHDX's checksums, layout and whole chain; exit 0 only when every check holds")
+    .argument("<path>", "the VHD or VHDX file")
     .action((path: string, options: CommonOptions) =>
-      runCommand(options, async ({ json, signal, locateOne }) => {
-        const { storage, path: hostPath } = await locateOne(path, "path", options);
-        const report = await unlessCancelled(verifyAnyDisk(hostPath, { storage }), signal);
+      runCommand(options, async ({ json, signal, locateOne, named }) => {
+        const { storage, path: hostPath } = await locateOne(path, "path");
+        const report = named(await unlessCancelled(verifyAnyDisk(hostPath, { storage }), signal));
         if (json) {
           printJson(report);
         } else {

@@ -40,16 +40,16 @@ export function registerWrite(program: Command): void {
     .argument("<path>", "the VHD or VHDX file to write into")
     .requiredOption("--offset <bytes>", "virtual byte offset to write at (0, 512, 1MiB, ...)")
     .action((path: string, options: WriteOptions) =>
-      runCommand(options, async ({ json, signal, locateOne }) => {
+      runCommand(options, async ({ json, signal, locateOne, named }) => {
         const offset = parseSize(options.offset, "offset", { allowZero: true, file: { path, parameter: "path" } });
-        const { storage, path: hostPath } = await locateOne(path, "path", options);
+        const { storage, path: hostPath } = await locateOne(path, "path");
         let bytesWritten = 0;
         let blocksAllocated = 0;
         let fileSize: number | undefined;
         for await (const piece of stdinChunks(WRITE_PIECE_SIZE, signal)) {
-          throwIfCancelled(signal, { parameter: "path", path });
+          throwIfCancelled(signal, { parameter: "path", path: hostPath });
           const result = await writeDisk(hostPath, offset + bytesWritten, piece, { signal, storage }).catch((error: unknown) => {
-            throw bytesWritten > 0 ? inputPastTheEnd(error, path, offset, bytesWritten, piece.length) : error;
+            throw bytesWritten > 0 ? inputPastTheEnd(error, hostPath, offset, bytesWritten, piece.length) : error;
           });
           bytesWritten += result.bytesWritten;
           blocksAllocated += result.blocksAllocated;
@@ -57,11 +57,11 @@ export function registerWrite(program: Command): void {
         }
         // Empty input still checks the disk and the offset, so a typo in the path is not a silent success.
         if (fileSize === undefined) ({ fileSize } = await writeDisk(hostPath, offset, new Uint8Array(0), { signal, storage }));
-        const summary = { path, offset, bytesWritten, blocksAllocated, fileSize };
+        const summary = named({ path: hostPath, offset, bytesWritten, blocksAllocated, fileSize });
         if (json) printJson(summary);
         else {
           printFields([
-            ["image", path],
+            ["image", summary.path],
             ["offset", formatByteCount(offset)],
             ["bytes written", formatByteCount(bytesWritten)],
             ["blocks allocated", blocksAllocated],

@@ -55,6 +55,7 @@ async function mapped<T>(call: Promise<T>, target: string, parameter: ErrorParam
 export const localStorage: Storage = {
   host: undefined,
   pathFlavour: process.platform === "win32" ? "win32" : "posix",
+  describe: (target) => target,
   open: (target: string, options: OpenOptions = {}) => NodeFile.open(target, options),
   createExclusive: (target: string, options: CreateOptions = {}) => NodeFile.createExclusive(target, options),
   publishNoClobber: (temporaryPath, targetPath, parameter) => publishNoClobber(localNames, temporaryPath, targetPath, parameter),

@@ -17,7 +17,7 @@ import { MemoryFile, newInode, nextTimeNs, type MemoryFileEvents, type MemoryIno
 type Entry = { kind: "file"; inode: MemoryInode } | { kind: "folder"; mode: number } | { kind: "symlink"; target: string };
 
 /** The storage calls a hook sees, by name. */
-export type MemoryOperation = Exclude<keyof Storage, "host" | "pathFlavour">;
+export type MemoryOperation = Exclude<keyof Storage, "host" | "pathFlavour" | "describe">;
 
 /** A write fault: the errno it fails with, after applying `tornBytes` of the write (default 0). */
 export interface WriteFault {
@@ -47,6 +47,11 @@ function errno(code: string, call: string, target: string): Error {
 /** A storage in memory. Every path is absolute POSIX; `/` exists from the start. */
 export class MemoryStorage implements Storage {
   readonly pathFlavour = "posix" as const;
+
+  /** Paths in memory are named as they are. */
+  describe(target: string): string {
+    return target;
+  }
   private readonly entries = new Map<string, Entry>([["/", { kind: "folder", mode: 0o755 }]]);
   private readonly hardLinks: boolean;
   private readonly freeBytes: number;

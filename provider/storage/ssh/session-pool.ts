@@ -12,7 +12,7 @@
 import { createHash } from "node:crypto";
 import { connect as connectTcp, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
-import { Client, type ClientChannel, type SFTPWrapper } from "ssh2";
+import type { Client, ClientChannel, SFTPWrapper } from "ssh2";
 import { VhdError } from "../../errors";
 import { CONNECTION_DEFAULTS, SECRET_CONNECTION_FIELDS, type ConnectionArgs, type ProxyConnectionArgs } from "./connection-args";
 import { hostKeyPolicy, sha256Fingerprint, verifyHostKey } from "./host-key";
@@ -398,7 +398,10 @@ async function openTransport(host: string, port: number, via: SshSession | undef
 async function dialOnce(args: ConnectionArgs, policy: ReturnType<typeof hostKeyPolicy>, via: SshSession | undefined): Promise<SshSession> {
   const { user, host, port, hostLabel } = connectionTarget(args);
   const perDialMs = (args.perDialTimeout ?? CONNECTION_DEFAULTS.perDialTimeout) * 1000;
-  const client = new Client();
+  // Loaded on the first dial, not with this module: ssh2 and its crypto are about 30 modules that a run on local
+  // disks never uses, and the provider plugin and every `vhd` command load this module.
+  const { Client: SshClient } = require("ssh2") as typeof import("ssh2");
+  const client: Client = new SshClient();
   // ssh2 may emit more than one 'error' (a destroyed socket after a failed handshake); callers learn of failures
   // through the ready promise below or SshSession's close, and an 'error' event without a listener would crash.
   client.on("error", () => undefined);

@@ -48,8 +48,8 @@ import {
 import { connectionTarget, getSession, type ExecResult, type SshSession } from "./session-pool";
 import { SftpFile, volumeFailureCause } from "./sftp-file";
 import { SFTP_STATUS, isConnectionLoss, vhdErrorFromSsh, type SshErrorContext } from "./ssh-errors";
-import { formatSshUrl } from "./ssh-url";
-import { sftpToWindowsPath, windowsToSftpPath } from "./windows-paths";
+import { formatSshUrl, isSshUrl } from "./ssh-url";
+import { isWindowsDrivePath, sftpToWindowsPath, windowsToSftpPath } from "./windows-paths";
 
 /** SSH_FXF_* open flags (draft-ietf-secsh-filexfer-02 §6.3). */
 const FXF = { READ: 0x01, WRITE: 0x02, CREAT: 0x08, EXCL: 0x20 } as const;
@@ -126,6 +126,13 @@ export class SshStorage implements Storage {
       });
     }
     return path;
+  }
+
+  /** An absolute path of the host as `ssh://user@host:port/abs/path`; anything else unchanged (the port's contract). */
+  describe(path: string): string {
+    if (isSshUrl(path)) return path;
+    const absolute = this.pathFlavour === "win32" ? isWindowsDrivePath(path) : path.startsWith("/");
+    return absolute ? this.url(this.sftpPath(path)) : path;
   }
 
   /** `ssh://user@host:port/abs/path`: the file's name in identities and errors. */

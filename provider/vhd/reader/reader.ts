@@ -149,6 +149,11 @@ export class VhdImage implements DiskImage {
     return formatUniqueId(this.footer.uniqueId);
   }
 
+  /** The footer's unique id: a VHD's linkage id never changes on a data write, so it is the file's identity too. */
+  get fileId(): string {
+    return this.uniqueId;
+  }
+
   /**
    * A differencing disk's parent: the candidates its locators and parent name give (parent-locator.ts), the
    * parent's unique id it records and its parent time stamp (0, "not recorded", as Hyper-V writes it: §2.3).

@@ -1,11 +1,11 @@
 /**
- * Writing VHD files: a new differencing disk off any parent, a new base disk (fixed or dynamic, empty or from a raw
- * image), and bytes written into an existing disk (see block-writer.ts). New disks are written into an open
+ * Writing VHD files: a new differencing disk off any parent, a new base disk (fixed or dynamic, empty or with a
+ * content: a raw image, another disk), and bytes written into an existing disk (see block-writer.ts). New disks are written into an open
  * (temporary) file: `storage/atomic-create.ts` gives them their name once complete.
  */
 import { VhdError } from "../../errors";
-import { localStorage } from "../../storage/local/local-storage";
-import type { RandomAccessFile, Storage } from "../../storage/port";
+import type { DiskContent } from "../../disk/content";
+import type { RandomAccessFile } from "../../storage/port";
 import { throwIfCancelled } from "../../support/cancellation";
 import type { ProgressCallback } from "../../support/progress";
 import { encodeEmptyDynamicFile, writePieces } from "./empty-dynamic-file";
@@ -13,7 +13,7 @@ import { DiskType, FOOTER_SIZE, chsFromSize, encodeFooter, type DynamicHeader, t
 import { newFooter } from "./new-footer";
 import type { VhdParentFacts } from "./parent-footer";
 import { parentLinkFor } from "./parent-link";
-import { copyRawIntoDynamic, copyRawIntoFixed } from "./raw-import";
+import { copyContentIntoDynamic, copyContentIntoFixed } from "./content-import";
 import { checkBlockSize, checkVirtualSize } from "./size-rules";
 
 /** What a new disk file holds. */
@@ -77,13 +77,11 @@ export interface BaseDiskOptions {
   size: number;
   /** `dynamic` (sparse, grows as written) or `fixed` (data area of exactly `size` bytes, then the footer). */
   type: "dynamic" | "fixed";
-  /** A raw disk image to copy in; at most `size` bytes. All-zero blocks are not written, so the result stays sparse. */
-  fromRaw?: string;
-  /** Where `fromRaw` is (default: this machine). */
-  storage?: Storage;
+  /** The bytes to copy in (a raw image, another disk); at most `size` bytes. Blocks without data are not written. */
+  content?: DiskContent;
   /** Block size of a dynamic disk: 512 KiB, 1 MiB or 2 MiB (default). */
   blockSize?: number;
-  /** Progress of the copy from `fromRaw`. */
+  /** Progress of the copy from `content`. */
   onProgress?: ProgressCallback;
   signal?: AbortSignal;
 }
@@ -91,14 +89,14 @@ export interface BaseDiskOptions {
 /**
  * Fills `file`, an empty file, with a new base disk (a golden image): geometry from the SPEC's algorithm, creator
  * `win ` (so qemu shows the exact size even when it is not a whole CHS product). A fixed disk's zeros are a sparse
- * hole (ftruncate); a dynamic disk allocates only the blocks of `fromRaw` that hold non-zero bytes.
+ * hole (ftruncate); a dynamic disk allocates only the blocks of `content` that hold non-zero bytes.
  *
- * @throws `ERROR_VHD_INVALID_SIZE` (not a positive multiple of 512, or smaller than `fromRaw`),
- *   `VM_E_IMAGE_SIZE_TOO_LARGE` (above 2040 GiB), `ERROR_VHD_INVALID_BLOCK_SIZE`, `fromRaw` read errors,
+ * @throws `ERROR_VHD_INVALID_SIZE` (not a positive multiple of 512, or smaller than `content`),
+ *   `VM_E_IMAGE_SIZE_TOO_LARGE` (above 2040 GiB), `ERROR_VHD_INVALID_BLOCK_SIZE`, `content` read errors,
  *   `VM_E_APP_SHUTTING_DOWN`, write errors.
  */
 export async function writeBaseDisk(file: RandomAccessFile, options: BaseDiskOptions): Promise<NewDiskResult> {
-  const { imagePath, size, type, fromRaw, storage = localStorage, onProgress, signal } = options;
+  const { imagePath, size, type, content, onProgress, signal } = options;
   checkVirtualSize(size, imagePath, "imagePath");
   if (type !== "dynamic" && type !== "fixed") {
     throw new VhdError("E_INVALIDARG", `the disk type must be "dynamic" or "fixed", not "${String(type)}"`, {
@@ -110,7 +108,7 @@ export async function writeBaseDisk(file: RandomAccessFile, options: BaseDiskOpt
   }
   const blockSize = checkBlockSize(options.blockSize, imagePath, "imagePath");
   throwIfCancelled(signal, { parameter: "imagePath", path: imagePath });
-  const source = fromRaw === undefined ? undefined : { storage, path: fromRaw, onProgress, signal };
+  const copy = { virtualSize: size, imagePath, ...(signal && { signal }), ...(onProgress && { onProgress }) };
   const footer = newFooter({
     diskType: type === "fixed" ? DiskType.Fixed : DiskType.Dynamic,
     virtualSize: size,
@@ -119,7 +117,7 @@ export async function writeBaseDisk(file: RandomAccessFile, options: BaseDiskOpt
   const footerBytes = encodeFooter(footer);
 
   if (type === "fixed") {
-    if (source !== undefined) await copyRawIntoFixed(file, source, size, blockSize);
+    if (content !== undefined) await copyContentIntoFixed(file, content, blockSize, copy);
     await file.truncate(size);
     await file.write(size, footerBytes);
     return { footer, header: null, fileSize: size + FOOTER_SIZE };
@@ -127,8 +125,8 @@ export async function writeBaseDisk(file: RandomAccessFile, options: BaseDiskOpt
   const { pieces, header, plan } = encodeEmptyDynamicFile(footer, blockSize);
   await writePieces(file, pieces);
   const footerOffset =
-    source === undefined
+    content === undefined
       ? plan.firstBlockOffset
-      : await copyRawIntoDynamic(file, source, { plan, blockSize, virtualSize: size, footerBytes });
+      : await copyContentIntoDynamic(file, content, { plan, blockSize, footerBytes }, copy);
   return { footer, header, fileSize: footerOffset + FOOTER_SIZE };
 }

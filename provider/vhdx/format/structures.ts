@@ -119,6 +119,16 @@ export const VIRTUAL_DISK_ID_LAYOUT = defineLayout("VHDX virtual disk id", 16, [
   { name: "virtualDiskId", offset: 0, size: 16, type: "guid" },
 ] as const);
 
+/**
+ * Our user metadata item (§2.6.1.2: IsUser, not required, not IsVirtualDisk, so readers skip it and a child does not
+ * copy it): a GUID made for each file we create. Nothing but its creator rewrites a user item (a write session
+ * renews the header GUIDs, never the metadata region), so it names the file across data writes, which the
+ * DataWriteGuid does not and the Virtual Disk ID, shared along a chain, cannot.
+ */
+export const FILE_ID_LAYOUT = defineLayout("pulumi-vhd file id", 16, [
+  { name: "fileId", offset: 0, size: 16, type: "guid" },
+] as const);
+
 /** Logical or Physical Sector Size item (§2.6.2.4, §2.6.2.5), bytes. */
 export const SECTOR_SIZE_LAYOUT = defineLayout("VHDX sector size", 4, [
   { name: "sectorSize", offset: 0, size: 4, type: "u32le" },
@@ -165,6 +175,11 @@ export const METADATA_ITEM_GUIDS = {
   logicalSectorSize: "8141bf1d-a96f-4709-ba47-f233a8faab5f",
   physicalSectorSize: "cda348c7-445d-4471-9cc9-e9885251c556",
   parentLocator: "a8d35f2d-b30b-454d-abf7-d3d84834ab0c",
+} as const;
+
+/** User metadata item GUIDs we write (IsUser set; the pair of GUID and IsUser is unique, §2.6.1.2). */
+export const USER_METADATA_ITEM_GUIDS = {
+  fileId: "7a853fc6-9825-4b25-912e-c114cf36ea75",
 } as const;
 
 /** The parent locator type of a VHDX parent (§2.6.2.6.1). */

@@ -6,7 +6,7 @@ import { describe, expect, test } from "vitest";
 import { isVhdError } from "../../../provider/errors";
 import { openChain } from "../../../provider/disk/chain";
 import { localStorage } from "../../../provider/storage/local/local-storage";
-import { inspectDisk } from "../../../provider/vhd/inspect";
+import { inspectDisk } from "../../../provider/disk/inspect";
 import { parentCandidates } from "../../../provider/vhd/reader/parent-locator";
 import { pyvhdiReadChain } from "../../support/oracles";
 import { useTempDir } from "./temp-dir";

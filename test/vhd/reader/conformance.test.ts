@@ -12,7 +12,7 @@ import { createBaseDisk } from "../../../provider/ops/create-base";
 import { createDifferencingDisk } from "../../../provider/ops/create-differencing";
 import { openChain } from "../../../provider/disk/chain";
 import { openDiskImage } from "../../../provider/vhd/reader/reader";
-import { inspectDisk } from "../../../provider/vhd/inspect";
+import { inspectDisk } from "../../../provider/disk/inspect";
 import { QEMU_FOOTER_SIZED_CREATORS, verifyDisk } from "../../../provider/vhd/verify";
 import { writeAt } from "../../../provider/vhd/writer/block-writer";
 import { FOOTER_SIZE, decodeFooter, encodeFooter } from "../../../provider/vhd/format";

@@ -16,7 +16,7 @@ import { sha256File } from "../../../provider/sha256/sha256";
 import { isVhdError, type ErrorName } from "../../../provider/errors";
 import { createDifferencingDisk } from "../../../provider/ops/create-differencing";
 import { openDiskImage } from "../../../provider/vhd/reader/reader";
-import { inspectDisk } from "../../../provider/vhd/inspect";
+import { inspectDisk } from "../../../provider/disk/inspect";
 import { verifyDisk } from "../../../provider/vhd/verify";
 import { CORPUS_FIXTURES, DFVFS_FIXTURES } from "../../support/fixtures";
 import { pyvhdiReadChain, vhdiinfo } from "../../support/oracles";

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { beforeAll, describe, expect, test } from "vitest";
 import { isVhdError } from "../../../provider/errors";
 import { openChain } from "../../../provider/disk/chain";
-import { inspectDisk } from "../../../provider/vhd/inspect";
+import { inspectDisk } from "../../../provider/disk/inspect";
 import { verifyDisk } from "../../../provider/vhd/verify";
 import { pyvhdiReadChain, qemuImgConvertToRaw, vhdiinfo } from "../../support/oracles";
 import { useTempDir } from "./temp-dir";

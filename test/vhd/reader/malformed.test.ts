@@ -15,7 +15,7 @@ import {
   type DynamicHeader,
   type Footer,
 } from "../../../provider/vhd/format";
-import { inspectDisk } from "../../../provider/vhd/inspect";
+import { inspectDisk } from "../../../provider/disk/inspect";
 import { verifyDisk } from "../../../provider/vhd/verify";
 import { useTempDir } from "./temp-dir";
 import { buildVhd, type BuiltVhd } from "./vhd-builder";

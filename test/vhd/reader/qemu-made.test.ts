@@ -8,7 +8,7 @@ import { isVhdError } from "../../../provider/errors";
 import { openChain } from "../../../provider/disk/chain";
 import { VhdImage, openDiskImage } from "../../../provider/vhd/reader/reader";
 import { FOOTER_SIZE, MAX_VIRTUAL_SIZE, UNUSED_BAT_ENTRY, blockDataOffset, decodeFooter, encodeFooter } from "../../../provider/vhd/format";
-import { inspectDisk } from "../../../provider/vhd/inspect";
+import { inspectDisk } from "../../../provider/disk/inspect";
 import { verifyDisk } from "../../../provider/vhd/verify";
 import { qemuImgCreate, qemuImgInfo, qemuImgMap } from "../../support/oracles";
 import { useTempDir } from "./temp-dir";

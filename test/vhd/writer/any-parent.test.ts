@@ -12,7 +12,7 @@ import { describe, expect, test } from "vitest";
 import { createBaseDisk } from "../../../provider/ops/create-base";
 import { createDifferencingDisk } from "../../../provider/ops/create-differencing";
 import { openDiskImage } from "../../../provider/vhd/reader/reader";
-import { inspectDisk } from "../../../provider/vhd/inspect";
+import { inspectDisk } from "../../../provider/disk/inspect";
 import { verifyDisk } from "../../../provider/vhd/verify";
 import { writeAt } from "../../../provider/vhd/writer/block-writer";
 import {

@@ -163,7 +163,9 @@ describe("size limits", () => {
     const path = join(folder, "small.vhd");
     await expect(createBase(path, { size: MIB, type: "dynamic", fromRaw: rawPath })).rejects.toMatchObject({
       code: "ERROR_VHD_INVALID_SIZE",
-      details: { rawSize: MIB + 1, size: MIB },
+      parameter: "size",
+      value: MIB,
+      details: { source: rawPath, sourceSize: MIB + 1 },
     });
     await expect(stat(path)).rejects.toMatchObject({ code: "ENOENT" });
   });
@@ -173,19 +175,13 @@ describe("size limits", () => {
     await makeRaw(rawPath);
     const path = join(folder, "cancelled-import.vhd");
     const controller = new AbortController();
-    const creating = createFileAtomically(
-      path,
-      (handle, signal) =>
-        writeBaseDisk(handle, {
-          imagePath: path,
-          size: 5 * BLOCK,
-          type: "dynamic",
-          fromRaw: rawPath,
-          onProgress: () => controller.abort(),
-          ...(signal && { signal }),
-        }),
-      { storage: localStorage, signal: controller.signal },
-    );
+    const creating = createBase(path, {
+      size: 5 * BLOCK,
+      type: "dynamic",
+      fromRaw: rawPath,
+      onProgress: () => controller.abort(),
+      signal: controller.signal,
+    });
     await expect(creating).rejects.toMatchObject({ code: "VM_E_APP_SHUTTING_DOWN" });
     expect((await readdir(folder)).filter((name) => name.includes("cancelled-import"))).toEqual([]);
   });

@@ -7,6 +7,7 @@ import { sha256File } from "../../../provider/sha256/sha256";
 import { createFileAtomically } from "../../../provider/storage/atomic-create";
 import { localStorage } from "../../../provider/storage/local/local-storage";
 import { openChain } from "../../../provider/disk/chain";
+import { rawContent } from "../../../provider/disk/content";
 import { openDiskImage, type VhdImage } from "../../../provider/vhd/reader/reader";
 import { readParentFacts } from "../../../provider/vhd/writer/parent-footer";
 import { writeBaseDisk, writeDifferencingDisk, type BaseDiskOptions } from "../../../provider/vhd/writer/writer";
@@ -20,9 +21,23 @@ export async function tempFolder(prefix: string): Promise<{ folder: string; clea
   return { folder, cleanup: () => rm(folder, { recursive: true, force: true }) };
 }
 
-/** Creates a base disk at `path` the way the ops layer does: atomically. */
-export async function createBase(path: string, options: Omit<BaseDiskOptions, "imagePath">): Promise<void> {
-  await createFileAtomically(path, (file) => writeBaseDisk(file, { ...options, imagePath: path }), { storage: localStorage });
+/** Options of {@link createBase}: the writer's, with the content given as a raw image's path. */
+export type BaseOptions = Omit<BaseDiskOptions, "imagePath" | "content"> & { fromRaw?: string };
+
+/** Creates a base disk at `path` the way the ops layer does: atomically, a raw image opened as its content. */
+export async function createBase(path: string, { fromRaw, ...options }: BaseOptions): Promise<void> {
+  await createFileAtomically(
+    path,
+    async (file, signal) => {
+      const raw = fromRaw === undefined ? undefined : await localStorage.open(fromRaw, { parameter: "fromRaw" });
+      try {
+        await writeBaseDisk(file, { ...options, imagePath: path, ...(raw && { content: rawContent(raw) }), ...(signal && { signal }) });
+      } finally {
+        await raw?.close();
+      }
+    },
+    { storage: localStorage, ...(options.signal && { signal: options.signal }) },
+  );
 }
 
 /** Creates a differencing child of `parentPath` at `childPath`, atomically. */

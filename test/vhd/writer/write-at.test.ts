@@ -4,7 +4,7 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pyvhdiReadChain, qemuImgMap } from "../../support/oracles";
 import { blockDataOffset, isSectorSet } from "../../../provider/vhd/format";
-import { inspectDisk } from "../../../provider/vhd/inspect";
+import { inspectDisk } from "../../../provider/disk/inspect";
 import { writeAt } from "../../../provider/vhd/writer/block-writer";
 import {
   MIB,

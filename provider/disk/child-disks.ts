@@ -1,5 +1,5 @@
 /**
- * Which VHDs in a folder use a given disk as their parent. `delete` refuses to remove a disk that still has children
+ * Which disks (VHD or VHDX) in a folder use a given disk as their parent. `delete` refuses to remove a disk that still has children
  * (deleting it would orphan them), and `protectParent` keeps the parent read-only while any child remains.
  *
  * Only the folder is searched, not the whole machine: children elsewhere cannot be found without a catalogue, so the

@@ -1,0 +1,127 @@
+/**
+ * convertDisk: only the source's allocated extents are read (an almost empty 2000 GiB VHDX converts to VHD by its
+ * maps, no raw staging file), the target format's size limit is checked before anything is written, the default
+ * block size is `create`'s for the target format, and sparseness survives in both directions (checked by qemu-img).
+ */
+import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { promises as fsp } from "node:fs";
+import * as path from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { openChain } from "../../provider/disk/chain";
+import { writeDisk } from "../../provider/disk/formats";
+import { createBaseDisk } from "../../provider/ops/create-base";
+import { convertDisk } from "../../provider/ops/convert-disk";
+import { MemoryStorage } from "../../provider/storage/memory/memory-storage";
+import { inspectDisk } from "../../provider/disk/inspect";
+import { makeTemp, removeTemp, witness } from "../inputs/fixtures";
+import { qemuImgConvertToRaw } from "../support/oracles";
+import { HAVE } from "../vhdx/support";
+
+const MIB = 2 ** 20;
+const GIB = 2 ** 30;
+
+let temp: string;
+beforeEach(async () => {
+  temp = await makeTemp("convert");
+});
+afterEach(() => removeTemp(temp));
+
+async function readThroughChain(file: string, offset: number, length: number, storage?: MemoryStorage): Promise<Buffer> {
+  const chain = await openChain(file, storage === undefined ? {} : { storage });
+  try {
+    return Buffer.from(await chain.read(offset, length));
+  } finally {
+    await chain.close();
+  }
+}
+
+describe("convertDisk of a large, almost empty VHDX", () => {
+  it("reads only the maps and the data: 2000 GiB with 1 MiB written converts to VHD in a handful of reads", async () => {
+    const storage = new MemoryStorage().addFolder(temp);
+    const source = path.join(temp, "big.vhdx");
+    const target = path.join(temp, "big.vhd");
+    await createBaseDisk({ storage, path: source, size: 2000 * GIB, pathRules: "posix" });
+    const data = randomBytes(MIB);
+    await writeDisk(source, 1999 * GIB, data, { storage });
+    const before = storage.counts(source).reads;
+
+    const result = await convertDisk({ storage, source, target });
+
+    // The source's reads: its headers, region table, metadata and BAT, then the one block holding data. Walking
+    // the virtual disk in pieces (or a raw staging copy of it) would take a million.
+    expect(storage.counts(source).reads - before).toBeLessThan(50);
+    expect(result).toMatchObject({ format: "vhd", virtualSize: 2000 * GIB });
+    // One 2 MiB block allocated: the BAT (4 MB for 2000 GiB) and that block.
+    expect(result.fileSize).toBeLessThan(8 * MIB);
+    expect(storage.paths().filter((name) => name.startsWith(temp) && name !== temp).sort()).toEqual([source, target].sort());
+    expect((await readThroughChain(target, 1999 * GIB, MIB, storage)).equals(data)).toBe(true);
+    expect((await readThroughChain(target, 1999 * GIB - MIB, MIB, storage)).every((byte) => byte === 0)).toBe(true);
+  });
+
+  it("refuses a VHDX above the VHD limit of 2040 GiB before writing anything: VM_E_IMAGE_SIZE_TOO_LARGE", async () => {
+    const source = path.join(temp, "huge.vhdx");
+    const target = path.join(temp, "huge.vhd");
+    await createBaseDisk({ path: source, size: 2041 * GIB });
+    const observed = await witness({ folder: temp, imagePath: target, parentPath: source });
+    const failure = await convertDisk({ source, target }).then(
+      () => {
+        throw new Error("expected VM_E_IMAGE_SIZE_TOO_LARGE, but the disk was converted");
+      },
+      (error: unknown) => error as { code: string; parameter: string; path: string; message: string },
+    );
+    expect(failure).toMatchObject({ code: "VM_E_IMAGE_SIZE_TOO_LARGE", parameter: "size", path: target });
+    expect(failure.message).toContain("0xA0040683");
+    expect(failure.message).toContain("2040 GiB");
+    await observed.expectNothingChanged();
+  });
+});
+
+describe("convertDisk keeps sparseness and data both ways", () => {
+  // Data in MiB 0 and MiB 5 of 40 MiB, zeros elsewhere.
+  const SIZE = 40 * MIB;
+  let raw: Buffer;
+  let rawPath: string;
+  beforeEach(async () => {
+    raw = Buffer.alloc(SIZE);
+    randomBytes(MIB).copy(raw, 0);
+    randomBytes(MIB).copy(raw, 5 * MIB);
+    rawPath = path.join(temp, "source.raw");
+    await fsp.writeFile(rawPath, raw);
+  });
+
+  it("VHD -> VHDX -> VHD (fixed) -> raw: same bytes in qemu-img, default block sizes as create's, zeros never written", async (ctx) => {
+    if (!HAVE.qemuImg) return ctx.skip("qemu-img is not installed");
+    const vhd = path.join(temp, "a.vhd");
+    const vhdx = path.join(temp, "b.vhdx");
+    const fixed = path.join(temp, "c.vhd");
+    const back = path.join(temp, "d.raw");
+    await createBaseDisk({ path: vhd, fromRaw: rawPath });
+    await convertDisk({ source: vhd, target: vhdx });
+    await convertDisk({ source: vhdx, target: fixed, type: "fixed" });
+    await convertDisk({ source: fixed, target: back });
+
+    const created = { vhd: path.join(temp, "e.vhd"), vhdx: path.join(temp, "e.vhdx") };
+    await createBaseDisk({ path: created.vhd, size: SIZE });
+    await createBaseDisk({ path: created.vhdx, size: SIZE });
+    const info = { vhdx: await inspectDisk(vhdx), created: await inspectDisk(created.vhdx), vhd: await inspectDisk(vhd) };
+    expect(info.vhdx.blockSize).toBe(info.created.blockSize);
+    expect(info.vhdx.blockSize).toBe(32 * MIB);
+    expect(info.vhd.blockSize).toBe((await inspectDisk(created.vhd)).blockSize);
+    // 40 MiB in 32 MiB blocks: the first holds data, the second (MiB 32-40) only zeros and stays unallocated.
+    expect(info.vhdx.allocatedBlocks).toBe(1);
+
+    for (const [file, format] of [[vhdx, "vhdx"], [fixed, "vpc"]] as const) {
+      const out = path.join(temp, `qemu-${format}.raw`);
+      execFileSync("qemu-img", ["convert", "-f", format, "-O", "raw", file, out]);
+      expect((await fsp.readFile(out)).equals(raw)).toBe(true);
+    }
+    expect((await fsp.readFile(back)).equals(raw)).toBe(true);
+    // The fixed VHD is written in 2 MiB pieces, only those holding data (MiB 0-2 and 4-6; a hole elsewhere); the raw
+    // image only the 2 MiB of data.
+    expect((await fsp.stat(fixed)).blocks * 512).toBeLessThanOrEqual(4 * MIB + 64 * 1024);
+    expect((await fsp.stat(back)).blocks * 512).toBeLessThanOrEqual(2 * MIB + 64 * 1024);
+    await qemuImgConvertToRaw(vhd, path.join(temp, "qemu-a.raw"));
+    expect((await fsp.readFile(path.join(temp, "qemu-a.raw"))).equals(raw)).toBe(true);
+  });
+});
