@@ -1,6 +1,9 @@
 /** The big inputs of the benchmarks, made once per run in a temporary folder and removed with it. */
 import { randomBytes } from "node:crypto";
+import { closeSync, openSync, rmSync, writeSync } from "node:fs";
 import { open } from "node:fs/promises";
+import { join } from "node:path";
+import { createBaseDisk } from "../provider/ops/create-base";
 import { createFileAtomically } from "../provider/storage/atomic-create";
 import { localStorage } from "../provider/storage/local/local-storage";
 import { writeBaseDisk } from "../provider/vhd/writer/writer";
@@ -66,4 +69,23 @@ export async function makeBigDynamicVhd(rawPath: string, vhdPath: string): Promi
     },
     { storage: localStorage },
   );
+}
+
+/**
+ * A golden image of `mib` MiB (a multiple of 16) full of data (not sparse), as a real OS image is: a raw file of random
+ * bytes made into a dynamic VHD, `<work>/<name>.vhd`.
+ */
+export async function makeFullGolden(work: string, name: string, mib: number): Promise<string> {
+  const raw = join(work, `${name}.raw`);
+  const chunk = randomBytes(16 * 1024 * 1024);
+  const fd = openSync(raw, "w");
+  for (let written = 0; written < mib; written += 16) {
+    chunk.writeUInt32LE(written, 0);
+    writeSync(fd, chunk);
+  }
+  closeSync(fd);
+  const golden = join(work, `${name}.vhd`);
+  await createBaseDisk({ path: golden, type: "dynamic", fromRaw: raw });
+  rmSync(raw);
+  return golden;
 }

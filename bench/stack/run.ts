@@ -21,14 +21,13 @@
  * Options: `--runs N` (default 3), `--scale`. Environment: BENCH_GOLDEN_MIB (default 2048), BENCH_DISKS (default 50).
  */
 import { execFileSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, statSync, utimesSync, writeFileSync, writeSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import { join } from "node:path";
 import { CHECKSUM_CACHE_ENV } from "../../provider/sha256/checksum-cache";
 import { HASH_STATS_ENV, totalBytesHashed } from "../../provider/sha256/hash-stats";
-import { createBaseDisk } from "../../provider/ops/create-base";
 import { PULUMI_BIN, PulumiTestStack, REPO_ROOT, type PulumiRunResult } from "../../test/support/pulumi-cli";
+import { makeFullGolden } from "../fixtures";
 import { childScript, median, runMeasured } from "../harness";
 import { breakDownUp, ENGINE_LOG_FLAGS, PHASES, type UpBreakdown } from "./engine-log";
 import { type HashFigures, providerTrace, serializedProviders, statsLineCount, type ProviderTrace } from "./provider-trace";
@@ -73,22 +72,6 @@ async function timed(stack: PulumiTestStack, run: () => Promise<PulumiRunResult>
   const peakMiB = memory.stop();
   if (result.code !== 0) throw new Error(`benchmark step failed\n${result.output}`);
   return { seconds, load, peakMiB, result };
-}
-
-/** A golden image full of data (not sparse), as a real OS image is: a raw file of random bytes made into a VHD. */
-async function makeGolden(work: string, name: string, mib: number): Promise<string> {
-  const raw = join(work, `${name}.raw`);
-  const chunk = randomBytes(16 * MiB);
-  const fd = openSync(raw, "w");
-  for (let written = 0; written < mib; written += 16) {
-    chunk.writeUInt32LE(written, 0);
-    writeSync(fd, chunk);
-  }
-  closeSync(fd);
-  const golden = join(work, `${name}.vhd`);
-  await createBaseDisk({ path: golden, type: "dynamic", fromRaw: raw });
-  rmSync(raw);
-  return golden;
 }
 
 /** What the figures were measured on. */
@@ -325,7 +308,7 @@ async function main(): Promise<void> {
   const work = mkdtempSync(join(os.tmpdir(), "vhd-bench-stack-"));
   const owned: PulumiTestStack[] = [];
   try {
-    const golden = await makeGolden(work, "golden", GOLDEN_MIB);
+    const golden = await makeFullGolden(work, "golden", GOLDEN_MIB);
     const facts = machineFacts(work);
     console.log(`bench:stack  ${facts.date}`);
     console.log(`machine      ${facts.cpu}, ${facts.cores} cores, ${facts.memoryGiB} GiB, load ${facts.loadAverage1m.toFixed(2)}, ${facts.fileSystem}`);
@@ -366,10 +349,10 @@ async function main(): Promise<void> {
     if (options.scale) {
       scaleRows.push((await upRow(work, "more-disks", [golden], SCALE * DISKS, options.runs, owned)).row);
       const goldens = [golden];
-      for (let index = 1; index < SCALE; index++) goldens.push(await makeGolden(work, `golden-${index}`, GOLDEN_MIB));
+      for (let index = 1; index < SCALE; index++) goldens.push(await makeFullGolden(work, `golden-${index}`, GOLDEN_MIB));
       scaleRows.push((await upRow(work, "more-goldens", goldens, DISKS, options.runs, owned)).row);
       for (const extra of goldens.slice(1)) rmSync(extra);
-      const big = await makeGolden(work, "bigger-golden", SCALE * GOLDEN_MIB);
+      const big = await makeFullGolden(work, "bigger-golden", SCALE * GOLDEN_MIB);
       scaleRows.push((await upRow(work, "bigger-golden", [big], DISKS, options.runs, owned)).row);
     }
 

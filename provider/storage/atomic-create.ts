@@ -1,9 +1,8 @@
-import { createHash, randomBytes } from "node:crypto";
-import { hostname } from "node:os";
 import { VhdError, isVhdError, type ErrorParameter } from "../errors";
 import { throwIfCancelled } from "../support/cancellation";
 import { alreadyExists } from "./no-clobber-publish";
 import type { RandomAccessFile, Storage } from "./port";
+import { creatorGone, splitPath, temporaryCreator, temporaryPathFor } from "./temporary-names";
 
 /** Options of {@link createFileAtomically}. */
 export interface AtomicFileOptions {
@@ -18,35 +17,6 @@ export interface AtomicFileOptions {
 /** Fills the temporary file. It may check `signal` between steps; it must not close `file`. */
 export type FileWriter<T> = (file: RandomAccessFile, signal: AbortSignal | undefined) => Promise<T>;
 
-/** The target's folder (with its trailing separator) and name, in either path flavour. */
-function splitTarget(targetPath: string): { folder: string; name: string } {
-  const slash = Math.max(targetPath.lastIndexOf("/"), targetPath.lastIndexOf("\\"));
-  return { folder: targetPath.slice(0, slash + 1), name: targetPath.slice(slash + 1) };
-}
-
-/** This machine, as a temporary file's name records its creator: 8 hex digits of its host name's SHA-256. */
-const MACHINE_TAG = createHash("sha256").update(hostname()).digest("hex").slice(0, 8);
-
-/**
- * The name of the temporary file for `target`: hidden, next to it, saying what it is, unique per call, and naming its
- * creator (machine tag and process id) so a later create can tell a leftover of a process that is gone:
- * `.name.<12 hex>.<machine>-<pid>.tmp`.
- */
-function temporaryPathFor(targetPath: string): string {
-  const { folder, name } = splitTarget(targetPath);
-  return `${folder}.${name}.${randomBytes(6).toString("hex")}.${MACHINE_TAG}-${process.pid}.tmp`;
-}
-
-/** True when the process `pid` of this machine is gone (signal 0 probes without sending anything). */
-function processGone(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "ESRCH";
-  }
-}
-
 /**
  * How long a temporary file of an earlier create may go unwritten before it counts as abandoned (its process was
  * killed, or its connection to the host was lost). A create writes at least every few seconds.
@@ -54,23 +24,23 @@ function processGone(pid: number): boolean {
 export const STALE_TEMPORARY_NS = 60n * 1_000_000_000n;
 
 /**
- * Removes the temporary files an interrupted create of the same target left (`.name.<12 hex>[.<creator>].tmp`,
- * nothing else): those whose creator was a process of this machine that is gone, and any not written for
- * {@link STALE_TEMPORARY_NS} by the clock of the host that holds them (`reference` is a file just made there, so a
- * host whose clock differs from this machine's is judged by its own). Never fails the create.
+ * Removes the temporary files an interrupted create of the same target left, and nothing else: only names of the
+ * exact pattern `temporaryPathFor` gives (`.name.<12 hex>.<creator>-<pid>.tmp`), only regular files (never a link),
+ * and of those only the ones whose creator is known to be gone (same kernel boot and pid namespace, pid no longer
+ * running: `creatorGone`) or that went {@link STALE_TEMPORARY_NS} unwritten. Age is the only evidence about a
+ * creator on another machine or in another container, and it is measured by the clock of the host that holds the
+ * files (`reference` is a file just made there, so a host whose clock differs from this machine's is judged by its
+ * own). Never fails the create.
  */
 async function sweepStaleTemporaries(storage: Storage, targetPath: string, reference: string): Promise<void> {
-  const { folder, name } = splitTarget(targetPath);
-  const pattern = new RegExp(`^\\.${name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\.[0-9a-f]{12}(?:\\.([0-9a-f]{8})-(\\d+))?\\.tmp$`);
+  const { folder, name } = splitPath(targetPath);
   try {
     const now = BigInt((await storage.fingerprint(reference)).mtimeNs);
     for (const entry of await storage.list(folder)) {
       const path = `${folder}${entry}`;
-      const match = pattern.exec(entry);
-      if (match === null || path === reference || (await storage.pathFacts(path)).kind !== "file") continue;
-      const [, machine, pid] = match;
-      const creatorGone = machine === MACHINE_TAG && pid !== undefined && processGone(Number(pid));
-      if (creatorGone || now - BigInt((await storage.fingerprint(path)).mtimeNs) >= STALE_TEMPORARY_NS) await storage.unlink(path);
+      const creator = temporaryCreator(entry, name);
+      if (creator === undefined || path === reference || (await storage.pathFacts(path)).kind !== "file") continue;
+      if (creatorGone(creator) || now - BigInt((await storage.fingerprint(path)).mtimeNs) >= STALE_TEMPORARY_NS) await storage.unlink(path);
     }
   } catch {
     // Best effort: a leftover that cannot be removed now is tried again by the next create.
@@ -119,7 +89,7 @@ export async function createFileAtomically<T>(
     await storage.publishNoClobber(temporaryPath, targetPath, parameter);
     return result;
   } catch (error) {
-    throw namingTarget(error, temporaryPath, targetPath);
+    throw namingTarget(error, storage, temporaryPath, targetPath);
   } finally {
     await file?.close();
     // Nothing to do after a successful publish (the temporary name is gone); otherwise this is the cleanup.
@@ -129,14 +99,17 @@ export async function createFileAtomically<T>(
 
 /**
  * An error about the temporary file, as one about the target: the temporary name is ours, the target is what the
- * caller asked for (and what the error must name); the temporary path stays in `details`.
+ * caller asked for (and what the error must name, the way the storage names it: a remote adapter's errors name the
+ * file with its host); the temporary path stays in `details`.
  */
-function namingTarget(error: unknown, temporaryPath: string, targetPath: string): unknown {
-  if (!isVhdError(error) || error.path !== temporaryPath) return error;
+function namingTarget(error: unknown, storage: Storage, temporaryPath: string, targetPath: string): unknown {
+  if (!isVhdError(error)) return error;
+  const named = error.path === temporaryPath ? targetPath : error.path === storage.describe(temporaryPath) ? storage.describe(targetPath) : undefined;
+  if (named === undefined) return error;
   return new VhdError(error.code, error.reason, {
     parameter: error.parameter,
     value: error.value,
-    path: targetPath,
+    path: named,
     pathParameter: error.pathParameter,
     cause: error,
     details: { ...error.details, temporaryPath },

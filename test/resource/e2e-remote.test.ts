@@ -3,19 +3,23 @@
  * root, plus one local disk: disks land on their connection's host and their ids and chains name it; a no-change
  * preview hashes nothing; a golden image edited on one host (mtime restored) plans the cascade on that host only;
  * the state holds no credential in plain text; destroy removes the disks and leaves the golden images. Then the
- * failures: a wrong host key and a wrong private key each fail with the host named.
+ * failures: a wrong host key and a wrong private key each fail with the host named; sshd killed mid-create; a full
+ * and a read-only remote volume (a small tmpfs) fail `up` naming the host and leave nothing, and `up` succeeds after.
  */
 import { existsSync, mkdirSync, readdirSync, watch } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ConnectionArgs } from "../../provider/storage/ssh/connection-args";
 import { sshdUnavailable, startSshd, type TestSshd } from "../support/sshd";
+import { mountTmpfs, type TmpfsMount } from "../support/tmpfs";
 import { pulumiToolchainPresent } from "../support/pulumi-cli";
 import { changeKeepingSizeAndMtime, DiskStack, makeGoldenImage, plannedSteps, sha256Of, type DiskSpec } from "./e2e-support";
 
 const unavailable = sshdUnavailable() ?? (pulumiToolchainPresent() ? undefined : "the Pulumi toolchain is missing (npm run toolchain)");
 
 const servers: TestSshd[] = [];
+/** tmpfs volumes a test mounted under a server's root, unmounted after the file whatever happened. */
+const mounts: TmpfsMount[] = [];
 let disks: DiskStack | undefined;
 
 /** The connection to `server`, its private key taken from the secret config `key<index>` (see {@link setKeys}). */
@@ -63,8 +67,12 @@ beforeAll(async () => {
 }, 60000);
 
 afterAll(async () => {
-  await disks?.dispose();
-  for (const server of servers) await server.stop();
+  try {
+    await disks?.dispose();
+  } finally {
+    for (const mount of mounts) mount.unmount();
+    for (const server of servers) await server.stop();
+  }
 });
 
 describe("DifferencingDisk on remote hosts under the real CLI", () => {
@@ -205,6 +213,42 @@ describe("DifferencingDisk remote failures under the real CLI", () => {
       expect(readdirSync(folder).filter((name) => name.endsWith(".tmp"))).toEqual([]);
     } finally {
       watcher.close();
+      await stack.dispose();
+    }
+  });
+
+  it("a full, then read-only remote volume fails up with the host and HRESULT named and nothing left; up succeeds once it is fixed", async (context) => {
+    if (unavailable !== undefined) return context.skip(unavailable);
+    const [server] = servers;
+    const mounted = mountTmpfs(join(server!.root, "small"), 16 * 1024 * 1024);
+    if (typeof mounted === "string") return context.skip(mounted);
+    mounts.push(mounted);
+    const imagePath = join(mounted.path, "vms", "os.vhd");
+    const stack = await DiskStack.create("remote-volume", () => [
+      { name: "os", parentPath: golden(server!), imagePath, connection: connectionTo(server!) },
+    ]);
+    try {
+      await setKeys(stack);
+      const goldenSum = sha256Of(golden(server!));
+      const failsWith = async (code: string, hresult: string, left: string[]): Promise<void> => {
+        const up = await stack.stack.up();
+        expect(up.code, up.output).not.toBe(0);
+        expect(up.output).toContain(`${code} (${hresult})`);
+        expect(up.output).toContain(`ssh://${server!.user}@${server!.host}:${server!.port}${imagePath}`);
+        expect(readdirSync(mounted.path)).toEqual(left);
+      };
+      mounted.fill();
+      await failsWith("ERROR_DISK_FULL", "0x80070070", ["filler"]);
+      mounted.unfill();
+      mounted.remount("ro");
+      await failsWith("ERROR_INVALID_DRIVE", "0x8007000F", []);
+      mounted.remount("rw");
+      const up = await stack.stack.up();
+      expect(up.code, up.output).toBe(0);
+      expect(existsSync(imagePath)).toBe(true);
+      expect(readdirSync(join(mounted.path, "vms")).filter((name) => name.endsWith(".tmp"))).toEqual([]);
+      expect(sha256Of(golden(server!))).toBe(goldenSum);
+    } finally {
       await stack.dispose();
     }
   });

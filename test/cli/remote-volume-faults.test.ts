@@ -1,0 +1,90 @@
+/**
+ * The built `vhd` on a remote host whose disk folder is a small tmpfs (test/support/tmpfs.ts) behind a real OpenSSH
+ * server on loopback: a full volume and a read-only mount each fail `create-differencing` with one clear line naming
+ * the error, its HRESULT, the host and the path, and leave nothing behind: no file at imagePath, no temporary file,
+ * no folder the create made; the parent is unchanged. Once the fault is gone, the same command succeeds.
+ */
+import { createHash } from "node:crypto";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sshdUnavailable, startSshd, type TestSshd } from "../support/sshd";
+import { mountTmpfs, type TmpfsMount } from "../support/tmpfs";
+import { makeGoldenImage } from "../resource/e2e-support";
+import { expectOneLineError, makeTempDir, runVhd, runVhdOk } from "./cli-process";
+
+const temp = makeTempDir("remote-faults");
+let server: TestSshd | undefined;
+let volume: TmpfsMount | undefined;
+let skipReason = sshdUnavailable();
+let identity = "";
+
+beforeAll(async () => {
+  if (skipReason !== undefined) return;
+  server = await startSshd();
+  identity = join(temp.dir, "id_test");
+  writeFileSync(identity, server.privateKey, { mode: 0o600 });
+  await makeGoldenImage(join(server.root, "golden.vhd"));
+  // 16 MiB: above the 8 MB a create asks to be free (ERROR_DISK_FULL's row), so it succeeds once emptied.
+  const mounted = mountTmpfs(join(server.root, "vms"), 16 * 1024 * 1024);
+  if (typeof mounted === "string") skipReason = mounted;
+  else volume = mounted;
+}, 30000);
+
+afterAll(async () => {
+  try {
+    volume?.unmount();
+  } finally {
+    await server?.stop();
+    temp.remove();
+  }
+});
+
+const url = (path: string): string => `ssh://${server!.user}@${server!.host}:${server!.port}${path}`;
+const goldenSum = (): string => createHash("sha256").update(readFileSync(join(server!.root, "golden.vhd"))).digest("hex");
+
+/** `vhd create-differencing` of `<vms>/<image>` off the remote golden image, with the test key and host key. */
+function createChild(image: string): ReturnType<typeof runVhd> {
+  const args = ["create-differencing", url(join(volume!.path, image)), url(join(server!.root, "golden.vhd"))];
+  return runVhd([...args, "--identity", identity, "--host-key", server!.hostKeyFingerprint]);
+}
+
+/** Fails as `code` naming the host and the image path, and leaves the disk folder as it was. */
+function expectCleanFailure(run: ReturnType<typeof runVhd>, code: "ERROR_DISK_FULL" | "ERROR_INVALID_DRIVE", image: string, before: string[]): void {
+  expectOneLineError(run, code);
+  expect(run.stderr).toContain(`${server!.host}:${server!.port}`);
+  expect(run.stderr).toContain(join(volume!.path, image.split("/")[0]!));
+  expect(readdirSync(volume!.path).sort()).toEqual(before);
+}
+
+describe("vhd create-differencing on a remote volume with a fault", () => {
+  it("a full volume: ERROR_DISK_FULL naming the host, nothing left; after space is freed it succeeds", (context) => {
+    if (skipReason !== undefined) return context.skip(skipReason);
+    const sum = goldenSum();
+    volume!.fill();
+    try {
+      expectCleanFailure(createChild("web/os.vhd"), "ERROR_DISK_FULL", "web/os.vhd", ["filler"]);
+    } finally {
+      volume!.unfill();
+    }
+    expect(goldenSum()).toBe(sum);
+    const retry = createChild("web/os.vhd");
+    expect(retry.status, retry.stderr).toBe(0);
+    runVhdOk(["verify", url(join(volume!.path, "web/os.vhd")), "--identity", identity, "--host-key", server!.hostKeyFingerprint]);
+  });
+
+  it("a read-only mount: ERROR_INVALID_DRIVE naming the host, nothing left; after remounting rw it succeeds", (context) => {
+    if (skipReason !== undefined) return context.skip(skipReason);
+    const before = readdirSync(volume!.path).sort();
+    volume!.remount("ro");
+    try {
+      expectCleanFailure(createChild("ro.vhd"), "ERROR_INVALID_DRIVE", "ro.vhd", before);
+      expectCleanFailure(createChild("sub/ro.vhd"), "ERROR_INVALID_DRIVE", "sub/ro.vhd", before);
+    } finally {
+      volume!.remount("rw");
+    }
+    const retry = createChild("ro.vhd");
+    expect(retry.status, retry.stderr).toBe(0);
+    expect(existsSync(join(volume!.path, "ro.vhd"))).toBe(true);
+  });
+});
