@@ -3,8 +3,9 @@
  * may be relative, what they are relative to, and the Windows naming rules a VHD's path must obey because the disks
  * are consumed by Windows hypervisors.
  */
-import * as path from "node:path";
+import * as nodePath from "node:path";
 import { VhdError, type ErrorParameter } from "../errors";
+import type { PathFlavour } from "../storage/port";
 
 /**
  * Which naming rules apply to paths.
@@ -33,6 +34,11 @@ export interface ResolvedDiskPaths {
 export interface PathRuleOptions {
   /** `"windows"` (default) or `"posix"`; see {@link PathRules}. */
   pathRules?: PathRules;
+  /**
+   * How the host holding the files spells paths (`Storage.pathFlavour`): `"win32"` resolves drive paths
+   * (`C:\VMs\a.vhd`, either slash) as Windows does, on any OS. Default: this machine's.
+   */
+  flavour?: PathFlavour;
 }
 
 /** Windows' MAX_PATH counts the terminating NUL, so a usable path has at most 259 characters (docs/contract.md). */
@@ -55,8 +61,20 @@ const RESERVED_DEVICE_NAME = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])$/
 /** The advice that ends every Windows-rule refusal (the option is `pathRules`; the CLI and resource expose it). */
 const POSIX_OPT_OUT = 'choose POSIX path rules (pathRules "posix") if this disk never goes to a Windows host';
 
+/** The flavour of the host holding the files: the option, else this machine's. */
+function flavourOf(options: PathRuleOptions): PathFlavour {
+  return options.flavour ?? (process.platform === "win32" ? "win32" : "posix");
+}
+
+/** Node's path functions for the host's flavour. */
+function pathsFor(options: PathRuleOptions): nodePath.PlatformPath {
+  return flavourOf(options) === "win32" ? nodePath.win32 : nodePath.posix;
+}
+
 /** Separators of the host: Windows accepts both slashes, POSIX only `/`. */
-const HOST_SEPARATORS = process.platform === "win32" ? /[\\/]/u : /\//u;
+function separatorsFor(options: PathRuleOptions): RegExp {
+  return flavourOf(options) === "win32" ? /[\\/]/u : /\//u;
+}
 
 /**
  * True when `a` and `b` name the same path the way the host OS compares them: case-insensitively on Windows,
@@ -82,6 +100,7 @@ export function pathsEqual(a: string, b: string, platform: NodeJS.Platform = pro
  *   `ERROR_BUFFER_OVERFLOW`.
  */
 export function resolveDiskPaths(input: DiskPathsInput, options: PathRuleOptions = {}): ResolvedDiskPaths {
+  const path = pathsFor(options);
   const imagePath = requirePresent(input.imagePath, "imagePath");
   const parentPath = requirePresent(input.parentPath, "parentPath");
   const imageAbsolute = imagePath !== "" && path.isAbsolute(imagePath);
@@ -100,8 +119,8 @@ export function resolveDiskPaths(input: DiskPathsInput, options: PathRuleOptions
   checkName(parentPath, "parentPath", options);
 
   const resolved = {
-    imagePath: imageAbsolute ? path.resolve(imagePath) : resolveBeside(parentPath, imagePath),
-    parentPath: parentAbsolute ? path.resolve(parentPath) : resolveBeside(imagePath, parentPath),
+    imagePath: imageAbsolute ? path.resolve(imagePath) : resolveBeside(path, parentPath, imagePath),
+    parentPath: parentAbsolute ? path.resolve(parentPath) : resolveBeside(path, imagePath, parentPath),
   };
   checkLength(resolved.imagePath, "imagePath", options);
   checkLength(resolved.parentPath, "parentPath", options);
@@ -120,6 +139,7 @@ export function resolveSinglePath(
   parameter: ErrorParameter,
   options: PathRuleOptions = {},
 ): string {
+  const path = pathsFor(options);
   const given = requirePresent(value, parameter);
   requireNonEmpty(given, parameter);
   if (!path.isAbsolute(given)) {
@@ -162,12 +182,13 @@ function requireNonEmpty(value: string, parameter: ErrorParameter): void {
 }
 
 /** A relative `target` is relative to the folder of `anchor` (docs/contract.md, Remarks). */
-function resolveBeside(anchor: string, target: string): string {
+function resolveBeside(path: nodePath.PlatformPath, anchor: string, target: string): string {
   return path.resolve(path.dirname(path.resolve(anchor)), target);
 }
 
 function checkName(given: string, parameter: ErrorParameter, options: PathRuleOptions): void {
-  if (HOST_SEPARATORS.test(given.slice(-1))) {
+  const windowsHost = flavourOf(options) === "win32";
+  if (separatorsFor(options).test(given.slice(-1))) {
     throw new VhdError("ERROR_INVALID_NAME", "the path ends in a separator, so it names a folder; name the disk file", {
       parameter,
       path: given,
@@ -176,7 +197,7 @@ function checkName(given: string, parameter: ErrorParameter, options: PathRuleOp
   if (given.includes("\u0000")) {
     throw new VhdError("ERROR_INVALID_NAME", "the path contains a NUL character", { parameter, path: given });
   }
-  if (parameter === "parentPath" && process.platform !== "win32" && given.includes("\\")) {
+  if (parameter === "parentPath" && !windowsHost && given.includes("\\")) {
     // A child records its parent only as Windows paths (W2ku, W2ru, the parent unicode name), where a backslash
     // separates folders, so no reader could find this parent again, whatever the path rules.
     throw new VhdError(
@@ -187,8 +208,8 @@ function checkName(given: string, parameter: ErrorParameter, options: PathRuleOp
     );
   }
   if (!windowsRules(options)) return;
-  for (const component of nameComponents(given)) {
-    const problem = windowsNameProblem(component);
+  for (const component of nameComponents(given, options)) {
+    const problem = windowsNameProblem(component, windowsHost);
     if (problem !== undefined) {
       throw new VhdError(
         "ERROR_INVALID_NAME",
@@ -200,19 +221,19 @@ function checkName(given: string, parameter: ErrorParameter, options: PathRuleOp
 }
 
 /** The name components of a path, without its root (`/`, `C:\`, `\\server\share\`) and without `.`/`..`. */
-function nameComponents(given: string): string[] {
-  const root = path.parse(given).root;
+function nameComponents(given: string, options: PathRuleOptions): string[] {
+  const root = pathsFor(options).parse(given).root;
   return given
     .slice(root.length)
-    .split(HOST_SEPARATORS)
+    .split(separatorsFor(options))
     .filter((component) => component !== "" && component !== "." && component !== "..");
 }
 
 /** Why Windows would refuse `component` as a file or folder name, or undefined when it is fine. */
-function windowsNameProblem(component: string): string | undefined {
+function windowsNameProblem(component: string, windowsHost: boolean): string | undefined {
   const invalid = WINDOWS_INVALID_CHARACTERS.exec(component);
   if (invalid !== null) return `contains ${describeCharacter(invalid[0])}, which Windows does not allow in a name`;
-  if (process.platform !== "win32" && POSIX_HOST_EXTRA_INVALID.test(component)) {
+  if (!windowsHost && POSIX_HOST_EXTRA_INVALID.test(component)) {
     return "contains a backslash, which Windows reads as a folder separator; use / between folders";
   }
   if (/[. ]$/u.test(component)) return "ends in a dot or a space, which Windows strips from names";

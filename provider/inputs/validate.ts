@@ -33,6 +33,12 @@ export interface ValidationOptions extends PathRuleOptions {
   storage?: Storage;
 }
 
+/** The path options of a validation: the paths spelled as the storage's host spells them, unless told otherwise. */
+function pathOptionsOf(options: ValidationOptions): PathRuleOptions {
+  const flavour = options.flavour ?? options.storage?.pathFlavour;
+  return flavour === undefined ? options : { ...options, flavour };
+}
+
 /** A request to create a differencing disk, as a caller gives it. */
 export interface DifferencingRequest extends DiskPathsInput {
   /** Bytes per block of the new disk: 512 KiB, 1 MiB or 2 MiB (default); the driver chosen by the image's name checks it (`disk/formats.ts`). */
@@ -87,7 +93,7 @@ export async function validateCreateDifferencing(
   request: DifferencingRequest,
   options: ValidationOptions = {},
 ): Promise<ValidatedDifferencingRequest> {
-  const { imagePath, parentPath } = resolveDiskPaths(request, options);
+  const { imagePath, parentPath } = resolveDiskPaths(request, pathOptionsOf(options));
   const driver = driverForNewFile(imagePath);
   const blockSize = driver.checkBlockSize(request.blockSize, imagePath);
   checkDistinctPaths(imagePath, parentPath);
@@ -282,7 +288,7 @@ export async function validateCreateBase(
   request: BaseRequest,
   options: ValidationOptions = {},
 ): Promise<ValidatedBaseRequest> {
-  const target = resolveSinglePath(request.path, "path", options);
+  const target = resolveSinglePath(request.path, "path", pathOptionsOf(options));
   const type = request.type ?? "dynamic";
   if (type !== "fixed" && type !== "dynamic") {
     throw new VhdError("E_INVALIDARG", `type must be "fixed" or "dynamic", not ${JSON.stringify(type)}`, {
@@ -294,7 +300,7 @@ export async function validateCreateBase(
   }
   const driver = driverForNewFile(target);
   const blockSize = driver.checkBaseBlockSize(request.blockSize, type, target);
-  const fromRaw = request.fromRaw === undefined ? undefined : resolveSinglePath(request.fromRaw, "fromRaw", options);
+  const fromRaw = request.fromRaw === undefined ? undefined : resolveSinglePath(request.fromRaw, "fromRaw", pathOptionsOf(options));
   const rawSize = fromRaw === undefined ? undefined : await rawSourceSize(options.storage ?? localStorage, fromRaw);
   const size = checkBaseSize(request, target, rawSize, driver);
   const sizes = driver.baseFileSizes(size, type, blockSize);

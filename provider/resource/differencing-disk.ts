@@ -138,14 +138,23 @@ export class DifferencingDisk extends pulumi.dynamic.Resource {
   }
 
   /**
-   * Reads an existing disk into the program without managing it.
+   * Reads an existing disk into the program without managing it (it owns nothing: `destroy` leaves the disk).
    * @param name The unique name of the resulting resource.
    * @param id The disk's absolute path (the id of a `DifferencingDisk` whose paths are not secret; for a disk with
-   *   secret paths, whose id is its unique id, give its path as a secret: `pulumi.secret(path)`).
+   *   secret paths, whose id is its unique id, give its path as a secret: `pulumi.secret(path)`). A disk on a remote
+   *   host by its id, `ssh://user@host:port/abs/path`, with `lookup.connection` to reach it (same user, host and port).
    * @param opts Resource options.
+   * @param lookup `connection`: how to reach the host of an `ssh://` id, as {@link DifferencingDiskArgs.connection}.
+   * @throws (at `pulumi up`) `E_INVALIDARG` for an `ssh://` id without a connection, or naming another host.
    */
-  static get(name: string, id: pulumi.Input<pulumi.ID>, opts?: pulumi.CustomResourceOptions): DifferencingDisk {
-    return new DifferencingDisk(name, { imagePath: id, parentPath: pulumi.output(id) }, { ...opts, id });
+  static get(
+    name: string,
+    id: pulumi.Input<pulumi.ID>,
+    opts?: pulumi.CustomResourceOptions,
+    lookup: { connection?: pulumi.Input<ConnectionInput> } = {},
+  ): DifferencingDisk {
+    const connection = lookup.connection === undefined ? {} : { connection: lookup.connection };
+    return new DifferencingDisk(name, { imagePath: id, parentPath: pulumi.output(id), ...connection }, { ...opts, id });
   }
 }
 

@@ -42,6 +42,7 @@ import { type EngineInputs, type EngineState, secretPathValues } from "./secret-
 import { type RawInputs, readSettings, recordedSettings } from "./settings";
 import { inRecordedKind, observedFacts } from "./observed-inputs";
 import type { Storage } from "../storage/port";
+import { isSshUrl, parseSshUrl } from "../storage/ssh/ssh-url";
 import { type DiskInputs, type DiskSettings, type DiskState, type ObservedFacts, UNKNOWN, isUnknown } from "./state";
 
 /** What {@link read} returns: `pulumi.dynamic.ReadResult` with `inputs` in the inputs' shape. */
@@ -79,9 +80,12 @@ async function checkDisk(
     const inputs = { ...settings, imagePath: known(imagePath), parentPath: known(parentPath), ...UNKNOWN_OBSERVATION } as DiskInputs;
     return { inputs: secretPathValues(inputs, settings.secretPaths) };
   }
-  const storage = storageOf(settings);
+  const storage = storageOf({ ...settings, imagePath, parentPath });
   try {
-    const paths = resolveDiskPaths({ imagePath: imagePath as string, parentPath: parentPath as string }, settings);
+    const paths = resolveDiskPaths(
+      { imagePath: imagePath as string, parentPath: parentPath as string },
+      { pathRules: settings.pathRules, flavour: storage.pathFlavour },
+    );
     checkNewDiskRules(paths, settings);
     // A missing parent is no failure here: an earlier step of the same run may make it (a moved or recreated
     // parent). diff plans the replace, saying so, and create refuses with the contract's error if it is still missing.
@@ -263,7 +267,7 @@ async function readDisk(id: string, props: Partial<DiskState>): Promise<DiskRead
     // The id is the path, except for a disk with secret paths (see diskId); the state always has the path.
     const given = props.imagePath ?? id;
     if (UNIQUE_ID.test(given)) throw uniqueIdGiven(given);
-    const imagePath = resolveSinglePath(given, "imagePath", { pathRules: "posix" });
+    const imagePath = resolveSinglePath(pathOnHost(given, storage), "imagePath", { pathRules: "posix", flavour: storage.pathFlavour });
     const found = await identifyDisk(imagePath, "imagePath", storage);
     if (found.kind === "missing") return { id: "" };
     if (typeof props.uniqueId !== "string") {
@@ -293,6 +297,28 @@ async function readDisk(id: string, props: Partial<DiskState>): Promise<DiskRead
     // `preview --diff` prints old -> new parent; otherwise they stay as they were (no refresh noise).
     return relinked ? { ...result, inputs: secretPathValues(inputsOf(state), state.secretPaths) } : result;
   });
+}
+
+/**
+ * The host path of `given`: a path as it is, or the path of an `ssh://` id (what `get` takes for a remote disk), which
+ * must name the host of the connection given.
+ * @throws `E_INVALIDARG` for an `ssh://` id without a connection or on another host; `ERROR_BAD_PATHNAME` for a
+ *   malformed one.
+ */
+function pathOnHost(given: string, storage: Storage): string {
+  if (!isSshUrl(given)) return given;
+  const url = parseSshUrl(given, "imagePath");
+  const named = storage.describe(url.path);
+  if (storage.host === undefined || named !== given) {
+    const reach = storage.host === undefined ? "no connection was given" : `the connection given reaches ${storage.host}`;
+    throw new VhdError(
+      "E_INVALIDARG",
+      `${reach}: give DifferencingDisk.get the connection of the disk's host (same user, host and port as the id, ` +
+        "written in full: ssh://user@host:port/abs/path) as its fourth argument, { connection }",
+      { parameter: "imagePath", path: given },
+    );
+  }
+  return url.path;
 }
 
 /** A disk's unique id as `formatUniqueId` writes it: what the id of a disk with secret paths is (see diskId). */

@@ -9,6 +9,7 @@
 import { existsSync, mkdirSync, readdirSync, watch } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createDifferencingDisk } from "../../provider/ops/create-differencing";
 import type { ConnectionArgs } from "../../provider/storage/ssh/connection-args";
 import { sshdUnavailable, startSshd, type TestSshd } from "../support/sshd";
 import { mountTmpfs, type TmpfsMount } from "../support/tmpfs";
@@ -248,6 +249,37 @@ describe("DifferencingDisk remote failures under the real CLI", () => {
       expect(existsSync(imagePath)).toBe(true);
       expect(readdirSync(join(mounted.path, "vms")).filter((name) => name.endsWith(".tmp"))).toEqual([]);
       expect(sha256Of(golden(server!))).toBe(goldenSum);
+    } finally {
+      await stack.dispose();
+    }
+  });
+});
+
+describe("DifferencingDisk.get on a remote host under the real CLI", () => {
+  it("reads a disk by its ssh:// id with the host's connection, and owns nothing: destroy leaves it", async (context) => {
+    if (unavailable !== undefined) return context.skip(unavailable);
+    const [server] = servers;
+    const imagePath = vm(server!, "found");
+    await createDifferencingDisk({ imagePath, parentPath: golden(server!) });
+    const id = `${hostOf(server!)}${imagePath}`;
+    const stack = await DiskStack.create("remote-get", () => []);
+    try {
+      await setKeys(stack);
+      await stack.stack.runChecked(["config", "set", "--stack", stack.stack.stackName, "gets", JSON.stringify([{ name: "found", id, connection: connectionTo(server!) }])]);
+      const up = await stack.stack.up();
+      expect(up.code, up.output).toBe(0);
+      expect(await stack.outputsOf("found")).toMatchObject({
+        id,
+        imagePath,
+        parentPath: golden(server!),
+        chain: [`${hostOf(server!)}${golden(server!)}`],
+        parentChecksum: sha256Of(golden(server!)),
+      });
+      const exported = await stack.stack.runChecked(["stack", "export", "--stack", stack.stack.stackName]);
+      for (const line of keyLines(server!)) expect(exported.stdout).not.toContain(line);
+      const destroy = await stack.stack.destroy();
+      expect(destroy.code, destroy.output).toBe(0);
+      expect(existsSync(imagePath)).toBe(true);
     } finally {
       await stack.dispose();
     }

@@ -37,4 +37,13 @@ describe("a DifferencingDisk's connection in the provider", () => {
       expect(connection.password).toBe("pw");
     }
   });
+
+  it("read (get) of an ssh:// id refuses a missing connection or one to another host, before any connection", async () => {
+    const id = "ssh://vhd@192.0.2.1:22/vms/a.vhd";
+    await expect(provider.read(id, { imagePath: id })).rejects.toThrow(/^E_INVALIDARG \(0x80070057\): imagePath "ssh:\/\/vhd@192\.0\.2\.1:22\/vms\/a\.vhd": no connection was given/);
+    const elsewhere = { host: "192.0.2.2", user: "vhd", hostKey: "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", privateKey: KEY_TEXT };
+    const refused = provider.read(id, { imagePath: id, connection: elsewhere });
+    await expect(refused).rejects.toThrow("the connection given reaches ssh://vhd@192.0.2.2:22");
+    await expect(provider.read(id, { imagePath: id, connection: elsewhere })).rejects.not.toThrow(KEY_TEXT.split("\n")[1]!);
+  });
 });

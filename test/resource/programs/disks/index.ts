@@ -3,7 +3,7 @@
  * a disk names its parent either as a path (`parentPath`) or as another disk of the list (`parent`), which links them
  * the way users do (`parentPath: other.imagePath`), so replacing one makes the other's input unknown in a preview.
  * A disk's `options` are its resource options (`ignoreChanges`, `replaceOnChanges`).
- * `gets` is a JSON list of `{ name, id }` read with `DifferencingDisk.get`. Every disk's outputs are exported (only
+ * `gets` is a JSON list of `{ name, id, connection? }` read with `DifferencingDisk.get`. Every disk's outputs are exported (only
  * its path with `exportPathsOnly`). A path containing `{tenant}` takes the secret config `tenant` there, so the path
  * is a secret, as a tenant folder from `pulumi config set --secret` would make it. A disk's `connection` field
  * written `"{secret:NAME}"` (a private key, say) takes the secret config NAME, as a stack keeps its credentials.
@@ -21,7 +21,7 @@ interface DiskSpec extends Omit<DifferencingDiskArgs, "parentPath" | "imagePath"
 
 const config = new pulumi.Config();
 const specs = config.requireObject<DiskSpec[]>("disks");
-const gets = config.getObject<{ name: string; id: string }[]>("gets") ?? [];
+const gets = config.getObject<{ name: string; id: string; connection?: DiskSpec["connection"] }[]>("gets") ?? [];
 
 const tenant = config.getSecret("tenant");
 
@@ -50,7 +50,9 @@ for (const { name, parent, parentPath, imagePath, options, connection: given, ..
   if (resolvedParent === undefined) throw new Error(`disk ${name}: give parent or parentPath`);
   disks.set(name, new DifferencingDisk(name, { ...args, connection, imagePath: withTenant(imagePath), parentPath: resolvedParent }, options));
 }
-for (const { name, id } of gets) disks.set(name, DifferencingDisk.get(name, id));
+for (const { name, id, connection } of gets) {
+  disks.set(name, DifferencingDisk.get(name, id, undefined, { connection: withSecretFields(connection) }));
+}
 
 // `npm run bench:stack` exports only the paths, as its qemu-img baseline does, so both print the same amount.
 const pathsOnly = config.getBoolean("exportPathsOnly") ?? false;
