@@ -162,31 +162,48 @@ describe("vhd on ssh:// paths", () => {
   // A few commands per test: each blocks the test worker while it runs (spawnSync).
   const json = (args: string[]): Record<string, unknown> => JSON.parse(runVhdOk(remote([...args, "--json"])).text) as Record<string, unknown>;
 
-  it("create-differencing, inspect and verify name every path of a remote disk by its ssh://user@host:port URL", (context) => {
+  /** Skips unless the disks an earlier test of this group made are there. */
+  const needs = (context: { skip: (note: string) => void }, name: string): void => {
+    if (unavailable !== undefined) return context.skip(unavailable);
+    if (!existsSync(join(server!.root, "named", name))) return context.skip(`named/${name} was not made by the test before`);
+  };
+
+  it("create-differencing names the new disk, its parent and chain by their ssh://user@host:port URLs", (context) => {
     if (unavailable !== undefined) return context.skip(unavailable);
     const made = json(["create-differencing", url("named/a.vhd"), url("golden.vhd")]);
     expect(made).toMatchObject({ path: url("named/a.vhd"), parent: { resolvedPath: url("golden.vhd") }, chain: [{ path: url("golden.vhd") }] });
     // A parent locator holds what the file stores, not a path on the host.
     expect(JSON.stringify((made.parent as { locators: unknown }).locators)).not.toContain("ssh://");
     json(["create-differencing", url("named/b.vhd"), url("named/a.vhd")]);
+  });
+
+  it("inspect --parent-facts and verify name every path by its URL", (context) => {
+    needs(context, "b.vhd");
     expect(json(["inspect", url("named/b.vhd"), "--parent-facts"])).toMatchObject({
       path: url("named/b.vhd"),
       parentFacts: { parentPath: url("named/a.vhd"), ancestors: { [url("golden.vhd")]: expect.any(Object) } },
     });
     expect(json(["verify", url("named/b.vhd")])).toMatchObject({ ok: true, path: url("named/b.vhd") });
-    expect(runVhdOk(remote(["inspect", url("named/a.vhd")])).text).toMatch(new RegExp(`^image: +${escaped(url("named/a.vhd"))}$`, "m"));
   });
 
-  it("write, convert, set-parent and merge name every path of a remote disk by its URL", (context) => {
-    if (unavailable !== undefined) return context.skip(unavailable);
-    if (!existsSync(join(server!.root, "named", "b.vhd"))) return context.skip("the disks of the test before were not made");
+  it("inspect's human output and write name the disk by its URL", (context) => {
+    needs(context, "b.vhd");
+    expect(runVhdOk(remote(["inspect", url("named/a.vhd")])).text).toMatch(new RegExp(`^image: +${escaped(url("named/a.vhd"))}$`, "m"));
     expect(json(["write", url("named/b.vhd"), "--offset", "0"])).toMatchObject({ path: url("named/b.vhd") });
+  });
+
+  it("convert and set-parent name every path by its URL", (context) => {
+    needs(context, "b.vhd");
     expect(json(["convert", url("named/b.vhd"), url("named/b.raw")])).toMatchObject({ source: url("named/b.vhd"), target: url("named/b.raw") });
     copyFileSync(join(server!.root, "named", "a.vhd"), join(server!.root, "named", "a-moved.vhd"));
     expect(json(["set-parent", url("named/b.vhd"), url("named/a-moved.vhd")])).toMatchObject({
       path: url("named/b.vhd"),
       parentPath: url("named/a-moved.vhd"),
     });
+  });
+
+  it("merge names the merged disk and the destination by their URLs", (context) => {
+    needs(context, "a-moved.vhd");
     expect(json(["merge", url("named/b.vhd")])).toMatchObject({ merged: [url("named/b.vhd")], destination: { path: url("named/a-moved.vhd") } });
   });
 
