@@ -407,7 +407,7 @@ async function openParent(
     }
     const member = chain.find((image) => image.file.identity === fileIdentity(fingerprint));
     if (member !== undefined) {
-      if (member.uniqueId === reference.uniqueId) throw chainLoops(child, member, chain);
+      if (member.uniqueId === reference.uniqueId) throw chainLoops(child, member, chain, options.storage);
       continue;
     }
     let parent: DiskImage;
@@ -430,13 +430,14 @@ async function openParent(
     const timeStampDiffers = recorded !== null && Math.floor(recorded.getTime() / 1000) !== Math.floor(mtime / 1000);
     return { parent, link: { attempts, timeStampDiffers } };
   }
-  throw parentNotFound(child, reference, attempts, unusable);
+  throw parentNotFound(child, reference, attempts, unusable, options.storage);
 }
 
-function chainLoops(child: DiskImage, parent: DiskImage, chain: readonly DiskImage[]): VhdError {
+/** The errors below name the files in their text as `storage` names them for a person (a remote one by its URL). */
+function chainLoops(child: DiskImage, parent: DiskImage, chain: readonly DiskImage[], storage: Storage): VhdError {
   return new VhdError(
     "ERROR_VHD_DIFFERENCING_CHAIN_CYCLE_DETECTED",
-    `${child.path} names ${parent.path} as its parent, which is already in the chain: the chain loops`,
+    `${storage.describe(child.path)} names ${storage.describe(parent.path)} as its parent, which is already in the chain: the chain loops`,
     { parameter: child.file.parameter, path: child.path, details: { chain: [...chain, parent].map((image) => image.path) } },
   );
 }
@@ -446,15 +447,16 @@ function parentNotFound(
   { uniqueId: expectedId, name }: ParentReference,
   attempts: ParentAttempt[],
   unusable: VhdError | undefined,
+  storage: Storage,
 ): VhdError {
-  const tried = attempts.map((attempt) => `${attempt.path} (${attempt.source}: ${attempt.result})`).join("; ");
+  const tried = attempts.map((attempt) => `${storage.describe(attempt.path)} (${attempt.source}: ${attempt.result})`).join("; ");
   const details = { expectedParentId: expectedId, parentName: name, tried: attempts };
   const mismatched = attempts.filter((attempt) => attempt.result === "id-mismatch");
   if (mismatched.length > 0) {
     return new VhdError(
       "ERROR_VHD_CHILD_PARENT_ID_MISMATCH",
       `no parent with the unique id ${expectedId} that this differencing disk records: ` +
-        `${mismatched.map((attempt) => `${attempt.path} has ${attempt.uniqueId}`).join("; ")}. Tried: ${tried}. ` +
+        `${mismatched.map((attempt) => `${storage.describe(attempt.path)} has ${attempt.uniqueId}`).join("; ")}. Tried: ${tried}. ` +
         "The parent was replaced or changed since the child was made; restore it or re-create the child",
       { parameter: child.file.parameter, path: child.path, details },
     );
@@ -462,7 +464,7 @@ function parentNotFound(
   if (unusable !== undefined) {
     return new VhdError(
       "ERROR_VHD_DIFFERENCING_CHAIN_ERROR_IN_PARENT",
-      `the parent ${unusable.path ?? ""} cannot be read: ${unusable.reason}. Tried: ${tried}`,
+      `the parent ${unusable.path === undefined ? "" : storage.describe(unusable.path)} cannot be read: ${unusable.reason}. Tried: ${tried}`,
       { parameter: child.file.parameter, path: child.path, cause: unusable, details },
     );
   }

@@ -100,10 +100,14 @@ export function chainEntry(image: DiskImage): ChainEntry {
   return { path: image.path, uniqueId: image.uniqueId, type: image.kind };
 }
 
-/** A `VhdError` as a plain record; anything else is rethrown. */
-export function errorInfo(error: unknown): ChainErrorInfo {
+/**
+ * A `VhdError` as a plain record, its file named as `storage` names it for a person (a remote file as
+ * `ssh://user@host:port/abs/path`); anything else is rethrown.
+ */
+export function errorInfo(error: unknown, storage?: Storage): ChainErrorInfo {
   if (!isVhdError(error)) throw error;
-  return { code: error.code, hresult: error.hresultHex, message: error.message, details: error.details };
+  const named = storage === undefined ? error : error.withPathNamed((path) => storage.describe(path));
+  return { code: named.code, hresult: named.hresultHex, message: named.message, details: named.details };
 }
 
 /** Options of {@link inspectDisk} and {@link verifyDisk}. */

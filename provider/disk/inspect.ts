@@ -39,7 +39,7 @@ export async function inspectDisk(path: string, options: InspectOptions = {}): P
     try {
       chain = await openChainFrom(image, { storage: options.storage });
     } catch (error) {
-      return describe(image, null, errorInfo(error));
+      return describe(image, null, errorInfo(error, options.storage));
     }
     return describe(image, chain, undefined);
   } finally {

@@ -142,7 +142,7 @@ export async function verifyDisk(path: string, options: InspectOptions = {}): Pr
   try {
     image = await openDiskImage(path, options);
   } catch (error) {
-    const info = errorInfo(error);
+    const info = errorInfo(error, options.storage);
     return { path, ok: false, checks: [{ name: "opens as a VHD", ok: false, detail: info.message }], notes };
   }
   try {
@@ -186,13 +186,14 @@ export async function chainCheck(path: string, options: InspectOptions, notes: s
   const name = "chain: every parent found, matching id and size";
   try {
     const chain = await openChain(path, options);
-    const names = chain.images.map((image) => image.path).join(" -> ");
+    const named = (path: string): string => options.storage?.describe(path) ?? path;
+    const names = chain.images.map((image) => named(image.path)).join(" -> ");
     for (const ancestor of chain.images.slice(1).filter((image) => image.warnings.length > 0)) {
-      notes.push(`ancestor ${ancestor.path} reads with warnings (verify it): ${ancestor.warnings.map((warning) => warning.message).join("; ")}`);
+      notes.push(`ancestor ${named(ancestor.path)} reads with warnings (verify it): ${ancestor.warnings.map((warning) => warning.message).join("; ")}`);
     }
     await chain.close();
     return fact(name, true, names, "");
   } catch (error) {
-    return { name, ok: false, detail: errorInfo(error).message };
+    return { name, ok: false, detail: errorInfo(error, options.storage).message };
   }
 }

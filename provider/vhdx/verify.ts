@@ -72,7 +72,7 @@ export async function verifyVhdx(path: string, options: InspectOptions = {}): Pr
       throw error;
     });
   } catch (error) {
-    return { path, ok: false, checks: [{ name: "opens as a VHDX", ok: false, detail: errorInfo(error).message }], notes };
+    return { path, ok: false, checks: [{ name: "opens as a VHDX", ok: false, detail: errorInfo(error, storage).message }], notes };
   }
   const checks: VerifyCheck[] = [];
   try {

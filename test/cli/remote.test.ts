@@ -230,6 +230,26 @@ describe("vhd on ssh:// paths", () => {
     const offEnd = runVhd(remote(["read", url("errors/c.vhd"), "--offset", "16MiB", "--length", "1", "--force"]));
     expect(offEnd.stderr).toContain(JSON.stringify(url("errors/c.vhd")));
   });
+
+  it("verify's chain check and a lost parent's error name every disk of the chain by its URL, in the text too", (context) => {
+    if (unavailable !== undefined) return context.skip(unavailable);
+    /** `text` with the URLs taken out: what is left must not name a file on the host by its bare path. */
+    const bare = (text: string): string => text.replaceAll(url(""), "<url>/");
+    runVhdOk(remote(["create-differencing", url("lost/p.vhd"), url("golden.vhd")]));
+    runVhdOk(remote(["create-differencing", url("lost/c.vhd"), url("lost/p.vhd")]));
+    const verified = runVhdOk(remote(["verify", url("lost/c.vhd")])).text;
+    expect(verified).toContain(`${url("lost/c.vhd")} -> ${url("lost/p.vhd")} -> ${url("golden.vhd")}`);
+    expect(bare(verified)).not.toContain(server!.root);
+
+    execFileSync("mv", [join(server!.root, "lost", "p.vhd"), join(server!.root, "lost", "p.moved")]);
+    const failed = runVhd(remote(["verify", url("lost/c.vhd")]));
+    expect(failed.status).toBe(1);
+    expect(failed.text).toContain(`Tried: ${url("lost/p.vhd")}`);
+    const inspected = runVhdOk(remote(["inspect", url("lost/c.vhd")])).text;
+    const read = runVhd(remote(["read", url("lost/c.vhd"), "--length", "512", "--force"]));
+    expectOneLineError(read, "ERROR_VHD_PARENT_VHD_NOT_FOUND", url("lost/c.vhd"));
+    for (const text of [failed.text, inspected, read.stderr]) expect(bare(text)).not.toContain(server!.root);
+  });
 });
 
 describe("vhd's ssh options: --connect-timeout and an encrypted --identity", () => {
