@@ -6,6 +6,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { blocksWithData, type DiskContent } from "../disk/content";
+import { checkWriteRange } from "../disk/write-range";
 import { VhdError } from "../errors";
 import type { ProgressCallback } from "../support/progress";
 import type { RandomAccessFile } from "../storage/random-access-file";
@@ -419,9 +420,7 @@ async function openForWriting(file: RandomAccessFile): Promise<{ image: VhdxImag
  */
 export async function writeVhdxAt(file: RandomAccessFile, offset: number, data: Uint8Array, options: WriteVhdxOptions = {}): Promise<void> {
   const { image, headers } = await openForWriting(file);
-  if (!Number.isSafeInteger(offset) || offset < 0 || offset + data.length > image.virtualSize) {
-    throw invalid("offset", offset, `a write of ${data.length} bytes must end within the ${image.virtualSize}-byte disk`);
-  }
+  checkWriteRange(file, image.virtualSize, offset, data.length);
   if (data.length === 0) return;
   const differencing = image.kind === "differencing";
   let start = offset;

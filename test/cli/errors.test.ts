@@ -19,6 +19,7 @@ describe("vhd errors", () => {
 
   beforeAll(() => {
     runVhdOk(["create", base, "--size", "8MiB"]);
+    runVhdOk(["create", `${base}x`, "--size", "8MiB"]);
     writeFileSync(existing, "not ours");
   });
   afterAll(() => temp.remove());
@@ -32,7 +33,7 @@ describe("vhd errors", () => {
     expectOneLineError(runVhd(["create-differencing", existing, base]), "ERROR_ALREADY_EXISTS", existing);
     expect(readFileSync(existing, "utf8")).toBe("not ours");
     expectOneLineError(runVhd(["create", existing, "--size", "8MiB"]), "ERROR_ALREADY_EXISTS", existing);
-    expectFolderHolds(["base.vhd", "existing.vhd"]);
+    expectFolderHolds(["base.vhd", "base.vhdx", "existing.vhd"]);
   });
 
   it("a missing parent: ERROR_PATH_NOT_FOUND naming parentPath, nothing created (not even the folder)", () => {
@@ -40,13 +41,13 @@ describe("vhd errors", () => {
     const run = runVhd(["create-differencing", join(temp.dir, "new", "child.vhd"), missing]);
     expectOneLineError(run, "ERROR_PATH_NOT_FOUND", missing);
     expect(run.stderr).toContain(`parentPath ${JSON.stringify(missing)}`);
-    expectFolderHolds(["base.vhd", "existing.vhd"]);
+    expectFolderHolds(["base.vhd", "base.vhdx", "existing.vhd"]);
   });
 
   it("both paths relative: ERROR_BAD_PATHNAME (relative paths are relative to the other path, never to the cwd)", () => {
     const run = runVhd(["create-differencing", "child.vhd", "base.vhd"], { cwd: temp.dir });
     expectOneLineError(run, "ERROR_BAD_PATHNAME", "child.vhd");
-    expectFolderHolds(["base.vhd", "existing.vhd"]);
+    expectFolderHolds(["base.vhd", "base.vhdx", "existing.vhd"]);
   });
 
   it("a relative image path is resolved against the parent's folder", () => {
@@ -133,6 +134,7 @@ describe("vhd errors", () => {
     ["read at an offset past the end", ["read", "base.vhd", "--offset", "9MiB"], "E_INVALIDARG", 'offset 9437184, path "base.vhd": '],
     ["read with a length that is no size", ["read", "base.vhd", "--length", "lots"], "E_INVALIDARG", 'length "lots", path "base.vhd": '],
     ["write past the end", ["write", "base.vhd", "--offset", "8388607"], "E_INVALIDARG", 'length 5, path "base.vhd": '],
+    ["write past the end of a VHDX", ["write", "base.vhdx", "--offset", "8388607"], "E_INVALIDARG", 'length 5, path "base.vhdx": '],
     ["write at an offset that is no size", ["write", "base.vhd", "--offset", "1.5"], "E_INVALIDARG", 'offset "1.5", path "base.vhd": '],
     ["inspect a file that is not a VHD", ["inspect", "existing.vhd"], "ERROR_VHD_DRIVE_FOOTER_MISSING", 'path "existing.vhd": '],
     ["write into a missing disk", ["write", "missing.vhd", "--offset", "0"], "ERROR_PATH_NOT_FOUND", 'path "missing.vhd": '],
@@ -143,13 +145,12 @@ describe("vhd errors", () => {
     expect(run.stderr).toContain(`(${formatHresult(ERROR_TABLE[code].hresult)}): ${where}`);
   });
 
-  it("write input that runs past the end after its first 8 MiB piece: the input's length and offset, and what was written", () => {
-    const small = join(temp.dir, "small.vhd");
-    runVhdOk(["create", small, "--size", "8MiB"]);
-    const run = runVhd(["write", "small.vhd", "--offset", "0"], { cwd: temp.dir, input: Buffer.alloc(10 * 1024 * 1024, 1) });
+  it.each(["small.vhd", "small.vhdx"])("write input that runs past the end after its first 8 MiB piece (%s): the input's length and offset, and what was written", (name) => {
+    runVhdOk(["create", join(temp.dir, name), "--size", "8MiB"]);
+    const run = runVhd(["write", name, "--offset", "0"], { cwd: temp.dir, input: Buffer.alloc(10 * 1024 * 1024, 1) });
     expectOneLineError(run, "E_INVALIDARG");
     expect(run.stderr).toContain(
-      'length 10485760, path "small.vhd": 10485760 bytes of input (or more) at offset 0 run past the end of the ' +
+      `length 10485760, path "${name}": 10485760 bytes of input (or more) at offset 0 run past the end of the ` +
         "8388608-byte disk; the first 8388608 bytes were written, the rest were not",
     );
   });

@@ -16,6 +16,7 @@ import { throwIfCancelled } from "../../support/cancellation";
 import { localStorage } from "../../storage/local/local-storage";
 import type { Storage } from "../../storage/port";
 import { openChain } from "../../disk/chain";
+import { checkWriteRange } from "../../disk/write-range";
 import { openDiskImage, type VhdImage } from "../reader/reader";
 import {
   BAT_ENTRY_SIZE,
@@ -50,28 +51,6 @@ interface BlockWrite {
   /** Virtual byte range inside this block, whole bitmap bytes. */
   start: number;
   end: number;
-}
-
-function checkRange(image: VhdImage, offset: number, length: number): void {
-  const context = {
-    path: image.path,
-    pathParameter: image.file.parameter,
-    details: { offset, length, virtualSize: image.virtualSize },
-  };
-  if (!Number.isSafeInteger(offset) || offset < 0 || offset > image.virtualSize) {
-    throw new VhdError("E_INVALIDARG", `offset ${offset} is not inside the ${image.virtualSize}-byte disk`, {
-      ...context,
-      parameter: "offset",
-      value: offset,
-    });
-  }
-  if (offset + length > image.virtualSize) {
-    throw new VhdError(
-      "E_INVALIDARG",
-      `${length} bytes at offset ${offset} run past the end of the ${image.virtualSize}-byte disk`,
-      { ...context, parameter: "length", value: length },
-    );
-  }
 }
 
 /**
@@ -192,7 +171,7 @@ export async function writeAt(
   throwIfCancelled(signal, context);
   const image = await openDiskImage(path, { writable: true, parameter: "path", storage });
   try {
-    checkRange(image, offset, data.length);
+    checkWriteRange(image.file, image.virtualSize, offset, data.length);
     let blocksAllocated = 0;
     if (image.header === null || image.bat === null) {
       // A fixed disk's data area is the virtual disk itself (SPEC "Fixed Hard Disk Image").
