@@ -109,7 +109,7 @@ export async function validateCreateDifferencing(
  * mix formats, and the child's format follows its name (disk/formats.ts `driverForNewFile`, as New-VHD).
  * @throws VhdError `ERROR_VHD_INVALID_TYPE` (parameter `parentPath`).
  */
-export function checkSameFormat(childFormat: DiskInfo["format"], imagePath: string, parent: DiskInfo): void {
+export function checkSameFormat(childFormat: DiskInfo["format"], imagePath: string, parent: Pick<DiskInfo, "format" | "path">): void {
   if (parent.format === childFormat) return;
   const [child, parentFormat] = [childFormat.toUpperCase(), parent.format.toUpperCase()];
   throw new VhdError(

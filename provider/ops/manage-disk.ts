@@ -66,11 +66,22 @@ export function withParentLock<T>(parentPath: string, task: () => Promise<T>): P
 
 /**
  * The existing disk at `imagePath`, if it may be adopted: a differencing disk linked to exactly this parent (the file
- * at `parentPath`, with the unique id the disk records) and of the block size asked for.
- * @throws VhdError `ERROR_ALREADY_EXISTS` naming the mismatch; `ERROR_VHD_INVALID_TYPE` for a disk not differencing.
+ * at `parentPath`, with the unique id the disk records) and of the block size asked for. A symbolic link at
+ * `imagePath` is refused: the ownership record sits beside the path (ownership.ts), so a link would give the disk it
+ * names a second owner, whose delete would then remove the first owner's disk.
+ * @throws VhdError `ERROR_ALREADY_EXISTS` naming the mismatch or the link; `ERROR_VHD_INVALID_TYPE` for a disk not
+ * differencing.
  */
 export async function adoptableDisk(request: AdoptRequest): Promise<DiskInfo> {
   const { imagePath, parentPath, storage } = request;
+  if ((await storage.pathFacts(imagePath, { followLinks: false })).kind === "symlink") {
+    throw new VhdError(
+      "ERROR_ALREADY_EXISTS",
+      "the file is a symbolic link and cannot be adopted: a disk has one owner, found by its own path; adopt it by the " +
+        "path of the file the link points to",
+      { parameter: "imagePath", path: imagePath, details: { parentPath } },
+    );
+  }
   const existing = await inspectDisk(imagePath, { parameter: "imagePath", storage });
   const facts = childFacts(existing);
   const refuse = (why: string): VhdError =>

@@ -22,7 +22,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import { VhdError, isVhdError } from "../errors";
 import { resolveDiskPaths, resolveSinglePath } from "../inputs/paths";
 import { ancestorsOnHost, stateOnHost, storageOf } from "./disk-host";
-import { checkDistinctPaths } from "../inputs/validate";
+import { checkDistinctPaths, checkSameFormat } from "../inputs/validate";
 import { createDifferencingDisk } from "../ops/create-differencing";
 import { recordCreatedFolders } from "../ops/created-folders";
 import { deleteDisk, discardNewDisk } from "../ops/delete-disk";
@@ -30,7 +30,7 @@ import { claimDisk, ownerOf, ownershipRecordPath, sameResourceInStack, transferO
 import { adoptableDisk, holderOf, recordFoundDisk, recordNewDisk, releaseParent, withParentLock } from "../ops/manage-disk";
 import { protectParent, releaseHold } from "../ops/protect-parent";
 import { setParent } from "../ops/set-parent";
-import { driverForNewFile } from "../disk/formats";
+import { claimingDriver, driverForNewFile } from "../disk/formats";
 import { identifyDisk } from "../vhd/disk-identity";
 import { type DiskInfo, inspectDisk } from "../disk/inspect";
 import { childFacts, type ChildFacts } from "../ops/disk-facts";
@@ -90,6 +90,7 @@ async function checkDisk(
     // A missing parent is no failure here: an earlier step of the same run may make it (a moved or recreated
     // parent). diff plans the replace, saying so, and create refuses with the contract's error if it is still missing.
     const inputs: DiskInputs = { ...settings, ...paths, ...(await parentFactsAt(paths.parentPath, settings, news, olds)) };
+    if (inputs.parentUniqueId !== null) await checkParentFormat(paths, storage);
     const relink = sameParentAtNewPath(olds, inputs) ? { relink: RELINK_NOTE } : {};
     return { inputs: secretPathValues({ ...inputs, ...relink }, settings.secretPaths) };
   } catch (error) {
@@ -111,6 +112,13 @@ async function parentFactsAt(
   const observation = await observeParent(parentPath, { checksum: settings.checksum, storage });
   const facts = await inRecordedKind(observedFacts(observation, raw), observation, parentPath, recorded, storage);
   return { ...facts, ancestors: ancestorsOnHost(storage, facts.ancestors) };
+}
+
+/** A parent of the other format than the child's name asks for: the preview refuses it, as create would. */
+async function checkParentFormat(paths: { imagePath: string; parentPath: string }, storage: Storage): Promise<void> {
+  const parent = await claimingDriver(paths.parentPath, { storage, parameter: "parentPath" });
+  if (parent === null) return;
+  checkSameFormat(driverForNewFile(paths.imagePath).format, paths.imagePath, { format: parent.format, path: paths.parentPath });
 }
 
 /** The rules of a new disk that need no file: reported by `check`, so a preview finds them, not only `up`. */

@@ -55,6 +55,13 @@ describe("check errors at preview, against the right input", () => {
     );
   });
 
+  it("a .vhdx child of a VHD parent: parentPath, ERROR_VHD_INVALID_TYPE (was: found only at up)", async () => {
+    await previewFails(
+      { name: "mixed", parentPath: disks.golden, imagePath: join(disks.dir, "child.vhdx") },
+      /property parentPath value \{.*golden\.vhd\} has a problem: ERROR_VHD_INVALID_TYPE \(0xC03A001B\): parentPath ".*golden\.vhd": parentPath is a VHD disk but imagePath names a VHDX file/,
+    );
+  });
+
   it("nothing was written by any of them", () => {
     expect(filesLeft(disks.dir)).toEqual(["folder.vhd", "golden.vhd", "notes.vhd"]);
   });

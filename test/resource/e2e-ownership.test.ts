@@ -1,9 +1,10 @@
 /**
  * End to end, real Pulumi CLI: one disk, one owner. A second resource adopting a disk another resource already manages
  * is refused with the owner's URN, and deleting it can then never remove the other's disk; the owner's destroy removes
- * the disk and its ownership record, leaving nothing behind.
+ * the disk and its ownership record, leaving nothing behind. A symbolic link to the disk is no second way in: its
+ * ownership record would sit beside the link, so adopting through it is refused.
  */
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync, rmSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDifferencingDisk } from "../../provider/ops/create-differencing";
@@ -44,6 +45,23 @@ describe("one disk, one owner, under the real CLI", () => {
     expect(names).toContain("first");
     expect(names).not.toContain("second");
     expect((await inspectDisk(shared)).uniqueId).toBe(sharedId);
+  });
+
+  it("a second resource adopting the disk through a symbolic link to it is refused; the owner's disk stays", async () => {
+    const alias = join(disks.dir, "vms", "alias.vhd");
+    symlinkSync("shared.vhd", alias);
+    try {
+      await disks.setDisks([spec("first"), { ...spec("alias"), imagePath: alias }]);
+      const up = await disks.stack.up();
+      expect(up.code, up.output).not.toBe(0);
+      expect(up.output).toMatch(/ERROR_ALREADY_EXISTS \(0x800700B7\): imagePath ".*alias\.vhd": .*symbolic link/);
+      const names = ((await disks.stack.exportStack()).deployment.resources ?? []).map((resource) => resource.urn.split("::").pop());
+      expect(names).not.toContain("alias");
+      expect(existsSync(join(disks.dir, "vms", ".alias.vhd.pulumi-vhd-owner"))).toBe(false);
+      expect((await inspectDisk(shared)).uniqueId).toBe(sharedId);
+    } finally {
+      rmSync(alias);
+    }
   });
 
   it("the owner's destroy removes the disk and its record, and nothing else is left", async () => {
