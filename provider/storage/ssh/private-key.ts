@@ -9,7 +9,7 @@ import { VhdError, type ErrorParameter } from "../../errors";
 /** ssh2's key parser, loaded when a key is given: ssh2 is about 30 modules a local `vhd` command never needs. */
 function parseKey(keyText: string, passphrase?: string): ParsedKey | ParsedKey[] | Error {
   const { utils } = require("ssh2") as typeof import("ssh2");
-  return parseKey(keyText, passphrase);
+  return utils.parseKey(keyText, passphrase);
 }
 
 /** Where a key came from, for errors: the input and the key file. */
