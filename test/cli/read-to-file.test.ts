@@ -21,14 +21,14 @@ describe("vhd read > file", () => {
   let child = "";
   let piped: Buffer = Buffer.alloc(0);
 
-  beforeAll(() => {
+  beforeAll(async () => {
     const base = join(folder.dir, "base.vhd");
     child = join(folder.dir, "child.vhd");
-    runVhdOk(["create", base, "--size", "64MiB"]);
-    runVhdOk(["write", base, "--offset", "5000000"], { input: Buffer.alloc(3_000_000, 0x5a) });
-    runVhdOk(["create-differencing", child, base]);
-    runVhdOk(["write", child, "--offset", "7000000"], { input: Buffer.alloc(100_000, 0xc3) });
-    piped = runVhdOk(["read", child]).stdout;
+    await runVhdOk(["create", base, "--size", "64MiB"]);
+    await runVhdOk(["write", base, "--offset", "5000000"], { input: Buffer.alloc(3_000_000, 0x5a) });
+    await runVhdOk(["create-differencing", child, base]);
+    await runVhdOk(["write", child, "--offset", "7000000"], { input: Buffer.alloc(100_000, 0xc3) });
+    piped = (await runVhdOk(["read", child])).stdout;
   });
   afterAll(() => folder.remove());
 
