@@ -1,9 +1,10 @@
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLI_MAIN, expectOneLineError, makeTempDir, runVhd, runVhdOk } from "./cli-process";
+import { runProcess } from "../support/run-process";
 
 describe("vhd checksum", () => {
   const temp = makeTempDir("checksum");
@@ -43,17 +44,17 @@ describe("vhd checksum", () => {
   });
 
   it("shows a progress bar on a terminal (script(1) gives it one), none with --quiet or when stderr is not a terminal", async () => {
-    const underTerminal = (...extra: string[]): string => {
+    const underTerminal = async (...extra: string[]): Promise<string> => {
       const command = [process.execPath, CLI_MAIN, "checksum", file, ...extra].map((part) => JSON.stringify(part)).join(" ");
-      const run = spawnSync("script", ["-qec", command, "/dev/null"], { encoding: "utf8" });
+      const run = await runProcess("script", ["-qec", command, "/dev/null"]);
       expect(run.status).toBe(0);
-      return run.stdout;
+      return run.stdout.toString("utf8");
     };
     const [hex] = execFileSync("sha256sum", [file], { encoding: "utf8" }).split(" ");
-    const withBar = underTerminal();
+    const withBar = await underTerminal();
     expect(withBar).toMatch(/sha256 \[.*\] \d+% \| .* of 9 MiB/);
     expect(withBar).toContain(`${hex}  ${file}`);
-    expect(underTerminal("--quiet")).not.toContain("sha256 [");
+    expect(await underTerminal("--quiet")).not.toContain("sha256 [");
     expect((await runVhdOk(["checksum", file])).stderr).toBe("");
   });
 });

@@ -1,10 +1,10 @@
-import { spawnSync } from "node:child_process";
 import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLI_MAIN, expectOneLineError, makeTempDir, runVhd, runVhdOk } from "./cli-process";
 import { ERROR_TABLE, formatHresult, type ErrorName } from "../../provider/errors";
 import { DFVFS_FIXTURES } from "../support/fixtures";
+import { runProcess } from "../support/run-process";
 
 const FIXTURES = DFVFS_FIXTURES;
 
@@ -167,17 +167,17 @@ describe("vhd errors", () => {
     expectOneLineError(await runVhd(["write", missing, "--offset", "0"]), "ERROR_PATH_NOT_FOUND", missing);
   });
 
-  it("read refuses a terminal without --force (run under a pseudo-terminal by script(1))", () => {
+  it("read refuses a terminal without --force (run under a pseudo-terminal by script(1))", async () => {
     const command = `${JSON.stringify(process.execPath)} ${JSON.stringify(CLI_MAIN)} read ${JSON.stringify(base)}`;
-    const run = spawnSync("script", ["-qec", command, "/dev/null"], { encoding: "utf8" });
+    const run = await runProcess("script", ["-qec", command, "/dev/null"]);
     expect(run.status).toBe(1);
-    expect(run.stdout).toContain("vhd: E_INVALIDARG (0x80070057): stdout: refusing to write binary disk bytes to a terminal");
+    expect(run.stdout.toString("utf8")).toContain("vhd: E_INVALIDARG (0x80070057): stdout: refusing to write binary disk bytes to a terminal");
   });
 
-  it("read stops quietly with exit 0 when the reader goes away (EPIPE)", () => {
+  it("read stops quietly with exit 0 when the reader goes away (EPIPE)", async () => {
     const script = `${JSON.stringify(process.execPath)} ${JSON.stringify(CLI_MAIN)} read ${JSON.stringify(base)} | head -c 1000 > /dev/null; echo "$\{PIPESTATUS[0]}"`;
-    const run = spawnSync("bash", ["-c", script], { encoding: "utf8" });
-    expect(run.stderr).toBe("");
-    expect(run.stdout.trim()).toBe("0");
+    const run = await runProcess("bash", ["-c", script]);
+    expect(run.stderr.toString("utf8")).toBe("");
+    expect(run.stdout.toString("utf8").trim()).toBe("0");
   });
 });

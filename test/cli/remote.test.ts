@@ -4,7 +4,7 @@
  * SSH, copied back, reads the same in pyvhdi (libvhdi) as in ours, locally and remotely; a wrong host key is refused
  * naming the host, and the process exits on its own (the session pool is closed).
  */
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { copyFileSync, existsSync, mkdirSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { createServer, type AddressInfo } from "node:net";
@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pyvhdiReadChain } from "../support/oracles";
 import { sshdUnavailable, startSshd, type TestSshd } from "../support/sshd";
 import { makeGoldenImage } from "../resource/e2e-support";
+import { runProcess } from "../support/run-process";
 import { CLI_MAIN, expectOneLineError, makeTempDir, runVhd, runVhdOk, startVhd } from "./cli-process";
 
 const unavailable = sshdUnavailable();
@@ -109,11 +110,11 @@ describe("vhd on ssh:// paths", () => {
     const batch = ["golden.vhd", "chain/a.vhd", "chain/b.vhd", "chain/c.vhd"]
       .map((name) => `get ${join(server!.root, name)} ${join(copy, name)}`)
       .join("\n");
-    const sftp = spawnSync("sftp", [
+    const sftp = await runProcess("sftp", [
       "-q", "-b", "-", "-P", String(server!.port), "-i", identity, "-o", `UserKnownHostsFile=${server!.knownHostsPath}`,
       "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes", `${server!.user}@${server!.host}`,
-    ], { input: `${batch}\n`, encoding: "utf8", timeout: 120_000 });
-    expect(sftp.status, `${sftp.stderr}${String(sftp.error ?? "")}`).toBe(0);
+    ], { input: `${batch}\n`, timeout: 120_000 });
+    expect(sftp.status, `${sftp.stderr.toString("utf8")}${sftp.signal ?? ""}`).toBe(0);
 
     const localChain = ["c", "b", "a"].map((disk) => join(copy, "chain", `${disk}.vhd`));
     const theirs = await pyvhdiReadChain([...localChain, join(copy, "golden.vhd")], join(temp.dir, "pyvhdi.raw"));
@@ -263,7 +264,7 @@ describe("vhd's ssh options: --connect-timeout and an encrypted --identity", () 
     expect(server!.log()).not.toContain(passphrase);
   });
 
-  it("asks for the passphrase on a terminal without echoing it", (context) => {
+  it("asks for the passphrase on a terminal without echoing it", async (context) => {
     if (unavailable !== undefined) return context.skip(unavailable);
     // A pseudo-terminal driven by Python's pty module: answer the prompt once it shows, then collect everything the
     // terminal displayed (an echo of the answer would be in it).
@@ -290,11 +291,12 @@ describe("vhd's ssh options: --connect-timeout and an encrypted --identity", () 
     const args = withKey(encryptedKey(), ["checksum", url("golden.vhd")]);
     const env = { ...process.env };
     delete env.VHD_SSH_KEY_PASSPHRASE;
-    const run = spawnSync("python3", ["-c", driver, process.execPath, CLI_MAIN, ...args], { input: passphrase, env, encoding: "utf8", timeout: 60000 });
-    expect(run.status, `${run.stdout}${run.stderr}`).toBe(0);
-    expect(run.stdout).toContain(`Enter passphrase for key '${encryptedKey()}': `);
-    expect(run.stdout).toMatch(/[0-9a-f]{64} {2}ssh:\/\//);
-    expect(run.stdout).not.toContain(passphrase);
+    const run = await runProcess("python3", ["-c", driver, process.execPath, CLI_MAIN, ...args], { input: passphrase, env, timeout: 60000 });
+    const stdout = run.stdout.toString("utf8");
+    expect(run.status, `${stdout}${run.stderr.toString("utf8")}`).toBe(0);
+    expect(stdout).toContain(`Enter passphrase for key '${encryptedKey()}': `);
+    expect(stdout).toMatch(/[0-9a-f]{64} {2}ssh:\/\//);
+    expect(stdout).not.toContain(passphrase);
   });
 
   it("--connect-timeout bounds each dial: a host that never answers is ERROR_TIMEOUT naming the host", async (context) => {

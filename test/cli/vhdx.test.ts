@@ -3,7 +3,6 @@
  * create-differencing, inspect, verify, write, read, checksum and convert (VHD -> VHDX -> raw equals the source;
  * qemu-img's reading of our VHDX equals ours), mixed formats refused, nothing left behind on failure.
  */
-import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -12,7 +11,7 @@ import { localStorage } from "../../provider/storage/local/local-storage";
 import { REGION_GUIDS } from "../../provider/vhdx/format";
 import { writeLogEntry } from "../../provider/vhdx/log-writer";
 import { openVhdx } from "../../provider/vhdx/reader";
-import { HAVE } from "../vhdx/support";
+import { HAVE, run } from "../vhdx/support";
 import { expectOneLineError, makeTempDir, runVhd, runVhdOk } from "./cli-process";
 
 const MIB = 1024 * 1024;
@@ -173,7 +172,7 @@ describe("vhd with VHDX", () => {
 
   it("qemu-img convert of our VHDX base to raw equals our reading of it", async (ctx) => {
     if (!HAVE.qemuImg) return ctx.skip("qemu-img is not installed");
-    execFileSync("qemu-img", ["convert", "-f", "vhdx", "-O", "raw", at("golden.vhdx"), at("qemu.raw")]);
+    await run("qemu-img", ["convert", "-f", "vhdx", "-O", "raw", at("golden.vhdx"), at("qemu.raw")]);
     expect(readFileSync(at("qemu.raw")).equals((await runVhdOk(["read", at("golden.vhdx"), "--quiet"])).stdout)).toBe(true);
     expect(readFileSync(at("qemu.raw")).equals(raw)).toBe(true);
   });
