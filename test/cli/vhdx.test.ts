@@ -11,7 +11,8 @@ import { localStorage } from "../../provider/storage/local/local-storage";
 import { REGION_GUIDS } from "../../provider/vhdx/format";
 import { writeLogEntry } from "../../provider/vhdx/log-writer";
 import { openVhdx } from "../../provider/vhdx/reader";
-import { HAVE, run } from "../vhdx/support";
+import { qemuImgConvertToRaw } from "../support/oracles";
+import { HAVE } from "../vhdx/support";
 import { expectOneLineError, makeTempDir, runVhd, runVhdOk } from "./cli-process";
 
 const MIB = 1024 * 1024;
@@ -172,7 +173,7 @@ describe("vhd with VHDX", () => {
 
   it("qemu-img convert of our VHDX base to raw equals our reading of it", async (ctx) => {
     if (!HAVE.qemuImg) return ctx.skip("qemu-img is not installed");
-    await run("qemu-img", ["convert", "-f", "vhdx", "-O", "raw", at("golden.vhdx"), at("qemu.raw")]);
+    await qemuImgConvertToRaw(at("golden.vhdx"), at("qemu.raw"), "vhdx");
     expect(readFileSync(at("qemu.raw")).equals((await runVhdOk(["read", at("golden.vhdx"), "--quiet"])).stdout)).toBe(true);
     expect(readFileSync(at("qemu.raw")).equals(raw)).toBe(true);
   });
