@@ -2,12 +2,13 @@
  * Helpers for the CLI tests: run the BUILT `vhd` (built once per run by test/support/build-once.ts) as a child process,
  * and give each test its own temporary folder.
  */
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { expect } from "vitest";
 import { ERROR_TABLE, formatHresult, type ErrorName } from "../../provider/errors";
+import { runProcess } from "../support/run-process";
 
 export const REPO_ROOT = resolve(__dirname, "../..");
 /** The built entry point, which the `bin.vhd` launcher (provider/bin/vhd.js) requires. */
@@ -23,14 +24,15 @@ export interface VhdRun {
 }
 
 /** Runs the built `vhd` with `args`, feeding `input` to its stdin. */
-export function runVhd(args: readonly string[], options: { input?: Uint8Array; cwd?: string; env?: NodeJS.ProcessEnv } = {}): VhdRun {
-  const run = spawnSync(process.execPath, [CLI_MAIN, ...args], {
+export async function runVhd(
+  args: readonly string[],
+  options: { input?: Uint8Array; cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<VhdRun> {
+  const run = await runProcess(process.execPath, [CLI_MAIN, ...args], {
     cwd: options.cwd ?? REPO_ROOT,
     env: { ...process.env, ...options.env },
-    input: options.input ?? Buffer.alloc(0),
-    maxBuffer: 1024 * 1024 * 1024,
+    input: options.input,
   });
-  if (run.error) throw run.error;
   return { status: run.status, stdout: run.stdout, stderr: run.stderr.toString("utf8"), text: run.stdout.toString("utf8") };
 }
 
@@ -40,8 +42,8 @@ export function startVhd(args: readonly string[]): ChildProcess {
 }
 
 /** Runs `vhd` expecting success, and returns its output; a failure shows the CLI's stderr. */
-export function runVhdOk(args: readonly string[], options: { input?: Uint8Array } = {}): VhdRun {
-  const run = runVhd(args, options);
+export async function runVhdOk(args: readonly string[], options: { input?: Uint8Array } = {}): Promise<VhdRun> {
+  const run = await runVhd(args, options);
   expect(run.stderr, `vhd ${args.join(" ")}`).toBe("");
   expect(run.status).toBe(0);
   return run;

@@ -1,10 +1,10 @@
-import { spawnSync } from "node:child_process";
 import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLI_MAIN, expectOneLineError, makeTempDir, runVhd, runVhdOk } from "./cli-process";
 import { ERROR_TABLE, formatHresult, type ErrorName } from "../../provider/errors";
 import { DFVFS_FIXTURES } from "../support/fixtures";
+import { runProcess } from "../support/run-process";
 
 const FIXTURES = DFVFS_FIXTURES;
 
@@ -17,9 +17,9 @@ describe("vhd errors", () => {
   const base = join(temp.dir, "base.vhd");
   const existing = join(temp.dir, "existing.vhd");
 
-  beforeAll(() => {
-    runVhdOk(["create", base, "--size", "8MiB"]);
-    runVhdOk(["create", `${base}x`, "--size", "8MiB"]);
+  beforeAll(async () => {
+    await runVhdOk(["create", base, "--size", "8MiB"]);
+    await runVhdOk(["create", `${base}x`, "--size", "8MiB"]);
     writeFileSync(existing, "not ours");
   });
   afterAll(() => temp.remove());
@@ -29,48 +29,48 @@ describe("vhd errors", () => {
     expect(readdirSync(temp.dir).sort()).toEqual([...names].sort());
   }
 
-  it("an existing target: ERROR_ALREADY_EXISTS, the file untouched", () => {
-    expectOneLineError(runVhd(["create-differencing", existing, base]), "ERROR_ALREADY_EXISTS", existing);
+  it("an existing target: ERROR_ALREADY_EXISTS, the file untouched", async () => {
+    expectOneLineError(await runVhd(["create-differencing", existing, base]), "ERROR_ALREADY_EXISTS", existing);
     expect(readFileSync(existing, "utf8")).toBe("not ours");
-    expectOneLineError(runVhd(["create", existing, "--size", "8MiB"]), "ERROR_ALREADY_EXISTS", existing);
+    expectOneLineError(await runVhd(["create", existing, "--size", "8MiB"]), "ERROR_ALREADY_EXISTS", existing);
     expectFolderHolds(["base.vhd", "base.vhdx", "existing.vhd"]);
   });
 
-  it("a missing parent: ERROR_PATH_NOT_FOUND naming parentPath, nothing created (not even the folder)", () => {
+  it("a missing parent: ERROR_PATH_NOT_FOUND naming parentPath, nothing created (not even the folder)", async () => {
     const missing = join(temp.dir, "missing.vhd");
-    const run = runVhd(["create-differencing", join(temp.dir, "new", "child.vhd"), missing]);
+    const run = await runVhd(["create-differencing", join(temp.dir, "new", "child.vhd"), missing]);
     expectOneLineError(run, "ERROR_PATH_NOT_FOUND", missing);
     expect(run.stderr).toContain(`parentPath ${JSON.stringify(missing)}`);
     expectFolderHolds(["base.vhd", "base.vhdx", "existing.vhd"]);
   });
 
-  it("both paths relative: ERROR_BAD_PATHNAME (relative paths are relative to the other path, never to the cwd)", () => {
-    const run = runVhd(["create-differencing", "child.vhd", "base.vhd"], { cwd: temp.dir });
+  it("both paths relative: ERROR_BAD_PATHNAME (relative paths are relative to the other path, never to the cwd)", async () => {
+    const run = await runVhd(["create-differencing", "child.vhd", "base.vhd"], { cwd: temp.dir });
     expectOneLineError(run, "ERROR_BAD_PATHNAME", "child.vhd");
     expectFolderHolds(["base.vhd", "base.vhdx", "existing.vhd"]);
   });
 
-  it("a relative image path is resolved against the parent's folder", () => {
-    const run = runVhdOk(["create-differencing", "sub/relative.vhd", base, "--json"]);
+  it("a relative image path is resolved against the parent's folder", async () => {
+    const run = await runVhdOk(["create-differencing", "sub/relative.vhd", base, "--json"]);
     expect(JSON.parse(run.text)).toMatchObject({ path: join(temp.dir, "sub", "relative.vhd"), type: "differencing" });
   });
 
-  it("an empty path: E_POINTER", () => {
-    expectOneLineError(runVhd(["create-differencing", "", base]), "E_POINTER");
+  it("an empty path: E_POINTER", async () => {
+    expectOneLineError(await runVhd(["create-differencing", "", base]), "E_POINTER");
   });
 
-  it("a Windows-invalid name: ERROR_INVALID_NAME, unless --posix-paths", () => {
+  it("a Windows-invalid name: ERROR_INVALID_NAME, unless --posix-paths", async () => {
     const odd = join(temp.dir, "what?.vhd");
-    expectOneLineError(runVhd(["create-differencing", odd, base]), "ERROR_INVALID_NAME", odd);
-    expect(JSON.parse(runVhdOk(["create-differencing", odd, base, "--posix-paths", "--json"]).text)).toMatchObject({
+    expectOneLineError(await runVhd(["create-differencing", odd, base]), "ERROR_INVALID_NAME", odd);
+    expect(JSON.parse((await runVhdOk(["create-differencing", odd, base, "--posix-paths", "--json"])).text)).toMatchObject({
       path: odd,
     });
   });
 
-  it("a path of 260 characters: ERROR_BUFFER_OVERFLOW", () => {
+  it("a path of 260 characters: ERROR_BUFFER_OVERFLOW", async () => {
     const long = join(temp.dir, `${"x".repeat(260 - temp.dir.length - 5)}.vhd`);
     expect(long).toHaveLength(260);
-    expectOneLineError(runVhd(["create-differencing", long, base]), "ERROR_BUFFER_OVERFLOW", long);
+    expectOneLineError(await runVhd(["create-differencing", long, base]), "ERROR_BUFFER_OVERFLOW", long);
   });
 
   it.each([
@@ -79,21 +79,21 @@ describe("vhd errors", () => {
     ["0", "E_INVALIDARG"],
     ["2041GiB", "VM_E_IMAGE_SIZE_TOO_LARGE"],
     ["2MiB", "VM_E_IMAGE_SIZE_TOO_SMALL"],
-  ] as const)("a bad size %s: %s, nothing created", (size, code) => {
+  ] as const)("a bad size %s: %s, nothing created", async (size, code) => {
     const target = join(temp.dir, "sized.vhd");
-    const run = runVhd(["create", target, "--size", size]);
+    const run = await runVhd(["create", target, "--size", size]);
     expectOneLineError(run, code);
     expect(run.stderr).toMatch(/size/);
     expect(() => statSync(target)).toThrow();
   });
 
-  it("a block size the format does not allow: ERROR_VHD_INVALID_BLOCK_SIZE", () => {
-    const run = runVhd(["create-differencing", join(temp.dir, "blocky.vhd"), base, "--block-size", "3MiB"]);
+  it("a block size the format does not allow: ERROR_VHD_INVALID_BLOCK_SIZE", async () => {
+    const run = await runVhd(["create-differencing", join(temp.dir, "blocky.vhd"), base, "--block-size", "3MiB"]);
     expectOneLineError(run, "ERROR_VHD_INVALID_BLOCK_SIZE");
   });
 
-  it("with --json the error is one JSON object on stderr and stdout stays empty", () => {
-    const run = runVhd(["create-differencing", existing, base, "--json"]);
+  it("with --json the error is one JSON object on stderr and stdout stays empty", async () => {
+    const run = await runVhd(["create-differencing", existing, base, "--json"]);
     expect(run.status).toBe(1);
     expect(run.text).toBe("");
     expect(run.stderr.trimEnd().split("\n")).toHaveLength(1);
@@ -106,26 +106,26 @@ describe("vhd errors", () => {
     });
   });
 
-  it("a usage error (unknown option, missing argument, bad choice): E_INVALIDARG, exit 2", () => {
-    expectOneLineError(runVhd(["inspect", base, "--frobnicate"]), "E_INVALIDARG", undefined, 2);
-    expectOneLineError(runVhd(["create-differencing", join(temp.dir, "x.vhd")]), "E_INVALIDARG", undefined, 2);
-    expectOneLineError(runVhd(["create", join(temp.dir, "x.vhd"), "--size", "8MiB", "--type", "sparse"]), "E_INVALIDARG", undefined, 2);
-    expect(JSON.parse(runVhd(["nonsense", "--json"]).stderr)).toMatchObject({ code: "E_INVALIDARG" });
+  it("a usage error (unknown option, missing argument, bad choice): E_INVALIDARG, exit 2", async () => {
+    expectOneLineError(await runVhd(["inspect", base, "--frobnicate"]), "E_INVALIDARG", undefined, 2);
+    expectOneLineError(await runVhd(["create-differencing", join(temp.dir, "x.vhd")]), "E_INVALIDARG", undefined, 2);
+    expectOneLineError(await runVhd(["create", join(temp.dir, "x.vhd"), "--size", "8MiB", "--type", "sparse"]), "E_INVALIDARG", undefined, 2);
+    expect(JSON.parse((await runVhd(["nonsense", "--json"])).stderr)).toMatchObject({ code: "E_INVALIDARG" });
   });
 
-  it("a child whose parent is elsewhere: read fails with ERROR_VHD_PARENT_VHD_NOT_FOUND naming the child", () => {
+  it("a child whose parent is elsewhere: read fails with ERROR_VHD_PARENT_VHD_NOT_FOUND naming the child", async () => {
     const child = join(FIXTURES, "fat-differential.vhd");
-    const run = runVhd(["read", child]);
+    const run = await runVhd(["read", child]);
     expectOneLineError(run, "ERROR_VHD_PARENT_VHD_NOT_FOUND", child);
     expect(run.stdout).toHaveLength(0);
   });
 
-  it("a file that is not a VHD: inspect fails with ERROR_VHD_DRIVE_FOOTER_MISSING naming it", () => {
-    expectOneLineError(runVhd(["inspect", existing]), "ERROR_VHD_DRIVE_FOOTER_MISSING", existing);
+  it("a file that is not a VHD: inspect fails with ERROR_VHD_DRIVE_FOOTER_MISSING naming it", async () => {
+    expectOneLineError(await runVhd(["inspect", existing]), "ERROR_VHD_DRIVE_FOOTER_MISSING", existing);
   });
 
-  it("read past the end of the disk: E_INVALIDARG naming the offset", () => {
-    expectOneLineError(runVhd(["read", base, "--offset", "9MiB"]), "E_INVALIDARG", base);
+  it("read past the end of the disk: E_INVALIDARG naming the offset", async () => {
+    expectOneLineError(await runVhd(["read", base, "--offset", "9MiB"]), "E_INVALIDARG", base);
   });
 
   it.each<[string, string[], ErrorName, string]>([
@@ -139,15 +139,15 @@ describe("vhd errors", () => {
     ["inspect a file that is not a VHD", ["inspect", "existing.vhd"], "ERROR_VHD_DRIVE_FOOTER_MISSING", 'path "existing.vhd": '],
     ["write into a missing disk", ["write", "missing.vhd", "--offset", "0"], "ERROR_PATH_NOT_FOUND", 'path "missing.vhd": '],
     ["a block size no VHD writer uses", ["create-differencing", "child.vhd", base, "--block-size", "3MiB"], "ERROR_VHD_INVALID_BLOCK_SIZE", "blockSize 3145728, imagePath "],
-  ])("%s: names the parameter with its value, and the file, the same way in every command", (_label, args, code, where) => {
-    const run = runVhd(args, { cwd: temp.dir, input: Buffer.from("12345") });
+  ])("%s: names the parameter with its value, and the file, the same way in every command", async (_label, args, code, where) => {
+    const run = await runVhd(args, { cwd: temp.dir, input: Buffer.from("12345") });
     expectOneLineError(run, code);
     expect(run.stderr).toContain(`(${formatHresult(ERROR_TABLE[code].hresult)}): ${where}`);
   });
 
-  it.each(["small.vhd", "small.vhdx"])("write input that runs past the end after its first 8 MiB piece (%s): the input's length and offset, and what was written", (name) => {
-    runVhdOk(["create", join(temp.dir, name), "--size", "8MiB"]);
-    const run = runVhd(["write", name, "--offset", "0"], { cwd: temp.dir, input: Buffer.alloc(10 * 1024 * 1024, 1) });
+  it.each(["small.vhd", "small.vhdx"])("write input that runs past the end after its first 8 MiB piece (%s): the input's length and offset, and what was written", async (name) => {
+    await runVhdOk(["create", join(temp.dir, name), "--size", "8MiB"]);
+    const run = await runVhd(["write", name, "--offset", "0"], { cwd: temp.dir, input: Buffer.alloc(10 * 1024 * 1024, 1) });
     expectOneLineError(run, "E_INVALIDARG");
     expect(run.stderr).toContain(
       `length 10485760, path "${name}": 10485760 bytes of input (or more) at offset 0 run past the end of the ` +
@@ -155,30 +155,30 @@ describe("vhd errors", () => {
     );
   });
 
-  it("a size no VHD can have: the size, then the new disk's path", () => {
+  it("a size no VHD can have: the size, then the new disk's path", async () => {
     const target = join(temp.dir, "odd.vhd");
-    const run = runVhd(["create", target, "--size", "1000"]);
+    const run = await runVhd(["create", target, "--size", "1000"]);
     expectOneLineError(run, "ERROR_VHD_INVALID_SIZE", target);
     expect(run.stderr).toContain(`size 1000, path ${JSON.stringify(target)}: `);
     expect(readdirSync(temp.dir)).not.toContain("odd.vhd");
   });
 
-  it("write into a missing disk, even with empty input: ERROR_PATH_NOT_FOUND", () => {
+  it("write into a missing disk, even with empty input: ERROR_PATH_NOT_FOUND", async () => {
     const missing = join(temp.dir, "nope.vhd");
-    expectOneLineError(runVhd(["write", missing, "--offset", "0"]), "ERROR_PATH_NOT_FOUND", missing);
+    expectOneLineError(await runVhd(["write", missing, "--offset", "0"]), "ERROR_PATH_NOT_FOUND", missing);
   });
 
-  it("read refuses a terminal without --force (run under a pseudo-terminal by script(1))", () => {
+  it("read refuses a terminal without --force (run under a pseudo-terminal by script(1))", async () => {
     const command = `${JSON.stringify(process.execPath)} ${JSON.stringify(CLI_MAIN)} read ${JSON.stringify(base)}`;
-    const run = spawnSync("script", ["-qec", command, "/dev/null"], { encoding: "utf8" });
+    const run = await runProcess("script", ["-qec", command, "/dev/null"]);
     expect(run.status).toBe(1);
-    expect(run.stdout).toContain("vhd: E_INVALIDARG (0x80070057): stdout: refusing to write binary disk bytes to a terminal");
+    expect(run.stdout.toString("utf8")).toContain("vhd: E_INVALIDARG (0x80070057): stdout: refusing to write binary disk bytes to a terminal");
   });
 
-  it("read stops quietly with exit 0 when the reader goes away (EPIPE)", () => {
+  it("read stops quietly with exit 0 when the reader goes away (EPIPE)", async () => {
     const script = `${JSON.stringify(process.execPath)} ${JSON.stringify(CLI_MAIN)} read ${JSON.stringify(base)} | head -c 1000 > /dev/null; echo "$\{PIPESTATUS[0]}"`;
-    const run = spawnSync("bash", ["-c", script], { encoding: "utf8" });
-    expect(run.stderr).toBe("");
-    expect(run.stdout.trim()).toBe("0");
+    const run = await runProcess("bash", ["-c", script]);
+    expect(run.stderr.toString("utf8")).toBe("");
+    expect(run.stdout.toString("utf8").trim()).toBe("0");
   });
 });

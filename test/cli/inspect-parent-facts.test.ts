@@ -22,23 +22,23 @@ describe("vhd inspect --parent-facts", () => {
   });
 
   it("shows what the resource records of a child's parent and ancestors, and nothing for a base disk", async () => {
-    runVhdOk(["create", golden, "--size", "4MiB"]);
-    runVhdOk(["write", golden, "--offset", "0"], { input: Buffer.alloc(64 * 1024, 0x5a) });
-    runVhdOk(["create-differencing", middle, golden]);
+    await runVhdOk(["create", golden, "--size", "4MiB"]);
+    await runVhdOk(["write", golden, "--offset", "0"], { input: Buffer.alloc(64 * 1024, 0x5a) });
+    await runVhdOk(["create-differencing", middle, golden]);
     const check = await provider.check({}, { imagePath: child, parentPath: middle, pathRules: "posix" });
     expect(check.failures ?? []).toEqual([]);
     const state = (await provider.create(check.inputs as DiskInputs)).outs as DiskState;
 
-    const shown = JSON.parse(runVhdOk(["inspect", child, "--parent-facts", "--json"]).text) as { parentFacts: RecordedParentFacts };
+    const shown = JSON.parse((await runVhdOk(["inspect", child, "--parent-facts", "--json"])).text) as { parentFacts: RecordedParentFacts };
     const { parentPath, parentUniqueId, parentDiskType, parentSize, parentFingerprint, parentChecksum, ancestors } = state;
     expect(shown.parentFacts).toEqual({ parentPath, parentUniqueId, parentDiskType, parentSize, parentFingerprint, parentChecksum, ancestors });
     expect(shown.parentFacts.parentChecksum).toMatch(/^sha256-unlinked:/);
     const goldenSha = createHash("sha256").update(readFileSync(golden)).digest("hex");
     expect(shown.parentFacts.ancestors?.[golden]?.checksum).toBe(goldenSha);
 
-    const text = runVhdOk(["inspect", child, "--parent-facts"]).text;
+    const text = (await runVhdOk(["inspect", child, "--parent-facts"])).text;
     expect(text).toMatch(new RegExp(`^recorded parent unique id: +${parentUniqueId}$`, "m"));
     expect(text).toMatch(new RegExp(`^recorded ancestor: +${golden} \\(`, "m"));
-    expect(JSON.parse(runVhdOk(["inspect", golden, "--parent-facts", "--json"]).text)).not.toHaveProperty("parentFacts");
+    expect(JSON.parse((await runVhdOk(["inspect", golden, "--parent-facts", "--json"])).text)).not.toHaveProperty("parentFacts");
   });
 });

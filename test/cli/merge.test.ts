@@ -24,23 +24,23 @@ describe("vhd merge", () => {
   afterAll(() => temp.remove());
 
   /** A base disk with 3 MiB of data at 0, in a folder of its own. */
-  function base(name: string): string {
+  async function base(name: string): Promise<string> {
     const path = join(temp.dir, name, "base.vhd");
-    runVhdOk(["create", path, "--size", SIZE, "--block-size", "512KiB"]);
-    runVhdOk(["write", path, "--offset", "0"], { input: randomBytes(3 * MiB) });
+    await runVhdOk(["create", path, "--size", SIZE, "--block-size", "512KiB"]);
+    await runVhdOk(["write", path, "--offset", "0"], { input: randomBytes(3 * MiB) });
     return path;
   }
 
-  function child(path: string, parent: string, writes: readonly [offset: number, length: number][]): string {
-    runVhdOk(["create-differencing", path, parent, "--block-size", "512KiB"]);
-    for (const [offset, length] of writes) runVhdOk(["write", path, "--offset", String(offset)], { input: randomBytes(length) });
+  async function child(path: string, parent: string, writes: readonly [offset: number, length: number][]): Promise<string> {
+    await runVhdOk(["create-differencing", path, parent, "--block-size", "512KiB"]);
+    for (const [offset, length] of writes) await runVhdOk(["write", path, "--offset", String(offset)], { input: randomBytes(length) });
     return path;
   }
 
   /** The destination reads (ours, pyvhdi, qemu-img: a base has no parent for qemu to miss) exactly `expected`. */
   async function expectReads(path: string, expected: Buffer): Promise<void> {
-    expect(runVhdOk(["read", path]).stdout.equals(expected)).toBe(true);
-    expect(runVhdOk(["verify", path]).status).toBe(0);
+    expect((await runVhdOk(["read", path])).stdout.equals(expected)).toBe(true);
+    expect((await runVhdOk(["verify", path])).status).toBe(0);
     const pyvhdi = await pyvhdiReadChain([path], join(temp.dir, "pyvhdi.raw"));
     expect(pyvhdi.sha256).toBe(sha256(expected));
     await qemuImgConvertToRaw(path, join(temp.dir, "qemu.raw"));
@@ -48,13 +48,13 @@ describe("vhd merge", () => {
   }
 
   it("merges a child into its parent, which then reads as the child did; the child is deleted", async () => {
-    const parent = base("one");
-    const leaf = child(join(temp.dir, "one", "vm.vhd"), parent, [
+    const parent = await base("one");
+    const leaf = await child(join(temp.dir, "one", "vm.vhd"), parent, [
       [MiB, 2 * MiB],
       [5 * MiB + 4096, 8192],
     ]);
-    const expected = runVhdOk(["read", leaf]).stdout;
-    const result = JSON.parse(runVhdOk(["merge", leaf, "--json"]).text) as MergeOutput;
+    const expected = (await runVhdOk(["read", leaf])).stdout;
+    const result = JSON.parse((await runVhdOk(["merge", leaf, "--json"])).text) as MergeOutput;
     expect(result).toMatchObject({ merged: [leaf], relinked: [], destination: { path: parent, type: "dynamic" } });
     expect(result.bytesWritten).toBeGreaterThanOrEqual(2 * MiB + 8192);
     expect(existsSync(leaf)).toBe(false);
@@ -62,56 +62,56 @@ describe("vhd merge", () => {
   });
 
   it("merges across a chain of depth 3 into the grandparent; the child and the middle disk are deleted", async () => {
-    const grandparent = base("three");
-    const middle = child(join(temp.dir, "three", "middle.vhd"), grandparent, [
+    const grandparent = await base("three");
+    const middle = await child(join(temp.dir, "three", "middle.vhd"), grandparent, [
       [2 * MiB, 2 * MiB],
       [7 * MiB, MiB],
     ]);
-    const leaf = child(join(temp.dir, "three", "leaf.vhd"), middle, [
+    const leaf = await child(join(temp.dir, "three", "leaf.vhd"), middle, [
       [3 * MiB, MiB],
       [6 * MiB, 4096],
     ]);
-    const expected = runVhdOk(["read", leaf]).stdout;
-    const result = JSON.parse(runVhdOk(["merge", leaf, "--into", grandparent, "--json"]).text) as MergeOutput;
+    const expected = (await runVhdOk(["read", leaf])).stdout;
+    const result = JSON.parse((await runVhdOk(["merge", leaf, "--into", grandparent, "--json"])).text) as MergeOutput;
     expect(result.merged).toEqual([leaf, middle]);
     expect(existsSync(leaf) || existsSync(middle)).toBe(false);
     await expectReads(grandparent, expected);
   });
 
-  it("refuses while a sibling depends on the destination, changing nothing", () => {
-    const parent = base("sibling");
-    const leaf = child(join(temp.dir, "sibling", "a.vhd"), parent, [[0, MiB]]);
-    const sibling = child(join(temp.dir, "sibling", "b.vhd"), parent, [[MiB, MiB]]);
+  it("refuses while a sibling depends on the destination, changing nothing", async () => {
+    const parent = await base("sibling");
+    const leaf = await child(join(temp.dir, "sibling", "a.vhd"), parent, [[0, MiB]]);
+    const sibling = await child(join(temp.dir, "sibling", "b.vhd"), parent, [[MiB, MiB]]);
     const before = [parent, leaf, sibling].map((path) => sha256(readFileSync(path)));
-    const run = runVhd(["merge", leaf]);
+    const run = await runVhd(["merge", leaf]);
     expectOneLineError(run, "ERROR_SHARING_VIOLATION", leaf);
     expect(run.stderr).toContain(`${sibling} uses the destination ${parent}`);
     expect([parent, leaf, sibling].map((path) => sha256(readFileSync(path)))).toEqual(before);
   });
 
   it("refuses while a disk uses the child as its parent, unless told to relink it; relinked, it reads as before", async () => {
-    const parent = base("relink");
-    const leaf = child(join(temp.dir, "relink", "c.vhd"), parent, [[0, 2 * MiB]]);
-    const grandchild = child(join(temp.dir, "relink", "g.vhd"), leaf, [[MiB, 4096]]);
-    const expected = runVhdOk(["read", grandchild]).stdout;
-    const refused = runVhd(["merge", leaf]);
+    const parent = await base("relink");
+    const leaf = await child(join(temp.dir, "relink", "c.vhd"), parent, [[0, 2 * MiB]]);
+    const grandchild = await child(join(temp.dir, "relink", "g.vhd"), leaf, [[MiB, 4096]]);
+    const expected = (await runVhdOk(["read", grandchild])).stdout;
+    const refused = await runVhd(["merge", leaf]);
     expectOneLineError(refused, "ERROR_SHARING_VIOLATION", leaf);
     expect(refused.stderr).toContain(`--relink ${grandchild}`);
-    expectOneLineError(runVhd(["merge", leaf, "--relink", grandchild, parent]), "E_INVALIDARG", parent);
-    const result = JSON.parse(runVhdOk(["merge", leaf, "--relink", grandchild, "--json"]).text) as MergeOutput;
+    expectOneLineError(await runVhd(["merge", leaf, "--relink", grandchild, parent]), "E_INVALIDARG", parent);
+    const result = JSON.parse((await runVhdOk(["merge", leaf, "--relink", grandchild, "--json"])).text) as MergeOutput;
     expect(result).toMatchObject({ merged: [leaf], relinked: [grandchild] });
-    const info = JSON.parse(runVhdOk(["inspect", grandchild, "--json"]).text) as DiskInfo;
+    const info = JSON.parse((await runVhdOk(["inspect", grandchild, "--json"])).text) as DiskInfo;
     expect(info.parent?.resolvedPath).toBe(parent);
-    expect(runVhdOk(["read", grandchild]).stdout.equals(expected)).toBe(true);
+    expect((await runVhdOk(["read", grandchild])).stdout.equals(expected)).toBe(true);
     const pyvhdi = await pyvhdiReadChain([grandchild, parent], join(temp.dir, "pyvhdi.raw"));
     expect(pyvhdi.sha256).toBe(sha256(expected));
   });
 
-  it("refuses a destination that is not an ancestor, and a disk without a parent", () => {
-    const parent = base("wrong");
-    const leaf = child(join(temp.dir, "wrong", "c.vhd"), parent, [[0, 4096]]);
-    const stranger = base("stranger");
-    expectOneLineError(runVhd(["merge", leaf, "--into", stranger]), "E_INVALIDARG", stranger);
-    expectOneLineError(runVhd(["merge", parent]), "ERROR_VHD_INVALID_TYPE", parent);
+  it("refuses a destination that is not an ancestor, and a disk without a parent", async () => {
+    const parent = await base("wrong");
+    const leaf = await child(join(temp.dir, "wrong", "c.vhd"), parent, [[0, 4096]]);
+    const stranger = await base("stranger");
+    expectOneLineError(await runVhd(["merge", leaf, "--into", stranger]), "E_INVALIDARG", stranger);
+    expectOneLineError(await runVhd(["merge", parent]), "ERROR_VHD_INVALID_TYPE", parent);
   });
 });

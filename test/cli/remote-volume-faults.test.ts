@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sshdUnavailable, startSshd, type TestSshd } from "../support/sshd";
 import { mountTmpfs, type TmpfsMount } from "../support/tmpfs";
 import { makeGoldenImage } from "../resource/e2e-support";
-import { expectOneLineError, makeTempDir, runVhd, runVhdOk } from "./cli-process";
+import { expectOneLineError, makeTempDir, runVhd, runVhdOk, type VhdRun } from "./cli-process";
 
 const temp = makeTempDir("remote-faults");
 let server: TestSshd | undefined;
@@ -44,13 +44,13 @@ const url = (path: string): string => `ssh://${server!.user}@${server!.host}:${s
 const goldenSum = (): string => createHash("sha256").update(readFileSync(join(server!.root, "golden.vhd"))).digest("hex");
 
 /** `vhd create-differencing` of `<vms>/<image>` off the remote golden image, with the test key and host key. */
-function createChild(image: string): ReturnType<typeof runVhd> {
+function createChild(image: string): Promise<VhdRun> {
   const args = ["create-differencing", url(join(volume!.path, image)), url(join(server!.root, "golden.vhd"))];
   return runVhd([...args, "--identity", identity, "--host-key", server!.hostKeyFingerprint]);
 }
 
 /** Fails as `code` naming the host and the image path, and leaves the disk folder as it was. */
-function expectCleanFailure(run: ReturnType<typeof runVhd>, code: "ERROR_DISK_FULL" | "ERROR_INVALID_DRIVE", image: string, before: string[]): void {
+function expectCleanFailure(run: VhdRun, code: "ERROR_DISK_FULL" | "ERROR_INVALID_DRIVE", image: string, before: string[]): void {
   expectOneLineError(run, code);
   expect(run.stderr).toContain(`${server!.host}:${server!.port}`);
   expect(run.stderr).toContain(join(volume!.path, image.split("/")[0]!));
@@ -58,32 +58,32 @@ function expectCleanFailure(run: ReturnType<typeof runVhd>, code: "ERROR_DISK_FU
 }
 
 describe("vhd create-differencing on a remote volume with a fault", () => {
-  it("a full volume: ERROR_DISK_FULL naming the host, nothing left; after space is freed it succeeds", (context) => {
+  it("a full volume: ERROR_DISK_FULL naming the host, nothing left; after space is freed it succeeds", async (context) => {
     if (skipReason !== undefined) return context.skip(skipReason);
     const sum = goldenSum();
     volume!.fill();
     try {
-      expectCleanFailure(createChild("web/os.vhd"), "ERROR_DISK_FULL", "web/os.vhd", ["filler"]);
+      expectCleanFailure(await createChild("web/os.vhd"), "ERROR_DISK_FULL", "web/os.vhd", ["filler"]);
     } finally {
       volume!.unfill();
     }
     expect(goldenSum()).toBe(sum);
-    const retry = createChild("web/os.vhd");
+    const retry = await createChild("web/os.vhd");
     expect(retry.status, retry.stderr).toBe(0);
-    runVhdOk(["verify", url(join(volume!.path, "web/os.vhd")), "--identity", identity, "--host-key", server!.hostKeyFingerprint]);
+    await runVhdOk(["verify", url(join(volume!.path, "web/os.vhd")), "--identity", identity, "--host-key", server!.hostKeyFingerprint]);
   });
 
-  it("a read-only mount: ERROR_INVALID_DRIVE naming the host, nothing left; after remounting rw it succeeds", (context) => {
+  it("a read-only mount: ERROR_INVALID_DRIVE naming the host, nothing left; after remounting rw it succeeds", async (context) => {
     if (skipReason !== undefined) return context.skip(skipReason);
     const before = readdirSync(volume!.path).sort();
     volume!.remount("ro");
     try {
-      expectCleanFailure(createChild("ro.vhd"), "ERROR_INVALID_DRIVE", "ro.vhd", before);
-      expectCleanFailure(createChild("sub/ro.vhd"), "ERROR_INVALID_DRIVE", "sub/ro.vhd", before);
+      expectCleanFailure(await createChild("ro.vhd"), "ERROR_INVALID_DRIVE", "ro.vhd", before);
+      expectCleanFailure(await createChild("sub/ro.vhd"), "ERROR_INVALID_DRIVE", "sub/ro.vhd", before);
     } finally {
       volume!.remount("rw");
     }
-    const retry = createChild("ro.vhd");
+    const retry = await createChild("ro.vhd");
     expect(retry.status, retry.stderr).toBe(0);
     expect(existsSync(join(volume!.path, "ro.vhd"))).toBe(true);
   });

@@ -4,7 +4,7 @@
  * SSH, copied back, reads the same in pyvhdi (libvhdi) as in ours, locally and remotely; a wrong host key is refused
  * naming the host, and the process exits on its own (the session pool is closed).
  */
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { copyFileSync, existsSync, mkdirSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { createServer, type AddressInfo } from "node:net";
@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pyvhdiReadChain } from "../support/oracles";
 import { sshdUnavailable, startSshd, type TestSshd } from "../support/sshd";
 import { makeGoldenImage } from "../resource/e2e-support";
+import { runProcess } from "../support/run-process";
 import { CLI_MAIN, expectOneLineError, makeTempDir, runVhd, runVhdOk, startVhd } from "./cli-process";
 
 const unavailable = sshdUnavailable();
@@ -59,31 +60,31 @@ function placeless(text: string, root: string, named = root): Record<string, unk
 }
 
 describe("vhd on ssh:// paths", () => {
-  it("create-differencing, write, read, inspect, verify and checksum answer as on a local copy", (context) => {
+  it("create-differencing, write, read, inspect, verify and checksum answer as on a local copy", async (context) => {
     if (unavailable !== undefined) return context.skip(unavailable);
     const local = (name: string): string => join(temp.dir, name);
-    runVhdOk(["create-differencing", local("vms/child.vhd"), local("golden.vhd"), "--json"]);
-    runVhdOk(remote(["create-differencing", url("vms/child.vhd"), url("golden.vhd"), "--json"]));
+    await runVhdOk(["create-differencing", local("vms/child.vhd"), local("golden.vhd"), "--json"]);
+    await runVhdOk(remote(["create-differencing", url("vms/child.vhd"), url("golden.vhd"), "--json"]));
     expect(existsSync(join(server!.root, "vms", "child.vhd"))).toBe(true);
 
     const data = Buffer.alloc(70 * 1024, 7);
-    runVhdOk(["write", local("vms/child.vhd"), "--offset", "1MiB", "--json"], { input: data });
-    runVhdOk(remote(["write", url("vms/child.vhd"), "--offset", "1MiB", "--json"]), { input: data });
+    await runVhdOk(["write", local("vms/child.vhd"), "--offset", "1MiB", "--json"], { input: data });
+    await runVhdOk(remote(["write", url("vms/child.vhd"), "--offset", "1MiB", "--json"]), { input: data });
 
-    const localInfo = runVhdOk(["inspect", local("vms/child.vhd"), "--json"]).text;
-    const remoteInfo = runVhdOk(remote(["inspect", url("vms/child.vhd"), "--json"])).text;
+    const localInfo = (await runVhdOk(["inspect", local("vms/child.vhd"), "--json"])).text;
+    const remoteInfo = (await runVhdOk(remote(["inspect", url("vms/child.vhd"), "--json"]))).text;
     expect(placeless(remoteInfo, server!.root, url(""))).toEqual(placeless(localInfo, temp.dir));
     expect(JSON.parse(remoteInfo)).toMatchObject({ type: "differencing", path: url("vms/child.vhd") });
 
     const range = ["--offset", "960KiB", "--length", "256KiB", "--force"];
-    const readLocal = runVhdOk(["read", local("vms/child.vhd"), ...range]).stdout;
-    const readRemote = runVhdOk(remote(["read", url("vms/child.vhd"), ...range])).stdout;
+    const readLocal = (await runVhdOk(["read", local("vms/child.vhd"), ...range])).stdout;
+    const readRemote = (await runVhdOk(remote(["read", url("vms/child.vhd"), ...range]))).stdout;
     expect(readRemote.equals(readLocal)).toBe(true);
     expect(readRemote.subarray(64 * 1024, 64 * 1024 + data.length).equals(data)).toBe(true);
 
-    expect(JSON.parse(runVhdOk(remote(["verify", url("vms/child.vhd"), "--json"])).text)).toMatchObject({ ok: true });
-    const sumLocal = JSON.parse(runVhdOk(["checksum", local("golden.vhd"), "--json"]).text) as { sha256: string };
-    const sumRemote = JSON.parse(runVhdOk(remote(["checksum", url("golden.vhd"), "--json"])).text) as { sha256: string };
+    expect(JSON.parse((await runVhdOk(remote(["verify", url("vms/child.vhd"), "--json"]))).text)).toMatchObject({ ok: true });
+    const sumLocal = JSON.parse((await runVhdOk(["checksum", local("golden.vhd"), "--json"])).text) as { sha256: string };
+    const sumRemote = JSON.parse((await runVhdOk(remote(["checksum", url("golden.vhd"), "--json"]))).text) as { sha256: string };
     expect(sumRemote.sha256).toBe(sumLocal.sha256);
   });
 
@@ -91,9 +92,9 @@ describe("vhd on ssh:// paths", () => {
     if (unavailable !== undefined) return context.skip(unavailable);
     // golden <- a <- b <- c, every child made and written over SSH; writes in whole 4 KiB units (libvhdi's bitmap
     // bug, test/support/oracles.ts), overlapping between layers so each layer's sectors show through.
-    runVhdOk(remote(["create-differencing", url("chain/a.vhd"), url("golden.vhd")]));
-    runVhdOk(remote(["create-differencing", url("chain/b.vhd"), "a.vhd"]));
-    runVhdOk(remote(["create-differencing", url("chain/c.vhd"), "b.vhd"]));
+    await runVhdOk(remote(["create-differencing", url("chain/a.vhd"), url("golden.vhd")]));
+    await runVhdOk(remote(["create-differencing", url("chain/b.vhd"), "a.vhd"]));
+    await runVhdOk(remote(["create-differencing", url("chain/c.vhd"), "b.vhd"]));
     const writes: Array<[string, number, Buffer]> = [
       ["a", 1024 * 1024, Buffer.alloc(128 * 1024, 0x11)],
       ["b", 1024 * 1024 + 64 * 1024, Buffer.alloc(128 * 1024, 0x22)],
@@ -101,7 +102,7 @@ describe("vhd on ssh:// paths", () => {
       ["c", 3 * 1024 * 1024, randomBytes(8192)],
     ];
     for (const [disk, offset, data] of writes) {
-      runVhdOk(remote(["write", url(`chain/${disk}.vhd`), "--offset", String(offset)]), { input: data });
+      await runVhdOk(remote(["write", url(`chain/${disk}.vhd`), "--offset", String(offset)]), { input: data });
     }
     const copy = join(temp.dir, "copy");
     mkdirSync(join(copy, "chain"), { recursive: true });
@@ -109,16 +110,16 @@ describe("vhd on ssh:// paths", () => {
     const batch = ["golden.vhd", "chain/a.vhd", "chain/b.vhd", "chain/c.vhd"]
       .map((name) => `get ${join(server!.root, name)} ${join(copy, name)}`)
       .join("\n");
-    const sftp = spawnSync("sftp", [
+    const sftp = await runProcess("sftp", [
       "-q", "-b", "-", "-P", String(server!.port), "-i", identity, "-o", `UserKnownHostsFile=${server!.knownHostsPath}`,
       "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes", `${server!.user}@${server!.host}`,
-    ], { input: `${batch}\n`, encoding: "utf8", timeout: 120_000 });
-    expect(sftp.status, `${sftp.stderr}${String(sftp.error ?? "")}`).toBe(0);
+    ], { input: `${batch}\n`, timeout: 120_000 });
+    expect(sftp.status, `${sftp.stderr.toString("utf8")}${sftp.signal ?? ""}`).toBe(0);
 
     const localChain = ["c", "b", "a"].map((disk) => join(copy, "chain", `${disk}.vhd`));
     const theirs = await pyvhdiReadChain([...localChain, join(copy, "golden.vhd")], join(temp.dir, "pyvhdi.raw"));
-    const local = runVhdOk(["read", localChain[0]!, "--force"]).stdout;
-    const overSsh = runVhdOk(remote(["read", url("chain/c.vhd"), "--force"])).stdout;
+    const local = (await runVhdOk(["read", localChain[0]!, "--force"])).stdout;
+    const overSsh = (await runVhdOk(remote(["read", url("chain/c.vhd"), "--force"]))).stdout;
     const sha = (bytes: Buffer): string => createHash("sha256").update(bytes).digest("hex");
     expect(theirs.mediaSize).toBe(local.length);
     expect(theirs.sha256).toBe(sha(local));
@@ -131,36 +132,35 @@ describe("vhd on ssh:// paths", () => {
     expect(local.subarray(4096, 64 * 1024).equals(Buffer.alloc(60 * 1024, 0x5a))).toBe(true);
   });
 
-  it("a wrong host key is refused with the host named, and nothing is made", (context) => {
+  it("a wrong host key is refused with the host named, and nothing is made", async (context) => {
     if (unavailable !== undefined) return context.skip(unavailable);
     const wrongKey = "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
-    const run = runVhd(["create-differencing", url("vms/nope.vhd"), url("golden.vhd"), "--identity", identity, "--host-key", wrongKey]);
+    const run = await runVhd(["create-differencing", url("vms/nope.vhd"), url("golden.vhd"), "--identity", identity, "--host-key", wrongKey]);
     expect(run.status).toBe(1);
     expect(run.stderr).toContain("SEC_E_WRONG_PRINCIPAL");
     expect(run.stderr).toContain(`${server!.host}:${server!.port}`);
     expect(existsSync(join(server!.root, "vms", "nope.vhd"))).toBe(false);
   });
 
-  it("with no way to check the host key, the error names the CLI's options, not the provider's inputs", (context) => {
+  it("with no way to check the host key, the error names the CLI's options, not the provider's inputs", async (context) => {
     if (unavailable !== undefined) return context.skip(unavailable);
     // A HOME without ~/.ssh/known_hosts, so no default applies.
-    const run = runVhd(["inspect", url("golden.vhd"), "--identity", identity], { env: { HOME: temp.dir } });
+    const run = await runVhd(["inspect", url("golden.vhd"), "--identity", identity], { env: { HOME: temp.dir } });
     expectOneLineError(run, "E_INVALIDARG");
     expect(run.stderr).toContain(`${server!.host}:${server!.port}`);
     for (const option of ["--host-key", "--known-hosts", "--no-host-key-checking"]) expect(run.stderr).toContain(option);
     expect(run.stderr).not.toContain("connection.");
   });
 
-  it("paths on two hosts in one command are refused", (context) => {
+  it("paths on two hosts in one command are refused", async (context) => {
     if (unavailable !== undefined) return context.skip(unavailable);
     const other = `ssh://${server!.user}@127.0.0.2:${server!.port}${join(server!.root, "golden.vhd")}`;
-    const run = runVhd(remote(["create-differencing", url("vms/two.vhd"), other]));
+    const run = await runVhd(remote(["create-differencing", url("vms/two.vhd"), other]));
     expect(run.status).toBe(1);
     expect(run.stderr).toContain("E_INVALIDARG");
   });
 
-  // A few commands per test: each blocks the test worker while it runs (spawnSync).
-  const json = (args: string[]): Record<string, unknown> => JSON.parse(runVhdOk(remote([...args, "--json"])).text) as Record<string, unknown>;
+  const json = async (args: string[]): Promise<Record<string, unknown>> => JSON.parse((await runVhdOk(remote([...args, "--json"]))).text) as Record<string, unknown>;
 
   /** Skips unless the disks an earlier test of this group made are there. */
   const needs = (context: { skip: (note: string) => void }, name: string): void => {
@@ -168,85 +168,85 @@ describe("vhd on ssh:// paths", () => {
     if (!existsSync(join(server!.root, "named", name))) return context.skip(`named/${name} was not made by the test before`);
   };
 
-  it("create-differencing names the new disk, its parent and chain by their ssh://user@host:port URLs", (context) => {
+  it("create-differencing names the new disk, its parent and chain by their ssh://user@host:port URLs", async (context) => {
     if (unavailable !== undefined) return context.skip(unavailable);
-    const made = json(["create-differencing", url("named/a.vhd"), url("golden.vhd")]);
+    const made = await json(["create-differencing", url("named/a.vhd"), url("golden.vhd")]);
     expect(made).toMatchObject({ path: url("named/a.vhd"), parent: { resolvedPath: url("golden.vhd") }, chain: [{ path: url("golden.vhd") }] });
     // A parent locator holds what the file stores, not a path on the host.
     expect(JSON.stringify((made.parent as { locators: unknown }).locators)).not.toContain("ssh://");
-    json(["create-differencing", url("named/b.vhd"), url("named/a.vhd")]);
+    await json(["create-differencing", url("named/b.vhd"), url("named/a.vhd")]);
   });
 
-  it("inspect --parent-facts and verify name every path by its URL", (context) => {
+  it("inspect --parent-facts and verify name every path by its URL", async (context) => {
     needs(context, "b.vhd");
-    expect(json(["inspect", url("named/b.vhd"), "--parent-facts"])).toMatchObject({
+    expect(await json(["inspect", url("named/b.vhd"), "--parent-facts"])).toMatchObject({
       path: url("named/b.vhd"),
       parentFacts: { parentPath: url("named/a.vhd"), ancestors: { [url("golden.vhd")]: expect.any(Object) } },
     });
-    expect(json(["verify", url("named/b.vhd")])).toMatchObject({ ok: true, path: url("named/b.vhd") });
+    expect(await json(["verify", url("named/b.vhd")])).toMatchObject({ ok: true, path: url("named/b.vhd") });
   });
 
-  it("inspect's human output and write name the disk by its URL", (context) => {
+  it("inspect's human output and write name the disk by its URL", async (context) => {
     needs(context, "b.vhd");
-    expect(runVhdOk(remote(["inspect", url("named/a.vhd")])).text).toMatch(new RegExp(`^image: +${escaped(url("named/a.vhd"))}$`, "m"));
-    expect(json(["write", url("named/b.vhd"), "--offset", "0"])).toMatchObject({ path: url("named/b.vhd") });
+    expect((await runVhdOk(remote(["inspect", url("named/a.vhd")]))).text).toMatch(new RegExp(`^image: +${escaped(url("named/a.vhd"))}$`, "m"));
+    expect(await json(["write", url("named/b.vhd"), "--offset", "0"])).toMatchObject({ path: url("named/b.vhd") });
   });
 
-  it("convert and set-parent name every path by its URL", (context) => {
+  it("convert and set-parent name every path by its URL", async (context) => {
     needs(context, "b.vhd");
-    expect(json(["convert", url("named/b.vhd"), url("named/b.raw")])).toMatchObject({ source: url("named/b.vhd"), target: url("named/b.raw") });
+    expect(await json(["convert", url("named/b.vhd"), url("named/b.raw")])).toMatchObject({ source: url("named/b.vhd"), target: url("named/b.raw") });
     copyFileSync(join(server!.root, "named", "a.vhd"), join(server!.root, "named", "a-moved.vhd"));
-    expect(json(["set-parent", url("named/b.vhd"), url("named/a-moved.vhd")])).toMatchObject({
+    expect(await json(["set-parent", url("named/b.vhd"), url("named/a-moved.vhd")])).toMatchObject({
       path: url("named/b.vhd"),
       parentPath: url("named/a-moved.vhd"),
     });
   });
 
-  it("merge names the merged disk and the destination by their URLs", (context) => {
+  it("merge names the merged disk and the destination by their URLs", async (context) => {
     needs(context, "a-moved.vhd");
-    expect(json(["merge", url("named/b.vhd")])).toMatchObject({ merged: [url("named/b.vhd")], destination: { path: url("named/a-moved.vhd") } });
+    expect(await json(["merge", url("named/b.vhd")])).toMatchObject({ merged: [url("named/b.vhd")], destination: { path: url("named/a-moved.vhd") } });
   });
 
-  it("checksum of a URL written without user and port names the file in full", (context) => {
+  it("checksum of a URL written without user and port names the file in full", async (context) => {
     if (unavailable !== undefined) return context.skip(unavailable);
     // Written without user and port, as ssh users do: the output names the file in full.
     const short = `ssh://${server!.host}:${server!.port}${join(server!.root, "golden.vhd")}`;
-    const sum = runVhdOk(remote(["checksum", short])).text;
+    const sum = (await runVhdOk(remote(["checksum", short]))).text;
     expect(sum).toMatch(new RegExp(`^[0-9a-f]{64}  ${escaped(url("golden.vhd"))}\n$`));
   });
 
-  it("errors raised by the validation and format layers name the file by its ssh:// URL", (context) => {
+  it("errors raised by the validation and format layers name the file by its ssh:// URL", async (context) => {
     if (unavailable !== undefined) return context.skip(unavailable);
     writeFileSync(join(server!.root, "notes.txt"), "not a disk\n".repeat(100));
-    const notADisk = runVhd(remote(["inspect", url("notes.txt"), "--json"]));
+    const notADisk = await runVhd(remote(["inspect", url("notes.txt"), "--json"]));
     expect(notADisk.status).toBe(1);
     expect(JSON.parse(notADisk.stderr)).toMatchObject({ path: url("notes.txt") });
-    runVhdOk(remote(["create-differencing", url("errors/c.vhd"), url("golden.vhd")]));
-    const exists = runVhd(remote(["create-differencing", url("errors/c.vhd"), url("golden.vhd")]));
+    await runVhdOk(remote(["create-differencing", url("errors/c.vhd"), url("golden.vhd")]));
+    const exists = await runVhd(remote(["create-differencing", url("errors/c.vhd"), url("golden.vhd")]));
     expectOneLineError(exists, "ERROR_ALREADY_EXISTS", url("errors/c.vhd"));
-    const missing = runVhd(remote(["create-differencing", url("errors/d.vhd"), url("no-such-golden.vhd")]));
+    const missing = await runVhd(remote(["create-differencing", url("errors/d.vhd"), url("no-such-golden.vhd")]));
     expectOneLineError(missing, "ERROR_PATH_NOT_FOUND", url("no-such-golden.vhd"));
     expect(existsSync(join(server!.root, "errors", "d.vhd"))).toBe(false);
-    const offEnd = runVhd(remote(["read", url("errors/c.vhd"), "--offset", "16MiB", "--length", "1", "--force"]));
+    const offEnd = await runVhd(remote(["read", url("errors/c.vhd"), "--offset", "16MiB", "--length", "1", "--force"]));
     expect(offEnd.stderr).toContain(JSON.stringify(url("errors/c.vhd")));
   });
 
-  it("verify's chain check and a lost parent's error name every disk of the chain by its URL, in the text too", (context) => {
+  it("verify's chain check and a lost parent's error name every disk of the chain by its URL, in the text too", async (context) => {
     if (unavailable !== undefined) return context.skip(unavailable);
     /** `text` with the URLs taken out: what is left must not name a file on the host by its bare path. */
     const bare = (text: string): string => text.replaceAll(url(""), "<url>/");
-    runVhdOk(remote(["create-differencing", url("lost/p.vhd"), url("golden.vhd")]));
-    runVhdOk(remote(["create-differencing", url("lost/c.vhd"), url("lost/p.vhd")]));
-    const verified = runVhdOk(remote(["verify", url("lost/c.vhd")])).text;
+    await runVhdOk(remote(["create-differencing", url("lost/p.vhd"), url("golden.vhd")]));
+    await runVhdOk(remote(["create-differencing", url("lost/c.vhd"), url("lost/p.vhd")]));
+    const verified = (await runVhdOk(remote(["verify", url("lost/c.vhd")]))).text;
     expect(verified).toContain(`${url("lost/c.vhd")} -> ${url("lost/p.vhd")} -> ${url("golden.vhd")}`);
     expect(bare(verified)).not.toContain(server!.root);
 
     execFileSync("mv", [join(server!.root, "lost", "p.vhd"), join(server!.root, "lost", "p.moved")]);
-    const failed = runVhd(remote(["verify", url("lost/c.vhd")]));
+    const failed = await runVhd(remote(["verify", url("lost/c.vhd")]));
     expect(failed.status).toBe(1);
     expect(failed.text).toContain(`Tried: ${url("lost/p.vhd")}`);
-    const inspected = runVhdOk(remote(["inspect", url("lost/c.vhd")])).text;
-    const read = runVhd(remote(["read", url("lost/c.vhd"), "--length", "512", "--force"]));
+    const inspected = (await runVhdOk(remote(["inspect", url("lost/c.vhd")]))).text;
+    const read = await runVhd(remote(["read", url("lost/c.vhd"), "--length", "512", "--force"]));
     expectOneLineError(read, "ERROR_VHD_PARENT_VHD_NOT_FOUND", url("lost/c.vhd"));
     for (const text of [failed.text, inspected, read.stderr]) expect(bare(text)).not.toContain(server!.root);
   });
@@ -265,26 +265,26 @@ describe("vhd's ssh options: --connect-timeout and an encrypted --identity", () 
   };
   const withKey = (key: string, args: string[]): string[] => [...args, "--identity", key, "--host-key", server!.hostKeyFingerprint];
 
-  it("opens an encrypted key with the passphrase in VHD_SSH_KEY_PASSPHRASE", (context) => {
+  it("opens an encrypted key with the passphrase in VHD_SSH_KEY_PASSPHRASE", async (context) => {
     if (unavailable !== undefined) return context.skip(unavailable);
-    const run = runVhd(withKey(encryptedKey(), ["inspect", url("golden.vhd"), "--json"]), { env: { VHD_SSH_KEY_PASSPHRASE: passphrase } });
+    const run = await runVhd(withKey(encryptedKey(), ["inspect", url("golden.vhd"), "--json"]), { env: { VHD_SSH_KEY_PASSPHRASE: passphrase } });
     expect(run.stderr).toBe("");
     expect(JSON.parse(run.text)).toMatchObject({ path: url("golden.vhd"), type: "dynamic" });
   });
 
-  it("a wrong passphrase, or none without a terminal, is ERROR_INVALID_PASSWORD naming the key file, never the passphrase", (context) => {
+  it("a wrong passphrase, or none without a terminal, is ERROR_INVALID_PASSWORD naming the key file, never the passphrase", async (context) => {
     if (unavailable !== undefined) return context.skip(unavailable);
     const key = encryptedKey();
-    const wrong = runVhd(withKey(key, ["inspect", url("golden.vhd")]), { env: { VHD_SSH_KEY_PASSPHRASE: "wrong horse" } });
+    const wrong = await runVhd(withKey(key, ["inspect", url("golden.vhd")]), { env: { VHD_SSH_KEY_PASSPHRASE: "wrong horse" } });
     expectOneLineError(wrong, "ERROR_INVALID_PASSWORD", key);
     expect(wrong.stderr).not.toContain("wrong horse");
-    const missing = runVhd(withKey(key, ["inspect", url("golden.vhd")]));
+    const missing = await runVhd(withKey(key, ["inspect", url("golden.vhd")]));
     expectOneLineError(missing, "ERROR_INVALID_PASSWORD", key);
     expect(missing.stderr).toContain("VHD_SSH_KEY_PASSPHRASE");
     expect(server!.log()).not.toContain(passphrase);
   });
 
-  it("asks for the passphrase on a terminal without echoing it", (context) => {
+  it("asks for the passphrase on a terminal without echoing it", async (context) => {
     if (unavailable !== undefined) return context.skip(unavailable);
     // A pseudo-terminal driven by Python's pty module: answer the prompt once it shows, then collect everything the
     // terminal displayed (an echo of the answer would be in it).
@@ -311,11 +311,12 @@ describe("vhd's ssh options: --connect-timeout and an encrypted --identity", () 
     const args = withKey(encryptedKey(), ["checksum", url("golden.vhd")]);
     const env = { ...process.env };
     delete env.VHD_SSH_KEY_PASSPHRASE;
-    const run = spawnSync("python3", ["-c", driver, process.execPath, CLI_MAIN, ...args], { input: passphrase, env, encoding: "utf8", timeout: 60000 });
-    expect(run.status, `${run.stdout}${run.stderr}`).toBe(0);
-    expect(run.stdout).toContain(`Enter passphrase for key '${encryptedKey()}': `);
-    expect(run.stdout).toMatch(/[0-9a-f]{64} {2}ssh:\/\//);
-    expect(run.stdout).not.toContain(passphrase);
+    const run = await runProcess("python3", ["-c", driver, process.execPath, CLI_MAIN, ...args], { input: passphrase, env, timeout: 60000 });
+    const stdout = run.stdout.toString("utf8");
+    expect(run.status, `${stdout}${run.stderr.toString("utf8")}`).toBe(0);
+    expect(stdout).toContain(`Enter passphrase for key '${encryptedKey()}': `);
+    expect(stdout).toMatch(/[0-9a-f]{64} {2}ssh:\/\//);
+    expect(stdout).not.toContain(passphrase);
   });
 
   it("--connect-timeout bounds each dial: a host that never answers is ERROR_TIMEOUT naming the host", async (context) => {
@@ -339,9 +340,9 @@ describe("vhd's ssh options: --connect-timeout and an encrypted --identity", () 
     }
   }, 60000);
 
-  it("--connect-timeout that is not a positive number of seconds is E_INVALIDARG", (context) => {
+  it("--connect-timeout that is not a positive number of seconds is E_INVALIDARG", async (context) => {
     if (unavailable !== undefined) return context.skip(unavailable);
-    const run = runVhd(remote(["inspect", url("golden.vhd"), "--connect-timeout", "soon"]));
+    const run = await runVhd(remote(["inspect", url("golden.vhd"), "--connect-timeout", "soon"]));
     expectOneLineError(run, "E_INVALIDARG");
     expect(run.stderr).toContain('connectTimeout "soon"');
   });

@@ -20,21 +20,21 @@ describe("vhd set-parent", () => {
   let expected: Buffer;
   let goldenInfo: DiskInfo;
 
-  beforeAll(() => {
-    goldenInfo = JSON.parse(runVhdOk(["create", golden, "--size", "8MiB", "--json"]).text) as DiskInfo;
-    runVhdOk(["write", golden, "--offset", "0"], { input: randomBytes(3 * MiB) });
-    runVhdOk(["create-differencing", child, golden]);
-    runVhdOk(["write", child, "--offset", "1MiB"], { input: randomBytes(4 * MiB) });
-    runVhdOk(["create", other, "--size", "8MiB"]);
-    expected = runVhdOk(["read", child]).stdout;
+  beforeAll(async () => {
+    goldenInfo = JSON.parse((await runVhdOk(["create", golden, "--size", "8MiB", "--json"])).text) as DiskInfo;
+    await runVhdOk(["write", golden, "--offset", "0"], { input: randomBytes(3 * MiB) });
+    await runVhdOk(["create-differencing", child, golden]);
+    await runVhdOk(["write", child, "--offset", "1MiB"], { input: randomBytes(4 * MiB) });
+    await runVhdOk(["create", other, "--size", "8MiB"]);
+    expected = (await runVhdOk(["read", child])).stdout;
     mkdirSync(join(temp.dir, "images"));
     renameSync(golden, moved);
   });
   afterAll(() => temp.remove());
 
   it("the moved parent is not found until the child is relinked; then the child reads as before, for us and libvhdi", async () => {
-    expectOneLineError(runVhd(["read", child]), "ERROR_VHD_PARENT_VHD_NOT_FOUND", child);
-    const result = JSON.parse(runVhdOk(["set-parent", child, moved, "--json"]).text) as {
+    expectOneLineError(await runVhd(["read", child]), "ERROR_VHD_PARENT_VHD_NOT_FOUND", child);
+    const result = JSON.parse((await runVhdOk(["set-parent", child, moved, "--json"])).text) as {
       parentPath: string;
       previous: { name: string; uniqueId: string };
       idMismatchIgnored: boolean;
@@ -46,39 +46,39 @@ describe("vhd set-parent", () => {
       { code: "W2ku", path: moved.replace(/\//g, "\\") },
       { code: "W2ru", path: "..\\images\\golden-2026.vhd" },
     ]);
-    expect(runVhdOk(["read", child]).stdout.equals(expected)).toBe(true);
-    expect(runVhdOk(["verify", child]).status).toBe(0);
+    expect((await runVhdOk(["read", child])).stdout.equals(expected)).toBe(true);
+    expect((await runVhdOk(["verify", child])).status).toBe(0);
     const read = await pyvhdiReadChain([child, moved], join(temp.dir, "pyvhdi.raw"));
     expect(read.sha256).toBe(sha256(expected));
   });
 
-  it("refuses a parent of another identity with ERROR_VHD_CHILD_PARENT_ID_MISMATCH, changing nothing", () => {
+  it("refuses a parent of another identity with ERROR_VHD_CHILD_PARENT_ID_MISMATCH, changing nothing", async () => {
     const before = readFileSync(child);
-    const run = runVhd(["set-parent", child, other]);
+    const run = await runVhd(["set-parent", child, other]);
     expectOneLineError(run, "ERROR_VHD_CHILD_PARENT_ID_MISMATCH", other);
     expect(run.stderr).toContain(child);
     expect(run.stderr).toContain("--ignore-id-mismatch");
     expect(readFileSync(child).equals(before)).toBe(true);
   });
 
-  it("refuses a parent of another size, and a disk that has no parent, even with --ignore-id-mismatch", () => {
+  it("refuses a parent of another size, and a disk that has no parent, even with --ignore-id-mismatch", async () => {
     const small = join(temp.dir, "small.vhd");
-    runVhdOk(["create", small, "--size", "4MiB"]);
+    await runVhdOk(["create", small, "--size", "4MiB"]);
     const before = readFileSync(child);
-    expectOneLineError(runVhd(["set-parent", child, small]), "ERROR_VHD_CHILD_PARENT_SIZE_MISMATCH", small);
-    const forced = runVhd(["set-parent", child, small, "--ignore-id-mismatch"]);
+    expectOneLineError(await runVhd(["set-parent", child, small]), "ERROR_VHD_CHILD_PARENT_SIZE_MISMATCH", small);
+    const forced = await runVhd(["set-parent", child, small, "--ignore-id-mismatch"]);
     expect(forced.status).toBe(1);
     expect(forced.stderr).toContain("vhd: ERROR_VHD_CHILD_PARENT_SIZE_MISMATCH (0xC03A0017)");
     expect(readFileSync(child).equals(before)).toBe(true);
-    expectOneLineError(runVhd(["set-parent", other, moved]), "ERROR_VHD_INVALID_TYPE", other);
+    expectOneLineError(await runVhd(["set-parent", other, moved]), "ERROR_VHD_INVALID_TYPE", other);
   });
 
-  it("--ignore-id-mismatch warns about data loss and records the other parent's id", () => {
-    const run = runVhd(["set-parent", child, other, "--ignore-id-mismatch"]);
+  it("--ignore-id-mismatch warns about data loss and records the other parent's id", async () => {
+    const run = await runVhd(["set-parent", child, other, "--ignore-id-mismatch"]);
     expect(run.status, run.stderr).toBe(0);
     expect(run.stderr).toMatch(/^vhd: warning: .*data is lost/);
-    const info = JSON.parse(runVhdOk(["inspect", child, "--json"]).text) as DiskInfo;
-    const otherInfo = JSON.parse(runVhdOk(["inspect", other, "--json"]).text) as DiskInfo;
+    const info = JSON.parse((await runVhdOk(["inspect", child, "--json"])).text) as DiskInfo;
+    const otherInfo = JSON.parse((await runVhdOk(["inspect", other, "--json"])).text) as DiskInfo;
     expect(info.parent).toMatchObject({ uniqueId: otherInfo.uniqueId, resolvedPath: other, name: "other.vhd" });
   });
 });

@@ -3,7 +3,6 @@
  * create-differencing, inspect, verify, write, read, checksum and convert (VHD -> VHDX -> raw equals the source;
  * qemu-img's reading of our VHDX equals ours), mixed formats refused, nothing left behind on failure.
  */
-import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -12,6 +11,7 @@ import { localStorage } from "../../provider/storage/local/local-storage";
 import { REGION_GUIDS } from "../../provider/vhdx/format";
 import { writeLogEntry } from "../../provider/vhdx/log-writer";
 import { openVhdx } from "../../provider/vhdx/reader";
+import { qemuImgConvertToRaw } from "../support/oracles";
 import { HAVE } from "../vhdx/support";
 import { expectOneLineError, makeTempDir, runVhd, runVhdOk } from "./cli-process";
 
@@ -48,14 +48,14 @@ async function leaveLiveLog(path: string): Promise<void> {
 
 type VerifyJson = { ok: boolean; checks: { name: string; ok: boolean; detail: string }[] };
 
-function inspect(path: string): Record<string, unknown> {
-  return JSON.parse(runVhdOk(["inspect", path, "--json"]).text) as Record<string, unknown>;
+async function inspect(path: string): Promise<Record<string, unknown>> {
+  return JSON.parse((await runVhdOk(["inspect", path, "--json"])).text) as Record<string, unknown>;
 }
 
 describe("vhd with VHDX", () => {
-  it("create makes dynamic (1 MiB blocks, from raw) and fixed VHDX bases; inspect reports the format-neutral facts", () => {
-    runVhdOk(["create", at("golden.vhdx"), "--from", at("source.raw"), "--block-size", "1MiB", "--quiet"]);
-    expect(inspect(at("golden.vhdx"))).toMatchObject({
+  it("create makes dynamic (1 MiB blocks, from raw) and fixed VHDX bases; inspect reports the format-neutral facts", async () => {
+    await runVhdOk(["create", at("golden.vhdx"), "--from", at("source.raw"), "--block-size", "1MiB", "--quiet"]);
+    expect(await inspect(at("golden.vhdx"))).toMatchObject({
       format: "vhdx",
       type: "dynamic",
       virtualSize: 8 * MIB,
@@ -64,51 +64,51 @@ describe("vhd with VHDX", () => {
       allocatedBlocks: 2,
       chain: [],
     });
-    runVhdOk(["create", at("fixed.vhdx"), "--size", "4MiB", "--type", "fixed", "--quiet"]);
-    expect(inspect(at("fixed.vhdx"))).toMatchObject({ format: "vhdx", type: "fixed", virtualSize: 4 * MIB });
-    expect(runVhdOk(["read", at("golden.vhdx"), "--quiet"]).stdout.equals(raw)).toBe(true);
+    await runVhdOk(["create", at("fixed.vhdx"), "--size", "4MiB", "--type", "fixed", "--quiet"]);
+    expect(await inspect(at("fixed.vhdx"))).toMatchObject({ format: "vhdx", type: "fixed", virtualSize: 4 * MIB });
+    expect((await runVhdOk(["read", at("golden.vhdx"), "--quiet"])).stdout.equals(raw)).toBe(true);
   });
 
-  it("a block size VHDX does not allow is ERROR_VHD_INVALID_BLOCK_SIZE, with nothing left behind", () => {
-    expectOneLineError(runVhd(["create", at("bad.vhdx"), "--size", "8MiB", "--block-size", "3MiB"]), "ERROR_VHD_INVALID_BLOCK_SIZE");
+  it("a block size VHDX does not allow is ERROR_VHD_INVALID_BLOCK_SIZE, with nothing left behind", async () => {
+    expectOneLineError(await runVhd(["create", at("bad.vhdx"), "--size", "8MiB", "--block-size", "3MiB"]), "ERROR_VHD_INVALID_BLOCK_SIZE");
     expect(readdirSync(temp.dir).filter((name) => name.includes("bad"))).toEqual([]);
   });
 
-  it("create-differencing, write and read: the child reads through, writes land, the parent's bytes never change", () => {
+  it("create-differencing, write and read: the child reads through, writes land, the parent's bytes never change", async () => {
     const golden = readFileSync(at("golden.vhdx"));
-    runVhdOk(["create-differencing", at("child.vhdx"), at("golden.vhdx"), "--quiet"]);
-    const child = inspect(at("child.vhdx"));
-    const parentId = inspect(at("golden.vhdx")).uniqueId;
+    await runVhdOk(["create-differencing", at("child.vhdx"), at("golden.vhdx"), "--quiet"]);
+    const child = await inspect(at("child.vhdx"));
+    const parentId = (await inspect(at("golden.vhdx"))).uniqueId;
     expect(child).toMatchObject({ format: "vhdx", type: "differencing", parent: { uniqueId: parentId, resolvedPath: at("golden.vhdx") } });
     // The Virtual Disk ID (Get-VHD's DiskIdentifier): a child shares its parent's (MS-VHDX §2.6.2.5); the human form
     // shows it beside the unique id (the DataWriteGuid).
-    const virtualDiskId = inspect(at("golden.vhdx")).virtualDiskId;
+    const virtualDiskId = (await inspect(at("golden.vhdx"))).virtualDiskId;
     expect(virtualDiskId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
     expect(child.virtualDiskId).toBe(virtualDiskId);
     expect(child.uniqueId).not.toBe(virtualDiskId);
-    expect(runVhdOk(["inspect", at("child.vhdx")]).text).toMatch(new RegExp(`^virtual disk id: +${String(virtualDiskId)}$`, "m"));
+    expect((await runVhdOk(["inspect", at("child.vhdx")])).text).toMatch(new RegExp(`^virtual disk id: +${String(virtualDiskId)}$`, "m"));
     const data = randomBytes(100_000);
-    runVhdOk(["write", at("child.vhdx"), "--offset", "1000", "--quiet"], { input: data });
+    await runVhdOk(["write", at("child.vhdx"), "--offset", "1000", "--quiet"], { input: data });
     const expected = Buffer.from(raw);
     data.copy(expected, 1000);
-    expect(runVhdOk(["read", at("child.vhdx"), "--quiet"]).stdout.equals(expected)).toBe(true);
+    expect((await runVhdOk(["read", at("child.vhdx"), "--quiet"])).stdout.equals(expected)).toBe(true);
     expect(readFileSync(at("golden.vhdx")).equals(golden)).toBe(true);
-    const verify = runVhdOk(["verify", at("child.vhdx"), "--json"]);
+    const verify = await runVhdOk(["verify", at("child.vhdx"), "--json"]);
     expect(JSON.parse(verify.text)).toMatchObject({ ok: true });
-    expect(runVhdOk(["checksum", at("child.vhdx")]).text).toMatch(/^[0-9a-f]{64}/);
+    expect((await runVhdOk(["checksum", at("child.vhdx")])).text).toMatch(/^[0-9a-f]{64}/);
   });
 
-  it("a VHD child of a VHDX parent is refused as ERROR_VHD_INVALID_TYPE naming parentPath, and not created", () => {
-    const run = runVhd(["create-differencing", at("mixed.vhd"), at("golden.vhdx")]);
+  it("a VHD child of a VHDX parent is refused as ERROR_VHD_INVALID_TYPE naming parentPath, and not created", async () => {
+    const run = await runVhd(["create-differencing", at("mixed.vhd"), at("golden.vhdx")]);
     expectOneLineError(run, "ERROR_VHD_INVALID_TYPE", at("golden.vhdx"));
     expect(run.stderr).toContain("parentPath");
     expect(readdirSync(temp.dir).filter((name) => name.includes("mixed"))).toEqual([]);
   });
 
-  it("set-parent and merge of a VHDX are refused as not supported yet (ERROR_VHD_INVALID_TYPE), nothing changed", () => {
+  it("set-parent and merge of a VHDX are refused as not supported yet (ERROR_VHD_INVALID_TYPE), nothing changed", async () => {
     const before = { child: readFileSync(at("child.vhdx")), golden: readFileSync(at("golden.vhdx")) };
     for (const args of [["set-parent", at("child.vhdx"), at("golden.vhdx")], ["merge", at("child.vhdx")]]) {
-      const run = runVhd(args);
+      const run = await runVhd(args);
       expectOneLineError(run, "ERROR_VHD_INVALID_TYPE", at("child.vhdx"));
       expect(run.stderr).toMatch(/not supported yet \(VHD only\)/);
     }
@@ -116,26 +116,26 @@ describe("vhd with VHDX", () => {
     expect(readFileSync(at("golden.vhdx")).equals(before.golden)).toBe(true);
   });
 
-  it("verify reports a damaged header copy as a failed check (the disk still reads from the other copy)", () => {
-    runVhdOk(["convert", at("golden.vhdx"), at("damaged.vhdx"), "--quiet"]);
+  it("verify reports a damaged header copy as a failed check (the disk still reads from the other copy)", async () => {
+    await runVhdOk(["convert", at("golden.vhdx"), at("damaged.vhdx"), "--quiet"]);
     const bytes = readFileSync(at("damaged.vhdx"));
     bytes[64 * 1024 + 100] = (bytes[64 * 1024 + 100] ?? 0) ^ 0xff;
     writeFileSync(at("damaged.vhdx"), bytes);
-    const run = runVhd(["verify", at("damaged.vhdx"), "--json"]);
+    const run = await runVhd(["verify", at("damaged.vhdx"), "--json"]);
     const report = JSON.parse(run.stdout.toString("utf8")) as { ok: boolean; checks: { name: string; ok: boolean }[] };
     expect(report.ok).toBe(false);
     expect(report.checks.filter((check) => !check.ok).map((check) => check.name)).toEqual([expect.stringMatching(/^header 1/)]);
   });
 
   it("verify of a child fails while its parent has a live log: a writer would replay it under a new DataWriteGuid", async () => {
-    runVhdOk(["convert", at("golden.vhdx"), at("logged.vhdx"), "--quiet"]);
-    runVhdOk(["create-differencing", at("logged-child.vhdx"), at("logged.vhdx"), "--quiet"]);
-    const clean = JSON.parse(runVhdOk(["verify", at("logged-child.vhdx"), "--json"]).text) as VerifyJson;
+    await runVhdOk(["convert", at("golden.vhdx"), at("logged.vhdx"), "--quiet"]);
+    await runVhdOk(["create-differencing", at("logged-child.vhdx"), at("logged.vhdx"), "--quiet"]);
+    const clean = JSON.parse((await runVhdOk(["verify", at("logged-child.vhdx"), "--json"])).text) as VerifyJson;
     expect(clean.checks).toContainEqual(expect.objectContaining({ name: "ancestors: no live log", ok: true }));
     await leaveLiveLog(at("logged.vhdx"));
     // The chain still opens and reads: the parent's log is replayed in memory, its DataWriteGuid unchanged.
-    expect(runVhdOk(["read", at("logged-child.vhdx"), "--quiet"]).stdout.equals(raw)).toBe(true);
-    const run = runVhd(["verify", at("logged-child.vhdx"), "--json"]);
+    expect((await runVhdOk(["read", at("logged-child.vhdx"), "--quiet"])).stdout.equals(raw)).toBe(true);
+    const run = await runVhd(["verify", at("logged-child.vhdx"), "--json"]);
     expect(run.status).not.toBe(0);
     const report = JSON.parse(run.stdout.toString("utf8")) as VerifyJson;
     expect(report.ok).toBe(false);
@@ -144,37 +144,37 @@ describe("vhd with VHDX", () => {
     expect(failed[0]?.detail).toContain(at("logged.vhdx"));
   });
 
-  it("convert VHD -> VHDX -> raw gives back the source's bytes, sparse, and a differencing source is composed", () => {
-    runVhdOk(["create", at("start.vhd"), "--from", at("source.raw"), "--quiet"]);
-    runVhdOk(["convert", at("start.vhd"), at("converted.vhdx"), "--quiet"]);
+  it("convert VHD -> VHDX -> raw gives back the source's bytes, sparse, and a differencing source is composed", async () => {
+    await runVhdOk(["create", at("start.vhd"), "--from", at("source.raw"), "--quiet"]);
+    await runVhdOk(["convert", at("start.vhd"), at("converted.vhdx"), "--quiet"]);
     // The block size `create` gives a dynamic VHDX (Hyper-V's 32 MiB): one block holds the whole 8 MiB.
-    runVhdOk(["create", at("created.vhdx"), "--size", "8MiB", "--quiet"]);
-    const createdBlockSize = inspect(at("created.vhdx")).blockSize;
-    expect(inspect(at("converted.vhdx"))).toMatchObject({ format: "vhdx", type: "dynamic", virtualSize: 8 * MIB, blockSize: createdBlockSize });
+    await runVhdOk(["create", at("created.vhdx"), "--size", "8MiB", "--quiet"]);
+    const createdBlockSize = (await inspect(at("created.vhdx"))).blockSize;
+    expect(await inspect(at("converted.vhdx"))).toMatchObject({ format: "vhdx", type: "dynamic", virtualSize: 8 * MIB, blockSize: createdBlockSize });
     expect(createdBlockSize).toBe(32 * MIB);
-    runVhdOk(["convert", at("converted.vhdx"), at("back.raw"), "--quiet"]);
+    await runVhdOk(["convert", at("converted.vhdx"), at("back.raw"), "--quiet"]);
     expect(readFileSync(at("back.raw")).equals(raw)).toBe(true);
     // Sparse: only the two MiB holding data were written, though the one 32 MiB block holds zeros too; the other
     // 6 MiB are holes.
     expect(statSync(at("back.raw")).blocks * 512).toBeLessThanOrEqual(2 * MIB + 64 * 1024);
     // With 2 MiB blocks, only the two blocks holding data are allocated.
-    runVhdOk(["convert", at("back.raw"), at("small-blocks.vhdx"), "--block-size", "2MiB", "--quiet"]);
-    expect(inspect(at("small-blocks.vhdx"))).toMatchObject({ blockSize: 2 * MIB });
+    await runVhdOk(["convert", at("back.raw"), at("small-blocks.vhdx"), "--block-size", "2MiB", "--quiet"]);
+    expect(await inspect(at("small-blocks.vhdx"))).toMatchObject({ blockSize: 2 * MIB });
     expect(statSync(at("small-blocks.vhdx")).size).toBeLessThanOrEqual(statSync(at("created.vhdx")).size + 2 * 2 * MIB);
-    runVhdOk(["convert", at("child.vhdx"), at("child.vhd"), "--quiet"]);
-    expect(runVhdOk(["read", at("child.vhd"), "--quiet"]).stdout.equals(runVhdOk(["read", at("child.vhdx"), "--quiet"]).stdout)).toBe(true);
+    await runVhdOk(["convert", at("child.vhdx"), at("child.vhd"), "--quiet"]);
+    expect((await runVhdOk(["read", at("child.vhd"), "--quiet"])).stdout.equals((await runVhdOk(["read", at("child.vhdx"), "--quiet"])).stdout)).toBe(true);
   });
 
-  it("convert refuses an existing target and a --format its name contradicts, leaving no file", () => {
-    expectOneLineError(runVhd(["convert", at("start.vhd"), at("back.raw")]), "ERROR_ALREADY_EXISTS");
-    expectOneLineError(runVhd(["convert", at("start.vhd"), at("wrong.vhd"), "--format", "vhdx"]), "E_INVALIDARG");
+  it("convert refuses an existing target and a --format its name contradicts, leaving no file", async () => {
+    expectOneLineError(await runVhd(["convert", at("start.vhd"), at("back.raw")]), "ERROR_ALREADY_EXISTS");
+    expectOneLineError(await runVhd(["convert", at("start.vhd"), at("wrong.vhd"), "--format", "vhdx"]), "E_INVALIDARG");
     expect(readdirSync(temp.dir).filter((name) => name.includes("wrong") || name.endsWith(".tmp") || name.endsWith(".raw") && name.startsWith("."))).toEqual([]);
   });
 
-  it("qemu-img convert of our VHDX base to raw equals our reading of it", (ctx) => {
+  it("qemu-img convert of our VHDX base to raw equals our reading of it", async (ctx) => {
     if (!HAVE.qemuImg) return ctx.skip("qemu-img is not installed");
-    execFileSync("qemu-img", ["convert", "-f", "vhdx", "-O", "raw", at("golden.vhdx"), at("qemu.raw")]);
-    expect(readFileSync(at("qemu.raw")).equals(runVhdOk(["read", at("golden.vhdx"), "--quiet"]).stdout)).toBe(true);
+    await qemuImgConvertToRaw(at("golden.vhdx"), at("qemu.raw"), "vhdx");
+    expect(readFileSync(at("qemu.raw")).equals((await runVhdOk(["read", at("golden.vhdx"), "--quiet"])).stdout)).toBe(true);
     expect(readFileSync(at("qemu.raw")).equals(raw)).toBe(true);
   });
 });

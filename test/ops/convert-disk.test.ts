@@ -3,7 +3,6 @@
  * maps, no raw staging file), the target format's size limit is checked before anything is written, the default
  * block size is `create`'s for the target format, and sparseness survives in both directions (checked by qemu-img).
  */
-import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { promises as fsp } from "node:fs";
 import * as path from "node:path";
@@ -113,7 +112,7 @@ describe("convertDisk keeps sparseness and data both ways", () => {
 
     for (const [file, format] of [[vhdx, "vhdx"], [fixed, "vpc"]] as const) {
       const out = path.join(temp, `qemu-${format}.raw`);
-      execFileSync("qemu-img", ["convert", "-f", format, "-O", "raw", file, out]);
+      await qemuImgConvertToRaw(file, out, format);
       expect((await fsp.readFile(out)).equals(raw)).toBe(true);
     }
     expect((await fsp.readFile(back)).equals(raw)).toBe(true);

@@ -3,7 +3,6 @@
  * missing raw source, sizes out of the table's range, a cancel in the middle of the copy, an unexpected error during
  * the write), each leaving no file, no temporary file and no folder of ours.
  */
-import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { promises as fsp } from "node:fs";
 import * as path from "node:path";
@@ -66,7 +65,7 @@ describe("createBaseDisk", () => {
     expect(info.virtualSize).toBe(4 * MIB + 512);
     expect(info.notes).toContainEqual(expect.stringMatching(/4194404 bytes are not a whole number of 512-byte sectors: the disk is rounded up to 4194816 bytes/));
     const roundTrip = path.join(temp, "odd-round-trip.raw");
-    execFileSync("qemu-img", ["convert", "-f", extension === "vhd" ? "vpc" : "vhdx", "-O", "raw", target, roundTrip]);
+    await qemuImgConvertToRaw(target, roundTrip, extension === "vhd" ? "vpc" : "vhdx");
     expect((await fsp.readFile(roundTrip)).equals(Buffer.concat([bytes, Buffer.alloc(412)]))).toBe(true);
     // A size given explicitly is the caller's: no note.
     const sized = await createBaseDisk({ path: path.join(temp, `sized.${extension}`), fromRaw: odd, size: 8 * MIB });

@@ -4,7 +4,6 @@
  * empty temporary folder. An op that fell back to this machine's storage would either fail (the files are not there)
  * or leave a file in that folder; the test checks both, and checks the bytes the memory adapter holds with qemu-img.
  */
-import { execFileSync } from "node:child_process";
 import { promises as fsp } from "node:fs";
 import * as path from "node:path";
 import { afterEach, beforeEach, expect, it } from "vitest";
@@ -19,6 +18,7 @@ import { inspectDisk } from "../../provider/disk/inspect";
 import { verifyDisk } from "../../provider/vhd/verify";
 import { writeAt } from "../../provider/vhd/writer/block-writer";
 import { makeTemp, removeTemp } from "../inputs/fixtures";
+import { qemuImgConvertToRaw } from "../support/oracles";
 
 let temp: string;
 beforeEach(async () => {
@@ -72,7 +72,7 @@ it("creates, writes, reads, inspects, verifies, relinks, merges and deletes with
   const onDisk = path.join(temp, "base-copy.vhd");
   await fsp.writeFile(onDisk, bytes);
   const raw = path.join(temp, "base.raw");
-  execFileSync("qemu-img", ["convert", "-f", "vpc", "-O", "raw", onDisk, raw]);
+  await qemuImgConvertToRaw(onDisk, raw);
   const data = await fsp.readFile(raw);
   expect(data.subarray(0, 4096).every((byte) => byte === 0x11)).toBe(true);
   expect(data.subarray(4096).every((byte) => byte === 0)).toBe(true);

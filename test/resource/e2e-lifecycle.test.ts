@@ -46,8 +46,8 @@ describe("DifferencingDisk lifecycle under the real CLI", () => {
   });
 
   it("writing into a leaf disk (what a VM does) is no change at all", async () => {
-    vhdWrite(path("c"), 0, Buffer.alloc(4096, 1));
-    vhdWrite(path("sibling"), 5 * 1024 * 1024, Buffer.alloc(4096, 2));
+    await vhdWrite(path("c"), 0, Buffer.alloc(4096, 1));
+    await vhdWrite(path("sibling"), 5 * 1024 * 1024, Buffer.alloc(4096, 2));
     const preview = await disks.stack.preview(["--expect-no-changes"]);
     expect(preview.code, preview.output).toBe(0);
     const refresh = await disks.stack.refresh(["--expect-no-changes"]);
@@ -56,7 +56,7 @@ describe("DifferencingDisk lifecycle under the real CLI", () => {
 
   it("a golden-image change keeping size and mtime plans a replace of every descendant, showing old and new checksum", async () => {
     const before = sha256Of(disks.golden);
-    changeKeepingSizeAndMtime(disks.golden, 4096);
+    await changeKeepingSizeAndMtime(disks.golden, 4096);
     const after = sha256Of(disks.golden);
     const preview = await disks.stack.preview(["--diff"]);
     expect(preview.code, preview.output).toBe(0);

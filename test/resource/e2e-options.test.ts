@@ -36,10 +36,10 @@ afterAll(async () => {
 
 describe("resource options on a disk's inputs", () => {
   it("ignoreChanges on parentChecksum keeps the disk and its data across a golden-image edit", async () => {
-    vhdWrite(path("kept"), 0, vmData);
+    await vhdWrite(path("kept"), 0, vmData);
     const { uniqueId } = await disks.outputsOf("kept");
     // Into the golden image's first block, which is allocated: its content changes, its size does not.
-    vhdWrite(disks.golden, 16 * 1024, Buffer.alloc(4096, 0x77));
+    await vhdWrite(disks.golden, 16 * 1024, Buffer.alloc(4096, 0x77));
     const preview = await disks.stack.preview(["--json"]);
     expect(preview.code, preview.output).toBe(0);
     const steps = jsonSteps(preview.stdout);
@@ -48,14 +48,14 @@ describe("resource options on a disk's inputs", () => {
     const up = await disks.stack.up();
     expect(up.code, up.output).toBe(0);
     expect((await disks.outputsOf("kept")).uniqueId).toBe(uniqueId);
-    expect(vhdRead(path("kept"), 0, vmData.length).equals(vmData)).toBe(true);
+    expect((await vhdRead(path("kept"), 0, vmData.length)).equals(vmData)).toBe(true);
     expect((await disks.outputsOf("plain")).parentChecksum).toBe(sha256Of(disks.golden));
     const again = await disks.stack.preview(["--expect-no-changes"]);
     expect(again.code, again.output).toBe(0);
   });
 
   it("replaceOnChanges on a setting that updates in place (protectParent) plans a replace naming it; up does it", async () => {
-    vhdWrite(path("strict"), 0, vmData);
+    await vhdWrite(path("strict"), 0, vmData);
     const { uniqueId } = await disks.outputsOf("strict");
     await disks.setDisks(specs(disks.golden, disks.dir, true));
     const preview = await disks.stack.preview(["--json"]);
@@ -67,7 +67,7 @@ describe("resource options on a disk's inputs", () => {
     const up = await disks.stack.up();
     expect(up.code, up.output).toBe(0);
     expect((await disks.outputsOf("strict")).uniqueId).not.toBe(uniqueId);
-    expect(vhdRead(path("strict"), 0, vmData.length).equals(vmData)).toBe(false);
+    expect((await vhdRead(path("strict"), 0, vmData.length)).equals(vmData)).toBe(false);
     // Back to no protection (a replace again), so nothing is left read-only for the clean-up.
     await disks.setDisks(specs(disks.golden, disks.dir));
     const back = await disks.stack.up();

@@ -47,14 +47,14 @@ afterAll(async () => {
 
 describe("plans against the world as it will be", () => {
   it("a parent really missing: the preview plans a replace; up fails with ERROR_PATH_NOT_FOUND and keeps the disk", async () => {
-    vhdWrite(path("d"), 0, vmData);
+    await vhdWrite(path("d"), 0, vmData);
     renameSync(spare, `${spare}.away`);
     expect((await plan()).d).toEqual(["replace", ["parentPath"]]);
     const up = await disks.stack.up();
     expect(up.code).not.toBe(0);
     expect(up.output).toMatch(/ERROR_PATH_NOT_FOUND \(0x80070003\): parentPath "[^"]*spare\.vhd"/);
     renameSync(`${spare}.away`, spare);
-    expect(vhdRead(path("d"), 0, vmData.length).equals(vmData)).toBe(true);
+    expect((await vhdRead(path("d"), 0, vmData.length)).equals(vmData)).toBe(true);
     const preview = await disks.stack.preview(["--expect-no-changes"]);
     expect(preview.code, preview.output).toBe(0);
   });

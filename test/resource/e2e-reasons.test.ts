@@ -38,7 +38,7 @@ beforeAll(async () => {
   const up = await disks.stack.up();
   expect(up.code, up.output).toBe(0);
   before = sha256Of(disks.golden);
-  vhdWrite(disks.golden, 8192, Buffer.alloc(4096, 0x21));
+  await vhdWrite(disks.golden, 8192, Buffer.alloc(4096, 0x21));
   after = sha256Of(disks.golden);
 });
 

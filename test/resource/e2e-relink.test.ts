@@ -46,20 +46,20 @@ beforeAll(async () => {
   base2 = join(disks.dir, "base2.vhd");
   mid = join(disks.dir, "chain", "mid.vhd");
   await createBaseDisk({ path: base2, size: DISK_SIZE, type: "dynamic" });
-  vhdWrite(base2, 2 * MiB, Buffer.alloc(64 * 1024, 0x42));
+  await vhdWrite(base2, 2 * MiB, Buffer.alloc(64 * 1024, 0x42));
   await createDifferencingDisk({ imagePath: mid, parentPath: base2 });
-  vhdWrite(mid, 3 * MiB, Buffer.alloc(64 * 1024, 0x4d));
+  await vhdWrite(mid, 3 * MiB, Buffer.alloc(64 * 1024, 0x4d));
   await disks.setDisks(program(disks.golden, mid, false));
   const up = await disks.stack.up();
   expect(up.code, up.output).toBe(0);
-  for (const [index, name] of [...VMS, "leaf"].entries()) vhdWrite(vm(name), index * MiB, Buffer.alloc(128 * 1024, 0x10 + index));
+  for (const [index, name] of [...VMS, "leaf"].entries()) await vhdWrite(vm(name), index * MiB, Buffer.alloc(128 * 1024, 0x10 + index));
   // vm1-child is made after vm1 was written: a disk is valid only on the parent content it was made on.
   await disks.setDisks(program(disks.golden, mid));
   const withChild = await disks.stack.up();
   expect(withChild.code, withChild.output).toBe(0);
-  vhdWrite(vm("vm1-child"), 5 * MiB, Buffer.alloc(128 * 1024, 0x77));
+  await vhdWrite(vm("vm1-child"), 5 * MiB, Buffer.alloc(128 * 1024, 0x77));
   for (const name of DISKS) {
-    expected[name] = vhdRead(vm(name), 0, DISK_SIZE);
+    expected[name] = await vhdRead(vm(name), 0, DISK_SIZE);
     uniqueIds[name] = (await disks.outputsOf(name)).uniqueId;
   }
 });
@@ -105,7 +105,7 @@ describe("a golden image moved under a stack of VMs", () => {
       parentPath: vm("vm1"),
       chain: [vm("vm1"), movedGolden],
     });
-    for (const name of DISKS) expect(vhdRead(vm(name), 0, DISK_SIZE).equals(expected[name] as Buffer), name).toBe(true);
+    for (const name of DISKS) expect((await vhdRead(vm(name), 0, DISK_SIZE)).equals(expected[name] as Buffer), name).toBe(true);
     for (const name of VMS) {
       const read = await pyvhdiReadChain([vm(name), movedGolden], join(disks.dir, "pyvhdi.raw"));
       expect(read.sha256).toBe(sha256(expected[name] as Buffer));
@@ -121,7 +121,7 @@ describe("a golden image moved under a stack of VMs", () => {
   it("a write into vm1 still replaces the disk below it, with the reason", async () => {
     const recorded = (await disks.outputsOf("vm1-child")).parentChecksum;
     expect(recorded).toMatch(/^sha256-unlinked:[0-9a-f]{64}$/);
-    vhdWrite(vm("vm1"), 7 * MiB, Buffer.alloc(4096, 0x99));
+    await vhdWrite(vm("vm1"), 7 * MiB, Buffer.alloc(4096, 0x99));
     const preview = await disks.stack.preview(["--diff"]);
     expect(preview.code, preview.output).toBe(0);
     const steps = plannedSteps(preview.output);
@@ -135,7 +135,7 @@ describe("a golden image moved under a stack of VMs", () => {
     const again = join(disks.dir, "images", "golden-2027.vhd");
     const before = sha256Of(movedGolden);
     renameSync(movedGolden, again);
-    vhdWrite(again, 0, Buffer.alloc(4096, 0xee));
+    await vhdWrite(again, 0, Buffer.alloc(4096, 0xee));
     await disks.setDisks(program(again, movedMid));
     const preview = await disks.stack.preview(["--diff"]);
     expect(preview.code, preview.output).toBe(0);

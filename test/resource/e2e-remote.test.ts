@@ -121,7 +121,7 @@ describe("DifferencingDisk on remote hosts under the real CLI", () => {
   it("a golden image edited on one host with its mtime restored plans the cascade on that host only", async (context) => {
     if (disks === undefined) return context.skip(unavailable ?? "the stack was not deployed");
     const [first] = servers;
-    changeKeepingSizeAndMtime(golden(first!), 4096);
+    await changeKeepingSizeAndMtime(golden(first!), 4096);
     const preview = await disks.stack.preview(["--diff"]);
     expect(preview.code, preview.output).toBe(0);
     const steps = plannedSteps(preview.output);

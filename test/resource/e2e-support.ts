@@ -2,7 +2,7 @@
  * Shared steps of the end-to-end tests of `DifferencingDisk`: a temp folder with a golden image, a stack of the
  * `programs/disks` project whose disks come from the stack config, the built `vhd` CLI, and the hash statistics.
  */
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -13,6 +13,7 @@ import { CHECKSUM_CACHE_ENV } from "../../provider/sha256/checksum-cache";
 import { HASH_STATS_ENV, totalBytesHashed } from "../../provider/sha256/hash-stats";
 import type { ConnectionArgs } from "../../provider/storage/ssh/connection-args";
 import { PulumiTestStack, REPO_ROOT } from "../support/pulumi-cli";
+import { runProcess } from "../support/run-process";
 
 /** The test program: disks from config (see its index.ts). */
 export const DISKS_PROGRAM = join(__dirname, "programs", "disks");
@@ -108,7 +109,7 @@ export class DiskStack {
 /** Makes a 16 MiB dynamic base disk with 64 KiB of data at `path`, as a golden image. */
 export async function makeGoldenImage(path: string): Promise<void> {
   await createBaseDisk({ path, size: 16 * 1024 * 1024, type: "dynamic" });
-  vhdWrite(path, 0, Buffer.alloc(64 * 1024, 0x5a));
+  await vhdWrite(path, 0, Buffer.alloc(64 * 1024, 0x5a));
 }
 
 /** Disk `a` off the golden image in `<dir>/vms`, and `b` off `a` next to it. */
@@ -127,31 +128,24 @@ export function filesLeft(dir: string): string[] {
 }
 
 /** Runs `vhd write <path> --offset <offset>` with `data` on stdin, as a user (or a VM) would write into a disk. */
-export function vhdWrite(path: string, offset: number, data: Uint8Array): void {
-  const run = spawnSync(process.execPath, [VHD_CLI, "write", path, "--offset", String(offset), "--quiet"], {
-    input: data,
-    encoding: "utf8",
-  });
-  expect(run.status, run.stderr).toBe(0);
+export async function vhdWrite(path: string, offset: number, data: Uint8Array): Promise<void> {
+  const run = await runProcess(process.execPath, [VHD_CLI, "write", path, "--offset", String(offset), "--quiet"], { input: data });
+  expect(run.status, run.stderr.toString("utf8")).toBe(0);
 }
 
 /** Runs `vhd read <path> --offset <offset> --length <length>`: the bytes a VM sees, composed through the chain. */
-export function vhdRead(path: string, offset: number, length: number): Buffer {
-  const run = spawnSync(
-    process.execPath,
-    [VHD_CLI, "read", path, "--offset", String(offset), "--length", String(length), "--quiet"],
-    { maxBuffer: length + 1024 },
-  );
+export async function vhdRead(path: string, offset: number, length: number): Promise<Buffer> {
+  const run = await runProcess(process.execPath, [VHD_CLI, "read", path, "--offset", String(offset), "--length", String(length), "--quiet"]);
   expect(run.status, run.stderr.toString()).toBe(0);
   return run.stdout;
 }
 
 /** Changes a file's content with `vhd write`, then gives it back its size and times with `touch -r`. */
-export function changeKeepingSizeAndMtime(path: string, offset: number): void {
+export async function changeKeepingSizeAndMtime(path: string, offset: number): Promise<void> {
   const reference = `${path}.times`;
   execFileSync("touch", ["-r", path, reference]);
   const before = statSync(path, { bigint: true });
-  vhdWrite(path, offset, Buffer.alloc(512, 0xc3));
+  await vhdWrite(path, offset, Buffer.alloc(512, 0xc3));
   execFileSync("touch", ["-r", reference, path]);
   rmSync(reference);
   const after = statSync(path, { bigint: true });

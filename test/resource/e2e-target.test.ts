@@ -30,7 +30,7 @@ afterAll(async () => {
 
 describe("up --target after a golden-image change", () => {
   it("replaces the targeted parent and its dependent, which records the files it was made on", async () => {
-    vhdWrite(disks.golden, 8192, Buffer.alloc(4096, 0x11));
+    await vhdWrite(disks.golden, 8192, Buffer.alloc(4096, 0x11));
     const urn = (await disks.stack.exportStack()).deployment.resources?.find((r) => r.urn.endsWith("::a"))?.urn;
     expect(urn).toBeDefined();
     const up = await disks.stack.up(["--target", urn as string]);
@@ -46,7 +46,7 @@ describe("up --target after a golden-image change", () => {
   it("the next preview has nothing to do, and what a VM wrote into the children survives the next up", async () => {
     const uniqueIds = new Map<string, unknown>();
     for (const name of ["b", "kept"]) {
-      vhdWrite(path(name), 0, vmData);
+      await vhdWrite(path(name), 0, vmData);
       uniqueIds.set(name, (await disks.outputsOf(name)).uniqueId);
     }
     const preview = await disks.stack.preview(["--expect-no-changes"]);
@@ -55,7 +55,7 @@ describe("up --target after a golden-image change", () => {
     expect(up.code, up.output).toBe(0);
     for (const [name, uniqueId] of uniqueIds) {
       expect((await disks.outputsOf(name)).uniqueId).toBe(uniqueId);
-      expect(vhdRead(path(name), 0, vmData.length).equals(vmData)).toBe(true);
+      expect((await vhdRead(path(name), 0, vmData.length)).equals(vmData)).toBe(true);
     }
   });
 });

@@ -7,7 +7,6 @@
  * keeps as the disk it made: no change is planned, and the leaf is deleted by the next replace and by `destroy`. A
  * qemu-io write into the golden image (qemu's own log and header updates) plans the cascade with its reasons.
  */
-import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -16,6 +15,7 @@ import { createFileAtomically } from "../../provider/storage/atomic-create";
 import { localStorage } from "../../provider/storage/local/local-storage";
 import { writeVhdxBase } from "../../provider/vhdx/writer";
 import { HAVE } from "../vhdx/support";
+import { runProcess } from "../support/run-process";
 import { changeKeepingSizeAndMtime, DiskStack, filesLeft, jsonSteps, sha256Of, vhdRead, vhdWrite } from "./e2e-support";
 
 const MIB = 1024 * 1024;
@@ -27,7 +27,7 @@ async function makeVhdxGolden(golden: string): Promise<void> {
   await createFileAtomically(golden, (file) => writeVhdxBase(file, { kind: "dynamic", virtualSize: 16 * MIB, blockSize: MIB }), {
     storage: localStorage,
   });
-  vhdWrite(golden, 0, Buffer.alloc(64 * 1024, 0x5a));
+  await vhdWrite(golden, 0, Buffer.alloc(64 * 1024, 0x5a));
 }
 
 /** The disk's linkage id (DataWriteGuid) and file id, read here. */
@@ -92,7 +92,7 @@ describe("DifferencingDisk with VHDX under the real CLI", () => {
     });
     expect((await disks.outputsOf("b")).parentUniqueId).toBe(await uniqueIdOf(path("a")));
     // The leaf reads the golden image's bytes through the chain.
-    expect(vhdRead(path("c"), 0, 4096)).toEqual(Buffer.alloc(4096, 0x5a));
+    expect(await vhdRead(path("c"), 0, 4096)).toEqual(Buffer.alloc(4096, 0x5a));
   });
 
   it("an untouched stack has no changes: preview and refresh pass --expect-no-changes", async () => {
@@ -104,7 +104,7 @@ describe("DifferencingDisk with VHDX under the real CLI", () => {
 
   it("a VM write into the leaf renews its DataWriteGuid, keeps its file id: preview and refresh plan no change", async () => {
     const before = await idsOf(path("c"));
-    vhdWrite(path("c"), 8192, Buffer.alloc(4096, 0x77));
+    await vhdWrite(path("c"), 8192, Buffer.alloc(4096, 0x77));
     const after = await idsOf(path("c"));
     expect(after.uniqueId).not.toBe(before.uniqueId);
     expect(after.fileId).toBe(before.fileId);
@@ -117,7 +117,7 @@ describe("DifferencingDisk with VHDX under the real CLI", () => {
 
   it("a golden-image edit keeping size and mtime plans a replace of every descendant; the child's reasons name the parent", async () => {
     const before = sha256Of(disks.golden);
-    changeKeepingSizeAndMtime(disks.golden, 4096);
+    await changeKeepingSizeAndMtime(disks.golden, 4096);
     expect(sha256Of(disks.golden)).not.toBe(before);
     const { reasonsOfA, ops, dependentReasons } = await previewCascade();
     for (const name of ["a", "b", "c"]) expect(ops[name], name).toContain("replace");
@@ -134,8 +134,8 @@ describe("DifferencingDisk with VHDX under the real CLI", () => {
     expect(up.code, up.output).toBe(0);
     expect(await disks.outputsOf("c")).toMatchObject({ imagePath: path("c"), chainDepth: 3 });
     expect(await disks.outputsOf("a")).toMatchObject({ parentUniqueId: await uniqueIdOf(disks.golden), parentChecksum: sha256Of(disks.golden) });
-    expect(vhdRead(path("c"), 4096, 512)).toEqual(Buffer.alloc(512, 0xc3));
-    vhdWrite(path("c"), 0, Buffer.alloc(4096, 0x42));
+    expect(await vhdRead(path("c"), 4096, 512)).toEqual(Buffer.alloc(512, 0xc3));
+    await vhdWrite(path("c"), 0, Buffer.alloc(4096, 0x42));
     const preview = await disks.stack.preview(["--expect-no-changes"]);
     expect(preview.code, preview.output).toBe(0);
   });
@@ -143,8 +143,8 @@ describe("DifferencingDisk with VHDX under the real CLI", () => {
   it("a qemu-io write into the golden image (an allocated block: same size) plans the same cascade with its reasons", async (ctx) => {
     if (!HAVE.qemuIo) ctx.skip();
     const before = await idsOf(disks.golden);
-    const qemu = spawnSync("qemu-io", ["-f", "vhdx", "-c", "write -P 0x3c 8k 4k", disks.golden], { encoding: "utf8" });
-    expect(qemu.status, qemu.stderr).toBe(0);
+    const qemu = await runProcess("qemu-io", ["-f", "vhdx", "-c", "write -P 0x3c 8k 4k", disks.golden]);
+    expect(qemu.status, qemu.stderr.toString("utf8")).toBe(0);
     const after = await idsOf(disks.golden);
     expect(after.uniqueId).not.toBe(before.uniqueId);
     expect(after.fileId).toBe(before.fileId);

@@ -40,7 +40,7 @@ describe("the demo stack (npm run demo)", () => {
   });
 
   it("after a write into the golden image, preview plans a replace of all five disks; up rebuilds them", async () => {
-    vhdWrite(join(folder, "golden.vhd"), 0, Buffer.from("patched golden image"));
+    await vhdWrite(join(folder, "golden.vhd"), 0, Buffer.from("patched golden image"));
     const preview = await stack.preview(["--diff"]);
     expect(preview.code, preview.output).toBe(0);
     const replaced = plannedSteps(preview.output).filter((step) => step.operation === "replace");

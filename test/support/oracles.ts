@@ -99,9 +99,12 @@ export async function pyvhdiReadChain(chain: readonly string[], outPath: string)
   return JSON.parse(stdout.trim()) as PyvhdiChainRead;
 }
 
-/** Runs `qemu-img convert -O raw -f vpc`: qemu's reading of one file (no parents: qemu has no VHD backing files). */
-export async function qemuImgConvertToRaw(path: string, outPath: string): Promise<void> {
-  await run("qemu-img", ["convert", "-f", "vpc", "-O", "raw", path, outPath], { maxBuffer: MAX_BUFFER });
+/**
+ * Runs `qemu-img convert -O raw -f <format>` (`vpc`, qemu's name for VHD, or `vhdx`): qemu's reading of one file (no
+ * parents: qemu has no VHD backing files). Rejects when qemu-img fails.
+ */
+export async function qemuImgConvertToRaw(path: string, outPath: string, format: "vpc" | "vhdx" = "vpc"): Promise<void> {
+  await run("qemu-img", ["convert", "-f", format, "-O", "raw", path, outPath], { maxBuffer: MAX_BUFFER });
 }
 
 /** Runs `qemu-img create -f vpc -o subformat=...`: a base disk made by qemu (creator `qemu`, size rounded to CHS). */
