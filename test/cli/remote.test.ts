@@ -6,7 +6,7 @@
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { copyFileSync, existsSync, mkdirSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, renameSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { createServer, type AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -231,24 +231,33 @@ describe("vhd on ssh:// paths", () => {
     expect(offEnd.stderr).toContain(JSON.stringify(url("errors/c.vhd")));
   });
 
-  it("verify's chain check and a lost parent's error name every disk of the chain by its URL, in the text too", (context) => {
-    if (unavailable !== undefined) return context.skip(unavailable);
-    /** `text` with the URLs taken out: what is left must not name a file on the host by its bare path. */
-    const bare = (text: string): string => text.replaceAll(url(""), "<url>/");
-    runVhdOk(remote(["create-differencing", url("lost/p.vhd"), url("golden.vhd")]));
-    runVhdOk(remote(["create-differencing", url("lost/c.vhd"), url("lost/p.vhd")]));
-    const verified = runVhdOk(remote(["verify", url("lost/c.vhd")])).text;
-    expect(verified).toContain(`${url("lost/c.vhd")} -> ${url("lost/p.vhd")} -> ${url("golden.vhd")}`);
-    expect(bare(verified)).not.toContain(server!.root);
+  /** `text` with the URLs taken out: what is left must not name a file on the host by its bare path. */
+  const bare = (text: string): string => text.replaceAll(url(""), "<url>/");
 
-    execFileSync("mv", [join(server!.root, "lost", "p.vhd"), join(server!.root, "lost", "p.moved")]);
-    const failed = runVhd(remote(["verify", url("lost/c.vhd")]));
+  it("verify's chain check names every disk of the chain by its URL", (context) => {
+    if (unavailable !== undefined) return context.skip(unavailable);
+    runVhdOk(remote(["create-differencing", url("named/lost-p.vhd"), url("golden.vhd")]));
+    runVhdOk(remote(["create-differencing", url("named/lost-c.vhd"), url("named/lost-p.vhd")]));
+    const verified = runVhdOk(remote(["verify", url("named/lost-c.vhd")])).text;
+    expect(verified).toContain(`${url("named/lost-c.vhd")} -> ${url("named/lost-p.vhd")} -> ${url("golden.vhd")}`);
+    expect(bare(verified)).not.toContain(server!.root);
+  });
+
+  it("a lost parent's error names the places tried by their URLs, in verify and inspect", (context) => {
+    needs(context, "lost-c.vhd");
+    renameSync(join(server!.root, "named", "lost-p.vhd"), join(server!.root, "named", "lost-p.moved"));
+    const failed = runVhd(remote(["verify", url("named/lost-c.vhd")]));
     expect(failed.status).toBe(1);
-    expect(failed.text).toContain(`Tried: ${url("lost/p.vhd")}`);
-    const inspected = runVhdOk(remote(["inspect", url("lost/c.vhd")])).text;
-    const read = runVhd(remote(["read", url("lost/c.vhd"), "--length", "512", "--force"]));
-    expectOneLineError(read, "ERROR_VHD_PARENT_VHD_NOT_FOUND", url("lost/c.vhd"));
-    for (const text of [failed.text, inspected, read.stderr]) expect(bare(text)).not.toContain(server!.root);
+    expect(failed.text).toContain(`Tried: ${url("named/lost-p.vhd")}`);
+    const inspected = runVhdOk(remote(["inspect", url("named/lost-c.vhd")])).text;
+    for (const text of [failed.text, inspected]) expect(bare(text)).not.toContain(server!.root);
+  });
+
+  it("a lost parent's error names the places tried by their URLs, in read", (context) => {
+    needs(context, "lost-p.moved");
+    const read = runVhd(remote(["read", url("named/lost-c.vhd"), "--length", "512", "--force"]));
+    expectOneLineError(read, "ERROR_VHD_PARENT_VHD_NOT_FOUND", url("named/lost-c.vhd"));
+    expect(bare(read.stderr)).not.toContain(server!.root);
   });
 });
 
