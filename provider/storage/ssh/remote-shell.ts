@@ -37,13 +37,12 @@ export interface HostTools {
 }
 
 /**
- * One probe for all tools, run where the host's shell starts (host-shell.ts). Its output lines are `tool <name>`; a
- * host whose login shell is not POSIX (cmd.exe, a ForceCommand wrapper) prints none of them and gets the SFTP-only
- * paths.
+ * One probe for all tools. Its output lines are `tool <name>`; a host whose login shell is not POSIX (cmd.exe,
+ * a ForceCommand wrapper) prints none of them and gets the SFTP-only paths.
  */
 export const PROBE_COMMAND =
   "echo tool shell; for t in openssl sha256sum; do command -v \"$t\" >/dev/null 2>&1 && echo \"tool $t\"; done; " +
-  "stat -c '%.9Y' / >/dev/null 2>&1 && echo 'tool gnu-stat'";
+  "stat -c '%.9Y' / >/dev/null 2>&1 && echo 'tool gnu-stat'; exit 0";
 
 /** Reads the probe's output. */
 export function parseProbe(stdout: string): HostTools {

@@ -156,19 +156,6 @@ export class SshSession {
     }
   }
 
-  /**
-   * An exec channel running `command` with its stdin left open, for a caller that talks to it (host-shell.ts). It
-   * is outside the {@link MAX_EXEC_CHANNELS} count: one per connection, beside the SFTP session.
-   */
-  async openChannel(command: string): Promise<ClientChannel> {
-    return this.track(
-      () =>
-        new Promise<ClientChannel>((resolve, reject) =>
-          this.client.exec(command, (error: Error | undefined, channel: ClientChannel) => (error ? reject(error) : resolve(channel))),
-        ),
-    );
-  }
-
   /** A `direct-tcpip` channel to `host:port` from the server (a bastion hop, as `ssh -J` opens). */
   async openTunnel(host: string, port: number): Promise<ClientChannel> {
     return this.track(

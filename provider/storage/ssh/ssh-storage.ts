@@ -1,7 +1,6 @@
 /**
  * The storage port on a remote host: SFTP v3 with OpenSSH's extensions for files (hardlink@, fsync@, statvfs@,
- * posix-rename@: OpenSSH PROTOCOL §4), and commands in the connection's shell (host-shell.ts: one exec channel per
- * connection, not one per command) for what SFTP cannot give: a nanosecond
+ * posix-rename@: OpenSSH PROTOCOL §4), and commands over an exec channel for what SFTP cannot give: a nanosecond
  * fingerprint with device and inode (GNU `stat`), the file-system type (`stat -f`), write permission (`test -w`) and
  * the SHA-256 computed on the host (`openssl dgst`, `sha256sum`, PowerShell `Get-FileHash`). A host without those
  * tools still works over SFTP alone, with the weaker fallbacks each method names.
@@ -33,8 +32,8 @@ import type {
   VolumeFactsOptions,
 } from "../port";
 import type { ConnectionArgs } from "./connection-args";
-import { shellOf, type HostShell } from "./host-shell";
 import {
+  PROBE_COMMAND,
   fingerprintCommand,
   fsMagicCommand,
   parseFingerprint,
@@ -68,6 +67,7 @@ export class SshStorage implements Storage {
   private readonly user: string;
   private readonly hostName: string;
   private readonly port: number;
+  private readonly tools = new WeakMap<SshSession, Promise<HostTools>>();
 
   constructor(
     private readonly connection: ConnectionArgs,
@@ -86,33 +86,30 @@ export class SshStorage implements Storage {
     return getSession(this.connection);
   }
 
-  /** The connection's shell (host-shell.ts); none on a Windows host, whose login shell is cmd.exe. */
-  private async hostShell(session: SshSession): Promise<HostShell | undefined> {
-    return this.pathFlavour === "win32" ? undefined : shellOf(session);
-  }
-
-  /** What the host offers beyond SFTP, probed once per connection (again only when its shell had to be reopened). */
+  /** What the host offers beyond SFTP, probed once per connection. */
   private async hostTools(session: SshSession): Promise<HostTools> {
-    return (await this.hostShell(session))?.tools ?? parseProbe("");
+    let tools = this.tools.get(session);
+    if (tools === undefined) {
+      const probe =
+        this.pathFlavour === "win32"
+          ? Promise.resolve<HostTools>({ openssl: false, sha256sum: false, gnuStat: false, shell: false })
+          : session.exec(PROBE_COMMAND).then(
+              (result) => parseProbe(result.stdout.toString("utf8")),
+              () => parseProbe(""),
+            );
+      tools = probe;
+      this.tools.set(session, tools);
+    }
+    return tools;
   }
 
   /**
-   * Runs a helper command in the connection's shell, or in an exec channel of its own when the shell is taken by a
-   * long command (`long`: a checksum, which should not hold up the short ones, nor wait behind them); undefined when
-   * the host would not run it (no channel free under a low MaxSessions, a ForceCommand, a restricted shell, a shell
-   * that ended), so the caller takes its SFTP-only path. A lost connection still rejects.
+   * Runs a helper command; undefined when the host would not run it (no exec channel free under a low MaxSessions,
+   * a ForceCommand, a restricted shell), so the caller takes its SFTP-only path. A lost connection still rejects.
    */
-  private async tryExec(
-    session: SshSession,
-    sftpPath: string,
-    command: string,
-    options: { parameter?: ErrorParameter; signal?: AbortSignal; long?: boolean } = {},
-  ): Promise<ExecResult | undefined> {
-    const { parameter, signal, long = false } = options;
+  private async tryExec(session: SshSession, sftpPath: string, command: string, parameter?: ErrorParameter, signal?: AbortSignal): Promise<ExecResult | undefined> {
     try {
-      const shell = await this.hostShell(session);
-      const inShell = shell !== undefined && shell.alive && !shell.holdingLong && (!long || shell.idle);
-      return await (inShell ? shell.run(command, { ...(signal === undefined ? {} : { signal }), long }) : session.exec(command, signal));
+      return await session.exec(command, signal);
     } catch (error) {
       if (session.alive && !isConnectionLoss(error)) return undefined;
       throw vhdErrorFromSsh(error, this.context(session, sftpPath, "run a command on the host", parameter));
@@ -422,7 +419,7 @@ export class SshStorage implements Storage {
     const sftpPath = this.sftpPath(path, parameter);
     const session = await this.session();
     if ((await this.hostTools(session)).gnuStat) {
-      const result = await this.tryExec(session, sftpPath, fingerprintCommand(sftpPath), parameter === undefined ? {} : { parameter });
+      const result = await this.tryExec(session, sftpPath, fingerprintCommand(sftpPath), parameter);
       const parsed = result?.exitCode === 0 ? parseFingerprint(result.stdout.toString("utf8")) : undefined;
       if (parsed !== undefined) return parsed;
     }
@@ -496,7 +493,7 @@ export class SshStorage implements Storage {
         : this.pathFlavour === "win32"
           ? powershellCommand(windowsSha256Script(path))
           : sha256Command(sftpPath, tools);
-    const result = command === undefined ? undefined : await this.tryExec(session, sftpPath, command, { parameter, ...(signal === undefined ? {} : { signal }), long: true });
+    const result = command === undefined ? undefined : await this.tryExec(session, sftpPath, command, parameter, signal);
     throwIfCancelled(signal, { parameter, path: url });
     if (result !== undefined) {
       const digest = result.exitCode === 0 ? parseSha256Output(result.stdout.toString("utf8")) : undefined;

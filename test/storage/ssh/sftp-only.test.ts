@@ -4,9 +4,8 @@
  * fingerprint has whole-second times and no inode, and the file-system type is unknown.
  */
 import { createHash } from "node:crypto";
-import { describe, expect, it, vi } from "vitest";
-import { getSession } from "../../../provider/storage/ssh/session-pool";
-import { connectionTo, useSshFixture, useSshd } from "./ssh-fixture";
+import { describe, expect, it } from "vitest";
+import { useSshFixture, useSshd } from "./ssh-fixture";
 
 const sshd = useSshd({ extraConfig: ["ForceCommand internal-sftp"] });
 
@@ -42,16 +41,5 @@ describe("ssh storage on an SFTP-only account", () => {
     const facts = await current().storage.volumeFacts(current().root);
     expect(facts.freeBytes).toBeGreaterThan(0);
     expect(facts).toMatchObject({ fsType: "unknown", readOnly: false, writable: true });
-  });
-
-  it("asks for the host's shell once per connection, not once per command", async () => {
-    const { storage, join } = current();
-    const session = await getSession(connectionTo(sshd.server()));
-    const opened = vi.spyOn(session, "openChannel");
-    const file = await storage.createExclusive(join("c.bin"));
-    await file.close();
-    for (let i = 0; i < 3; i++) expect(await storage.fingerprint(join("c.bin"))).toMatchObject({ dev: "sftp" });
-    await storage.volumeFacts(current().root);
-    expect(opened).toHaveBeenCalledTimes(1);
   });
 });
