@@ -9,7 +9,7 @@ import * as path from "node:path";
 import { isNotFound } from "../storage/facts";
 import { localStorage } from "../storage/local/local-storage";
 import type { Storage } from "../storage/port";
-import { inspectDisk } from "./inspect";
+import { openDisk } from "./formats";
 
 /**
  * The files in `folder` on `storage` (default: this machine; absolute paths, sorted) that are differencing disks whose
@@ -37,13 +37,22 @@ export async function childDisksInFolder(
   return children;
 }
 
-/** True when `file` is a readable differencing VHD whose header names `parentUniqueId`; anything else is not. */
+/**
+ * True when `file` is a readable differencing disk whose own records name `parentUniqueId`; anything else is not.
+ * Reads only the file's own header (no chain walk): a delete checks every sibling in the folder, and on a remote host
+ * resolving each sibling's chain cost a parent open per sibling, so 50 deletes in one folder took minutes.
+ */
 async function isChildOf(storage: Storage, file: string, parentUniqueId: string): Promise<boolean> {
+  let image;
   try {
-    const info = await inspectDisk(file, { storage });
-    return info.parent?.uniqueId === parentUniqueId;
+    image = await openDisk(file, { storage });
   } catch {
-    // Not a VHD (or unreadable): it cannot be a child we would orphan.
+    // Not a disk (or unreadable): it cannot be a child we would orphan.
     return false;
+  }
+  try {
+    return image.parentReference()?.uniqueId === parentUniqueId;
+  } finally {
+    await image.close();
   }
 }
