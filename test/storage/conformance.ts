@@ -10,7 +10,7 @@ import { closeSync, openSync, rmSync, statSync, symlinkSync, writeSync } from "n
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { isVhdError, type ErrorName } from "../../provider/errors";
 import type { Storage } from "../../provider/storage/port";
-import { fingerprintKey } from "../../provider/storage/facts";
+import { fileIdentity, fingerprintKey } from "../../provider/storage/facts";
 
 /** One test's storage and folder. */
 export interface ConformanceFixture {
@@ -159,6 +159,8 @@ export function describeStorageConformance(
       const [a1, a2, b1] = await Promise.all([fx.storage.open(a), fx.storage.open(a), fx.storage.open(b)]);
       expect(a1.identity).toBe(a2.identity);
       expect(a1.identity).not.toBe(b1.identity);
+      // The form the chain walk compares a parent candidate's fingerprint with (disk/chain.ts, storage/facts.ts).
+      expect(a1.identity).toBe(fileIdentity(await fx.storage.fingerprint(a)));
       await Promise.all([a1.close(), a2.close(), b1.close()]);
     });
 

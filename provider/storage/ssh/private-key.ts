@@ -1,7 +1,7 @@
 /**
  * A private key checked before it is used: whether it is encrypted, and whether a passphrase opens it, so that a
  * wrong or missing passphrase is reported naming the key file (`ERROR_INVALID_PASSWORD`) rather than as a refused
- * logon on the host. OpenSSH (`-----BEGIN OPENSSH PRIVATE KEY-----`) and PEM keys, as ssh2 reads them.
+ * logon on the host. OpenSSH-format and PEM keys, as ssh2 reads them.
  */
 import type { ParsedKey } from "ssh2";
 import { VhdError, type ErrorParameter } from "../../errors";

@@ -16,7 +16,7 @@ import { posix } from "node:path";
 import type { SFTPWrapper, Stats } from "ssh2";
 import { VhdError, type ErrorParameter } from "../../errors";
 import { throwIfCancelled } from "../../support/cancellation";
-import { fsTypeOfStatfsMagic, maxFileSizeOf } from "../facts";
+import { fileIdentity, fsTypeOfStatfsMagic, maxFileSizeOf } from "../facts";
 import { sha256ByReading } from "../sha256-stream";
 import type {
   CreateOptions,
@@ -255,13 +255,13 @@ export class SshStorage implements Storage {
   }
 
   /**
-   * What makes two opens the same file: the host and device:inode where GNU stat can tell, else the host and the
-   * canonical path (SFTP realpath), which misses only hard links.
+   * What makes two opens the same file: device:inode where GNU stat can tell (`fileIdentity`, the form every adapter
+   * gives and the chain walk compares with a candidate's fingerprint; one storage is one host), else the canonical
+   * path's URL (SFTP realpath), which misses only hard links.
    */
   private async identityOf(session: SshSession, sftpPath: string, parameter: ErrorParameter | undefined): Promise<string> {
     if ((await this.hostTools(session)).gnuStat) {
-      const fingerprint = await this.fingerprint(this.displayPath(sftpPath), parameter);
-      return `${this.host}#${fingerprint.dev}:${fingerprint.ino}`;
+      return fileIdentity(await this.fingerprint(this.displayPath(sftpPath), parameter));
     }
     const real = await this.request<string>(session, sftpPath, "resolve the path", parameter, (sftp, done) =>
       sftp.realpath(sftpPath, done),
