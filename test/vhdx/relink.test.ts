@@ -1,0 +1,208 @@
+/**
+ * `setParent` of a differencing VHDX (vhdx/relink.ts through the driver seam): the parent moved, the child is pointed
+ * at its new path, on real files. Checked: the parent locator holds the new paths and the same `parent_linkage`; the
+ * child's DataWriteGuid, BAT and blocks are the bytes they were; the parent is never written; the chain reads the
+ * same through our reader and through pyvhdi; vhdiinfo shows the new parent file name; a locator that outgrows its
+ * place moves into free metadata space. libvhdi never matches `relative_path` (its key-length bug,
+ * docs/vhdx-format.md §7 point 4): vhdiinfo's parent file name is its reading of `absolute_win32_path`, and pyvhdi
+ * is handed the parent file (it does not look for it), so `relative_path` is checked by our reader resolving the
+ * moved parent through it. The same checks as the VHD relink refuse another parent (id, size, format, a loop).
+ * Crash safety: the relink stopped after each of its writes (whole or torn) leaves a file that opens with the old or
+ * the new locator, every data byte as it was, and running it again completes it.
+ */
+import { randomBytes } from "node:crypto";
+import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { describe, expect, test } from "vitest";
+import { openChain } from "../../provider/disk/chain";
+import { isVhdError } from "../../provider/errors";
+import { createBaseDisk } from "../../provider/ops/create-base";
+import { createDifferencingDisk } from "../../provider/ops/create-differencing";
+import { setParent } from "../../provider/ops/set-parent";
+import { writeDisk } from "../../provider/disk/formats";
+import { MemoryFile, SimulatedCrash } from "../../provider/storage/memory/memory-file";
+import { MIB, METADATA_ITEM_GUIDS, REGION_GUIDS } from "../../provider/vhdx/format";
+import { openVhdx, type VhdxImage } from "../../provider/vhdx/reader";
+import { relinkVhdx, type VhdxParentLink } from "../../provider/vhdx/relink";
+import { pyvhdiReadChain, vhdiinfo } from "../support/oracles";
+import { useTempDir } from "../vhd/reader/temp-dir";
+import { HAVE } from "./support";
+
+const temp = useTempDir("vhdx-relink");
+const SIZE = 8 * MIB;
+
+/** A golden VHDX with random data, a child of it with a VM's write, in `dir`; returns their paths and the content. */
+async function chainIn(dir: string): Promise<{ golden: string; child: string; content: Buffer }> {
+  await mkdir(dir, { recursive: true });
+  const raw = randomBytes(SIZE);
+  await writeFile(join(dir, "golden.raw"), raw);
+  const golden = join(dir, "golden.vhdx");
+  const child = join(dir, "child.vhdx");
+  await createBaseDisk({ path: golden, fromRaw: join(dir, "golden.raw"), blockSize: MIB });
+  await createDifferencingDisk({ imagePath: child, parentPath: golden });
+  const written = randomBytes(3 * MIB);
+  await writeDisk(child, MIB + 4096, written);
+  const content = Buffer.from(raw);
+  written.copy(content, MIB + 4096);
+  return { golden, child, content };
+}
+
+async function readChain(path: string): Promise<Buffer> {
+  const chain = await openChain(path);
+  try {
+    return Buffer.from(await chain.read(0, chain.virtualSize));
+  } finally {
+    await chain.close();
+  }
+}
+
+async function withImage<T>(bytes: Uint8Array, look: (image: VhdxImage) => T | Promise<T>): Promise<T> {
+  const image = await openVhdx(new MemoryFile("look.vhdx", bytes));
+  return look(image);
+}
+
+/** The bytes a relink must leave as they were: everything from the BAT region on (BAT, bitmaps, blocks). */
+async function dataPart(bytes: Uint8Array): Promise<Buffer> {
+  const bat = await withImage(bytes, (image) => image.regions.find((region) => region.guid === REGION_GUIDS.bat)?.fileOffset ?? 0);
+  expect(bat).toBeGreaterThan(0);
+  return Buffer.from(bytes.subarray(bat));
+}
+
+describe("setParent of a differencing VHDX", () => {
+  test("the moved parent is relinked: new locator paths, same linkage, data, BAT and DataWriteGuid untouched; oracles agree", async (ctx) => {
+    const { golden, child, content } = await chainIn(join(temp.path(), "a"));
+    const goldenBytes = await readFile(golden);
+    const before = await readFile(child);
+    const moved = join(temp.path(), "a", "images", "golden-moved.vhdx");
+    await mkdir(join(temp.path(), "a", "images"));
+    await rename(golden, moved);
+    await expect(openChain(child)).rejects.toMatchObject({ code: "ERROR_VHD_PARENT_VHD_NOT_FOUND" });
+
+    const result = await setParent({ imagePath: child, parentPath: moved });
+    expect(result.idMismatchIgnored).toBe(false);
+    expect(result.disk.parent?.resolvedPath).toBe(moved);
+    const after = await readFile(child);
+    expect((await readFile(moved)).equals(goldenBytes)).toBe(true);
+    expect((await dataPart(after)).equals(await dataPart(before))).toBe(true);
+    const [old, now] = await Promise.all([withImage(before, (image) => image), withImage(after, (image) => image)]);
+    expect(now.dataWriteGuid).toBe(old.dataWriteGuid);
+    expect(now.fileWriteGuid).not.toBe(old.fileWriteGuid);
+    expect(now.fileId).toBe(old.fileId);
+    expect(now.parentLocator).toMatchObject({
+      parentLinkage: old.parentLocator?.parentLinkage,
+      relativePath: ".\\images\\golden-moved.vhdx",
+      absoluteWin32Path: `\\\\?\\${moved.slice(1).split("/").join("\\")}`,
+    });
+    // Found by relative_path, the first key the spec's order tries.
+    const chain = await openChain(child);
+    expect(chain.links[0]?.attempts?.[0]).toMatchObject({ path: moved });
+    await chain.close();
+    expect((await readChain(child)).equals(content)).toBe(true);
+
+    if (!HAVE.pyvhdi || !HAVE.vhdiinfo) return ctx.skip("libvhdi's vhdiinfo or pyvhdi is not installed");
+    const info = await vhdiinfo(child);
+    expect(info.parentFilename?.endsWith("\\images\\golden-moved.vhdx")).toBe(true);
+    expect(info.parentIdentifier).toBe(old.parentLocator?.parentLinkage.replace(/[{}]/g, ""));
+    const out = join(temp.path(), "a", "pyvhdi.raw");
+    await pyvhdiReadChain([child, moved], out);
+    expect((await readFile(out)).equals(content)).toBe(true);
+  });
+
+  test("a locator that outgrows its place moves into free metadata space, the old bytes zeroed, in one commit", async () => {
+    const { golden, child, content } = await chainIn(join(temp.path(), "b"));
+    const deep = join(temp.path(), "b", "a-much-longer-folder-name-for-the-golden-image", "and-another-level-below-it");
+    await mkdir(deep, { recursive: true });
+    const moved = join(deep, "golden-image-with-a-long-file-name-too.vhdx");
+    await rename(golden, moved);
+    const before = await readFile(child);
+    const oldItem = await withImage(before, (image) => image.metadataEntries.find((entry) => entry.itemId === METADATA_ITEM_GUIDS.parentLocator));
+    await setParent({ imagePath: child, parentPath: moved, pathRules: "posix" });
+    const after = await readFile(child);
+    const { item, region } = await withImage(after, (image) => ({
+      item: image.metadataEntries.find((entry) => entry.itemId === METADATA_ITEM_GUIDS.parentLocator),
+      region: image.regions.find((entry) => entry.guid === REGION_GUIDS.metadata),
+    }));
+    expect(oldItem && item && region).toBeTruthy();
+    if (!oldItem || !item || !region) return;
+    expect(item.length).toBeGreaterThan(oldItem.length);
+    expect(item.offset).not.toBe(oldItem.offset);
+    expect(after.subarray(region.fileOffset + oldItem.offset, region.fileOffset + oldItem.offset + oldItem.length).every((byte) => byte === 0)).toBe(true);
+    expect((await readChain(child)).equals(content)).toBe(true);
+    // Back to a short path: the item fits at its new place again and stays there.
+    const short = join(temp.path(), "b", "g.vhdx");
+    await rename(moved, short);
+    await setParent({ imagePath: child, parentPath: short });
+    expect((await readChain(child)).equals(content)).toBe(true);
+  });
+
+  test("another parent is refused as the VHD relink refuses it: id (unless ignored), size, format, a loop; nothing written", async () => {
+    const dir = join(temp.path(), "c");
+    const { golden, child } = await chainIn(dir);
+    const before = await readFile(child);
+    const other = join(dir, "other.vhdx");
+    await createBaseDisk({ path: other, size: SIZE });
+    const small = join(dir, "small.vhdx");
+    await createBaseDisk({ path: small, size: SIZE / 2 });
+    const vhd = join(dir, "golden.vhd");
+    await createBaseDisk({ path: vhd, fromRaw: join(dir, "golden.raw") });
+    const grandchild = join(dir, "grandchild.vhdx");
+    await createDifferencingDisk({ imagePath: grandchild, parentPath: child });
+    const refusals: [string, string][] = [
+      [other, "ERROR_VHD_CHILD_PARENT_ID_MISMATCH"],
+      [small, "ERROR_VHD_CHILD_PARENT_SIZE_MISMATCH"],
+      [vhd, "ERROR_VHD_INVALID_TYPE"],
+      [grandchild, "ERROR_VHD_DIFFERENCING_CHAIN_CYCLE_DETECTED"],
+    ];
+    for (const [parentPath, code] of refusals) {
+      const error: unknown = await setParent({ imagePath: child, parentPath }).catch((caught: unknown) => caught);
+      expect(isVhdError(error) && { code: error.code, parameter: error.parameter }, parentPath).toEqual({ code, parameter: "parentPath" });
+    }
+    expect((await readFile(child)).equals(before)).toBe(true);
+    // Forced (Set-VHD -IgnoreIdMismatch): the child now links to the other disk's DataWriteGuid and reads through it.
+    const forced = await setParent({ imagePath: child, parentPath: other, ignoreIdMismatch: true });
+    expect(forced.idMismatchIgnored).toBe(true);
+    const otherId = await withImage(await readFile(other), (image) => image.uniqueId);
+    expect(forced.disk.parent?.uniqueId).toBe(otherId);
+    expect(golden).toBeTruthy();
+  });
+});
+
+describe("a relink interrupted at each of its writes", () => {
+  test("opens with the old or the new locator, data untouched; running it again completes it", async () => {
+    const { golden, child } = await chainIn(join(temp.path(), "crash"));
+    const initial = Uint8Array.from(await readFile(child));
+    const parent = await withImage(await readFile(golden), (image) => image.dataWriteGuid);
+    const expectedId = await withImage(initial, (image) => image.uniqueId);
+    const link: VhdxParentLink = {
+      dataWriteGuid: parent,
+      relativePath: ".\\somewhere\\else\\with-a-longer-name-than-before-so-the-item-moves.vhdx",
+      absoluteWin32Path: "\\\\?\\somewhere\\else\\with-a-longer-name-than-before-so-the-item-moves.vhdx",
+    };
+    const complete = new MemoryFile("child.vhdx", initial);
+    await relinkVhdx(complete, link, expectedId);
+    const total = complete.writes;
+    expect(total).toBeGreaterThan(4);
+    const oldPath = await withImage(initial, (image) => image.parentLocator?.relativePath);
+    const oldData = await dataPart(initial);
+    const outcomes = new Set<string>();
+    for (let writes = 0; writes < total; writes++) {
+      for (const tornBytes of [undefined, 100]) {
+        const file = new MemoryFile("child.vhdx", initial, { writes, ...(tornBytes === undefined ? {} : { tornBytes }) });
+        await relinkVhdx(file, link, expectedId).then(
+          () => expect.fail(`no crash at write ${writes}`),
+          (error: unknown) => expect(error).toBeInstanceOf(SimulatedCrash),
+        );
+        const crashed = Uint8Array.from(file.bytes);
+        const { path, id } = await withImage(crashed, (image) => ({ path: image.parentLocator?.relativePath, id: image.uniqueId }));
+        expect([oldPath, link.relativePath], `crash at write ${writes}, torn ${String(tornBytes)}`).toContain(path);
+        expect(id).toBe(expectedId);
+        expect((await dataPart(crashed)).equals(oldData)).toBe(true);
+        outcomes.add(path === oldPath ? "old" : "new");
+        const again = new MemoryFile("child.vhdx", crashed);
+        await relinkVhdx(again, link, expectedId);
+        expect(await withImage(again.bytes, (image) => image.parentLocator?.relativePath)).toBe(link.relativePath);
+      }
+    }
+    expect([...outcomes].sort()).toEqual(["new", "old"]);
+  });
+});
