@@ -24,6 +24,7 @@ import { MemoryFile, SimulatedCrash } from "../../provider/storage/memory/memory
 import { MIB, METADATA_ITEM_GUIDS, REGION_GUIDS } from "../../provider/vhdx/format";
 import { openVhdx, type VhdxImage } from "../../provider/vhdx/reader";
 import { relinkVhdx, type VhdxParentLink } from "../../provider/vhdx/relink";
+import { unlinkedSha256 } from "../../provider/vhd/unlinked-checksum";
 import { pyvhdiReadChain, vhdiinfo } from "../support/oracles";
 import { useTempDir } from "../vhd/reader/temp-dir";
 import { HAVE } from "./support";
@@ -164,6 +165,23 @@ describe("setParent of a differencing VHDX", () => {
     const otherId = await withImage(await readFile(other), (image) => image.uniqueId);
     expect(forced.disk.parent?.uniqueId).toBe(otherId);
     expect(golden).toBeTruthy();
+  });
+});
+
+describe("the unlinked checksum of a VHDX middle disk (what a disk below it records)", () => {
+  test("stays the same across relinks, also when the locator moves; a data write changes it", async () => {
+    const { golden, child } = await chainIn(join(temp.path(), "d"));
+    const before = (await unlinkedSha256(child)).checksum;
+    const moved = join(temp.path(), "d", "a-longer-folder-name", "golden-moved.vhdx");
+    await mkdir(join(temp.path(), "d", "a-longer-folder-name"));
+    await rename(golden, moved);
+    await setParent({ imagePath: child, parentPath: moved });
+    expect((await unlinkedSha256(child)).checksum).toBe(before);
+    await rename(moved, golden);
+    await setParent({ imagePath: child, parentPath: golden });
+    expect((await unlinkedSha256(child)).checksum).toBe(before);
+    await writeDisk(child, 6 * MIB, Buffer.alloc(4096, 0x5c));
+    expect((await unlinkedSha256(child)).checksum).not.toBe(before);
   });
 });
 
