@@ -11,6 +11,7 @@
  * the new locator, every data byte as it was, and running it again completes it.
  */
 import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
@@ -27,7 +28,7 @@ import { relinkVhdx, type VhdxParentLink } from "../../provider/vhdx/relink";
 import { unlinkedSha256 } from "../../provider/vhd/unlinked-checksum";
 import { pyvhdiReadChain, vhdiinfo } from "../support/oracles";
 import { useTempDir } from "../vhd/reader/temp-dir";
-import { HAVE } from "./support";
+import { decompressFixture, HAVE, VHDX_FIXTURES } from "./support";
 
 const temp = useTempDir("vhdx-relink");
 const SIZE = 8 * MIB;
@@ -165,6 +166,54 @@ describe("setParent of a differencing VHDX", () => {
     const otherId = await withImage(await readFile(other), (image) => image.uniqueId);
     expect(forced.disk.parent?.uniqueId).toBe(otherId);
     expect(golden).toBeTruthy();
+  });
+});
+
+describe("setParent of a Windows-made differencing VHDX (dissect's differencing.avhdx, its parent not available)", () => {
+  const FIXTURE = "win10.0.17763_dissect-differencing.avhdx.gz";
+
+  test("forced onto a new empty parent: the locator gets our keys (parent_linkage2 and volume_path dropped), the data stays", async (ctx) => {
+    if (!existsSync(join(VHDX_FIXTURES, FIXTURE))) return ctx.skip(`the fixture ${FIXTURE} is not in ../shared/fixtures/vhdx`);
+    const dir = join(temp.path(), "windows");
+    await mkdir(dir);
+    const child = join(dir, "child.avhdx");
+    await decompressFixture(FIXTURE, child);
+    const before = Uint8Array.from(await readFile(child));
+    const old = await withImage(before, (image) => ({
+      locator: image.parentLocator,
+      dataWriteGuid: image.dataWriteGuid,
+      size: image.virtualSize,
+    }));
+    expect(old.locator?.entries.map((entry) => entry.key).sort()).toEqual(
+      ["absolute_win32_path", "parent_linkage", "parent_linkage2", "relative_path", "volume_path"],
+    );
+    // What the child holds itself, read with a parent of zeros: what it must read through the new empty parent.
+    const zeros = { read: (_offset: number, length: number) => Promise.resolve(new Uint8Array(length)) };
+    const held = await withImage(before, async (image) => {
+      const extents = (await image.mapRange(0, image.virtualSize)).filter((extent) => extent.kind === "data");
+      return Promise.all(extents.map(async (extent) => ({ ...extent, bytes: Buffer.from(await image.read(extent.offset, extent.length, zeros)) })));
+    });
+    expect(held.length).toBeGreaterThan(0);
+    const parent = join(dir, "new-parent.vhdx");
+    await createBaseDisk({ path: parent, size: old.size });
+    await expect(setParent({ imagePath: child, parentPath: parent })).rejects.toMatchObject({ code: "ERROR_VHD_CHILD_PARENT_ID_MISMATCH" });
+    await setParent({ imagePath: child, parentPath: parent, ignoreIdMismatch: true });
+    const after = await readFile(child);
+    expect((await dataPart(after)).equals(await dataPart(before))).toBe(true);
+    const now = await withImage(after, (image) => ({ locator: image.parentLocator, dataWriteGuid: image.dataWriteGuid }));
+    expect(now.dataWriteGuid).toBe(old.dataWriteGuid);
+    expect(now.locator?.entries.map((entry) => entry.key)).toEqual(["parent_linkage", "relative_path", "absolute_win32_path"]);
+    expect(now.locator?.relativePath).toBe(".\\new-parent.vhdx");
+    const chain = await openChain(child);
+    try {
+      for (const extent of held) expect(Buffer.from(await chain.read(extent.offset, extent.length)).equals(extent.bytes)).toBe(true);
+    } finally {
+      await chain.close();
+    }
+    if (!HAVE.vhdiinfo) return ctx.skip("libvhdi's vhdiinfo is not installed");
+    const info = await vhdiinfo(child);
+    expect(info.parentFilename?.endsWith("\\new-parent.vhdx")).toBe(true);
+    expect(info.parentIdentifier).toBe(await withImage(await readFile(parent), (image) => image.uniqueId));
   });
 });
 
