@@ -8,7 +8,9 @@
  * is handed the parent file (it does not look for it), so `relative_path` is checked by our reader resolving the
  * moved parent through it. The same checks as the VHD relink refuse another parent (id, size, format, a loop).
  * Crash safety: the relink stopped after each of its writes (whole or torn) leaves a file that opens with the old or
- * the new locator, every data byte as it was, and running it again completes it.
+ * the new locator, every data byte as it was, and running it again completes it; the whole `setParent` on the memory
+ * adapter with an I/O error at each write does the same. A Windows-made child's locator (with `parent_linkage2` and
+ * `volume_path`) is rewritten the same way, and the unlinked checksum of a relinked middle disk holds.
  */
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
@@ -22,6 +24,7 @@ import { createDifferencingDisk } from "../../provider/ops/create-differencing";
 import { setParent } from "../../provider/ops/set-parent";
 import { writeDisk } from "../../provider/disk/formats";
 import { MemoryFile, SimulatedCrash } from "../../provider/storage/memory/memory-file";
+import { MemoryStorage } from "../../provider/storage/memory/memory-storage";
 import { MIB, METADATA_ITEM_GUIDS, REGION_GUIDS } from "../../provider/vhdx/format";
 import { openVhdx, type VhdxImage } from "../../provider/vhdx/reader";
 import { relinkVhdx, type VhdxParentLink } from "../../provider/vhdx/relink";
@@ -271,5 +274,31 @@ describe("a relink interrupted at each of its writes", () => {
       }
     }
     expect([...outcomes].sort()).toEqual(["new", "old"]);
+  });
+
+  test("an I/O error (whole or torn) at each write of setParent on the memory adapter leaves the old or new locator, the parent untouched", async () => {
+    const { golden, child } = await chainIn(join(temp.path(), "io"));
+    const [goldenBytes, childBytes] = [Uint8Array.from(await readFile(golden)), Uint8Array.from(await readFile(child))];
+    const storageWith = (): MemoryStorage =>
+      new MemoryStorage().addFile("/d/images/golden.vhdx", goldenBytes).addFile("/d/child.vhdx", childBytes);
+    const args = { imagePath: "/d/child.vhdx", parentPath: "/d/images/golden.vhdx" };
+    const clean = storageWith();
+    const before = clean.writes;
+    await setParent({ ...args, storage: clean });
+    const total = clean.writes - before;
+    expect(total).toBeGreaterThan(4);
+    const oldData = await dataPart(childBytes);
+    for (let nth = 1; nth <= total; nth++) {
+      for (const tornBytes of [0, 5]) {
+        const storage = storageWith().failWrite(nth, { errno: "EIO", tornBytes });
+        const failure: unknown = await setParent({ ...args, storage }).then(() => undefined, (error: unknown) => error);
+        expect(failure === undefined || isVhdError(failure), `write ${nth}: ${String(failure)}`).toBe(true);
+        const bytes = storage.fileBytes("/d/child.vhdx") ?? new Uint8Array(0);
+        const path = await withImage(bytes, (image) => image.parentLocator?.relativePath);
+        expect([".\\golden.vhdx", ".\\images\\golden.vhdx"], `write ${nth}, torn ${tornBytes}`).toContain(path);
+        expect((await dataPart(bytes)).equals(oldData)).toBe(true);
+        expect(Buffer.compare(storage.fileBytes("/d/images/golden.vhdx") ?? new Uint8Array(0), goldenBytes)).toBe(0);
+      }
+    }
   });
 });
