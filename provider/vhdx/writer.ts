@@ -400,7 +400,7 @@ export interface WriteVhdxOptions {
  * Opens the VHDX in `file` (writable) for writing: a live log is replayed into the file first (§2.3.3: a writer
  * replays before any other I/O), and the file opened again on what it now holds.
  */
-async function openForWriting(file: RandomAccessFile): Promise<{ image: VhdxImage; headers: HeaderState }> {
+export async function openForWriting(file: RandomAccessFile): Promise<{ image: VhdxImage; headers: HeaderState }> {
   const image = await openVhdx(file);
   const headers: HeaderState = { header: image.header, slot: image.headerSlot };
   if (image.header.logGuid === NIL_GUID) return { image, headers };
