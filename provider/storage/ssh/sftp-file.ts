@@ -69,8 +69,9 @@ export class SftpFile implements RandomAccessFile {
   /** The identity URL used in errors: `ssh://user@host:port/abs/path`. */
   private readonly url: string;
   private currentSize: number;
+  private readonly findIdentity: () => Promise<string>;
+  private knownIdentity: Promise<string> | undefined;
   readonly path: string;
-  readonly identity: string;
   readonly parameter?: ErrorParameter;
 
   constructor(init: {
@@ -80,7 +81,8 @@ export class SftpFile implements RandomAccessFile {
     path: string;
     sftpPath: string;
     url: string;
-    identity: string;
+    /** Finds the file's identity, once, when it is first asked for (a remote command: see `identity`). */
+    identity: () => Promise<string>;
     size: number;
     parameter?: ErrorParameter;
   }) {
@@ -89,9 +91,18 @@ export class SftpFile implements RandomAccessFile {
     this.path = init.path;
     this.sftpPath = init.sftpPath;
     this.url = init.url;
-    this.identity = init.identity;
+    this.findIdentity = init.identity;
     this.currentSize = init.size;
     if (init.parameter !== undefined) this.parameter = init.parameter;
+  }
+
+  /** Found on the first call (a failure is not kept: the next call asks again). */
+  identity(): Promise<string> {
+    this.knownIdentity ??= this.findIdentity().catch((error: unknown) => {
+      this.knownIdentity = undefined;
+      throw error;
+    });
+    return this.knownIdentity;
   }
 
   get size(): number {
