@@ -23,7 +23,7 @@ import { VhdError } from "../errors";
 import type { Storage } from "../storage/port";
 import type { RandomAccessFile } from "../storage/random-access-file";
 import { FOOTER_COOKIE, FOOTER_SIZE, SHORT_FOOTER_SIZE, WRITTEN_LOCATORS, dynamicFileSizes, fixedFileSize } from "./format";
-import { VhdImage, readDiskImage } from "./reader/reader";
+import { VhdImage, readDiskImage, recordedParentId } from "./reader/reader";
 import { isVhdParentFacts, readParentFactsFrom } from "./writer/parent-footer";
 import { checkBlockSize, checkVirtualSize } from "./writer/size-rules";
 import { writeBaseDisk, writeDifferencingDisk } from "./writer/writer";
@@ -54,6 +54,10 @@ export const vhdDriver: DiskFormatDriver = {
 
   open(file: RandomAccessFile, options: OpenImageOptions = {}): Promise<VhdImage> {
     return readDiskImage(file, options);
+  },
+
+  recordedParentId(file: RandomAccessFile): Promise<string | null> {
+    return recordedParentId(file);
   },
 
   checkBlockSize(blockSize: number | undefined, path: string): number {

@@ -4,9 +4,10 @@
  * second on a loaded machine, so these are the numbers that make a remote create slow or fast. The bounds are counts,
  * not times.
  */
-import { mkdirSync, mkdtempSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { holdsRecordPath } from "../../../provider/ops/protect-parent";
 import * as provider from "../../../provider/resource/provider";
 import type { DiskInputs, DiskState } from "../../../provider/resource/state";
 import { CHECKSUM_CACHE_ENV } from "../../../provider/sha256/checksum-cache";
@@ -81,7 +82,7 @@ describe("commands run on the host per operation", () => {
     expect(removed.commands).toBe(0);
   });
 
-  it("a delete off a parent with many protected siblings runs no command per sibling", async () => {
+  it("a delete off a parent with many protected siblings runs no command per sibling; siblings deleted side by side release the parent", async () => {
     await makeGoldenImage(join(folder, "golden.vhd"));
     mkdirSync(join(folder, "vms"));
     const disks = [];
@@ -89,7 +90,12 @@ describe("commands run on the host per operation", () => {
     const [first, ...rest] = disks;
     const removed = await commandsDuring(() => provider.remove(first!.state.imagePath, first!.state));
     expect(removed.commands).toBe(0);
+    // The rest side by side, as the engine deletes siblings: the last to let go gives the parent its mode back.
+    expect(statSync(join(folder, "golden.vhd")).mode & 0o222).toBe(0);
     await Promise.all(rest.map((disk) => provider.remove(disk.state.imagePath, disk.state)));
+    expect(readdirSync(join(folder, "vms"))).toEqual([]);
+    expect(statSync(join(folder, "golden.vhd")).mode & 0o222).not.toBe(0);
+    expect(existsSync(holdsRecordPath(join(folder, "golden.vhd")))).toBe(false);
   });
 
   it("a checksum on the host is one command", async () => {
