@@ -409,7 +409,7 @@ export class SshStorage implements Storage {
     if (stats !== undefined) {
       const mode = stats.mode & 0o7777;
       if (stats.isSymbolicLink()) return { kind: "symlink", size: 0, mode };
-      if (stats.isFile()) return { kind: "file", size: stats.size, mode };
+      if (stats.isFile()) return { kind: "file", size: stats.size, mode, modifiedMs: stats.mtime * 1000 };
       return { kind: stats.isDirectory() ? "folder" : "other", size: 0, mode };
     }
     // SFTP reports ENOTDIR as NO_SUCH_FILE too: a file among the folders above makes the path "through-file".

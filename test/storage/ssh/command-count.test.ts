@@ -7,6 +7,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { createDifferencingDisk } from "../../../provider/ops/create-differencing";
 import { holdsRecordPath } from "../../../provider/ops/protect-parent";
 import * as provider from "../../../provider/resource/provider";
 import type { DiskInputs, DiskState } from "../../../provider/resource/state";
@@ -55,13 +56,13 @@ describe("commands run on the host per operation", () => {
     return { inputs, state: { ...(created.outs as DiskState), connection: connectionTo(sshd.server()) } };
   }
 
-  it("a create (check + create) runs at most 4 commands, a no-change preview 1 (hashing nothing), a delete none", async () => {
+  it("a create (check + create) runs at most 3 commands, a no-change preview 1 (hashing nothing), a delete none", async () => {
     await makeGoldenImage(join(folder, "golden.vhd"));
     mkdirSync(join(folder, "vms"));
     // The first operation on a connection also probes the host's tools (once per connection).
     const first = await commandsDuring(() => up("first"));
     const { value, commands: create } = await commandsDuring(() => up("os"));
-    expect(create).toBeLessThanOrEqual(4);
+    expect(create).toBeLessThanOrEqual(3);
     // The first also hashes the parent on the host, after asking its volume whether fingerprints can be trusted.
     expect(first.commands).toBeLessThanOrEqual(create + 3);
 
@@ -96,6 +97,18 @@ describe("commands run on the host per operation", () => {
     expect(readdirSync(join(folder, "vms"))).toEqual([]);
     expect(statSync(join(folder, "golden.vhd")).mode & 0o222).not.toBe(0);
     expect(existsSync(holdsRecordPath(join(folder, "golden.vhd")))).toBe(false);
+  });
+
+  it("vhd create-differencing's operation runs 1 command after the tool probe (the target's volume)", async () => {
+    await makeGoldenImage(join(folder, "golden.vhd"));
+    const storage = new SshStorage(connectionTo(sshd.server()));
+    const probe = await commandsDuring(() => storage.volumeFacts(folder));
+    expect(probe.commands).toBeLessThanOrEqual(2);
+    const { value, commands } = await commandsDuring(() =>
+      createDifferencingDisk({ imagePath: join(folder, "vms", "child.vhd"), parentPath: join(folder, "golden.vhd"), storage }),
+    );
+    expect(value.parent?.uniqueId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(commands).toBeLessThanOrEqual(1);
   });
 
   it("a checksum on the host is one command", async () => {
