@@ -462,9 +462,11 @@ export class SshStorage implements Storage {
     if (info === undefined) await this.request<Stats>(session, sftpPath, "look at the folder", undefined, (sftp, done) => sftp.stat(sftpPath, done));
     const readOnly = info !== undefined && (BigInt(info.f_flag) & 1n) === 1n;
     const command = volumeCommand(sftpPath, { fsType: tools.gnuStat, writable: tools.shell && !readOnly });
-    const answer = command === undefined ? undefined : parseVolumeAnswer((await this.tryExec(session, sftpPath, command))?.stdout.toString("utf8") ?? "");
-    const fsMagic = answer?.fsMagic ?? 0;
-    const writable = readOnly ? false : (answer?.writable ?? true);
+    const result = command === undefined ? undefined : await this.tryExec(session, sftpPath, command);
+    // A host that would not run it (or a failed `stat -f`) leaves the type unknown and the folder writable.
+    const answer = parseVolumeAnswer(result?.stdout.toString("utf8") ?? "");
+    const fsMagic = answer.fsMagic ?? 0;
+    const writable = !readOnly && (answer.writable ?? true);
     const fsType = options.assumeFsType ?? fsTypeOfStatfsMagic(fsMagic);
     return {
       folder,
