@@ -395,7 +395,7 @@ async function openParent(
   child: DiskImage,
   reference: ParentReference,
   chain: readonly DiskImage[],
-  options: OpenChainOptions & { storage: Storage },
+  options: OpenChainOptions & { storage: Storage; identities: Map<DiskImage, string> },
 ): Promise<{ parent: DiskImage; link: ParentResolution }> {
   const attempts: ParentAttempt[] = [];
   let unusable: VhdError | undefined;
@@ -405,7 +405,7 @@ async function openParent(
       attempts.push({ ...candidate, result: "missing" });
       continue;
     }
-    const member = chain.find((image) => image.file.identity === fileIdentity(fingerprint));
+    const member = await chainMemberAt(chain, fileIdentity(fingerprint), options.identities);
     if (member !== undefined) {
       if (member.uniqueId === reference.uniqueId) throw chainLoops(child, member, chain, options.storage);
       continue;
@@ -424,6 +424,7 @@ async function openParent(
       await parent.close();
       continue;
     }
+    options.identities.set(parent, fileIdentity(fingerprint));
     attempts.push({ ...candidate, result: "found" });
     const recorded = reference.recordedModifiedTime;
     const mtime = modifiedDate(fingerprint).getTime();
@@ -431,6 +432,22 @@ async function openParent(
     return { parent, link: { attempts, timeStampDiffers } };
   }
   throw parentNotFound(child, reference, attempts, unusable, options.storage);
+}
+
+/**
+ * The disk of `chain` that is the file with `identity`, if any. A parent's identity is its fingerprint's, taken when
+ * it was a candidate (`identities`); only the leaf's is asked of its open file, which costs a remote host a command.
+ */
+async function chainMemberAt(chain: readonly DiskImage[], identity: string, identities: Map<DiskImage, string>): Promise<DiskImage | undefined> {
+  for (const image of chain) {
+    let known = identities.get(image);
+    if (known === undefined) {
+      known = await image.file.identity();
+      identities.set(image, known);
+    }
+    if (known === identity) return image;
+  }
+  return undefined;
 }
 
 /** The errors below name the files in their text as `storage` names them for a person (a remote one by its URL). */
@@ -512,6 +529,7 @@ export async function openChainFrom(leaf: DiskImage, options: OpenChainOptions =
   const storage = options.storage ?? localStorage;
   const images: DiskImage[] = [leaf];
   const links: ParentResolution[] = [];
+  const identities = new Map<DiskImage, string>();
   try {
     for (let child = leaf, reference = child.parentReference(); reference !== null; reference = child.parentReference()) {
       if (images.length >= maxDepth) {
@@ -521,7 +539,7 @@ export async function openChainFrom(leaf: DiskImage, options: OpenChainOptions =
           details: { maxDepth, chain: images.map((image) => image.path) },
         });
       }
-      const { parent, link } = await openParent(child, reference, images, { ...options, storage });
+      const { parent, link } = await openParent(child, reference, images, { ...options, storage, identities });
       images.push(parent);
       links.push(link);
       checkLink(child, parent);

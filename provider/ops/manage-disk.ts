@@ -4,9 +4,9 @@
  * no Pulumi types: the resource (resource/provider.ts) stores them as its state, the CLI (`vhd inspect --parent-facts`)
  * prints the same facts.
  *
- * Protection changes and deletes of disks sharing a parent run one at a time in this process ({@link withParentLock}):
- * the engine deletes sibling disks concurrently, and each must see the others gone or present before deciding whether
- * the parent becomes writable again.
+ * Protection changes of disks sharing a parent run one at a time in this process ({@link withParentLock}): the engine
+ * deletes sibling disks concurrently, and each, once its own file is gone, must see the others gone or present before
+ * deciding whether the parent becomes writable again. The deletes themselves run side by side.
  */
 import * as path from "node:path";
 import { VhdError } from "../errors";
@@ -59,7 +59,7 @@ export interface AdoptRequest {
 
 const parentLock = new KeyedLock();
 
-/** Runs `task` while no other protection change or delete of a disk off `parentPath` runs in this process. */
+/** Runs `task` while no other protection change of a disk off `parentPath` runs in this process. */
 export function withParentLock<T>(parentPath: string, task: () => Promise<T>): Promise<T> {
   return parentLock.run(parentPath, task);
 }

@@ -69,8 +69,8 @@ async function addHolder(storage: Storage, parentPath: string, holder: ParentHol
 }
 
 /**
- * Takes the child with `uniqueId` off the parent's holders (and any holder whose disk is gone); when none is left,
- * puts the mode back (see {@link unprotectParent}) and removes the record.
+ * Takes the child with `uniqueId` off the parent's holders (and the holders whose disks are gone, up to the first one
+ * still there); when none is left, puts the mode back (see {@link unprotectParent}) and removes the record.
  *
  * @returns `"held"` while other holders remain, `"released"` once the last one went, `"unrecorded"` when the parent
  *   has no holds record (state from before holds records: the caller decides by itself).
@@ -86,10 +86,16 @@ export function releaseHold(
 async function removeHolder(storage: Storage, parentPath: string, uniqueId: string): Promise<"held" | "released" | "unrecorded"> {
   const holds = await readHolds(storage, parentPath);
   if (holds === null) return "unrecorded";
-  const holders: ParentHolder[] = [];
-  for (const held of holds.holders) {
-    if (held.uniqueId !== uniqueId && (await stillThere(storage, held))) holders.push(held);
+  // One holder still there keeps the parent protected, so the others' disks are looked at only up to the first one
+  // found: under the lock, every sibling's release waits for this, and a look at all of them made deleting n
+  // siblings open n² disks one after another. Holders gone further down the list go when they come first.
+  const others = holds.holders.filter((held) => held.uniqueId !== uniqueId);
+  const gone = new Set<ParentHolder>();
+  for (const held of others) {
+    if (await stillThere(storage, held)) break;
+    gone.add(held);
   }
+  const holders = others.filter((held) => !gone.has(held));
   if (holders.length > 0) {
     await writeHolds(storage, parentPath, { ...holds, holders });
     return "held";

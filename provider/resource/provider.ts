@@ -444,10 +444,10 @@ async function removeDisk(id: string, props: Partial<DiskState>): Promise<void> 
   const storage = storageOf(recorded);
   return reportingFailures(storage, async () => {
     const { imagePath, owner, createdFolders } = recorded;
-    await withParentLock(recorded.parentPath, async () => {
-      await deleteDisk({ imagePath, expectedUniqueId: recorded.uniqueId, owner, createdFolders, storage });
-      await releaseParent(recorded, [imagePath], storage);
-    });
+    // Siblings are deleted side by side: only letting go of the shared parent is one at a time (its holds record,
+    // or the "last child" rule, which each disk applies after its own file is gone, so the last one sees them all gone).
+    await deleteDisk({ imagePath, expectedUniqueId: recorded.uniqueId, owner, createdFolders, storage });
+    await withParentLock(recorded.parentPath, () => releaseParent(recorded, [imagePath], storage));
   });
 }
 

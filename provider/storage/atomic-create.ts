@@ -36,12 +36,18 @@ export const STALE_TEMPORARY_NS = 60n * 1_000_000_000n;
 async function sweepStaleTemporaries(storage: Storage, targetPath: string, reference: string): Promise<void> {
   const { folder, name } = splitPath(targetPath);
   try {
-    const now = BigInt((await storage.fingerprint(reference)).mtimeNs);
+    // The host's clock is read only when there is a leftover to judge (a fingerprint costs a remote host a command).
+    let now: bigint | undefined;
     for (const entry of await storage.list(folder)) {
       const path = `${folder}${entry}`;
       const creator = temporaryCreator(entry, name);
       if (creator === undefined || path === reference || (await storage.pathFacts(path)).kind !== "file") continue;
-      if (creatorGone(creator) || now - BigInt((await storage.fingerprint(path)).mtimeNs) >= STALE_TEMPORARY_NS) await storage.unlink(path);
+      if (creatorGone(creator)) {
+        await storage.unlink(path);
+        continue;
+      }
+      now ??= BigInt((await storage.fingerprint(reference)).mtimeNs);
+      if (now - BigInt((await storage.fingerprint(path)).mtimeNs) >= STALE_TEMPORARY_NS) await storage.unlink(path);
     }
   } catch {
     // Best effort: a leftover that cannot be removed now is tried again by the next create.

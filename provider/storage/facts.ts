@@ -116,6 +116,12 @@ export interface PathFacts {
   size: number;
   /** Permission bits (`mode & 0o7777`) of what is there; 0 for `missing` and `through-file`. */
   mode: number;
+  /**
+   * A file's last modification, ms since the Unix epoch (whole seconds over SFTP, its attributes' precision);
+   * absent for anything but a file. What a VHD child records of its parent needs no more, and on a remote host this
+   * costs no command, unlike a fingerprint.
+   */
+  modifiedMs?: number;
 }
 
 /**

@@ -14,8 +14,12 @@ export interface RandomAccessFile {
    * undefined for a file reached only through a chain.
    */
   readonly parameter?: ErrorParameter;
-  /** What makes two opens the same file (device and inode for a local file): chains use it to detect loops. */
-  readonly identity: string;
+  /**
+   * What makes two opens the same file (`dev:ino`, `storage/facts.ts` `fileIdentity`): chains use it to detect loops.
+   * A method, not a field, because a remote adapter must ask the host for it (one command there); it is asked only
+   * when a chain walk compares files, and kept by the open file after the first call.
+   */
+  identity(): Promise<string>;
   /** Current size in bytes, including what this handle has written. */
   readonly size: number;
   /**

@@ -65,16 +65,19 @@ export async function withRecordLock<T>(
   options: RecordLockOptions,
 ): Promise<T> {
   const lock = recordLockPath(record);
-  const ours = await acquire(storage, lock, options);
+  const nonce = await acquire(storage, lock, options);
   try {
     return await work();
   } finally {
-    await releaseLock(storage, lock, ours, options.parameter);
+    await releaseLock(storage, lock, nonce, options.parameter);
   }
 }
 
-/** Takes the lock; returns which lock file it made, to tell it from a later holder's when letting go. */
-async function acquire(storage: Storage, lock: string, options: RecordLockOptions): Promise<LockIdentity> {
+/**
+ * Takes the lock; returns the nonce written in the lock file it made, which tells it from a later holder's when
+ * letting go (only this call knows it, so no inode is needed for that: asking a remote host for one costs a command).
+ */
+async function acquire(storage: Storage, lock: string, options: RecordLockOptions): Promise<string> {
   const { parameter, waitMs = 60_000, staleMs = 30_000 } = options;
   const deadline = Date.now() + waitMs;
   for (;;) {
@@ -91,8 +94,8 @@ async function acquire(storage: Storage, lock: string, options: RecordLockOption
   }
 }
 
-/** Creates the lock file saying who holds it; which file it is, or `null` when a lock file exists. */
-async function tryCreate(storage: Storage, lock: string, parameter: ErrorParameter): Promise<LockIdentity | null> {
+/** Creates the lock file saying who holds it; its nonce, or `null` when a lock file exists. */
+async function tryCreate(storage: Storage, lock: string, parameter: ErrorParameter): Promise<string | null> {
   let file: RandomAccessFile;
   try {
     file = await storage.createExclusive(lock, { mode: 0o644, parameter });
@@ -104,7 +107,7 @@ async function tryCreate(storage: Storage, lock: string, parameter: ErrorParamet
     const holder: LockHolder = { pid: process.pid, tag: CREATOR_TAG, host: hostname(), since: Date.now(), nonce: randomBytes(8).toString("hex") };
     await file.write(0, new TextEncoder().encode(`${JSON.stringify(holder)}\n`));
     await file.close();
-    return { ino: (await storage.fingerprint(lock, parameter)).ino, nonce: holder.nonce };
+    return holder.nonce;
   } catch (error) {
     await file.close();
     await storage.unlink(lock).catch(() => undefined);
@@ -123,9 +126,14 @@ async function inspect(storage: Storage, at: string, parameter: ErrorParameter):
   const fingerprint = await storage.fingerprint(at, parameter).catch(() => null);
   // Let go meanwhile: the next try may take it.
   if (fingerprint === null) return null;
+  const holder = await readHolder(storage, at, parameter);
+  return { ino: fingerprint.ino, nonce: holder?.nonce, mtimeMs: modifiedDate(fingerprint).getTime(), holder };
+}
+
+/** The holder a lock file names; `null` when it is gone, being written or garbled. */
+async function readHolder(storage: Storage, at: string, parameter: ErrorParameter): Promise<LockHolder | null> {
   const parsed = (await readJsonRecord(storage, at, parameter).catch(() => null)) as Partial<LockHolder> | null;
-  const holder =
-    typeof parsed?.pid === "number" &&
+  return typeof parsed?.pid === "number" &&
     typeof parsed.host === "string" &&
     typeof parsed.since === "number" &&
     typeof parsed.nonce === "string"
@@ -137,7 +145,6 @@ async function inspect(storage: Storage, at: string, parameter: ErrorParameter):
           nonce: parsed.nonce,
         }
       : null;
-  return { ino: fingerprint.ino, nonce: holder?.nonce, mtimeMs: modifiedDate(fingerprint).getTime(), holder };
 }
 
 function sameLock(a: LockIdentity, b: LockIdentity): boolean {
@@ -170,10 +177,9 @@ async function breakStale(storage: Storage, lock: string, stale: LockIdentity, p
   await storage.unlink(aside).catch(() => undefined);
 }
 
-/** Removes the lock file if it is still the one we made. */
-async function releaseLock(storage: Storage, lock: string, ours: LockIdentity, parameter: ErrorParameter): Promise<void> {
-  const now = await inspect(storage, lock, parameter);
-  if (now !== null && sameLock(now, ours)) await storage.unlink(lock).catch(() => undefined);
+/** Removes the lock file if it is still the one we made (it still carries our nonce). */
+async function releaseLock(storage: Storage, lock: string, nonce: string, parameter: ErrorParameter): Promise<void> {
+  if ((await readHolder(storage, lock, parameter))?.nonce === nonce) await storage.unlink(lock).catch(() => undefined);
 }
 
 function heldTooLong(lock: string, holder: LockHolder | null, parameter: ErrorParameter): VhdError {

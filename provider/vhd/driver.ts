@@ -24,7 +24,7 @@ import { VhdError } from "../errors";
 import type { Storage } from "../storage/port";
 import type { RandomAccessFile } from "../storage/random-access-file";
 import { FOOTER_COOKIE, FOOTER_SIZE, SHORT_FOOTER_SIZE, WRITTEN_LOCATORS, dynamicFileSizes, fixedFileSize, formatUniqueId } from "./format";
-import { VhdImage, readDiskImage } from "./reader/reader";
+import { VhdImage, readDiskImage, recordedParentId } from "./reader/reader";
 import { isVhdParentFacts, readParentFactsFrom, type VhdParentFacts } from "./writer/parent-footer";
 import { parentLinkFor } from "./writer/parent-link";
 import { relinkParent } from "./writer/relink";
@@ -64,6 +64,10 @@ export const vhdDriver: DiskFormatDriver = {
 
   open(file: RandomAccessFile, options: OpenImageOptions = {}): Promise<VhdImage> {
     return readDiskImage(file, options);
+  },
+
+  recordedParentId(file: RandomAccessFile): Promise<string | null> {
+    return recordedParentId(file);
   },
 
   checkBlockSize(blockSize: number | undefined, path: string): number {

@@ -124,6 +124,11 @@ export const vhdxDriver: DiskFormatDriver = {
     return openVhdx(file);
   },
 
+  /** The whole reader: a VHDX keeps its parent link in the metadata region, found through the region table. */
+  async recordedParentId(file: RandomAccessFile): Promise<string | null> {
+    return (await openVhdx(file)).parentReference()?.uniqueId ?? null;
+  },
+
   /**
    * A power of two from 1 MiB to 256 MiB (§2.6.2.1); default 2 MiB for a child, as Hyper-V's New-VHD -Differencing.
    * @throws `ERROR_VHD_INVALID_BLOCK_SIZE` (parameter `blockSize`, path as `imagePath`).

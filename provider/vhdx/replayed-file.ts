@@ -27,8 +27,8 @@ export class ReplayedFile implements RandomAccessFile {
     return this.base.parameter;
   }
 
-  get identity(): string {
-    return this.base.identity;
+  identity(): Promise<string> {
+    return this.base.identity();
   }
 
   get size(): number {

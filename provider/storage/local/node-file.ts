@@ -16,7 +16,7 @@ export class NodeFile implements RandomAccessFile {
     readonly path: string,
     private readonly handle: FileHandle,
     private sizeBytes: number,
-    readonly identity: string,
+    private readonly knownIdentity: string,
     readonly parameter: ErrorParameter | undefined,
   ) {}
 
@@ -61,6 +61,10 @@ export class NodeFile implements RandomAccessFile {
       await handle.close();
       throw vhdErrorFromFs(error, { ...context, action: "examine the file" });
     }
+  }
+
+  identity(): Promise<string> {
+    return Promise.resolve(this.knownIdentity);
   }
 
   get size(): number {

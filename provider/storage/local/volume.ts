@@ -55,7 +55,7 @@ export async function pathFacts(target: string, options: { followLinks?: boolean
     const stats = options.followLinks ? await fsp.stat(target) : await fsp.lstat(target);
     const mode = stats.mode & 0o7777;
     if (stats.isSymbolicLink()) return { kind: "symlink", size: 0, mode };
-    if (stats.isFile()) return { kind: "file", size: stats.size, mode };
+    if (stats.isFile()) return { kind: "file", size: stats.size, mode, modifiedMs: stats.mtimeMs };
     return { kind: stats.isDirectory() ? "folder" : "other", size: 0, mode };
   } catch (error) {
     if (errnoCode(error) === "ENOENT") return { kind: "missing", size: 0, mode: 0 };

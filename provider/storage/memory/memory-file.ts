@@ -67,7 +67,7 @@ export interface MemoryFileOptions {
 
 /** A file held in memory. `bytes` is what a crash at this moment leaves on the storage. */
 export class MemoryFile implements RandomAccessFile {
-  readonly identity: string;
+  private readonly knownIdentity: string;
   readonly parameter: ErrorParameter | undefined;
   private readonly inode: MemoryInode;
   private readonly crashAt: CrashPoint | undefined;
@@ -84,7 +84,7 @@ export class MemoryFile implements RandomAccessFile {
   ) {
     const opts: MemoryFileOptions = options !== undefined && "writes" in options ? { crashAt: options } : (options ?? {});
     this.inode = initial instanceof Uint8Array ? newInode(initial) : initial;
-    this.identity = `0:${this.inode.ino}`;
+    this.knownIdentity = `0:${this.inode.ino}`;
     this.parameter = opts.parameter;
     this.crashAt = opts.crashAt;
     this.writable = opts.writable ?? true;
@@ -94,6 +94,10 @@ export class MemoryFile implements RandomAccessFile {
   /** The file's bytes now. */
   get bytes(): Uint8Array {
     return this.inode.data;
+  }
+
+  identity(): Promise<string> {
+    return Promise.resolve(this.knownIdentity);
   }
 
   get size(): number {

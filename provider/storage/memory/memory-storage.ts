@@ -214,7 +214,9 @@ export class MemoryStorage implements Storage {
     const found = this.lookup(target, options.followLinks ?? false);
     if (!("entry" in found)) return { kind: found.problem === "ENOTDIR" ? "through-file" : "missing", size: 0, mode: 0 };
     const { entry } = found;
-    if (entry.kind === "file") return { kind: "file", size: entry.inode.data.length, mode: entry.inode.mode };
+    if (entry.kind === "file") {
+      return { kind: "file", size: entry.inode.data.length, mode: entry.inode.mode, modifiedMs: Number(entry.inode.mtimeNs / 1_000_000n) };
+    }
     if (entry.kind === "folder") return { kind: "folder", size: 0, mode: entry.mode };
     return { kind: "symlink", size: 0, mode: 0o777 };
   }

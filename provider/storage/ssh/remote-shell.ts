@@ -88,12 +88,26 @@ export function windowsSha256Script(path: string): string {
   return `(Get-FileHash -LiteralPath ${powershellQuote(path)} -Algorithm SHA256).Hash`;
 }
 
-/** Volume type of a folder: `stat -f` prints the statfs magic in hex (GNU coreutils). */
-export function fsMagicCommand(folder: string): string {
-  return `stat -f -c '%t' -- ${posixQuote(folder)}`;
+/**
+ * One command for what `volumeFacts` asks of a folder beyond statvfs@: its volume type (`stat -f` prints the statfs
+ * magic in hex, GNU coreutils) and whether the server's user may create files in it (`test -w` asks access(2) on the
+ * host), each line labelled; undefined when neither is asked.
+ */
+export function volumeCommand(folder: string, ask: { fsType: boolean; writable: boolean }): string | undefined {
+  const quoted = posixQuote(folder);
+  const parts = [
+    ...(ask.fsType ? [`printf 'fs-magic %s\\n' "$(stat -f -c '%t' -- ${quoted})"`] : []),
+    ...(ask.writable ? [`{ test -w ${quoted} && echo 'access writable' || echo 'access denied'; }`] : []),
+  ];
+  return parts.length === 0 ? undefined : parts.join("; ");
 }
 
-/** Whether the server's user may create files in a folder (`test -w` asks access(2) on the host). */
-export function writableCommand(folder: string): string {
-  return `test -w ${posixQuote(folder)} && echo writable || echo denied`;
+/** Reads {@link volumeCommand}'s output: each fact it printed (a failed `stat -f` prints no magic). */
+export function parseVolumeAnswer(stdout: string): { fsMagic?: number; writable?: boolean } {
+  const magic = /^fs-magic ([0-9a-f]+)$/m.exec(stdout)?.[1];
+  const access = /^access (writable|denied)$/m.exec(stdout)?.[1];
+  return {
+    ...(magic === undefined ? {} : { fsMagic: Number.parseInt(magic, 16) >>> 0 }),
+    ...(access === undefined ? {} : { writable: access === "writable" }),
+  };
 }

@@ -42,9 +42,14 @@ export interface PoolStats {
   connections: number;
   /** Sessions currently in the pool. */
   live: number;
+  /**
+   * Exec channels opened since the process started (one remote command each, and the costly part of one: sshd
+   * sets up a session and starts the user's login shell for it). Tests bound the count per operation.
+   */
+  execs: number;
 }
 
-const stats = { connections: 0 };
+const stats = { connections: 0, execs: 0 };
 
 /** A live, authenticated connection with its SFTP session. */
 export class SshSession {
@@ -128,6 +133,7 @@ export class SshSession {
       return await this.track(
         () =>
           new Promise<ExecResult>((resolve, reject) => {
+            stats.execs++;
             this.client.exec(command, (error: Error | undefined, channel: ClientChannel) => {
               if (error) return reject(error);
               const stdout: Buffer[] = [];
@@ -285,7 +291,7 @@ let exitHookInstalled = false;
 
 /** Counters for tests and diagnostics. */
 export function poolStats(): PoolStats {
-  return { connections: stats.connections, live: pool.size };
+  return { connections: stats.connections, live: pool.size, execs: stats.execs };
 }
 
 /**

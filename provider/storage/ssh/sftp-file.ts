@@ -7,6 +7,7 @@
 import type { SFTPWrapper } from "ssh2";
 import type { ErrorParameter } from "../../errors";
 import type { RandomAccessFile } from "../random-access-file";
+import { pipelined } from "../../support/pipelined";
 import type { SshSession } from "./session-pool";
 import { SFTP_STATUS, isUnsupportedExtension, vhdErrorFromSsh, type SshErrorContext } from "./ssh-errors";
 
@@ -16,24 +17,6 @@ export const SFTP_CHUNK = 261120;
 export const SFTP_WINDOW = 16;
 /** How long (ms) a close may take: ssh2 never answers a close on a dead channel (docs/remote-hosts.md §1). */
 const CLOSE_TIMEOUT_MS = 5000;
-
-/** Runs `task(i)` for i in [0, count) with at most `window` running; rejects with the first failure after all settle. */
-export async function pipelined(count: number, window: number, task: (index: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  let failure: { error: unknown } | undefined;
-  const worker = async (): Promise<void> => {
-    while (next < count && failure === undefined) {
-      const index = next++;
-      try {
-        await task(index);
-      } catch (error) {
-        failure ??= { error };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(window, count) }, worker));
-  if (failure !== undefined) throw failure.error;
-}
 
 /**
  * What an SFTP FAILURE (4) of a write-side call meant, found by asking the volume (statvfs@openssh.com, PROTOCOL
@@ -69,8 +52,9 @@ export class SftpFile implements RandomAccessFile {
   /** The identity URL used in errors: `ssh://user@host:port/abs/path`. */
   private readonly url: string;
   private currentSize: number;
+  private readonly findIdentity: () => Promise<string>;
+  private knownIdentity: Promise<string> | undefined;
   readonly path: string;
-  readonly identity: string;
   readonly parameter?: ErrorParameter;
 
   constructor(init: {
@@ -80,7 +64,8 @@ export class SftpFile implements RandomAccessFile {
     path: string;
     sftpPath: string;
     url: string;
-    identity: string;
+    /** Finds the file's identity, once, when it is first asked for (a remote command: see `identity`). */
+    identity: () => Promise<string>;
     size: number;
     parameter?: ErrorParameter;
   }) {
@@ -89,9 +74,18 @@ export class SftpFile implements RandomAccessFile {
     this.path = init.path;
     this.sftpPath = init.sftpPath;
     this.url = init.url;
-    this.identity = init.identity;
+    this.findIdentity = init.identity;
     this.currentSize = init.size;
     if (init.parameter !== undefined) this.parameter = init.parameter;
+  }
+
+  /** Found on the first call (a failure is not kept: the next call asks again). */
+  identity(): Promise<string> {
+    this.knownIdentity ??= this.findIdentity().catch((error: unknown) => {
+      this.knownIdentity = undefined;
+      throw error;
+    });
+    return this.knownIdentity;
   }
 
   get size(): number {

@@ -35,14 +35,14 @@ import type { ConnectionArgs } from "./connection-args";
 import {
   PROBE_COMMAND,
   fingerprintCommand,
-  fsMagicCommand,
   parseFingerprint,
   parseProbe,
   parseSha256Output,
+  parseVolumeAnswer,
   powershellCommand,
   sha256Command,
+  volumeCommand,
   windowsSha256Script,
-  writableCommand,
   type HostTools,
 } from "./remote-shell";
 import { connectionTarget, getSession, type ExecResult, type SshSession } from "./session-pool";
@@ -53,6 +53,9 @@ import { isWindowsDrivePath, sftpToWindowsPath, windowsToSftpPath } from "./wind
 
 /** SSH_FXF_* open flags (draft-ietf-secsh-filexfer-02 §6.3). */
 const FXF = { READ: 0x01, WRITE: 0x02, CREAT: 0x08, EXCL: 0x20 } as const;
+
+/** Each connection's tools, probed on its first helper command. */
+const probedTools = new WeakMap<SshSession, Promise<HostTools>>();
 
 /** Options of {@link SshStorage}. */
 export interface SshStorageOptions {
@@ -67,7 +70,6 @@ export class SshStorage implements Storage {
   private readonly user: string;
   private readonly hostName: string;
   private readonly port: number;
-  private readonly tools = new WeakMap<SshSession, Promise<HostTools>>();
 
   constructor(
     private readonly connection: ConnectionArgs,
@@ -86,19 +88,19 @@ export class SshStorage implements Storage {
     return getSession(this.connection);
   }
 
-  /** What the host offers beyond SFTP, probed once per connection. */
+  /**
+   * What the host offers beyond SFTP, probed once per connection (not per storage: the resource makes a storage per
+   * call, all sharing the pool's connection). A Windows host is never probed: its shell is cmd.exe.
+   */
   private async hostTools(session: SshSession): Promise<HostTools> {
-    let tools = this.tools.get(session);
+    if (this.pathFlavour === "win32") return parseProbe("");
+    let tools = probedTools.get(session);
     if (tools === undefined) {
-      const probe =
-        this.pathFlavour === "win32"
-          ? Promise.resolve<HostTools>({ openssl: false, sha256sum: false, gnuStat: false, shell: false })
-          : session.exec(PROBE_COMMAND).then(
-              (result) => parseProbe(result.stdout.toString("utf8")),
-              () => parseProbe(""),
-            );
-      tools = probe;
-      this.tools.set(session, tools);
+      tools = session.exec(PROBE_COMMAND).then(
+        (result) => parseProbe(result.stdout.toString("utf8")),
+        () => parseProbe(""),
+      );
+      probedTools.set(session, tools);
     }
     return tools;
   }
@@ -232,8 +234,9 @@ export class SshStorage implements Storage {
   }
 
   /**
-   * An {@link SftpFile} for a fresh handle, with its size (from `sizeOf`) and identity; the handle is closed again
-   * when either cannot be found.
+   * An {@link SftpFile} for a fresh handle, with its size (from `sizeOf`); the handle is closed again when that
+   * cannot be found. Its identity is asked of the host only when a caller wants it (`RandomAccessFile.identity`):
+   * most opens (a sibling's header, a record, the parent's footer) never compare files.
    */
   private async wrap(
     session: SshSession,
@@ -243,13 +246,21 @@ export class SshStorage implements Storage {
     parameter: ErrorParameter | undefined,
     sizeOf: () => Promise<number>,
   ): Promise<SftpFile> {
-    const make = (size: number, identity: string): SftpFile =>
-      new SftpFile({ session, handle, path, sftpPath, url: this.url(sftpPath), identity, size, ...(parameter === undefined ? {} : { parameter }) });
+    const make = (size: number): SftpFile =>
+      new SftpFile({
+        session,
+        handle,
+        path,
+        sftpPath,
+        url: this.url(sftpPath),
+        identity: () => this.identityOf(session, sftpPath, parameter),
+        size,
+        ...(parameter === undefined ? {} : { parameter }),
+      });
     try {
-      const size = await sizeOf();
-      return make(size, await this.identityOf(session, sftpPath, parameter));
+      return make(await sizeOf());
     } catch (error) {
-      await make(0, "").close().catch(() => undefined);
+      await make(0).close().catch(() => undefined);
       throw error;
     }
   }
@@ -398,7 +409,7 @@ export class SshStorage implements Storage {
     if (stats !== undefined) {
       const mode = stats.mode & 0o7777;
       if (stats.isSymbolicLink()) return { kind: "symlink", size: 0, mode };
-      if (stats.isFile()) return { kind: "file", size: stats.size, mode };
+      if (stats.isFile()) return { kind: "file", size: stats.size, mode, modifiedMs: stats.mtime * 1000 };
       return { kind: stats.isDirectory() ? "folder" : "other", size: 0, mode };
     }
     // SFTP reports ENOTDIR as NO_SUCH_FILE too: a file among the folders above makes the path "through-file".
@@ -450,16 +461,12 @@ export class SshStorage implements Storage {
     });
     if (info === undefined) await this.request<Stats>(session, sftpPath, "look at the folder", undefined, (sftp, done) => sftp.stat(sftpPath, done));
     const readOnly = info !== undefined && (BigInt(info.f_flag) & 1n) === 1n;
-    let fsMagic = 0;
-    let writable = !readOnly;
-    if (tools.gnuStat) {
-      const magic = await this.tryExec(session, sftpPath, fsMagicCommand(sftpPath));
-      if (magic?.exitCode === 0) fsMagic = Number.parseInt(magic.stdout.toString("utf8").trim(), 16) >>> 0;
-    }
-    if (tools.shell && !readOnly) {
-      const answer = await this.tryExec(session, sftpPath, writableCommand(sftpPath));
-      if (answer !== undefined) writable = answer.stdout.toString("utf8").trim() === "writable";
-    }
+    const command = volumeCommand(sftpPath, { fsType: tools.gnuStat, writable: tools.shell && !readOnly });
+    const result = command === undefined ? undefined : await this.tryExec(session, sftpPath, command);
+    // A host that would not run it (or a failed `stat -f`) leaves the type unknown and the folder writable.
+    const answer = parseVolumeAnswer(result?.stdout.toString("utf8") ?? "");
+    const fsMagic = answer.fsMagic ?? 0;
+    const writable = !readOnly && (answer.writable ?? true);
     const fsType = options.assumeFsType ?? fsTypeOfStatfsMagic(fsMagic);
     return {
       folder,
@@ -528,7 +535,7 @@ export class SshStorage implements Storage {
       .track(() => new Promise<Buffer>((resolve, reject) => session.sftp.open(sftpPath, FXF.READ, (error, value) => (error ? reject(error) : resolve(value)))))
       .catch(quiet);
     if (handle === undefined) return;
-    const dir = new SftpFile({ session, handle, path, sftpPath, url: this.url(sftpPath), identity: "", size: 0 });
+    const dir = new SftpFile({ session, handle, path, sftpPath, url: this.url(sftpPath), identity: () => this.identityOf(session, sftpPath, undefined), size: 0 });
     try {
       await dir.sync().catch((error: unknown) => {
         if (error instanceof VhdError && error.code !== "ERROR_NETNAME_DELETED" && error.code !== "ERROR_TIMEOUT") return;

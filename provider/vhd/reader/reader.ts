@@ -609,6 +609,24 @@ async function readLocators(
 }
 
 /**
+ * The unique id of the parent the VHD in `file` records (its dynamic header's Parent Unique ID, as
+ * `parentReference()` gives it), or `null` for a disk that is not differencing. Reads the footer and the header only,
+ * no BAT (4 MiB at 2040 GiB) and no locators: a delete looks at every sibling in its folder (disk/child-disks.ts).
+ * @throws the footer's and header's structural errors, as {@link readDiskImage} (not strict).
+ */
+export async function recordedParentId(file: RandomAccessFile, parameter?: ErrorParameter): Promise<string | null> {
+  const warnings: DiskWarning[] = [];
+  const { chosen } = await findFooter(file, false, parameter, warnings);
+  validateFooter(file, chosen, parameter, warnings);
+  const { footer } = chosen.decoded;
+  if (footer.diskType !== DiskType.Differencing) return null;
+  const headerOffset = footer.dataOffset ?? 0;
+  const decoded = decodeDynamicHeader(await file.read(headerOffset, DYNAMIC_HEADER_SIZE));
+  validateHeader(file, footer, file.size - footerLengthOf(chosen.source), headerOffset, decoded, false, parameter, warnings);
+  return formatUniqueId(decoded.header.parentUniqueId);
+}
+
+/**
  * Opens a VHD file and validates its structure.
  *
  * @throws VhdError with a virtdisk code naming the file, the field and its offset (`details.field`,

@@ -70,7 +70,10 @@ export async function readParentFacts(storage: Storage, parentPath: string): Pro
 /** {@link readParentFacts} of the parent already open as `file` (the caller closes it). */
 export async function readParentFactsFrom(file: RandomAccessFile, storage: Storage): Promise<VhdParentFacts> {
   const parentPath = file.path;
-  const modified = modifiedDate(await storage.fingerprint(parentPath, "parentPath"));
+  // The VHD time stamp holds whole seconds: the path's facts give that without a command on a remote host. A parent
+  // gone meanwhile has none, and the fingerprint's error then names it.
+  const { modifiedMs } = await storage.pathFacts(parentPath, { followLinks: true });
+  const modified = modifiedMs === undefined ? modifiedDate(await storage.fingerprint(parentPath, "parentPath")) : new Date(modifiedMs);
   if (file.size >= FOOTER_SIZE) {
     const decoded = decodeFooter(await file.read(file.size - FOOTER_SIZE, FOOTER_SIZE));
     if (isSoundFooter(decoded)) return vhdParentFacts(decoded.footer, modified);

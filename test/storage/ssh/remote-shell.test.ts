@@ -1,12 +1,17 @@
 import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import {
   parseFingerprint,
   parseProbe,
   parseSha256Output,
+  parseVolumeAnswer,
   posixQuote,
   powershellCommand,
   powershellQuote,
+  volumeCommand,
   windowsSha256Script,
 } from "../../../provider/storage/ssh/remote-shell";
 import { expectVhdError } from "../conformance";
@@ -50,5 +55,22 @@ describe("remote command quoting", () => {
     expect(parseSha256Output(`${hex} */vms/a.vhd\n`)).toBe(hex);
     expect(parseSha256Output(`\\${hex.toUpperCase()} *name\\nwith-newline\n`)).toBe(hex);
     expect(parseSha256Output("openssl: No such file\n")).toBeUndefined();
+  });
+
+  it("asks a folder's volume type and write access in one command, through a real sh", () => {
+    const root = mkdtempSync(join(tmpdir(), "volume-command-"));
+    try {
+      const folder = join(root, "it's $(id) here");
+      mkdirSync(folder);
+      const ask = (path: string, wanted = { fsType: true, writable: true }): ReturnType<typeof parseVolumeAnswer> =>
+        parseVolumeAnswer(execFileSync("/bin/sh", ["-c", volumeCommand(path, wanted) ?? "exit 9"], { stdio: ["ignore", "pipe", "ignore"] }).toString());
+      const magic = Number.parseInt(execFileSync("stat", ["-f", "-c", "%t", folder]).toString().trim(), 16);
+      expect(ask(folder)).toEqual({ fsMagic: magic, writable: true });
+      expect(ask(folder, { fsType: false, writable: true })).toEqual({ writable: true });
+      expect(ask(join(root, "missing"))).toEqual({ writable: false });
+      expect(volumeCommand(folder, { fsType: false, writable: false })).toBeUndefined();
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });
