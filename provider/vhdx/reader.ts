@@ -218,6 +218,14 @@ export class VhdxImage implements DiskImage {
   get fileWriteGuid(): string {
     return this.header.fileWriteGuid;
   }
+  /**
+   * Whether the current header names a LogGuid (§2.2.2): the file was not closed cleanly, and the first writer to
+   * open it replays the log into the file (§2.3.3) under a new DataWriteGuid, so children recorded before no longer
+   * link to it. Reads already see the replayed bytes (in memory).
+   */
+  get hasLiveLog(): boolean {
+    return this.header.logGuid !== NIL_GUID;
+  }
   /** The parent locator of a differencing file, else null. */
   get parentLocator(): VhdxParentLocator | null {
     return this.metadata.parentLocator;
@@ -334,6 +342,13 @@ export class VhdxImage implements DiskImage {
     return new VhdError(code, reason, { parameter: this.file.parameter, path: this.file.path, details });
   }
 }
+
+/**
+ * What a live log means for the disk's children (see {@link VhdxImage.hasLiveLog}), the one sentence `verify` and
+ * validation both give.
+ */
+export const LIVE_LOG_CONSEQUENCE =
+  "opened by a writer (Hyper-V, qemu), it is replayed under a new DataWriteGuid and a child that links to it now no longer does";
 
 /** A GUID as `xxxxxxxx-xxxx-...`, lower case, braces dropped (Hyper-V stores `parent_linkage` braced). */
 function linkageForm(guid: string): string {
