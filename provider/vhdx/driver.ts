@@ -4,7 +4,7 @@
  * validation the VHDX block sizes and file sizes. A VHDX chain never holds a VHD (Hyper-V refuses the mix).
  */
 import { basename, dirname, relative, resolve, sep } from "node:path";
-import { DiskChain, openChain } from "../disk/chain";
+import { DiskChain, openChainFrom } from "../disk/chain";
 import type {
   BaseKind,
   CreateBaseOptions,
@@ -38,7 +38,7 @@ import {
   planFile,
 } from "./format";
 import { VhdxImage, openVhdx } from "./reader";
-import { allocatedBlocks, describeVhdx } from "./inspect";
+import { describeVhdx } from "./inspect";
 import {
   DEFAULT_CHILD_BLOCK_SIZE,
   DEFAULT_DYNAMIC_BLOCK_SIZE,
@@ -160,26 +160,25 @@ export const vhdxDriver: DiskFormatDriver = {
 
   /**
    * writer.ts `writeVhdxAt`, one write session (a new DataWriteGuid: children of this disk no longer link to it, by
-   * the spec). A differencing disk's chain is opened first, so its parent's bytes fill a partly written sector.
+   * the spec), one open of the file, reading only the BAT entries the write touches. A differencing disk's chain is
+   * opened above it first (a broken chain is refused), so its parent's bytes fill a partly written sector.
    */
   async writeAt(path: string, offset: number, data: Uint8Array, options: WriteAtOptions = {}): Promise<WriteAtResult> {
     const { signal, storage = localStorage } = options;
     throwIfCancelled(signal, { parameter: "path", path });
-    const chain = await openChain(path, { parameter: "path", storage });
+    const file = await storage.open(path, { writable: true, parameter: "path" });
+    let above: DiskChain | undefined;
     try {
-      const leaf = chain.images[0] as VhdxImage;
-      const before = allocatedBlocks(leaf);
-      const below = chain.images.length > 1 ? new DiskChain(chain.images.slice(1), chain.links.slice(1)) : null;
-      const file = await storage.open(path, { writable: true, parameter: "path" });
-      try {
-        await writeVhdxAt(file, offset, data, below === null ? {} : { parent: { read: (at, length) => below.read(at, length) } });
-        const after = await openVhdx(file);
-        return { bytesWritten: data.length, blocksAllocated: allocatedBlocks(after) - before, fileSize: file.size };
-      } finally {
-        await file.close();
-      }
+      const parent = async (child: VhdxImage): Promise<DiskChain> => {
+        const chain = await openChainFrom(child, { parameter: "path", storage });
+        above = new DiskChain(chain.images.slice(1), chain.links.slice(1));
+        return above;
+      };
+      const { blocksAllocated } = await writeVhdxAt(file, offset, data, { parent });
+      return { bytesWritten: data.length, blocksAllocated, fileSize: file.size };
     } finally {
-      await chain.close();
+      await above?.close();
+      await file.close();
     }
   },
 
