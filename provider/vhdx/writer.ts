@@ -421,7 +421,8 @@ async function openForWriting(file: RandomAccessFile): Promise<{ image: VhdxImag
 
 /**
  * Writes `data` at virtual `offset` of the VHDX open (writable) as `file`, as one write session: a live log replayed
- * into the file; new FileWriteGuid and DataWriteGuid before the first change (§2.2.2); then, block by block, the
+ * into the file; new FileWriteGuid and DataWriteGuid before the first change, and a new LogGuid when the write will
+ * change metadata, in one header update (§2.2.2); then, block by block, the
  * data goes to the file (a block already in it in place; a new block at the end of the file, 1 MiB-aligned) while
  * the BAT entries and sector bitmap bits that will point at it are only gathered; the data is flushed, and those
  * metadata sectors are committed through the log (log-writer.ts, §2.3), one entry for the whole call when the log
@@ -454,13 +455,21 @@ export async function writeVhdxAt(
       start = alignedStart;
     }
   }
-  const session = await updateHeaders(file, headers, { fileWriteGuid: randomUUID(), dataWriteGuid: randomUUID(), logGuid: NIL_GUID });
+  const { blockSize } = image;
+  const [firstBlock, endBlock] = [Math.floor(start / blockSize), Math.ceil((start + bytes.length) / blockSize)];
+  await image.loadBatEntries(firstBlock, endBlock);
+  // Only a write into blocks all FULLY_PRESENT changes no metadata; any other names its log in the same header update.
+  let logged = false;
+  for (let block = firstBlock; block < endBlock && !logged; block++) logged = image.payloadEntry(block).state !== BAT_STATE.fullyPresent;
+  const session = await updateHeaders(file, headers, {
+    fileWriteGuid: randomUUID(),
+    dataWriteGuid: randomUUID(),
+    logGuid: logged ? randomUUID() : NIL_GUID,
+  });
   const batRegion = image.regions.find((region) => region.guid === REGION_GUIDS.bat);
   if (batRegion === undefined) throw new Error("an open VHDX always has a BAT region");
   const metadata = new SectorUpdates(file);
   const writer = new BlockWriter(file, image, batRegion.fileOffset, metadata);
-  const { blockSize } = image;
-  await image.loadBatEntries(Math.floor(start / blockSize), Math.ceil((start + bytes.length) / blockSize));
   for (let position = start; position < start + bytes.length; ) {
     const block = Math.floor(position / blockSize);
     const pieceEnd = Math.min((block + 1) * blockSize, start + bytes.length);
@@ -468,7 +477,7 @@ export async function writeVhdxAt(
     position = pieceEnd;
   }
   await file.sync();
-  if (metadata.size > 0) await commitThroughLog(file, session, metadata);
+  await commitThroughLog(file, session, metadata);
   return { blocksAllocated: writer.blocksAllocated };
 }
 
