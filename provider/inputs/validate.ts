@@ -15,7 +15,7 @@ import type { Storage } from "../storage/port";
 import { openChain } from "../disk/chain";
 import type { DiskImage } from "../disk/image";
 import { describeChain, type DiskInfo } from "../disk/inspect";
-import type { DiskFormatDriver, ParentFacts } from "../disk/driver";
+import type { DiskFormatDriver, ParentFacts, SectorSizes } from "../disk/driver";
 import { driverForNewFile, readParentFactsAt } from "../disk/formats";
 import { SECTOR_SIZE } from "../vhd/format";
 import { LIVE_LOG_CONSEQUENCE, VhdxImage } from "../vhdx/reader";
@@ -275,6 +275,10 @@ export interface BaseRequest {
   blockSize?: number;
   /** See {@link IntendedFormat}; default `"unformatted"`. */
   intendedFormat?: IntendedFormat;
+  /** Bytes per logical sector (New-VHD's -LogicalSectorSizeBytes): VHD 512; VHDX 512 (default) or 4096. */
+  logicalSectorSize?: number;
+  /** Bytes per physical sector (-PhysicalSectorSizeBytes): VHD 512; VHDX 512 or 4096 (default). */
+  physicalSectorSize?: number;
 }
 
 /** A base request that passed every rule. */
@@ -286,6 +290,7 @@ export interface ValidatedBaseRequest extends TargetFacts {
   /** The raw image's size, when no size was given and it is not a whole number of sectors (`size` is it rounded up). */
   roundedUpFrom?: number;
   blockSize: number;
+  sectorSizes: SectorSizes;
 }
 
 /**
@@ -321,13 +326,17 @@ export async function validateCreateBase(
   }
   const driver = driverForNewFile(target);
   const blockSize = driver.checkBaseBlockSize(request.blockSize, type, target);
+  const sectorSizes = driver.checkSectorSizes(
+    { ...(request.logicalSectorSize === undefined ? {} : { logicalSectorSize: request.logicalSectorSize }), ...(request.physicalSectorSize === undefined ? {} : { physicalSectorSize: request.physicalSectorSize }) },
+    target,
+  );
   const fromRaw = request.fromRaw === undefined ? undefined : resolveSinglePath(request.fromRaw, "fromRaw", pathOptionsOf(options));
   const rawSize = fromRaw === undefined ? undefined : await rawSourceSize(options.storage ?? localStorage, fromRaw);
-  const size = checkBaseSize(request, target, rawSize, driver);
+  const size = checkBaseSize(request, target, rawSize, driver, sectorSizes.logicalSectorSize);
   const sizes = driver.baseFileSizes(size, type, blockSize);
   const facts = await checkTarget(target, "path", { ...sizes, needsFullSize: type === "fixed" }, options);
   const roundedUpFrom = (request.size ?? undefined) === undefined && rawSize !== undefined && rawSize !== size ? rawSize : undefined;
-  return { path: target, size, type, ...(fromRaw === undefined ? {} : { fromRaw }), ...(roundedUpFrom === undefined ? {} : { roundedUpFrom }), blockSize, ...facts };
+  return { path: target, size, type, ...(fromRaw === undefined ? {} : { fromRaw }), ...(roundedUpFrom === undefined ? {} : { roundedUpFrom }), blockSize, sectorSizes, ...facts };
 }
 
 async function rawSourceSize(storage: Storage, fromRaw: string): Promise<number> {
@@ -345,8 +354,8 @@ async function rawSourceSize(storage: Storage, fromRaw: string): Promise<number>
  * The size of a base disk: as given, or the raw source's size rounded up to a whole sector. A size given explicitly
  * is never rounded (the driver's `checkVirtualSize`).
  */
-function checkBaseSize(request: BaseRequest, target: string, rawSize: number | undefined, driver: DiskFormatDriver): number {
-  const size = request.size ?? (rawSize === undefined ? undefined : Math.ceil(rawSize / SECTOR_SIZE) * SECTOR_SIZE);
+function checkBaseSize(request: BaseRequest, target: string, rawSize: number | undefined, driver: DiskFormatDriver, sector: number): number {
+  const size = request.size ?? (rawSize === undefined ? undefined : Math.ceil(rawSize / sector) * sector);
   if (size === undefined) {
     throw new VhdError("E_POINTER", "size is missing; give the disk's virtual size in bytes", {
       parameter: "size",
@@ -354,7 +363,7 @@ function checkBaseSize(request: BaseRequest, target: string, rawSize: number | u
       pathParameter: "path",
     });
   }
-  driver.checkVirtualSize(size, target);
+  driver.checkVirtualSize(size, target, sector);
   const format = request.intendedFormat ?? "unformatted";
   const limits = FORMAT_SIZE_LIMITS[format];
   if (limits === undefined) {

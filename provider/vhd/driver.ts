@@ -11,6 +11,7 @@ import type {
   NewFileSizes,
   OpenImageOptions,
   ParentFacts,
+  SectorSizes,
   VerifyReport,
   WriteAtOptions,
   WriteAtResult,
@@ -18,11 +19,12 @@ import type {
 import { foreignImage, type ChainErrorInfo, type DiskInfo, type InspectOptions } from "../disk/disk-info";
 import type { DiskChain } from "../disk/chain";
 import type { DiskImage } from "../disk/image";
+import { checkSectorSizes } from "../disk/sector-sizes";
 import { describeVhd } from "./inspect";
 import { VhdError } from "../errors";
 import type { Storage } from "../storage/port";
 import type { RandomAccessFile } from "../storage/random-access-file";
-import { FOOTER_COOKIE, FOOTER_SIZE, SHORT_FOOTER_SIZE, WRITTEN_LOCATORS, dynamicFileSizes, fixedFileSize } from "./format";
+import { FOOTER_COOKIE, FOOTER_SIZE, SECTOR_SIZE, SHORT_FOOTER_SIZE, WRITTEN_LOCATORS, dynamicFileSizes, fixedFileSize } from "./format";
 import { VhdImage, readDiskImage } from "./reader/reader";
 import { isVhdParentFacts, readParentFactsFrom } from "./writer/parent-footer";
 import { checkBlockSize, checkVirtualSize } from "./writer/size-rules";
@@ -84,8 +86,19 @@ export const vhdDriver: DiskFormatDriver = {
     return writeAt(path, offset, data, options);
   },
 
+  /** VHD 1.0 has 512-byte sectors only: `logicalSectorSize` is 512 by the caller's sector-size check. */
   checkVirtualSize(size: number, path: string): void {
     checkVirtualSize(size, path, "path");
+  },
+
+  /** 512 and 512: VHD 1.0 records no sector size, and every reader takes 512 (docs/vhd-format.md). */
+  checkSectorSizes(requested: Partial<SectorSizes>, path: string): SectorSizes {
+    return checkSectorSizes(requested, path, {
+      format: "VHD",
+      allowed: [SECTOR_SIZE],
+      defaults: { logicalSectorSize: SECTOR_SIZE, physicalSectorSize: SECTOR_SIZE },
+      advice: "VHD 1.0 records no sector size; name the file .vhdx for 4096-byte sectors",
+    });
   },
 
   /** A fixed VHD has no blocks; its block size is unused. */

@@ -13,12 +13,14 @@ import type {
   NewFileSizes,
   OpenImageOptions,
   ParentFacts,
+  SectorSizes,
   VerifyReport,
   WriteAtOptions,
   WriteAtResult,
 } from "../disk/driver";
 import { foreignImage, type ChainErrorInfo, type DiskInfo, type InspectOptions } from "../disk/disk-info";
 import type { DiskImage } from "../disk/image";
+import { checkSectorSizes } from "../disk/sector-sizes";
 import { verifyVhdx } from "./verify";
 import { localStorage } from "../storage/local/local-storage";
 import { VhdError } from "../errors";
@@ -28,6 +30,7 @@ import type { RandomAccessFile } from "../storage/random-access-file";
 import { throwIfCancelled } from "../support/cancellation";
 import {
   MAX_BLOCK_SIZE,
+  SECTOR_SIZES,
   VHDX_MAX_VIRTUAL_SIZE,
   MIB,
   MIN_BLOCK_SIZE,
@@ -53,8 +56,16 @@ import {
 /** The file identifier signature, the first 8 bytes of every VHDX (§2.2.1). */
 const SIGNATURE = "vhdxfile";
 
-/** The sector size new base disks get (Hyper-V's default logical sector size; a child copies its parent's). */
-const NEW_LOGICAL_SECTOR_SIZE = 512;
+/**
+ * The sector sizes a new base disk may have, 512 or 4096 each (§2.6.2.4, §2.6.2.5), and New-VHD's defaults: 512
+ * logical, 4096 physical. A child copies its parent's.
+ */
+const SECTOR_SIZE_RULE = {
+  format: "VHDX",
+  allowed: SECTOR_SIZES,
+  defaults: { logicalSectorSize: 512, physicalSectorSize: 4096 },
+  advice: "New-VHD's -LogicalSectorSizeBytes and -PhysicalSectorSizeBytes take the same two",
+};
 
 /** `ERROR_VHD_INVALID_BLOCK_SIZE` unless `blockSize` is a power of two from 1 MiB to 256 MiB (§2.6.2.1). */
 function checkVhdxBlockSize(blockSize: number, path: string, pathParameter: "imagePath" | "path"): number {
@@ -182,15 +193,20 @@ export const vhdxDriver: DiskFormatDriver = {
     }
   },
 
-  /** A whole number of 512-byte sectors (the sector size new disks get), at most 64 TB (§2.6.2.2). */
-  checkVirtualSize(size: number, path: string): void {
-    const context = { parameter: "size", value: size, path, pathParameter: "path", details: { size } } as const;
-    if (!Number.isSafeInteger(size) || size <= 0 || size % NEW_LOGICAL_SECTOR_SIZE !== 0) {
-      throw new VhdError("ERROR_VHD_INVALID_SIZE", `a disk size must be a positive whole number of 512-byte sectors; ${size} is not`, context);
+  /** A whole number of logical sectors, at most 64 TB (§2.6.2.2). */
+  checkVirtualSize(size: number, path: string, logicalSectorSize: number): void {
+    const context = { parameter: "size", value: size, path, pathParameter: "path", details: { size, logicalSectorSize } } as const;
+    if (!Number.isSafeInteger(size) || size <= 0 || size % logicalSectorSize !== 0) {
+      throw new VhdError("ERROR_VHD_INVALID_SIZE", `a disk size must be a positive whole number of ${logicalSectorSize}-byte sectors; ${size} is not`, context);
     }
     if (size > VHDX_MAX_VIRTUAL_SIZE) {
       throw new VhdError("VM_E_IMAGE_SIZE_TOO_LARGE", `${size} bytes is above the VHDX limit of 64 TB (${VHDX_MAX_VIRTUAL_SIZE} bytes)`, context);
     }
+  },
+
+  /** 512 or 4096 each; default 512 logical, 4096 physical (New-VHD's). */
+  checkSectorSizes(requested: Partial<SectorSizes>, path: string): SectorSizes {
+    return checkSectorSizes(requested, path, SECTOR_SIZE_RULE);
   },
 
   /** Default 32 MiB for a dynamic disk, 2 MiB for a fixed one (writer.ts, as New-VHD). */
@@ -201,7 +217,8 @@ export const vhdxDriver: DiskFormatDriver = {
 
   /** Headers, log, metadata and BAT as writer.ts lays them out; a fixed disk's every block, a dynamic one's none. */
   baseFileSizes(size: number, type: BaseKind, blockSize: number): NewFileSizes {
-    const geometry = { virtualSize: size, blockSize, logicalSectorSize: NEW_LOGICAL_SECTOR_SIZE };
+    // As for a child: 512-byte sectors give the larger (safer) estimate.
+    const geometry = { virtualSize: size, blockSize, logicalSectorSize: 512 };
     const metadata = planFile(geometry).dataStart;
     const full = metadata + payloadBlockCount(geometry) * blockSize;
     return { initialFileSize: type === "fixed" ? full : metadata, fullyExpandedSize: full };
@@ -215,7 +232,7 @@ export const vhdxDriver: DiskFormatDriver = {
       kind: options.type,
       virtualSize: options.size,
       blockSize: options.blockSize,
-      logicalSectorSize: NEW_LOGICAL_SECTOR_SIZE,
+      ...options.sectorSizes,
       imagePath,
       ...(content && { content }),
       ...(signal && { signal }),

@@ -74,9 +74,9 @@ export interface VhdxBaseOptions {
   /** Bytes, a power of two from 1 MiB to 256 MiB (default: 32 MiB dynamic, 2 MiB fixed). */
   blockSize?: number;
   /** 512 (default) or 4096. */
-  logicalSectorSize?: 512 | 4096;
+  logicalSectorSize?: number;
   /** 512 or 4096 (default, Hyper-V's). */
-  physicalSectorSize?: 512 | 4096;
+  physicalSectorSize?: number;
   /** The bytes the disk starts with (a raw image, another disk); blocks without data are not written. */
   content?: DiskContent;
   /** The disk's final path, for errors (default: the file's). */
