@@ -20,6 +20,11 @@ export interface OpenImageOptions {
   strict?: boolean;
   /** The input the path came from, named in errors (e.g. `parentPath`). */
   parameter?: ErrorParameter;
+  /**
+   * Read the block map only as reads touch it, for a short job on a disk whose map is large (one write: a 64 TB VHDX
+   * of 1 MiB blocks has a 512 MiB BAT). What is read is checked entry by entry; a driver may read it whole anyway.
+   */
+  mapsOnDemand?: boolean;
 }
 
 /** The file sizes of a new disk, for the volume checks before it is written (bytes). */
@@ -84,6 +89,9 @@ export interface SectorSizes {
   logicalSectorSize: number;
   physicalSectorSize: number;
 }
+
+/** Sector sizes as a caller asks for them: either may be left out (undefined: the format's default). */
+export type RequestedSectorSizes = { [Name in keyof SectorSizes]?: number | undefined };
 
 /** Options of {@link DiskFormatDriver.createBase}, as validation checked them. */
 export interface CreateBaseOptions {
@@ -186,7 +194,7 @@ export interface DiskFormatDriver {
    * @throws `E_INVALIDARG` (parameter `logicalSectorSize` or `physicalSectorSize`, path as `path`) for a size the
    *   format does not have.
    */
-  checkSectorSizes(requested: Partial<SectorSizes>, path: string): SectorSizes;
+  checkSectorSizes(requested: RequestedSectorSizes, path: string): SectorSizes;
   /**
    * The block size of a new base disk of `type` at `path`: `blockSize` when allowed, else the format's default.
    * @throws `ERROR_VHD_INVALID_BLOCK_SIZE` (parameter `blockSize`, path as `path`).

@@ -3,7 +3,7 @@
  * the format has, and a size not requested is the format's default.
  */
 import { VhdError } from "../errors";
-import type { SectorSizes } from "./driver";
+import type { RequestedSectorSizes, SectorSizes } from "./driver";
 
 /** What a format allows: the sizes (bytes) each sector size may take, its defaults, and what to say otherwise. */
 export interface SectorSizeRule {
@@ -18,7 +18,7 @@ export interface SectorSizeRule {
  * The sector sizes of a new disk at `path` under `rule`.
  * @throws `E_INVALIDARG` (parameter `logicalSectorSize` or `physicalSectorSize`, with its value; path as `path`).
  */
-export function checkSectorSizes(requested: Partial<SectorSizes>, path: string, rule: SectorSizeRule): SectorSizes {
+export function checkSectorSizes(requested: RequestedSectorSizes, path: string, rule: SectorSizeRule): SectorSizes {
   const chosen = { ...rule.defaults };
   for (const name of ["logicalSectorSize", "physicalSectorSize"] as const) {
     const size = requested[name];

@@ -326,10 +326,8 @@ export async function validateCreateBase(
   }
   const driver = driverForNewFile(target);
   const blockSize = driver.checkBaseBlockSize(request.blockSize, type, target);
-  const sectorSizes = driver.checkSectorSizes(
-    { ...(request.logicalSectorSize === undefined ? {} : { logicalSectorSize: request.logicalSectorSize }), ...(request.physicalSectorSize === undefined ? {} : { physicalSectorSize: request.physicalSectorSize }) },
-    target,
-  );
+  const { logicalSectorSize, physicalSectorSize } = request;
+  const sectorSizes = driver.checkSectorSizes({ logicalSectorSize, physicalSectorSize }, target);
   const fromRaw = request.fromRaw === undefined ? undefined : resolveSinglePath(request.fromRaw, "fromRaw", pathOptionsOf(options));
   const rawSize = fromRaw === undefined ? undefined : await rawSourceSize(options.storage ?? localStorage, fromRaw);
   const size = checkBaseSize(request, target, rawSize, driver, sectorSizes.logicalSectorSize);

@@ -11,6 +11,7 @@ import type {
   NewFileSizes,
   OpenImageOptions,
   ParentFacts,
+  RequestedSectorSizes,
   SectorSizes,
   VerifyReport,
   WriteAtOptions,
@@ -92,7 +93,7 @@ export const vhdDriver: DiskFormatDriver = {
   },
 
   /** 512 and 512: VHD 1.0 records no sector size, and every reader takes 512 (docs/vhd-format.md). */
-  checkSectorSizes(requested: Partial<SectorSizes>, path: string): SectorSizes {
+  checkSectorSizes(requested: RequestedSectorSizes, path: string): SectorSizes {
     return checkSectorSizes(requested, path, {
       format: "VHD",
       allowed: [SECTOR_SIZE],

@@ -13,6 +13,7 @@ import type {
   NewFileSizes,
   OpenImageOptions,
   ParentFacts,
+  RequestedSectorSizes,
   SectorSizes,
   VerifyReport,
   WriteAtOptions,
@@ -124,9 +125,9 @@ export const vhdxDriver: DiskFormatDriver = {
     return Buffer.from(await file.read(0, SIGNATURE.length)).toString("latin1") === SIGNATURE;
   },
 
-  /** The reader refuses what it cannot trust, so `strict` changes nothing. */
-  open(file: RandomAccessFile, _options: OpenImageOptions = {}): Promise<VhdxImage> {
-    return openVhdx(file);
+  /** The reader refuses what it cannot trust, so `strict` changes nothing; `mapsOnDemand` reads the BAT on demand. */
+  open(file: RandomAccessFile, options: OpenImageOptions = {}): Promise<VhdxImage> {
+    return openVhdx(file, options.mapsOnDemand === true ? { bat: "on-demand" } : {});
   },
 
   /**
@@ -172,7 +173,8 @@ export const vhdxDriver: DiskFormatDriver = {
   /**
    * writer.ts `writeVhdxAt`, one write session (a new DataWriteGuid: children of this disk no longer link to it, by
    * the spec), one open of the file, reading only the BAT entries the write touches. A differencing disk's chain is
-   * opened above it first (a broken chain is refused), so its parent's bytes fill a partly written sector.
+   * opened above it first (a broken chain is refused; its maps read on demand too), so its parent's bytes fill a
+   * partly written sector.
    */
   async writeAt(path: string, offset: number, data: Uint8Array, options: WriteAtOptions = {}): Promise<WriteAtResult> {
     const { signal, storage = localStorage } = options;
@@ -181,7 +183,7 @@ export const vhdxDriver: DiskFormatDriver = {
     let above: DiskChain | undefined;
     try {
       const parent = async (child: VhdxImage): Promise<DiskChain> => {
-        const chain = await openChainFrom(child, { parameter: "path", storage });
+        const chain = await openChainFrom(child, { parameter: "path", storage, mapsOnDemand: true });
         above = new DiskChain(chain.images.slice(1), chain.links.slice(1));
         return above;
       };
@@ -205,7 +207,7 @@ export const vhdxDriver: DiskFormatDriver = {
   },
 
   /** 512 or 4096 each; default 512 logical, 4096 physical (New-VHD's). */
-  checkSectorSizes(requested: Partial<SectorSizes>, path: string): SectorSizes {
+  checkSectorSizes(requested: RequestedSectorSizes, path: string): SectorSizes {
     return checkSectorSizes(requested, path, SECTOR_SIZE_RULE);
   },
 

@@ -9,9 +9,10 @@ import { join } from "node:path";
 import { expect, test } from "vitest";
 import { localStorage } from "../../provider/storage/local/local-storage";
 import { MIB, VHDX_MAX_VIRTUAL_SIZE } from "../../provider/vhdx/format";
+import { openChain } from "../../provider/disk/chain";
 import { writeDisk } from "../../provider/disk/formats";
 import { openVhdx } from "../../provider/vhdx/reader";
-import { writeVhdxBase } from "../../provider/vhdx/writer";
+import { parentFactsOf, writeVhdxBase, writeVhdxChild } from "../../provider/vhdx/writer";
 import { useTempDir } from "../vhd/reader/temp-dir";
 import { countingStorage, fillNewFile, type FileTraffic } from "./support";
 
@@ -36,5 +37,29 @@ test("a 3 MiB write into a 64 TB dynamic VHDX of 1 MiB blocks reads a few KiB of
     expect(Buffer.from(await image.read(offset - 512, data.length + 512)).equals(Buffer.concat([Buffer.alloc(512), data]))).toBe(true);
   } finally {
     await image.close();
+  }
+});
+
+test("a sector-unaligned write into a child of a 64 TB VHDX reads a few KiB of the parent's 512 MiB BAT, and the parent's bytes fill the sector", async () => {
+  const parentPath = await fillNewFile(join(temp.path(), "huge-parent.vhdx"), (file) =>
+    writeVhdxBase(file, { kind: "dynamic", virtualSize: VHDX_MAX_VIRTUAL_SIZE, blockSize: MIB }),
+  );
+  const below = Uint8Array.from({ length: 4096 }, (_, index) => 1 + (index % 200));
+  const offset = VHDX_MAX_VIRTUAL_SIZE - 8 * MIB;
+  await writeDisk(parentPath, offset, below);
+  // Written straight from the parent's facts (validating a 64 TB parent reads its whole BAT: not what is measured).
+  // 256 MiB blocks: the child's own BAT is small, so what is measured is the parent's.
+  const parent = await openVhdx(await localStorage.open(parentPath), { bat: "on-demand" });
+  const facts = parentFactsOf(parent, { relativePath: ".\\huge-parent.vhdx" });
+  await parent.close();
+  const childPath = await fillNewFile(join(temp.path(), "child.vhdx"), (file) => writeVhdxChild(file, { parent: facts, blockSize: 256 * MIB }));
+  const traffic: FileTraffic = { bytesRead: 0, writes: [] };
+  await writeDisk(childPath, offset + 100, Uint8Array.of(0xaa, 0xbb), { storage: countingStorage(traffic) });
+  expect(traffic.bytesRead).toBeLessThan(2 * MIB);
+  const chain = await openChain(childPath, { mapsOnDemand: true });
+  try {
+    expect([...(await chain.read(offset + 98, 6))]).toEqual([below[98], below[99], 0xaa, 0xbb, below[102], below[103]]);
+  } finally {
+    await chain.close();
   }
 });
