@@ -61,6 +61,19 @@ export interface CreateDifferencingOptions {
   signal?: AbortSignal;
 }
 
+/** Options of {@link DiskFormatDriver.relinkParent}. */
+export interface RelinkOptions {
+  /** The child's path, absolute (relative parent records start at its folder). */
+  imagePath: string;
+  /** The new parent's path, absolute, as validation resolved it. */
+  parentPath: string;
+  /**
+   * The child's {@link DiskImage.uniqueId} when the caller checked it: a file that no longer has it was replaced or
+   * written meanwhile, and is left as it is.
+   */
+  expectedUniqueId: string;
+}
+
 /** Options of {@link DiskFormatDriver.writeAt}. */
 export interface WriteAtOptions {
   /** Cancels between blocks with `VM_E_APP_SHUTTING_DOWN`; blocks already written stay written (the disk stays consistent). */
@@ -175,6 +188,16 @@ export interface DiskFormatDriver {
    *   `VM_E_APP_SHUTTING_DOWN`, write errors (`ERROR_DISK_FULL`, ...).
    */
   createDifferencing(target: RandomAccessFile, parent: ParentFacts, options: CreateDifferencingOptions): Promise<void>;
+  /**
+   * Points the differencing disk open (writable) as `file` at `parent` (as {@link readParentFacts} read it, now at
+   * `options.parentPath`), crash-safely: a crash at any point leaves the disk opening against its old or its new
+   * parent path. Only what says where the parent is and who it is changes (VHD: the dynamic header's parent fields
+   * and locators; VHDX: the parent locator item, through the log); the child's data, block table and linkage id stay,
+   * and the parent is not read. Checking that `parent` is the right one (id, size, no loop) is the caller's job.
+   * @throws `ERROR_VHD_INVALID_TYPE` (not a differencing disk; a parent of another format, parameter `parentPath`),
+   *   `ERROR_ACCESS_DENIED` (the file is no longer the one checked), the format's structural errors, I/O errors.
+   */
+  relinkParent(file: RandomAccessFile, parent: ParentFacts, options: RelinkOptions): Promise<void>;
   /**
    * Writes `data` at virtual byte `offset` of the disk at `path` (a file of this format), allocating blocks as
    * needed; a differencing disk's parent is read (for a partly written sector) and never written.

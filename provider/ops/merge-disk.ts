@@ -19,7 +19,7 @@ import { inspectDisk, type DiskInfo } from "../disk/inspect";
 import { mergeIntoAncestor } from "../vhd/writer/merge";
 import { deleteDisk } from "./delete-disk";
 import { ownerOf } from "./ownership";
-import { notForVhdxYet, setParent } from "./set-parent";
+import { setParent } from "./set-parent";
 
 /** Arguments of {@link mergeDisk}. */
 export interface MergeDiskArgs {
@@ -48,6 +48,18 @@ export interface MergeDiskResult {
   relinked: string[];
   /** Virtual bytes written into the destination. */
   bytesWritten: number;
+}
+
+/**
+ * `ERROR_VHD_INVALID_TYPE` for a VHDX merge: writing the child's sectors into a VHDX ancestor is not built yet.
+ */
+function vhdxMergeNotSupported(imagePath: string): VhdError {
+  return new VhdError(
+    "ERROR_VHD_INVALID_TYPE",
+    "merge of a VHDX is not supported yet (VHD only); for now, convert the chain to VHD with `vhd convert`, or " +
+      "make a new base disk of the child's content with `vhd convert <child> <new.vhdx>`",
+    { parameter: "imagePath", path: imagePath, details: { format: "vhdx" } },
+  );
 }
 
 /** A disk of the chain: its children link to `uniqueId`; its owner and its delete go by `fileId`. */
@@ -87,7 +99,7 @@ export async function mergeDisk(args: MergeDiskArgs): Promise<MergeDiskResult> {
   let depth: number;
   let bytesWritten: number;
   try {
-    if (chain.leaf.format === "vhdx") throw notForVhdxYet("merge", imagePath);
+    if (chain.leaf.format === "vhdx") throw vhdxMergeNotSupported(imagePath);
     if (disks.length < 2) {
       throw new VhdError("ERROR_VHD_INVALID_TYPE", `a ${chain.leaf.kind} disk has no parent to merge into; give a differencing disk`, {
         parameter: "imagePath",

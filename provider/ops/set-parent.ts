@@ -13,12 +13,8 @@ import { localStorage } from "../storage/local/local-storage";
 import type { Storage } from "../storage/port";
 import { resolveDiskPaths, type PathRules } from "../inputs/paths";
 import { checkParent } from "../inputs/validate";
-import { readDiskImage } from "../vhd/reader/reader";
-import { formatUniqueId } from "../vhd/format";
+import { driverForFile, readParentFactsAt } from "../disk/formats";
 import { inspectDisk, type DiskInfo } from "../disk/inspect";
-import { readParentFacts } from "../vhd/writer/parent-footer";
-import { parentLinkFor } from "../vhd/writer/parent-link";
-import { relinkParent } from "../vhd/writer/relink";
 
 /** Arguments of {@link setParent}. */
 export interface SetParentArgs {
@@ -61,25 +57,14 @@ function mismatch(reason: string, parentPath: string, details: Record<string, un
 }
 
 /**
- * `ERROR_VHD_INVALID_TYPE` for a job only VHD has yet (`set-parent`, `merge`): a VHDX relink rewrites the parent
- * locator item in the metadata region, which is not written yet.
- */
-export function notForVhdxYet(job: "set-parent" | "merge", imagePath: string): VhdError {
-  return new VhdError(
-    "ERROR_VHD_INVALID_TYPE",
-    `${job} of a VHDX is not supported yet (VHD only); for now, re-create the child with create-differencing, ` +
-      "or convert the chain to VHD with `vhd convert`",
-    { parameter: "imagePath", path: imagePath, details: { format: "vhdx" } },
-  );
-}
-
-/**
- * Relinks the differencing disk at `imagePath` to the parent at `parentPath`, crash-safely (see vhd/writer/relink.ts):
- * parent locators, parent name and parent time stamp are rewritten, the child's data is not touched, the parent is
- * only read.
+ * Relinks the differencing disk at `imagePath` (VHD or VHDX) to the parent at `parentPath`, crash-safely, through its
+ * format's driver (`relinkParent`: vhd/writer/relink.ts, vhdx/relink.ts): only what says where and who the parent is
+ * gets rewritten, the child's data is not touched, the parent is only read. The unique id compared is the one a
+ * child links to: a VHD's footer unique id, a VHDX's DataWriteGuid (`parent_linkage`).
  *
  * @throws the path rules' errors; `checkParent`'s errors for the new parent (parameter `parentPath`);
- *   `ERROR_VHD_INVALID_TYPE` (not a differencing disk, or a VHDX: not supported yet); `ERROR_VHD_CHILD_PARENT_ID_MISMATCH` (another unique id or
+ *   `ERROR_VHD_INVALID_TYPE` (not a differencing disk; a parent of the other format, parameter `parentPath`);
+ *   `ERROR_VHD_CHILD_PARENT_ID_MISMATCH` (another unique id or
  *   SHA-256, without `ignoreIdMismatch`); `ERROR_VHD_CHILD_PARENT_SIZE_MISMATCH` (always: sizes must match);
  *   `ERROR_VHD_DIFFERENCING_CHAIN_CYCLE_DETECTED` (the new parent is the child or descends from it);
  *   `VM_E_APP_SHUTTING_DOWN`; the relink's errors.
@@ -93,11 +78,18 @@ export async function setParent(args: SetParentArgs): Promise<SetParentResult> {
   const storage = args.storage ?? localStorage;
   const before = await inspectDisk(imagePath, { storage });
   const previous = before.parent;
-  if (before.format === "vhdx") throw notForVhdxYet("set-parent", imagePath);
   if (previous === undefined) {
     throw new VhdError("ERROR_VHD_INVALID_TYPE", `a ${before.type} disk has no parent to set; give a differencing disk`, context);
   }
   const parent = await checkParent(parentPath, storage);
+  if (parent.format !== before.format) {
+    throw new VhdError(
+      "ERROR_VHD_INVALID_TYPE",
+      `it is a ${parent.format.toUpperCase()} disk and ${imagePath} a ${before.format.toUpperCase()} one: a chain never mixes formats ` +
+        "(Hyper-V refuses it); give a parent of the child's format, or convert the chain with `vhd convert`",
+      { parameter: "parentPath", path: parentPath, details: { childFormat: before.format, parentFormat: parent.format } },
+    );
+  }
   const childFile = await storage.fingerprint(imagePath, "imagePath");
   const inParentChain = [parentPath, ...parent.chain.map((entry) => entry.path)];
   for (const path of inParentChain) {
@@ -136,18 +128,14 @@ export async function setParent(args: SetParentArgs): Promise<SetParentResult> {
     }
   }
   throwIfCancelled(args.signal, context);
-  const facts = await readParentFacts(storage, parentPath);
-  if (formatUniqueId(facts.footer.uniqueId) !== parent.uniqueId) {
+  const facts = await readParentFactsAt(parentPath, { storage });
+  if (facts.uniqueId !== parent.uniqueId) {
     throw mismatch("it changed while it was being checked", parentPath, { imagePath });
   }
-  const link = parentLinkFor({ childPath: imagePath, parentPath, parentFooter: facts.footer, parentModified: facts.modified });
   const file = await storage.open(imagePath, { writable: true, parameter: "imagePath" });
   try {
-    const child = await readDiskImage(file, { strict: true, parameter: "imagePath" });
-    if (formatUniqueId(child.footer.uniqueId) !== before.uniqueId) {
-      throw new VhdError("ERROR_ACCESS_DENIED", "the disk was replaced while it was being checked; run again", context);
-    }
-    await relinkParent(file, link);
+    const driver = await driverForFile(file);
+    await driver.relinkParent(file, facts, { imagePath, parentPath, expectedUniqueId: before.uniqueId });
   } catch (error) {
     throw asVhdError(error, context);
   } finally {

@@ -2,7 +2,8 @@ import { VhdError, isVhdError, type ErrorParameter } from "../errors";
 import { throwIfCancelled } from "../support/cancellation";
 import { alreadyExists } from "./no-clobber-publish";
 import type { RandomAccessFile, Storage } from "./port";
-import { creatorGone, splitPath, temporaryCreator, temporaryPathFor } from "./temporary-names";
+import { creatorGone } from "./process-tag";
+import { splitPath, temporaryCreator, temporaryPathFor } from "./temporary-names";
 
 /** Options of {@link createFileAtomically}. */
 export interface AtomicFileOptions {

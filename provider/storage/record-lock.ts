@@ -2,10 +2,11 @@
  * A lock across processes for a record that is read, changed and replaced (the holds record beside a parent): two
  * `pulumi up`s, or the CLI and a stack, changing it at once would each write what they read plus their own change,
  * and one change would be lost. The lock is a file beside the record (`<record>.lock`) on the record's own storage,
- * made with `Storage.createExclusive`, so of two processes exactly one gets it; it says who holds it (pid, host,
- * since when, a nonce), so a lock left by a process that died can be broken: on this host when that pid no longer runs, from
- * any host once its file is older than any holder keeps it (the work under it takes milliseconds). Waiting is
- * bounded; then the error names the lock file.
+ * made with `Storage.createExclusive`, so of two processes exactly one gets it; it says who holds it (pid, the
+ * process tag of storage/process-tag.ts, host, since when, a nonce), so a lock left by a process that died can be
+ * broken: by a process of the same boot and pid namespace (same tag) when that pid no longer runs, by any process once
+ * its file is older than any holder keeps it (the work under it takes milliseconds). The host name is only shown: two
+ * containers can share one, each with its own pids. Waiting is bounded; then the error names the lock file.
  *
  * Within one process, callers still serialise themselves (ops/keyed-lock.ts): this lock is not re-entrant.
  */
@@ -15,12 +16,15 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { type ErrorParameter, isVhdError, VhdError } from "../errors";
 import { modifiedDate } from "./facts";
 import { readJsonRecord } from "./json-record";
-import { errnoCode } from "./local/fs-error";
 import type { RandomAccessFile, Storage } from "./port";
+import { CREATOR_TAG, creatorGone } from "./process-tag";
 
 /** What a lock file says about its holder. */
 interface LockHolder {
   pid: number;
+  /** The holder's process tag (storage/process-tag.ts); absent in locks of earlier versions, judged by age only. */
+  tag?: string;
+  /** Shown in errors only. */
   host: string;
   /** When it was taken, ms since the epoch. */
   since: number;
@@ -97,7 +101,7 @@ async function tryCreate(storage: Storage, lock: string, parameter: ErrorParamet
     throw error;
   }
   try {
-    const holder: LockHolder = { pid: process.pid, host: hostname(), since: Date.now(), nonce: randomBytes(8).toString("hex") };
+    const holder: LockHolder = { pid: process.pid, tag: CREATOR_TAG, host: hostname(), since: Date.now(), nonce: randomBytes(8).toString("hex") };
     await file.write(0, new TextEncoder().encode(`${JSON.stringify(holder)}\n`));
     await file.close();
     return { ino: (await storage.fingerprint(lock, parameter)).ino, nonce: holder.nonce };
@@ -125,7 +129,13 @@ async function inspect(storage: Storage, at: string, parameter: ErrorParameter):
     typeof parsed.host === "string" &&
     typeof parsed.since === "number" &&
     typeof parsed.nonce === "string"
-      ? { pid: parsed.pid, host: parsed.host, since: parsed.since, nonce: parsed.nonce }
+      ? {
+          pid: parsed.pid,
+          ...(typeof parsed.tag === "string" ? { tag: parsed.tag } : {}),
+          host: parsed.host,
+          since: parsed.since,
+          nonce: parsed.nonce,
+        }
       : null;
   return { ino: fingerprint.ino, nonce: holder?.nonce, mtimeMs: modifiedDate(fingerprint).getTime(), holder };
 }
@@ -134,22 +144,11 @@ function sameLock(a: LockIdentity, b: LockIdentity): boolean {
   return a.ino === b.ino && a.nonce === b.nonce;
 }
 
-/** Stale: its holder, on this host, no longer runs, or it is older than `staleMs` (by the file's time, any host). */
+/** Stale: its holder is known to be gone (same process tag, pid not running), or it is older than `staleMs`. */
 function isStale(seen: { mtimeMs: number; holder: LockHolder | null }, staleMs: number): boolean {
   if (Date.now() - seen.mtimeMs > staleMs) return true;
   const holder = seen.holder;
-  return holder !== null && holder.host === hostname() && holder.pid !== process.pid && !running(holder.pid);
-}
-
-/** Whether process `pid` runs on this host (a signal-0 probe, no file access). */
-function running(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: it runs, as another user.
-    return errnoCode(error) === "EPERM";
-  }
+  return holder?.tag !== undefined && creatorGone({ tag: holder.tag, pid: holder.pid });
 }
 
 /**

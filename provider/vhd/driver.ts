@@ -11,6 +11,7 @@ import type {
   NewFileSizes,
   OpenImageOptions,
   ParentFacts,
+  RelinkOptions,
   RequestedSectorSizes,
   SectorSizes,
   VerifyReport,
@@ -25,9 +26,11 @@ import { describeVhd } from "./inspect";
 import { VhdError } from "../errors";
 import type { Storage } from "../storage/port";
 import type { RandomAccessFile } from "../storage/random-access-file";
-import { FOOTER_COOKIE, FOOTER_SIZE, SECTOR_SIZE, SHORT_FOOTER_SIZE, WRITTEN_LOCATORS, dynamicFileSizes, fixedFileSize } from "./format";
+import { FOOTER_COOKIE, FOOTER_SIZE, SECTOR_SIZE, SHORT_FOOTER_SIZE, WRITTEN_LOCATORS, dynamicFileSizes, fixedFileSize, formatUniqueId } from "./format";
 import { VhdImage, readDiskImage } from "./reader/reader";
-import { isVhdParentFacts, readParentFactsFrom } from "./writer/parent-footer";
+import { isVhdParentFacts, readParentFactsFrom, type VhdParentFacts } from "./writer/parent-footer";
+import { parentLinkFor } from "./writer/parent-link";
+import { relinkParent } from "./writer/relink";
 import { checkBlockSize, checkVirtualSize } from "./writer/size-rules";
 import { writeBaseDisk, writeDifferencingDisk } from "./writer/writer";
 import { writeAt } from "./writer/block-writer";
@@ -36,6 +39,13 @@ import { verifyDisk } from "./verify";
 /** True when `bytes` begin with the footer cookie `conectix`. */
 function hasCookie(bytes: Uint8Array): boolean {
   return Buffer.from(bytes.subarray(0, FOOTER_COOKIE.length)).toString("latin1") === FOOTER_COOKIE;
+}
+
+/** `parent` as a VHD parent's facts, else `ERROR_VHD_INVALID_TYPE` naming `parentPath`: a chain never mixes formats. */
+function vhdParent(parent: ParentFacts, parentPath: string): VhdParentFacts {
+  if (isVhdParentFacts(parent)) return parent;
+  const reason = `a VHD child cannot have a ${parent.format} parent: a chain never mixes formats`;
+  throw new VhdError("ERROR_VHD_INVALID_TYPE", reason, { parameter: "parentPath", path: parentPath });
 }
 
 /** The VHD 1.0 format (docs/vhd-format.md). */
@@ -75,11 +85,18 @@ export const vhdDriver: DiskFormatDriver = {
 
   /** The parent may be a VHD of any kind; see writer.ts `writeDifferencingDisk`. */
   async createDifferencing(target: RandomAccessFile, parent: ParentFacts, options: CreateDifferencingOptions): Promise<void> {
-    if (!isVhdParentFacts(parent)) {
-      const reason = `a VHD child cannot have a ${parent.format} parent: a chain never mixes formats`;
-      throw new VhdError("ERROR_VHD_INVALID_TYPE", reason, { parameter: "parentPath", path: options.parentPath });
+    await writeDifferencingDisk(target, vhdParent(parent, options.parentPath), options);
+  },
+
+  /** writer/relink.ts `relinkParent`: parent id, time stamp, name and W2ku/W2ru, switched over by the footers. */
+  async relinkParent(file: RandomAccessFile, parent: ParentFacts, options: RelinkOptions): Promise<void> {
+    const { imagePath, parentPath, expectedUniqueId } = options;
+    const facts = vhdParent(parent, parentPath);
+    const child = await readDiskImage(file, { strict: true, parameter: "imagePath" });
+    if (formatUniqueId(child.footer.uniqueId) !== expectedUniqueId) {
+      throw new VhdError("ERROR_ACCESS_DENIED", "the disk was replaced while it was being checked; run again", { parameter: "imagePath", path: imagePath });
     }
-    await writeDifferencingDisk(target, parent, options);
+    await relinkParent(file, parentLinkFor({ childPath: imagePath, parentPath, parentFooter: facts.footer, parentModified: facts.modified }));
   },
 
   /** writer/block-writer.ts `writeAt`: the disk opened strictly, blocks appended as Virtual PC does. */

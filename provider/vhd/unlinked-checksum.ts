@@ -7,8 +7,9 @@
  * not change. Any write of data into the middle disk (its blocks, BAT, footer) still changes this checksum, and so
  * does another parent unique id (that field is not masked: it decides which parent the disk reads through).
  *
- * A VHDX differencing parent masks its parent locator metadata item (the driver's `parentLinkRanges`); a write into
- * it changes its headers (a new DataWriteGuid), hence this checksum.
+ * A VHDX differencing parent masks what its relink rewrites (vhdx/reader.ts `parentLinkRanges`): the parent locator
+ * item and its table entry, both headers and the log region; a data write into it changes its BAT or blocks, hence
+ * this checksum (and its DataWriteGuid, which a child records apart).
  *
  * Masked (read as zeros) in a VHD, all in the dynamic header the footer points at, plus the locator data:
  * - the header's checksum, parent time stamp, parent unicode name and the 8 parent locator entries;

@@ -13,6 +13,7 @@ import type {
   NewFileSizes,
   OpenImageOptions,
   ParentFacts,
+  RelinkOptions,
   RequestedSectorSizes,
   SectorSizes,
   VerifyReport,
@@ -43,6 +44,7 @@ import {
 } from "./format";
 import { VhdxImage, openVhdx } from "./reader";
 import { describeVhdx } from "./inspect";
+import { relinkVhdx } from "./relink";
 import {
   DEFAULT_CHILD_BLOCK_SIZE,
   DEFAULT_DYNAMIC_BLOCK_SIZE,
@@ -87,8 +89,12 @@ export interface VhdxDiskParentFacts extends ParentFacts {
   readonly parent: Omit<VhdxParentFacts, "relativePath" | "volumePath" | "absoluteWin32Path">;
 }
 
-function isVhdxParentFacts(facts: ParentFacts): facts is VhdxDiskParentFacts {
-  return facts.format === "vhdx" && "parent" in facts;
+/** `parent` as a VHDX parent's facts, else `ERROR_VHD_INVALID_TYPE` naming `parentPath`: a chain never mixes formats. */
+function vhdxParent(parent: ParentFacts, parentPath: string): VhdxDiskParentFacts {
+  if (parent.format === "vhdx" && "parent" in parent) return parent as VhdxDiskParentFacts;
+  const reason = `a VHDX child cannot have a ${parent.format.toUpperCase()} parent: a chain never mixes formats (Hyper-V refuses it); ` +
+    "convert the parent with `vhd convert` first, or name the child .vhd";
+  throw new VhdError("ERROR_VHD_INVALID_TYPE", reason, { parameter: "parentPath", path: parentPath });
 }
 
 /** A POSIX path in the locator's Windows form (`\` separators), as the VHD driver writes W2ru/W2ku. */
@@ -105,7 +111,7 @@ function windowsSeparators(path: string): string {
  * Windows cannot open that; Hyper-V finds such a parent by relative_path, and parent-locator.ts reads it back as
  * the POSIX path.
  */
-function locatorPaths(childPath: string, parentPath: string): Pick<VhdxParentFacts, "relativePath" | "absoluteWin32Path"> {
+function locatorPaths(childPath: string, parentPath: string): Required<Pick<VhdxParentFacts, "relativePath" | "absoluteWin32Path">> {
   const absoluteParent = resolve(parentPath);
   const relativePath = windowsSeparators(relative(dirname(resolve(childPath)), absoluteParent));
   return {
@@ -160,14 +166,20 @@ export const vhdxDriver: DiskFormatDriver = {
    * @throws `ERROR_VHD_INVALID_TYPE` (parameter `parentPath`) for a VHD parent; `VM_E_APP_SHUTTING_DOWN`; write errors.
    */
   async createDifferencing(target: RandomAccessFile, parent: ParentFacts, options: CreateDifferencingOptions): Promise<void> {
-    if (!isVhdxParentFacts(parent)) {
-      const reason = `a VHDX child cannot have a ${parent.format.toUpperCase()} parent: a chain never mixes formats (Hyper-V refuses it); ` +
-        "convert the parent with `vhd convert` first, or name the child .vhd";
-      throw new VhdError("ERROR_VHD_INVALID_TYPE", reason, { parameter: "parentPath", path: options.parentPath });
-    }
+    const facts = vhdxParent(parent, options.parentPath);
     throwIfCancelled(options.signal, { parameter: "imagePath", path: options.imagePath });
     const paths = locatorPaths(options.imagePath, options.parentPath);
-    await writeVhdxChild(target, { parent: { ...parent.parent, ...paths }, blockSize: options.blockSize });
+    await writeVhdxChild(target, { parent: { ...facts.parent, ...paths }, blockSize: options.blockSize });
+  },
+
+  /**
+   * relink.ts `relinkVhdx`: the parent locator item rewritten through the log, `parent_linkage` the parent's
+   * DataWriteGuid and the locator paths a new child gets ({@link locatorPaths}); the child's DataWriteGuid stays.
+   */
+  async relinkParent(file: RandomAccessFile, parent: ParentFacts, options: RelinkOptions): Promise<void> {
+    const facts = vhdxParent(parent, options.parentPath);
+    const paths = locatorPaths(options.imagePath, options.parentPath);
+    await relinkVhdx(file, { dataWriteGuid: facts.parent.dataWriteGuid, ...paths }, options.expectedUniqueId);
   },
 
   /**

@@ -31,6 +31,8 @@ import {
   LOG_SECTOR_SIZE,
   MAX_METADATA_ITEM,
   MAX_TABLE_ENTRIES,
+  METADATA_ENTRY_LAYOUT,
+  METADATA_TABLE_HEADER_LAYOUT,
   VHDX_MAX_VIRTUAL_SIZE,
   METADATA_FLAGS,
   METADATA_ITEM_GUIDS,
@@ -183,15 +185,23 @@ export class VhdxImage implements DiskImage {
   }
 
   /**
-   * The bytes of the file that say where the parent is (the parent locator item, §2.6.2.6): what a relink would
-   * rewrite, so an unlinked checksum reads them as zeros. The linkage id sits in the same item; a new parent id
-   * also changes this disk's reads, but it never changes without a write session, which changes the headers.
+   * The bytes of the file a relink rewrites (relink.ts), so an unlinked checksum reads them as zeros: the parent
+   * locator item and its metadata table entry (its offset and length change when it moves), and what every write
+   * session touches, both header copies (sequence number, FileWriteGuid, LogGuid) and the log region the change goes
+   * through. What the disk reads is not among them: its BAT, blocks and other metadata items; and a data write also
+   * renews the DataWriteGuid in the headers, which the child records apart (`uniqueId`, its `parent_linkage`).
    */
   parentLinkRanges(): { offset: number; length: number }[] {
     const metadataRegion = this.regions.find((region) => region.guid === REGION_GUIDS.metadata);
-    const item = this.metadata.entries.find((entry) => entry.itemId === METADATA_ITEM_GUIDS.parentLocator);
+    const index = this.metadata.entries.findIndex((entry) => entry.itemId === METADATA_ITEM_GUIDS.parentLocator);
+    const item = this.metadata.entries[index];
     if (metadataRegion === undefined || item === undefined || !this.metadata.hasParent) return [];
-    return [{ offset: metadataRegion.fileOffset + item.offset, length: item.length }];
+    return [
+      ...HEADER_OFFSETS.map((offset) => ({ offset, length: HEADER_LAYOUT.size })),
+      { offset: this.header.logOffset, length: this.header.logLength },
+      { offset: metadataRegion.fileOffset + METADATA_TABLE_HEADER_LAYOUT.size + index * METADATA_ENTRY_LAYOUT.size, length: METADATA_ENTRY_LAYOUT.size },
+      { offset: metadataRegion.fileOffset + item.offset, length: item.length },
+    ];
   }
 
   get kind(): VhdxKind {

@@ -411,7 +411,7 @@ export interface VhdxWriteResult {
  * live log is replayed into the file first (§2.3.3: a writer replays before any other I/O), and the file opened
  * again on what it now holds.
  */
-async function openForWriting(file: RandomAccessFile): Promise<{ image: VhdxImage; headers: HeaderState }> {
+export async function openForWriting(file: RandomAccessFile): Promise<{ image: VhdxImage; headers: HeaderState }> {
   const image = await openVhdx(file, { bat: "on-demand" });
   const headers: HeaderState = { header: image.header, slot: image.headerSlot };
   if (image.header.logGuid === NIL_GUID) return { image, headers };

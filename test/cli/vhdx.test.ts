@@ -4,7 +4,7 @@
  * qemu-img's reading of our VHDX equals ours), mixed formats refused, nothing left behind on failure.
  */
 import { randomBytes } from "node:crypto";
-import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { localStorage } from "../../provider/storage/local/local-storage";
@@ -105,13 +105,28 @@ describe("vhd with VHDX", () => {
     expect(readdirSync(temp.dir).filter((name) => name.includes("mixed"))).toEqual([]);
   });
 
-  it("set-parent and merge of a VHDX are refused as not supported yet (ERROR_VHD_INVALID_TYPE), nothing changed", async () => {
+  it("set-parent relinks a VHDX child to its moved parent: the child reads the same, the parent's bytes never change", async () => {
+    mkdirSync(at("moved"));
+    copyFileSync(at("golden.vhdx"), at("moved/golden.vhdx"));
+    copyFileSync(at("child.vhdx"), at("relinked.vhdx"));
+    const content = (await runVhdOk(["read", at("relinked.vhdx"), "--quiet"])).stdout;
+    const golden = readFileSync(at("moved/golden.vhdx"));
+    const run = await runVhdOk(["set-parent", at("relinked.vhdx"), at("moved/golden.vhdx"), "--json"]);
+    expect(JSON.parse(run.text)).toMatchObject({ disk: { format: "vhdx", parent: { resolvedPath: at("moved/golden.vhdx") } } });
+    expect((await runVhdOk(["read", at("relinked.vhdx"), "--quiet"])).stdout.equals(content)).toBe(true);
+    expect(readFileSync(at("moved/golden.vhdx")).equals(golden)).toBe(true);
+    expect(JSON.parse((await runVhdOk(["verify", at("relinked.vhdx"), "--json"])).text)).toMatchObject({ ok: true });
+  });
+
+  it("set-parent to a VHD parent is ERROR_VHD_INVALID_TYPE naming parentPath; merge of a VHDX is not supported yet; nothing changed", async () => {
+    await runVhdOk(["convert", at("golden.vhdx"), at("golden-as.vhd"), "--quiet"]);
     const before = { child: readFileSync(at("child.vhdx")), golden: readFileSync(at("golden.vhdx")) };
-    for (const args of [["set-parent", at("child.vhdx"), at("golden.vhdx")], ["merge", at("child.vhdx")]]) {
-      const run = await runVhd(args);
-      expectOneLineError(run, "ERROR_VHD_INVALID_TYPE", at("child.vhdx"));
-      expect(run.stderr).toMatch(/not supported yet \(VHD only\)/);
-    }
+    const mixed = await runVhd(["set-parent", at("child.vhdx"), at("golden-as.vhd")]);
+    expectOneLineError(mixed, "ERROR_VHD_INVALID_TYPE", at("golden-as.vhd"));
+    expect(mixed.stderr).toContain("parentPath");
+    const merge = await runVhd(["merge", at("child.vhdx")]);
+    expectOneLineError(merge, "ERROR_VHD_INVALID_TYPE", at("child.vhdx"));
+    expect(merge.stderr).toMatch(/not supported yet \(VHD only\)/);
     expect(readFileSync(at("child.vhdx")).equals(before.child)).toBe(true);
     expect(readFileSync(at("golden.vhdx")).equals(before.golden)).toBe(true);
   });

@@ -125,6 +125,9 @@ export const toyDriver: DiskFormatDriver = {
   writeAt() {
     return Promise.reject(new Error("the toy format is read-only"));
   },
+  relinkParent() {
+    return Promise.reject(new Error("the toy format is read-only"));
+  },
   checkVirtualSize() {
     throw new Error("the toy format makes no base disks");
   },

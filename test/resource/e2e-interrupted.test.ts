@@ -82,13 +82,17 @@ function hasPendingCreate(text: string): boolean {
   }
 }
 
-/** The URNs of the checkpoint's pending creates, in its order. */
+/**
+ * The URNs of the checkpoint's pending creates of disks, in its order. A kill early in the run can also leave the
+ * Stack component's own create pending; that one is the engine's, not a disk, and importing it with an id corrupts the
+ * state ("'custom' false but non-empty ID"), so only custom resources count.
+ */
 function pendingCreates(text: string): string[] {
   const checkpoint = JSON.parse(text) as {
-    checkpoint?: { latest?: { pending_operations?: { type?: string; resource?: { urn?: string } }[] } };
+    checkpoint?: { latest?: { pending_operations?: { type?: string; resource?: { urn?: string; custom?: boolean } }[] } };
   };
   return (checkpoint.checkpoint?.latest?.pending_operations ?? [])
-    .filter((operation) => operation.type === "creating")
+    .filter((operation) => operation.type === "creating" && operation.resource?.custom === true)
     .map((operation) => operation.resource?.urn ?? "");
 }
 

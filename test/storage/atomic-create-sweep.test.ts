@@ -13,7 +13,8 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createFileAtomically } from "../../provider/storage/atomic-create";
 import { localStorage } from "../../provider/storage/local/local-storage";
-import { CREATOR_TAG, temporaryCreator, temporaryPathFor } from "../../provider/storage/temporary-names";
+import { CREATOR_TAG } from "../../provider/storage/process-tag";
+import { temporaryCreator, temporaryPathFor } from "../../provider/storage/temporary-names";
 import { CLI_MAIN } from "../cli/cli-process";
 
 /** A process id that was this machine's and is gone: a child that has exited. */
@@ -98,7 +99,7 @@ describe("createFileAtomically sweeps what an interrupted create of the same tar
 
   it("a process in another pid namespace has another creator tag, so its pids are never probed here", async (context) => {
     if (process.getuid?.() !== 0) return context.skip("unshare --pid needs root");
-    const probe = spawnSync("unshare", ["--pid", "--fork", process.execPath, "-e", `console.log(require(${JSON.stringify(join(CLI_MAIN, "../../storage/temporary-names.js"))}).CREATOR_TAG)`], {
+    const probe = spawnSync("unshare", ["--pid", "--fork", process.execPath, "-e", `console.log(require(${JSON.stringify(join(CLI_MAIN, "../../storage/process-tag.js"))}).CREATOR_TAG)`], {
       encoding: "utf8",
     });
     if (probe.status !== 0) return context.skip(`unshare --pid failed here: ${probe.stderr.trim()}`);

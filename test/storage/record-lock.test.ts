@@ -1,7 +1,7 @@
 /**
  * The lock file of a record changed by several processes (storage/record-lock.ts): taken exclusively, let go after
- * the work, and broken only when stale (its holder on this host no longer runs, or it is older than any holder keeps
- * it). On real files and on the in-memory storage; the holders are real processes either way.
+ * the work, and broken only when stale (its holder, of this boot and pid namespace by its process tag, no longer runs,
+ * or it is older than any holder keeps it). On real files and on the in-memory storage; the holders are real processes either way.
  */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, utimesSync, writeFileSync } from "node:fs";
@@ -9,20 +9,28 @@ import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { readJsonRecord, replaceJsonRecord } from "../../provider/storage/json-record";
+import { CREATOR_TAG } from "../../provider/storage/process-tag";
 import { localStorage } from "../../provider/storage/local/local-storage";
 import { MemoryStorage } from "../../provider/storage/memory/memory-storage";
 import type { Storage } from "../../provider/storage/port";
 import { recordLockPath, withRecordLock } from "../../provider/storage/record-lock";
 
+/** What a test's lock file says of its holder; `tag` absent as in locks of earlier versions. */
+interface Holder {
+  pid: number;
+  host: string;
+  tag?: string;
+}
+
 interface Place {
   storage: Storage;
   record: string;
   /** Puts a lock file saying `holder` at the record's lock path, its file time `ageSeconds` in the past. */
-  leaveLock(holder: { pid: number; host: string }, ageSeconds?: number): void;
+  leaveLock(holder: Holder, ageSeconds?: number): void;
   dispose(): void;
 }
 
-function lockText(holder: { pid: number; host: string }, ageSeconds: number): string {
+function lockText(holder: Holder, ageSeconds: number): string {
   return JSON.stringify({ ...holder, since: Date.now() - ageSeconds * 1000, nonce: "0123456789abcdef" });
 }
 
@@ -76,23 +84,36 @@ describe.each(Object.keys(places))("a record's lock on %s storage", (name) => {
   it("is held while the work runs and let go after it, also when the work fails", async () => {
     const { storage, record } = open();
     const seen = await withRecordLock(storage, record, () => readJsonRecord(storage, recordLockPath(record), "parentPath"), { parameter: "parentPath" });
-    expect(seen).toMatchObject({ pid: process.pid, host: hostname() });
+    expect(seen).toMatchObject({ pid: process.pid, tag: CREATOR_TAG, host: hostname() });
     expect(await lockExists(place!)).toBe(false);
     await expect(withRecordLock(storage, record, () => Promise.reject(new Error("boom")), { parameter: "parentPath" })).rejects.toThrow("boom");
     expect(await lockExists(place!)).toBe(false);
   });
 
-  it("left by a process of this host that no longer runs, is broken at once", async () => {
+  it("left by a process of this boot and pid namespace that no longer runs, is broken at once", async () => {
     const at = open();
-    at.leaveLock({ pid: exitedPid(), host: hostname() });
+    at.leaveLock({ pid: exitedPid(), host: hostname(), tag: CREATOR_TAG });
     expect(await withRecordLock(at.storage, at.record, async () => "done", { parameter: "parentPath", waitMs: 100 })).toBe("done");
     expect(await lockExists(at)).toBe(false);
+  });
+
+  it("left under this host name by another pid namespace (a container) or an earlier version, is waited for while fresh", async () => {
+    const at = open();
+    const otherTag = CREATOR_TAG === "00000000" ? "00000001" : "00000000";
+    for (const holder of [{ pid: exitedPid(), host: hostname(), tag: otherTag }, { pid: exitedPid(), host: hostname() }]) {
+      at.leaveLock(holder);
+      await expect(
+        withRecordLock(at.storage, at.record, async () => "never", { parameter: "parentPath", waitMs: 100, staleMs: 30_000 }),
+      ).rejects.toThrow(/ERROR_SHARING_VIOLATION/);
+      expect(await lockExists(at)).toBe(true);
+      await at.storage.unlink(recordLockPath(at.record));
+    }
   });
 
   it("held by a running process, is waited for and, past the bound, refused naming the lock and its holder", async () => {
     const at = open();
     // The test runner's parent process stands for a live holder on this host.
-    at.leaveLock({ pid: process.ppid, host: hostname() });
+    at.leaveLock({ pid: process.ppid, host: hostname(), tag: CREATOR_TAG });
     const started = Date.now();
     await expect(withRecordLock(at.storage, at.record, async () => "never", { parameter: "parentPath", waitMs: 300 })).rejects.toThrow(
       new RegExp(`^ERROR_SHARING_VIOLATION \\(0x80070020\\): parentPath ".*\\.lock": process ${process.ppid} on ${hostname()} .* holds the lock`),
@@ -110,7 +131,7 @@ describe.each(Object.keys(places))("a record's lock on %s storage", (name) => {
         // Another process judged ours stale, broke it and took the lock itself (where the file system reuses inodes at
         // once, with the inode ours had).
         await at.storage.unlink(recordLockPath(at.record));
-        at.leaveLock({ pid: process.ppid, host: hostname() });
+        at.leaveLock({ pid: process.ppid, host: hostname(), tag: CREATOR_TAG });
       },
       { parameter: "parentPath" },
     );

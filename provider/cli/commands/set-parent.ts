@@ -14,9 +14,13 @@ export const IGNORE_ID_MISMATCH_WARNING =
   "the new parent's identity is not checked: unless it holds exactly the data of the parent this disk was made from, " +
   "the disk's data is lost (it will read as a mix of its own sectors and the other parent's)";
 
+/** The locator that holds the parent's absolute path: a VHD's W2ku, a VHDX's absolute_win32_path. */
+const ABSOLUTE_LOCATORS: readonly string[] = ["W2ku", "absolute_win32_path"];
+
 /**
  * `vhd set-parent <child> <newParentPath>`: `Set-VHD -Path child -ParentPath new` for a parent that moved. The
- * child's data is not touched; its parent locators, name and time stamp are rewritten crash-safely.
+ * child's data is not touched; what records where its parent is (VHD: locators, name and time stamp; VHDX: the parent
+ * locator item) is rewritten crash-safely.
  */
 export function registerSetParent(program: Command): void {
   withPathRulesOption(withCommonOptions(program.command("set-parent")))
@@ -48,7 +52,7 @@ export function registerSetParent(program: Command): void {
             ["parent path", disk.parent?.resolvedPath ?? undefined],
             ["parent unique id", disk.parent?.uniqueId],
             // The old parent is usually gone (it moved): then its absolute locator, as stored, says where it was.
-            ["previous parent", previous.resolvedPath ?? previous.locators.find((locator) => locator.code === "W2ku")?.path ?? previous.name],
+            ["previous parent", previous.resolvedPath ?? previous.locators.find((locator) => ABSOLUTE_LOCATORS.includes(locator.code))?.path ?? previous.name],
             ["previous unique id", result.idMismatchIgnored ? previous.uniqueId : undefined],
           ]);
         }
