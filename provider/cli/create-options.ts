@@ -27,6 +27,30 @@ export function withCreateOptions(command: Command): Command {
   return withPathRulesOption(command).option("--block-size <bytes>", "bytes per block: VHD 512KiB, 1MiB or 2MiB (default 2MiB); VHDX a power of two from 1MiB to 256MiB (default 2MiB for a child, 32MiB dynamic, 2MiB fixed)");
 }
 
+/** The sector-size options of `create` and `convert`, as given. */
+export interface SectorSizeFlags {
+  logicalSectorSize?: string;
+  physicalSectorSize?: string;
+}
+
+/** Adds `--logical-sector-size` and `--physical-sector-size` (New-VHD's -LogicalSectorSizeBytes, -PhysicalSectorSizeBytes). */
+export function withSectorSizeOptions(command: Command, defaults: string): Command {
+  return command
+    .option("--logical-sector-size <bytes>", `bytes per logical sector: VHD 512; VHDX 512 or 4096 (default ${defaults})`)
+    .option("--physical-sector-size <bytes>", `bytes per physical sector: VHD 512; VHDX 512 or 4096 (default ${defaults})`);
+}
+
+/** The sector sizes given, as the ops take them; `file` is the new disk, named in errors. */
+export function sectorSizeSettings(
+  options: SectorSizeFlags,
+  file: { path: string; parameter: ErrorParameter },
+): { logicalSectorSize?: number; physicalSectorSize?: number } {
+  return {
+    ...(options.logicalSectorSize === undefined ? {} : { logicalSectorSize: parseSize(options.logicalSectorSize, "logicalSectorSize", { file }) }),
+    ...(options.physicalSectorSize === undefined ? {} : { physicalSectorSize: parseSize(options.physicalSectorSize, "physicalSectorSize", { file }) }),
+  };
+}
+
 /** The create options as the ops take them; `file` is the new disk, named in errors. */
 export function createSettings(
   options: CreateFlags,

@@ -70,6 +70,8 @@ export interface OpenChainOptions {
   maxDepth?: number;
   /** Passed to every driver's open: refuse repairable damage instead of warning. */
   strict?: boolean;
+  /** Passed to every driver's open (`OpenImageOptions.mapsOnDemand`, driver.ts). */
+  mapsOnDemand?: boolean;
   /** The input the leaf path came from, named in errors. */
   parameter?: ErrorParameter;
   /** The drivers a disk of the chain may be opened by (default: every driver, `DRIVERS` in formats.ts). */
@@ -412,7 +414,12 @@ async function openParent(
     }
     let parent: DiskImage;
     try {
-      parent = await openDisk(candidate.path, { strict: options.strict ?? false, drivers: options.drivers, storage: options.storage });
+      parent = await openDisk(candidate.path, {
+        strict: options.strict ?? false,
+        mapsOnDemand: options.mapsOnDemand ?? false,
+        drivers: options.drivers,
+        storage: options.storage,
+      });
     } catch (error) {
       if (!isVhdError(error)) throw error;
       attempts.push({ ...candidate, result: error.code });
@@ -505,6 +512,7 @@ function parentNotFound(
 export async function openChain(path: string, options: OpenChainOptions = {}): Promise<DiskChain> {
   const leaf = await openDisk(path, {
     strict: options.strict ?? false,
+    mapsOnDemand: options.mapsOnDemand ?? false,
     parameter: options.parameter,
     drivers: options.drivers,
     storage: options.storage,

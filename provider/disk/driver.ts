@@ -20,6 +20,11 @@ export interface OpenImageOptions {
   strict?: boolean;
   /** The input the path came from, named in errors (e.g. `parentPath`). */
   parameter?: ErrorParameter;
+  /**
+   * Read the block map only as reads touch it, for a short job on a disk whose map is large (one write: a 64 TB VHDX
+   * of 1 MiB blocks has a 512 MiB BAT). What is read is checked entry by entry; a driver may read it whole anyway.
+   */
+  mapsOnDemand?: boolean;
 }
 
 /** The file sizes of a new disk, for the volume checks before it is written (bytes). */
@@ -89,6 +94,18 @@ export interface WriteAtResult {
 /** Which kind of base disk: every block allocated up front (`fixed`) or as written (`dynamic`). */
 export type BaseKind = "fixed" | "dynamic";
 
+/**
+ * A disk's sector sizes in bytes (New-VHD's -LogicalSectorSizeBytes and -PhysicalSectorSizeBytes): the logical one
+ * is what the guest addresses, the physical one what it is told to align to. VHD: 512 and 512; VHDX: 512 or 4096 each.
+ */
+export interface SectorSizes {
+  logicalSectorSize: number;
+  physicalSectorSize: number;
+}
+
+/** Sector sizes as a caller asks for them: either may be left out (undefined: the format's default). */
+export type RequestedSectorSizes = { [Name in keyof SectorSizes]?: number | undefined };
+
 /** Options of {@link DiskFormatDriver.createBase}, as validation checked them. */
 export interface CreateBaseOptions {
   /** The disk's final path (not the temporary file), for errors. */
@@ -98,6 +115,8 @@ export interface CreateBaseOptions {
   type: BaseKind;
   /** Bytes per block, as {@link DiskFormatDriver.checkBaseBlockSize} returned it. */
   blockSize: number;
+  /** As {@link DiskFormatDriver.checkSectorSizes} returned them. */
+  sectorSizes: SectorSizes;
   /**
    * The bytes the disk starts with (a raw image, another disk's chain): only its blocks that hold data are written;
    * all-zero blocks of a dynamic disk stay unallocated, of a fixed one a hole. None: an empty disk.
@@ -195,10 +214,17 @@ export interface DiskFormatDriver {
   writeAt(path: string, offset: number, data: Uint8Array, options?: WriteAtOptions): Promise<WriteAtResult>;
   /**
    * Checks a base disk's virtual size (bytes) against the format's rules (VHD: 512-byte sectors, 2040 GiB; VHDX:
-   * 512-byte sectors, 64 TB).
+   * whole logical sectors of `logicalSectorSize` bytes, 64 TB).
    * @throws `ERROR_VHD_INVALID_SIZE`, `VM_E_IMAGE_SIZE_TOO_LARGE` (parameter `size`, path as `path`).
    */
-  checkVirtualSize(size: number, path: string): void;
+  checkVirtualSize(size: number, path: string, logicalSectorSize: number): void;
+  /**
+   * The sector sizes of a new base disk at `path`: those requested when the format has them, the format's default
+   * for any not given (VHD 512 and 512; VHDX 512 logical, 4096 physical, as New-VHD).
+   * @throws `E_INVALIDARG` (parameter `logicalSectorSize` or `physicalSectorSize`, path as `path`) for a size the
+   *   format does not have.
+   */
+  checkSectorSizes(requested: RequestedSectorSizes, path: string): SectorSizes;
   /**
    * The block size of a new base disk of `type` at `path`: `blockSize` when allowed, else the format's default.
    * @throws `ERROR_VHD_INVALID_BLOCK_SIZE` (parameter `blockSize`, path as `path`).

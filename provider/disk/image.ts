@@ -70,6 +70,8 @@ export interface DiskImage {
   readonly virtualSize: number;
   /** Bytes per logical sector: 512 for VHD, 512 or 4096 for VHDX. A child's must equal its parent's. */
   readonly logicalSectorSize: number;
+  /** Bytes per physical sector, what the guest is told to align to: 512 for VHD, 512 or 4096 for VHDX. */
+  readonly physicalSectorSize: number;
   /**
    * The linkage id: the identity a child records of this disk as its parent and checks (VHD: the footer's unique id,
    * hex in file byte order; VHDX: the DataWriteGuid, renewed by every write session), compared as strings.

@@ -15,9 +15,10 @@ import type { Storage } from "../storage/port";
 import { openChain } from "../disk/chain";
 import type { DiskImage } from "../disk/image";
 import { describeChain, type DiskInfo } from "../disk/inspect";
-import type { DiskFormatDriver, ParentFacts } from "../disk/driver";
+import type { DiskFormatDriver, ParentFacts, SectorSizes } from "../disk/driver";
 import { driverForNewFile, readParentFactsAt } from "../disk/formats";
 import { SECTOR_SIZE } from "../vhd/format";
+import { LIVE_LOG_CONSEQUENCE, VhdxImage } from "../vhdx/reader";
 import { pathsEqual, resolveDiskPaths, resolveSinglePath, type DiskPathsInput, type PathRuleOptions } from "./paths";
 
 const MB = 1024 * 1024;
@@ -143,7 +144,8 @@ export function checkDistinctPaths(imagePath: string, parentPath: string): void 
  *   reader's codes, each naming the parent and the reason: `ERROR_VHD_FORMAT_UNKNOWN` (raw, VHDX),
  *   `VM_E_IMAGE_SIZE_TOO_LARGE` (above 2040 GiB), footer/header corruption codes, `ERROR_VHD_INVALID_FILE_SIZE` (a
  *   fixed disk in the chain whose file is shorter or longer than its data plus the footer), and for a chain that
- *   does not resolve `ERROR_VHD_PARENT_VHD_NOT_FOUND`, `ERROR_VHD_CHILD_PARENT_ID_MISMATCH`, ...
+ *   does not resolve `ERROR_VHD_PARENT_VHD_NOT_FOUND`, `ERROR_VHD_CHILD_PARENT_ID_MISMATCH`, ...;
+ *   `ERROR_VHD_DIFFERENCING_CHAIN_ERROR_IN_PARENT` for a VHDX in the chain with a live log.
  */
 export async function checkParent(parentPath: string, storage: Storage = localStorage): Promise<DiskInfo> {
   await requireParentFile(storage, parentPath);
@@ -153,6 +155,7 @@ export async function checkParent(parentPath: string, storage: Storage = localSt
     const chain = await openChain(parentPath, { parameter: "parentPath", storage });
     try {
       refuseMisfitFileSize(chain.images);
+      refuseLiveLog(chain.images);
       return describeChain(chain);
     } finally {
       await chain.close();
@@ -182,6 +185,24 @@ function refuseMisfitFileSize(images: readonly DiskImage[]): void {
       throw new VhdError(misfit.code, reason, { path: image.path, details: { field: misfit.field, offset: misfit.offset } });
     }
   }
+}
+
+/**
+ * A VHDX in the parent's chain whose log is live (not closed cleanly) reads, its log replayed in memory, but the
+ * first writer to open it replays the log into the file under a new DataWriteGuid and the new child would be
+ * orphaned: it is no parent until it has been opened read-write once (`ERROR_VHD_DIFFERENCING_CHAIN_ERROR_IN_PARENT`,
+ * as `vhd verify` fails such a chain). We never replay it ourselves: the parent is never modified.
+ */
+function refuseLiveLog(images: readonly DiskImage[]): void {
+  const logged = images.find((image) => image instanceof VhdxImage && image.hasLiveLog);
+  if (logged === undefined) return;
+  const whose = logged === images[0] ? "it" : `its ancestor ${logged.path}`;
+  throw new VhdError(
+    "ERROR_VHD_DIFFERENCING_CHAIN_ERROR_IN_PARENT",
+    `${whose} has a live log (the file was not closed cleanly): ${LIVE_LOG_CONSEQUENCE}. Open ${logged.path} once ` +
+      "read-write to replay its log (mount it in Hyper-V, or run qemu-img check -r all on it), then create the child",
+    { path: logged.path },
+  );
 }
 
 /**
@@ -254,6 +275,10 @@ export interface BaseRequest {
   blockSize?: number;
   /** See {@link IntendedFormat}; default `"unformatted"`. */
   intendedFormat?: IntendedFormat;
+  /** Bytes per logical sector (New-VHD's -LogicalSectorSizeBytes): VHD 512; VHDX 512 (default) or 4096. */
+  logicalSectorSize?: number;
+  /** Bytes per physical sector (-PhysicalSectorSizeBytes): VHD 512; VHDX 512 or 4096 (default). */
+  physicalSectorSize?: number;
 }
 
 /** A base request that passed every rule. */
@@ -265,6 +290,7 @@ export interface ValidatedBaseRequest extends TargetFacts {
   /** The raw image's size, when no size was given and it is not a whole number of sectors (`size` is it rounded up). */
   roundedUpFrom?: number;
   blockSize: number;
+  sectorSizes: SectorSizes;
 }
 
 /**
@@ -300,13 +326,15 @@ export async function validateCreateBase(
   }
   const driver = driverForNewFile(target);
   const blockSize = driver.checkBaseBlockSize(request.blockSize, type, target);
+  const { logicalSectorSize, physicalSectorSize } = request;
+  const sectorSizes = driver.checkSectorSizes({ logicalSectorSize, physicalSectorSize }, target);
   const fromRaw = request.fromRaw === undefined ? undefined : resolveSinglePath(request.fromRaw, "fromRaw", pathOptionsOf(options));
   const rawSize = fromRaw === undefined ? undefined : await rawSourceSize(options.storage ?? localStorage, fromRaw);
-  const size = checkBaseSize(request, target, rawSize, driver);
+  const size = checkBaseSize(request, target, rawSize, driver, sectorSizes.logicalSectorSize);
   const sizes = driver.baseFileSizes(size, type, blockSize);
   const facts = await checkTarget(target, "path", { ...sizes, needsFullSize: type === "fixed" }, options);
   const roundedUpFrom = (request.size ?? undefined) === undefined && rawSize !== undefined && rawSize !== size ? rawSize : undefined;
-  return { path: target, size, type, ...(fromRaw === undefined ? {} : { fromRaw }), ...(roundedUpFrom === undefined ? {} : { roundedUpFrom }), blockSize, ...facts };
+  return { path: target, size, type, ...(fromRaw === undefined ? {} : { fromRaw }), ...(roundedUpFrom === undefined ? {} : { roundedUpFrom }), blockSize, sectorSizes, ...facts };
 }
 
 async function rawSourceSize(storage: Storage, fromRaw: string): Promise<number> {
@@ -324,8 +352,8 @@ async function rawSourceSize(storage: Storage, fromRaw: string): Promise<number>
  * The size of a base disk: as given, or the raw source's size rounded up to a whole sector. A size given explicitly
  * is never rounded (the driver's `checkVirtualSize`).
  */
-function checkBaseSize(request: BaseRequest, target: string, rawSize: number | undefined, driver: DiskFormatDriver): number {
-  const size = request.size ?? (rawSize === undefined ? undefined : Math.ceil(rawSize / SECTOR_SIZE) * SECTOR_SIZE);
+function checkBaseSize(request: BaseRequest, target: string, rawSize: number | undefined, driver: DiskFormatDriver, sector: number): number {
+  const size = request.size ?? (rawSize === undefined ? undefined : Math.ceil(rawSize / sector) * sector);
   if (size === undefined) {
     throw new VhdError("E_POINTER", "size is missing; give the disk's virtual size in bytes", {
       parameter: "size",
@@ -333,7 +361,7 @@ function checkBaseSize(request: BaseRequest, target: string, rawSize: number | u
       pathParameter: "path",
     });
   }
-  driver.checkVirtualSize(size, target);
+  driver.checkVirtualSize(size, target, sector);
   const format = request.intendedFormat ?? "unformatted";
   const limits = FORMAT_SIZE_LIMITS[format];
   if (limits === undefined) {

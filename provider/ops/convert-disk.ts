@@ -10,6 +10,7 @@ import { basename, extname } from "node:path";
 import { openChain } from "../disk/chain";
 import { chainContent } from "../disk/content";
 import { claimingDriver, driverForNewFile } from "../disk/formats";
+import type { SectorSizes } from "../disk/driver";
 import type { DiskFormat } from "../disk/image";
 import { VhdError, type VhdErrorInit } from "../errors";
 import type { BaseDiskType } from "../inputs/validate";
@@ -39,6 +40,12 @@ export interface ConvertDiskArgs {
    * VHD 2 MiB, VHDX dynamic 32 MiB, VHDX fixed 2 MiB; the driver's `checkBaseBlockSize`).
    */
   blockSize?: number;
+  /**
+   * A VHDX target's sector sizes in bytes, 512 or 4096 (default: the source disk's, as Convert-VHD keeps them; for a
+   * raw source New-VHD's, 512 logical and 4096 physical). A VHD target has 512 only: 4096 is `E_INVALIDARG`.
+   */
+  logicalSectorSize?: number;
+  physicalSectorSize?: number;
   storage?: Storage;
   signal?: AbortSignal;
   /** Bytes of the virtual disk done, of its size. */
@@ -70,7 +77,11 @@ function formatOfName(target: string): ConvertFormat {
  */
 export async function convertDisk(args: ConvertDiskArgs): Promise<ConvertResult> {
   const { source, target, signal, onProgress, storage = localStorage } = args;
-  const disk = { type: args.type ?? "dynamic", ...(args.blockSize === undefined ? {} : { blockSize: args.blockSize }) } as const;
+  const requestedSectors: Partial<SectorSizes> = {
+    ...(args.logicalSectorSize === undefined ? {} : { logicalSectorSize: args.logicalSectorSize }),
+    ...(args.physicalSectorSize === undefined ? {} : { physicalSectorSize: args.physicalSectorSize }),
+  };
+  const disk = { type: args.type ?? "dynamic", ...(args.blockSize === undefined ? {} : { blockSize: args.blockSize }), ...requestedSectors } as const;
   const named = formatOfName(target);
   const format = args.format ?? named;
   const context: VhdErrorInit = { parameter: "target", path: target, details: { source, format } };
@@ -100,11 +111,16 @@ export async function convertDisk(args: ConvertDiskArgs): Promise<ConvertResult>
       await createFileAtomically(target, write, { storage, signal, parameter: "target" });
       return { source, target, format, virtualSize, fileSize: (await storage.pathFacts(target, { followLinks: true })).size };
     }
+    const [leaf] = chain.images;
+    // A VHDX target keeps the source's sector sizes (as Convert-VHD does); a VHD target has 512-byte sectors.
+    const kept: Partial<SectorSizes> =
+      format === "vhdx" && leaf !== undefined ? { logicalSectorSize: leaf.logicalSectorSize, physicalSectorSize: leaf.physicalSectorSize } : {};
     const created = await createBaseDisk({
       storage,
       path: target,
       size: virtualSize,
       content: chainContent(chain),
+      ...kept,
       ...disk,
       ...(signal && { signal }),
       ...(onProgress && { onProgress }),

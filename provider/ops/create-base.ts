@@ -62,6 +62,7 @@ export async function createBaseDisk(args: CreateBaseDiskArgs): Promise<CreatedI
             size: request.size,
             type: request.type,
             blockSize: request.blockSize,
+            sectorSizes: request.sectorSizes,
             ...(content && { content }),
             ...(onProgress && { onProgress }),
             ...(writeSignal && { signal: writeSignal }),
@@ -74,7 +75,7 @@ export async function createBaseDisk(args: CreateBaseDiskArgs): Promise<CreatedI
         const info = describeNewDisk(written);
         if (roundedUpFrom === undefined) return info;
         const padded =
-          `the raw image's ${roundedUpFrom} bytes are not a whole number of 512-byte sectors: the disk is rounded up to ` +
+          `the raw image's ${roundedUpFrom} bytes are not a whole number of ${request.sectorSizes.logicalSectorSize}-byte sectors: the disk is rounded up to ` +
           `${request.size} bytes, its last ${request.size - roundedUpFrom} bytes zeros`;
         return { ...info, notes: [...info.notes, padded] };
       },

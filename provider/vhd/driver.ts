@@ -12,6 +12,8 @@ import type {
   OpenImageOptions,
   ParentFacts,
   RelinkOptions,
+  RequestedSectorSizes,
+  SectorSizes,
   VerifyReport,
   WriteAtOptions,
   WriteAtResult,
@@ -19,11 +21,12 @@ import type {
 import { foreignImage, type ChainErrorInfo, type DiskInfo, type InspectOptions } from "../disk/disk-info";
 import type { DiskChain } from "../disk/chain";
 import type { DiskImage } from "../disk/image";
+import { checkSectorSizes } from "../disk/sector-sizes";
 import { describeVhd } from "./inspect";
 import { VhdError } from "../errors";
 import type { Storage } from "../storage/port";
 import type { RandomAccessFile } from "../storage/random-access-file";
-import { FOOTER_COOKIE, FOOTER_SIZE, SHORT_FOOTER_SIZE, WRITTEN_LOCATORS, dynamicFileSizes, fixedFileSize, formatUniqueId } from "./format";
+import { FOOTER_COOKIE, FOOTER_SIZE, SECTOR_SIZE, SHORT_FOOTER_SIZE, WRITTEN_LOCATORS, dynamicFileSizes, fixedFileSize, formatUniqueId } from "./format";
 import { VhdImage, readDiskImage, recordedParentId } from "./reader/reader";
 import { isVhdParentFacts, readParentFactsFrom, type VhdParentFacts } from "./writer/parent-footer";
 import { parentLinkFor } from "./writer/parent-link";
@@ -105,8 +108,19 @@ export const vhdDriver: DiskFormatDriver = {
     return writeAt(path, offset, data, options);
   },
 
+  /** VHD 1.0 has 512-byte sectors only: `logicalSectorSize` is 512 by the caller's sector-size check. */
   checkVirtualSize(size: number, path: string): void {
     checkVirtualSize(size, path, "path");
+  },
+
+  /** 512 and 512: VHD 1.0 records no sector size, and every reader takes 512 (docs/vhd-format.md). */
+  checkSectorSizes(requested: RequestedSectorSizes, path: string): SectorSizes {
+    return checkSectorSizes(requested, path, {
+      format: "VHD",
+      allowed: [SECTOR_SIZE],
+      defaults: { logicalSectorSize: SECTOR_SIZE, physicalSectorSize: SECTOR_SIZE },
+      advice: "VHD 1.0 records no sector size; name the file .vhdx for 4096-byte sectors",
+    });
   },
 
   /** A fixed VHD has no blocks; its block size is unused. */

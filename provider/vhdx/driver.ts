@@ -4,7 +4,7 @@
  * validation the VHDX block sizes and file sizes. A VHDX chain never holds a VHD (Hyper-V refuses the mix).
  */
 import { basename, dirname, relative, resolve, sep } from "node:path";
-import { DiskChain, openChain } from "../disk/chain";
+import { DiskChain, openChainFrom } from "../disk/chain";
 import type {
   BaseKind,
   CreateBaseOptions,
@@ -14,12 +14,15 @@ import type {
   OpenImageOptions,
   ParentFacts,
   RelinkOptions,
+  RequestedSectorSizes,
+  SectorSizes,
   VerifyReport,
   WriteAtOptions,
   WriteAtResult,
 } from "../disk/driver";
 import { foreignImage, type ChainErrorInfo, type DiskInfo, type InspectOptions } from "../disk/disk-info";
 import type { DiskImage } from "../disk/image";
+import { checkSectorSizes } from "../disk/sector-sizes";
 import { verifyVhdx } from "./verify";
 import { localStorage } from "../storage/local/local-storage";
 import { VhdError } from "../errors";
@@ -29,6 +32,7 @@ import type { RandomAccessFile } from "../storage/random-access-file";
 import { throwIfCancelled } from "../support/cancellation";
 import {
   MAX_BLOCK_SIZE,
+  SECTOR_SIZES,
   VHDX_MAX_VIRTUAL_SIZE,
   MIB,
   MIN_BLOCK_SIZE,
@@ -39,7 +43,7 @@ import {
   planFile,
 } from "./format";
 import { VhdxImage, openVhdx } from "./reader";
-import { allocatedBlocks, describeVhdx } from "./inspect";
+import { describeVhdx } from "./inspect";
 import { relinkVhdx } from "./relink";
 import {
   DEFAULT_CHILD_BLOCK_SIZE,
@@ -55,8 +59,16 @@ import {
 /** The file identifier signature, the first 8 bytes of every VHDX (§2.2.1). */
 const SIGNATURE = "vhdxfile";
 
-/** The sector size new base disks get (Hyper-V's default logical sector size; a child copies its parent's). */
-const NEW_LOGICAL_SECTOR_SIZE = 512;
+/**
+ * The sector sizes a new base disk may have, 512 or 4096 each (§2.6.2.4, §2.6.2.5), and New-VHD's defaults: 512
+ * logical, 4096 physical. A child copies its parent's.
+ */
+const SECTOR_SIZE_RULE = {
+  format: "VHDX",
+  allowed: SECTOR_SIZES,
+  defaults: { logicalSectorSize: 512, physicalSectorSize: 4096 },
+  advice: "New-VHD's -LogicalSectorSizeBytes and -PhysicalSectorSizeBytes take the same two",
+};
 
 /** `ERROR_VHD_INVALID_BLOCK_SIZE` unless `blockSize` is a power of two from 1 MiB to 256 MiB (§2.6.2.1). */
 function checkVhdxBlockSize(blockSize: number, path: string, pathParameter: "imagePath" | "path"): number {
@@ -119,9 +131,9 @@ export const vhdxDriver: DiskFormatDriver = {
     return Buffer.from(await file.read(0, SIGNATURE.length)).toString("latin1") === SIGNATURE;
   },
 
-  /** The reader refuses what it cannot trust, so `strict` changes nothing. */
-  open(file: RandomAccessFile, _options: OpenImageOptions = {}): Promise<VhdxImage> {
-    return openVhdx(file);
+  /** The reader refuses what it cannot trust, so `strict` changes nothing; `mapsOnDemand` reads the BAT on demand. */
+  open(file: RandomAccessFile, options: OpenImageOptions = {}): Promise<VhdxImage> {
+    return openVhdx(file, options.mapsOnDemand === true ? { bat: "on-demand" } : {});
   },
 
   /** The whole reader: a VHDX keeps its parent link in the metadata region, found through the region table. */
@@ -177,38 +189,43 @@ export const vhdxDriver: DiskFormatDriver = {
 
   /**
    * writer.ts `writeVhdxAt`, one write session (a new DataWriteGuid: children of this disk no longer link to it, by
-   * the spec). A differencing disk's chain is opened first, so its parent's bytes fill a partly written sector.
+   * the spec), one open of the file, reading only the BAT entries the write touches. A differencing disk's chain is
+   * opened above it first (a broken chain is refused; its maps read on demand too), so its parent's bytes fill a
+   * partly written sector.
    */
   async writeAt(path: string, offset: number, data: Uint8Array, options: WriteAtOptions = {}): Promise<WriteAtResult> {
     const { signal, storage = localStorage } = options;
     throwIfCancelled(signal, { parameter: "path", path });
-    const chain = await openChain(path, { parameter: "path", storage });
+    const file = await storage.open(path, { writable: true, parameter: "path" });
+    let above: DiskChain | undefined;
     try {
-      const leaf = chain.images[0] as VhdxImage;
-      const before = allocatedBlocks(leaf);
-      const below = chain.images.length > 1 ? new DiskChain(chain.images.slice(1), chain.links.slice(1)) : null;
-      const file = await storage.open(path, { writable: true, parameter: "path" });
-      try {
-        await writeVhdxAt(file, offset, data, below === null ? {} : { parent: { read: (at, length) => below.read(at, length) } });
-        const after = await openVhdx(file);
-        return { bytesWritten: data.length, blocksAllocated: allocatedBlocks(after) - before, fileSize: file.size };
-      } finally {
-        await file.close();
-      }
+      const parent = async (child: VhdxImage): Promise<DiskChain> => {
+        const chain = await openChainFrom(child, { parameter: "path", storage, mapsOnDemand: true });
+        above = new DiskChain(chain.images.slice(1), chain.links.slice(1));
+        return above;
+      };
+      const { blocksAllocated } = await writeVhdxAt(file, offset, data, { parent });
+      return { bytesWritten: data.length, blocksAllocated, fileSize: file.size };
     } finally {
-      await chain.close();
+      await above?.close();
+      await file.close();
     }
   },
 
-  /** A whole number of 512-byte sectors (the sector size new disks get), at most 64 TB (§2.6.2.2). */
-  checkVirtualSize(size: number, path: string): void {
-    const context = { parameter: "size", value: size, path, pathParameter: "path", details: { size } } as const;
-    if (!Number.isSafeInteger(size) || size <= 0 || size % NEW_LOGICAL_SECTOR_SIZE !== 0) {
-      throw new VhdError("ERROR_VHD_INVALID_SIZE", `a disk size must be a positive whole number of 512-byte sectors; ${size} is not`, context);
+  /** A whole number of logical sectors, at most 64 TB (§2.6.2.2). */
+  checkVirtualSize(size: number, path: string, logicalSectorSize: number): void {
+    const context = { parameter: "size", value: size, path, pathParameter: "path", details: { size, logicalSectorSize } } as const;
+    if (!Number.isSafeInteger(size) || size <= 0 || size % logicalSectorSize !== 0) {
+      throw new VhdError("ERROR_VHD_INVALID_SIZE", `a disk size must be a positive whole number of ${logicalSectorSize}-byte sectors; ${size} is not`, context);
     }
     if (size > VHDX_MAX_VIRTUAL_SIZE) {
       throw new VhdError("VM_E_IMAGE_SIZE_TOO_LARGE", `${size} bytes is above the VHDX limit of 64 TB (${VHDX_MAX_VIRTUAL_SIZE} bytes)`, context);
     }
+  },
+
+  /** 512 or 4096 each; default 512 logical, 4096 physical (New-VHD's). */
+  checkSectorSizes(requested: RequestedSectorSizes, path: string): SectorSizes {
+    return checkSectorSizes(requested, path, SECTOR_SIZE_RULE);
   },
 
   /** Default 32 MiB for a dynamic disk, 2 MiB for a fixed one (writer.ts, as New-VHD). */
@@ -219,7 +236,8 @@ export const vhdxDriver: DiskFormatDriver = {
 
   /** Headers, log, metadata and BAT as writer.ts lays them out; a fixed disk's every block, a dynamic one's none. */
   baseFileSizes(size: number, type: BaseKind, blockSize: number): NewFileSizes {
-    const geometry = { virtualSize: size, blockSize, logicalSectorSize: NEW_LOGICAL_SECTOR_SIZE };
+    // As for a child: 512-byte sectors give the larger (safer) estimate.
+    const geometry = { virtualSize: size, blockSize, logicalSectorSize: 512 };
     const metadata = planFile(geometry).dataStart;
     const full = metadata + payloadBlockCount(geometry) * blockSize;
     return { initialFileSize: type === "fixed" ? full : metadata, fullyExpandedSize: full };
@@ -233,7 +251,7 @@ export const vhdxDriver: DiskFormatDriver = {
       kind: options.type,
       virtualSize: options.size,
       blockSize: options.blockSize,
-      logicalSectorSize: NEW_LOGICAL_SECTOR_SIZE,
+      ...options.sectorSizes,
       imagePath,
       ...(content && { content }),
       ...(signal && { signal }),

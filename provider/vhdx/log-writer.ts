@@ -1,11 +1,15 @@
 /**
  * Metadata changes through the VHDX log (MS-VHDX §2.3; docs/vhdx-format.md §2): a writer MUST route BAT (and
  * sector-bitmap) updates through it. The changes of one write call are gathered as whole 4 KiB sectors
- * ({@link SectorUpdates}), then committed: the log entry written and flushed, the header naming its LogGuid written
- * and flushed (from here a reader replays the entry), the sectors written in place and flushed, and the header's
- * LogGuid cleared (an empty log again, as qemu's `vhdx_log_flush` leaves it). A crash at any step leaves the file
- * reading as before the entry (the header does not name it yet) or as after it (a reader replays it), and a writer
- * opening it replays it into the file first ({@link replayIntoFile}), as the spec requires.
+ * ({@link SectorUpdates}), then committed under one LogGuid: the headers name a new LogGuid once, before any log
+ * space is written (§2.2.2; the write session's own header update does it, with its new FileWriteGuid and
+ * DataWriteGuid); per entry, the entry written at the log's start and flushed (from here a reader replays it), its
+ * sectors written in place and flushed; once all are applied, the LogGuid cleared (an empty log again, as qemu's
+ * `vhdx_log_flush` leaves it, so that qemu opens the file read-only). Two header updates per call, whatever the
+ * number of entries. A crash at any step leaves the file reading as before the entry (it is torn, or not yet
+ * written, or an earlier entry of the call was applied already) or as after it (a reader replays it; replaying an
+ * applied entry again changes nothing), and a writer opening it replays it into the file first
+ * ({@link replayIntoFile}), as the spec requires.
  */
 import { randomUUID } from "node:crypto";
 import type { RandomAccessFile } from "../storage/random-access-file";
@@ -98,43 +102,46 @@ export function sectorsPerEntry(logLength: number): number {
 }
 
 /**
- * Writes one log entry carrying `writes` at the start of the log and makes it live: entry flushed, then the headers
- * name its new LogGuid. From here a reader replays it. Each entry is a sequence of its own (sequence 1, its own tail),
- * under a LogGuid of its own, so entries of earlier commits still in the log are never part of it.
+ * Writes entry `sequenceNumber` of the log, carrying `writes`, at the start of the log, and flushes it: from here a
+ * reader replays it. The headers name a new LogGuid first when they name none (§2.2.2: before any log space is
+ * written). Each entry is its own tail: the entries before it in the call were applied and flushed in place, so it
+ * alone is the active sequence; it overwrites the one before it, which a torn write leaves invalid, never half-read.
  * @returns the header state naming the entry's LogGuid.
  */
 export async function writeLogEntry(
   file: RandomAccessFile,
   state: HeaderState,
   writes: readonly { fileOffset: number; data: Uint8Array }[],
+  sequenceNumber = 1,
 ): Promise<HeaderState> {
-  const logGuid = randomUUID();
+  const named = state.header.logGuid === NIL_GUID ? await updateHeaders(file, state, { logGuid: randomUUID() }) : state;
   // The file's length now, after every data block of the call was allocated and flushed (§2.3.1.1).
   const fileLength = file.size;
-  const entry = encodeLogEntry({ logGuid, sequenceNumber: 1, tail: 0, flushedFileOffset: fileLength, lastFileOffset: fileLength, writes });
-  await file.write(state.header.logOffset, entry);
+  const { logGuid, logOffset } = named.header;
+  const entry = encodeLogEntry({ logGuid, sequenceNumber, tail: 0, flushedFileOffset: fileLength, lastFileOffset: fileLength, writes });
+  await file.write(logOffset, entry);
   await file.sync();
-  return updateHeaders(file, state, { logGuid });
+  return named;
 }
 
 /**
  * Commits `updates` through the log: per entry (as many sectors as the log holds, {@link sectorsPerEntry}), the entry
- * made live ({@link writeLogEntry}), its sectors written in place and flushed, the LogGuid cleared. A call whose
- * updates need several entries is atomic per entry; each entry only points at data already in the file.
+ * written ({@link writeLogEntry}, sequence numbers from 1 under the headers' LogGuid, named first when `state` names
+ * none), its sectors written in place and flushed; then the LogGuid cleared. A call whose updates need several
+ * entries is atomic per entry; each entry only points at data already in the file.
  * @returns the header state afterwards (LogGuid zero).
  */
 export async function commitThroughLog(file: RandomAccessFile, state: HeaderState, updates: SectorUpdates): Promise<HeaderState> {
   const writes = updates.writes();
   const perEntry = sectorsPerEntry(state.header.logLength);
   let current = state;
-  for (let first = 0; first < writes.length; first += perEntry) {
+  for (let first = 0, sequence = 1; first < writes.length; first += perEntry, sequence++) {
     const batch = writes.slice(first, first + perEntry);
-    current = await writeLogEntry(file, current, batch);
+    current = await writeLogEntry(file, current, batch, sequence);
     for (const write of batch) await file.write(write.fileOffset, write.data);
     await file.sync();
-    current = await updateHeaders(file, current, { logGuid: NIL_GUID });
   }
-  return current;
+  return current.header.logGuid === NIL_GUID ? current : updateHeaders(file, current, { logGuid: NIL_GUID });
 }
 
 /**

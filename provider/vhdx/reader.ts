@@ -14,7 +14,6 @@ import {
   BAT_STATE,
   bitmapSliceOffset,
   chunkRatio,
-  decodeBatEntry,
   decodeFileIdentifier,
   decodeHeader,
   decodeMetadataTable,
@@ -44,7 +43,6 @@ import {
   REGION_TABLE_OFFSETS,
   REGION_TABLE_SIZE,
   requiredBatEntries,
-  SB_BLOCK_PRESENT,
   SECTOR_SIZE_LAYOUT,
   SECTOR_SIZES,
   sectorBitmapBatIndex,
@@ -59,6 +57,7 @@ import {
   type MetadataEntry,
   type RegionEntry,
 } from "./format";
+import { BatEntries, type Area, type Fail } from "./bat-entries";
 import { ReplayedFile } from "./replayed-file";
 
 /** The three VHDX disk types (§2.6.2.1: LeaveBlockAllocated = fixed, HasParent = differencing). */
@@ -91,6 +90,12 @@ export interface ParentReader {
 export interface OpenVhdxOptions {
   /** Upper bound for the log region read into memory (bytes, default 256 MiB): a larger log is refused. */
   maxLogLength?: number;
+  /**
+   * `whole` (default): the BAT read and checked when the file opens, every entry and no two blocks overlapping.
+   * `on-demand`: only the entries a read or write touches, a 4 KiB page at a time, each checked by itself (for one
+   * write into a disk whose BAT is large; bat-entries.ts).
+   */
+  bat?: "whole" | "on-demand";
 }
 
 const DEFAULT_MAX_LOG = 256 * 1024 * 1024;
@@ -137,8 +142,8 @@ export class VhdxImage implements DiskImage {
     readonly regions: readonly RegionEntry[],
     readonly regionTableSlot: 0 | 1,
     private readonly metadata: VhdxMetadata,
-    /** The BAT region's bytes. */
-    private readonly bat: DataView,
+    /** The BAT region's entries, whole or read on demand. */
+    private readonly bat: BatEntries,
     /** The log entries replayed in memory, tail first (empty when the log had nothing to replay). */
     readonly replayedLog: readonly LogEntry[],
   ) {}
@@ -228,6 +233,14 @@ export class VhdxImage implements DiskImage {
   get fileWriteGuid(): string {
     return this.header.fileWriteGuid;
   }
+  /**
+   * Whether the current header names a LogGuid (§2.2.2): the file was not closed cleanly, and the first writer to
+   * open it replays the log into the file (§2.3.3) under a new DataWriteGuid, so children recorded before no longer
+   * link to it. Reads already see the replayed bytes (in memory).
+   */
+  get hasLiveLog(): boolean {
+    return this.header.logGuid !== NIL_GUID;
+  }
   /** The parent locator of a differencing file, else null. */
   get parentLocator(): VhdxParentLocator | null {
     return this.metadata.parentLocator;
@@ -241,14 +254,24 @@ export class VhdxImage implements DiskImage {
     return chunkRatio(this.metadata);
   }
 
-  /** The BAT entry of payload block `block` (§2.5). */
-  payloadEntry(block: number): BatEntry {
-    return decodeBatEntry(this.bat, payloadBatIndex(block, this.chunkRatio));
+  /**
+   * Makes the BAT entries of payload blocks `[firstBlock, endBlock)` (and in a child their chunks' sector bitmap
+   * entries) available to {@link payloadEntry} and {@link sectorBitmapEntry}: a no-op when the BAT was read whole,
+   * else the pages holding them read and checked (see {@link OpenVhdxOptions.bat}).
+   * @throws `ERROR_VHD_BLOCK_ALLOCATION_TABLE_CORRUPT` for a bad entry among them.
+   */
+  loadBatEntries(firstBlock: number, endBlock: number): Promise<void> {
+    return this.bat.load(firstBlock, endBlock);
   }
 
-  /** The BAT entry of chunk `chunk`'s sector bitmap block (§2.5). */
+  /** The BAT entry of payload block `block` (§2.5); of a BAT read on demand, loaded first ({@link loadBatEntries}). */
+  payloadEntry(block: number): BatEntry {
+    return this.bat.entry(payloadBatIndex(block, this.chunkRatio));
+  }
+
+  /** The BAT entry of chunk `chunk`'s sector bitmap block (§2.5); as {@link payloadEntry}. */
   sectorBitmapEntry(chunk: number): BatEntry {
-    return decodeBatEntry(this.bat, sectorBitmapBatIndex(chunk, this.chunkRatio));
+    return this.bat.entry(sectorBitmapBatIndex(chunk, this.chunkRatio));
   }
 
   /**
@@ -271,6 +294,7 @@ export class VhdxImage implements DiskImage {
     const differencing = this.metadata.hasParent;
     const end = Math.min(offset + length, this.virtualSize);
     let position = Math.max(0, offset);
+    if (position < end) await this.loadBatEntries(Math.floor(position / blockSize), Math.ceil(end / blockSize));
     while (position < end) {
       const block = Math.floor(position / blockSize);
       const blockStart = block * blockSize;
@@ -345,6 +369,13 @@ export class VhdxImage implements DiskImage {
   }
 }
 
+/**
+ * What a live log means for the disk's children (see {@link VhdxImage.hasLiveLog}), the one sentence `verify` and
+ * validation both give.
+ */
+export const LIVE_LOG_CONSEQUENCE =
+  "opened by a writer (Hyper-V, qemu), it is replayed under a new DataWriteGuid and a child that links to it now no longer does";
+
 /** A GUID as `xxxxxxxx-xxxx-...`, lower case, braces dropped (Hyper-V stores `parent_linkage` braced). */
 function linkageForm(guid: string): string {
   return guid.replace(/[{}]/g, "").toLowerCase();
@@ -396,19 +427,18 @@ export async function openVhdx(file: RandomAccessFile, options: OpenVhdxOptions 
   if (batRegion.length < needed * 8) {
     throw fail("ERROR_VHD_BLOCK_ALLOCATION_TABLE_CORRUPT", `the BAT region holds ${batRegion.length / 8} entries, the disk needs ${needed}`);
   }
-  // Only the entries the disk uses: the region may be longer, and its length is not trusted to size a read.
-  const batBytes = await source.read(batRegion.fileOffset, needed * 8);
-  const bat = new DataView(batBytes.buffer, batBytes.byteOffset, batBytes.byteLength);
   const reserved: Area[] = [
     { name: "the log", start: header.logOffset, end: header.logOffset + header.logLength },
     { name: "the metadata region", start: metadataRegion.fileOffset, end: metadataRegion.fileOffset + metadataRegion.length },
     { name: "the BAT region", start: batRegion.fileOffset, end: batRegion.fileOffset + batRegion.length },
   ].filter((area) => area.end > area.start);
-  checkBat(bat, metadata, source.size, reserved, fail);
+  // Only the entries the disk uses: the region may be longer, and its length is not trusted to size a read.
+  const context = { geometry: metadata, hasParent: metadata.hasParent, fileSize: source.size, reserved, fail };
+  const bat = options.bat === "on-demand"
+    ? BatEntries.onDemand(source, batRegion.fileOffset, needed, context)
+    : await BatEntries.whole(source, batRegion.fileOffset, needed, context);
   return new VhdxImage(file, source, identifier.creator, header, slot, regions, regionTableSlot, metadata, bat, replayed);
 }
-
-type Fail = (code: ErrorName, reason: string, details?: Record<string, unknown>) => VhdError;
 
 /** The current header (§2.2.2): the valid one (signature, CRC-32C), or of two the higher sequence number. */
 async function currentHeader(file: RandomAccessFile, fail: Fail): Promise<{ header: DecodedHeader; slot: 0 | 1 }> {
@@ -598,72 +628,4 @@ function parentLocator(bytes: Uint8Array | undefined, fail: Fail): VhdxParentLoc
     throw fail("ERROR_VHD_METADATA_READ_FAILURE", "the VHDX parent locator names no path (relative_path, volume_path or absolute_win32_path)");
   }
   return locator;
-}
-
-/** A run of the file's bytes that a structure occupies. */
-interface Area {
-  name: string;
-  start: number;
-  end: number;
-}
-
-/**
- * Checks every BAT entry the disk uses (§2.5.1): known states, PARTIALLY_PRESENT only in a child and only with its
- * chunk's sector bitmap block present, and every present block 1 MiB-aligned after the header section and inside
- * the file (qemu's "probably been truncated", docs/vhdx-format.md §4), clear of the log, the metadata and the BAT
- * (`reserved`) and of every other block: a write into a block that overlaps them would destroy the file.
- */
-function checkBat(bat: DataView, metadata: VhdxMetadata, fileSize: number, reserved: readonly Area[], fail: Fail): void {
-  const ratio = chunkRatio(metadata);
-  const blocks = Math.ceil(metadata.virtualSize / metadata.blockSize);
-  const corrupt = (reason: string, index: number): VhdError =>
-    fail("ERROR_VHD_BLOCK_ALLOCATION_TABLE_CORRUPT", `VHDX BAT entry ${index} ${reason}`, { batIndex: index });
-  const placed: (Area & { index: number })[] = [];
-  const checkPlace = (entry: BatEntry, length: number, index: number): void => {
-    const end = entry.fileOffset + length;
-    if (entry.fileOffset < HEADER_SECTION_SIZE) throw corrupt(`points into the header section (${entry.fileOffset})`, index);
-    if (end > fileSize) throw corrupt(`names bytes ${entry.fileOffset} to ${end}, past the end of the ${fileSize}-byte file`, index);
-    const clash = reserved.find((area) => area.start < end && entry.fileOffset < area.end);
-    if (clash !== undefined) throw corrupt(`names bytes ${entry.fileOffset} to ${end}, which overlap ${clash.name}`, index);
-    placed.push({ name: `entry ${index}`, start: entry.fileOffset, end, index });
-  };
-  const checkedChunks = new Set<number>();
-  for (let block = 0; block < blocks; block++) {
-    const index = payloadBatIndex(block, ratio);
-    const entry = decodeBatEntry(bat, index);
-    const blockLength = Math.min(metadata.blockSize, metadata.virtualSize - block * metadata.blockSize);
-    switch (entry.state) {
-      case BAT_STATE.notPresent:
-      case BAT_STATE.undefined:
-      case BAT_STATE.zero:
-      case BAT_STATE.unmapped:
-      case 5: // PAYLOAD_BLOCK_UNMAPPED of the 0.95 draft; read as zeros, as qemu does
-        break;
-      case BAT_STATE.fullyPresent:
-        checkPlace(entry, blockLength, index);
-        break;
-      case BAT_STATE.partiallyPresent: {
-        if (!metadata.hasParent) throw corrupt("is PARTIALLY_PRESENT in a disk that has no parent", index);
-        checkPlace(entry, blockLength, index);
-        const chunk = Math.floor(block / ratio);
-        if (!checkedChunks.has(chunk)) {
-          const sbIndex = sectorBitmapBatIndex(chunk, ratio);
-          const sectorBitmap = decodeBatEntry(bat, sbIndex);
-          if (sectorBitmap.state !== SB_BLOCK_PRESENT) throw corrupt(`is PARTIALLY_PRESENT but its sector bitmap block (entry ${sbIndex}) is not present`, index);
-          checkPlace(sectorBitmap, ALIGNMENT, sbIndex);
-          checkedChunks.add(chunk);
-        }
-        break;
-      }
-      default:
-        throw corrupt(`has the reserved state ${entry.state}`, index);
-    }
-  }
-  placed.sort((a, b) => a.start - b.start);
-  for (let at = 1; at < placed.length; at++) {
-    const [before, after] = [placed[at - 1], placed[at]];
-    if (before !== undefined && after !== undefined && after.start < before.end) {
-      throw corrupt(`names bytes ${after.start} to ${after.end}, which overlap the block of ${before.name}`, after.index);
-    }
-  }
 }

@@ -10,13 +10,12 @@ import { errorInfo, type InspectOptions } from "../disk/disk-info";
 import {
   HEADER_LAYOUT,
   HEADER_OFFSETS,
-  NIL_GUID,
   REGION_TABLE_OFFSETS,
   REGION_TABLE_SIZE,
   decodeHeader,
   decodeRegionTable,
 } from "./format";
-import { openVhdx, VhdxImage } from "./reader";
+import { LIVE_LOG_CONSEQUENCE, openVhdx, VhdxImage } from "./reader";
 
 /** Both copies of the header and of the region table: each with its signature and CRC-32C. */
 async function copyChecks(image: VhdxImage): Promise<VerifyCheck[]> {
@@ -42,15 +41,14 @@ async function copyChecks(image: VhdxImage): Promise<VerifyCheck[]> {
 async function ancestorLogCheck(path: string, options: InspectOptions): Promise<VerifyCheck> {
   const chain = await openChain(path, options);
   try {
-    const logged = chain.images.slice(1).filter((image) => image instanceof VhdxImage && image.header.logGuid !== NIL_GUID);
+    const logged = chain.images.slice(1).filter((image) => image instanceof VhdxImage && image.hasLiveLog);
     return fact(
       "ancestors: no live log",
       logged.length === 0,
       "every ancestor's log is empty",
-      `${logged.map((image) => image.path).join(", ")} ${logged.length === 1 ? "has" : "have"} a live log: opened by a writer ` +
-        "(Hyper-V, qemu), it is replayed under a new DataWriteGuid and this disk no longer links to it. Replay it " +
-        "now (qemu-img check -r all on the ancestor), then relink the child to its new DataWriteGuid (Set-VHD " +
-        "-IgnoreIdMismatch), or rebuild the child",
+      `${logged.map((image) => image.path).join(", ")} ${logged.length === 1 ? "has" : "have"} a live log: ${LIVE_LOG_CONSEQUENCE}. ` +
+        "Replay it now (qemu-img check -r all on the ancestor), then relink the child to its new DataWriteGuid " +
+        "(Set-VHD -IgnoreIdMismatch), or rebuild the child",
     );
   } finally {
     await chain.close();
@@ -80,7 +78,7 @@ export async function verifyVhdx(path: string, options: InspectOptions = {}): Pr
     checks.push(...(await copyChecks(image)));
     checks.push(fact("metadata: every required item, sizes and sector sizes valid", true, `${image.logicalSectorSize}-byte logical, ${image.physicalSectorSize}-byte physical sectors`, ""));
     checks.push(fact("BAT: every entry's block inside the file", true, `${image.file.size}-byte file`, ""));
-    const liveLog = image.header.logGuid !== NIL_GUID;
+    const liveLog = image.hasLiveLog;
     checks.push(fact("log: empty", !liveLog, "no log entries to replay", `a live log (${image.replayedLog.length} entries replayed in memory); open the disk in Hyper-V or run qemu-img check -r all to replay it`));
     if (image.kind === "differencing") {
       const chain = await chainCheck(path, options, notes);

@@ -74,9 +74,9 @@ export interface VhdxBaseOptions {
   /** Bytes, a power of two from 1 MiB to 256 MiB (default: 32 MiB dynamic, 2 MiB fixed). */
   blockSize?: number;
   /** 512 (default) or 4096. */
-  logicalSectorSize?: 512 | 4096;
+  logicalSectorSize?: number;
   /** 512 or 4096 (default, Hyper-V's). */
-  physicalSectorSize?: 512 | 4096;
+  physicalSectorSize?: number;
   /** The bytes the disk starts with (a raw image, another disk); blocks without data are not written. */
   content?: DiskContent;
   /** The disk's final path, for errors (default: the file's). */
@@ -392,37 +392,57 @@ export async function writeVhdxChild(file: RandomAccessFile, options: VhdxChildO
 
 /** Options of {@link writeVhdxAt}. */
 export interface WriteVhdxOptions {
-  /** The parent's virtual bytes: needed for a child when a write starts or ends inside a logical sector. */
-  parent?: ParentReader;
+  /**
+   * The parent's virtual bytes: needed for a child when a write starts or ends inside a logical sector. A function
+   * is called once with the child as opened for the write, before anything is written (the caller opens, checks
+   * and later closes the chain above it).
+   */
+  parent?: ParentReader | ((child: VhdxImage) => Promise<ParentReader>);
+}
+
+/** What {@link writeVhdxAt} did. */
+export interface VhdxWriteResult {
+  /** Payload blocks the write allocated (each `blockSize` bytes at the end of the file). */
+  blocksAllocated: number;
 }
 
 /**
- * Opens the VHDX in `file` (writable) for writing: a live log is replayed into the file first (§2.3.3: a writer
- * replays before any other I/O), and the file opened again on what it now holds.
+ * Opens the VHDX in `file` (writable) for writing, its BAT read on demand (only the entries the write touches): a
+ * live log is replayed into the file first (§2.3.3: a writer replays before any other I/O), and the file opened
+ * again on what it now holds.
  */
 export async function openForWriting(file: RandomAccessFile): Promise<{ image: VhdxImage; headers: HeaderState }> {
-  const image = await openVhdx(file);
+  const image = await openVhdx(file, { bat: "on-demand" });
   const headers: HeaderState = { header: image.header, slot: image.headerSlot };
   if (image.header.logGuid === NIL_GUID) return { image, headers };
   const replayed = await replayIntoFile(file, headers, image.replayedLog);
-  return { image: await openVhdx(file), headers: replayed };
+  return { image: await openVhdx(file, { bat: "on-demand" }), headers: replayed };
 }
 
 /**
  * Writes `data` at virtual `offset` of the VHDX open (writable) as `file`, as one write session: a live log replayed
- * into the file; new FileWriteGuid and DataWriteGuid before the first change (§2.2.2); then, block by block, the
+ * into the file; new FileWriteGuid and DataWriteGuid before the first change, and a new LogGuid when the write will
+ * change metadata, in one header update (§2.2.2); then, block by block, the
  * data goes to the file (a block already in it in place; a new block at the end of the file, 1 MiB-aligned) while
  * the BAT entries and sector bitmap bits that will point at it are only gathered; the data is flushed, and those
  * metadata sectors are committed through the log (log-writer.ts, §2.3), one entry for the whole call when the log
- * holds it. A crash therefore leaves each block's old or new content, and the file opens.
+ * holds it. A crash therefore leaves each block's old or new content, and the file opens. Of the BAT, only the
+ * entries of the blocks written are read.
+ * @returns how many payload blocks were allocated.
  * @throws `E_INVALIDARG` (range outside the disk), `ERROR_VHD_PARENT_VHD_NOT_FOUND` (a child's unaligned edge and
  * no `parent`), the reader's errors, I/O errors.
  */
-export async function writeVhdxAt(file: RandomAccessFile, offset: number, data: Uint8Array, options: WriteVhdxOptions = {}): Promise<void> {
+export async function writeVhdxAt(
+  file: RandomAccessFile,
+  offset: number,
+  data: Uint8Array,
+  options: WriteVhdxOptions = {},
+): Promise<VhdxWriteResult> {
   const { image, headers } = await openForWriting(file);
   checkWriteRange(file, image.virtualSize, offset, data.length);
-  if (data.length === 0) return;
   const differencing = image.kind === "differencing";
+  const parent = typeof options.parent === "function" ? (differencing ? await options.parent(image) : undefined) : options.parent;
+  if (data.length === 0) return { blocksAllocated: 0 };
   let start = offset;
   let bytes = data;
   if (differencing) {
@@ -430,17 +450,26 @@ export async function writeVhdxAt(file: RandomAccessFile, offset: number, data: 
     const alignedStart = Math.floor(offset / sector) * sector;
     const alignedEnd = Math.ceil((offset + data.length) / sector) * sector;
     if (alignedStart !== offset || alignedEnd !== offset + data.length) {
-      bytes = await image.read(alignedStart, alignedEnd - alignedStart, options.parent);
+      bytes = await image.read(alignedStart, alignedEnd - alignedStart, parent);
       bytes.set(data, offset - alignedStart);
       start = alignedStart;
     }
   }
-  const session = await updateHeaders(file, headers, { fileWriteGuid: randomUUID(), dataWriteGuid: randomUUID(), logGuid: NIL_GUID });
+  const { blockSize } = image;
+  const [firstBlock, endBlock] = [Math.floor(start / blockSize), Math.ceil((start + bytes.length) / blockSize)];
+  await image.loadBatEntries(firstBlock, endBlock);
+  // Only a write into blocks all FULLY_PRESENT changes no metadata; any other names its log in the same header update.
+  let logged = false;
+  for (let block = firstBlock; block < endBlock && !logged; block++) logged = image.payloadEntry(block).state !== BAT_STATE.fullyPresent;
+  const session = await updateHeaders(file, headers, {
+    fileWriteGuid: randomUUID(),
+    dataWriteGuid: randomUUID(),
+    logGuid: logged ? randomUUID() : NIL_GUID,
+  });
   const batRegion = image.regions.find((region) => region.guid === REGION_GUIDS.bat);
   if (batRegion === undefined) throw new Error("an open VHDX always has a BAT region");
   const metadata = new SectorUpdates(file);
   const writer = new BlockWriter(file, image, batRegion.fileOffset, metadata);
-  const { blockSize } = image;
   for (let position = start; position < start + bytes.length; ) {
     const block = Math.floor(position / blockSize);
     const pieceEnd = Math.min((block + 1) * blockSize, start + bytes.length);
@@ -448,7 +477,8 @@ export async function writeVhdxAt(file: RandomAccessFile, offset: number, data: 
     position = pieceEnd;
   }
   await file.sync();
-  if (metadata.size > 0) await commitThroughLog(file, session, metadata);
+  await commitThroughLog(file, session, metadata);
+  return { blocksAllocated: writer.blocksAllocated };
 }
 
 /**
@@ -458,6 +488,8 @@ export async function writeVhdxAt(file: RandomAccessFile, offset: number, data: 
 class BlockWriter {
   private readonly ratio: number;
   private readonly sectorBitmaps = new Map<number, number>();
+  /** Payload blocks allocated so far. */
+  blocksAllocated = 0;
 
   constructor(
     private readonly file: RandomAccessFile,
@@ -486,6 +518,7 @@ class BlockWriter {
     const fileOffset = roundUp(this.file.size, MIB);
     await this.file.truncate(fileOffset + this.image.blockSize);
     await this.file.write(fileOffset + inBlock, data);
+    this.blocksAllocated++;
     const partial = child && entry.state === BAT_STATE.notPresent;
     if (partial) await this.setSectorBits(block, inBlock, data.length, true);
     await this.setBatEntry(payloadBatIndex(block, this.ratio), {

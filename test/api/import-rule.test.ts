@@ -39,7 +39,7 @@ function allowedException(from: string, to: string): boolean {
   const toRoom = roomOf(to);
   const drivers = ["vhd", "vhdx"];
   if (drivers.includes(fromRoom) && toRoom === "disk") {
-    if (["disk/image", "disk/driver", "disk/chain", "disk/content", "disk/disk-info", "disk/write-range"].includes(to)) return true;
+    if (["disk/image", "disk/driver", "disk/chain", "disk/content", "disk/disk-info", "disk/write-range", "disk/sector-sizes"].includes(to)) return true;
     // Format-neutral jobs still in vhd/ (the README names them as the next step into disk/).
     return to === "disk/formats" && ["vhd/disk-identity.ts", "vhd/unlinked-checksum.ts"].includes(from);
   }

@@ -180,6 +180,23 @@ describe("vhd with VHDX", () => {
     expect((await runVhdOk(["read", at("child.vhd"), "--quiet"])).stdout.equals((await runVhdOk(["read", at("child.vhdx"), "--quiet"])).stdout)).toBe(true);
   });
 
+  it("create and convert take --logical-sector-size/--physical-sector-size; convert to VHDX keeps the source's; a VHD refuses 4096", async () => {
+    await runVhdOk(["create", at("4k.vhdx"), "--size", "8MiB", "--logical-sector-size", "4096", "--physical-sector-size", "4096", "--quiet"]);
+    await runVhdOk(["write", at("4k.vhdx"), "--offset", "1MiB", "--quiet"], { input: raw.subarray(0, 8192) });
+    await runVhdOk(["convert", at("4k.vhdx"), at("4k-copy.vhdx"), "--quiet"]);
+    expect(await inspect(at("4k-copy.vhdx"))).toMatchObject({ format: "vhdx", logicalSectorSize: 4096, physicalSectorSize: 4096 });
+    expect((await runVhdOk(["read", at("4k-copy.vhdx"), "--offset", "1MiB", "--length", "8192", "--quiet"])).stdout.equals(raw.subarray(0, 8192))).toBe(true);
+    await runVhdOk(["convert", at("4k.vhdx"), at("4k-512.vhdx"), "--logical-sector-size", "512", "--quiet"]);
+    expect(await inspect(at("4k-512.vhdx"))).toMatchObject({ logicalSectorSize: 512, physicalSectorSize: 4096 });
+    const toVhd = await runVhd(["convert", at("4k.vhdx"), at("4k.vhd"), "--logical-sector-size", "4096"]);
+    expectOneLineError(toVhd, "E_INVALIDARG", at("4k.vhd"));
+    expect(toVhd.stderr).toContain("logicalSectorSize 4096");
+    const createVhd = await runVhd(["create", at("4k.vhd"), "--size", "8MiB", "--physical-sector-size", "4KiB"]);
+    expectOneLineError(createVhd, "E_INVALIDARG", at("4k.vhd"));
+    expect(createVhd.stderr).toContain("physicalSectorSize 4096");
+    expect(readdirSync(temp.dir).filter((name) => name.startsWith("4k.vhd") && !name.endsWith(".vhdx"))).toEqual([]);
+  });
+
   it("convert refuses an existing target and a --format its name contradicts, leaving no file", async () => {
     expectOneLineError(await runVhd(["convert", at("start.vhd"), at("back.raw")]), "ERROR_ALREADY_EXISTS");
     expectOneLineError(await runVhd(["convert", at("start.vhd"), at("wrong.vhd"), "--format", "vhdx"]), "E_INVALIDARG");

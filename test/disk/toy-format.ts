@@ -43,6 +43,7 @@ export async function writeToyDisk(path: string, disk: ToyDisk): Promise<void> {
 class ToyImage implements DiskImage {
   readonly format = "vhdx";
   readonly logicalSectorSize = 512;
+  readonly physicalSectorSize = 512;
   readonly warnings = [];
   constructor(
     readonly file: RandomAccessFile,
@@ -131,6 +132,9 @@ export const toyDriver: DiskFormatDriver = {
     return Promise.reject(new Error("the toy format is read-only"));
   },
   checkVirtualSize() {
+    throw new Error("the toy format makes no base disks");
+  },
+  checkSectorSizes() {
     throw new Error("the toy format makes no base disks");
   },
   checkBaseBlockSize() {

@@ -16,7 +16,12 @@ import {
   type DifferencingRequest,
   type ValidationOptions,
 } from "../../provider/inputs/validate";
+import { localStorage } from "../../provider/storage/local/local-storage";
 import { DEFAULT_BLOCK_SIZE, FOOTER_SIZE, decodeFooter, encodeFooter } from "../../provider/vhd/format";
+import { LOG_SECTOR_SIZE, REGION_GUIDS } from "../../provider/vhdx/format";
+import { writeLogEntry } from "../../provider/vhdx/log-writer";
+import { openVhdx } from "../../provider/vhdx/reader";
+import { HAVE } from "../vhdx/support";
 import {
   cleanUpTest,
   copyFixture,
@@ -385,5 +390,38 @@ describe("validateCreateBase refuses, with nothing changed", () => {
     expect(fromRaw.size).toBe(4 * MIB + 512);
     expect(fromRaw.fromRaw).toBe(raw);
     await expectRefusal(validateCreateBase({ path: base(), fromRaw: raw, size: 4 * MIB }), "ERROR_VHD_INVALID_SIZE", "size");
+  });
+});
+
+describe("a VHDX parent with a live log", () => {
+  /**
+   * A qemu-made VHDX whose headers name a log entry not yet applied, as a writer that crashed leaves it: the entry
+   * rewrites the first BAT sector with the bytes it holds, DataWriteGuid unchanged (MS-VHDX §2.3).
+   */
+  async function loggedParent(name: string): Promise<string> {
+    const file = path.join(temp, "golden", name);
+    execFileSync("qemu-img", ["create", "-q", "-f", "vhdx", file, "8M"]);
+    const opened = await localStorage.open(file, { writable: true });
+    try {
+      const image = await openVhdx(opened);
+      const bat = image.regions.find((region) => region.guid === REGION_GUIDS.bat)?.fileOffset ?? 0;
+      await writeLogEntry(opened, { header: image.header, slot: image.headerSlot }, [{ fileOffset: bat, data: await opened.read(bat, LOG_SECTOR_SIZE) }]);
+    } finally {
+      await opened.close();
+    }
+    return file;
+  }
+
+  it("is refused as ERROR_VHD_DIFFERENCING_CHAIN_ERROR_IN_PARENT naming it and the replay, its bytes unchanged", async (ctx) => {
+    if (!HAVE.qemuImg) return ctx.skip("qemu-img is not installed: it makes the VHDX parent");
+    const logged = await loggedParent("logged.vhdx");
+    const before = await fsp.readFile(logged);
+    const imagePath = path.join(temp, "child.vhdx");
+    const error = await expectRefusal(validateCreateDifferencing({ imagePath, parentPath: logged }), "ERROR_VHD_DIFFERENCING_CHAIN_ERROR_IN_PARENT", "parentPath");
+    expect(error.path).toBe(logged);
+    expect(error.message).toMatch(/cannot serve as a parent: it has a live log .*new DataWriteGuid.*qemu-img check -r all/u);
+    expect(error.message).toContain(logged);
+    expect((await fsp.readFile(logged)).equals(before)).toBe(true);
+    await expect(fsp.stat(imagePath)).rejects.toMatchObject({ code: "ENOENT" });
   });
 });

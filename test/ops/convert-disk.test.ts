@@ -14,7 +14,7 @@ import { convertDisk } from "../../provider/ops/convert-disk";
 import { MemoryStorage } from "../../provider/storage/memory/memory-storage";
 import { inspectDisk } from "../../provider/disk/inspect";
 import { makeTemp, removeTemp, witness } from "../inputs/fixtures";
-import { qemuImgConvertToRaw } from "../support/oracles";
+import { qemuImgConvertToRaw, vhdiinfo } from "../support/oracles";
 import { HAVE } from "../vhdx/support";
 
 const MIB = 2 ** 20;
@@ -122,5 +122,52 @@ describe("convertDisk keeps sparseness and data both ways", () => {
     expect((await fsp.stat(back)).blocks * 512).toBeLessThanOrEqual(2 * MIB + 64 * 1024);
     await qemuImgConvertToRaw(vhd, path.join(temp, "qemu-a.raw"));
     expect((await fsp.readFile(path.join(temp, "qemu-a.raw"))).equals(raw)).toBe(true);
+  });
+});
+
+describe("convertDisk keeps a VHDX's sector sizes", () => {
+  /** A 4 KiB-sector VHDX (4096 logical and physical) holding `data` at 1 MiB, made by createBaseDisk. */
+  async function fourKiBSource(data: Uint8Array): Promise<string> {
+    const source = path.join(temp, "4k.vhdx");
+    await createBaseDisk({ path: source, size: 8 * MIB, logicalSectorSize: 4096, physicalSectorSize: 4096 });
+    await writeDisk(source, MIB, data);
+    return source;
+  }
+
+  it("VHDX (4096/4096) -> VHDX keeps 4096 logical and 4096 physical, checked by vhdiinfo and by our reader (qemu-img refuses 4 KiB VHDX)", async (ctx) => {
+    if (!HAVE.vhdiinfo) return ctx.skip("vhdiinfo is not installed");
+    const data = randomBytes(64 * 1024);
+    const source = await fourKiBSource(data);
+    const target = path.join(temp, "copy.vhdx");
+    await convertDisk({ source, target });
+    // vhdiinfo reports the logical sector size only ("Bytes per sector"); the physical one is our reader's reading of
+    // the Physical Sector Size item (MS-VHDX §2.6.2.5). qemu-img 7.2 refuses 4 KiB-sector VHDX, so it cannot check.
+    expect((await vhdiinfo(target)).fields["Bytes per sector"]).toBe("4096 bytes");
+    expect(await inspectDisk(target)).toMatchObject({ format: "vhdx", logicalSectorSize: 4096, physicalSectorSize: 4096 });
+    expect((await readThroughChain(target, MIB, data.length)).equals(data)).toBe(true);
+    // Asked for, other sizes win over the source's.
+    const overridden = path.join(temp, "512.vhdx");
+    await convertDisk({ source, target: overridden, logicalSectorSize: 512, physicalSectorSize: 512 });
+    expect(await inspectDisk(overridden)).toMatchObject({ logicalSectorSize: 512, physicalSectorSize: 512 });
+    expect((await vhdiinfo(overridden)).fields["Bytes per sector"]).toBe("512 bytes");
+    expect((await readThroughChain(overridden, MIB, data.length)).equals(data)).toBe(true);
+  });
+
+  it("a VHD target has 512-byte sectors: from a 4 KiB VHDX it gets them; 4096 asked for is E_INVALIDARG, no file left", async () => {
+    const data = randomBytes(4096);
+    const source = await fourKiBSource(data);
+    const target = path.join(temp, "from-4k.vhd");
+    await convertDisk({ source, target });
+    expect(await inspectDisk(target)).toMatchObject({ format: "vhd", logicalSectorSize: 512, physicalSectorSize: 512 });
+    expect((await readThroughChain(target, MIB, data.length)).equals(data)).toBe(true);
+    const refused = path.join(temp, "refused.vhd");
+    const observed = await witness({ folder: temp, imagePath: refused, parentPath: source });
+    await expect(convertDisk({ source, target: refused, logicalSectorSize: 4096 })).rejects.toMatchObject({
+      code: "E_INVALIDARG",
+      parameter: "logicalSectorSize",
+      value: 4096,
+      message: expect.stringMatching(/a VHD logical sector is 512 bytes, not 4096; .*\.vhdx for 4096-byte sectors/u),
+    });
+    await observed.expectNothingChanged();
   });
 });

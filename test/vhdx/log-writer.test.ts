@@ -4,11 +4,12 @@
  * applied) read through by our reader and replayed into the file by the next write.
  */
 import { expect, test } from "vitest";
-import { MemoryFile } from "../../provider/storage/memory/memory-file";
-import { encodeLogEntry, LOG_SECTOR_SIZE, MIB, NIL_GUID } from "../../provider/vhdx/format";
+import { MemoryFile, SimulatedCrash } from "../../provider/storage/memory/memory-file";
+import { encodeLogEntry, HEADER_OFFSETS, LOG_SECTOR_SIZE, MIB, NIL_GUID } from "../../provider/vhdx/format";
 import { commitThroughLog, sectorsPerEntry, SectorUpdates, writeLogEntry, type HeaderState } from "../../provider/vhdx/log-writer";
 import { openVhdx } from "../../provider/vhdx/reader";
 import { writeVhdxAt, writeVhdxBase } from "../../provider/vhdx/writer";
+import { countingFile, type FileTraffic } from "./support";
 
 const SIZE = 8 * MIB;
 
@@ -21,6 +22,11 @@ async function fixedBase(): Promise<MemoryFile> {
 async function headersOf(file: MemoryFile): Promise<HeaderState> {
   const image = await openVhdx(file);
   return { header: image.header, slot: image.headerSlot };
+}
+
+/** How many of `traffic`'s writes went to a header (§2.2.2: 64 KiB and 128 KiB). */
+function headerWrites(traffic: FileTraffic): number {
+  return traffic.writes.filter(({ position }) => (HEADER_OFFSETS as readonly number[]).includes(position)).length;
 }
 
 /** The file offset of virtual byte 0 of the fixed disk (its first block). */
@@ -54,9 +60,11 @@ test("a commit larger than the log goes through several entries, each applied, a
   const sectors = sectorsPerEntry(MIB) + 10;
   for (let index = 0; index < sectors; index++) await updates.write(at + index * LOG_SECTOR_SIZE, new Uint8Array(LOG_SECTOR_SIZE).fill(index % 251));
   const state = await headersOf(file);
-  const after = await commitThroughLog(file, state, updates);
-  // Two entries: each made live and cleared, two header writes apiece.
-  expect(after.header.sequenceNumber).toBe(state.header.sequenceNumber + 8);
+  const traffic: FileTraffic = { bytesRead: 0, writes: [] };
+  const after = await commitThroughLog(countingFile(file, traffic), state, updates);
+  // Two entries under one LogGuid: the headers name it once and clear it once, both copies each time.
+  expect(headerWrites(traffic)).toBe(4);
+  expect(after.header.sequenceNumber).toBe(state.header.sequenceNumber + 4);
   expect(after.header.logGuid).toBe(NIL_GUID);
   const image = await openVhdx(new MemoryFile("after.vhdx", file.bytes));
   expect(image.replayedLog).toHaveLength(0);
@@ -77,4 +85,73 @@ test("a live entry not yet applied reads through our reader and is replayed into
   expect(after.header.logGuid).toBe(NIL_GUID);
   expect(file.bytes[at]).toBe(0x6d);
   expect([...(await after.read(0, 1)), ...(await after.read(8192, 1))]).toEqual([0x6d, 0x42]);
+});
+
+test("header writes per commit stay four whatever the number of entries (one LogGuid per commit, §2.2.2, §2.3)", async () => {
+  const counts: number[] = [];
+  for (const entries of [1, 3]) {
+    const file = await fixedBase();
+    const at = await firstBlockOffset(file);
+    const updates = new SectorUpdates(file);
+    const sectors = sectorsPerEntry(MIB) * (entries - 1) + 1;
+    for (let index = 0; index < sectors; index++) await updates.write(at + index * LOG_SECTOR_SIZE, new Uint8Array(LOG_SECTOR_SIZE).fill(7));
+    const traffic: FileTraffic = { bytesRead: 0, writes: [] };
+    await commitThroughLog(countingFile(file, traffic), await headersOf(file), updates);
+    counts.push(headerWrites(traffic));
+    const image = await openVhdx(new MemoryFile("after.vhdx", file.bytes));
+    expect(image.header.logGuid).toBe(NIL_GUID);
+    expect((await image.read((sectors - 1) * LOG_SECTOR_SIZE, 1))[0]).toBe(7);
+  }
+  expect(counts).toEqual([4, 4]);
+});
+
+test("a write session writes the headers twice when it allocates (LogGuid named with the new GUIDs, then cleared), once when it does not", async () => {
+  const file = new MemoryFile("dynamic.vhdx", new Uint8Array(0));
+  await writeVhdxBase(file, { kind: "dynamic", virtualSize: SIZE, blockSize: MIB });
+  const allocating: FileTraffic = { bytesRead: 0, writes: [] };
+  expect(await writeVhdxAt(countingFile(file, allocating), 0, new Uint8Array(3 * MIB).fill(1))).toEqual({ blocksAllocated: 3 });
+  expect(headerWrites(allocating)).toBe(4);
+  const inPlace: FileTraffic = { bytesRead: 0, writes: [] };
+  expect(await writeVhdxAt(countingFile(file, inPlace), 512, new Uint8Array(MIB).fill(2))).toEqual({ blocksAllocated: 0 });
+  expect(headerWrites(inPlace)).toBe(2);
+  const image = await openVhdx(new MemoryFile("after.vhdx", file.bytes));
+  expect(image.header.logGuid).toBe(NIL_GUID);
+  expect([...(await image.read(511, 2)), ...(await image.read(MIB + 512, 1)), ...(await image.read(2 * MIB, 1))]).toEqual([1, 2, 1, 1]);
+});
+
+test("a commit of two entries interrupted at each write (whole or torn) reads as before, after the first entry, or after both", async () => {
+  const initial = await fixedBase();
+  const at = await firstBlockOffset(initial);
+  const perEntry = sectorsPerEntry(MIB);
+  const sectors = perEntry + 10;
+  const commit = async (file: MemoryFile, traffic: FileTraffic = { bytesRead: 0, writes: [] }): Promise<void> => {
+    const updates = new SectorUpdates(file);
+    for (let index = 0; index < sectors; index++) await updates.write(at + index * LOG_SECTOR_SIZE, new Uint8Array(LOG_SECTOR_SIZE).fill(1 + (index % 250)));
+    await commitThroughLog(countingFile(file, traffic), await headersOf(file), updates);
+  };
+  const whole = new MemoryFile("whole.vhdx", Uint8Array.from(initial.bytes));
+  const traffic: FileTraffic = { bytesRead: 0, writes: [] };
+  await commit(whole, traffic);
+  // Every header and log write, and the in-place writes on either side of one: the writes whose order matters (a
+  // crash at each of the ~500 in-place writes would only repeat the ones between).
+  const logOffset = (await headersOf(whole)).header.logOffset;
+  const ordered = traffic.writes.map(({ position }) => position === logOffset || (HEADER_OFFSETS as readonly number[]).includes(position));
+  const points = ordered.flatMap((isOrdered, index) => (isOrdered ? [index - 1, index, index + 1] : [])).filter((index) => index >= 0 && index < traffic.writes.length);
+  const outcomes = new Set<string>();
+  for (const writes of new Set(points)) {
+    for (const tornBytes of [undefined, 2048]) {
+      const file = new MemoryFile("crash.vhdx", Uint8Array.from(initial.bytes), { writes, ...(tornBytes === undefined ? {} : { tornBytes }) });
+      await commit(file).catch((error: unknown) => {
+        if (!(error instanceof SimulatedCrash)) throw error;
+      });
+      const image = await openVhdx(new MemoryFile("after.vhdx", file.bytes));
+      const content = await image.read(0, sectors * LOG_SECTOR_SIZE);
+      const landed = (first: number, end: number): "old" | "new" | "mixed" => {
+        const states = new Set(Array.from({ length: end - first }, (_, i) => (content[(first + i) * LOG_SECTOR_SIZE] === 0 ? "old" : "new")));
+        return states.size === 1 ? [...states][0] ?? "mixed" : "mixed";
+      };
+      outcomes.add(`${landed(0, perEntry)}/${landed(perEntry, sectors)}`);
+    }
+  }
+  expect([...outcomes].sort()).toEqual(["new/new", "new/old", "old/old"]);
 });

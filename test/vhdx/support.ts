@@ -9,6 +9,7 @@ import { resolve } from "node:path";
 import { promisify } from "node:util";
 import { gunzipSync } from "node:zlib";
 import { localStorage } from "../../provider/storage/local/local-storage";
+import type { Storage } from "../../provider/storage/port";
 import type { RandomAccessFile } from "../../provider/storage/random-access-file";
 import { openVhdx, type ParentReader, type VhdxImage } from "../../provider/vhdx/reader";
 import { SYSTEM_PYTHON } from "../support/oracles";
@@ -114,4 +115,44 @@ export async function fillNewFile(path: string, fill: (file: RandomAccessFile) =
     await file.close();
   }
   return path;
+}
+
+/** What a {@link countingFile} saw: bytes read, and the offset and length of every write, in order. */
+export interface FileTraffic {
+  bytesRead: number;
+  writes: { position: number; length: number }[];
+}
+
+/** `file`, with every read and write also counted into `traffic`. */
+export function countingFile(file: RandomAccessFile, traffic: FileTraffic): RandomAccessFile {
+  return {
+    get path() {
+      return file.path;
+    },
+    get parameter() {
+      return file.parameter;
+    },
+    get identity() {
+      return file.identity;
+    },
+    get size() {
+      return file.size;
+    },
+    read(position, length, target, targetOffset) {
+      traffic.bytesRead += length;
+      return file.read(position, length, target, targetOffset);
+    },
+    write(position, bytes) {
+      traffic.writes.push({ position, length: bytes.length });
+      return file.write(position, bytes);
+    },
+    truncate: (size) => file.truncate(size),
+    sync: () => file.sync(),
+    close: () => file.close(),
+  };
+}
+
+/** The local storage, every file it opens counted into `traffic` ({@link countingFile}). */
+export function countingStorage(traffic: FileTraffic): Storage {
+  return { ...localStorage, open: async (path, options) => countingFile(await localStorage.open(path, options), traffic) };
 }

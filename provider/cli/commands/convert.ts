@@ -4,9 +4,10 @@ import type { BaseDiskType } from "../../inputs/validate";
 import { convertDisk, type ConvertFormat } from "../../ops/convert-disk";
 import { runCommand, withCommonOptions, type CommonOptions } from "../command-runner";
 import { printFields, printJson } from "../output";
+import { sectorSizeSettings, withSectorSizeOptions, type SectorSizeFlags } from "../create-options";
 import { formatByteCount, parseSize } from "../sizes";
 
-interface ConvertOptions extends CommonOptions {
+interface ConvertOptions extends CommonOptions, SectorSizeFlags {
   format?: ConvertFormat;
   blockSize?: string;
   type: BaseDiskType;
@@ -17,7 +18,7 @@ interface ConvertOptions extends CommonOptions {
  * VHDX or raw image, keeping sparseness, as Convert-VHD and `qemu-img convert` do (ops/convert-disk.ts).
  */
 export function registerConvert(program: Command): void {
-  withCommonOptions(program.command("convert"))
+  withSectorSizeOptions(withCommonOptions(program.command("convert")), "the source disk's; from raw 512 logical, 4096 physical")
     .description("convert between VHD, VHDX and raw (sparse; a chain is composed; the source is only read)")
     .argument("<src>", "the disk or raw image to read")
     .argument("<dst>", "the new file: .vhd, .vhdx, or anything else for raw")
@@ -36,6 +37,7 @@ export function registerConvert(program: Command): void {
           ...(options.format === undefined ? {} : { format: options.format }),
           type: options.type,
           ...(blockSize === undefined ? {} : { blockSize }),
+          ...sectorSizeSettings(options, target),
           storage,
           signal,
           onProgress: bar.update,

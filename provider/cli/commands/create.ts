@@ -4,10 +4,10 @@ import type { BaseDiskType, IntendedFormat } from "../../inputs/validate";
 import { createBaseDisk } from "../../ops/create-base";
 import { runCommand, withCommonOptions, type CommonOptions } from "../command-runner";
 import { printDisk } from "../disk-description";
-import { createSettings, withCreateOptions, type CreateFlags } from "../create-options";
+import { createSettings, sectorSizeSettings, withCreateOptions, withSectorSizeOptions, type CreateFlags, type SectorSizeFlags } from "../create-options";
 import { parseSize } from "../sizes";
 
-interface CreateBaseOptions extends CommonOptions, CreateFlags {
+interface CreateBaseOptions extends CommonOptions, CreateFlags, SectorSizeFlags {
   size?: string;
   type: BaseDiskType;
   from?: string;
@@ -20,7 +20,7 @@ interface CreateBaseOptions extends CommonOptions, CreateFlags {
  * the current directory, as in `qemu-img create`.
  */
 export function registerCreate(program: Command): void {
-  withCreateOptions(withCommonOptions(program.command("create")))
+  withSectorSizeOptions(withCreateOptions(withCommonOptions(program.command("create"))), "VHDX 512 logical, 4096 physical")
     .description("create a base disk (dynamic or fixed), empty or from a raw image; .vhdx makes a VHDX, any other name a VHD")
     .argument("<path>", "the new disk (its folder is created when missing)")
     .option("--size <bytes>", "virtual size: bytes or K/M/G/T, binary (10GiB); default: the --from image's size")
@@ -46,6 +46,7 @@ export function registerCreate(program: Command): void {
           ...(hostFrom === undefined ? {} : { fromRaw: resolve(hostFrom) }),
           intendedFormat: options.intendedFormat,
           ...createSettings(options, file),
+          ...sectorSizeSettings(options, file),
           signal,
           onProgress: bar.update,
         });

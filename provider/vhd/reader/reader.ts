@@ -104,6 +104,7 @@ export class VhdImage implements DiskImage {
   readonly format = "vhd";
   /** VHD addresses 512-byte sectors only (SPEC). */
   readonly logicalSectorSize = SECTOR_SIZE;
+  readonly physicalSectorSize = SECTOR_SIZE;
   private readonly bitmapCache = new Map<number, Uint8Array>();
 
   constructor(
