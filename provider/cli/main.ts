@@ -48,10 +48,16 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   convert: async () => (await import("./commands/convert")).registerConvert,
 };
 
-/** Registers the subcommand argv names, or all of them (for help, `vhd help x` and unknown commands), then runs. */
+/**
+ * Registers the subcommand argv names, none for `vhd --version` alone, or all of them (for help, `vhd help x` and
+ * unknown commands), then runs.
+ */
 async function main(): Promise<void> {
-  const named = process.argv.slice(2).find((arg) => !arg.startsWith("-"));
-  const wanted = named !== undefined && Object.hasOwn(COMMANDS, named) ? [named] : Object.keys(COMMANDS);
+  const args = process.argv.slice(2);
+  const named = args.find((arg) => !arg.startsWith("-"));
+  const versionOnly = args.length === 1 && (args[0] === "--version" || args[0] === "-V");
+  const wanted =
+    named !== undefined && Object.hasOwn(COMMANDS, named) ? [named] : versionOnly ? [] : Object.keys(COMMANDS);
   for (const register of await Promise.all(wanted.map((name) => (COMMANDS[name] as () => Promise<Register>)()))) {
     register(program);
   }

@@ -3,8 +3,10 @@
  * `PULUMI_VHD_STATS_FILE` set, each call of a hook appends one `hook` line to that record (sha256/hash-stats.ts),
  * beside the `sha256` lines of the checksums it computed. Off, a hook costs two clock reads more.
  *
- * provider.ts imports this module first, so the clock read when it is evaluated is where loading the provider's
- * module graph begins: the first line's `loadMs` is what the plugin pays for loading pulumi-vhd on its first call.
+ * provider.ts imports this module first, so the clock read when it is evaluated is where running the provider's
+ * module graph begins: the first line's `loadMs` is what the plugin pays for loading pulumi-vhd on its first call,
+ * except reading and compiling the file: the build bundles the graph into one file (scripts/bundle.sh), which Node.js
+ * compiles before any of its code runs.
  */
 import { appendStatsLine } from "../sha256/hash-stats";
 

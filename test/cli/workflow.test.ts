@@ -142,6 +142,12 @@ describe("vhd: create, inspect, verify, write, read", () => {
       expect(help).toMatch(new RegExp(`^  ${command} `, "m"));
     }
   });
+
+  it("--version and -V print the version of provider/package.json", async () => {
+    const packageJson = readFileSync(join(__dirname, "../../provider/package.json"), "utf8");
+    const { version } = JSON.parse(packageJson) as { version: string };
+    for (const flag of ["--version", "-V"]) expect((await runVhdOk([flag])).text).toBe(`${version}\n`);
+  });
 });
 
 /** The real samples (copied: fixtures are never touched): inspect reads all four, and says why a parent is missing. */
