@@ -99,7 +99,7 @@ describe("pathFacts", () => {
     await fsp.symlink(path.join(temp, "nowhere"), path.join(temp, "dangling"));
     await fsp.symlink(file, path.join(temp, "link"));
     await fsp.chmod(file, 0o640);
-    expect(await pathFacts(file)).toEqual({ kind: "file", size: 3, mode: 0o640 });
+    expect(await pathFacts(file)).toEqual({ kind: "file", size: 3, mode: 0o640, modifiedMs: (await fsp.stat(file)).mtimeMs });
     expect((await pathFacts(temp)).kind).toBe("folder");
     expect((await pathFacts(path.join(temp, "dangling"))).kind).toBe("symlink");
     expect((await pathFacts(path.join(temp, "link"))).kind).toBe("symlink");
@@ -114,7 +114,7 @@ describe("pathFacts", () => {
     await fsp.symlink(file, path.join(temp, "link"));
     await fsp.symlink(path.join(temp, "nowhere"), path.join(temp, "dangling"));
     await fsp.chmod(file, 0o600);
-    expect(await pathFacts(path.join(temp, "link"), { followLinks: true })).toEqual({ kind: "file", size: 3, mode: 0o600 });
+    expect(await pathFacts(path.join(temp, "link"), { followLinks: true })).toEqual({ kind: "file", size: 3, mode: 0o600, modifiedMs: (await fsp.stat(file)).mtimeMs });
     expect((await pathFacts(path.join(temp, "dangling"), { followLinks: true })).kind).toBe("missing");
   });
 });
