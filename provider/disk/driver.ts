@@ -164,12 +164,13 @@ export interface DiskFormatDriver {
    */
   open(file: RandomAccessFile, options?: OpenImageOptions): Promise<DiskImage>;
   /**
-   * The unique id of the parent the disk in `file` records (`parentReference().uniqueId`), or `null` for a disk that
-   * is not differencing, reading as little as the format allows (VHD: footer and header, no BAT). The caller closes
-   * `file`. What a scan of many disks for a parent's children asks (disk/child-disks.ts).
+   * The unique ids a parent of the disk in `file` may have (`parentReference()`'s `uniqueId`, then its
+   * `alternativeUniqueIds`), none for a disk that is not differencing, reading as little as the format allows (VHD:
+   * footer and header, no BAT). The caller closes `file`. What a scan of many disks for a parent's children asks
+   * (disk/child-disks.ts).
    * @throws the format's structural errors.
    */
-  recordedParentId(file: RandomAccessFile): Promise<string | null>;
+  recordedParentIds(file: RandomAccessFile): Promise<readonly string[]>;
   /**
    * The block size a new disk at `path` gets: `blockSize` when the format allows it, its default when undefined.
    * @throws the format's block-size error (`ERROR_VHD_INVALID_BLOCK_SIZE`, parameter `blockSize`, path as `imagePath`).

@@ -69,8 +69,9 @@ export const vhdDriver: DiskFormatDriver = {
     return readDiskImage(file, options);
   },
 
-  recordedParentId(file: RandomAccessFile): Promise<string | null> {
-    return recordedParentId(file);
+  async recordedParentIds(file: RandomAccessFile): Promise<readonly string[]> {
+    const id = await recordedParentId(file);
+    return id === null ? [] : [id];
   },
 
   checkBlockSize(blockSize: number | undefined, path: string): number {

@@ -136,9 +136,13 @@ export const vhdxDriver: DiskFormatDriver = {
     return openVhdx(file, options.mapsOnDemand === true ? { bat: "on-demand" } : {});
   },
 
-  /** The whole reader: a VHDX keeps its parent link in the metadata region, found through the region table. */
-  async recordedParentId(file: RandomAccessFile): Promise<string | null> {
-    return (await openVhdx(file)).parentReference()?.uniqueId ?? null;
+  /**
+   * The whole reader: a VHDX keeps its parent link in the metadata region, found through the region table;
+   * `parent_linkage`, then `parent_linkage2` when the locator has it.
+   */
+  async recordedParentIds(file: RandomAccessFile): Promise<readonly string[]> {
+    const reference = (await openVhdx(file)).parentReference();
+    return reference === null ? [] : [reference.uniqueId, ...(reference.alternativeUniqueIds ?? [])];
   },
 
   /**
