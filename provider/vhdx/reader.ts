@@ -381,7 +381,7 @@ export const LIVE_LOG_CONSEQUENCE =
   "opened by a writer (Hyper-V, qemu), it is replayed under a new DataWriteGuid and a child that links to it now no longer does";
 
 /** A GUID as `xxxxxxxx-xxxx-...`, lower case, braces dropped (Hyper-V stores `parent_linkage` braced). */
-function linkageForm(guid: string): string {
+export function linkageForm(guid: string): string {
   return guid.replace(/[{}]/g, "").toLowerCase();
 }
 
