@@ -19,13 +19,16 @@ import type {
   VerifyReport,
   WriteAtOptions,
   WriteAtResult,
+  MergeWrite,
+  PrepareMergeOptions,
 } from "../disk/driver";
 import { foreignImage, type ChainErrorInfo, type DiskInfo, type InspectOptions } from "../disk/disk-info";
 import type { DiskImage } from "../disk/image";
 import { checkSectorSizes } from "../disk/sector-sizes";
 import { verifyVhdx } from "./verify";
 import { localStorage } from "../storage/local/local-storage";
-import { VhdError } from "../errors";
+import { randomUUID } from "node:crypto";
+import { VhdError, type ErrorParameter } from "../errors";
 import { modifiedDate } from "../storage/facts";
 import type { Storage } from "../storage/port";
 import type { RandomAccessFile } from "../storage/random-access-file";
@@ -118,6 +121,16 @@ function locatorPaths(childPath: string, parentPath: string): Required<Pick<Vhdx
     relativePath: relativePath.startsWith("..\\") ? relativePath : `.\\${relativePath || basename(absoluteParent)}`,
     absoluteWin32Path: `\\\\?\\${windowsSeparators(absoluteParent).replace(/^\\+/, "")}`,
   };
+}
+
+/** Runs `use` on the file at `path` opened writable, and closes it. */
+async function withFile<T>(storage: Storage, path: string, parameter: ErrorParameter, use: (file: RandomAccessFile) => Promise<T>): Promise<T> {
+  const file = await storage.open(path, { writable: true, parameter });
+  try {
+    return await use(file);
+  } finally {
+    await file.close();
+  }
 }
 
 /** The VHDX format (MS-VHDX v1). */
@@ -214,6 +227,28 @@ export const vhdxDriver: DiskFormatDriver = {
       await above?.close();
       await file.close();
     }
+  },
+
+  /**
+   * The disk above the destination records, in one logged relink (relink.ts), the destination's current
+   * DataWriteGuid as `parent_linkage` and a new one as `parent_linkage2`; every write is a writer.ts `writeVhdxAt`
+   * session under that new one. The chain opens through either key, so it links before the first write, after it,
+   * and after a crash anywhere (§2.6.2.6.3 note <12>). A merge run again after a crash does the same from where the
+   * destination is.
+   */
+  async prepareMerge(chain: DiskChain, depth: number, options: PrepareMergeOptions): Promise<MergeWrite> {
+    const [above, destination] = [chain.images[depth - 1], chain.images[depth]];
+    if (!(above instanceof VhdxImage) || !(destination instanceof VhdxImage)) {
+      throw new Error("a VHDX merge's destination and the disk above it are VHDX (a chain never mixes formats)");
+    }
+    const { storage, signal } = options;
+    const next = randomUUID();
+    const link = { dataWriteGuid: destination.dataWriteGuid, nextDataWriteGuid: next, ...locatorPaths(above.path, destination.path) };
+    await withFile(storage, above.path, "imagePath", (file) => relinkVhdx(file, link, above.uniqueId));
+    return async (offset, data) => {
+      throwIfCancelled(signal, { parameter: "destinationPath", path: destination.path });
+      await withFile(storage, destination.path, "destinationPath", (file) => writeVhdxAt(file, offset, data, { dataWriteGuid: next }));
+    };
   },
 
   /** A whole number of logical sectors, at most 64 TB (§2.6.2.2). */

@@ -132,6 +132,9 @@ export const toyDriver: DiskFormatDriver = {
   relinkParent() {
     return Promise.reject(new Error("the toy format is read-only"));
   },
+  prepareMerge() {
+    return Promise.reject(new Error("the toy format is read-only"));
+  },
   checkVirtualSize() {
     throw new Error("the toy format makes no base disks");
   },
