@@ -13,7 +13,7 @@ import { localStorage } from "../storage/local/local-storage";
 import type { ByteRange, RandomAccessFile, Storage } from "../storage/port";
 import type { DiskFormatDriver } from "./driver";
 import { openDisk } from "./formats";
-import type { DiskImage, ParentCandidate, ParentReference } from "./image";
+import { acceptsParentId, type DiskImage, type ParentCandidate, type ParentReference } from "./image";
 
 /** Default cap on chain length (leaf included): deeper chains are refused as ERROR_VIRTUAL_DISK_LIMITATION. */
 export const DEFAULT_MAX_CHAIN_DEPTH = 64;
@@ -409,7 +409,7 @@ async function openParent(
     }
     const member = await chainMemberAt(chain, fileIdentity(fingerprint), options.identities);
     if (member !== undefined) {
-      if (member.uniqueId === reference.uniqueId) throw chainLoops(child, member, chain, options.storage);
+      if (acceptsParentId(reference, member.uniqueId)) throw chainLoops(child, member, chain, options.storage);
       continue;
     }
     let parent: DiskImage;
@@ -426,7 +426,7 @@ async function openParent(
       unusable ??= error;
       continue;
     }
-    if (parent.uniqueId !== reference.uniqueId) {
+    if (!acceptsParentId(reference, parent.uniqueId)) {
       attempts.push({ ...candidate, result: "id-mismatch", uniqueId: parent.uniqueId });
       await parent.close();
       continue;

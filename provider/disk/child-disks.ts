@@ -36,27 +36,27 @@ export async function childDisksInFolder(
   const candidates = names.map((name) => path.join(folder, name)).filter((file) => !exclude.includes(file));
   const isChild = new Array<boolean>(candidates.length).fill(false);
   await pipelined(candidates.length, SCAN_WINDOW, async (index) => {
-    isChild[index] = (await recordedParentIdOf(storage, candidates[index] as string)) === parentUniqueId;
+    isChild[index] = (await recordedParentIdsOf(storage, candidates[index] as string)).includes(parentUniqueId);
   });
   return candidates.filter((_, index) => isChild[index]).sort();
 }
 
 /**
- * The parent id `file` records as a disk of any format (its own headers only: no chain walk, no BAT), or `null` when
- * it is not a readable differencing disk: it cannot be a child we would orphan. A delete looks at every sibling, and
+ * The parent ids `file` accepts as a disk of any format (its own headers only: no chain walk, no BAT), none when it
+ * is not a readable differencing disk: it cannot be a child we would orphan. A delete looks at every sibling, and
  * on a remote host resolving each one's chain, or reading each one's BAT, made 50 deletes in one folder take minutes.
  */
-async function recordedParentIdOf(storage: Storage, file: string): Promise<string | null> {
+async function recordedParentIdsOf(storage: Storage, file: string): Promise<readonly string[]> {
   let opened;
   try {
     opened = await storage.open(file);
   } catch {
-    return null;
+    return [];
   }
   try {
-    return await (await driverForFile(opened)).recordedParentId(opened);
+    return await (await driverForFile(opened)).recordedParentIds(opened);
   } catch {
-    return null;
+    return [];
   } finally {
     await opened.close();
   }

@@ -91,6 +91,20 @@ export interface WriteAtResult {
   fileSize: number;
 }
 
+/** Options of {@link DiskFormatDriver.prepareMerge}. */
+export interface PrepareMergeOptions {
+  /** Where the chain's disks are. */
+  storage: Storage;
+  /** Passed to each write: cancels between blocks with `VM_E_APP_SHUTTING_DOWN`. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Writes `data` at virtual byte `offset` of a merge's destination, as {@link DiskFormatDriver.writeAt} would, with
+ * the same errors.
+ */
+export type MergeWrite = (offset: number, data: Uint8Array) => Promise<void>;
+
 /** Which kind of base disk: every block allocated up front (`fixed`) or as written (`dynamic`). */
 export type BaseKind = "fixed" | "dynamic";
 
@@ -164,12 +178,13 @@ export interface DiskFormatDriver {
    */
   open(file: RandomAccessFile, options?: OpenImageOptions): Promise<DiskImage>;
   /**
-   * The unique id of the parent the disk in `file` records (`parentReference().uniqueId`), or `null` for a disk that
-   * is not differencing, reading as little as the format allows (VHD: footer and header, no BAT). The caller closes
-   * `file`. What a scan of many disks for a parent's children asks (disk/child-disks.ts).
+   * The unique ids a parent of the disk in `file` may have (`parentReference()`'s `uniqueId`, then its
+   * `alternativeUniqueIds`), none for a disk that is not differencing, reading as little as the format allows (VHD:
+   * footer and header, no BAT). The caller closes `file`. What a scan of many disks for a parent's children asks
+   * (disk/child-disks.ts).
    * @throws the format's structural errors.
    */
-  recordedParentId(file: RandomAccessFile): Promise<string | null>;
+  recordedParentIds(file: RandomAccessFile): Promise<readonly string[]>;
   /**
    * The block size a new disk at `path` gets: `blockSize` when the format allows it, its default when undefined.
    * @throws the format's block-size error (`ERROR_VHD_INVALID_BLOCK_SIZE`, parameter `blockSize`, path as `imagePath`).
@@ -212,6 +227,17 @@ export interface DiskFormatDriver {
    *   write errors (`ERROR_DISK_FULL`, ...).
    */
   writeAt(path: string, offset: number, data: Uint8Array, options?: WriteAtOptions): Promise<WriteAtResult>;
+  /**
+   * Readies `chain.images[depth]` (a disk of this format, an ancestor of the leaf) to take the sectors of the disks
+   * above it (a merge, disk/merge.ts), before anything is written into it, and returns how to write them: the chain
+   * read through the leaf must open and read the same before, between and after those writes. VHD: nothing to ready
+   * (the disk above links to it by unique id, which a write keeps). VHDX: a write renews the DataWriteGuid the disk
+   * above links by, so that disk first records the one the merge will write under as `parent_linkage2`, in one
+   * logged relink, and every write goes under it (MS-VHDX §2.6.2.6.3 note <12>; docs/vhdx-format.md §5).
+   * The caller checked that `depth` (at least 1) names an ancestor.
+   * @throws the relink's errors for the disk above (VHDX), I/O errors; each write: {@link writeAt}'s errors.
+   */
+  prepareMerge(chain: DiskChain, depth: number, options: PrepareMergeOptions): Promise<MergeWrite>;
   /**
    * Checks a base disk's virtual size (bytes) against the format's rules (VHD: 512-byte sectors, 2040 GiB; VHDX:
    * whole logical sectors of `logicalSectorSize` bytes, 64 TB).

@@ -41,13 +41,18 @@ export interface ParentCandidate {
 
 /**
  * What a differencing disk says about its parent: where to look and whom to expect. The chain resolves it (first
- * candidate that exists and carries `uniqueId`); the driver only reads the child's records.
+ * candidate that exists and carries `uniqueId` or an alternative); the driver only reads the child's records.
  */
 export interface ParentReference {
   /** Paths to try, in the format's order of preference (VHD: docs/vhd-format.md §4). */
   candidates: readonly ParentCandidate[];
   /** The identity the child recorded of its parent, in the form {@link DiskImage.uniqueId} takes. */
   uniqueId: string;
+  /**
+   * Other identities the parent may have and still be the one (same form): VHDX's `parent_linkage2`, the
+   * DataWriteGuid a merge writes the parent under (MS-VHDX §2.6.2.6.3 note 12). None for VHD.
+   */
+  alternativeUniqueIds?: readonly string[];
   /** The parent's name as the child stores it, for messages. */
   name: string;
   /**
@@ -99,4 +104,9 @@ export interface DiskImage {
   mapRange(offset: number, length: number): Promise<Extent[]>;
   /** Closes the file; safe to call twice. */
   close(): Promise<void>;
+}
+
+/** Whether a disk with `uniqueId` is the parent `reference` expects: its `uniqueId` or one of its alternatives. */
+export function acceptsParentId(reference: ParentReference, uniqueId: string): boolean {
+  return reference.uniqueId === uniqueId || (reference.alternativeUniqueIds ?? []).includes(uniqueId);
 }

@@ -16,7 +16,7 @@ import type { PathRules } from "../inputs/paths";
 import { openChain } from "../disk/chain";
 import { childDisksInFolder } from "../disk/child-disks";
 import { inspectDisk, type DiskInfo } from "../disk/inspect";
-import { mergeIntoAncestor } from "../vhd/writer/merge";
+import { mergeIntoAncestor } from "../disk/merge";
 import { deleteDisk } from "./delete-disk";
 import { ownerOf } from "./ownership";
 import { setParent } from "./set-parent";
@@ -50,18 +50,6 @@ export interface MergeDiskResult {
   bytesWritten: number;
 }
 
-/**
- * `ERROR_VHD_INVALID_TYPE` for a VHDX merge: writing the child's sectors into a VHDX ancestor is not built yet.
- */
-function vhdxMergeNotSupported(imagePath: string): VhdError {
-  return new VhdError(
-    "ERROR_VHD_INVALID_TYPE",
-    "merge of a VHDX is not supported yet (VHD only); for now, convert the chain to VHD with `vhd convert`, or " +
-      "make a new base disk of the child's content with `vhd convert <child> <new.vhdx>`",
-    { parameter: "imagePath", path: imagePath, details: { format: "vhdx" } },
-  );
-}
-
 /** A disk of the chain: its children link to `uniqueId`; its owner and its delete go by `fileId`. */
 interface ChainDisk {
   path: string;
@@ -86,10 +74,13 @@ async function dependentsOf(
  * listed dependents of the child to the destination, and deletes the merged disks. An interruption before the
  * deletions leaves every chain reading as before; running it again finishes the merge.
  *
- * @throws `ERROR_VHD_INVALID_TYPE` (not a differencing disk, or a VHDX: not supported yet), `E_INVALIDARG` (the destination is not an ancestor; a
+ * VHD or VHDX alike (disk/merge.ts, the format's `prepareMerge`): a VHDX destination gets a new DataWriteGuid, which
+ * the relinked dependents then record.
+ *
+ * @throws `ERROR_VHD_INVALID_TYPE` (not a differencing disk), `E_INVALIDARG` (the destination is not an ancestor; a
  *   `relink` entry does not use the child as its parent), `ERROR_SHARING_VIOLATION` (a disk depends on the destination
  *   or an intermediate disk, or on the child without being listed in `relink`), the chain's errors (opened strictly),
- *   the block writer's errors for the destination, `VM_E_APP_SHUTTING_DOWN`.
+ *   the driver's errors readying the destination and its block writer's, `VM_E_APP_SHUTTING_DOWN`.
  */
 export async function mergeDisk(args: MergeDiskArgs): Promise<MergeDiskResult> {
   const imagePath = resolve(args.imagePath);
@@ -99,7 +90,6 @@ export async function mergeDisk(args: MergeDiskArgs): Promise<MergeDiskResult> {
   let depth: number;
   let bytesWritten: number;
   try {
-    if (chain.leaf.format === "vhdx") throw vhdxMergeNotSupported(imagePath);
     if (disks.length < 2) {
       throw new VhdError("ERROR_VHD_INVALID_TYPE", `a ${chain.leaf.kind} disk has no parent to merge into; give a differencing disk`, {
         parameter: "imagePath",

@@ -16,6 +16,8 @@ import type {
   SectorSizes,
   VerifyReport,
   WriteAtOptions,
+  MergeWrite,
+  PrepareMergeOptions,
   WriteAtResult,
 } from "../disk/driver";
 import { foreignImage, type ChainErrorInfo, type DiskInfo, type InspectOptions } from "../disk/disk-info";
@@ -69,8 +71,9 @@ export const vhdDriver: DiskFormatDriver = {
     return readDiskImage(file, options);
   },
 
-  recordedParentId(file: RandomAccessFile): Promise<string | null> {
-    return recordedParentId(file);
+  async recordedParentIds(file: RandomAccessFile): Promise<readonly string[]> {
+    const id = await recordedParentId(file);
+    return id === null ? [] : [id];
   },
 
   checkBlockSize(blockSize: number | undefined, path: string): number {
@@ -106,6 +109,17 @@ export const vhdDriver: DiskFormatDriver = {
   /** writer/block-writer.ts `writeAt`: the disk opened strictly, blocks appended as Virtual PC does. */
   writeAt(path: string, offset: number, data: Uint8Array, options: WriteAtOptions = {}): Promise<WriteAtResult> {
     return writeAt(path, offset, data, options);
+  },
+
+  /**
+   * Nothing to ready: a write keeps the unique id the disk above links by (its parent time stamp then differs, which
+   * the chain reports and accepts). Each write is the block writer's `writeAt` into the ancestor.
+   */
+  prepareMerge(chain: DiskChain, depth: number, options: PrepareMergeOptions): Promise<MergeWrite> {
+    const path = chain.images[depth]?.path ?? "";
+    return Promise.resolve(async (offset, data) => {
+      await writeAt(path, offset, data, options);
+    });
   },
 
   /** VHD 1.0 has 512-byte sectors only: `logicalSectorSize` is 512 by the caller's sector-size check. */

@@ -19,13 +19,16 @@ import type {
   VerifyReport,
   WriteAtOptions,
   WriteAtResult,
+  MergeWrite,
+  PrepareMergeOptions,
 } from "../disk/driver";
 import { foreignImage, type ChainErrorInfo, type DiskInfo, type InspectOptions } from "../disk/disk-info";
 import type { DiskImage } from "../disk/image";
 import { checkSectorSizes } from "../disk/sector-sizes";
 import { verifyVhdx } from "./verify";
 import { localStorage } from "../storage/local/local-storage";
-import { VhdError } from "../errors";
+import { randomUUID } from "node:crypto";
+import { VhdError, type ErrorParameter } from "../errors";
 import { modifiedDate } from "../storage/facts";
 import type { Storage } from "../storage/port";
 import type { RandomAccessFile } from "../storage/random-access-file";
@@ -120,6 +123,16 @@ function locatorPaths(childPath: string, parentPath: string): Required<Pick<Vhdx
   };
 }
 
+/** Runs `use` on the file at `path` opened writable, and closes it. */
+async function withFile<T>(storage: Storage, path: string, parameter: ErrorParameter, use: (file: RandomAccessFile) => Promise<T>): Promise<T> {
+  const file = await storage.open(path, { writable: true, parameter });
+  try {
+    return await use(file);
+  } finally {
+    await file.close();
+  }
+}
+
 /** The VHDX format (MS-VHDX v1). */
 export const vhdxDriver: DiskFormatDriver = {
   format: "vhdx",
@@ -136,9 +149,13 @@ export const vhdxDriver: DiskFormatDriver = {
     return openVhdx(file, options.mapsOnDemand === true ? { bat: "on-demand" } : {});
   },
 
-  /** The whole reader: a VHDX keeps its parent link in the metadata region, found through the region table. */
-  async recordedParentId(file: RandomAccessFile): Promise<string | null> {
-    return (await openVhdx(file)).parentReference()?.uniqueId ?? null;
+  /**
+   * The whole reader: a VHDX keeps its parent link in the metadata region, found through the region table;
+   * `parent_linkage`, then `parent_linkage2` when the locator has it.
+   */
+  async recordedParentIds(file: RandomAccessFile): Promise<readonly string[]> {
+    const reference = (await openVhdx(file)).parentReference();
+    return reference === null ? [] : [reference.uniqueId, ...(reference.alternativeUniqueIds ?? [])];
   },
 
   /**
@@ -210,6 +227,28 @@ export const vhdxDriver: DiskFormatDriver = {
       await above?.close();
       await file.close();
     }
+  },
+
+  /**
+   * The disk above the destination records, in one logged relink (relink.ts), the destination's current
+   * DataWriteGuid as `parent_linkage` and a new one as `parent_linkage2`; every write is a writer.ts `writeVhdxAt`
+   * session under that new one. The chain opens through either key, so it links before the first write, after it,
+   * and after a crash anywhere (§2.6.2.6.3 note <12>). A merge run again after a crash does the same from where the
+   * destination is.
+   */
+  async prepareMerge(chain: DiskChain, depth: number, options: PrepareMergeOptions): Promise<MergeWrite> {
+    const [above, destination] = [chain.images[depth - 1], chain.images[depth]];
+    if (!(above instanceof VhdxImage) || !(destination instanceof VhdxImage)) {
+      throw new Error("a VHDX merge's destination and the disk above it are VHDX (a chain never mixes formats)");
+    }
+    const { storage, signal } = options;
+    const next = randomUUID();
+    const link = { dataWriteGuid: destination.dataWriteGuid, nextDataWriteGuid: next, ...locatorPaths(above.path, destination.path) };
+    await withFile(storage, above.path, "imagePath", (file) => relinkVhdx(file, link, above.uniqueId));
+    return async (offset, data) => {
+      throwIfCancelled(signal, { parameter: "destinationPath", path: destination.path });
+      await withFile(storage, destination.path, "destinationPath", (file) => writeVhdxAt(file, offset, data, { dataWriteGuid: next }));
+    };
   },
 
   /** A whole number of logical sectors, at most 64 TB (§2.6.2.2). */

@@ -173,15 +173,19 @@ export class VhdxImage implements DiskImage {
   /**
    * The parent a differencing file names: candidates by its locator (relative_path, volume_path, absolute_win32_path
    * in the spec's order, then the parent's file name next to the child; parent-locator.ts) and the identity it
-   * expects, `parent_linkage`. `parent_linkage2` (left by merges, §2.6.2.6.3 <12>) is not offered: the chain matches
-   * one id, and this project never writes it. VHDX records no parent time stamp.
+   * expects: `parent_linkage`, or `parent_linkage2` as the alternative, since an open accepts a parent whose
+   * DataWriteGuid matches either (§2.6.2.6.3; a merge records the parent's next DataWriteGuid there before writing
+   * into it, note <12>). VHDX records no parent time stamp.
    */
   parentReference(): ParentReference | null {
     const locator = this.metadata.parentLocator;
     if (locator === null) return null;
     const candidates = vhdxParentCandidates(this.path, locator);
     const name = candidates[candidates.length - 1]?.path ?? locator.parentLinkage;
-    return { candidates, uniqueId: linkageForm(locator.parentLinkage), name, recordedModifiedTime: null };
+    const uniqueId = linkageForm(locator.parentLinkage);
+    const reference: ParentReference = { candidates, uniqueId, name, recordedModifiedTime: null };
+    if (locator.parentLinkage2 !== undefined) reference.alternativeUniqueIds = [linkageForm(locator.parentLinkage2)];
+    return reference;
   }
 
   /**
@@ -377,7 +381,7 @@ export const LIVE_LOG_CONSEQUENCE =
   "opened by a writer (Hyper-V, qemu), it is replayed under a new DataWriteGuid and a child that links to it now no longer does";
 
 /** A GUID as `xxxxxxxx-xxxx-...`, lower case, braces dropped (Hyper-V stores `parent_linkage` braced). */
-function linkageForm(guid: string): string {
+export function linkageForm(guid: string): string {
   return guid.replace(/[{}]/g, "").toLowerCase();
 }
 

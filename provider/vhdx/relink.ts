@@ -18,8 +18,10 @@
  *
  * `parent_linkage2`: the spec lets an open match either linkage key, and keeps the second for a merge in progress
  * (§2.6.2.6.3, note 12); openvmm refuses a locator carrying it. A relink sets `parent_linkage` to the parent just
- * checked, so a second linkage would only name another disk: it is dropped, as is a stale `volume_path` (readers try
- * it before `absolute_win32_path`). Keys this project does not know stay as they were.
+ * checked, so a second linkage would only name another disk: it is dropped, unless the caller is a merge about to
+ * write into that parent (vhdx/merge.ts), which records there the DataWriteGuid it will write under. A stale
+ * `volume_path` is dropped too (readers try it before `absolute_win32_path`). Keys this project does not know stay
+ * as they were.
  */
 import { randomUUID } from "node:crypto";
 import { VhdError } from "../errors";
@@ -42,6 +44,11 @@ import { bracedGuid, openForWriting } from "./writer";
 export interface VhdxParentLink {
   /** The parent's current DataWriteGuid (any GUID form; written lower-case and braced). */
   dataWriteGuid: string;
+  /**
+   * The DataWriteGuid a merge will write the parent under (same form), recorded as `parent_linkage2` so that the
+   * child links to the parent before and after its first write; none outside a merge.
+   */
+  nextDataWriteGuid?: string;
   /** The locator paths, in the form a new child gets them (driver.ts `locatorPaths`). */
   relativePath: string;
   absoluteWin32Path: string;
@@ -54,6 +61,7 @@ const LINK_KEYS: readonly string[] = ["parent_linkage", "parent_linkage2", "rela
 function relinkedEntries(old: readonly LocatorEntry[], link: VhdxParentLink): LocatorEntry[] {
   return [
     { key: "parent_linkage", value: bracedGuid(link.dataWriteGuid) },
+    ...(link.nextDataWriteGuid === undefined ? [] : [{ key: "parent_linkage2", value: bracedGuid(link.nextDataWriteGuid) }]),
     { key: "relative_path", value: link.relativePath },
     { key: "absolute_win32_path", value: link.absoluteWin32Path },
     ...old.filter((entry) => !LINK_KEYS.includes(entry.key)),

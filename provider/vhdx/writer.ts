@@ -53,7 +53,7 @@ import {
   type MetadataItem,
 } from "./format";
 import { commitThroughLog, replayIntoFile, SectorUpdates, updateHeaders, type HeaderState } from "./log-writer";
-import { openVhdx, type ParentReader, type VhdxImage } from "./reader";
+import { linkageForm, openVhdx, type ParentReader, type VhdxImage } from "./reader";
 
 /** The creator string we write (diagnostic only, §2.2.1). */
 export const VHDX_CREATOR = "pulumi-vhd";
@@ -398,6 +398,12 @@ export interface WriteVhdxOptions {
    * and later closes the chain above it).
    */
   parent?: ParentReader | ((child: VhdxImage) => Promise<ParentReader>);
+  /**
+   * The DataWriteGuid the session writes under (any GUID form), instead of a new one: a merge's, recorded first in
+   * the disk above as `parent_linkage2` so that it links to this disk during and after the merge (§2.6.2.6.3 note
+   * <12>). Every session of one merge gives the same.
+   */
+  dataWriteGuid?: string;
 }
 
 /** What {@link writeVhdxAt} did. */
@@ -421,7 +427,7 @@ export async function openForWriting(file: RandomAccessFile): Promise<{ image: V
 
 /**
  * Writes `data` at virtual `offset` of the VHDX open (writable) as `file`, as one write session: a live log replayed
- * into the file; new FileWriteGuid and DataWriteGuid before the first change, and a new LogGuid when the write will
+ * into the file; new FileWriteGuid and DataWriteGuid (or `options.dataWriteGuid`) before the first change, and a new LogGuid when the write will
  * change metadata, in one header update (§2.2.2); then, block by block, the
  * data goes to the file (a block already in it in place; a new block at the end of the file, 1 MiB-aligned) while
  * the BAT entries and sector bitmap bits that will point at it are only gathered; the data is flushed, and those
@@ -463,7 +469,7 @@ export async function writeVhdxAt(
   for (let block = firstBlock; block < endBlock && !logged; block++) logged = image.payloadEntry(block).state !== BAT_STATE.fullyPresent;
   const session = await updateHeaders(file, headers, {
     fileWriteGuid: randomUUID(),
-    dataWriteGuid: randomUUID(),
+    dataWriteGuid: options.dataWriteGuid === undefined ? randomUUID() : linkageForm(options.dataWriteGuid),
     logGuid: logged ? randomUUID() : NIL_GUID,
   });
   const batRegion = image.regions.find((region) => region.guid === REGION_GUIDS.bat);

@@ -1,10 +1,10 @@
 /**
  * The `vhd` CLI with VHDX, run as a user runs it (the built CLI in a child process): create (empty, fixed, from raw),
- * create-differencing, inspect, verify, write, read, checksum and convert (VHD -> VHDX -> raw equals the source;
+ * create-differencing, inspect, verify, write, read, checksum, merge and convert (VHD -> VHDX -> raw equals the source;
  * qemu-img's reading of our VHDX equals ours), mixed formats refused, nothing left behind on failure.
  */
 import { randomBytes } from "node:crypto";
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { localStorage } from "../../provider/storage/local/local-storage";
@@ -118,17 +118,37 @@ describe("vhd with VHDX", () => {
     expect(JSON.parse((await runVhdOk(["verify", at("relinked.vhdx"), "--json"])).text)).toMatchObject({ ok: true });
   });
 
-  it("set-parent to a VHD parent is ERROR_VHD_INVALID_TYPE naming parentPath; merge of a VHDX is not supported yet; nothing changed", async () => {
+  it("set-parent to a VHD parent is ERROR_VHD_INVALID_TYPE naming parentPath; nothing changed", async () => {
     await runVhdOk(["convert", at("golden.vhdx"), at("golden-as.vhd"), "--quiet"]);
     const before = { child: readFileSync(at("child.vhdx")), golden: readFileSync(at("golden.vhdx")) };
     const mixed = await runVhd(["set-parent", at("child.vhdx"), at("golden-as.vhd")]);
     expectOneLineError(mixed, "ERROR_VHD_INVALID_TYPE", at("golden-as.vhd"));
     expect(mixed.stderr).toContain("parentPath");
-    const merge = await runVhd(["merge", at("child.vhdx")]);
-    expectOneLineError(merge, "ERROR_VHD_INVALID_TYPE", at("child.vhdx"));
-    expect(merge.stderr).toMatch(/not supported yet \(VHD only\)/);
     expect(readFileSync(at("child.vhdx")).equals(before.child)).toBe(true);
     expect(readFileSync(at("golden.vhdx")).equals(before.golden)).toBe(true);
+  });
+
+  it("merge of a VHDX child (like Merge-VHD): refused while a grandchild is not listed; with --relink the parent reads as the child did", async () => {
+    // Copies, found by relative_path in their own folder: later tests use child.vhdx.
+    mkdirSync(at("merge"));
+    copyFileSync(at("golden.vhdx"), at("merge/golden.vhdx"));
+    copyFileSync(at("child.vhdx"), at("merge/child.vhdx"));
+    const [golden, child, grand] = ["golden.vhdx", "child.vhdx", "grand.vhdx"].map((name) => at(`merge/${name}`)) as [string, string, string];
+    await runVhdOk(["create-differencing", grand, child, "--quiet"]);
+    await runVhdOk(["write", grand, "--offset", String(4 * MIB), "--quiet"], { input: randomBytes(8192) });
+    const [childReads, grandReads] = [(await runVhdOk(["read", child, "--quiet"])).stdout, (await runVhdOk(["read", grand, "--quiet"])).stdout];
+    const before = readFileSync(golden);
+    const refused = await runVhd(["merge", child]);
+    expectOneLineError(refused, "ERROR_SHARING_VIOLATION", child);
+    expect(refused.stderr).toContain(`--relink ${grand}`);
+    expect(readFileSync(golden).equals(before)).toBe(true);
+    const run = await runVhdOk(["merge", child, "--relink", grand, "--json"]);
+    expect(JSON.parse(run.text)).toMatchObject({ merged: [child], relinked: [grand], destination: { path: golden, format: "vhdx", type: "dynamic" } });
+    expect(existsSync(child)).toBe(false);
+    expect((await runVhdOk(["read", golden, "--quiet"])).stdout.equals(childReads)).toBe(true);
+    expect((await runVhdOk(["read", grand, "--quiet"])).stdout.equals(grandReads)).toBe(true);
+    for (const path of [golden, grand]) expect(JSON.parse((await runVhdOk(["verify", path, "--json"])).text)).toMatchObject({ ok: true });
+    expect((await inspect(grand)).parent).toMatchObject({ resolvedPath: golden, uniqueId: (await inspect(golden)).uniqueId });
   });
 
   it("verify reports a damaged header copy as a failed check (the disk still reads from the other copy)", async () => {

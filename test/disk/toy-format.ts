@@ -111,8 +111,9 @@ export const toyDriver: DiskFormatDriver = {
     const meta = JSON.parse(Buffer.from(await file.read(12, length)).toString("utf8")) as ToyDisk;
     return new ToyImage(file, meta);
   },
-  async recordedParentId(file) {
-    return (await toyDriver.open(file)).parentReference()?.uniqueId ?? null;
+  async recordedParentIds(file) {
+    const reference = (await toyDriver.open(file)).parentReference();
+    return reference === null ? [] : [reference.uniqueId];
   },
   checkBlockSize(blockSize) {
     return blockSize ?? 1024 * 1024;
@@ -129,6 +130,9 @@ export const toyDriver: DiskFormatDriver = {
     return Promise.reject(new Error("the toy format is read-only"));
   },
   relinkParent() {
+    return Promise.reject(new Error("the toy format is read-only"));
+  },
+  prepareMerge() {
     return Promise.reject(new Error("the toy format is read-only"));
   },
   checkVirtualSize() {

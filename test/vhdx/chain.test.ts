@@ -3,12 +3,13 @@
  * chain walk through the parent locator and checked by parent_linkage; reads compared with a model and with pyvhdi
  * (libvhdi), writes going through `writeVhdxAt` with the chain's parent reader; mixed VHD/VHDX refused.
  */
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, readdir, readFile, rename } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { openChain } from "../../provider/disk/chain";
+import { childDisksInFolder } from "../../provider/disk/child-disks";
 import { openDisk } from "../../provider/disk/formats";
 import { vhdDriver } from "../../provider/vhd/driver";
 import { toyDriver, writeToyDisk } from "../disk/toy-format";
@@ -16,6 +17,7 @@ import { isVhdError } from "../../provider/errors";
 import { createDifferencingDisk } from "../../provider/ops/create-differencing";
 import { createFileAtomically } from "../../provider/storage/atomic-create";
 import { localStorage } from "../../provider/storage/local/local-storage";
+import { relinkVhdx, type VhdxParentLink } from "../../provider/vhdx/relink";
 import { writeVhdxAt, writeVhdxBase } from "../../provider/vhdx/writer";
 import { pyvhdiReadChain } from "../support/oracles";
 import { useTempDir } from "../vhd/reader/temp-dir";
@@ -122,6 +124,37 @@ describe("VHDX chains", () => {
     await writeThroughChain(base, 0, new Uint8Array(4096).fill(1), new Uint8Array(SIZE));
     const error = await expectError(openChain(child), "ERROR_VHD_CHILD_PARENT_ID_MISMATCH");
     expect(error.message).toContain(base);
+  });
+
+  test("a parent matching only parent_linkage2 is the parent (either key, §2.6.2.6.3); one matching neither is not", async () => {
+    const folder = join(temp.path(), "linkage2");
+    await mkdir(folder);
+    const base = join(folder, "golden.vhdx");
+    const child = join(folder, "child.vhdx");
+    await createVhdxBase(base);
+    await createDifferencingDisk({ imagePath: child, parentPath: base });
+    const model = new Uint8Array(SIZE);
+    await writeThroughChain(child, 3 * MIB, randomBytes(2 * MIB), model);
+    const childImage = await openDisk(child);
+    const parentImage = await openDisk(base);
+    const [childId, parentId] = [childImage.uniqueId, parentImage.uniqueId];
+    await Promise.all([childImage.close(), parentImage.close()]);
+    const paths = { relativePath: ".\\golden.vhdx", absoluteWin32Path: `\\\\?\\${base.slice(1).split("/").join("\\")}` };
+    const relink = async (link: VhdxParentLink): Promise<void> => {
+      const file = await localStorage.open(child, { writable: true });
+      try {
+        await relinkVhdx(file, link, childId);
+      } finally {
+        await file.close();
+      }
+    };
+    // parent_linkage names a DataWriteGuid the parent no longer has; parent_linkage2 its current one.
+    await relink({ dataWriteGuid: randomUUID(), nextDataWriteGuid: parentId, ...paths });
+    expect(Buffer.compare(await readAll(child), model)).toBe(0);
+    expect(await childDisksInFolder(folder, parentId)).toEqual([child]);
+    await relink({ dataWriteGuid: randomUUID(), nextDataWriteGuid: randomUUID(), ...paths });
+    await expectError(openChain(child), "ERROR_VHD_CHILD_PARENT_ID_MISMATCH");
+    expect(await childDisksInFolder(folder, parentId)).toEqual([]);
   });
 
   test("the parent is found by relative_path when the chain moves as a whole, by the spec's order", async () => {

@@ -5,7 +5,7 @@
  * supported": the test asserts exactly that refusal, and pyvhdi reads the file); libvhdi ignores relative_path
  * (children get an absolute_win32_path too, whose file name vhdiinfo shows).
  */
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
@@ -229,4 +229,30 @@ test("openVhdx reads what writeVhdxBase wrote into any RandomAccessFile", async 
   expect(image.physicalSectorSize).toBe(4096);
   expect(await image.mapRange(0, 8 * MIB)).toEqual([{ kind: "zero", offset: 0, length: 8 * MIB }]);
   await image.close();
+});
+
+test("sessions given one DataWriteGuid (a merge's) write under it, in whatever form it was given; the data lands", async () => {
+  const raw = rawImage(8 * MIB);
+  const path = await createBase("merge-target.vhdx", { kind: "dynamic", virtualSize: 8 * MIB, blockSize: MIB }, raw);
+  const guid = randomUUID();
+  const opened = await openVhdxPath(path);
+  const fileWriteGuids = [opened.fileWriteGuid];
+  await opened.close();
+  for (const [at, form] of [[MIB + 512, `{${guid.toUpperCase()}}`], [5 * MIB, guid]] as const) {
+    const data = randomBytes(MIB);
+    const file = await localStorage.open(path, { writable: true });
+    try {
+      await writeVhdxAt(file, at, data, { dataWriteGuid: form });
+    } finally {
+      await file.close();
+    }
+    raw.set(data, at);
+    const image = await openVhdxPath(path);
+    expect(image.dataWriteGuid).toBe(guid);
+    fileWriteGuids.push(image.fileWriteGuid);
+    await image.close();
+  }
+  // Each session still renews FileWriteGuid (§2.2.2).
+  expect(new Set(fileWriteGuids).size).toBe(3);
+  expect(Buffer.compare(Buffer.from(await readWhole(path)), Buffer.from(raw))).toBe(0);
 });

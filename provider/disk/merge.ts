@@ -5,19 +5,21 @@
  *
  * Why an interruption is harmless: the sectors written into the ancestor are still covered, in the chain read through
  * the child, by the child or an intermediate disk holding the same bytes, and each write into the ancestor is
- * crash-ordered by the block writer. So the child reads the same at every moment, and running the merge again
- * rewrites the same bytes. (Other disks that use the ancestor as their parent do see it change: the ops layer refuses
+ * crash-ordered by its format's block writer. The ancestor's driver readies it first (`prepareMerge`) so that the
+ * disk above keeps linking to it across the writes (a VHDX renews its DataWriteGuid when written). So the child
+ * reads the same at every moment, and running the merge again rewrites the same bytes. (Other disks that use the ancestor as their parent do see it change: the ops layer refuses
  * the merge while there are any.)
  */
-import { VhdError } from "../../errors";
-import { throwIfCancelled } from "../../support/cancellation";
-import type { Storage } from "../../storage/port";
-import { writeAt } from "./block-writer";
-import type { DiskChain } from "../../disk/chain";
-import { DEFAULT_BLOCK_SIZE } from "../format";
+import { VhdError } from "../errors";
+import { throwIfCancelled } from "../support/cancellation";
+import { localStorage } from "../storage/local/local-storage";
+import type { Storage } from "../storage/port";
+import type { DiskChain } from "./chain";
+import type { MergeWrite } from "./driver";
+import { DRIVERS } from "./formats";
 
-/** Bytes of the virtual disk looked at per step: one 2 MiB block of the default size. */
-const MERGE_WINDOW = DEFAULT_BLOCK_SIZE;
+/** Bytes of the virtual disk looked at per step: one 2 MiB block, the default of a VHD and of a VHDX child. */
+const MERGE_WINDOW = 2 * 1024 * 1024;
 /** Writes are widened to whole 4 KiB units (one bitmap byte), as the block writer would widen them anyway. */
 const WRITE_UNIT = 4096;
 
@@ -41,8 +43,9 @@ export interface MergeResult {
  * Writes into `chain.images[depth]` every sector that `chain.images[0..depth-1]` hold, as the leaf reads it. The
  * chain stays open and readable; the disks above the ancestor are not changed (deleting them is the caller's step).
  *
- * @throws `E_INVALIDARG` when `depth` does not name an ancestor; read errors; the block writer's errors for the
- *   ancestor (`ERROR_ACCESS_DENIED` for a read-only one, `ERROR_DISK_FULL`, ...); `VM_E_APP_SHUTTING_DOWN`.
+ * @throws `E_INVALIDARG` when `depth` does not name an ancestor; read errors; the driver's `prepareMerge` errors;
+ *   the block writer's errors for the ancestor (`ERROR_ACCESS_DENIED` for a read-only one, `ERROR_DISK_FULL`, ...);
+ *   `VM_E_APP_SHUTTING_DOWN`.
  */
 export async function mergeIntoAncestor(chain: DiskChain, depth: number, options: MergeOptions = {}): Promise<MergeResult> {
   const target = chain.images[depth];
@@ -52,8 +55,13 @@ export async function mergeIntoAncestor(chain: DiskChain, depth: number, options
       path: chain.leaf.path,
     });
   }
+  const driver = DRIVERS.find((candidate) => candidate.format === target.format);
+  if (driver === undefined) throw new Error(`no driver for the ${target.format} disk the chain opened`);
+  const { signal, storage = localStorage } = options;
   const size = chain.virtualSize;
   let bytesWritten = 0;
+  // Readied before the first write only: a merge with nothing to write changes nothing.
+  let write: MergeWrite | undefined;
   let writing = false;
   try {
     for (let window = 0; window < size; window += MERGE_WINDOW) {
@@ -66,8 +74,9 @@ export async function mergeIntoAncestor(chain: DiskChain, depth: number, options
         const start = Math.floor(first.offset / WRITE_UNIT) * WRITE_UNIT;
         const end = Math.min(Math.ceil((last.offset + last.length) / WRITE_UNIT) * WRITE_UNIT, size);
         const bytes = await chain.read(start, end - start);
+        write ??= await driver.prepareMerge(chain, depth, { storage, ...(signal && { signal }) });
         writing = true;
-        await writeAt(target.path, start, bytes, { signal: options.signal, storage: options.storage });
+        await write(start, bytes);
         bytesWritten += end - start;
       }
       options.onProgress?.(Math.min(window + MERGE_WINDOW, size));
