@@ -69,26 +69,28 @@ async function addHolder(storage: Storage, parentPath: string, holder: ParentHol
 }
 
 /**
- * Takes the child with `uniqueId` off the parent's holders (and any holder whose disk is gone); when none is left,
- * puts the mode back (see {@link unprotectParent}) and removes the record.
+ * Takes `holder` off the parent's holders (and any holder whose disk is gone); when none is left, puts the mode back
+ * (see {@link unprotectParent}) and removes the record. A holder is matched by unique id and, where both paths are
+ * known, by path: a disk moved by hand and adopted at its new path has the same unique id, and the delete of the old
+ * resource must not take the new path's hold.
  *
  * @returns `"held"` while other holders remain, `"released"` once the last one went, `"unrecorded"` when the parent
  *   has no holds record (state from before holds records: the caller decides by itself).
  */
 export function releaseHold(
   parentPath: string,
-  uniqueId: string,
+  holder: ParentHolder,
   storage: Storage = localStorage,
 ): Promise<"held" | "released" | "unrecorded"> {
-  return underLock(storage, parentPath, () => removeHolder(storage, parentPath, uniqueId));
+  return underLock(storage, parentPath, () => removeHolder(storage, parentPath, holder));
 }
 
-async function removeHolder(storage: Storage, parentPath: string, uniqueId: string): Promise<"held" | "released" | "unrecorded"> {
+async function removeHolder(storage: Storage, parentPath: string, holder: ParentHolder): Promise<"held" | "released" | "unrecorded"> {
   const holds = await readHolds(storage, parentPath);
   if (holds === null) return "unrecorded";
   const holders: ParentHolder[] = [];
   for (const held of holds.holders) {
-    if (held.uniqueId !== uniqueId && (await stillThere(storage, held))) holders.push(held);
+    if (!sameHolder(held, holder) && (await stillThere(storage, held))) holders.push(held);
   }
   if (holders.length > 0) {
     await writeHolds(storage, parentPath, { ...holds, holders });
@@ -113,6 +115,12 @@ export async function unprotectParent(
   if (mode === null || mode !== (modeBefore & ~WRITE_BITS)) return false;
   await storage.chmod(parentPath, modeBefore, "parentPath");
   return true;
+}
+
+/** Same unique id, and the same path unless either is secret (not recorded). */
+function sameHolder(held: ParentHolder, holder: ParentHolder): boolean {
+  if (held.uniqueId !== holder.uniqueId) return false;
+  return held.imagePath === null || holder.imagePath === null || held.imagePath === holder.imagePath;
 }
 
 /** True unless the holder's path is known and no longer holds its disk. */
