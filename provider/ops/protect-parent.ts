@@ -4,7 +4,8 @@
  *
  * Every child that asks for protection is a holder, listed in a holds record beside the parent
  * (`.golden.vhd.pulumi-vhd-holds`: the mode before, and each holder's unique id and path), wherever the child lives.
- * The mode is put back when the last holder lets go, and only if nobody changed it since (a user's own chmod wins).
+ * The mode is put back when the last holder lets go, and only if nobody changed it since (a user's own chmod wins);
+ * a parent made writable while held gets read-only again from the next holder, which was made on it as it is now.
  * A holder whose disk is no longer at its path (deleted or replaced outside Pulumi) holds nothing; a holder with a
  * secret path is listed without it (the record is plain text) and holds until its own resource lets go.
  *
@@ -43,7 +44,8 @@ export function holdsRecordPath(parentPath: string): string {
 }
 
 /**
- * Adds `holder` to the parent's holders, making the parent read-only (every write bit removed) when it is the first.
+ * Adds `holder` to the parent's holders, making the parent read-only (every write bit removed) when it is the first,
+ * or when the parent was made writable while held.
  * Returns the mode to put back when the last holder goes, or `null` when the parent was read-only already without
  * holders (then nobody here has anything to undo).
  */
@@ -53,12 +55,16 @@ export function protectParent(parentPath: string, holder: ParentHolder, storage:
 
 async function addHolder(storage: Storage, parentPath: string, holder: ParentHolder): Promise<number | null> {
   const holds = await readHolds(storage, parentPath);
+  const mode = await permissionBits(storage, parentPath);
   if (holds !== null) {
     const others = holds.holders.filter((held) => held.uniqueId !== holder.uniqueId);
-    await writeHolds(storage, parentPath, { ...holds, holders: [...others, holder] });
-    return holds.modeBefore;
+    // Made writable while held (to edit a golden image, whose disks are then made anew): the new holder asks for
+    // read-only again, and the mode to put back is the one given meanwhile.
+    const given = mode !== null && (mode & WRITE_BITS) !== 0 ? mode : null;
+    await writeHolds(storage, parentPath, { modeBefore: given ?? holds.modeBefore, holders: [...others, holder] });
+    if (given !== null) await storage.chmod(parentPath, given & ~WRITE_BITS, "parentPath");
+    return given ?? holds.modeBefore;
   }
-  const mode = await permissionBits(storage, parentPath);
   if (mode === null) {
     throw new VhdError("ERROR_PATH_NOT_FOUND", "the parent to protect does not exist", { parameter: "parentPath", path: parentPath });
   }

@@ -3,11 +3,11 @@
  * exists, wherever that disk lives (here one next to a `vms` folder, one in another folder), and gives the write
  * permission back when the last one goes, as the README says.
  */
-import { existsSync, mkdirSync, renameSync, statSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, renameSync, statSync } from "node:fs";
 import { basename, dirname, extname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { holdsRecordPath } from "../../provider/ops/protect-parent";
-import { DiskStack, type DiskSpec, makeGoldenImage } from "./e2e-support";
+import { DiskStack, type DiskSpec, makeGoldenImage, vhdWrite } from "./e2e-support";
 
 let disks: DiskStack;
 let near: DiskSpec;
@@ -90,5 +90,49 @@ describe.each(["golden.vhd", "golden.vhdx"])("protectParent of a disk moved by h
     expect(up.code, up.output).toBe(0);
     expect(existsSync(newPath)).toBe(true);
     expect(mode(moving.golden), "the moved disk still holds its parent").toBe(0o444);
+  });
+});
+
+/**
+ * Editing a protected golden image means making it writable first; a disk made anew on the edited image (the
+ * replace) asks for protection again, also while another disk still holds the image (`up --target`, one disk at a
+ * time), so the image is read-only again, and is given back the mode the user set once the last of them goes.
+ */
+describe("protectParent after the golden image was made writable and edited", () => {
+  let edited: DiskStack;
+
+  beforeAll(async () => {
+    edited = await DiskStack.create("protect-edited", (golden, dir) => [
+      { name: "one", parentPath: golden, imagePath: join(dir, "vms", "one.vhd"), protectParent: true },
+      { name: "two", parentPath: golden, imagePath: join(dir, "elsewhere", "two.vhd"), protectParent: true },
+    ]);
+    const up = await edited.stack.up();
+    expect(up.code, up.output).toBe(0);
+  });
+
+  afterAll(async () => {
+    await edited?.dispose();
+  });
+
+  it("is read-only again once its disks are replaced, and no change is planned after", async () => {
+    expect(mode(edited.golden)).toBe(0o444);
+    chmodSync(edited.golden, 0o644);
+    await vhdWrite(edited.golden, 0, Buffer.from("patched"));
+    // One disk at a time, as `up --target` does: the other always holds the image meanwhile.
+    const urn = ((await edited.stack.exportStack()).deployment.resources ?? []).find((resource) => resource.urn.endsWith("::one"))?.urn;
+    const targeted = await edited.stack.up(["--target", urn ?? "missing"]);
+    expect(targeted.code, targeted.output).toBe(0);
+    expect(mode(edited.golden)).toBe(0o444);
+    const up = await edited.stack.up();
+    expect(up.code, up.output).toBe(0);
+    expect(up.stdout).toMatch(/1 replaced/);
+    expect(mode(edited.golden)).toBe(0o444);
+    const preview = await edited.stack.preview(["--expect-no-changes"]);
+    expect(preview.code, preview.output).toBe(0);
+
+    await edited.setDisks([]);
+    const destroy = await edited.stack.up();
+    expect(destroy.code, destroy.output).toBe(0);
+    expect(mode(edited.golden)).toBe(0o644);
   });
 });
