@@ -3,6 +3,9 @@
  * new folder share it, and whichever of them is deleted last must take it away (the contract makes the folder;
  * "a folder this provider created and that is empty after the delete is removed"). So the folder carries a record of
  * it, `.pulumi-vhd-folder` inside it (the folders made, outermost first), and every delete in that folder looks for it.
+ * Every folder create made carries its own record, not only the innermost: a folder above may come to hold the
+ * folders of other disks (`new/x/a.vhd` made `new`, `new/y/b.vhd` then made only `y`), and the delete that empties it
+ * last, whichever disk that is, must know it is ours.
  *
  * The record never makes us remove what is not ours: it is only written into a folder create made, only folders
  * at or above the one holding it are taken from it, and a folder is removed only when nothing but the record is in it
@@ -14,7 +17,7 @@ import { readJsonRecord, replaceJsonRecord } from "../storage/json-record";
 import type { Storage } from "../storage/port";
 import { removeEmptyFolders } from "./folder-chain";
 
-/** The record's file name, inside the innermost folder made. */
+/** The record's file name, inside each folder made. */
 export const CREATED_FOLDERS_RECORD = ".pulumi-vhd-folder";
 
 /** What the record says. */
@@ -29,15 +32,15 @@ function pathsOf(storage: Storage): path.PlatformPath {
 }
 
 /**
- * Records in the innermost of `createdFolders` (absolute paths on `storage`, outermost first, as create returns them)
- * that this provider made them. Nothing for an empty list.
+ * Records in each of `createdFolders` (absolute paths on `storage`, outermost first, as create returns them) that this
+ * provider made it and the folders above it made with it. Nothing for an empty list.
  * @throws VhdError the storage's errors, naming `imagePath`.
  */
 export async function recordCreatedFolders(storage: Storage, createdFolders: readonly string[]): Promise<void> {
-  const innermost = createdFolders.at(-1);
-  if (innermost === undefined) return;
-  const record: CreatedFoldersRecord = { createdFolders: [...createdFolders] };
-  await replaceJsonRecord(storage, pathsOf(storage).join(innermost, CREATED_FOLDERS_RECORD), record, { parameter: "imagePath" });
+  for (const [index, folder] of createdFolders.entries()) {
+    const record: CreatedFoldersRecord = { createdFolders: createdFolders.slice(0, index + 1) };
+    await replaceJsonRecord(storage, pathsOf(storage).join(folder, CREATED_FOLDERS_RECORD), record, { parameter: "imagePath" });
+  }
 }
 
 /**
@@ -59,6 +62,9 @@ export async function removeCreatedFolders(storage: Storage, folder: string): Pr
     if (!isNotFound(error)) await replaceJsonRecord(storage, recordPath, record, { parameter: "imagePath" }).catch(() => undefined);
     return;
   }
+  const above = pathsOf(storage).dirname(folder);
+  if (above !== folder) await removeCreatedFolders(storage, above);
+  // A record written before every folder made had its own lists the folders above in the innermost only.
   await removeEmptyFolders(storage, record.createdFolders.slice(0, -1));
 }
 

@@ -216,7 +216,7 @@ export interface ParentHold {
  */
 export async function releaseParent(disk: ParentHold, gone: string[], storage: Storage): Promise<void> {
   if (disk.parentModeBeforeProtect === null) return;
-  if ((await releaseHold(disk.parentPath, disk.uniqueId, storage)) !== "unrecorded") return;
+  if ((await releaseHold(disk.parentPath, { uniqueId: disk.uniqueId, imagePath: disk.imagePath }, storage)) !== "unrecorded") return;
   const folders = [...new Set([path.dirname(disk.imagePath), path.dirname(disk.parentPath)])];
   for (const folder of folders) {
     const others = await childDisksInFolder(folder, disk.parentUniqueId, [...gone, disk.imagePath], storage);

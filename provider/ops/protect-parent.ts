@@ -4,7 +4,8 @@
  *
  * Every child that asks for protection is a holder, listed in a holds record beside the parent
  * (`.golden.vhd.pulumi-vhd-holds`: the mode before, and each holder's unique id and path), wherever the child lives.
- * The mode is put back when the last holder lets go, and only if nobody changed it since (a user's own chmod wins).
+ * The mode is put back when the last holder lets go, and only if nobody changed it since (a user's own chmod wins);
+ * a parent made writable while held gets read-only again from the next holder, which was made on it as it is now.
  * A holder whose disk is no longer at its path (deleted or replaced outside Pulumi) holds nothing; a holder with a
  * secret path is listed without it (the record is plain text) and holds until its own resource lets go.
  *
@@ -43,7 +44,8 @@ export function holdsRecordPath(parentPath: string): string {
 }
 
 /**
- * Adds `holder` to the parent's holders, making the parent read-only (every write bit removed) when it is the first.
+ * Adds `holder` to the parent's holders, making the parent read-only (every write bit removed) when it is the first,
+ * or when the parent was made writable while held.
  * Returns the mode to put back when the last holder goes, or `null` when the parent was read-only already without
  * holders (then nobody here has anything to undo).
  */
@@ -53,12 +55,16 @@ export function protectParent(parentPath: string, holder: ParentHolder, storage:
 
 async function addHolder(storage: Storage, parentPath: string, holder: ParentHolder): Promise<number | null> {
   const holds = await readHolds(storage, parentPath);
+  const mode = await permissionBits(storage, parentPath);
   if (holds !== null) {
     const others = holds.holders.filter((held) => held.uniqueId !== holder.uniqueId);
-    await writeHolds(storage, parentPath, { ...holds, holders: [...others, holder] });
-    return holds.modeBefore;
+    // Made writable while held (to edit a golden image, whose disks are then made anew): the new holder asks for
+    // read-only again, and the mode to put back is the one given meanwhile.
+    const given = mode !== null && (mode & WRITE_BITS) !== 0 ? mode : null;
+    await writeHolds(storage, parentPath, { modeBefore: given ?? holds.modeBefore, holders: [...others, holder] });
+    if (given !== null) await storage.chmod(parentPath, given & ~WRITE_BITS, "parentPath");
+    return given ?? holds.modeBefore;
   }
-  const mode = await permissionBits(storage, parentPath);
   if (mode === null) {
     throw new VhdError("ERROR_PATH_NOT_FOUND", "the parent to protect does not exist", { parameter: "parentPath", path: parentPath });
   }
@@ -69,27 +75,29 @@ async function addHolder(storage: Storage, parentPath: string, holder: ParentHol
 }
 
 /**
- * Takes the child with `uniqueId` off the parent's holders (and the holders whose disks are gone, up to the first one
- * still there); when none is left, puts the mode back (see {@link unprotectParent}) and removes the record.
+ * Takes `holder` off the parent's holders (and the holders whose disks are gone, up to the first one still there);
+ * when none is left, puts the mode back (see {@link unprotectParent}) and removes the record. A holder is matched by
+ * unique id and, where both paths are known, by path: a disk moved by hand and adopted at its new path has the same
+ * unique id, and the delete of the old resource must not take the new path's hold.
  *
  * @returns `"held"` while other holders remain, `"released"` once the last one went, `"unrecorded"` when the parent
  *   has no holds record (state from before holds records: the caller decides by itself).
  */
 export function releaseHold(
   parentPath: string,
-  uniqueId: string,
+  holder: ParentHolder,
   storage: Storage = localStorage,
 ): Promise<"held" | "released" | "unrecorded"> {
-  return underLock(storage, parentPath, () => removeHolder(storage, parentPath, uniqueId));
+  return underLock(storage, parentPath, () => removeHolder(storage, parentPath, holder));
 }
 
-async function removeHolder(storage: Storage, parentPath: string, uniqueId: string): Promise<"held" | "released" | "unrecorded"> {
+async function removeHolder(storage: Storage, parentPath: string, holder: ParentHolder): Promise<"held" | "released" | "unrecorded"> {
   const holds = await readHolds(storage, parentPath);
   if (holds === null) return "unrecorded";
   // One holder still there keeps the parent protected, so the others' disks are looked at only up to the first one
   // found: under the lock, every sibling's release waits for this, and a look at all of them made deleting n
   // siblings open n² disks one after another. Holders gone further down the list go when they come first.
-  const others = holds.holders.filter((held) => held.uniqueId !== uniqueId);
+  const others = holds.holders.filter((held) => !sameHolder(held, holder));
   const gone = new Set<ParentHolder>();
   for (const held of others) {
     if (await stillThere(storage, held)) break;
@@ -119,6 +127,12 @@ export async function unprotectParent(
   if (mode === null || mode !== (modeBefore & ~WRITE_BITS)) return false;
   await storage.chmod(parentPath, modeBefore, "parentPath");
   return true;
+}
+
+/** Same unique id, and the same path unless either is secret (not recorded). */
+function sameHolder(held: ParentHolder, holder: ParentHolder): boolean {
+  if (held.uniqueId !== holder.uniqueId) return false;
+  return held.imagePath === null || holder.imagePath === null || held.imagePath === holder.imagePath;
 }
 
 /** True unless the holder's path is known and no longer holds its disk. */

@@ -427,7 +427,7 @@ async function relink(recorded: DiskState, news: DiskInputs, storage: Storage): 
   const { disk } = await setParent({ imagePath: recorded.imagePath, parentPath, pathRules: news.pathRules, storage });
   const linked = await recordDisk({ ...news, protectParent: false }, childFacts(disk), recorded.adopted, recorded.createdFolders, storage);
   if (!recorded.protectParent) return linked;
-  await withParentLock(recorded.parentPath, () => releaseHold(recorded.parentPath, recorded.uniqueId, storage));
+  await withParentLock(recorded.parentPath, () => releaseHold(recorded.parentPath, holderOf({ ...recorded, secretPaths: news.secretPaths }), storage));
   const modeBefore = await withParentLock(parentPath, () =>
     protectParent(parentPath, holderOf({ ...recorded, secretPaths: news.secretPaths }), storage),
   );

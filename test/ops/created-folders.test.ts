@@ -39,9 +39,9 @@ async function exists(storage: Storage, target: string): Promise<boolean> {
   return (await storage.pathFacts(target)).kind !== "missing";
 }
 
-/** What create does for a disk at `<root>/new/vms/*.vhd`: both folders made and recorded; outermost first. */
-async function createRecorded(storage: Storage, root: string): Promise<string[]> {
-  const made = [join(root, "new"), join(root, "new", "vms")];
+/** What create does for a disk at `<root>/new/<inner>/*.vhd`: both folders made and recorded; outermost first. */
+async function createRecorded(storage: Storage, root: string, inner = "vms"): Promise<string[]> {
+  const made = [join(root, "new"), join(root, "new", inner)];
   for (const folder of made) await storage.mkdir(folder);
   await recordCreatedFolders(storage, made);
   return made;
@@ -66,13 +66,32 @@ describe.each(Object.keys(places))("the folders create made, on %s storage", (na
     expect(await storage.list(root)).toEqual([]);
   });
 
+  it("above sibling folders made by different disks, go with the last disk in any of them", async () => {
+    const { storage, root } = open();
+    // `new/x/a.vhd` made `new` and `new/x`; `new/y/b.vhd`, created next, found `new` and made only `new/y`.
+    const [outer, x] = await createRecorded(storage, root, "x");
+    const y = join(outer!, "y");
+    await storage.mkdir(y);
+    await recordCreatedFolders(storage, [y]);
+    await put(storage, join(x!, "a.vhd"));
+    await put(storage, join(y, "b.vhd"));
+
+    await storage.unlink(join(x!, "a.vhd"));
+    await removeCreatedFolders(storage, x!);
+    expect((await storage.list(outer!)).sort()).toEqual([CREATED_FOLDERS_RECORD, "y"]);
+
+    await storage.unlink(join(y, "b.vhd"));
+    await removeCreatedFolders(storage, y);
+    expect(await storage.list(root)).toEqual([]);
+  });
+
   it("leave a folder above that holds something else, and remove nothing without a record", async () => {
     const { storage, root } = open();
     const made = await createRecorded(storage, root);
     await put(storage, join(made[0]!, "notes.txt"));
     await removeCreatedFolders(storage, made[1]!);
     expect(await exists(storage, made[1]!)).toBe(false);
-    expect(await storage.list(made[0]!)).toEqual(["notes.txt"]);
+    expect((await storage.list(made[0]!)).sort()).toEqual([CREATED_FOLDERS_RECORD, "notes.txt"]);
 
     const unrecorded = join(root, "theirs");
     await storage.mkdir(unrecorded);

@@ -44,7 +44,7 @@ async function race(action: "protect" | "release"): Promise<void> {
       for (let i = 0; i < Number(count); i++) {
         const uniqueId = who + "-" + i;
         if (action === "protect") await protectParent(parent, { uniqueId, imagePath: null });
-        else await releaseHold(parent, uniqueId);
+        else await releaseHold(parent, { uniqueId, imagePath: null });
       }
     })().catch((error) => { console.error(String(error)); process.exit(1); });
   `;
@@ -88,7 +88,7 @@ describe("the holds record on the in-memory storage under callers racing", () =>
     expect(record.holders.map((holder) => holder.uniqueId).sort()).toEqual([...ids].sort());
     expect((await storage.pathFacts("/disks/golden.vhd")).mode).toBe(0o444);
 
-    await Promise.all(ids.map((uniqueId) => releaseHold("/disks/golden.vhd", uniqueId, storage)));
+    await Promise.all(ids.map((uniqueId) => releaseHold("/disks/golden.vhd", { uniqueId, imagePath: null }, storage)));
     expect(storage.paths().filter((entry) => entry.startsWith("/disks/")).sort()).toEqual(["/disks/golden.vhd"]);
     expect((await storage.pathFacts("/disks/golden.vhd")).mode).toBe(0o644);
   });

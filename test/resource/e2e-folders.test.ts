@@ -51,3 +51,31 @@ describe("folders up created for sibling disks", () => {
     expect(filesLeft(disks.dir)).toEqual(["golden.vhd"]);
   });
 });
+
+/**
+ * Disks in sibling folders under one new folder (`tree/x/a.vhd`, `tree/y/b.vhd`): one create makes `tree`, the other
+ * finds it. `destroy` removes `tree` too, whichever disk's delete empties it.
+ */
+describe("a folder up created above the folders of two disks", () => {
+  let tree: DiskStack;
+
+  beforeAll(async () => {
+    tree = await DiskStack.create("folders-tree", (golden, dir) => [
+      { name: "x", parentPath: golden, imagePath: join(dir, "tree", "x", "a.vhd") },
+      { name: "y", parentPath: golden, imagePath: join(dir, "tree", "y", "b.vhd") },
+    ]);
+  });
+
+  afterAll(async () => {
+    await tree?.dispose();
+  });
+
+  it("is gone after destroy", async () => {
+    const up = await tree.stack.up();
+    expect(up.code, up.output).toBe(0);
+    expect(readdirSync(join(tree.dir, "tree")).filter((name) => !name.startsWith(".")).sort()).toEqual(["x", "y"]);
+    const destroy = await tree.stack.destroy();
+    expect(destroy.code, destroy.output).toBe(0);
+    expect(filesLeft(tree.dir)).toEqual(["golden.vhd"]);
+  });
+});
