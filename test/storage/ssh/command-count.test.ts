@@ -1,8 +1,9 @@
 /**
- * How many commands (exec channels) each operation on a remote disk runs on the host, counted by the session pool
- * (`poolStats().execs`) against a real OpenSSH server: each costs sshd a session and a login shell, a third of a
- * second on a loaded machine, so these are the numbers that make a remote create slow or fast. The bounds are counts,
- * not times.
+ * How many commands (exec channels) each operation on a remote disk runs on the host, and how many SFTP requests and
+ * round trips waited for one after another it makes, counted by the session pool (`poolStats()`) against a real
+ * OpenSSH server: a command costs sshd a session and a login shell, a third of a second on a loaded machine, and a
+ * round trip about 45 ms there, so these are the numbers that make a remote create slow or fast. The bounds are
+ * counts, not times.
  */
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
@@ -20,11 +21,12 @@ import { connectionTo, useSshd } from "./ssh-fixture";
 
 const sshd = useSshd();
 
-/** The commands the host ran while `work` ran. */
-async function commandsDuring<T>(work: () => Promise<T>): Promise<{ value: T; commands: number }> {
-  const before = poolStats().execs;
+/** The commands the host ran, and the SFTP requests and sequential round trips sent, while `work` ran. */
+async function commandsDuring<T>(work: () => Promise<T>): Promise<{ value: T; commands: number; requests: number; rounds: number }> {
+  const before = poolStats();
   const value = await work();
-  return { value, commands: poolStats().execs - before };
+  const after = poolStats();
+  return { value, commands: after.execs - before.execs, requests: after.sftpRequests - before.sftpRequests, rounds: after.sftpRounds - before.sftpRounds };
 }
 
 describe("commands run on the host per operation", () => {
@@ -56,13 +58,16 @@ describe("commands run on the host per operation", () => {
     return { inputs, state: { ...(created.outs as DiskState), connection: connectionTo(sshd.server()) } };
   }
 
-  it("a create (check + create) runs at most 3 commands, a no-change preview 1 (hashing nothing), a delete none", async () => {
+  it("a create (check + create) runs at most 3 commands, a no-change preview 1 (hashing nothing), a delete none; each a bounded number of SFTP round trips", async () => {
     await makeGoldenImage(join(folder, "golden.vhd"));
     mkdirSync(join(folder, "vms"));
     // The first operation on a connection also probes the host's tools (once per connection).
     const first = await commandsDuring(() => up("first"));
-    const { value, commands: create } = await commandsDuring(() => up("os"));
+    const { value, commands: create, requests, rounds } = await commandsDuring(() => up("os"));
     expect(create).toBeLessThanOrEqual(3);
+    // SFTP: the requests of check and create, and the round trips among them waited for one after another.
+    expect(requests).toBeLessThanOrEqual(55);
+    expect(rounds).toBeLessThanOrEqual(55);
     // The first also hashes the parent on the host, after asking its volume whether fingerprints can be trusted.
     expect(first.commands).toBeLessThanOrEqual(create + 3);
 
@@ -77,10 +82,14 @@ describe("commands run on the host per operation", () => {
       expect(checked.inputs).toMatchObject({ parentChecksum: value.state.parentChecksum, parentUniqueId: value.state.parentUniqueId });
     });
     expect(preview.commands).toBeLessThanOrEqual(1);
+    expect(preview.requests).toBeLessThanOrEqual(15);
+    expect(preview.rounds).toBeLessThanOrEqual(15);
     expect(totalBytesHashed(statsFile) - hashedBefore).toBe(0);
 
     const removed = await commandsDuring(() => provider.remove(value.state.imagePath, value.state));
     expect(removed.commands).toBe(0);
+    expect(removed.requests).toBeLessThanOrEqual(26);
+    expect(removed.rounds).toBeLessThanOrEqual(26);
   });
 
   it("a delete off a parent with many protected siblings runs no command per sibling; siblings deleted side by side release the parent", async () => {
@@ -99,16 +108,19 @@ describe("commands run on the host per operation", () => {
     expect(existsSync(holdsRecordPath(join(folder, "golden.vhd")))).toBe(false);
   });
 
-  it("vhd create-differencing's operation runs 1 command after the tool probe (the target's volume)", async () => {
+  it("vhd create-differencing's operation runs 1 command after the tool probe (the target's volume) and a bounded number of SFTP round trips", async () => {
     await makeGoldenImage(join(folder, "golden.vhd"));
     const storage = new SshStorage(connectionTo(sshd.server()));
     const probe = await commandsDuring(() => storage.volumeFacts(folder));
     expect(probe.commands).toBeLessThanOrEqual(2);
-    const { value, commands } = await commandsDuring(() =>
+    const counted = await commandsDuring(() =>
       createDifferencingDisk({ imagePath: join(folder, "vms", "child.vhd"), parentPath: join(folder, "golden.vhd"), storage }),
     );
+    const { value, commands } = counted;
     expect(value.parent?.uniqueId).toMatch(/^[0-9a-f-]{36}$/);
     expect(commands).toBeLessThanOrEqual(1);
+    expect(counted.requests).toBeLessThanOrEqual(55);
+    expect(counted.rounds).toBeLessThanOrEqual(55);
   });
 
   it("a checksum on the host is one command", async () => {
