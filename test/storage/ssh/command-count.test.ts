@@ -5,7 +5,8 @@
  * round trip about 45 ms there, so these are the numbers that make a remote create slow or fast. The bounds are
  * counts, not times.
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, statSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { createDifferencingDisk } from "../../../provider/ops/create-differencing";
@@ -14,7 +15,7 @@ import * as provider from "../../../provider/resource/provider";
 import type { DiskInputs, DiskState } from "../../../provider/resource/state";
 import { CHECKSUM_CACHE_ENV } from "../../../provider/sha256/checksum-cache";
 import { HASH_STATS_ENV, totalBytesHashed } from "../../../provider/sha256/hash-stats";
-import { poolStats } from "../../../provider/storage/ssh/session-pool";
+import { closeAllSessions, poolStats } from "../../../provider/storage/ssh/session-pool";
 import { SshStorage } from "../../../provider/storage/ssh/ssh-storage";
 import { makeGoldenImage } from "../../resource/e2e-support";
 import { connectionTo, useSshd } from "./ssh-fixture";
@@ -66,8 +67,8 @@ describe("commands run on the host per operation", () => {
     const { value, commands: create, requests, rounds } = await commandsDuring(() => up("os"));
     expect(create).toBeLessThanOrEqual(3);
     // SFTP: the requests of check and create, and the round trips among them waited for one after another.
-    expect(requests).toBeLessThanOrEqual(55);
-    expect(rounds).toBeLessThanOrEqual(55);
+    expect(requests).toBeLessThanOrEqual(53);
+    expect(rounds).toBeLessThanOrEqual(41);
     // The first also hashes the parent on the host, after asking its volume whether fingerprints can be trusted.
     expect(first.commands).toBeLessThanOrEqual(create + 3);
 
@@ -108,27 +109,28 @@ describe("commands run on the host per operation", () => {
     expect(existsSync(holdsRecordPath(join(folder, "golden.vhd")))).toBe(false);
   });
 
-  it("vhd create-differencing's operation runs 1 command after the tool probe (the target's volume) and a bounded number of SFTP round trips", async () => {
+  it("vhd create-differencing's operation runs 1 command (the target's volume; no probe of the tools) and a bounded number of SFTP round trips", async () => {
     await makeGoldenImage(join(folder, "golden.vhd"));
     const storage = new SshStorage(connectionTo(sshd.server()));
-    const probe = await commandsDuring(() => storage.volumeFacts(folder));
-    expect(probe.commands).toBeLessThanOrEqual(2);
+    // A fresh connection, as each `vhd` command has.
+    await closeAllSessions();
     const counted = await commandsDuring(() =>
       createDifferencingDisk({ imagePath: join(folder, "vms", "child.vhd"), parentPath: join(folder, "golden.vhd"), storage }),
     );
     const { value, commands } = counted;
     expect(value.parent?.uniqueId).toMatch(/^[0-9a-f-]{36}$/);
     expect(commands).toBeLessThanOrEqual(1);
-    expect(counted.requests).toBeLessThanOrEqual(55);
-    expect(counted.rounds).toBeLessThanOrEqual(55);
+    expect(counted.requests).toBeLessThanOrEqual(53);
+    expect(counted.rounds).toBeLessThanOrEqual(41);
   });
 
-  it("a checksum on the host is one command", async () => {
+  it("a checksum on the host is one command, even the first on a connection (no probe of the tools before it)", async () => {
     await makeGoldenImage(join(folder, "golden.vhd"));
     const storage = new SshStorage(connectionTo(sshd.server()));
-    await storage.fingerprint(join(folder, "golden.vhd"));
-    const { value, commands } = await commandsDuring(() => storage.sha256(join(folder, "golden.vhd")));
-    expect(value.sha256).toMatch(/^[0-9a-f]{64}$/);
+    await closeAllSessions();
+    const { value, commands, rounds } = await commandsDuring(() => storage.sha256(join(folder, "golden.vhd")));
+    expect(value.sha256).toBe(createHash("sha256").update(readFileSync(join(folder, "golden.vhd"))).digest("hex"));
     expect(commands).toBe(1);
+    expect(rounds).toBeLessThanOrEqual(1);
   });
 });
