@@ -219,7 +219,8 @@ export class SshStorage implements Storage {
     const handle = await this.request<Buffer>(session, sftpPath, "open the file", parameter, (sftp, done) =>
       sftp.open(sftpPath, writable ? FXF.READ | FXF.WRITE : FXF.READ, done),
     );
-    return this.wrap(session, handle, path, sftpPath, parameter, async () => {
+    const readAhead = writable ? 0 : (options.readAhead ?? 0);
+    return this.wrap(session, handle, path, sftpPath, parameter, readAhead, async () => {
       const stats = await this.request<Stats>(session, sftpPath, "look at the open file", parameter, (sftp, done) => sftp.fstat(handle, done));
       if (!stats.isFile()) {
         const folder = stats.isDirectory();
@@ -244,9 +245,10 @@ export class SshStorage implements Storage {
     path: string,
     sftpPath: string,
     parameter: ErrorParameter | undefined,
+    readAhead: number,
     sizeOf: () => Promise<number>,
   ): Promise<SftpFile> {
-    const make = (size: number): SftpFile =>
+    const make = (size: number, head?: Uint8Array): SftpFile =>
       new SftpFile({
         session,
         handle,
@@ -255,10 +257,13 @@ export class SshStorage implements Storage {
         url: this.url(sftpPath),
         identity: () => this.identityOf(session, sftpPath, parameter),
         size,
+        ...(head === undefined ? {} : { head }),
         ...(parameter === undefined ? {} : { parameter }),
       });
     try {
-      return make(await sizeOf());
+      // The first bytes are asked for with the size: one round trip for both (a read past the end gives zeros).
+      const [size, head] = await Promise.all([sizeOf(), readAhead > 0 ? make(0).read(0, readAhead) : undefined]);
+      return make(size, head);
     } catch (error) {
       await make(0).close().catch(() => undefined);
       throw error;
@@ -299,7 +304,7 @@ export class SshStorage implements Storage {
       (sftp, done) => sftp.open(sftpPath, FXF.READ | FXF.WRITE | FXF.CREAT | FXF.EXCL, { mode }, done),
       this.existsOrVolume(session, sftpPath),
     );
-    return this.wrap(session, handle, path, sftpPath, parameter, () => Promise.resolve(0));
+    return this.wrap(session, handle, path, sftpPath, parameter, 0, () => Promise.resolve(0));
   }
 
   async publishNoClobber(temporaryPath: string, targetPath: string, parameter?: ErrorParameter): Promise<void> {

@@ -67,8 +67,9 @@ describe("commands run on the host per operation", () => {
     const { value, commands: create, requests, rounds } = await commandsDuring(() => up("os"));
     expect(create).toBeLessThanOrEqual(3);
     // SFTP: the requests of check and create, and the round trips among them waited for one after another.
-    expect(requests).toBeLessThanOrEqual(53);
-    expect(rounds).toBeLessThanOrEqual(41);
+    expect(requests).toBeLessThanOrEqual(50);
+    // Which requests share a round trip depends a little on timing (the sweep runs alongside the write): 2 of slack.
+    expect(rounds).toBeLessThanOrEqual(34);
     // The first also hashes the parent on the host, after asking its volume whether fingerprints can be trusted.
     expect(first.commands).toBeLessThanOrEqual(create + 3);
 
@@ -83,14 +84,14 @@ describe("commands run on the host per operation", () => {
       expect(checked.inputs).toMatchObject({ parentChecksum: value.state.parentChecksum, parentUniqueId: value.state.parentUniqueId });
     });
     expect(preview.commands).toBeLessThanOrEqual(1);
-    expect(preview.requests).toBeLessThanOrEqual(15);
-    expect(preview.rounds).toBeLessThanOrEqual(15);
+    expect(preview.requests).toBeLessThanOrEqual(11);
+    expect(preview.rounds).toBeLessThanOrEqual(9);
     expect(totalBytesHashed(statsFile) - hashedBefore).toBe(0);
 
     const removed = await commandsDuring(() => provider.remove(value.state.imagePath, value.state));
     expect(removed.commands).toBe(0);
-    expect(removed.requests).toBeLessThanOrEqual(26);
-    expect(removed.rounds).toBeLessThanOrEqual(26);
+    expect(removed.requests).toBeLessThanOrEqual(22);
+    expect(removed.rounds).toBeLessThanOrEqual(20);
   });
 
   it("a delete off a parent with many protected siblings runs no command per sibling; siblings deleted side by side release the parent", async () => {
@@ -120,8 +121,8 @@ describe("commands run on the host per operation", () => {
     const { value, commands } = counted;
     expect(value.parent?.uniqueId).toMatch(/^[0-9a-f-]{36}$/);
     expect(commands).toBeLessThanOrEqual(1);
-    expect(counted.requests).toBeLessThanOrEqual(53);
-    expect(counted.rounds).toBeLessThanOrEqual(41);
+    expect(counted.requests).toBeLessThanOrEqual(50);
+    expect(counted.rounds).toBeLessThanOrEqual(36);
   });
 
   it("a checksum on the host is one command, even the first on a connection (no probe of the tools before it)", async () => {
