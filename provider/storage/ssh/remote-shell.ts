@@ -89,15 +89,11 @@ export function windowsSha256Script(path: string): string {
 /**
  * One command for what `volumeFacts` asks of a folder beyond statvfs@: its volume type (`stat -f` prints the statfs
  * magic in hex, GNU coreutils) and whether the server's user may create files in it (`test -w` asks access(2) on the
- * host), each line labelled; undefined when neither is asked.
+ * host), each line labelled. A `stat` that is not GNU's prints no magic; a shell that is not POSIX prints neither.
  */
-export function volumeCommand(folder: string, ask: { fsType: boolean; writable: boolean }): string | undefined {
+export function volumeCommand(folder: string): string {
   const quoted = posixQuote(folder);
-  const parts = [
-    ...(ask.fsType ? [`printf 'fs-magic %s\\n' "$(stat -f -c '%t' -- ${quoted})"`] : []),
-    ...(ask.writable ? [`{ test -w ${quoted} && echo 'access writable' || echo 'access denied'; }`] : []),
-  ];
-  return parts.length === 0 ? undefined : parts.join("; ");
+  return `printf 'fs-magic %s\\n' "$(stat -f -c '%t' -- ${quoted})"; { test -w ${quoted} && echo 'access writable' || echo 'access denied'; }`;
 }
 
 /** Reads {@link volumeCommand}'s output: each fact it printed (a failed `stat -f` prints no magic). */

@@ -461,7 +461,7 @@ export class SshStorage implements Storage {
     const session = await this.session();
     // The command needs no probe of the host's tools first: a shell that is not POSIX, or a `stat` that is not GNU's,
     // answers nothing it parses. It runs side by side with statvfs@ (`test -w` is false on a read-only mount too).
-    const command = this.pathFlavour === "win32" ? undefined : volumeCommand(sftpPath, { fsType: true, writable: true });
+    const command = this.pathFlavour === "win32" ? undefined : volumeCommand(sftpPath);
     const [info, result] = await Promise.all([
       this.request<{ f_bavail: number | bigint; f_frsize: number | bigint; f_flag: number | bigint } | undefined>(
         session,
