@@ -222,8 +222,12 @@ export async function recheckParent(
   validated: DiskInfo,
   storage: Storage = localStorage,
 ): Promise<CheckedParent> {
-  await requireParentFile(storage, parentPath);
-  const facts = await readParentFactsAt(parentPath, { storage }).catch(() => null);
+  // Together: on a remote host the two share their round trips. A parent that is no file is refused as validation
+  // refuses it, whatever the read found.
+  const [, facts] = await Promise.all([
+    requireParentFile(storage, parentPath),
+    readParentFactsAt(parentPath, { storage }).catch(() => null),
+  ]);
   const unchanged =
     facts !== null &&
     facts.format === validated.format &&

@@ -84,23 +84,30 @@ export async function createFileAtomically<T>(
 
   const temporaryPath = temporaryPathFor(targetPath);
   let file: RandomAccessFile | undefined;
+  let published = false;
+  let swept: Promise<void> | undefined;
   try {
     file = await storage.createExclusive(temporaryPath, { parameter });
-    await sweepStaleTemporaries(storage, targetPath, temporaryPath);
+    // Side by side with the write: independent of it, and on a remote host its listing then shares the write's
+    // round trips instead of adding its own. Awaited before the publish, so a create still ends with its folder swept.
+    swept = sweepStaleTemporaries(storage, targetPath, temporaryPath);
     const result = await write(file, signal);
     throwIfCancelled(signal, context);
     await file.sync();
     await file.close();
     file = undefined;
+    await swept;
     throwIfCancelled(signal, context);
     await storage.publishNoClobber(temporaryPath, targetPath, parameter);
+    published = true;
     return result;
   } catch (error) {
     throw namingTarget(error, storage, temporaryPath, targetPath);
   } finally {
     await file?.close();
-    // Nothing to do after a successful publish (the temporary name is gone); otherwise this is the cleanup.
-    await storage.unlink(temporaryPath).catch(() => undefined);
+    await swept;
+    // A successful publish took the temporary name away; otherwise this is the cleanup.
+    if (!published) await storage.unlink(temporaryPath).catch(() => undefined);
   }
 }
 

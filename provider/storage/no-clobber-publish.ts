@@ -61,7 +61,8 @@ export async function publishNoClobber(
     if (errno === undefined || !NO_HARD_LINKS.has(errno)) throw names.toVhdError(error, { parameter, path: targetPath, action });
   }
   if (linked) {
-    // The temporary name is now a second name of the target; if removing it fails, the caller's cleanup retries.
+    // The temporary name is now a second name of the target; if removing it fails, the next create's sweep of leftover
+    // temporary names removes it (atomic-create.ts), the target staying.
     await names.unlink(temporaryPath).catch(() => undefined);
   } else {
     await claimThenRename(names, temporaryPath, targetPath, parameter, action);

@@ -30,6 +30,11 @@ export interface OpenOptions {
    * hash, a raw image, a record). Default {@link OPEN_ACTION}.
    */
   action?: string;
+  /**
+   * Bytes from the start of the file the caller is about to read (a disk's metadata). An adapter whose every read
+   * costs a round trip may fetch them with the open and serve reads within them from memory; read-only opens only.
+   */
+  readAhead?: number;
 }
 
 /** {@link OpenOptions.action} when none is given: most opens are of a disk image. */

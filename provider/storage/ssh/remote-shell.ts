@@ -25,29 +25,24 @@ export function powershellCommand(script: string): string {
   return `powershell -NoProfile -NonInteractive -EncodedCommand ${Buffer.from(script, "utf16le").toString("base64")}`;
 }
 
-/** Tools the adapter can use on a POSIX host, found once per session. */
+/**
+ * What the adapter must know of a POSIX host before it can choose between a command and SFTP, found once per
+ * session. The hash and the volume's facts need no such knowledge (their commands fall back within themselves).
+ */
 export interface HostTools {
-  /** `openssl dgst -sha256`: the fastest hash (SHA-NI), about 4x `sha256sum` (docs/remote-hosts.md §2). */
-  openssl: boolean;
-  sha256sum: boolean;
   /** GNU `stat` with `-c` and `%.9Y` (nanosecond times): the strong fingerprint. */
   gnuStat: boolean;
-  /** `test -w` through the shell: write permission as the server's user sees it. */
-  shell: boolean;
 }
 
 /**
- * One probe for all tools. Its output lines are `tool <name>`; a host whose login shell is not POSIX (cmd.exe,
- * a ForceCommand wrapper) prints none of them and gets the SFTP-only paths.
+ * The probe. It prints `tool gnu-stat` when GNU stat is there; a host whose login shell is not POSIX (cmd.exe, a
+ * ForceCommand wrapper) prints nothing of the kind and gets the SFTP-only paths.
  */
-export const PROBE_COMMAND =
-  "echo tool shell; for t in openssl sha256sum; do command -v \"$t\" >/dev/null 2>&1 && echo \"tool $t\"; done; " +
-  "stat -c '%.9Y' / >/dev/null 2>&1 && echo 'tool gnu-stat'; exit 0";
+export const PROBE_COMMAND = "stat -c '%.9Y' / >/dev/null 2>&1 && echo 'tool gnu-stat'; exit 0";
 
 /** Reads the probe's output. */
 export function parseProbe(stdout: string): HostTools {
-  const tools = new Set(stdout.split(/\r?\n/).filter((line) => line.startsWith("tool ")).map((line) => line.slice(5).trim()));
-  return { openssl: tools.has("openssl"), sha256sum: tools.has("sha256sum"), gnuStat: tools.has("gnu-stat"), shell: tools.has("shell") };
+  return { gnuStat: /^tool gnu-stat\r?$/m.test(stdout) };
 }
 
 /**
@@ -67,11 +62,14 @@ export function parseFingerprint(stdout: string): { dev: string; ino: string; si
   return { dev, ino, size: Number(size), mtimeNs: ns(mS, mN), ctimeNs: ns(cS, cN) };
 }
 
-/** The SHA-256 of a file by the fastest tool the host has, or undefined when it has none. */
-export function sha256Command(path: string, tools: HostTools): string | undefined {
-  if (tools.openssl) return `openssl dgst -sha256 -r -- ${posixQuote(path)}`;
-  if (tools.sha256sum) return `sha256sum -b -- ${posixQuote(path)}`;
-  return undefined;
+/**
+ * The SHA-256 of a file by the fastest tool the host has, in one command that needs no probe first: `openssl dgst`
+ * (its complaints silenced), else `sha256sum`, whose error (not found, permission denied) is what stderr then says.
+ * A host with neither prints no digest, and the caller streams the file instead.
+ */
+export function sha256Command(path: string): string {
+  const quoted = posixQuote(path);
+  return `openssl dgst -sha256 -r -- ${quoted} 2>/dev/null || sha256sum -b -- ${quoted}`;
 }
 
 /**
@@ -91,15 +89,11 @@ export function windowsSha256Script(path: string): string {
 /**
  * One command for what `volumeFacts` asks of a folder beyond statvfs@: its volume type (`stat -f` prints the statfs
  * magic in hex, GNU coreutils) and whether the server's user may create files in it (`test -w` asks access(2) on the
- * host), each line labelled; undefined when neither is asked.
+ * host), each line labelled. A `stat` that is not GNU's prints no magic; a shell that is not POSIX prints neither.
  */
-export function volumeCommand(folder: string, ask: { fsType: boolean; writable: boolean }): string | undefined {
+export function volumeCommand(folder: string): string {
   const quoted = posixQuote(folder);
-  const parts = [
-    ...(ask.fsType ? [`printf 'fs-magic %s\\n' "$(stat -f -c '%t' -- ${quoted})"`] : []),
-    ...(ask.writable ? [`{ test -w ${quoted} && echo 'access writable' || echo 'access denied'; }`] : []),
-  ];
-  return parts.length === 0 ? undefined : parts.join("; ");
+  return `printf 'fs-magic %s\\n' "$(stat -f -c '%t' -- ${quoted})"; { test -w ${quoted} && echo 'access writable' || echo 'access denied'; }`;
 }
 
 /** Reads {@link volumeCommand}'s output: each fact it printed (a failed `stat -f` prints no magic). */

@@ -16,6 +16,7 @@ import type { Client, ClientChannel, SFTPWrapper } from "ssh2";
 import { VhdError } from "../../errors";
 import { CONNECTION_DEFAULTS, SECRET_CONNECTION_FIELDS, type ConnectionArgs, type ProxyConnectionArgs } from "./connection-args";
 import { hostKeyPolicy, sha256Fingerprint, verifyHostKey } from "./host-key";
+import { countedSftp, type SftpCounts } from "./sftp-counter";
 import { formatSshHost } from "./ssh-url";
 import { vhdErrorFromSsh } from "./ssh-errors";
 
@@ -47,9 +48,17 @@ export interface PoolStats {
    * sets up a session and starts the user's login shell for it). Tests bound the count per operation.
    */
   execs: number;
+  /** SFTP requests sent since the process started, liveness checks left out (sftp-counter.ts). */
+  sftpRequests: number;
+  /**
+   * SFTP round trips waited for one after another: requests sent while none of their session's was in flight.
+   * Tests bound them per operation, next to the commands.
+   */
+  sftpRounds: number;
 }
 
 const stats = { connections: 0, execs: 0 };
+const sftpCounts: SftpCounts = { requests: 0, rounds: 0 };
 
 /** A live, authenticated connection with its SFTP session. */
 export class SshSession {
@@ -67,11 +76,13 @@ export class SshSession {
   private closed = false;
   private closeReason: unknown;
   private readonly closeListeners: Array<(reason: unknown) => void> = [];
+  /** The SFTP session (ssh2's SFTPWrapper), its requests counted ({@link poolStats}). */
+  readonly sftp: SFTPWrapper;
 
   constructor(
     private readonly client: Client,
-    /** The SFTP session (ssh2's SFTPWrapper). */
-    readonly sftp: SFTPWrapper,
+    /** The SFTP session itself: the liveness check's, which the counts leave out. */
+    private readonly rawSftp: SFTPWrapper,
     private readonly socket: Socket | undefined,
     private readonly via: SshSession | undefined,
     init: { hostLabel: string; hostKeyFingerprint: string; secrets: readonly string[] },
@@ -79,10 +90,11 @@ export class SshSession {
     this.hostLabel = init.hostLabel;
     this.hostKeyFingerprint = init.hostKeyFingerprint;
     this.secrets = init.secrets;
+    this.sftp = countedSftp(rawSftp, sftpCounts);
     const onGone = (reason: unknown): void => this.markClosed(reason);
     client.on("close", () => onGone(new Error("the SSH connection closed")));
     client.on("error", onGone);
-    sftp.on("close", () => onGone(new Error("the SFTP session closed")));
+    rawSftp.on("close", () => onGone(new Error("the SFTP session closed")));
     this.socket?.unref();
   }
 
@@ -226,7 +238,7 @@ export class SshSession {
       return;
     }
     // Any answer, even an error status, proves the server and the path to it are alive.
-    this.sftp.realpath(".", () => {
+    this.rawSftp.realpath(".", () => {
       this.lastAnswer = Date.now();
     });
   }
@@ -291,7 +303,7 @@ let exitHookInstalled = false;
 
 /** Counters for tests and diagnostics. */
 export function poolStats(): PoolStats {
-  return { connections: stats.connections, live: pool.size, execs: stats.execs };
+  return { connections: stats.connections, live: pool.size, execs: stats.execs, sftpRequests: sftpCounts.requests, sftpRounds: sftpCounts.rounds };
 }
 
 /**

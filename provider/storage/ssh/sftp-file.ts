@@ -54,6 +54,8 @@ export class SftpFile implements RandomAccessFile {
   private currentSize: number;
   private readonly findIdentity: () => Promise<string>;
   private knownIdentity: Promise<string> | undefined;
+  /** The file's first bytes, read with the open of a read-only file (`OpenOptions.readAhead`): reads within them. */
+  private readonly head: Uint8Array | undefined;
   readonly path: string;
   readonly parameter?: ErrorParameter;
 
@@ -67,6 +69,8 @@ export class SftpFile implements RandomAccessFile {
     /** Finds the file's identity, once, when it is first asked for (a remote command: see `identity`). */
     identity: () => Promise<string>;
     size: number;
+    /** The file's first bytes, already read; only for a file nobody writes through this handle. */
+    head?: Uint8Array;
     parameter?: ErrorParameter;
   }) {
     this.session = init.session;
@@ -76,6 +80,7 @@ export class SftpFile implements RandomAccessFile {
     this.url = init.url;
     this.findIdentity = init.identity;
     this.currentSize = init.size;
+    this.head = init.head;
     if (init.parameter !== undefined) this.parameter = init.parameter;
   }
 
@@ -110,6 +115,10 @@ export class SftpFile implements RandomAccessFile {
   /** Reads the pieces in parallel; an EOF status or a short read past the end leaves zeros, as the interface says. */
   async read(position: number, length: number, target?: Uint8Array, targetOffset = 0): Promise<Uint8Array> {
     const out = target ?? new Uint8Array(length);
+    if (this.head !== undefined && position + length <= this.head.length) {
+      out.set(this.head.subarray(position, position + length), targetOffset);
+      return out;
+    }
     const view = Buffer.from(out.buffer, out.byteOffset + targetOffset, length);
     view.fill(0);
     const pieces = Math.ceil(length / SFTP_CHUNK);

@@ -219,7 +219,8 @@ export class SshStorage implements Storage {
     const handle = await this.request<Buffer>(session, sftpPath, "open the file", parameter, (sftp, done) =>
       sftp.open(sftpPath, writable ? FXF.READ | FXF.WRITE : FXF.READ, done),
     );
-    return this.wrap(session, handle, path, sftpPath, parameter, async () => {
+    const readAhead = writable ? 0 : (options.readAhead ?? 0);
+    return this.wrap(session, handle, path, sftpPath, parameter, readAhead, async () => {
       const stats = await this.request<Stats>(session, sftpPath, "look at the open file", parameter, (sftp, done) => sftp.fstat(handle, done));
       if (!stats.isFile()) {
         const folder = stats.isDirectory();
@@ -244,9 +245,10 @@ export class SshStorage implements Storage {
     path: string,
     sftpPath: string,
     parameter: ErrorParameter | undefined,
+    readAhead: number,
     sizeOf: () => Promise<number>,
   ): Promise<SftpFile> {
-    const make = (size: number): SftpFile =>
+    const make = (size: number, head?: Uint8Array): SftpFile =>
       new SftpFile({
         session,
         handle,
@@ -255,10 +257,13 @@ export class SshStorage implements Storage {
         url: this.url(sftpPath),
         identity: () => this.identityOf(session, sftpPath, parameter),
         size,
+        ...(head === undefined ? {} : { head }),
         ...(parameter === undefined ? {} : { parameter }),
       });
     try {
-      return make(await sizeOf());
+      // The first bytes are asked for with the size: one round trip for both (a read past the end gives zeros).
+      const [size, head] = await Promise.all([sizeOf(), readAhead > 0 ? make(0).read(0, readAhead) : undefined]);
+      return make(size, head);
     } catch (error) {
       await make(0).close().catch(() => undefined);
       throw error;
@@ -299,7 +304,7 @@ export class SshStorage implements Storage {
       (sftp, done) => sftp.open(sftpPath, FXF.READ | FXF.WRITE | FXF.CREAT | FXF.EXCL, { mode }, done),
       this.existsOrVolume(session, sftpPath),
     );
-    return this.wrap(session, handle, path, sftpPath, parameter, () => Promise.resolve(0));
+    return this.wrap(session, handle, path, sftpPath, parameter, 0, () => Promise.resolve(0));
   }
 
   async publishNoClobber(temporaryPath: string, targetPath: string, parameter?: ErrorParameter): Promise<void> {
@@ -317,11 +322,15 @@ export class SshStorage implements Storage {
       },
     );
     if (linked) {
-      await this.request<void>(session, from, "remove the temporary name", parameter, (sftp, done) => sftp.unlink(from, done));
+      // The two are independent: sent together, they share their round trips.
+      await Promise.all([
+        this.request<void>(session, from, "remove the temporary name", parameter, (sftp, done) => sftp.unlink(from, done)),
+        this.syncFolder(this.displayPath(posix.dirname(to))),
+      ]);
     } else {
       await this.claimThenRename(session, from, to, parameter, taken);
+      await this.syncFolder(this.displayPath(posix.dirname(to)));
     }
-    await this.syncFolder(this.displayPath(posix.dirname(to)));
   }
 
   /**
@@ -361,7 +370,9 @@ export class SshStorage implements Storage {
   async unlink(path: string, parameter?: ErrorParameter): Promise<void> {
     const sftpPath = this.sftpPath(path, parameter);
     const session = await this.session();
-    await this.request<void>(session, sftpPath, "remove the file", parameter, (sftp, done) => sftp.unlink(sftpPath, done), async () => {
+    await this.request<void>(session, sftpPath, "remove the file", parameter, (sftp, done) => sftp.unlink(sftpPath, done), async (error) => {
+      // Only a FAILURE (4) hides what went wrong; NO_SUCH_FILE and PERMISSION_DENIED say it.
+      if ((error as { code?: unknown }).code !== SFTP_STATUS.FAILURE) return undefined;
       const stats = await this.rawStat(session, sftpPath, false);
       return stats?.isDirectory() ? { code: "ERROR_ACCESS_DENIED", advice: "the path is a folder, not a file" } : undefined;
     });
@@ -448,21 +459,24 @@ export class SshStorage implements Storage {
   async volumeFacts(folder: string, options: VolumeFactsOptions = {}): Promise<VolumeFacts> {
     const sftpPath = this.sftpPath(folder);
     const session = await this.session();
-    const tools = await this.hostTools(session);
-    const info = await this.request<{ f_bavail: number | bigint; f_frsize: number | bigint; f_flag: number | bigint } | undefined>(
-      session,
-      sftpPath,
-      "read the volume's free space",
-      undefined,
-      (sftp, done) => sftp.ext_openssh_statvfs(sftpPath, done),
-    ).catch((error: unknown) => {
-      if (error instanceof VhdError && error.code === "ERROR_NOT_SUPPORTED") return undefined;
-      throw error;
-    });
+    // The command needs no probe of the host's tools first: a shell that is not POSIX, or a `stat` that is not GNU's,
+    // answers nothing it parses. It runs side by side with statvfs@ (`test -w` is false on a read-only mount too).
+    const command = this.pathFlavour === "win32" ? undefined : volumeCommand(sftpPath);
+    const [info, result] = await Promise.all([
+      this.request<{ f_bavail: number | bigint; f_frsize: number | bigint; f_flag: number | bigint } | undefined>(
+        session,
+        sftpPath,
+        "read the volume's free space",
+        undefined,
+        (sftp, done) => sftp.ext_openssh_statvfs(sftpPath, done),
+      ).catch((error: unknown) => {
+        if (error instanceof VhdError && error.code === "ERROR_NOT_SUPPORTED") return undefined;
+        throw error;
+      }),
+      command === undefined ? undefined : this.tryExec(session, sftpPath, command),
+    ]);
     if (info === undefined) await this.request<Stats>(session, sftpPath, "look at the folder", undefined, (sftp, done) => sftp.stat(sftpPath, done));
     const readOnly = info !== undefined && (BigInt(info.f_flag) & 1n) === 1n;
-    const command = volumeCommand(sftpPath, { fsType: tools.gnuStat, writable: tools.shell && !readOnly });
-    const result = command === undefined ? undefined : await this.tryExec(session, sftpPath, command);
     // A host that would not run it (or a failed `stat -f`) leaves the type unknown and the folder writable.
     const answer = parseVolumeAnswer(result?.stdout.toString("utf8") ?? "");
     const fsMagic = answer.fsMagic ?? 0;
@@ -490,17 +504,13 @@ export class SshStorage implements Storage {
     const url = this.url(sftpPath);
     throwIfCancelled(signal, { parameter, path: url });
     const session = await this.session();
-    const stats = await this.request<Stats>(session, sftpPath, "look at the file to compute its checksum", parameter, (sftp, done) =>
-      sftp.stat(sftpPath, done),
-    );
-    const tools = await this.hostTools(session);
     const command =
-      zeroRanges.length > 0
-        ? undefined
-        : this.pathFlavour === "win32"
-          ? powershellCommand(windowsSha256Script(path))
-          : sha256Command(sftpPath, tools);
-    const result = command === undefined ? undefined : await this.tryExec(session, sftpPath, command, parameter, signal);
+      zeroRanges.length > 0 ? undefined : this.pathFlavour === "win32" ? powershellCommand(windowsSha256Script(path)) : sha256Command(sftpPath);
+    // The size (for progress and the result) and the hash side by side: one command, no probe of the tools before it.
+    const [stats, result] = await Promise.all([
+      this.request<Stats>(session, sftpPath, "look at the file to compute its checksum", parameter, (sftp, done) => sftp.stat(sftpPath, done)),
+      command === undefined ? undefined : this.tryExec(session, sftpPath, command, parameter, signal),
+    ]);
     throwIfCancelled(signal, { parameter, path: url });
     if (result !== undefined) {
       const digest = result.exitCode === 0 ? parseSha256Output(result.stdout.toString("utf8")) : undefined;

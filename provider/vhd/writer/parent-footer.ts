@@ -71,11 +71,15 @@ export async function readParentFacts(storage: Storage, parentPath: string): Pro
 export async function readParentFactsFrom(file: RandomAccessFile, storage: Storage): Promise<VhdParentFacts> {
   const parentPath = file.path;
   // The VHD time stamp holds whole seconds: the path's facts give that without a command on a remote host. A parent
-  // gone meanwhile has none, and the fingerprint's error then names it.
-  const { modifiedMs } = await storage.pathFacts(parentPath, { followLinks: true });
+  // gone meanwhile has none, and the fingerprint's error then names it. Asked together with the footer's read, so a
+  // remote host answers both in one round trip.
+  const [{ modifiedMs }, tail] = await Promise.all([
+    storage.pathFacts(parentPath, { followLinks: true }),
+    file.size >= FOOTER_SIZE ? file.read(file.size - FOOTER_SIZE, FOOTER_SIZE) : undefined,
+  ]);
   const modified = modifiedMs === undefined ? modifiedDate(await storage.fingerprint(parentPath, "parentPath")) : new Date(modifiedMs);
-  if (file.size >= FOOTER_SIZE) {
-    const decoded = decodeFooter(await file.read(file.size - FOOTER_SIZE, FOOTER_SIZE));
+  if (tail !== undefined) {
+    const decoded = decodeFooter(tail);
     if (isSoundFooter(decoded)) return vhdParentFacts(decoded.footer, modified);
   }
   // The same open file, read as a whole VHD: one open of the parent whatever its footer.

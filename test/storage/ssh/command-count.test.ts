@@ -1,10 +1,12 @@
 /**
- * How many commands (exec channels) each operation on a remote disk runs on the host, counted by the session pool
- * (`poolStats().execs`) against a real OpenSSH server: each costs sshd a session and a login shell, a third of a
- * second on a loaded machine, so these are the numbers that make a remote create slow or fast. The bounds are counts,
- * not times.
+ * How many commands (exec channels) each operation on a remote disk runs on the host, and how many SFTP requests and
+ * round trips waited for one after another it makes, counted by the session pool (`poolStats()`) against a real
+ * OpenSSH server: a command costs sshd a session and a login shell, a third of a second on a loaded machine, and a
+ * round trip about 45 ms there, so these are the numbers that make a remote create slow or fast. The bounds are
+ * counts, not times.
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, statSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { createDifferencingDisk } from "../../../provider/ops/create-differencing";
@@ -13,18 +15,19 @@ import * as provider from "../../../provider/resource/provider";
 import type { DiskInputs, DiskState } from "../../../provider/resource/state";
 import { CHECKSUM_CACHE_ENV } from "../../../provider/sha256/checksum-cache";
 import { HASH_STATS_ENV, totalBytesHashed } from "../../../provider/sha256/hash-stats";
-import { poolStats } from "../../../provider/storage/ssh/session-pool";
+import { closeAllSessions, poolStats } from "../../../provider/storage/ssh/session-pool";
 import { SshStorage } from "../../../provider/storage/ssh/ssh-storage";
 import { makeGoldenImage } from "../../resource/e2e-support";
 import { connectionTo, useSshd } from "./ssh-fixture";
 
 const sshd = useSshd();
 
-/** The commands the host ran while `work` ran. */
-async function commandsDuring<T>(work: () => Promise<T>): Promise<{ value: T; commands: number }> {
-  const before = poolStats().execs;
+/** The commands the host ran, and the SFTP requests and sequential round trips sent, while `work` ran. */
+async function commandsDuring<T>(work: () => Promise<T>): Promise<{ value: T; commands: number; requests: number; rounds: number }> {
+  const before = poolStats();
   const value = await work();
-  return { value, commands: poolStats().execs - before };
+  const after = poolStats();
+  return { value, commands: after.execs - before.execs, requests: after.sftpRequests - before.sftpRequests, rounds: after.sftpRounds - before.sftpRounds };
 }
 
 describe("commands run on the host per operation", () => {
@@ -56,13 +59,17 @@ describe("commands run on the host per operation", () => {
     return { inputs, state: { ...(created.outs as DiskState), connection: connectionTo(sshd.server()) } };
   }
 
-  it("a create (check + create) runs at most 3 commands, a no-change preview 1 (hashing nothing), a delete none", async () => {
+  it("a create (check + create) runs at most 3 commands, a no-change preview 1 (hashing nothing), a delete none; each a bounded number of SFTP round trips", async () => {
     await makeGoldenImage(join(folder, "golden.vhd"));
     mkdirSync(join(folder, "vms"));
     // The first operation on a connection also probes the host's tools (once per connection).
     const first = await commandsDuring(() => up("first"));
-    const { value, commands: create } = await commandsDuring(() => up("os"));
+    const { value, commands: create, requests, rounds } = await commandsDuring(() => up("os"));
     expect(create).toBeLessThanOrEqual(3);
+    // SFTP: the requests of check and create, and the round trips among them waited for one after another.
+    expect(requests).toBeLessThanOrEqual(50);
+    // Which requests share a round trip depends a little on timing (the sweep runs alongside the write): 2 of slack.
+    expect(rounds).toBeLessThanOrEqual(34);
     // The first also hashes the parent on the host, after asking its volume whether fingerprints can be trusted.
     expect(first.commands).toBeLessThanOrEqual(create + 3);
 
@@ -77,10 +84,14 @@ describe("commands run on the host per operation", () => {
       expect(checked.inputs).toMatchObject({ parentChecksum: value.state.parentChecksum, parentUniqueId: value.state.parentUniqueId });
     });
     expect(preview.commands).toBeLessThanOrEqual(1);
+    expect(preview.requests).toBeLessThanOrEqual(11);
+    expect(preview.rounds).toBeLessThanOrEqual(9);
     expect(totalBytesHashed(statsFile) - hashedBefore).toBe(0);
 
     const removed = await commandsDuring(() => provider.remove(value.state.imagePath, value.state));
     expect(removed.commands).toBe(0);
+    expect(removed.requests).toBeLessThanOrEqual(22);
+    expect(removed.rounds).toBeLessThanOrEqual(20);
   });
 
   it("a delete off a parent with many protected siblings runs no command per sibling; siblings deleted side by side release the parent", async () => {
@@ -99,24 +110,28 @@ describe("commands run on the host per operation", () => {
     expect(existsSync(holdsRecordPath(join(folder, "golden.vhd")))).toBe(false);
   });
 
-  it("vhd create-differencing's operation runs 1 command after the tool probe (the target's volume)", async () => {
+  it("vhd create-differencing's operation runs 1 command (the target's volume; no probe of the tools) and a bounded number of SFTP round trips", async () => {
     await makeGoldenImage(join(folder, "golden.vhd"));
     const storage = new SshStorage(connectionTo(sshd.server()));
-    const probe = await commandsDuring(() => storage.volumeFacts(folder));
-    expect(probe.commands).toBeLessThanOrEqual(2);
-    const { value, commands } = await commandsDuring(() =>
+    // A fresh connection, as each `vhd` command has.
+    await closeAllSessions();
+    const counted = await commandsDuring(() =>
       createDifferencingDisk({ imagePath: join(folder, "vms", "child.vhd"), parentPath: join(folder, "golden.vhd"), storage }),
     );
+    const { value, commands } = counted;
     expect(value.parent?.uniqueId).toMatch(/^[0-9a-f-]{36}$/);
     expect(commands).toBeLessThanOrEqual(1);
+    expect(counted.requests).toBeLessThanOrEqual(50);
+    expect(counted.rounds).toBeLessThanOrEqual(36);
   });
 
-  it("a checksum on the host is one command", async () => {
+  it("a checksum on the host is one command, even the first on a connection (no probe of the tools before it)", async () => {
     await makeGoldenImage(join(folder, "golden.vhd"));
     const storage = new SshStorage(connectionTo(sshd.server()));
-    await storage.fingerprint(join(folder, "golden.vhd"));
-    const { value, commands } = await commandsDuring(() => storage.sha256(join(folder, "golden.vhd")));
-    expect(value.sha256).toMatch(/^[0-9a-f]{64}$/);
+    await closeAllSessions();
+    const { value, commands, rounds } = await commandsDuring(() => storage.sha256(join(folder, "golden.vhd")));
+    expect(value.sha256).toBe(createHash("sha256").update(readFileSync(join(folder, "golden.vhd"))).digest("hex"));
     expect(commands).toBe(1);
+    expect(rounds).toBeLessThanOrEqual(1);
   });
 });

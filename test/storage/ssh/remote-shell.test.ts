@@ -1,5 +1,6 @@
-import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { execFileSync, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -11,6 +12,7 @@ import {
   posixQuote,
   powershellCommand,
   powershellQuote,
+  sha256Command,
   volumeCommand,
   windowsSha256Script,
 } from "../../../provider/storage/ssh/remote-shell";
@@ -41,8 +43,8 @@ describe("remote command quoting", () => {
   });
 
   it("parses tool output: probe, GNU stat fingerprint, openssl and sha256sum digests", () => {
-    expect(parseProbe("tool shell\ntool openssl\ntool gnu-stat\n")).toEqual({ shell: true, openssl: true, sha256sum: false, gnuStat: true });
-    expect(parseProbe("'echo' is not recognized")).toEqual({ shell: false, openssl: false, sha256sum: false, gnuStat: false });
+    expect(parseProbe("tool gnu-stat\n")).toEqual({ gnuStat: true });
+    expect(parseProbe("'stat' is not recognized")).toEqual({ gnuStat: false });
     expect(parseFingerprint("2049 12345678901234567890 4096 1764471631.123456789 1764471632.000000001\n")).toEqual({
       dev: "2049",
       ino: "12345678901234567890",
@@ -57,18 +59,39 @@ describe("remote command quoting", () => {
     expect(parseSha256Output("openssl: No such file\n")).toBeUndefined();
   });
 
+  it("hashes in one command through a real sh: openssl when the host has it, else sha256sum, else no digest", () => {
+    const root = mkdtempSync(join(tmpdir(), "sha256-command-"));
+    try {
+      const file = join(root, "it's $(id).vhd");
+      writeFileSync(file, "golden");
+      const expected = createHash("sha256").update("golden").digest("hex");
+      const tools = join(root, "bin");
+      mkdirSync(tools);
+      const hashWith = (names: string[]): { digest: string | undefined; stderr: string } => {
+        for (const name of ["openssl", "sha256sum"]) rmSync(join(tools, name), { force: true });
+        for (const name of names) symlinkSync(execFileSync("/bin/sh", ["-c", `command -v ${name}`]).toString().trim(), join(tools, name));
+        const run = spawnSync("/bin/sh", ["-c", sha256Command(file)], { env: { PATH: tools } });
+        return { digest: parseSha256Output(run.stdout.toString()), stderr: run.stderr.toString() };
+      };
+      expect(hashWith(["openssl", "sha256sum"]).digest).toBe(expected);
+      expect(hashWith(["openssl"]).digest).toBe(expected);
+      expect(hashWith(["sha256sum"]).digest).toBe(expected);
+      expect(hashWith([])).toMatchObject({ digest: undefined, stderr: expect.stringMatching(/sha256sum/) });
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
   it("asks a folder's volume type and write access in one command, through a real sh", () => {
     const root = mkdtempSync(join(tmpdir(), "volume-command-"));
     try {
       const folder = join(root, "it's $(id) here");
       mkdirSync(folder);
-      const ask = (path: string, wanted = { fsType: true, writable: true }): ReturnType<typeof parseVolumeAnswer> =>
-        parseVolumeAnswer(execFileSync("/bin/sh", ["-c", volumeCommand(path, wanted) ?? "exit 9"], { stdio: ["ignore", "pipe", "ignore"] }).toString());
+      const ask = (path: string): ReturnType<typeof parseVolumeAnswer> =>
+        parseVolumeAnswer(execFileSync("/bin/sh", ["-c", volumeCommand(path)], { stdio: ["ignore", "pipe", "ignore"] }).toString());
       const magic = Number.parseInt(execFileSync("stat", ["-f", "-c", "%t", folder]).toString().trim(), 16);
       expect(ask(folder)).toEqual({ fsMagic: magic, writable: true });
-      expect(ask(folder, { fsType: false, writable: true })).toEqual({ writable: true });
       expect(ask(join(root, "missing"))).toEqual({ writable: false });
-      expect(volumeCommand(folder, { fsType: false, writable: false })).toBeUndefined();
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
