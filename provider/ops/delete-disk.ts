@@ -52,7 +52,7 @@ export async function deleteDisk(args: DeleteDiskArgs): Promise<DeleteDiskResult
   const found = await identifyDisk(imagePath, "imagePath", storage);
   if (found.kind !== "missing") {
     if (found.kind === "not-a-vhd" || found.fileId !== expectedUniqueId) {
-      const what = found.kind === "vhd" ? `its unique id is ${found.fileId}, not ${expectedUniqueId}` : `it is not a VHD: ${found.reason}`;
+      const what = found.kind === "vhd" ? `its unique id is ${found.fileId}, not ${expectedUniqueId}` : `it is not a virtual disk: ${found.reason}`;
       throw new VhdError(
         "ERROR_ACCESS_DENIED",
         `the file is not the disk this resource created (${what}): it was replaced outside Pulumi, so it is left in ` +

@@ -254,8 +254,8 @@ async function createNew(inputs: DiskInputs, storage: Storage): ReturnType<typeo
     if (!isVhdError(error, "ERROR_ALREADY_EXISTS") || error.path !== imagePath) throw error;
     throw new VhdError(
       "ERROR_ALREADY_EXISTS",
-      `${error.reason}. If it is the disk of an interrupted \`pulumi up\` (killed while creating), take it over: set ` +
-        "`adopt: true` on the resource for one `pulumi up`",
+      `${error.reason}. If it is the disk of an interrupted \`pulumi up\` (killed while creating), or a disk you moved ` +
+        "there by hand and now point imagePath at, take it over: set `adopt: true` on the resource for one `pulumi up`",
       { parameter: "imagePath", path: imagePath, cause: error, details: error.details },
     );
   }

@@ -68,12 +68,12 @@ describe("deleteDisk", () => {
     const garbage = Buffer.alloc(70_000, 0x5c);
     await fsp.writeFile(disk.imagePath, garbage);
     const error = await deleteDisk({ imagePath: disk.imagePath, expectedUniqueId: disk.uniqueId }).catch((e: unknown) => e);
-    expect(isVhdError(error) && error.message).toMatch(/ERROR_ACCESS_DENIED \(0x80070005\): imagePath ".*web\.vhd": the file is not the disk this resource created \(it is not a VHD: /);
+    expect(isVhdError(error) && error.message).toMatch(/ERROR_ACCESS_DENIED \(0x80070005\): imagePath ".*web\.vhd": the file is not the disk this resource created \(it is not a virtual disk: /);
     expect(await fsp.readFile(disk.imagePath)).toEqual(garbage);
     await fsp.rm(disk.imagePath);
     await fsp.mkdir(disk.imagePath);
     const folder = await deleteDisk({ imagePath: disk.imagePath, expectedUniqueId: disk.uniqueId }).catch((e: unknown) => e);
-    expect(isVhdError(folder) && folder.message).toMatch(/it is not a VHD: it is a folder/);
+    expect(isVhdError(folder) && folder.message).toMatch(/it is not a virtual disk: it is a folder/);
   });
 
   it("one owner: of two simultaneous claims one wins; delete leaves a disk another owner holds, then removes record and folders", async () => {

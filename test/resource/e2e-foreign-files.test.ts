@@ -49,7 +49,7 @@ describe("a file that is not a VHD at imagePath, under the real CLI", () => {
     const up = await disks.stack.up();
     expect(up.code, up.output).not.toBe(0);
     expect(up.output).toMatch(
-      /ERROR_ACCESS_DENIED \(0x80070005\): imagePath ".*a\.vhd": the file is not the disk this resource created \(it is not a VHD: .*\).*Move it away and retry, or drop the resource from the state with `pulumi state delete/,
+      /ERROR_ACCESS_DENIED \(0x80070005\): imagePath ".*a\.vhd": the file is not the disk this resource created \(it is not a virtual disk: .*\).*Move it away and retry, or drop the resource from the state with `pulumi state delete/,
     );
     expect(up.output).not.toMatch(STACK_TRACE);
     expect(readFileSync(path("a"))).toEqual(garbage);
