@@ -141,7 +141,7 @@ describe("DifferencingDisk with VHDX under the real CLI", () => {
   });
 
   it("a qemu-io write into the golden image (an allocated block: same size) plans the same cascade with its reasons", async (ctx) => {
-    if (!HAVE.qemuIo) ctx.skip();
+    if (!HAVE.qemuIo) ctx.skip("qemu-io (qemu-utils) is not installed here");
     const before = await idsOf(disks.golden);
     const qemu = await runProcess("qemu-io", ["-f", "vhdx", "-c", "write -P 0x3c 8k 4k", disks.golden]);
     expect(qemu.status, qemu.stderr.toString("utf8")).toBe(0);

@@ -138,7 +138,7 @@ describe.each([
   });
 
   test("pyvhdi reads each crashed file as our reader does where the log is empty, and after our writer replayed it", async (ctx) => {
-    if (!HAVE.pyvhdi) ctx.skip();
+    if (!HAVE.pyvhdi) ctx.skip("pyvhdi (python3-pyvhdi) is not installed here");
     const { parentBytes, parent, initial } = await scenario(child);
     const parentPath = child ? join(temp.path(), `parent-${child}.vhdx`) : undefined;
     if (parentPath !== undefined) await writeFile(parentPath, parentBytes);
@@ -180,7 +180,7 @@ describe.each([
 });
 
 test("qemu-img check -r all replays the live log a crash left in a base, and qemu then reads it as we do", async (ctx) => {
-  if (!HAVE.qemuImg) ctx.skip();
+  if (!HAVE.qemuImg) ctx.skip("qemu-img (qemu-utils) is not installed here");
   const initial = await baseBytes(0);
   const { writes } = await crashed(initial, undefined);
   let bytes: Uint8Array | undefined;

@@ -71,7 +71,7 @@ test("our writes into a child renew its DataWriteGuid and keep its file id", asy
 });
 
 test("qemu-io writes into a dynamic base renew its DataWriteGuid and keep its file id", async (ctx) => {
-  if (!HAVE.qemuIo) ctx.skip();
+  if (!HAVE.qemuIo) ctx.skip("qemu-io (qemu-utils) is not installed here");
   const base = await makeBase("qemu-written.vhdx");
   const before = await identities(base);
   await run("qemu-io", ["-f", "vhdx", "-c", "write -P 0x5a 1M 3M", base]);
@@ -81,7 +81,7 @@ test("qemu-io writes into a dynamic base renew its DataWriteGuid and keep its fi
 });
 
 test("a VHDX made elsewhere (no file id item) is known by its Virtual Disk ID", async (ctx) => {
-  if (!HAVE.qemuImg) ctx.skip();
+  if (!HAVE.qemuImg) ctx.skip("qemu-img (qemu-utils) is not installed here");
   const path = join(temp.path(), "qemu-made.vhdx");
   await run("qemu-img", ["create", "-f", "vhdx", path, "16M"]);
   const found = await identities(path);

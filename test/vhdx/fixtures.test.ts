@@ -52,7 +52,7 @@ describe.each(FIXTURES)("%s", (file) => {
     try {
       expect(image.virtualSize).toBeGreaterThan(0);
       expect(image.creator).toMatch(/^Microsoft Windows/);
-      if (!HAVE.vhdiinfo) ctx.skip();
+      if (!HAVE.vhdiinfo) ctx.skip("vhdiinfo (libvhdi-utils) is not installed here");
       const info = await vhdiinfo(pathOf(file));
       expect(info.mediaSize).toBe(image.virtualSize);
       expect(info.diskType).toBe({ fixed: "Fixed", dynamic: "Dynamic", differencing: "Differential" }[image.kind]);
@@ -73,7 +73,7 @@ describe.each(FIXTURES)("%s", (file) => {
         await expect(image.read(0, 1024 * 1024)).rejects.toMatchObject({ code: "ERROR_VHD_PARENT_VHD_NOT_FOUND" });
         return;
       }
-      if (!HAVE.pyvhdi) ctx.skip();
+      if (!HAVE.pyvhdi) ctx.skip("pyvhdi (python3-pyvhdi) is not installed here");
       if (image.virtualSize > WHOLE_READ_LIMIT) {
         // Whole 10 GiB reads take over a minute per oracle here: compare every data run our BAT maps, and the
         // first MiB of every run we read as zeros, instead.
@@ -94,7 +94,7 @@ describe.each(FIXTURES)("%s", (file) => {
       // libvhdi does not replay the log (docs/vhdx-format.md §7): its reading is the stale one; qemu replays it.
       expect(image.header.logGuid).not.toBe(NIL_GUID);
       expect(ours).not.toBe(theirs.sha256);
-      if (!HAVE.qemuImg) ctx.skip();
+      if (!HAVE.qemuImg) ctx.skip("qemu-img (qemu-utils) is not installed here");
       const copy = join(temp.path(), `${decompressedName(file)}.replayed`);
       await copyFile(pathOf(file), copy);
       await run("qemu-img", ["check", "-q", "-r", "all", "-f", "vhdx", copy]).catch(() => undefined);

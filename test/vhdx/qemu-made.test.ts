@@ -37,7 +37,7 @@ const DISKS: readonly QemuDisk[] = [
 
 describe.each(DISKS)("qemu-made VHDX: $label", (disk) => {
   test("reads as qemu-img convert -O raw reads it", async (ctx) => {
-    if (!HAVE.qemuImg || (!HAVE.qemuIo && !disk.fromRaw)) ctx.skip();
+    if (!HAVE.qemuImg || (!HAVE.qemuIo && !disk.fromRaw)) ctx.skip("qemu-img, or the qemu-io this disk is written with, is not installed here");
     const name = disk.label.replace(/\W+/g, "-");
     const path = join(temp.path(), `${name}.vhdx`);
     if (disk.fromRaw) {

@@ -96,7 +96,7 @@ describe.each(BASES)("a base VHDX: %s", (label, options) => {
     expect(image.virtualSize).toBe(SIZE);
     await image.close();
     expect(Buffer.compare(Buffer.from(await readWhole(path)), Buffer.from(raw))).toBe(0);
-    if (!HAVE.vhdiinfo || !HAVE.pyvhdi) ctx.skip();
+    if (!HAVE.vhdiinfo || !HAVE.pyvhdi) ctx.skip("vhdiinfo and pyvhdi (libvhdi) are not both installed here");
     const info = await vhdiinfo(path);
     expect(info.fields["Format"]).toBe("VHDX (version 2)");
     expect(info.diskType).toBe(options.kind === "fixed" ? "Fixed" : "Dynamic");
@@ -108,7 +108,7 @@ describe.each(BASES)("a base VHDX: %s", (label, options) => {
   });
 
   test("qemu-img info, check and convert accept it (4 KiB sectors: qemu 7.2 refuses them, a known limit)", async (ctx) => {
-    if (!HAVE.qemuImg) ctx.skip();
+    if (!HAVE.qemuImg) ctx.skip("qemu-img (qemu-utils) is not installed here");
     const path = join(temp.path(), name);
     if (fourK) {
       await expect(run("qemu-img", ["info", "-f", "vhdx", path])).rejects.toThrow(/Operation not supported/);
@@ -137,7 +137,7 @@ describe.each(BASES)("a base VHDX: %s", (label, options) => {
     expect(after.dataWriteGuid).not.toBe(guid);
     await after.close();
     expect(Buffer.compare(Buffer.from(await readWhole(path)), Buffer.from(raw))).toBe(0);
-    if (!HAVE.qemuImg || fourK) ctx.skip();
+    if (!HAVE.qemuImg || fourK) ctx.skip("qemu-img is not installed, or refuses this disk: qemu-img 7.2 does not open 4 KiB-sector VHDX (our reader checked it above)");
     await run("qemu-img", ["check", "-f", "vhdx", path]);
     const out = `${path}.qemu2.raw`;
     await run("qemu-img", ["convert", "-f", "vhdx", "-O", "raw", path, out]);
@@ -169,7 +169,7 @@ describe("a differencing VHDX child", () => {
     expect(image.parentLocator?.entries.map((entry) => entry.key)).toEqual(["parent_linkage", "relative_path", "absolute_win32_path"]);
     await image.close();
     await parentImage.close();
-    if (!HAVE.vhdiinfo) ctx.skip();
+    if (!HAVE.vhdiinfo) ctx.skip("vhdiinfo (libvhdi-utils) is not installed here");
     const info = await vhdiinfo(child);
     expect(info.fields["Format"]).toBe("VHDX (version 2)");
     expect(info.diskType).toBe("Differential");
@@ -190,7 +190,7 @@ describe("a differencing VHDX child", () => {
     }
     expect(Buffer.compare(await readFile(parent), parentBytes)).toBe(0);
     expect(Buffer.compare(Buffer.from(await readWhole(child, parent)), Buffer.from(composed))).toBe(0);
-    if (!HAVE.pyvhdi) ctx.skip();
+    if (!HAVE.pyvhdi) ctx.skip("pyvhdi (python3-pyvhdi) is not installed here");
     // The first write changed the child's DataWriteGuid, never the parent's: the linkage still matches for pyvhdi.
     const out = `${child}.pyvhdi.raw`;
     await pyvhdiReadChain([child, parent], out);
@@ -198,7 +198,7 @@ describe("a differencing VHDX child", () => {
   });
 
   test("qemu-img refuses it (qemu does not open differencing VHDX, a known limit), and no other error", async (ctx) => {
-    if (!HAVE.qemuImg) ctx.skip();
+    if (!HAVE.qemuImg) ctx.skip("qemu-img (qemu-utils) is not installed here");
     const { child } = await makeChain();
     await expect(run("qemu-img", ["info", "-f", "vhdx", child])).rejects.toThrow(/Operation not supported/);
   });
@@ -214,7 +214,7 @@ describe("a differencing VHDX child", () => {
     await writeAt(child, 4096 * 3 + 10, data, parent);
     raw.set(data, 4096 * 3 + 10);
     expect(Buffer.compare(Buffer.from(await readWhole(child, parent)), Buffer.from(raw))).toBe(0);
-    if (!HAVE.pyvhdi) ctx.skip();
+    if (!HAVE.pyvhdi) ctx.skip("pyvhdi (python3-pyvhdi) is not installed here");
     const out = `${child}.pyvhdi.raw`;
     await pyvhdiReadChain([child, parent], out);
     expect(Buffer.compare(await readFile(out), Buffer.from(raw))).toBe(0);
