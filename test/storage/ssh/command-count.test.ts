@@ -68,8 +68,10 @@ describe("commands run on the host per operation", () => {
     expect(create).toBeLessThanOrEqual(3);
     // SFTP: the requests of check and create, and the round trips among them waited for one after another.
     expect(requests).toBeLessThanOrEqual(50);
-    // Which requests share a round trip depends a little on timing (the sweep runs alongside the write): 2 of slack.
-    expect(rounds).toBeLessThanOrEqual(34);
+    // Which requests share a round trip depends on timing: the sweep's listing (OPENDIR, READDIR, READDIR to EOF,
+    // CLOSE) runs alongside the write, and each of its 4 requests either shares a write's round trip or starts its
+    // own. 32 with all shared (seen on a quiet machine), so 36 at most; CI saw 35.
+    expect(rounds).toBeLessThanOrEqual(36);
     // The first also hashes the parent on the host, after asking its volume whether fingerprints can be trusted.
     expect(first.commands).toBeLessThanOrEqual(create + 3);
 
@@ -122,6 +124,7 @@ describe("commands run on the host per operation", () => {
     expect(value.parent?.uniqueId).toMatch(/^[0-9a-f-]{36}$/);
     expect(commands).toBeLessThanOrEqual(1);
     expect(counted.requests).toBeLessThanOrEqual(50);
+    // The same sweep alongside the write as above: 32 to 36 round trips.
     expect(counted.rounds).toBeLessThanOrEqual(36);
   });
 
