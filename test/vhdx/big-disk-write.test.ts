@@ -14,7 +14,7 @@ import { writeDisk } from "../../provider/disk/formats";
 import { openVhdx } from "../../provider/vhdx/reader";
 import { parentFactsOf, writeVhdxBase, writeVhdxChild } from "../../provider/vhdx/writer";
 import { useTempDir } from "../vhd/reader/temp-dir";
-import { countingStorage, fillNewFile, type FileTraffic } from "./support";
+import { countingStorage, fillNewFile, newTraffic } from "./support";
 
 const temp = useTempDir("vhdx-big-write");
 
@@ -25,7 +25,7 @@ test("a 3 MiB write into a 64 TB dynamic VHDX of 1 MiB blocks reads a few KiB of
   const data = new Uint8Array(3 * MIB).map((_, index) => (index * 7) % 251);
   // Near the end of the disk: the entries sit at the end of the BAT, far from anything the open reads.
   const offset = VHDX_MAX_VIRTUAL_SIZE - 5 * MIB + 512;
-  const traffic: FileTraffic = { bytesRead: 0, writes: [] };
+  const traffic = newTraffic();
   const result = await writeDisk(path, offset, data, { storage: countingStorage(traffic) });
   expect(result).toMatchObject({ bytesWritten: data.length, blocksAllocated: 4, fileSize: statSync(path).size });
   // Headers, region table, metadata table and items (64 KiB apiece at most), the log (1 MiB, read in full when live;
@@ -53,7 +53,7 @@ test("a sector-unaligned write into a child of a 64 TB VHDX reads a few KiB of t
   const facts = parentFactsOf(parent, { relativePath: ".\\huge-parent.vhdx" });
   await parent.close();
   const childPath = await fillNewFile(join(temp.path(), "child.vhdx"), (file) => writeVhdxChild(file, { parent: facts, blockSize: 256 * MIB }));
-  const traffic: FileTraffic = { bytesRead: 0, writes: [] };
+  const traffic = newTraffic();
   await writeDisk(childPath, offset + 100, Uint8Array.of(0xaa, 0xbb), { storage: countingStorage(traffic) });
   expect(traffic.bytesRead).toBeLessThan(2 * MIB);
   const chain = await openChain(childPath, { mapsOnDemand: true });

@@ -9,7 +9,7 @@ import { encodeLogEntry, HEADER_OFFSETS, LOG_SECTOR_SIZE, MIB, NIL_GUID } from "
 import { commitThroughLog, sectorsPerEntry, SectorUpdates, writeLogEntry, type HeaderState } from "../../provider/vhdx/log-writer";
 import { openVhdx } from "../../provider/vhdx/reader";
 import { writeVhdxAt, writeVhdxBase } from "../../provider/vhdx/writer";
-import { countingFile, type FileTraffic } from "./support";
+import { countingFile, newTraffic, type FileTraffic } from "./support";
 
 const SIZE = 8 * MIB;
 
@@ -60,7 +60,7 @@ test("a commit larger than the log goes through several entries, each applied, a
   const sectors = sectorsPerEntry(MIB) + 10;
   for (let index = 0; index < sectors; index++) await updates.write(at + index * LOG_SECTOR_SIZE, new Uint8Array(LOG_SECTOR_SIZE).fill(index % 251));
   const state = await headersOf(file);
-  const traffic: FileTraffic = { bytesRead: 0, writes: [] };
+  const traffic = newTraffic();
   const after = await commitThroughLog(countingFile(file, traffic), state, updates);
   // Two entries under one LogGuid: the headers name it once and clear it once, both copies each time.
   expect(headerWrites(traffic)).toBe(4);
@@ -95,7 +95,7 @@ test("header writes per commit stay four whatever the number of entries (one Log
     const updates = new SectorUpdates(file);
     const sectors = sectorsPerEntry(MIB) * (entries - 1) + 1;
     for (let index = 0; index < sectors; index++) await updates.write(at + index * LOG_SECTOR_SIZE, new Uint8Array(LOG_SECTOR_SIZE).fill(7));
-    const traffic: FileTraffic = { bytesRead: 0, writes: [] };
+    const traffic = newTraffic();
     await commitThroughLog(countingFile(file, traffic), await headersOf(file), updates);
     counts.push(headerWrites(traffic));
     const image = await openVhdx(new MemoryFile("after.vhdx", file.bytes));
@@ -108,10 +108,10 @@ test("header writes per commit stay four whatever the number of entries (one Log
 test("a write session writes the headers twice when it allocates (LogGuid named with the new GUIDs, then cleared), once when it does not", async () => {
   const file = new MemoryFile("dynamic.vhdx", new Uint8Array(0));
   await writeVhdxBase(file, { kind: "dynamic", virtualSize: SIZE, blockSize: MIB });
-  const allocating: FileTraffic = { bytesRead: 0, writes: [] };
+  const allocating = newTraffic();
   expect(await writeVhdxAt(countingFile(file, allocating), 0, new Uint8Array(3 * MIB).fill(1))).toEqual({ blocksAllocated: 3 });
   expect(headerWrites(allocating)).toBe(4);
-  const inPlace: FileTraffic = { bytesRead: 0, writes: [] };
+  const inPlace = newTraffic();
   expect(await writeVhdxAt(countingFile(file, inPlace), 512, new Uint8Array(MIB).fill(2))).toEqual({ blocksAllocated: 0 });
   expect(headerWrites(inPlace)).toBe(2);
   const image = await openVhdx(new MemoryFile("after.vhdx", file.bytes));
@@ -124,13 +124,13 @@ test("a commit of two entries interrupted at each write (whole or torn) reads as
   const at = await firstBlockOffset(initial);
   const perEntry = sectorsPerEntry(MIB);
   const sectors = perEntry + 10;
-  const commit = async (file: MemoryFile, traffic: FileTraffic = { bytesRead: 0, writes: [] }): Promise<void> => {
+  const commit = async (file: MemoryFile, traffic: FileTraffic = newTraffic()): Promise<void> => {
     const updates = new SectorUpdates(file);
     for (let index = 0; index < sectors; index++) await updates.write(at + index * LOG_SECTOR_SIZE, new Uint8Array(LOG_SECTOR_SIZE).fill(1 + (index % 250)));
     await commitThroughLog(countingFile(file, traffic), await headersOf(file), updates);
   };
   const whole = new MemoryFile("whole.vhdx", Uint8Array.from(initial.bytes));
-  const traffic: FileTraffic = { bytesRead: 0, writes: [] };
+  const traffic = newTraffic();
   await commit(whole, traffic);
   // Every header and log write, and the in-place writes on either side of one: the writes whose order matters (a
   // crash at each of the ~500 in-place writes would only repeat the ones between).

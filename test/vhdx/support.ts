@@ -117,14 +117,26 @@ export async function fillNewFile(path: string, fill: (file: RandomAccessFile) =
   return path;
 }
 
-/** What a {@link countingFile} saw: bytes read, and the offset and length of every write, in order. */
+/**
+ * What a {@link countingFile} saw: the offset and length of every read and write, in the order they were asked for,
+ * and the most of each that were in flight at once.
+ */
 export interface FileTraffic {
   bytesRead: number;
+  reads: { position: number; length: number }[];
   writes: { position: number; length: number }[];
+  mostReadsAtOnce: number;
+  mostWritesAtOnce: number;
+}
+
+/** Traffic before any read or write. */
+export function newTraffic(): FileTraffic {
+  return { bytesRead: 0, reads: [], writes: [], mostReadsAtOnce: 0, mostWritesAtOnce: 0 };
 }
 
 /** `file`, with every read and write also counted into `traffic`. */
 export function countingFile(file: RandomAccessFile, traffic: FileTraffic): RandomAccessFile {
+  const inFlight = { reads: 0, writes: 0 };
   return {
     get path() {
       return file.path;
@@ -138,13 +150,24 @@ export function countingFile(file: RandomAccessFile, traffic: FileTraffic): Rand
     get size() {
       return file.size;
     },
-    read(position, length, target, targetOffset) {
+    async read(position, length, target, targetOffset) {
       traffic.bytesRead += length;
-      return file.read(position, length, target, targetOffset);
+      traffic.reads.push({ position, length });
+      traffic.mostReadsAtOnce = Math.max(traffic.mostReadsAtOnce, ++inFlight.reads);
+      try {
+        return await file.read(position, length, target, targetOffset);
+      } finally {
+        inFlight.reads--;
+      }
     },
-    write(position, bytes) {
+    async write(position, bytes) {
       traffic.writes.push({ position, length: bytes.length });
-      return file.write(position, bytes);
+      traffic.mostWritesAtOnce = Math.max(traffic.mostWritesAtOnce, ++inFlight.writes);
+      try {
+        await file.write(position, bytes);
+      } finally {
+        inFlight.writes--;
+      }
     },
     truncate: (size) => file.truncate(size),
     sync: () => file.sync(),
