@@ -1,5 +1,6 @@
 import { VhdError, isVhdError, type ErrorParameter } from "../errors";
 import { throwIfCancelled } from "../support/cancellation";
+import { EarlyFlush } from "./early-flush";
 import { alreadyExists } from "./no-clobber-publish";
 import type { RandomAccessFile, Storage } from "./port";
 import { creatorGone } from "./process-tag";
@@ -56,7 +57,8 @@ async function sweepStaleTemporaries(storage: Storage, targetPath: string, refer
 
 /**
  * Creates `targetPath` as a whole or not at all. `write` fills a new temporary file in the target's folder
- * (`Storage.createExclusive`: never through a symbolic link, mode 0644 before umask); the file is synced, then
+ * (`Storage.createExclusive`: never through a symbolic link, mode 0644 before umask), flushed in the background every
+ * 64 MiB as it is written (`EarlyFlush`, so the last sync has little left); the file is synced, then
  * published without clobbering (`Storage.publishNoClobber`: an existing file or link at the target is never touched)
  * and its folder entry made durable.
  *
@@ -86,12 +88,15 @@ export async function createFileAtomically<T>(
   let file: RandomAccessFile | undefined;
   let published = false;
   let swept: Promise<void> | undefined;
+  let early: EarlyFlush | undefined;
   try {
     file = await storage.createExclusive(temporaryPath, { parameter });
     // Side by side with the write: independent of it, and on a remote host its listing then shares the write's
     // round trips instead of adding its own. Awaited before the publish, so a create still ends with its folder swept.
     swept = sweepStaleTemporaries(storage, targetPath, temporaryPath);
-    const result = await write(file, signal);
+    early = new EarlyFlush(file);
+    const result = await write(early.file, signal);
+    await early.settle();
     throwIfCancelled(signal, context);
     await file.sync();
     await file.close();
@@ -104,6 +109,8 @@ export async function createFileAtomically<T>(
   } catch (error) {
     throw namingTarget(error, storage, temporaryPath, targetPath);
   } finally {
+    // A background flush still running must end before its file is closed and removed.
+    await early?.settle().catch(() => undefined);
     await file?.close();
     await swept;
     // A successful publish took the temporary name away; otherwise this is the cleanup.

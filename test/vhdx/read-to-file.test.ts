@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { expect, test } from "vitest";
 import { openChain } from "../../provider/disk/chain";
 import { VhdError } from "../../provider/errors";
-import type { RandomAccessFile } from "../../provider/storage/random-access-file";
+import { wrappedFile } from "../../provider/storage/wrapped-file";
 import { writeDisk } from "../../provider/disk/formats";
 import { localStorage } from "../../provider/storage/local/local-storage";
 import { MIB } from "../../provider/vhdx/format";
@@ -68,8 +68,8 @@ test("a write that fails mid-copy fails the copy, with no write after it and non
   const real = await localStorage.createExclusive(join(temp.path(), "failing.raw"));
   const counted = countingFile(real, traffic);
   const full = new VhdError("ERROR_DISK_FULL", "no space left", { parameter: "target", path: real.path });
-  const failing: RandomAccessFile = Object.assign(Object.create(counted) as RandomAccessFile, {
-    write: (position: number, bytes: Uint8Array) => (position === 3 * blockSize ? Promise.reject(full) : counted.write(position, bytes)),
+  const failing = wrappedFile(counted, {
+    write: (position, bytes) => (position === 3 * blockSize ? Promise.reject(full) : counted.write(position, bytes)),
   });
   try {
     await expect(chain.copyToFile(failing)).rejects.toBe(full);

@@ -11,6 +11,7 @@ import { gunzipSync } from "node:zlib";
 import { localStorage } from "../../provider/storage/local/local-storage";
 import type { Storage } from "../../provider/storage/port";
 import type { RandomAccessFile } from "../../provider/storage/random-access-file";
+import { wrappedFile } from "../../provider/storage/wrapped-file";
 import { openVhdx, type ParentReader, type VhdxImage } from "../../provider/vhdx/reader";
 import { SYSTEM_PYTHON } from "../support/oracles";
 
@@ -137,19 +138,7 @@ export function newTraffic(): FileTraffic {
 /** `file`, with every read and write also counted into `traffic`. */
 export function countingFile(file: RandomAccessFile, traffic: FileTraffic): RandomAccessFile {
   const inFlight = { reads: 0, writes: 0 };
-  return {
-    get path() {
-      return file.path;
-    },
-    get parameter() {
-      return file.parameter;
-    },
-    get identity() {
-      return file.identity;
-    },
-    get size() {
-      return file.size;
-    },
+  return wrappedFile(file, {
     async read(position, length, target, targetOffset) {
       traffic.bytesRead += length;
       traffic.reads.push({ position, length });
@@ -169,10 +158,7 @@ export function countingFile(file: RandomAccessFile, traffic: FileTraffic): Rand
         inFlight.writes--;
       }
     },
-    truncate: (size) => file.truncate(size),
-    sync: () => file.sync(),
-    close: () => file.close(),
-  };
+  });
 }
 
 /** The local storage, every file it opens counted into `traffic` ({@link countingFile}). */
