@@ -72,6 +72,7 @@ async function main(): Promise<void> {
         report(await benchReadRaw(folder, vhdxPath, fullSha256, "fully allocated", "vhdx"));
         await rm(vhdxPath);
         report(await benchConvertVhdToVhdx(folder, full.vhdPath));
+        report(await benchConvertVhdToVhdx(folder, full.vhdPath, "writeback"));
       }
       await rm(full.rawPath);
       if (groups.has("read")) {
