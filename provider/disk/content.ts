@@ -69,6 +69,14 @@ export interface BlocksWithDataOptions {
 
 /** Blocks read while the caller writes the one it holds: reading and writing overlap. */
 const READ_AHEAD = 4;
+/**
+ * Bytes read ahead at most: with VHDX's 32 MiB blocks, four ahead and the one held took 160 MiB, every page of it
+ * faulted in and zeroed once (46,000 page faults and 219 MB of RSS for a 1 GiB convert, against qemu-img's 5,000
+ * and 25 MB); two ahead still overlap reading and writing.
+ */
+const READ_AHEAD_BYTES = 64 * 1024 * 1024;
+/** Bytes of zeros a block is compared with at a time (a block-sized buffer of zeros was another 32 MiB). */
+const ZERO_COMPARE_SIZE = 64 * 1024;
 
 /**
  * The blocks of `blockSize` bytes that {@link DiskContent.dataRanges} touches and whose bytes are not all zero, in
@@ -86,8 +94,9 @@ export async function* blocksWithData(content: DiskContent, blockSize: number, o
     );
   }
   const indexes = blockIndexes(await content.dataRanges(), blockSize);
-  const buffers = Array.from({ length: Math.min(READ_AHEAD + 1, indexes.length) }, () => new Uint8Array(blockSize));
-  const zeros = Buffer.alloc(blockSize);
+  const readAhead = Math.max(1, Math.min(READ_AHEAD, Math.floor(READ_AHEAD_BYTES / blockSize)));
+  const buffers = Array.from({ length: Math.min(readAhead + 1, indexes.length) }, () => new Uint8Array(blockSize));
+  const zeros = Buffer.alloc(Math.min(ZERO_COMPARE_SIZE, blockSize));
   const readBlock = async (position: number): Promise<ContentBlock> => {
     const index = indexes[position] as number;
     const data = buffers[position % buffers.length] as Uint8Array;
@@ -135,7 +144,11 @@ function blockIndexes(ranges: readonly ByteRange[], blockSize: number): number[]
   return indexes;
 }
 
-/** True when every byte of `bytes` is zero; `zeros` is at least as long (one memcmp). */
+/** True when every byte of `bytes` is zero, compared with `zeros` a piece at a time (one memcmp each). */
 function isAllZero(bytes: Uint8Array, zeros: Buffer): boolean {
-  return zeros.compare(bytes, 0, bytes.length, 0, bytes.length) === 0;
+  for (let at = 0; at < bytes.length; at += zeros.length) {
+    const length = Math.min(zeros.length, bytes.length - at);
+    if (zeros.compare(bytes, at, at + length, 0, length) !== 0) return false;
+  }
+  return true;
 }
