@@ -128,6 +128,8 @@ export async function relinkVhdx(file: RandomAccessFile, link: VhdxParentLink, e
       context,
     );
   }
-  const session = await updateHeaders(file, headers, { fileWriteGuid: randomUUID() });
+  // The session's FileWriteGuid and the log's LogGuid in one header update, as writeVhdxAt names them: four header
+  // writes in all (this, and the LogGuid cleared after the commit), not six.
+  const session = await updateHeaders(file, headers, { fileWriteGuid: randomUUID(), logGuid: randomUUID() });
   await commitThroughLog(file, session, updates);
 }

@@ -9,7 +9,7 @@ import { encodeLogEntry, HEADER_OFFSETS, LOG_SECTOR_SIZE, MIB, NIL_GUID } from "
 import { commitThroughLog, sectorsPerEntry, SectorUpdates, writeLogEntry, type HeaderState } from "../../provider/vhdx/log-writer";
 import { openVhdx } from "../../provider/vhdx/reader";
 import { writeVhdxAt, writeVhdxBase } from "../../provider/vhdx/writer";
-import { countingFile, newTraffic, type FileTraffic } from "./support";
+import { countingFile, headerWrites, newTraffic, type FileTraffic } from "./support";
 
 const SIZE = 8 * MIB;
 
@@ -22,11 +22,6 @@ async function fixedBase(): Promise<MemoryFile> {
 async function headersOf(file: MemoryFile): Promise<HeaderState> {
   const image = await openVhdx(file);
   return { header: image.header, slot: image.headerSlot };
-}
-
-/** How many of `traffic`'s writes went to a header (§2.2.2: 64 KiB and 128 KiB). */
-function headerWrites(traffic: FileTraffic): number {
-  return traffic.writes.filter(({ position }) => (HEADER_OFFSETS as readonly number[]).includes(position)).length;
 }
 
 /** The file offset of virtual byte 0 of the fixed disk (its first block). */

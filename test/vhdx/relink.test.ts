@@ -31,7 +31,7 @@ import { relinkVhdx, type VhdxParentLink } from "../../provider/vhdx/relink";
 import { unlinkedSha256 } from "../../provider/vhd/unlinked-checksum";
 import { pyvhdiReadChain, vhdiinfo } from "../support/oracles";
 import { useTempDir } from "../vhd/reader/temp-dir";
-import { decompressFixture, HAVE, VHDX_FIXTURES } from "./support";
+import { countingFile, decompressFixture, HAVE, headerWrites, newTraffic, VHDX_FIXTURES } from "./support";
 
 const temp = useTempDir("vhdx-relink");
 const SIZE = 8 * MIB;
@@ -249,9 +249,12 @@ describe("a relink interrupted at each of its writes", () => {
       absoluteWin32Path: "\\\\?\\somewhere\\else\\with-a-longer-name-than-before-so-the-item-moves.vhdx",
     };
     const complete = new MemoryFile("child.vhdx", initial);
-    await relinkVhdx(complete, link, expectedId);
+    const traffic = newTraffic();
+    await relinkVhdx(countingFile(complete, traffic), link, expectedId);
     const total = complete.writes;
     expect(total).toBeGreaterThan(4);
+    // Both headers when the session's FileWriteGuid and the LogGuid are named (one update), both when it is cleared.
+    expect(headerWrites(traffic)).toBe(4);
     const oldPath = await withImage(initial, (image) => image.parentLocator?.relativePath);
     const oldData = await dataPart(initial);
     const outcomes = new Set<string>();

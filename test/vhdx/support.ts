@@ -12,6 +12,7 @@ import { localStorage } from "../../provider/storage/local/local-storage";
 import type { Storage } from "../../provider/storage/port";
 import type { RandomAccessFile } from "../../provider/storage/random-access-file";
 import { wrappedFile } from "../../provider/storage/wrapped-file";
+import { HEADER_OFFSETS } from "../../provider/vhdx/format";
 import { openVhdx, type ParentReader, type VhdxImage } from "../../provider/vhdx/reader";
 import { SYSTEM_PYTHON } from "../support/oracles";
 
@@ -159,6 +160,11 @@ export function countingFile(file: RandomAccessFile, traffic: FileTraffic): Rand
       }
     },
   });
+}
+
+/** How many of `traffic`'s writes went to a header (§2.2.2: 64 KiB and 128 KiB). */
+export function headerWrites(traffic: FileTraffic): number {
+  return traffic.writes.filter(({ position }) => (HEADER_OFFSETS as readonly number[]).includes(position)).length;
 }
 
 /** The local storage, every file it opens counted into `traffic` ({@link countingFile}). */
