@@ -79,3 +79,27 @@ test("a write that fails mid-copy fails the copy, with no write after it and non
   }
   expect(traffic.writes.map((write) => write.position)).toEqual([0, blockSize, 2 * blockSize]);
 });
+
+test("a 4 KiB unit is written when any byte of it is non-zero, its first, last or one in the middle; an all-zero one stays a hole", async () => {
+  const blockSize = 2 * MIB;
+  const path = await fillNewFile(join(temp.path(), "bytes.vhdx"), (file) => writeVhdxBase(file, { kind: "dynamic", virtualSize: blockSize, blockSize }));
+  const expected = Buffer.alloc(blockSize);
+  for (const at of [0, 3 * 4096 + 2048, 6 * 4096 - 1]) expected[at] = 0x7f;
+  await writeDisk(path, 0, expected);
+  const chain = await openChain(path);
+  const outPath = join(temp.path(), "bytes.raw");
+  const target = newTraffic();
+  const out = countingFile(await localStorage.createExclusive(outPath), target);
+  try {
+    await chain.copyToFile(out);
+  } finally {
+    await out.close();
+    await chain.close();
+  }
+  expect(target.writes).toEqual([
+    { position: 0, length: 4096 },
+    { position: 3 * 4096, length: 4096 },
+    { position: 5 * 4096, length: 4096 },
+  ]);
+  expect((await readFile(outPath)).equals(expected)).toBe(true);
+});
