@@ -464,6 +464,10 @@ async function openTransport(host: string, port: number, via: SshSession | undef
     socket.once("connect", resolve);
     socket.once("error", reject);
   });
+  // Nagle's algorithm off (TCP_NODELAY): with it on, a request ssh2 hands the socket in more than one write sends its
+  // later piece only once the server's delayed ACK of the first arrives, about 40 ms on Linux. Measured against
+  // OpenSSH on loopback: each SFTP round trip waited for took 44-48 ms with Nagle on, 1-5 ms with it off.
+  socket.setNoDelay(true);
   return { stream: socket, socket };
 }
 

@@ -7,6 +7,7 @@
  */
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync } from "node:fs";
+import { Socket } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { createDifferencingDisk } from "../../../provider/ops/create-differencing";
@@ -137,6 +138,19 @@ describe("commands run on the host per operation", () => {
     // new disk's description (4). 22 with everything beside shared, 20-22 seen (2026-11-30, load 2.5; 34 before), so
     // 22 + 6 + 4 = 32 at most.
     expect(counted.rounds).toBeLessThanOrEqual(32);
+  });
+
+  it("the connection's TCP socket has Nagle's algorithm off, so a request is not held for the server's delayed ACK", async () => {
+    await closeAllSessions();
+    // A spy beside the real dial (the real sshd answers): Node.js offers no way to read TCP_NODELAY back.
+    const noDelay = vi.spyOn(Socket.prototype, "setNoDelay");
+    try {
+      const session = await getSession(connectionTo(sshd.server()));
+      expect(session.alive).toBe(true);
+      expect(noDelay.mock.calls.filter(([on]) => on === true).length).toBe(1);
+    } finally {
+      noDelay.mockRestore();
+    }
   });
 
   it("on a fresh connection a command does not wait for the SFTP session, which opens side by side with it", async () => {
