@@ -2,8 +2,8 @@
  * How many commands (exec channels) each operation on a remote disk runs on the host, and how many SFTP requests and
  * round trips waited for one after another it makes, counted by the session pool (`poolStats()`) against a real
  * OpenSSH server: a command costs sshd a session and a login shell, a third of a second on a loaded machine, and a
- * round trip about 45 ms there, so these are the numbers that make a remote create slow or fast. The bounds are
- * counts, not times.
+ * round trip one network round trip (45 ms even on loopback before the socket had TCP_NODELAY), so these are the
+ * numbers that make a remote create slow or fast. The bounds are counts, not times.
  */
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync } from "node:fs";
