@@ -98,11 +98,17 @@ export async function validateCreateDifferencing(
   const driver = driverForNewFile(imagePath);
   const blockSize = driver.checkBlockSize(request.blockSize, imagePath);
   checkDistinctPaths(imagePath, parentPath);
+  // The target is looked at side by side with the parent's check (on a remote host their requests share round trips,
+  // and the volume's command runs while the parent is read); its errors still come after the parent's, as the
+  // contract's order has them.
+  const found = findTarget(imagePath, "imagePath", options);
+  found.catch(() => undefined);
   const parent = await checkParent(parentPath, options.storage);
   checkSameFormat(driver.format, imagePath, parent);
   const sizes = driver.differencingFileSizes(parent.virtualSize, blockSize);
-  const target = await checkTarget(imagePath, "imagePath", { ...sizes, needsFullSize: false }, options);
-  return { imagePath, parentPath, blockSize, parent, ...target };
+  const target = await found;
+  checkVolume(target.volume, imagePath, "imagePath", { ...sizes, needsFullSize: false });
+  return { imagePath, parentPath, blockSize, parent, ...target, ...sizes };
 }
 
 /**
@@ -336,9 +342,10 @@ export async function validateCreateBase(
   const rawSize = fromRaw === undefined ? undefined : await rawSourceSize(options.storage ?? localStorage, fromRaw);
   const size = checkBaseSize(request, target, rawSize, driver, sectorSizes.logicalSectorSize);
   const sizes = driver.baseFileSizes(size, type, blockSize);
-  const facts = await checkTarget(target, "path", { ...sizes, needsFullSize: type === "fixed" }, options);
+  const facts = await findTarget(target, "path", options);
+  checkVolume(facts.volume, target, "path", { ...sizes, needsFullSize: type === "fixed" });
   const roundedUpFrom = (request.size ?? undefined) === undefined && rawSize !== undefined && rawSize !== size ? rawSize : undefined;
-  return { path: target, size, type, ...(fromRaw === undefined ? {} : { fromRaw }), ...(roundedUpFrom === undefined ? {} : { roundedUpFrom }), blockSize, sectorSizes, ...facts };
+  return { path: target, size, type, ...(fromRaw === undefined ? {} : { fromRaw }), ...(roundedUpFrom === undefined ? {} : { roundedUpFrom }), blockSize, sectorSizes, ...facts, ...sizes };
 }
 
 async function rawSourceSize(storage: Storage, fromRaw: string): Promise<number> {
@@ -406,14 +413,19 @@ function checkBaseSize(request: BaseRequest, target: string, rawSize: number | u
   return size;
 }
 
-/** Checks where a new image goes: nothing there, a folder chain that can be created, a writable volume with room. */
-async function checkTarget(
-  target: string,
-  parameter: ErrorParameter,
-  size: { initialFileSize: number; fullyExpandedSize: number; needsFullSize: boolean },
-  options: ValidationOptions,
-): Promise<TargetFacts> {
+/**
+ * Where a new image goes: nothing there, a folder chain that can be created, and the volume (for {@link checkVolume}).
+ * The three questions are asked at once: the volume of the nearest existing folder (which a remote host answers with
+ * one command) before the walk has found that folder, and asked again only when the walk found another.
+ */
+async function findTarget(target: string, parameter: ErrorParameter, options: ValidationOptions): Promise<Pick<TargetFacts, "missingFolders" | "volume">> {
   const storage = options.storage ?? localStorage;
+  const { assumeFsType } = options;
+  const volumeOptions = assumeFsType === undefined ? {} : { assumeFsType };
+  const folder = path.dirname(target);
+  const volumeAhead = storage.volumeFacts(folder, { ...volumeOptions, nearestExisting: true }).catch(() => undefined);
+  const walk = nearestExistingFolder(storage, folder);
+  walk.catch(() => undefined);
   const { kind } = await storage.pathFacts(target);
   if (kind === "through-file") throw throughFile(target, parameter);
   if (kind !== "missing") {
@@ -421,13 +433,11 @@ async function checkTarget(
     const reason = `${what} already exists at this path; choose another path or remove it first`;
     throw new VhdError("ERROR_ALREADY_EXISTS", reason, { parameter, path: target });
   }
-  const folders = await nearestExistingFolder(storage, path.dirname(target));
+  const folders = await walk;
   if (folders.existing === undefined) throw throughFile(target, parameter);
-  const { assumeFsType } = options;
-  const volume = await storage.volumeFacts(folders.existing, assumeFsType === undefined ? {} : { assumeFsType });
-  checkVolume(volume, target, parameter, size);
-  const { initialFileSize, fullyExpandedSize } = size;
-  return { missingFolders: folders.missing, volume, initialFileSize, fullyExpandedSize };
+  const ahead = await volumeAhead;
+  const volume = ahead?.folder === folders.existing ? ahead : await storage.volumeFacts(folders.existing, volumeOptions);
+  return { missingFolders: folders.missing, volume };
 }
 
 function throughFile(target: string, parameter: ErrorParameter): VhdError {

@@ -78,19 +78,23 @@ export async function createFileAtomically<T>(
   const { storage, signal, parameter = "imagePath" } = options;
   const context = { parameter, path: targetPath };
   throwIfCancelled(signal, context);
-  // Fails early, before any work, when the target is taken. The publish still decides (a racer may come later).
-  const existing = await storage.pathFacts(targetPath);
-  if (existing.kind !== "missing" && existing.kind !== "through-file") {
-    throw alreadyExists(targetPath, parameter, existing.kind === "symlink");
-  }
-
   const temporaryPath = temporaryPathFor(targetPath);
   let file: RandomAccessFile | undefined;
   let published = false;
   let swept: Promise<void> | undefined;
   let early: EarlyFlush | undefined;
   try {
-    file = await storage.createExclusive(temporaryPath, { parameter });
+    // Fails early, before any work, when the target is taken; the look and the temporary file's creation go out
+    // together (on a remote host they share round trips); a temporary file made meanwhile is removed below. The
+    // publish still decides (a racer may come later).
+    const [existing, opened] = await Promise.allSettled([storage.pathFacts(targetPath), storage.createExclusive(temporaryPath, { parameter })]);
+    if (opened.status === "fulfilled") file = opened.value;
+    if (existing.status === "rejected") throw existing.reason;
+    if (existing.value.kind !== "missing" && existing.value.kind !== "through-file") {
+      throw alreadyExists(targetPath, parameter, existing.value.kind === "symlink");
+    }
+    if (opened.status === "rejected") throw opened.reason;
+    file = opened.value;
     // Side by side with the write: independent of it, and on a remote host its listing then shares the write's
     // round trips instead of adding its own. Awaited before the publish, so a create still ends with its folder swept.
     swept = sweepStaleTemporaries(storage, targetPath, temporaryPath);

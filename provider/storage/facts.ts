@@ -55,6 +55,13 @@ export interface VolumeFactsOptions {
    * machines that cannot mount FAT.
    */
   assumeFsType?: FileSystemType;
+  /**
+   * Answer for the nearest existing folder at or above `folder` (links followed), which need not exist yet: the
+   * volume a file made under `folder` lands on once its missing folders are created. {@link VolumeFacts.folder}
+   * names the folder answered for. Lets a caller ask before it has walked the path itself (a remote host answers
+   * with the same one command).
+   */
+  nearestExisting?: boolean;
 }
 
 const GIB = 1024 * 1024 * 1024;

@@ -17,9 +17,10 @@ export async function nearestExistingFolder(
   const missing: string[] = [];
   let current = paths.resolve(folder);
   for (;;) {
-    const { kind } = await storage.pathFacts(current, { followLinks: true });
+    // Whether a missing path is a dangling link is asked with the look itself: on a remote host, one round trip.
+    const [{ kind }, unfollowed] = await Promise.all([storage.pathFacts(current, { followLinks: true }), storage.pathFacts(current)]);
     if (kind === "through-file") return { missing };
-    if (kind === "missing" && (await storage.pathFacts(current)).kind === "symlink") return { missing };
+    if (kind === "missing" && unfollowed.kind === "symlink") return { missing };
     if (kind !== "missing") return kind === "folder" ? { existing: current, missing } : { missing };
     missing.unshift(current);
     const parent = paths.dirname(current);

@@ -300,6 +300,17 @@ export function describeStorageConformance(
       expect((await fx.storage.volumeFacts(fx.root, { assumeFsType: "fat16" })).maxFileSize).toBe(2 * 1024 ** 3 - 1);
       await fx.storage.syncFolder(fx.root);
     });
+
+    it("volumeFacts with nearestExisting answers for the nearest existing folder up a path not made yet, a file in the way skipped", async () => {
+      const asked = fx.join("not", "made", "yet");
+      await expectVhdError(fx.storage.volumeFacts(asked), "ERROR_PATH_NOT_FOUND");
+      const facts = await fx.storage.volumeFacts(asked, { nearestExisting: true });
+      expect(facts).toMatchObject({ folder: fx.root, readOnly: false, writable: true });
+      expect(facts.fsType).not.toBe("unknown");
+      await writeFile(fx.storage, fx.join("a file"), bytes("x"));
+      expect((await fx.storage.volumeFacts(fx.join("a file", "below"), { nearestExisting: true })).folder).toBe(fx.root);
+      expect((await fx.storage.volumeFacts(fx.root, { nearestExisting: true })).folder).toBe(fx.root);
+    });
   });
 }
 

@@ -4,11 +4,13 @@
  * VM_E_FILE_TOO_LARGE_FOR_VOLUME rows (docs/contract.md).
  */
 import { constants as fsConstants, promises as fsp } from "node:fs";
+import * as path from "node:path";
 import { fsTypeOfStatfsMagic, maxFileSizeOf, type PathFacts, type VolumeFacts, type VolumeFactsOptions } from "../facts";
 import { errnoCode, vhdErrorFromFs } from "./fs-error";
 
 /**
- * Reports free space, type, read-only state and file-size limit of the volume holding `folder`, which must exist.
+ * Reports free space, type, read-only state and file-size limit of the volume holding `asked`, which must exist
+ * (or of the nearest existing folder above it, with `nearestExisting`).
  *
  * Read-only detection uses `access(W_OK)`: the kernel answers `EROFS` for a read-only file system and for a
  * read-only bind mount, even to root, and the same call works on every OS Node runs on (Node's `statfs` does not
@@ -16,7 +18,8 @@ import { errnoCode, vhdErrorFromFs } from "./fs-error";
  *
  * @throws VhdError from the `fs` error mapping when `folder` cannot be examined (e.g. `ERROR_PATH_NOT_FOUND`).
  */
-export async function volumeFacts(folder: string, options: VolumeFactsOptions = {}): Promise<VolumeFacts> {
+export async function volumeFacts(asked: string, options: VolumeFactsOptions = {}): Promise<VolumeFacts> {
+  const folder = options.nearestExisting ? await nearestExistingFolder(asked) : asked;
   const stats = await fsp.statfs(folder).catch((error: unknown) => {
     throw vhdErrorFromFs(error, { path: folder, action: "read the volume's free space and type" });
   });
@@ -32,6 +35,14 @@ export async function volumeFacts(folder: string, options: VolumeFactsOptions = 
     writable: access === "writable",
     maxFileSize: maxFileSizeOf(fsType),
   };
+}
+
+/** `folder` or the nearest folder above it that exists (a missing path, a file in the way: go up). */
+async function nearestExistingFolder(folder: string): Promise<string> {
+  for (let current = path.resolve(folder); ; current = path.dirname(current)) {
+    const stats = await fsp.stat(current).catch(() => undefined);
+    if (stats?.isDirectory() || current === path.dirname(current)) return current;
+  }
 }
 
 async function writeAccess(folder: string): Promise<"writable" | "read-only" | "denied"> {

@@ -6,7 +6,7 @@
  */
 import * as path from "node:path";
 import type { ErrorParameter } from "../../errors";
-import { maxFileSizeOf, type FileFingerprint, type FileSystemType, type PathFacts, type VolumeFacts } from "../facts";
+import { maxFileSizeOf, type FileFingerprint, type FileSystemType, type PathFacts, type VolumeFacts, type VolumeFactsOptions } from "../facts";
 import { vhdErrorFromFs } from "../local/fs-error";
 import { publishNoClobber, type NamePrimitives } from "../no-clobber-publish";
 import { OPEN_ACTION, type CreateOptions, type OpenOptions, type Storage } from "../port";
@@ -228,8 +228,14 @@ export class MemoryStorage implements Storage {
     return { dev: "0", ino: `${inode.ino}`, size: inode.data.length, mtimeNs: `${inode.mtimeNs}`, ctimeNs: `${inode.ctimeNs}` };
   }
 
-  async volumeFacts(folder: string, options: { assumeFsType?: FileSystemType } = {}): Promise<VolumeFacts> {
-    await this.called("volumeFacts", folder);
+  async volumeFacts(asked: string, options: VolumeFactsOptions = {}): Promise<VolumeFacts> {
+    await this.called("volumeFacts", asked);
+    let folder = this.resolved(asked);
+    const isFolder = (at: string): boolean => {
+      const found = this.lookup(at, true);
+      return "entry" in found && found.entry.kind === "folder";
+    };
+    while (options.nearestExisting && folder !== path.posix.dirname(folder) && !isFolder(folder)) folder = path.posix.dirname(folder);
     this.existing(folder, true, undefined, "read the volume's free space and type");
     const fsType = options.assumeFsType ?? this.fsType;
     return { folder, freeBytes: this.freeBytes, fsType, fsMagic: 0, readOnly: false, writable: true, maxFileSize: maxFileSizeOf(fsType) };

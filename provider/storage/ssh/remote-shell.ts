@@ -87,20 +87,28 @@ export function windowsSha256Script(path: string): string {
 }
 
 /**
- * One command for what `volumeFacts` asks of a folder beyond statvfs@: its volume type (`stat -f` prints the statfs
- * magic in hex, GNU coreutils) and whether the server's user may create files in it (`test -w` asks access(2) on the
- * host), each line labelled. A `stat` that is not GNU's prints no magic; a shell that is not POSIX prints neither.
+ * One command for what `volumeFacts` asks of a folder beyond statvfs@: the first of `folders` that is a folder (links
+ * followed; the nearest existing one when they go up a path), printed as its index, then its volume type (`stat -f`
+ * prints the statfs magic in hex, GNU coreutils) and whether the server's user may create files in it (`test -w`
+ * asks access(2) on the host), each line labelled. A `stat` that is not GNU's prints no magic; a shell that is not
+ * POSIX prints nothing of the kind; none of `folders` a folder, nothing at all.
  */
-export function volumeCommand(folder: string): string {
-  const quoted = posixQuote(folder);
-  return `printf 'fs-magic %s\\n' "$(stat -f -c '%t' -- ${quoted})"; { test -w ${quoted} && echo 'access writable' || echo 'access denied'; }`;
+export function volumeCommand(folders: readonly string[]): string {
+  const quoted = folders.map((folder) => posixQuote(folder)).join(" ");
+  return (
+    `i=0; for d in ${quoted}; do if [ -d "$d" ]; then echo "folder $i"; ` +
+    `printf 'fs-magic %s\\n' "$(stat -f -c '%t' -- "$d")"; { test -w "$d" && echo 'access writable' || echo 'access denied'; }; exit 0; fi; ` +
+    `i=$((i+1)); done`
+  );
 }
 
-/** Reads {@link volumeCommand}'s output: each fact it printed (a failed `stat -f` prints no magic). */
-export function parseVolumeAnswer(stdout: string): { fsMagic?: number; writable?: boolean } {
+/** Reads {@link volumeCommand}'s output: which folder it answered for and each fact it printed (a failed `stat -f` prints no magic). */
+export function parseVolumeAnswer(stdout: string): { folderIndex?: number; fsMagic?: number; writable?: boolean } {
+  const index = /^folder (\d+)$/m.exec(stdout)?.[1];
   const magic = /^fs-magic ([0-9a-f]+)$/m.exec(stdout)?.[1];
   const access = /^access (writable|denied)$/m.exec(stdout)?.[1];
   return {
+    ...(index === undefined ? {} : { folderIndex: Number(index) }),
     ...(magic === undefined ? {} : { fsMagic: Number.parseInt(magic, 16) >>> 0 }),
     ...(access === undefined ? {} : { writable: access === "writable" }),
   };

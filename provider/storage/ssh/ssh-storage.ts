@@ -45,7 +45,7 @@ import {
   windowsSha256Script,
   type HostTools,
 } from "./remote-shell";
-import { connectionTarget, getSession, type ExecResult, type SshSession } from "./session-pool";
+import { connectionTarget, getSession, type ExecResult, type SessionOptions, type SshSession } from "./session-pool";
 import { SftpFile, volumeFailureCause } from "./sftp-file";
 import { SFTP_STATUS, isConnectionLoss, vhdErrorFromSsh, type SshErrorContext } from "./ssh-errors";
 import { formatSshUrl, isSshUrl } from "./ssh-url";
@@ -53,6 +53,16 @@ import { isWindowsDrivePath, sftpToWindowsPath, windowsToSftpPath } from "./wind
 
 /** SSH_FXF_* open flags (draft-ietf-secsh-filexfer-02 §6.3). */
 const FXF = { READ: 0x01, WRITE: 0x02, CREAT: 0x08, EXCL: 0x20 } as const;
+
+/** What statvfs@openssh.com answers, of what `volumeFacts` uses. */
+type StatvfsInfo = { f_bavail: number | bigint; f_frsize: number | bigint; f_flag: number | bigint };
+
+/** `folder` and every folder above it, nearest first (`/a/b` -> `/a/b`, `/a`, `/`). */
+function foldersUpFrom(folder: string): string[] {
+  const folders = [folder];
+  for (let above = posix.dirname(folder); above !== folders[folders.length - 1]; above = posix.dirname(above)) folders.push(above);
+  return folders;
+}
 
 /** Each connection's tools, probed on its first helper command. */
 const probedTools = new WeakMap<SshSession, Promise<HostTools>>();
@@ -84,8 +94,8 @@ export class SshStorage implements Storage {
   }
 
   /** The shared session (dialling if needed); its host key fingerprint is `hostKeyFingerprint`. */
-  session(): Promise<SshSession> {
-    return getSession(this.connection);
+  session(options?: SessionOptions): Promise<SshSession> {
+    return getSession(this.connection, options);
   }
 
   /**
@@ -312,24 +322,32 @@ export class SshStorage implements Storage {
     const to = this.sftpPath(targetPath, parameter);
     const session = await this.session();
     const taken = this.existsOrVolume(session, to);
-    // link(2) never replaces an existing entry (OpenSSH PROTOCOL §4.5).
-    const linked = await this.request<void>(session, to, "publish the new file", parameter, (sftp, done) => sftp.ext_openssh_hardlink(from, to, done), taken).then(
-      () => true,
-      (error: unknown) => {
-        // No hardlink@, or link(2) refused as on FAT and exFAT (EPERM arrives as PERMISSION_DENIED).
-        if (error instanceof VhdError && (error.code === "ERROR_NOT_SUPPORTED" || error.code === "ERROR_ACCESS_DENIED")) return false;
-        throw error;
-      },
-    );
-    if (linked) {
-      // The two are independent: sent together, they share their round trips.
-      await Promise.all([
-        this.request<void>(session, from, "remove the temporary name", parameter, (sftp, done) => sftp.unlink(from, done)),
-        this.syncFolder(this.displayPath(posix.dirname(to))),
-      ]);
-    } else {
-      await this.claimThenRename(session, from, to, parameter, taken);
-      await this.syncFolder(this.displayPath(posix.dirname(to)));
+    // The folder is opened for its flush alongside the link (one round trip for both): the fsync that follows the
+    // link flushes the folder as it is then, new entry included.
+    const folder = this.openFolder(session, posix.dirname(to));
+    try {
+      // link(2) never replaces an existing entry (OpenSSH PROTOCOL §4.5).
+      const linked = await this.request<void>(session, to, "publish the new file", parameter, (sftp, done) => sftp.ext_openssh_hardlink(from, to, done), taken).then(
+        () => true,
+        (error: unknown) => {
+          // No hardlink@, or link(2) refused as on FAT and exFAT (EPERM arrives as PERMISSION_DENIED).
+          if (error instanceof VhdError && (error.code === "ERROR_NOT_SUPPORTED" || error.code === "ERROR_ACCESS_DENIED")) return false;
+          throw error;
+        },
+      );
+      if (linked) {
+        // The two are independent: sent together, they share their round trips.
+        await Promise.all([
+          this.request<void>(session, from, "remove the temporary name", parameter, (sftp, done) => sftp.unlink(from, done)),
+          folder.then((dir) => this.flushFolder(dir)),
+        ]);
+      } else {
+        await this.claimThenRename(session, from, to, parameter, taken);
+        await this.flushFolder(await folder);
+      }
+    } finally {
+      // Closed already when flushed; a failed publish closes it here.
+      await folder.then((dir) => dir?.close()).catch(() => undefined);
     }
   }
 
@@ -416,6 +434,11 @@ export class SshStorage implements Storage {
       this.rawStat(session, target, follow).catch((error: unknown) => {
         throw vhdErrorFromSsh(error, this.context(session, target, "look at the path"));
       });
+    // SFTP reports ENOTDIR as NO_SUCH_FILE too: a file among the folders above makes a missing path "through-file".
+    // The folder above is asked with the path itself (one round trip for both, the usual answer for a new file).
+    const folder = posix.dirname(sftpPath);
+    const above = folder === sftpPath ? undefined : look(folder, true);
+    above?.catch(() => undefined);
     const stats = await look(sftpPath, options.followLinks ?? false);
     if (stats !== undefined) {
       const mode = stats.mode & 0o7777;
@@ -423,11 +446,9 @@ export class SshStorage implements Storage {
       if (stats.isFile()) return { kind: "file", size: stats.size, mode, modifiedMs: stats.mtime * 1000 };
       return { kind: stats.isDirectory() ? "folder" : "other", size: 0, mode };
     }
-    // SFTP reports ENOTDIR as NO_SUCH_FILE too: a file among the folders above makes the path "through-file".
-    for (let folder = posix.dirname(sftpPath); ; folder = posix.dirname(folder)) {
-      const above = await look(folder, true);
-      if (above !== undefined) return { kind: above.isDirectory() ? "missing" : "through-file", size: 0, mode: 0 };
-      if (folder === posix.dirname(folder)) return { kind: "missing", size: 0, mode: 0 };
+    for (let current = folder, found = await above; ; current = posix.dirname(current), found = await look(current, true)) {
+      if (found !== undefined) return { kind: found.isDirectory() ? "missing" : "through-file", size: 0, mode: 0 };
+      if (current === posix.dirname(current)) return { kind: "missing", size: 0, mode: 0 };
     }
   }
 
@@ -454,36 +475,33 @@ export class SshStorage implements Storage {
 
   /**
    * statvfs@openssh.com for free space and the read-only flag (PROTOCOL §4.4), `stat -f` for the type and `test -w`
-   * for write permission. Without statvfs@ (Win32-OpenSSH) free space is unknown and reported as `Infinity`.
+   * for write permission. Without statvfs@ (Win32-OpenSSH) free space is unknown and reported as `Infinity`. The
+   * command goes out as soon as the connection is authenticated, while the SFTP session may still be opening; with
+   * `nearestExisting` it tries the folders up the path itself, so it needs no walk of the path first.
    */
   async volumeFacts(folder: string, options: VolumeFactsOptions = {}): Promise<VolumeFacts> {
     const sftpPath = this.sftpPath(folder);
-    const session = await this.session();
-    // The command needs no probe of the host's tools first: a shell that is not POSIX, or a `stat` that is not GNU's,
-    // answers nothing it parses. It runs side by side with statvfs@ (`test -w` is false on a read-only mount too).
-    const command = this.pathFlavour === "win32" ? undefined : volumeCommand(sftpPath);
-    const [info, result] = await Promise.all([
-      this.request<{ f_bavail: number | bigint; f_frsize: number | bigint; f_flag: number | bigint } | undefined>(
-        session,
-        sftpPath,
-        "read the volume's free space",
-        undefined,
-        (sftp, done) => sftp.ext_openssh_statvfs(sftpPath, done),
-      ).catch((error: unknown) => {
-        if (error instanceof VhdError && error.code === "ERROR_NOT_SUPPORTED") return undefined;
-        throw error;
-      }),
-      command === undefined ? undefined : this.tryExec(session, sftpPath, command),
-    ]);
-    if (info === undefined) await this.request<Stats>(session, sftpPath, "look at the folder", undefined, (sftp, done) => sftp.stat(sftpPath, done));
+    const candidates = options.nearestExisting ? foldersUpFrom(sftpPath) : [sftpPath];
+    // No probe of the host's tools first: a shell that is not POSIX, or a `stat` that is not GNU's, answers nothing
+    // it parses (`test -w` is false on a read-only mount too).
+    const ask = (folders: readonly string[]): Promise<ExecResult | undefined> =>
+      this.pathFlavour === "win32"
+        ? Promise.resolve(undefined)
+        : this.session({ sftp: false }).then((session) => this.tryExec(session, sftpPath, volumeCommand(folders)));
+    const [found, result] = await Promise.all([this.session().then((session) => this.statvfsOfNearest(session, candidates)), ask(candidates)]);
+    let answer = parseVolumeAnswer(result?.stdout.toString("utf8") ?? "");
+    // The command and SFTP found different folders only if the path changed between the two: ask again for SFTP's.
+    if (answer.folderIndex !== undefined && answer.folderIndex !== found.index) {
+      answer = parseVolumeAnswer((await ask([candidates[found.index] ?? sftpPath]))?.stdout.toString("utf8") ?? "");
+    }
+    const { info } = found;
     const readOnly = info !== undefined && (BigInt(info.f_flag) & 1n) === 1n;
     // A host that would not run it (or a failed `stat -f`) leaves the type unknown and the folder writable.
-    const answer = parseVolumeAnswer(result?.stdout.toString("utf8") ?? "");
     const fsMagic = answer.fsMagic ?? 0;
     const writable = !readOnly && (answer.writable ?? true);
     const fsType = options.assumeFsType ?? fsTypeOfStatfsMagic(fsMagic);
     return {
-      folder,
+      folder: found.index === 0 ? folder : this.displayPath(candidates[found.index] ?? sftpPath),
       freeBytes: info === undefined ? Number.POSITIVE_INFINITY : Number(BigInt(info.f_bavail) * BigInt(info.f_frsize)),
       fsType,
       fsMagic,
@@ -491,6 +509,37 @@ export class SshStorage implements Storage {
       writable,
       maxFileSize: maxFileSizeOf(fsType),
     };
+  }
+
+  /**
+   * statvfs@ of the first of `candidates` that is a folder (each asked with its stat, in one round trip), or, for a
+   * single candidate, of it as given; `info` undefined without statvfs@.
+   * @throws the mapped error of the last candidate's stat (`ERROR_PATH_NOT_FOUND` when none exists).
+   */
+  private async statvfsOfNearest(session: SshSession, candidates: readonly string[]): Promise<{ index: number; info: StatvfsInfo | undefined }> {
+    const statvfs = (sftpPath: string): Promise<StatvfsInfo | undefined> =>
+      this.request<StatvfsInfo | undefined>(session, sftpPath, "read the volume's free space", undefined, (sftp, done) =>
+        sftp.ext_openssh_statvfs(sftpPath, done),
+      ).catch((error: unknown) => {
+        if (error instanceof VhdError && error.code === "ERROR_NOT_SUPPORTED") return undefined;
+        throw error;
+      });
+    const look = (sftpPath: string): Promise<Stats> =>
+      this.request<Stats>(session, sftpPath, "look at the folder", undefined, (sftp, done) => sftp.stat(sftpPath, done));
+    const [only] = candidates;
+    if (candidates.length === 1 && only !== undefined) {
+      const info = await statvfs(only);
+      if (info === undefined) await look(only);
+      return { index: 0, info };
+    }
+    for (const [index, candidate] of candidates.entries()) {
+      const [stats, info] = await Promise.all([
+        look(candidate).catch((error: unknown) => (index < candidates.length - 1 ? undefined : Promise.reject(error))),
+        statvfs(candidate).catch(() => undefined),
+      ]);
+      if (stats?.isDirectory()) return { index, info };
+    }
+    throw new VhdError("ERROR_PATH_NOT_FOUND", `${this.host}: no folder exists at or above the path`, { path: this.url(candidates[0] ?? "/") });
   }
 
   /**
@@ -503,13 +552,15 @@ export class SshStorage implements Storage {
     const sftpPath = this.sftpPath(path, parameter);
     const url = this.url(sftpPath);
     throwIfCancelled(signal, { parameter, path: url });
-    const session = await this.session();
     const command =
       zeroRanges.length > 0 ? undefined : this.pathFlavour === "win32" ? powershellCommand(windowsSha256Script(path)) : sha256Command(sftpPath);
-    // The size (for progress and the result) and the hash side by side: one command, no probe of the tools before it.
+    // The size (for progress and the result) and the hash side by side: one command, no probe of the tools before it,
+    // sent as soon as the connection is authenticated (the SFTP session may still be opening).
     const [stats, result] = await Promise.all([
-      this.request<Stats>(session, sftpPath, "look at the file to compute its checksum", parameter, (sftp, done) => sftp.stat(sftpPath, done)),
-      command === undefined ? undefined : this.tryExec(session, sftpPath, command, parameter, signal),
+      this.session().then((session) =>
+        this.request<Stats>(session, sftpPath, "look at the file to compute its checksum", parameter, (sftp, done) => sftp.stat(sftpPath, done)),
+      ),
+      command === undefined ? undefined : this.session({ sftp: false }).then((session) => this.tryExec(session, sftpPath, command, parameter, signal)),
     ]);
     throwIfCancelled(signal, { parameter, path: url });
     if (result !== undefined) {
@@ -534,18 +585,27 @@ export class SshStorage implements Storage {
    * A lost connection still rejects.
    */
   async syncFolder(path: string): Promise<void> {
-    const sftpPath = this.sftpPath(path);
     const session = await this.session();
+    await this.flushFolder(await this.openFolder(session, this.sftpPath(path)));
+  }
+
+  /** The folder opened read-only for {@link flushFolder}; undefined where the server refuses. A lost connection rejects. */
+  private async openFolder(session: SshSession, sftpPath: string): Promise<SftpFile | undefined> {
     const context = this.context(session, sftpPath, "flush the folder");
-    const quiet = (error: unknown): undefined => {
-      if (typeof (error as { code?: unknown }).code === "number") return undefined;
-      throw vhdErrorFromSsh(error, context);
-    };
     const handle = await session
       .track(() => new Promise<Buffer>((resolve, reject) => session.sftp.open(sftpPath, FXF.READ, (error, value) => (error ? reject(error) : resolve(value)))))
-      .catch(quiet);
-    if (handle === undefined) return;
-    const dir = new SftpFile({ session, handle, path, sftpPath, url: this.url(sftpPath), identity: () => this.identityOf(session, sftpPath, undefined), size: 0 });
+      .catch((error: unknown) => {
+        if (typeof (error as { code?: unknown }).code === "number") return undefined;
+        throw vhdErrorFromSsh(error, context);
+      });
+    if (handle === undefined) return undefined;
+    const path = this.displayPath(sftpPath);
+    return new SftpFile({ session, handle, path, sftpPath, url: this.url(sftpPath), identity: () => this.identityOf(session, sftpPath, undefined), size: 0 });
+  }
+
+  /** fsync@ of a folder {@link openFolder} opened, then its close; a refused fsync is a no-op, a lost connection rejects. */
+  private async flushFolder(dir: SftpFile | undefined): Promise<void> {
+    if (dir === undefined) return;
     try {
       await dir.sync().catch((error: unknown) => {
         if (error instanceof VhdError && error.code !== "ERROR_NETNAME_DELETED" && error.code !== "ERROR_TIMEOUT") return;

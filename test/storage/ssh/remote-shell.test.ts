@@ -87,11 +87,15 @@ describe("remote command quoting", () => {
     try {
       const folder = join(root, "it's $(id) here");
       mkdirSync(folder);
-      const ask = (path: string): ReturnType<typeof parseVolumeAnswer> =>
-        parseVolumeAnswer(execFileSync("/bin/sh", ["-c", volumeCommand(path)], { stdio: ["ignore", "pipe", "ignore"] }).toString());
+      const ask = (...paths: string[]): ReturnType<typeof parseVolumeAnswer> =>
+        parseVolumeAnswer(execFileSync("/bin/sh", ["-c", volumeCommand(paths)], { stdio: ["ignore", "pipe", "ignore"] }).toString());
       const magic = Number.parseInt(execFileSync("stat", ["-f", "-c", "%t", folder]).toString().trim(), 16);
-      expect(ask(folder)).toEqual({ fsMagic: magic, writable: true });
-      expect(ask(join(root, "missing"))).toEqual({ writable: false });
+      expect(ask(folder)).toEqual({ folderIndex: 0, fsMagic: magic, writable: true });
+      expect(ask(join(root, "missing"))).toEqual({});
+      // Up a path not made yet: the first candidate that is a folder answers (a file in the way is no folder).
+      writeFileSync(join(folder, "a file"), "");
+      const below = join(folder, "a file", "vms");
+      expect(ask(below, join(folder, "a file"), folder, root)).toEqual({ folderIndex: 2, fsMagic: magic, writable: true });
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
