@@ -185,9 +185,14 @@ describe("ssh connection", () => {
     const fx = sshFixture(server);
     const path = fx.join("interrupted.bin");
     const file = await fx.storage.createExclusive(path);
-    const connectionsBefore = poolStats().connections;
+    const { connections: connectionsBefore, sftpRequests: requestsBefore } = poolStats();
     const writing = file.write(0, new Uint8Array(64 * 1024 * 1024));
-    setTimeout(() => server.killSessions(), 50);
+    writing.catch(() => undefined);
+    // Killed as soon as the write has sent its first request, checked at every turn of the event loop, not after a
+    // fixed 50 ms: 64 MiB cannot be through one turn later (the channel's window lets a few MiB out before the server
+    // answers), however loaded the machine.
+    while (poolStats().sftpRequests === requestsBefore) await new Promise((resolve) => setImmediate(resolve));
+    server.killSessions();
     const error = await expectVhdError(writing, "ERROR_NETNAME_DELETED");
     expect(error.message).toContain(`ssh://${server.user}@127.0.0.1:${server.port}`);
     await file.close();
