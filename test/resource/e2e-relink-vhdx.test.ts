@@ -14,7 +14,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pyvhdiReadChain, vhdiinfo } from "../support/oracles";
 import { HAVE } from "../vhdx/support";
-import { DiskStack, type DiskSpec, makeGoldenImage, plannedSteps, sha256Of, vhdRead, vhdWrite } from "./e2e-support";
+import { deployWrittenVms, DiskStack, type DiskSpec, type WrittenVms, makeGoldenImage, plannedSteps, sha256Of, vhdRead } from "./e2e-support";
 
 const MiB = 1024 * 1024;
 const DISK_SIZE = 16 * MiB;
@@ -24,8 +24,8 @@ const sha256 = (bytes: Uint8Array): string => createHash("sha256").update(bytes)
 
 let disks: DiskStack;
 const vm = (name: string): string => join(disks.dir, "vms", `${name}.vhdx`);
-const uniqueIds: Record<string, unknown> = {};
-const expected: Record<string, Buffer> = {};
+let uniqueIds: WrittenVms["uniqueIds"];
+let expected: WrittenVms["expected"];
 
 function program(golden: string, child = true): DiskSpec[] {
   return [
@@ -36,19 +36,11 @@ function program(golden: string, child = true): DiskSpec[] {
 
 beforeAll(async () => {
   disks = await DiskStack.create("relink-vhdx", () => [], { name: "golden.vhdx", make: makeGoldenImage });
-  await disks.setDisks(program(disks.golden, false));
-  const up = await disks.stack.up();
-  expect(up.code, up.output).toBe(0);
-  for (const [index, name] of VMS.entries()) await vhdWrite(vm(name), (index + 1) * MiB + 512, Buffer.alloc(192 * 1024, 0x20 + index));
-  // vm1-child is made after vm1 was written: a child is valid only on the parent content (DataWriteGuid) it was made on.
-  await disks.setDisks(program(disks.golden));
-  const withChild = await disks.stack.up();
-  expect(withChild.code, withChild.output).toBe(0);
-  await vhdWrite(vm("vm1-child"), 5 * MiB, Buffer.alloc(128 * 1024, 0x77));
-  for (const name of DISKS) {
-    expected[name] = await vhdRead(vm(name), 0, DISK_SIZE);
-    uniqueIds[name] = (await disks.outputsOf(name)).uniqueId;
-  }
+  ({ expected, uniqueIds } = await deployWrittenVms(
+    disks,
+    (child) => program(disks.golden, child),
+    VMS.map((name, index) => ({ path: vm(name), offset: (index + 1) * MiB + 512, data: Buffer.alloc(192 * 1024, 0x20 + index) })),
+  ));
 });
 
 afterAll(async () => {

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDifferencingDisk } from "../../provider/ops/create-differencing";
 import { createBaseDisk } from "../../provider/ops/create-base";
 import { pyvhdiReadChain } from "../support/oracles";
-import { DiskStack, type DiskSpec, plannedSteps, sha256Of, vhdRead, vhdWrite } from "./e2e-support";
+import { deployWrittenVms, DiskStack, type DiskSpec, type WrittenVms, plannedSteps, sha256Of, vhdRead, vhdWrite } from "./e2e-support";
 
 const MiB = 1024 * 1024;
 const DISK_SIZE = 16 * MiB;
@@ -24,8 +24,8 @@ let disks: DiskStack;
 const vm = (name: string): string => join(disks.dir, "vms", `${name}.vhd`);
 let base2: string;
 let mid: string;
-const uniqueIds: Record<string, unknown> = {};
-const expected: Record<string, Buffer> = {};
+let uniqueIds: WrittenVms["uniqueIds"];
+let expected: WrittenVms["expected"];
 
 /**
  * The program: three VMs off `golden`, and `leaf` off `middle` (a disk made outside the stack, off base2); with
@@ -49,19 +49,11 @@ beforeAll(async () => {
   await vhdWrite(base2, 2 * MiB, Buffer.alloc(64 * 1024, 0x42));
   await createDifferencingDisk({ imagePath: mid, parentPath: base2 });
   await vhdWrite(mid, 3 * MiB, Buffer.alloc(64 * 1024, 0x4d));
-  await disks.setDisks(program(disks.golden, mid, false));
-  const up = await disks.stack.up();
-  expect(up.code, up.output).toBe(0);
-  for (const [index, name] of [...VMS, "leaf"].entries()) await vhdWrite(vm(name), index * MiB, Buffer.alloc(128 * 1024, 0x10 + index));
-  // vm1-child is made after vm1 was written: a disk is valid only on the parent content it was made on.
-  await disks.setDisks(program(disks.golden, mid));
-  const withChild = await disks.stack.up();
-  expect(withChild.code, withChild.output).toBe(0);
-  await vhdWrite(vm("vm1-child"), 5 * MiB, Buffer.alloc(128 * 1024, 0x77));
-  for (const name of DISKS) {
-    expected[name] = await vhdRead(vm(name), 0, DISK_SIZE);
-    uniqueIds[name] = (await disks.outputsOf(name)).uniqueId;
-  }
+  ({ expected, uniqueIds } = await deployWrittenVms(
+    disks,
+    (child) => program(disks.golden, mid, child),
+    [...VMS, "leaf"].map((name, index) => ({ path: vm(name), offset: index * MiB, data: Buffer.alloc(128 * 1024, 0x10 + index) })),
+  ));
 });
 
 afterAll(async () => {

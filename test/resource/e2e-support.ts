@@ -112,6 +112,43 @@ export async function makeGoldenImage(path: string): Promise<void> {
   await vhdWrite(path, 0, Buffer.alloc(64 * 1024, 0x5a));
 }
 
+/** Each disk of a stack, by name: its bytes as a VM reads them, and its unique id. */
+export interface WrittenVms {
+  expected: Record<string, Buffer>;
+  uniqueIds: Record<string, unknown>;
+}
+
+/**
+ * A stack of VMs that wrote into their disks, for the relink tests: `up` of `program(false)`, the `writes` (what the
+ * VMs wrote), then `up` of `program(true)`, which adds `vm1-child` below vm1 (made after vm1 was written: a child is
+ * valid only on the parent content it was made on), and 128 KiB of 0x77 written into it at 5 MiB. Every disk's
+ * `imagePath` must be absolute.
+ */
+export async function deployWrittenVms(
+  stack: DiskStack,
+  program: (withChild: boolean) => DiskSpec[],
+  writes: { path: string; offset: number; data: Uint8Array }[],
+): Promise<WrittenVms> {
+  await stack.setDisks(program(false));
+  const up = await stack.stack.up();
+  expect(up.code, up.output).toBe(0);
+  for (const { path, offset, data } of writes) await vhdWrite(path, offset, data);
+  const all = program(true);
+  await stack.setDisks(all);
+  const withChild = await stack.stack.up();
+  expect(withChild.code, withChild.output).toBe(0);
+  const child = all.find((disk) => disk.name === "vm1-child");
+  if (child === undefined) throw new Error("the program with its child has no vm1-child");
+  await vhdWrite(child.imagePath, 5 * 1024 * 1024, Buffer.alloc(128 * 1024, 0x77));
+  const written: WrittenVms = { expected: {}, uniqueIds: {} };
+  for (const { name, imagePath } of all) {
+    const outputs = await stack.outputsOf(name);
+    written.expected[name] = await vhdRead(imagePath, 0, Number(outputs.virtualSize));
+    written.uniqueIds[name] = outputs.uniqueId;
+  }
+  return written;
+}
+
 /** Disk `a` off the golden image in `<dir>/vms`, and `b` off `a` next to it. */
 export function chainOfTwo(golden: string, dir: string): DiskSpec[] {
   return [

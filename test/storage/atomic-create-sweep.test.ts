@@ -60,7 +60,8 @@ describe("createFileAtomically sweeps what an interrupted create of the same tar
   it("removes a leftover of a gone process of this boot and pid namespace at once; keeps a live one's", async () => {
     const gone = `.a.vhd.0123456789ab.${CREATOR_TAG}-${deadPid()}.tmp`;
     const mine = `.a.vhd.abcdef012345.${CREATOR_TAG}-${process.pid}.tmp`;
-    const sleeper = spawn("sleep", ["30"]);
+    // Alive until killed below, however long the machine takes to get there (a `sleep 30` could end first).
+    const sleeper = spawn("sleep", ["infinity"]);
     try {
       const live = `.a.vhd.abcdef012346.${CREATOR_TAG}-${sleeper.pid}.tmp`;
       expect(await sweepAfter([gone, mine, live])).toEqual(["a.vhd", mine, live].sort());

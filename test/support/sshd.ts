@@ -5,7 +5,7 @@
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { createServer, connect } from "node:net";
+import { createServer } from "node:net";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 
@@ -72,21 +72,21 @@ function keygen(file: string): void {
   execFileSync(SSH_KEYGEN, ["-q", "-t", "ed25519", "-N", "", "-C", "pulumi-vhd-test", "-f", file]);
 }
 
-async function waitForPort(port: number, child: ChildProcess, log: () => string): Promise<void> {
-  const deadline = Date.now() + 10000;
+/**
+ * Waits until this sshd says it listens on `port` (its own log line, so a connection that another process's
+ * listener answers is never taken for it): true. False when it exited because the port was taken between
+ * {@link freePort} and its bind, by a test server of another vitest worker, say. No deadline: the hook's timeout
+ * guards a hang, and a slow start on a loaded machine is no fault.
+ */
+async function listening(port: number, child: ChildProcess, log: () => string): Promise<boolean> {
+  const exited = new Promise<void>((resolve) => (child.exitCode === null ? child.once("exit", () => resolve()) : resolve()));
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`sshd exited with ${child.exitCode}:\n${log()}`);
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = connect({ host: "127.0.0.1", port });
-      socket.once("connect", () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once("error", () => resolve(false));
-    });
-    if (open) return;
-    if (Date.now() > deadline) throw new Error(`sshd did not listen on ${port}:\n${log()}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    if (log().includes(`Server listening on 127.0.0.1 port ${port}.`)) return true;
+    if (child.exitCode !== null) {
+      if (/Address already in use/.test(log())) return false;
+      throw new Error(`sshd exited with ${child.exitCode}:\n${log()}`);
+    }
+    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 50))]);
   }
 }
 
@@ -122,9 +122,8 @@ export async function startSshd(options: SshdOptions = {}): Promise<TestSshd> {
   keygen(join(dir, "hostkey"));
   keygen(join(dir, "client"));
   writeFileSync(join(dir, "authorized_keys"), readFileSync(join(dir, "client.pub")));
-  const port = await freePort();
   const [major, minor] = sshdVersion();
-  const config = [
+  const configLines = (port: number): string[] => [
     `Port ${port}`,
     "ListenAddress 127.0.0.1",
     `HostKey ${join(dir, "hostkey")}`,
@@ -141,12 +140,21 @@ export async function startSshd(options: SshdOptions = {}): Promise<TestSshd> {
     ...(major > 9 || (major === 9 && minor >= 8) ? ["PerSourcePenalties no"] : []),
     ...(options.extraConfig ?? []),
   ];
-  writeFileSync(join(dir, "sshd_config"), `${config.join("\n")}\n`);
   // A log file, not a pipe: a test blocked in spawnSync reads no pipe, and sshd would stall once its buffer filled.
   const logFile = join(dir, "sshd.log");
   const log = (): string => (existsSync(logFile) ? readFileSync(logFile, "utf8") : "");
-  const child = spawn(SSHD, ["-D", "-E", logFile, "-f", join(dir, "sshd_config")], { stdio: "ignore" });
-  await waitForPort(port, child, log);
+  // The free port is free only when asked; another process may bind it before sshd does. That is the machine's
+  // doing, not the code under test's, so sshd gets another port then (a few times at most, each a fresh log).
+  let started: { port: number; child: ChildProcess } | undefined;
+  for (let attempt = 1; started === undefined; attempt++) {
+    const port = await freePort();
+    writeFileSync(join(dir, "sshd_config"), `${configLines(port).join("\n")}\n`);
+    rmSync(logFile, { force: true });
+    const child = spawn(SSHD, ["-D", "-E", logFile, "-f", join(dir, "sshd_config")], { stdio: "ignore" });
+    if (await listening(port, child, log)) started = { port, child };
+    else if (attempt === 5) throw new Error(`sshd found each of 5 free ports taken before it could bind:\n${log()}`);
+  }
+  const { port, child } = started;
   const hostKey = readFileSync(join(dir, "hostkey.pub"), "utf8").trim();
   const [keyType, keyData] = hostKey.split(" ");
   const knownHostsPath = join(dir, "known_hosts");
