@@ -71,11 +71,15 @@ describe("commands run on the host per operation", () => {
     // among them waited for one after another.
     expect(requests).toBeLessThanOrEqual(57);
     // Which requests share a round trip depends on timing. Beside the longest chain of requests that wait for each
-    // other run side chains, each of whose rounds either shares one of the chain's or starts its own: validation's
-    // look at the target, its walk up to the nearest folder and the volume's statvfs@ (1 round each here: the folder
-    // exists) beside the parent's check, and the sweep's listing (OPENDIR, READDIR, READDIR to EOF, CLOSE) beside the
-    // parent's re-check and the write. 26 seen (2026-11-30, load 2.5; 32 before), so 26 + 3 + 4 = 33 at most.
-    expect(rounds).toBeLessThanOrEqual(33);
+    // other run side chains, each of whose requests either shares a round trip of the chain's or starts its own (and a
+    // side request in flight can also absorb a start of the chain's): validation's look at the target, its walk up to
+    // the nearest folder and the volume's statvfs@ (3 requests here: the folder exists) beside the parent's check,
+    // and the sweep's listing (OPENDIR, READDIR, READDIR to EOF, CLOSE) beside the parent's re-check and the write.
+    // The worst case is measured, not guessed from a typical run (a bound taken from a typical run failed CI once):
+    // with the counter temporarily sharing a round trip only among requests sent in the same turn of the event loop
+    // (so no sharing that timing gives), 30 (2026-11-30, 3 runs); a coincidence that sends two chains' requests in one
+    // turn can hide at most the side chains' 7 of those, so 37 at most. Seen: 26 (32-35 before issue 13 part 5).
+    expect(rounds).toBeLessThanOrEqual(37);
     // The first also hashes the parent on the host, after asking its volume whether fingerprints can be trusted.
     expect(first.commands).toBeLessThanOrEqual(create + 3);
 
@@ -92,6 +96,7 @@ describe("commands run on the host per operation", () => {
     expect(preview.commands).toBeLessThanOrEqual(1);
     // 12: a path's look asks for its folder with it (ssh-storage.ts pathFacts), one more request, no more round trips.
     expect(preview.requests).toBeLessThanOrEqual(12);
+    // 9 rounds, and 9 with the counter that shares only within a turn (above): nothing runs beside, no timing in it.
     expect(preview.rounds).toBeLessThanOrEqual(9);
     expect(totalBytesHashed(statsFile) - hashedBefore).toBe(0);
 
@@ -99,6 +104,7 @@ describe("commands run on the host per operation", () => {
     expect(removed.commands).toBe(0);
     // 23: one more for the same reason as the preview's.
     expect(removed.requests).toBeLessThanOrEqual(23);
+    // 20, and 20 with the counter that shares only within a turn: as deterministic as the preview's.
     expect(removed.rounds).toBeLessThanOrEqual(20);
   });
 
@@ -135,9 +141,10 @@ describe("commands run on the host per operation", () => {
     // folder, then the folder above), the walk up (2) and the volume's statvfs@ going up (2); then MKDIR, the target's
     // look with the temporary file's OPEN (1), the re-check and the write (7) with the sweep's 4 beside them, the
     // publish (3: LINK with the folder's OPEN, the temporary name's REMOVE with the folder's FSYNC, CLOSE) and the
-    // new disk's description (4). 22 with everything beside shared, 20-22 seen (2026-11-30, load 2.5; 34 before), so
-    // 22 + 6 + 4 = 32 at most.
-    expect(counted.rounds).toBeLessThanOrEqual(32);
+    // new disk's description (4): 22 with everything beside shared, 20-22 seen (2026-11-30, load 2.5; 34 before). The
+    // worst case, measured as above (no sharing but within a turn): 26-27; plus the side chains' 10 requests it could
+    // hide: 37 at most.
+    expect(counted.rounds).toBeLessThanOrEqual(37);
   });
 
   it("the connection's TCP socket has Nagle's algorithm off, so a request is not held for the server's delayed ACK", async () => {
