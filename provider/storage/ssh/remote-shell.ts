@@ -46,14 +46,24 @@ export function parseProbe(stdout: string): HostTools {
 }
 
 /**
- * GNU stat of the file a path leads to (`-L`, as opening it would): device, inode, size and nanosecond mtime and
- * ctime, e.g. `2049 1234 4096 1764471631.123456789 1764471631.987654321`.
+ * A loop that answers one fingerprint per line read: `token` (hex), a space, then GNU stat of the file the path leads
+ * to (`-L`, as opening it would): device, inode, size and nanosecond mtime and ctime, e.g. `2049 1234 4096
+ * 1764471631.123456789 1764471631.987654321`, or `-` when stat fails (missing, permission: the caller asks SFTP for
+ * the mapped error). The token tells answers from anything the login shell's start-up files print. `read -r` with an
+ * empty IFS takes the line as it is; a path holds no line break ({@link checkedPathLine}).
  */
-export function fingerprintCommand(path: string): string {
-  return `stat -L -c '%d %i %s %.9Y %.9Z' -- ${posixQuote(path)}`;
+export function fingerprintLoop(token: string): string {
+  if (!/^[0-9a-f]+$/.test(token)) throw new Error("the token must be hex digits");
+  return `while IFS= read -r p; do printf '%s ' ${token}; stat -L -c '%d %i %s %.9Y %.9Z' -- "$p" 2>/dev/null || echo -; done`;
 }
 
-/** Parses {@link fingerprintCommand}'s output; undefined when it is not five fields of the expected shape. */
+/** `path` as one line of input to {@link fingerprintLoop}. @throws `ERROR_INVALID_NAME` as {@link posixQuote} does. */
+export function checkedPathLine(path: string, parameter: ErrorParameter = "path"): string {
+  posixQuote(path, parameter);
+  return `${path}\n`;
+}
+
+/** Parses one answer of {@link fingerprintLoop} (the part after the token); undefined when it is not five fields of the expected shape. */
 export function parseFingerprint(stdout: string): { dev: string; ino: string; size: number; mtimeNs: string; ctimeNs: string } | undefined {
   const match = /^(\d+) (\d+) (\d+) (\d+)\.(\d{9}) (\d+)\.(\d{9})\s*$/.exec(stdout);
   if (match === null) return undefined;

@@ -200,6 +200,21 @@ export class SshSession {
     }
   }
 
+  /**
+   * An exec channel that stays open for the caller to talk to (stat-shell.ts), counted in `execs` and outside the
+   * {@link MAX_EXEC_CHANNELS} slots, so it never holds one of them idle: with the SFTP session, one of these and
+   * every slot busy, the connection uses 6 of sshd's 10 sessions. The caller closes it; it dies with the connection.
+   */
+  async openChannel(command: string): Promise<ClientChannel> {
+    return this.track(
+      () =>
+        new Promise<ClientChannel>((resolve, reject) => {
+          stats.execs++;
+          this.client.exec(command, (error: Error | undefined, channel: ClientChannel) => (error ? reject(error) : resolve(channel)));
+        }),
+    );
+  }
+
   /** A `direct-tcpip` channel to `host:port` from the server (a bastion hop, as `ssh -J` opens). */
   async openTunnel(host: string, port: number): Promise<ClientChannel> {
     return this.track(

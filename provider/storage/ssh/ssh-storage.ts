@@ -34,7 +34,6 @@ import type {
 import type { ConnectionArgs } from "./connection-args";
 import {
   PROBE_COMMAND,
-  fingerprintCommand,
   parseFingerprint,
   parseProbe,
   parseSha256Output,
@@ -47,6 +46,7 @@ import {
 } from "./remote-shell";
 import { connectionTarget, getSession, type ExecResult, type SessionOptions, type SshSession } from "./session-pool";
 import { SftpFile, volumeFailureCause } from "./sftp-file";
+import { statShellOf } from "./stat-shell";
 import { SFTP_STATUS, isConnectionLoss, vhdErrorFromSsh, type SshErrorContext } from "./ssh-errors";
 import { formatSshUrl, isSshUrl } from "./ssh-url";
 import { isWindowsDrivePath, sftpToWindowsPath, windowsToSftpPath } from "./windows-paths";
@@ -462,11 +462,11 @@ export class SshStorage implements Storage {
     const sftpPath = this.sftpPath(path, parameter);
     const session = await this.session();
     if ((await this.hostTools(session)).gnuStat) {
-      const result = await this.tryExec(session, sftpPath, fingerprintCommand(sftpPath), parameter);
-      const parsed = result?.exitCode === 0 ? parseFingerprint(result.stdout.toString("utf8")) : undefined;
+      const answer = await (await statShellOf(session))?.ask(sftpPath, parameter);
+      const parsed = answer === undefined ? undefined : parseFingerprint(answer);
       if (parsed !== undefined) return parsed;
     }
-    // The SFTP stat also gives the mapped error when the exec failed (missing file, permission).
+    // The SFTP stat also gives the mapped error when stat failed on the host (missing file, permission).
     const stats = await this.request<Stats>(session, sftpPath, "read the file's fingerprint", parameter, (sftp, done) =>
       sftp.stat(sftpPath, done),
     );

@@ -6,7 +6,7 @@
  * numbers that make a remote create slow or fast. The bounds are counts, not times.
  */
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { Socket } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
@@ -66,7 +66,8 @@ describe("commands run on the host per operation", () => {
     // The first operation on a connection also probes the host's tools (once per connection).
     const first = await commandsDuring(() => up("first"));
     const { value, commands: create, requests, rounds } = await commandsDuring(() => up("os"));
-    expect(create).toBeLessThanOrEqual(3);
+    // The volume's command; the parent's fingerprints go over the connection's fingerprint loop, which the first opened.
+    expect(create).toBeLessThanOrEqual(1);
     // SFTP: the requests of check and create (a number fixed by the paths, whatever the timing), and the round trips
     // among them waited for one after another.
     expect(requests).toBeLessThanOrEqual(57);
@@ -81,7 +82,8 @@ describe("commands run on the host per operation", () => {
     // turn can hide at most the side chains' 7 of those, so 37 at most. Seen: 26 (32-35 before issue 13 part 5).
     expect(rounds).toBeLessThanOrEqual(37);
     // The first also hashes the parent on the host, after asking its volume whether fingerprints can be trusted.
-    expect(first.commands).toBeLessThanOrEqual(create + 3);
+    // and opens the fingerprint loop (stat-shell.ts).
+    expect(first.commands).toBeLessThanOrEqual(create + 4);
 
     const hashedBefore = totalBytesHashed(statsFile);
     const preview = await commandsDuring(async () => {
@@ -93,7 +95,7 @@ describe("commands run on the host per operation", () => {
       expect(plan.replaces ?? []).toEqual([]);
       expect(checked.inputs).toMatchObject({ parentChecksum: value.state.parentChecksum, parentUniqueId: value.state.parentUniqueId });
     });
-    expect(preview.commands).toBeLessThanOrEqual(1);
+    expect(preview.commands).toBe(0);
     // 12: a path's look asks for its folder with it (ssh-storage.ts pathFacts), one more request, no more round trips.
     expect(preview.requests).toBeLessThanOrEqual(12);
     // 9 rounds, and 9 with the counter that shares only within a turn (above): nothing runs beside, no timing in it.
@@ -176,6 +178,29 @@ describe("commands run on the host per operation", () => {
     const after = poolStats();
     expect(after.connections - before.connections).toBe(1);
     expect(after.execs - before.execs).toBe(1);
+  });
+
+  it("fingerprints asked one after another, as the engine calls check for each disk, open one command in all, not one each", async () => {
+    const names = ["a.vhd", "with space.vhd", "it's.vhd", "-dash.vhd", "\\back.vhd"];
+    for (const [index, name] of names.entries()) writeFileSync(join(folder, name), Buffer.alloc(512 * (index + 1)));
+    const storage = new SshStorage(connectionTo(sshd.server()));
+    await closeAllSessions();
+    const rounds = 20;
+    const { value, commands } = await commandsDuring(async () => {
+      const found = [];
+      for (let round = 0; round < rounds; round++) found.push(await storage.fingerprint(join(folder, names[round % names.length] ?? ""), "parentPath"));
+      return found;
+    });
+    // The probe of the host's tools and the loop, whatever the number of fingerprints.
+    expect(commands).toBeLessThanOrEqual(2);
+    for (const [round, fingerprint] of value.entries()) {
+      const local = statSync(join(folder, names[round % names.length] ?? ""), { bigint: true });
+      expect(fingerprint).toEqual({ dev: String(local.dev), ino: String(local.ino), size: Number(local.size), mtimeNs: String(local.mtimeNs), ctimeNs: String(local.ctimeNs) });
+    }
+    // stat failing on the host still gives the mapped error (by SFTP); a line break is refused before anything is sent.
+    await expect(storage.fingerprint(join(folder, "missing.vhd"), "parentPath")).rejects.toMatchObject({ code: "ERROR_PATH_NOT_FOUND" });
+    await expect(storage.fingerprint(join(folder, "two\nlines.vhd"), "parentPath")).rejects.toMatchObject({ code: "ERROR_INVALID_NAME" });
+    expect((await storage.fingerprint(join(folder, "a.vhd"))).size).toBe(512);
   });
 
   it("a checksum on the host is one command, even the first on a connection (no probe of the tools before it)", async () => {
