@@ -5,6 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import {
+  checkedPathLine,
+  fingerprintLoop,
   parseFingerprint,
   parseProbe,
   parseSha256Output,
@@ -40,6 +42,25 @@ describe("remote command quoting", () => {
     const encoded = command.split(" ").at(-1) ?? "";
     expect(command.startsWith("powershell -NoProfile -NonInteractive -EncodedCommand ")).toBe(true);
     expect(Buffer.from(encoded, "base64").toString("utf16le")).toBe("(Get-FileHash -LiteralPath 'C:\\a''b.vhd' -Algorithm SHA256).Hash");
+  });
+
+  it("the fingerprint loop answers each path line in order, tagged with its token, whatever the path's characters", async (ctx) => {
+    if (spawnSync("stat", ["-c", "%.9Y", "/"]).status !== 0) return ctx.skip("needs GNU stat");
+    const folder = mkdtempSync(join(tmpdir(), "vhd-loop-"));
+    try {
+      const names = ["plain", "with space", "it's", "-dash", "back\\slash", " lead and trail "];
+      for (const [index, name] of names.entries()) writeFileSync(join(folder, name), Buffer.alloc(index + 1));
+      const paths = [...names.map((name) => join(folder, name)), join(folder, "missing")];
+      // Start-up noise before the loop, as a login shell's files may print, carries no token and is skipped by readers.
+      const run = spawnSync("sh", ["-c", `echo noise; ${fingerprintLoop("ab12")}`], { input: paths.map((p) => checkedPathLine(p)).join("") });
+      const answers = run.stdout.toString("utf8").split("\n").filter((line) => line.startsWith("ab12 ")).map((line) => line.slice(5));
+      expect(answers.map((answer) => parseFingerprint(answer)?.size)).toEqual([1, 2, 3, 4, 5, 6, undefined]);
+      expect(answers.at(-1)).toBe("-");
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
+    expect(() => fingerprintLoop("ab'; rm")).toThrow();
+    await expectVhdError(Promise.resolve().then(() => checkedPathLine("/vms/a\nb.vhd", "parentPath")), "ERROR_INVALID_NAME");
   });
 
   it("parses tool output: probe, GNU stat fingerprint, openssl and sha256sum digests", () => {
