@@ -202,14 +202,15 @@ describe("ssh connection", () => {
     await fx.cleanup();
   });
 
-  it("an idle pooled connection does not keep the process alive", async () => {
+  it("an idle pooled connection does not keep the process alive, nor does its fingerprint loop", async () => {
     const server = sshd.server();
     // Once the listing is done, what still holds the event loop (Node.js leaves unref'd handles out of the list):
-    // the stdout pipe at most, no socket and no timer of the pool's.
+    // the stdout pipe at most, no socket and no timer of the pool's. A fingerprint first leaves the connection's
+    // fingerprint loop (stat-shell.ts) open and idle.
     const script = [
       `const { SshStorage } = require(${JSON.stringify(join(__dirname, "../../../provider/storage/ssh/ssh-storage"))});`,
       `const storage = new SshStorage(${JSON.stringify(connectionTo(server))});`,
-      `storage.list(${JSON.stringify(server.root)}).then((names) => {`,
+      `storage.fingerprint(${JSON.stringify(server.root)}).then(() => storage.list(${JSON.stringify(server.root)})).then((names) => {`,
       `  console.log("listed", names.length);`,
       `  setImmediate(() => console.log(JSON.stringify(process.getActiveResourcesInfo())));`,
       `});`,
