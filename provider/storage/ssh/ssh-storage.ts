@@ -462,7 +462,10 @@ export class SshStorage implements Storage {
     const sftpPath = this.sftpPath(path, parameter);
     const session = await this.session();
     if ((await this.hostTools(session)).gnuStat) {
-      const answer = await (await statShellOf(session))?.ask(sftpPath, parameter);
+      // A connection lost meanwhile rejects (the session's tracking), mapped as any other request's loss.
+      const answer = await (await statShellOf(session))?.ask(sftpPath, parameter).catch((error: unknown) => {
+        throw vhdErrorFromSsh(error, this.context(session, sftpPath, "read the file's fingerprint", parameter));
+      });
       const parsed = answer === undefined ? undefined : parseFingerprint(answer);
       if (parsed !== undefined) return parsed;
     }

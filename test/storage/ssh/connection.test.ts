@@ -202,6 +202,26 @@ describe("ssh connection", () => {
     await fx.cleanup();
   });
 
+  it("a fingerprint after the connection (and its fingerprint loop) was killed is a connection loss or a full answer, and the next call reconnects with a new loop", async () => {
+    const server = sshd.server();
+    const fx = sshFixture(server);
+    const path = fx.join("fingerprinted.bin");
+    writeFileSync(path, Buffer.alloc(4096));
+    const strong = { dev: expect.not.stringMatching(/^sftp$/), size: 4096 };
+    expect(await fx.storage.fingerprint(path)).toMatchObject(strong);
+    const { connections: connectionsBefore, execs: execsBefore } = poolStats();
+    server.killSessions();
+    // Whether the client has seen the close yet is the scheduler's: either way no wrong answer and no raw ssh2 error.
+    const raced = await fx.storage.fingerprint(path).catch((error: unknown) => error);
+    if (isVhdError(raced)) expect(raced.code).toBe("ERROR_NETNAME_DELETED");
+    else expect(raced).toMatchObject(strong);
+    expect(await fx.storage.fingerprint(path)).toMatchObject(strong);
+    expect(poolStats().connections - connectionsBefore).toBe(1);
+    // On the new connection: the probe and the loop.
+    expect(poolStats().execs - execsBefore).toBe(2);
+    await fx.cleanup();
+  });
+
   it("an idle pooled connection does not keep the process alive, nor does its fingerprint loop", async () => {
     const server = sshd.server();
     // Once the listing is done, what still holds the event loop (Node.js leaves unref'd handles out of the list):
