@@ -28,13 +28,20 @@ export async function volumeFailureCause(
   sftpFolder: string,
 ): Promise<SshErrorContext["onFailure"]> {
   if ((error as { code?: unknown } | null)?.code !== SFTP_STATUS.FAILURE || !session.alive) return undefined;
-  const facts = await new Promise<{ f_bavail: number | bigint; f_flag: number | bigint } | undefined>((resolve) => {
-    try {
-      session.sftp.ext_openssh_statvfs(sftpFolder, (statError, info) => resolve(statError ? undefined : info));
-    } catch {
-      resolve(undefined);
-    }
-  });
+  // Tracked like every request: after the failed write's own tracking ended, nothing else may hold the process, and
+  // an untracked request on the unref'd socket let it exit with status 0 before the answer came.
+  const facts = await session
+    .track(
+      () =>
+        new Promise<{ f_bavail: number | bigint; f_flag: number | bigint } | undefined>((resolve) => {
+          try {
+            session.sftp.ext_openssh_statvfs(sftpFolder, (statError, info) => resolve(statError ? undefined : info));
+          } catch {
+            resolve(undefined);
+          }
+        }),
+    )
+    .catch(() => undefined);
   if (facts === undefined) return undefined;
   if ((BigInt(facts.f_flag) & 1n) === 1n) return { code: "ERROR_INVALID_DRIVE", advice: "the remote file system is read-only" };
   if (BigInt(facts.f_bavail) === 0n) return { code: "ERROR_DISK_FULL", advice: "the remote volume is full; free some space and retry" };
