@@ -124,14 +124,16 @@ export async function createFileAtomically<T>(
 
 /**
  * An error about the temporary file, as one about the target: the temporary name is ours, the target is what the
- * caller asked for (and what the error must name, the way the storage names it: a remote adapter's errors name the
- * file with its host); the temporary path stays in `details`.
+ * caller asked for (and what the error and its reason must name, the way the storage names it: a remote adapter's
+ * errors name the file with its host); the temporary path stays in `details`.
  */
 function namingTarget(error: unknown, storage: Storage, temporaryPath: string, targetPath: string): unknown {
   if (!isVhdError(error)) return error;
   const named = error.path === temporaryPath ? targetPath : error.path === storage.describe(temporaryPath) ? storage.describe(targetPath) : undefined;
   if (named === undefined) return error;
-  return new VhdError(error.code, error.reason, {
+  // The reason too speaks of the target ("could not create the file ..."): the temporary name means nothing to the user.
+  const reason = error.reason.replaceAll(storage.describe(temporaryPath), storage.describe(targetPath)).replaceAll(temporaryPath, targetPath);
+  return new VhdError(error.code, reason, {
     parameter: error.parameter,
     value: error.value,
     path: named,

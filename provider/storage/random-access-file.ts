@@ -25,7 +25,8 @@ export interface RandomAccessFile {
   /**
    * Reads `length` bytes at `position` into `target` at `targetOffset` (a new buffer when omitted). Bytes past the
    * end of the file read as zeros.
-   * @throws `ERROR_VHD_METADATA_READ_FAILURE` when the storage fails.
+   * @throws `ERROR_VHD_METADATA_READ_FAILURE` when the storage fails, or when the file ends before the size it had
+   *   (cut by another handle or process while open: its bytes are gone, see {@link fileCutReason}).
    */
   read(position: number, length: number, target?: Uint8Array, targetOffset?: number): Promise<Uint8Array>;
   /**
@@ -39,4 +40,12 @@ export interface RandomAccessFile {
   sync(): Promise<void>;
   /** Closes the file; safe to call twice. */
   close(): Promise<void>;
+}
+
+/**
+ * Why a read came short of the size a file had (a file cut by another process while open: its bytes are gone, and
+ * zeros in their place would be wrong data), for the adapters' `ERROR_VHD_METADATA_READ_FAILURE`.
+ */
+export function fileCutReason(endedAt: number, sizeWhenOpened: number): string {
+  return `the file ends at byte ${endedAt}, but was ${sizeWhenOpened} bytes long; something cut it while in use. Make sure nothing else writes it, and retry`;
 }

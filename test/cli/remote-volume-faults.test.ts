@@ -2,9 +2,10 @@
  * The built `vhd` on a remote host whose disk folder is a small tmpfs (test/support/tmpfs.ts) behind a real OpenSSH
  * server on loopback: a full volume and a read-only mount each fail `create-differencing` with one clear line naming
  * the error, its HRESULT, the host and the path, and leave nothing behind: no file at imagePath, no temporary file,
- * no folder the create made; the parent is unchanged. Once the fault is gone, the same command succeeds.
+ * no folder the create made; the parent is unchanged. Once the fault is gone, the same command succeeds. A convert
+ * whose writes fill the volume fails the same way.
  */
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -86,5 +87,20 @@ describe("vhd create-differencing on a remote volume with a fault", () => {
     const retry = await createChild("ro.vhd");
     expect(retry.status, retry.stderr).toBe(0);
     expect(existsSync(join(volume!.path, "ro.vhd"))).toBe(true);
+  });
+
+  it("a volume that fills up mid-write: convert of a local disk larger than the free space is ERROR_DISK_FULL, exit 1, nothing left", async (context) => {
+    if (skipReason !== undefined) return context.skip(skipReason);
+    // 24 MiB of data for a 16 MiB volume: the check before writing passes (8 MB free), a write fails on ENOSPC. The
+    // cause is asked of the host after the failed write; that request once went untracked, and the process, held
+    // by nothing else (the source all read ahead), exited 0 with no word, its temporary file left on the host.
+    const raw = join(temp.dir, "data.raw");
+    writeFileSync(raw, randomBytes(24 * 1024 * 1024));
+    const source = join(temp.dir, "data.vhd");
+    await runVhdOk(["create", source, "--from", raw, "--quiet"]);
+    const before = readdirSync(volume!.path).sort();
+    const target = url(join(volume!.path, "big/copy.vhd"));
+    const run = await runVhd(["convert", source, target, "--identity", identity, "--host-key", server!.hostKeyFingerprint, "--quiet"]);
+    expectCleanFailure(run, "ERROR_DISK_FULL", "big/copy.vhd", before);
   });
 });

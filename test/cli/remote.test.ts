@@ -6,7 +6,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { copyFileSync, existsSync, mkdirSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { createServer, type AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -249,6 +249,20 @@ describe("vhd on ssh:// paths", () => {
     const read = await runVhd(remote(["read", url("lost/c.vhd"), "--length", "512", "--force"]));
     expectOneLineError(read, "ERROR_VHD_PARENT_VHD_NOT_FOUND", url("lost/c.vhd"));
     for (const text of [failed.text, inspected, read.stderr]) expect(bare(text)).not.toContain(server!.root);
+  });
+
+  it("a folder with a line break in its name (no command carries it: SFTP alone) works as it does locally", async (context) => {
+    if (unavailable !== undefined) return context.skip(unavailable);
+    mkdirSync(join(server!.root, "two\nlines"));
+    copyFileSync(join(server!.root, "golden.vhd"), join(server!.root, "two\nlines", "golden.vhd"));
+    // The child in that existing folder: its volume asked of SFTP alone, not refused as ERROR_INVALID_NAME.
+    await runVhdOk(remote(["create-differencing", url("two\nlines/child.vhd"), url("golden.vhd"), "--posix-paths"]));
+    await runVhdOk(["verify", join(server!.root, "two\nlines", "child.vhd")]);
+    // A parent in it: its checksum streamed over SFTP (no hash command), the same as sha256sum's.
+    const sum = createHash("sha256").update(readFileSync(join(server!.root, "golden.vhd"))).digest("hex");
+    expect((await runVhdOk(remote(["checksum", url("two\nlines/golden.vhd")]))).text).toContain(sum);
+    await runVhdOk(remote(["create-differencing", url("off-two-lines/child.vhd"), url("two\nlines/golden.vhd"), "--posix-paths"]));
+    await runVhdOk(["verify", join(server!.root, "off-two-lines", "child.vhd")]);
   });
 });
 

@@ -12,6 +12,9 @@ import { writeDisk } from "../../provider/disk/formats";
 import { createBaseDisk } from "../../provider/ops/create-base";
 import { convertDisk } from "../../provider/ops/convert-disk";
 import { MemoryStorage } from "../../provider/storage/memory/memory-storage";
+import { localStorage } from "../../provider/storage/local/local-storage";
+import type { Storage } from "../../provider/storage/port";
+import { wrappedFile } from "../../provider/storage/wrapped-file";
 import { inspectDisk } from "../../provider/disk/inspect";
 import { makeTemp, removeTemp, witness } from "../inputs/fixtures";
 import { qemuImgConvertToRaw, vhdiinfo } from "../support/oracles";
@@ -169,5 +172,45 @@ describe("convertDisk keeps a VHDX's sector sizes", () => {
       message: expect.stringMatching(/a VHD logical sector is 512 bytes, not 4096; .*\.vhdx for 4096-byte sectors/u),
     });
     await observed.expectNothingChanged();
+  });
+});
+
+describe("convertDisk of a source cut while it is read", () => {
+  /**
+   * localStorage, but the source is cut to `keep` bytes (a real truncate) just before its first read in `[from, to)`:
+   * the data, not the footer at the end that every open reads.
+   */
+  function cuttingStorage(source: string, from: number, to: number, keep: number): Storage {
+    return {
+      ...localStorage,
+      open: async (file, options) => {
+        const opened = await localStorage.open(file, options);
+        if (file !== source) return opened;
+        let cut = false;
+        return wrappedFile(opened, {
+          read: async (position, length, target, targetOffset) => {
+            if (!cut && position >= from && position < to) {
+              cut = true;
+              await fsp.truncate(source, keep);
+            }
+            return opened.read(position, length, target, targetOffset);
+          },
+        });
+      },
+    };
+  }
+
+  it.each(["raw", "vhdx", "vhd"] as const)("to %s: fails naming the source, never zeros in place of its data; nothing at the target", async (format) => {
+    const raw = path.join(temp, "data.raw");
+    await fsp.writeFile(raw, randomBytes(8 * MIB));
+    const source = path.join(temp, "source.vhd");
+    await createBaseDisk({ path: source, fromRaw: raw });
+    const target = path.join(temp, `copy.${format}`);
+    // Cut once the maps are read and the data is being copied (a VHD's BAT is at its start): half the file gone.
+    const { size } = await fsp.stat(source);
+    const failure = convertDisk({ source, target, storage: cuttingStorage(source, 4 * MIB, size - MIB, Math.floor(size / 2)) });
+    await expect(failure).rejects.toMatchObject({ code: "ERROR_VHD_METADATA_READ_FAILURE", path: source });
+    await expect(failure).rejects.toThrow(/cut it while in use/);
+    expect((await fsp.readdir(temp)).sort()).toEqual(["data.raw", "source.vhd"]);
   });
 });

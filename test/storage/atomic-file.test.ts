@@ -70,6 +70,15 @@ describe("createFileAtomically", () => {
     expect(await readdir(folder)).toEqual([]);
   });
 
+  it("in a missing folder: ERROR_PATH_NOT_FOUND about the target, its message never naming the temporary file", async () => {
+    const target = join(folder, "missing", "copy.raw");
+    const failure = createFileAtomically(target, async () => undefined, { parameter: "target" });
+    await expect(failure).rejects.toMatchObject({ code: "ERROR_PATH_NOT_FOUND", parameter: "target", path: target });
+    const message = await failure.catch((error: unknown) => (error as Error).message);
+    expect(message).toContain(target);
+    expect(message).not.toMatch(/\.tmp/);
+  });
+
   it("refuses an existing file without calling the writer or touching it", async () => {
     const target = join(folder, "child.vhd");
     await writeFile(target, "someone else's data");

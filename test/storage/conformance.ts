@@ -139,6 +139,23 @@ export function describeStorageConformance(
       await expectVhdError(fx.storage.open(fx.join("folder")), "ERROR_INVALID_NAME");
     });
 
+    it("a file cut through another handle while open: a read within the size it had fails naming it, never reads zeros", async () => {
+      const path = fx.join("cut.bin");
+      await writeFile(fx.storage, path, Buffer.alloc(3 * 1024 * 1024, 7));
+      const reader = await fx.storage.open(path, { parameter: "source" });
+      const cutter = await fx.storage.open(path, { writable: true });
+      await cutter.truncate(1024 * 1024);
+      await cutter.close();
+      expect(Buffer.from(await reader.read(0, 4096)).equals(Buffer.alloc(4096, 7))).toBe(true);
+      const error = await expectVhdError(reader.read(1024 * 1024 - 512, 1024 * 1024), "ERROR_VHD_METADATA_READ_FAILURE");
+      expect(error).toMatchObject({ parameter: "source" });
+      expect(error.message).toContain(JSON.stringify(fx.storage.describe(path)));
+      expect(error.message).toContain("cut it while in use");
+      // Past the size it had, zeros as ever (a sparse tail).
+      expect(Buffer.from(await reader.read(3 * 1024 * 1024, 100)).equals(Buffer.alloc(100))).toBe(true);
+      await reader.close();
+    });
+
     it("a writable open writes in place; truncate shortens and extends with zeros", async () => {
       const path = fx.join("rw.bin");
       await writeFile(fx.storage, path, bytes("abcdef"));

@@ -7,7 +7,7 @@ import { open, type FileHandle } from "node:fs/promises";
 import { VhdError, type ErrorParameter } from "../../errors";
 import { fileIdentity } from "../facts";
 import { OPEN_ACTION, type OpenOptions } from "../port";
-import type { RandomAccessFile } from "../random-access-file";
+import { fileCutReason, type RandomAccessFile } from "../random-access-file";
 import { vhdErrorFromFs } from "./fs-error";
 
 /** An open local file: its path, its size (grown by every write past the end), positioned reads and writes. */
@@ -71,24 +71,29 @@ export class NodeFile implements RandomAccessFile {
     return this.sizeBytes;
   }
 
-  /** pread per kernel-sized piece; bytes past the end of the file read as zeros (a sparse tail). */
+  /**
+   * pread per kernel-sized piece; bytes past the end of the file read as zeros (a sparse tail).
+   * @throws `ERROR_VHD_METADATA_READ_FAILURE` also when the file ends before the size it had: cut by another process
+   *   while open (a source truncated mid-convert), its bytes are gone, and zeros in their place would be wrong data.
+   */
   async read(position: number, length: number, target?: Uint8Array, targetOffset = 0): Promise<Uint8Array> {
     const buffer = target ?? new Uint8Array(length);
+    const failure = (reason: string, cause?: unknown): VhdError =>
+      new VhdError("ERROR_VHD_METADATA_READ_FAILURE", `could not read ${length} bytes at offset ${position}${reason}`, {
+        parameter: this.parameter,
+        path: this.path,
+        cause,
+        details: { offset: position, length },
+      });
     let done = 0;
     while (done < length) {
-      const { bytesRead } = await this.handle
-        .read(buffer, targetOffset + done, length - done, position + done)
-        .catch((error: unknown) => {
-          throw new VhdError("ERROR_VHD_METADATA_READ_FAILURE", `could not read ${length} bytes at offset ${position}`, {
-            parameter: this.parameter,
-            path: this.path,
-            cause: error,
-            details: { offset: position, length },
-          });
-        });
+      const { bytesRead } = await this.handle.read(buffer, targetOffset + done, length - done, position + done).catch((error: unknown) => {
+        throw failure("", error);
+      });
       if (bytesRead === 0) break;
       done += bytesRead;
     }
+    if (done < Math.min(length, this.sizeBytes - position)) throw failure(`: ${fileCutReason(position + done, this.sizeBytes)}`);
     buffer.fill(0, targetOffset + done, targetOffset + length);
     return buffer;
   }

@@ -4,7 +4,7 @@
  * crash at that point would leave; and its storage can make any write fail as a full or broken disk would.
  */
 import { VhdError, type ErrorParameter } from "../../errors";
-import type { RandomAccessFile } from "../random-access-file";
+import { fileCutReason, type RandomAccessFile } from "../random-access-file";
 
 /** Where to stop: after `writes` whole writes, then the next one applies only its first `tornBytes` (default none). */
 export interface CrashPoint {
@@ -75,6 +75,8 @@ export class MemoryFile implements RandomAccessFile {
   private readonly events: MemoryFileEvents;
   private writesDone = 0;
   private crashed = false;
+  /** The size at open or after this open's last change: a read ending before it finds the file cut by another. */
+  private knownSize: number;
 
   /** `initial`: the bytes of a file of its own, or the inode of a `MemoryStorage` file. */
   constructor(
@@ -89,6 +91,7 @@ export class MemoryFile implements RandomAccessFile {
     this.crashAt = opts.crashAt;
     this.writable = opts.writable ?? true;
     this.events = opts.events ?? {};
+    this.knownSize = this.inode.data.length;
   }
 
   /** The file's bytes now. */
@@ -114,6 +117,10 @@ export class MemoryFile implements RandomAccessFile {
     const data = this.inode.data;
     const buffer = target ?? new Uint8Array(length);
     const available = data.subarray(Math.min(position, data.length), Math.min(position + length, data.length));
+    if (available.length < Math.min(length, this.knownSize - position)) {
+      const reason = `could not read ${length} bytes at offset ${position}: ${fileCutReason(position + available.length, this.knownSize)}`;
+      throw new VhdError("ERROR_VHD_METADATA_READ_FAILURE", reason, { parameter: this.parameter, path: this.path });
+    }
     buffer.set(available, targetOffset);
     buffer.fill(0, targetOffset + available.length, targetOffset + length);
     return buffer;
@@ -168,6 +175,7 @@ export class MemoryFile implements RandomAccessFile {
 
   private changed(data: Uint8Array): void {
     this.inode.data = data;
+    this.knownSize = data.length;
     this.inode.mtimeNs = this.inode.ctimeNs = nextTimeNs();
   }
 }

@@ -7,9 +7,17 @@
  */
 import { VhdError, type ErrorParameter } from "../../errors";
 
-/** Quotes `value` as one POSIX shell word. @throws `ERROR_INVALID_NAME` for NUL or a line break, which no tool below takes safely. */
+/**
+ * Whether a command line can carry `path`: not with NUL or a line break, which no tool below takes safely. Such a
+ * path is still a valid POSIX name; the adapter then does without the command (SFTP alone), as on a host without it.
+ */
+export function commandCarries(path: string): boolean {
+  return !/[\0\n\r]/.test(path);
+}
+
+/** Quotes `value` as one POSIX shell word. @throws `ERROR_INVALID_NAME` for a value no command carries ({@link commandCarries}). */
 export function posixQuote(value: string, parameter: ErrorParameter = "path"): string {
-  if (/[\0\n\r]/.test(value)) {
+  if (!commandCarries(value)) {
     throw new VhdError("ERROR_INVALID_NAME", "a remote path cannot contain NUL or a line break", { parameter, path: value });
   }
   return `'${value.replace(/'/g, `'\\''`)}'`;

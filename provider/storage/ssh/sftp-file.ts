@@ -5,8 +5,8 @@
  * divided by the round trip. `sync` is fsync@openssh.com (PROTOCOL §4.6).
  */
 import type { SFTPWrapper } from "ssh2";
-import type { ErrorParameter } from "../../errors";
-import type { RandomAccessFile } from "../random-access-file";
+import { VhdError, type ErrorParameter } from "../../errors";
+import { fileCutReason, type RandomAccessFile } from "../random-access-file";
 import { pipelined } from "../../support/pipelined";
 import type { SshSession } from "./session-pool";
 import { SFTP_STATUS, isUnsupportedExtension, vhdErrorFromSsh, type SshErrorContext } from "./ssh-errors";
@@ -28,13 +28,20 @@ export async function volumeFailureCause(
   sftpFolder: string,
 ): Promise<SshErrorContext["onFailure"]> {
   if ((error as { code?: unknown } | null)?.code !== SFTP_STATUS.FAILURE || !session.alive) return undefined;
-  const facts = await new Promise<{ f_bavail: number | bigint; f_flag: number | bigint } | undefined>((resolve) => {
-    try {
-      session.sftp.ext_openssh_statvfs(sftpFolder, (statError, info) => resolve(statError ? undefined : info));
-    } catch {
-      resolve(undefined);
-    }
-  });
+  // Tracked like every request: after the failed write's own tracking ended, nothing else may hold the process, and
+  // an untracked request on the unref'd socket let it exit with status 0 before the answer came.
+  const facts = await session
+    .track(
+      () =>
+        new Promise<{ f_bavail: number | bigint; f_flag: number | bigint } | undefined>((resolve) => {
+          try {
+            session.sftp.ext_openssh_statvfs(sftpFolder, (statError, info) => resolve(statError ? undefined : info));
+          } catch {
+            resolve(undefined);
+          }
+        }),
+    )
+    .catch(() => undefined);
   if (facts === undefined) return undefined;
   if ((BigInt(facts.f_flag) & 1n) === 1n) return { code: "ERROR_INVALID_DRIVE", advice: "the remote file system is read-only" };
   if (BigInt(facts.f_bavail) === 0n) return { code: "ERROR_DISK_FULL", advice: "the remote volume is full; free some space and retry" };
@@ -122,6 +129,8 @@ export class SftpFile implements RandomAccessFile {
     const view = Buffer.from(out.buffer, out.byteOffset + targetOffset, length);
     view.fill(0);
     const pieces = Math.ceil(length / SFTP_CHUNK);
+    // Where the file was found to end, if before `length`; before the size it had, the file was cut under us.
+    let endedAt = position + length;
     try {
       await this.session.track(() =>
         pipelined(pieces, SFTP_WINDOW, async (index) => {
@@ -130,7 +139,10 @@ export class SftpFile implements RandomAccessFile {
           // A server may return fewer bytes than asked (draft-ietf-secsh-filexfer-02 §6.4): ask again for the rest.
           while (done < end) {
             const got = await this.readOnce(view, done, end - done, position + done);
-            if (got === 0) return;
+            if (got === 0) {
+              endedAt = Math.min(endedAt, position + done);
+              return;
+            }
             done += got;
           }
         }),
@@ -139,6 +151,14 @@ export class SftpFile implements RandomAccessFile {
       throw vhdErrorFromSsh(error, {
         ...this.context("read the file"),
         onFailure: { code: "ERROR_VHD_METADATA_READ_FAILURE", advice: "the server failed to read the file" },
+      });
+    }
+    if (endedAt < Math.min(position + length, this.currentSize)) {
+      const reason = `${this.session.hostLabel}: could not read ${length} bytes at offset ${position}: ${fileCutReason(endedAt, this.currentSize)}`;
+      throw new VhdError("ERROR_VHD_METADATA_READ_FAILURE", reason, {
+        ...(this.parameter === undefined ? {} : { parameter: this.parameter }),
+        path: this.url,
+        details: { offset: position, length },
       });
     }
     return out;

@@ -34,6 +34,7 @@ import type {
 import type { ConnectionArgs } from "./connection-args";
 import {
   PROBE_COMMAND,
+  commandCarries,
   parseFingerprint,
   parseProbe,
   parseSha256Output,
@@ -461,7 +462,7 @@ export class SshStorage implements Storage {
   async fingerprint(path: string, parameter?: ErrorParameter): Promise<FileFingerprint> {
     const sftpPath = this.sftpPath(path, parameter);
     const session = await this.session();
-    if ((await this.hostTools(session)).gnuStat) {
+    if (commandCarries(sftpPath) && (await this.hostTools(session)).gnuStat) {
       // A connection lost meanwhile rejects (the session's tracking), mapped as any other request's loss.
       const answer = await (await statShellOf(session))?.ask(sftpPath, parameter).catch((error: unknown) => {
         throw vhdErrorFromSsh(error, this.context(session, sftpPath, "read the file's fingerprint", parameter));
@@ -487,14 +488,17 @@ export class SshStorage implements Storage {
     const candidates = options.nearestExisting ? foldersUpFrom(sftpPath) : [sftpPath];
     // No probe of the host's tools first: a shell that is not POSIX, or a `stat` that is not GNU's, answers nothing
     // it parses (`test -w` is false on a read-only mount too).
+    // A folder no command carries (a line break in a name) is asked of SFTP alone, as on a host without the command.
     const ask = (folders: readonly string[]): Promise<ExecResult | undefined> =>
-      this.pathFlavour === "win32"
+      this.pathFlavour === "win32" || !folders.every(commandCarries)
         ? Promise.resolve(undefined)
         : this.session({ sftp: false }).then((session) => this.tryExec(session, sftpPath, volumeCommand(folders)));
     const [found, result] = await Promise.all([this.session().then((session) => this.statvfsOfNearest(session, candidates)), ask(candidates)]);
     let answer = parseVolumeAnswer(result?.stdout.toString("utf8") ?? "");
-    // The command and SFTP found different folders only if the path changed between the two: ask again for SFTP's.
-    if (answer.folderIndex !== undefined && answer.folderIndex !== found.index) {
+    // The command and SFTP found different folders only if the path changed between the two, or the command was not
+    // sent because a folder below SFTP's had a line break: ask again for SFTP's.
+    const unasked = !candidates.every(commandCarries);
+    if ((answer.folderIndex !== undefined && answer.folderIndex !== found.index) || (unasked && found.index > 0)) {
       answer = parseVolumeAnswer((await ask([candidates[found.index] ?? sftpPath]))?.stdout.toString("utf8") ?? "");
     }
     const { info } = found;
@@ -556,7 +560,10 @@ export class SshStorage implements Storage {
     const url = this.url(sftpPath);
     throwIfCancelled(signal, { parameter, path: url });
     const command =
-      zeroRanges.length > 0 ? undefined : this.pathFlavour === "win32" ? powershellCommand(windowsSha256Script(path)) : sha256Command(sftpPath);
+      zeroRanges.length > 0 ? undefined
+      : this.pathFlavour === "win32" ? powershellCommand(windowsSha256Script(path))
+      : commandCarries(sftpPath) ? sha256Command(sftpPath)
+      : undefined;
     // The size (for progress and the result) and the hash side by side: one command, no probe of the tools before it,
     // sent as soon as the connection is authenticated (the SFTP session may still be opening).
     const [stats, result] = await Promise.all([
