@@ -15,12 +15,17 @@ export function commandCarries(path: string): boolean {
   return !/[\0\n\r]/.test(path);
 }
 
-/** Quotes `value` as one POSIX shell word. @throws `ERROR_INVALID_NAME` for a value no command carries ({@link commandCarries}). */
-export function posixQuote(value: string, parameter: ErrorParameter = "path"): string {
+/** `value` when a command carries it ({@link commandCarries}). @throws `ERROR_INVALID_NAME` otherwise. */
+function carried(value: string, parameter: ErrorParameter): string {
   if (!commandCarries(value)) {
     throw new VhdError("ERROR_INVALID_NAME", "a remote path cannot contain NUL or a line break", { parameter, path: value });
   }
-  return `'${value.replace(/'/g, `'\\''`)}'`;
+  return value;
+}
+
+/** Quotes `value` as one POSIX shell word. @throws `ERROR_INVALID_NAME` for a value no command carries ({@link commandCarries}). */
+export function posixQuote(value: string, parameter: ErrorParameter = "path"): string {
+  return `'${carried(value, parameter).replace(/'/g, `'\\''`)}'`;
 }
 
 /** Quotes `value` as a PowerShell single-quoted string literal (about_Quoting_Rules: `'` doubled). */
@@ -67,8 +72,7 @@ export function fingerprintLoop(token: string): string {
 
 /** `path` as one line of input to {@link fingerprintLoop}. @throws `ERROR_INVALID_NAME` as {@link posixQuote} does. */
 export function checkedPathLine(path: string, parameter: ErrorParameter = "path"): string {
-  posixQuote(path, parameter);
-  return `${path}\n`;
+  return `${carried(path, parameter)}\n`;
 }
 
 /** Parses one answer of {@link fingerprintLoop} (the part after the token); undefined when it is not five fields of the expected shape. */
