@@ -80,17 +80,25 @@ export async function cachedChecksum(key: string, kind: ChecksumKind): Promise<s
   return typeof sha256 === "string" ? sha256 : undefined;
 }
 
-/** Remembers the digest `sha256` of `kind` for the file fingerprint `key`. Written atomically (temp file, rename); never throws. */
+/**
+ * Remembers the digest `sha256` of `kind` for the file fingerprint `key`. Written atomically (temp file, rename) under
+ * the file's record lock; never throws.
+ */
 export async function rememberChecksum(key: string, kind: ChecksumKind, sha256: string): Promise<void> {
   const file = cacheFile();
-  const entries = await readEntries(file);
-  delete entries[entryKey(key, kind)];
-  entries[entryKey(key, kind)] = sha256;
-  const keys = Object.keys(entries);
-  for (const old of keys.slice(0, Math.max(0, keys.length - MAX_ENTRIES))) delete entries[old];
+  // Read, changed and replaced under the lock: a program hashing several golden images at once (and the plugins of
+  // other stacks) remember concurrently, and without it each wrote back what it had read, dropping the others' entries.
+  const update = async (): Promise<void> => {
+    const entries = await readEntries(file);
+    delete entries[entryKey(key, kind)];
+    entries[entryKey(key, kind)] = sha256;
+    const keys = Object.keys(entries);
+    for (const old of keys.slice(0, Math.max(0, keys.length - MAX_ENTRIES))) delete entries[old];
+    await replaceJsonRecord(localStorage, file, entries, { parameter: "path" });
+  };
   // Deliberately never thrown (see the module comment); replaceJsonRecord leaves no temporary file behind.
   await makeFolders(localStorage, join(file, ".."))
-    .then(() => replaceJsonRecord(localStorage, file, entries, { parameter: "path" }))
+    .then(() => withRecordLock(localStorage, file, update, { parameter: "path" }))
     .catch(() => undefined);
 }
 

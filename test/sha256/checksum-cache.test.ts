@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
@@ -24,6 +24,15 @@ describe("checksum cache", () => {
     await rememberChecksum(key, "sha256-unlinked", `sha256-unlinked:${"b".repeat(64)}`);
     expect(await cachedChecksum(key, "sha256")).toBe("a".repeat(64));
     expect(await cachedChecksum(key, "sha256-unlinked")).toBe(`sha256-unlinked:${"b".repeat(64)}`);
+  });
+
+  it("keeps every entry when several are remembered at once (a program hashing four golden images)", async () => {
+    // Each remember reads the file, adds its entry and replaces the file: unserialised, the last writer's stale read
+    // dropped the others' entries, and the plugin's checks then hashed those golden images a second time.
+    const keys = Array.from({ length: 8 }, (_, index) => `2049:${index}:4096:1000:2000`);
+    await Promise.all(keys.map((key, index) => rememberChecksum(key, "sha256", index.toString(16).repeat(64))));
+    for (const [index, key] of keys.entries()) expect(await cachedChecksum(key, "sha256"), key).toBe(index.toString(16).repeat(64));
+    expect(readdirSync(folder).sort()).toEqual(["checksums.json"]);
   });
 
   it("reads a cache file written before digests had kinds as plain SHA-256s", async () => {
