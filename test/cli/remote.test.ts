@@ -215,6 +215,43 @@ describe("vhd on ssh:// paths", () => {
     expect(sum).toMatch(new RegExp(`^[0-9a-f]{64}  ${escaped(url("golden.vhd"))}\n$`));
   });
 
+  it("checksum dials before loading ssh2 and authenticates with the key alone: no `none` request, one command, then exits", async (context) => {
+    if (unavailable !== undefined) return context.skip(unavailable);
+    // A preload beside the real run (real CLI, real sshd): it records, in order, the socket's connect, the load of
+    // ssh2 and the protocol's own messages (ssh2's `debug` hook), and prints them as the process exits.
+    const hook = join(temp.dir, "dial-events.cjs");
+    writeFileSync(
+      hook,
+      `const Module = require("node:module"); const net = require("node:net"); const events = [];
+      const connect = net.Socket.prototype.connect;
+      net.Socket.prototype.connect = function (...args) { events.push("tcp connect"); return connect.apply(this, args); };
+      const load = Module._load;
+      Module._load = function (request, ...rest) {
+        const loaded = load.call(this, request, ...rest);
+        if (request === "ssh2" && !events.includes("ssh2 loaded")) {
+          events.push("ssh2 loaded");
+          const dial = loaded.Client.prototype.connect;
+          loaded.Client.prototype.connect = function (config) {
+            return dial.call(this, { ...config, debug: (line) => /USERAUTH_REQUEST|exec:/.test(line) && events.push(line) });
+          };
+        }
+        return loaded;
+      };
+      process.on("exit", () => process.stderr.write(JSON.stringify(events)));`,
+    );
+    const run = await runVhd(remote(["checksum", url("golden.vhd")]), { env: { NODE_OPTIONS: `--require ${hook}` } });
+    expect(run.status, run.stderr).toBe(0);
+    const events = JSON.parse(run.stderr) as string[];
+    // The connection first, so that loading ssh2 overlaps the handshake and sshd's start of the connection's process.
+    expect(events.indexOf("tcp connect")).toBeGreaterThanOrEqual(0);
+    expect(events.indexOf("tcp connect")).toBeLessThan(events.indexOf("ssh2 loaded"));
+    // The key's query and its signed request, no `none` first (authMethods in session-pool.ts).
+    const auth = events.filter((line) => line.includes("USERAUTH_REQUEST"));
+    expect(auth).toEqual([expect.stringMatching(/publickey -- check/), expect.stringMatching(/\(publickey\)/)]);
+    // One command, the hash; the other channel is SFTP's.
+    expect(events.filter((line) => line.includes("exec:"))).toEqual([expect.stringMatching(/exec: openssl dgst -sha256/)]);
+  });
+
   it("errors raised by the validation and format layers name the file by its ssh:// URL", async (context) => {
     if (unavailable !== undefined) return context.skip(unavailable);
     writeFileSync(join(server!.root, "notes.txt"), "not a disk\n".repeat(100));

@@ -18,8 +18,25 @@ export interface KeySource {
   path: string;
 }
 
+/**
+ * True when the key's own text says it is not encrypted, read without loading ssh2 (whose load the dial would then
+ * wait for, session-pool.ts): an OpenSSH-format key whose cipher is `none` (OpenSSH PROTOCOL.key: the magic
+ * `openssh-key-v1\0`, then the cipher's name as an SSH string), or a PEM key with no `ENCRYPTED` in it (RFC 1421's
+ * `Proc-Type: 4,ENCRYPTED`, PKCS #8's `ENCRYPTED PRIVATE KEY`). Anything else is left to ssh2's parser.
+ */
+function plainlyUnencrypted(keyText: string): boolean {
+  const openssh = /-----BEGIN OPENSSH PRIVATE KEY-----([\s\S]*?)-----END OPENSSH PRIVATE KEY-----/.exec(keyText);
+  if (openssh === null) return /-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(keyText) && !keyText.includes("ENCRYPTED");
+  const body = Buffer.from(openssh[1] ?? "", "base64");
+  const magic = Buffer.from("openssh-key-v1\0", "latin1");
+  if (body.length < magic.length + 4 || !body.subarray(0, magic.length).equals(magic)) return false;
+  const cipherLength = body.readUInt32BE(magic.length);
+  return body.toString("latin1", magic.length + 4, magic.length + 4 + cipherLength) === "none";
+}
+
 /** True when `keyText` is an encrypted private key (one that ssh2 cannot read without a passphrase). */
 export function isEncryptedKey(keyText: string): boolean {
+  if (plainlyUnencrypted(keyText)) return false;
   const parsed = parseKey(keyText);
   return parsed instanceof Error && /no passphrase given/i.test(parsed.message);
 }

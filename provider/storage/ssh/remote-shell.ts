@@ -59,23 +59,45 @@ export function parseProbe(stdout: string): HostTools {
 }
 
 /**
- * A loop that answers one fingerprint per line read: `token` (hex), a space, then GNU stat of the file the path leads
- * to (`-L`, as opening it would): device, inode, size and nanosecond mtime and ctime, e.g. `2049 1234 4096
- * 1764471631.123456789 1764471631.987654321`, or `-` when stat fails (missing, permission: the caller asks SFTP for
- * the mapped error). The token tells answers from anything the login shell's start-up files print. `read -r` with an
- * empty IFS takes the line as it is; a path holds no line break ({@link checkedPathLine}).
+ * Prints, on one line, what `volumeFacts` asks of the folder "$d", the `$i`th asked: `folder <i> fs-magic <hex>
+ * access writable|denied`. The volume's type is the statfs magic `stat -f` prints in hex (GNU coreutils; empty when
+ * `stat` is not GNU's), write access what `test -w` (access(2) on the host) says for the server's user.
  */
-export function fingerprintLoop(token: string): string {
+const FOLDER_FACTS =
+  `printf 'folder %s fs-magic %s ' "$i" "$(stat -f -c '%t' -- "$d" 2>/dev/null)"; ` +
+  `if test -w "$d"; then echo 'access writable'; else echo 'access denied'; fi`;
+
+/**
+ * A loop that answers each question read ({@link fingerprintQuestion}, {@link volumeQuestion}) with one line: `token`
+ * (hex), a space, then the answer. The token tells answers from anything the login shell's start-up files print.
+ * `read -r` with an empty IFS takes each line as it is; a path holds no line break ({@link commandCarries}).
+ * - `f<path>`: GNU stat of the file the path leads to (`-L`, as opening it would): device, inode, size and nanosecond
+ *   mtime and ctime, e.g. `2049 1234 4096 1764471631.123456789 1764471631.987654321`, or `-` when stat fails
+ *   (missing, permission: the caller asks SFTP for the mapped error).
+ * - `v<n>` and n folder lines: what {@link volumeCommand} prints for the first of them that is a folder, or `-`.
+ */
+export function statLoop(token: string): string {
   if (!/^[0-9a-f]+$/.test(token)) throw new Error("the token must be hex digits");
-  return `while IFS= read -r p; do printf '%s ' ${token}; stat -L -c '%d %i %s %.9Y %.9Z' -- "$p" 2>/dev/null || echo -; done`;
+  return (
+    `while IFS= read -r l; do printf '%s ' ${token}; case $l in ` +
+    `f*) stat -L -c '%d %i %s %.9Y %.9Z' -- "\${l#f}" 2>/dev/null || echo -;; ` +
+    `v*) n=\${l#v}; i=0; f=; while [ "$i" -lt "$n" ] && IFS= read -r d; do ` +
+    `if [ -z "$f" ] && [ -d "$d" ]; then f=1; ${FOLDER_FACTS}; fi; i=$((i+1)); done; [ -n "$f" ] || echo -;; ` +
+    `*) echo -;; esac; done`
+  );
 }
 
-/** `path` as one line of input to {@link fingerprintLoop}. @throws `ERROR_INVALID_NAME` as {@link posixQuote} does. */
-export function checkedPathLine(path: string, parameter: ErrorParameter = "path"): string {
-  return `${carried(path, parameter)}\n`;
+/** The question for {@link statLoop} about the file at `path`. @throws `ERROR_INVALID_NAME` as {@link posixQuote} does. */
+export function fingerprintQuestion(path: string, parameter: ErrorParameter = "path"): string {
+  return `f${carried(path, parameter)}\n`;
 }
 
-/** Parses one answer of {@link fingerprintLoop} (the part after the token); undefined when it is not five fields of the expected shape. */
+/** The question for {@link statLoop} about the nearest of `folders` that is a folder. @throws `ERROR_INVALID_NAME` as {@link posixQuote} does. */
+export function volumeQuestion(folders: readonly string[]): string {
+  return `v${folders.length}\n${folders.map((folder) => `${carried(folder, "path")}\n`).join("")}`;
+}
+
+/** Parses a fingerprint answer of {@link statLoop} (the part after the token); undefined when it is not five fields of the expected shape. */
 export function parseFingerprint(stdout: string): { dev: string; ino: string; size: number; mtimeNs: string; ctimeNs: string } | undefined {
   const match = /^(\d+) (\d+) (\d+) (\d+)\.(\d{9}) (\d+)\.(\d{9})\s*$/.exec(stdout);
   if (match === null) return undefined;
@@ -109,29 +131,23 @@ export function windowsSha256Script(path: string): string {
 }
 
 /**
- * One command for what `volumeFacts` asks of a folder beyond statvfs@: the first of `folders` that is a folder (links
- * followed; the nearest existing one when they go up a path), printed as its index, then its volume type (`stat -f`
- * prints the statfs magic in hex, GNU coreutils) and whether the server's user may create files in it (`test -w`
- * asks access(2) on the host), each line labelled. A `stat` that is not GNU's prints no magic; a shell that is not
- * POSIX prints nothing of the kind; none of `folders` a folder, nothing at all.
+ * One command for what `volumeFacts` asks of a folder beyond statvfs@: the facts of the first of `folders` that is a
+ * folder (links followed; the nearest existing one when they go up a path), as {@link statLoop} answers them. A shell
+ * that is not POSIX prints nothing of the kind; none of `folders` a folder, nothing at all.
  */
 export function volumeCommand(folders: readonly string[]): string {
   const quoted = folders.map((folder) => posixQuote(folder)).join(" ");
-  return (
-    `i=0; for d in ${quoted}; do if [ -d "$d" ]; then echo "folder $i"; ` +
-    `printf 'fs-magic %s\\n' "$(stat -f -c '%t' -- "$d")"; { test -w "$d" && echo 'access writable' || echo 'access denied'; }; exit 0; fi; ` +
-    `i=$((i+1)); done`
-  );
+  return `i=0; for d in ${quoted}; do if [ -d "$d" ]; then ${FOLDER_FACTS}; exit 0; fi; i=$((i+1)); done`;
 }
 
-/** Reads {@link volumeCommand}'s output: which folder it answered for and each fact it printed (a failed `stat -f` prints no magic). */
+/** Reads the facts {@link volumeCommand} or {@link statLoop} printed: which folder answered, its statfs magic (none when `stat -f` failed) and write access. */
 export function parseVolumeAnswer(stdout: string): { folderIndex?: number; fsMagic?: number; writable?: boolean } {
-  const index = /^folder (\d+)$/m.exec(stdout)?.[1];
-  const magic = /^fs-magic ([0-9a-f]+)$/m.exec(stdout)?.[1];
-  const access = /^access (writable|denied)$/m.exec(stdout)?.[1];
+  const match = /^folder (\d+) fs-magic (\S*) access (writable|denied)\r?$/m.exec(stdout);
+  if (match === null) return {};
+  const [, index = "", magic = "", access] = match;
   return {
-    ...(index === undefined ? {} : { folderIndex: Number(index) }),
-    ...(magic === undefined ? {} : { fsMagic: Number.parseInt(magic, 16) >>> 0 }),
-    ...(access === undefined ? {} : { writable: access === "writable" }),
+    folderIndex: Number(index),
+    ...(/^[0-9a-f]+$/.test(magic) ? { fsMagic: Number.parseInt(magic, 16) >>> 0 } : {}),
+    writable: access === "writable",
   };
 }

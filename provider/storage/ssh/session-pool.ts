@@ -12,7 +12,7 @@
 import { createHash } from "node:crypto";
 import { connect as connectTcp, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
-import type { Client, ClientChannel, SFTPWrapper } from "ssh2";
+import type { AuthenticationType, Client, ClientChannel, SFTPWrapper } from "ssh2";
 import { VhdError } from "../../errors";
 import { CONNECTION_DEFAULTS, SECRET_CONNECTION_FIELDS, type ConnectionArgs, type ProxyConnectionArgs } from "./connection-args";
 import { hostKeyPolicy, sha256Fingerprint, verifyHostKey } from "./host-key";
@@ -486,25 +486,57 @@ async function openTransport(host: string, port: number, via: SshSession | undef
   return { stream: socket, socket };
 }
 
+/**
+ * The authentication methods to try, in ssh2's own order (its `authHandler` default) but for `none`, which goes last
+ * instead of first: OpenSSH clients, and ssh2 by default, open with a `none` request to learn the methods the server
+ * takes, a round trip to the server's privileged monitor that no server configured for keys or passwords accepts.
+ * `none` stays as the last resort for a server that takes it (or when nothing else is given).
+ */
+function authMethods(given: { password: boolean; publickey: boolean; agent: boolean }): AuthenticationType[] {
+  return [
+    ...(given.password ? (["password"] as const) : []),
+    ...(given.publickey ? (["publickey"] as const) : []),
+    ...(given.agent ? (["agent"] as const) : []),
+    ...(given.password ? (["keyboard-interactive"] as const) : []),
+    "none",
+  ];
+}
+
 async function dialOnce(args: ConnectionArgs, policy: ReturnType<typeof hostKeyPolicy>, via: SshSession | undefined): Promise<SshSession> {
   const { user, host, port, hostLabel } = connectionTarget(args);
   const perDialMs = (args.perDialTimeout ?? CONNECTION_DEFAULTS.perDialTimeout) * 1000;
-  // Loaded on the first dial, not with this module: ssh2 and its crypto are about 30 modules that a run on local
-  // disks never uses, and the provider plugin and every `vhd` command load this module.
-  const { Client: SshClient } = require("ssh2") as typeof import("ssh2");
-  const client: Client = new SshClient();
+  let transport: { stream: Duplex; socket?: Socket } | undefined;
+  let stopClient = (): void => undefined;
+  const timeout = timeoutAfter(perDialMs, () => {
+    transport?.stream.destroy();
+    stopClient();
+  });
+  // The connection is asked for before ssh2 is loaded: loading it (30-odd modules, 40-60 ms of CPU, longer on a busy
+  // machine) then overlaps the TCP handshake and sshd's start of a process for the connection, which would otherwise
+  // wait for it. What the server sends meanwhile waits in the socket until the client reads it.
+  const opening = Promise.race([openTransport(host, port, via), timeout.promise]);
+  const closeOpened = (): void => {
+    void opening.then((opened) => opened.stream.destroy(), () => undefined);
+  };
+  let client: Client;
+  try {
+    // Loaded on the first dial, not with this module: a run on local disks never uses ssh2, and the provider plugin
+    // and every `vhd` command load this module.
+    const { Client: SshClient } = require("ssh2") as typeof import("ssh2");
+    client = new SshClient();
+  } catch (error) {
+    timeout.clear();
+    closeOpened();
+    throw error;
+  }
+  stopClient = () => client.destroy();
   // ssh2 may emit more than one 'error' (a destroyed socket after a failed handshake); callers learn of failures
   // through the ready promise below or SshSession's close, and an 'error' event without a listener would crash.
   client.on("error", () => undefined);
-  let transport: { stream: Duplex; socket?: Socket } | undefined;
-  const timeout = timeoutAfter(perDialMs, () => {
-    transport?.stream.destroy();
-    client.destroy();
-  });
   let hostKeyError: unknown;
   let fingerprint = "";
   try {
-    transport = await Promise.race([openTransport(host, port, via), timeout.promise]);
+    transport = await opening;
     const ready = new Promise<void>((resolve, reject) => {
       client.once("ready", resolve);
       client.once("error", (error: Error) => reject(hostKeyError ?? error));
@@ -516,13 +548,15 @@ async function dialOnce(args: ConnectionArgs, policy: ReturnType<typeof hostKeyP
       );
     }
     const agent = args.agentSocketPath ?? process.env.SSH_AUTH_SOCK;
+    const useAgent = agent !== undefined && agent !== "";
     client.connect({
+      authHandler: authMethods({ password: args.password !== undefined, publickey: args.privateKey !== undefined, agent: useAgent }),
       sock: transport.stream,
       username: user,
       ...(args.password === undefined ? {} : { password: args.password, tryKeyboard: true }),
       ...(args.privateKey === undefined ? {} : { privateKey: args.privateKey }),
       ...(args.privateKeyPassword === undefined ? {} : { passphrase: args.privateKeyPassword }),
-      ...(agent === undefined || agent === "" ? {} : { agent }),
+      ...(useAgent ? { agent } : {}),
       readyTimeout: perDialMs > 0 ? perDialMs : 2 ** 31 - 1,
       // Liveness is this module's own unref'd check (see the file comment); ssh2's interval would hold the process.
       keepaliveInterval: 0,

@@ -35,6 +35,7 @@ import type { ConnectionArgs } from "./connection-args";
 import {
   PROBE_COMMAND,
   commandCarries,
+  fingerprintQuestion,
   parseFingerprint,
   parseProbe,
   parseSha256Output,
@@ -42,12 +43,13 @@ import {
   powershellCommand,
   sha256Command,
   volumeCommand,
+  volumeQuestion,
   windowsSha256Script,
   type HostTools,
 } from "./remote-shell";
 import { connectionTarget, getSession, type ExecResult, type SessionOptions, type SshSession } from "./session-pool";
 import { SftpFile, volumeFailureCause } from "./sftp-file";
-import { statShellOf } from "./stat-shell";
+import { openStatShell, statShellOf } from "./stat-shell";
 import { SFTP_STATUS, isConnectionLoss, vhdErrorFromSsh, type SshErrorContext } from "./ssh-errors";
 import { formatSshUrl, isSshUrl } from "./ssh-url";
 import { isWindowsDrivePath, sftpToWindowsPath, windowsToSftpPath } from "./windows-paths";
@@ -464,7 +466,8 @@ export class SshStorage implements Storage {
     const session = await this.session();
     if (commandCarries(sftpPath) && (await this.hostTools(session)).gnuStat) {
       // A connection lost meanwhile rejects (the session's tracking), mapped as any other request's loss.
-      const answer = await (await statShellOf(session))?.ask(sftpPath, parameter).catch((error: unknown) => {
+      const question = fingerprintQuestion(sftpPath, parameter);
+      const answer = await (await statShellOf(session))?.ask(question).catch((error: unknown) => {
         throw vhdErrorFromSsh(error, this.context(session, sftpPath, "read the file's fingerprint", parameter));
       });
       const parsed = answer === undefined ? undefined : parseFingerprint(answer);
@@ -480,8 +483,10 @@ export class SshStorage implements Storage {
   /**
    * statvfs@openssh.com for free space and the read-only flag (PROTOCOL §4.4), `stat -f` for the type and `test -w`
    * for write permission. Without statvfs@ (Win32-OpenSSH) free space is unknown and reported as `Infinity`. The
-   * command goes out as soon as the connection is authenticated, while the SFTP session may still be opening; with
-   * `nearestExisting` it tries the folders up the path itself, so it needs no walk of the path first.
+   * type and permission are asked of the connection's stat loop when one is open (stat-shell.ts: no exec channel, no
+   * login shell), else of a command, which goes out as soon as the connection is authenticated, while the SFTP session
+   * may still be opening; with `nearestExisting` either tries the folders up the path itself, so it needs no walk of
+   * the path first.
    */
   async volumeFacts(folder: string, options: VolumeFactsOptions = {}): Promise<VolumeFacts> {
     const sftpPath = this.sftpPath(folder);
@@ -489,17 +494,22 @@ export class SshStorage implements Storage {
     // No probe of the host's tools first: a shell that is not POSIX, or a `stat` that is not GNU's, answers nothing
     // it parses (`test -w` is false on a read-only mount too).
     // A folder no command carries (a line break in a name) is asked of SFTP alone, as on a host without the command.
-    const ask = (folders: readonly string[]): Promise<ExecResult | undefined> =>
-      this.pathFlavour === "win32" || !folders.every(commandCarries)
-        ? Promise.resolve(undefined)
-        : this.session({ sftp: false }).then((session) => this.tryExec(session, sftpPath, volumeCommand(folders)));
-    const [found, result] = await Promise.all([this.session().then((session) => this.statvfsOfNearest(session, candidates)), ask(candidates)]);
-    let answer = parseVolumeAnswer(result?.stdout.toString("utf8") ?? "");
+    const ask = async (folders: readonly string[]): Promise<ReturnType<typeof parseVolumeAnswer>> => {
+      if (this.pathFlavour === "win32" || !folders.every(commandCarries)) return {};
+      const session = await this.session({ sftp: false });
+      const loop = await openStatShell(session);
+      const answered = await loop?.ask(volumeQuestion(folders)).catch((error: unknown) => {
+        throw vhdErrorFromSsh(error, this.context(session, sftpPath, "run a command on the host"));
+      });
+      return parseVolumeAnswer(answered ?? (await this.tryExec(session, sftpPath, volumeCommand(folders)))?.stdout.toString("utf8") ?? "");
+    };
+    const [found, asked] = await Promise.all([this.session().then((session) => this.statvfsOfNearest(session, candidates)), ask(candidates)]);
+    let answer = asked;
     // The command and SFTP found different folders only if the path changed between the two, or the command was not
     // sent because a folder below SFTP's had a line break: ask again for SFTP's.
     const unasked = !candidates.every(commandCarries);
     if ((answer.folderIndex !== undefined && answer.folderIndex !== found.index) || (unasked && found.index > 0)) {
-      answer = parseVolumeAnswer((await ask([candidates[found.index] ?? sftpPath]))?.stdout.toString("utf8") ?? "");
+      answer = await ask([candidates[found.index] ?? sftpPath]);
     }
     const { info } = found;
     const readOnly = info !== undefined && (BigInt(info.f_flag) & 1n) === 1n;

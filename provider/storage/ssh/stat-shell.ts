@@ -1,17 +1,19 @@
 /**
- * Fingerprints over one long-lived exec channel per connection (remote-shell.ts `fingerprintLoop`): a path goes in as
- * a line, its fingerprint comes back as a line, answers in order, any number in flight. Why: the engine calls `check`
- * once per resource and one after another, and a fingerprint on an exec channel of its own made sshd set up a session
- * and start the login shell each time, 150-450 ms measured on the test sshd, so 50 disks off a remote parent waited
- * 50 of those in a row (README, bench:remote). Over the loop an answer costs a round trip and one `stat` process.
+ * Fingerprints and volume facts over one long-lived exec channel per connection (remote-shell.ts `statLoop`): a
+ * question goes in as a line or a few, its answer comes back as a line, answers in order, any number in flight. Why:
+ * the engine calls `check` once per resource and one after another, and a fingerprint on an exec channel of its own
+ * made sshd set up a session and start the login shell each time, 150-450 ms measured on the test sshd, so 50 disks
+ * off a remote parent waited 50 of those in a row (README, bench:remote); and each of the 50 creates ran the volume's
+ * command the same way, 4 at a time. Over the loop an answer costs a round trip and one `stat` process.
  *
- * Used only once the host's probe found GNU stat (so its login shell runs POSIX commands); anything else, or a loop
- * that cannot be opened or dies, answers undefined and the caller takes its SFTP path, as it did for a failed command.
+ * Opened only once the host's probe found GNU stat (so its login shell runs POSIX commands), by a fingerprint; the
+ * volume's facts take the loop only when one is open already ({@link openStatShell}), so a command that asks nothing
+ * else (`vhd create-differencing`) runs the one command it needs instead of a probe and a loop. A loop that cannot be
+ * opened or dies answers undefined and the caller takes its other path, as it did for a failed command.
  */
 import { randomBytes } from "node:crypto";
 import type { ClientChannel } from "ssh2";
-import type { ErrorParameter } from "../../errors";
-import { checkedPathLine, fingerprintLoop } from "./remote-shell";
+import { statLoop } from "./remote-shell";
 import type { SshSession } from "./session-pool";
 
 const shells = new WeakMap<SshSession, Promise<StatShell | undefined>>();
@@ -21,7 +23,7 @@ export function statShellOf(session: SshSession): Promise<StatShell | undefined>
   let shell = shells.get(session);
   if (shell === undefined) {
     const token = randomBytes(8).toString("hex");
-    const opened: Promise<StatShell | undefined> = session.openChannel(fingerprintLoop(token)).then(
+    const opened: Promise<StatShell | undefined> = session.openChannel(statLoop(token)).then(
       (channel) => {
         // A loop that ended (the host killed it) is opened again by the next caller, not left answering nothing.
         channel.on("close", () => {
@@ -35,6 +37,11 @@ export function statShellOf(session: SshSession): Promise<StatShell | undefined>
     shell = opened;
   }
   return shell;
+}
+
+/** The session's loop if one is open or opening (never opens one); undefined otherwise. */
+export function openStatShell(session: SshSession): Promise<StatShell | undefined> | undefined {
+  return shells.get(session);
 }
 
 /** One open loop. */
@@ -58,15 +65,17 @@ export class StatShell {
     });
   }
 
-  /** The loop's answer for `path` (a fingerprint line, or `-` when stat failed); undefined when the loop is gone. */
-  ask(path: string, parameter?: ErrorParameter): Promise<string | undefined> {
-    const line = checkedPathLine(path, parameter);
+  /**
+   * The loop's answer line to `question` (remote-shell.ts `fingerprintQuestion`, `volumeQuestion`); undefined when the
+   * loop is gone. Rejects when the connection drops meanwhile.
+   */
+  ask(question: string): Promise<string | undefined> {
     if (!this.open) return Promise.resolve(undefined);
     return this.session.track(
       () =>
         new Promise<string | undefined>((resolve) => {
           this.waiting.push(resolve);
-          this.channel.write(line);
+          this.channel.write(question);
         }),
     );
   }

@@ -60,14 +60,16 @@ describe("commands run on the host per operation", () => {
     return { inputs, state: { ...(created.outs as DiskState), connection: connectionTo(sshd.server()) } };
   }
 
-  it("a create (check + create) runs at most 3 commands, a no-change preview 1 (hashing nothing), a delete none; each a bounded number of SFTP round trips", async () => {
+  it("a create (check + create) runs no command once the connection's first ran 3, a no-change preview none (hashing nothing), a delete none; each a bounded number of SFTP round trips", async () => {
     await makeGoldenImage(join(folder, "golden.vhd"));
     mkdirSync(join(folder, "vms"));
     // The first operation on a connection also probes the host's tools (once per connection).
     const first = await commandsDuring(() => up("first"));
     const { value, commands: create, requests, rounds } = await commandsDuring(() => up("os"));
-    // The volume's command; the parent's fingerprints go over the connection's fingerprint loop, which the first opened.
-    expect(create).toBeLessThanOrEqual(1);
+    // None: the parent's fingerprints and the target volume's facts go over the connection's stat loop, which the first
+    // opened. Whatever the timing: the loop is in the session's map from the first fingerprint on (stat-shell.ts), and
+    // the first up's check asked for one before anything else, before the first up ended.
+    expect(create).toBe(0);
     // SFTP: the requests of check and create (a number fixed by the paths, whatever the timing), and the round trips
     // among them waited for one after another.
     expect(requests).toBeLessThanOrEqual(57);
@@ -81,9 +83,10 @@ describe("commands run on the host per operation", () => {
     // (so no sharing that timing gives), 30 (2026-11-30, 3 runs); a coincidence that sends two chains' requests in one
     // turn can hide at most the side chains' 7 of those, so 37 at most. Seen: 26 (32-35 before issue 13 part 5).
     expect(rounds).toBeLessThanOrEqual(37);
-    // The first also hashes the parent on the host, after asking its volume whether fingerprints can be trusted.
-    // and opens the fingerprint loop (stat-shell.ts).
-    expect(first.commands).toBeLessThanOrEqual(create + 4);
+    // The first also probes the host's tools, opens the stat loop and hashes the parent on the host: 3. Its check's
+    // first look at the parent is its fingerprint (ops/observe-parent.ts), which opens the loop, so every volume's
+    // facts after it (whether fingerprints can be trusted, before the hash; the target's, in create) take the loop.
+    expect(first.commands).toBe(3);
 
     const hashedBefore = totalBytesHashed(statsFile);
     const preview = await commandsDuring(async () => {
@@ -203,6 +206,31 @@ describe("commands run on the host per operation", () => {
     writeFileSync(join(folder, "two\nlines.vhd"), Buffer.alloc(1024));
     expect((await storage.fingerprint(join(folder, "two\nlines.vhd"), "parentPath")).size).toBe(1024);
     expect((await storage.fingerprint(join(folder, "a.vhd"))).size).toBe(512);
+  });
+
+  it("a volume's facts are one command on a fresh connection, and none once a fingerprint opened the stat loop, with the same facts", async () => {
+    mkdirSync(join(folder, "vms"));
+    writeFileSync(join(folder, "vms", "a file"), "");
+    const storage = new SshStorage(connectionTo(sshd.server()));
+    await closeAllSessions();
+    const asked = [
+      { path: join(folder, "vms"), options: {} },
+      { path: join(folder, "not", "made", "yet"), options: { nearestExisting: true } },
+      { path: join(folder, "vms", "a file", "below"), options: { nearestExisting: true } },
+    ];
+    const byCommand = await commandsDuring(() => Promise.all(asked.map(({ path, options }) => storage.volumeFacts(path, options))));
+    // One command each, side by side: no probe, no loop.
+    expect(byCommand.commands).toBe(asked.length);
+    const opened = await commandsDuring(() => storage.fingerprint(join(folder, "vms", "a file")));
+    // The probe and the loop.
+    expect(opened.commands).toBe(2);
+    const byLoop = await commandsDuring(() => Promise.all(asked.map(({ path, options }) => storage.volumeFacts(path, options))));
+    expect(byLoop.commands).toBe(0);
+    // Free space is statvfs@'s either way, and moves with whatever else writes to the volume meanwhile.
+    const withoutFreeSpace = (all: typeof byLoop.value): unknown[] => all.map(({ freeBytes: _free, ...rest }) => rest);
+    expect(withoutFreeSpace(byLoop.value)).toEqual(withoutFreeSpace(byCommand.value));
+    expect(byLoop.value.map((facts) => facts.folder)).toEqual([join(folder, "vms"), folder, join(folder, "vms")]);
+    expect(byLoop.value[0]?.fsType).not.toBe("unknown");
   });
 
   it("a checksum on the host is one command, even the first on a connection (no probe of the tools before it)", async () => {

@@ -9,10 +9,10 @@ import { expectVhdError } from "../conformance";
 const dir = mkdtempSync(join(tmpdir(), "vhd-private-key-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** A fresh ed25519 private key from OpenSSH's ssh-keygen, encrypted when `passphrase` is not empty. */
-function makeKey(name: string, passphrase: string): string {
+/** A fresh private key from OpenSSH's ssh-keygen (ed25519 unless `options` say), encrypted when `passphrase` is not empty. */
+function makeKey(name: string, passphrase: string, options: string[] = ["-t", "ed25519"]): string {
   const file = join(dir, name);
-  execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", passphrase, "-C", "c", "-f", file]);
+  execFileSync("ssh-keygen", ["-q", ...options, "-N", passphrase, "-C", "c", "-f", file]);
   return readFileSync(file, "utf8");
 }
 
@@ -26,6 +26,24 @@ describe("private keys", () => {
   it("tells a plain key from an encrypted one", () => {
     expect(isEncryptedKey(makeKey("plain", ""))).toBe(false);
     expect(isEncryptedKey(makeKey("locked", "correct horse"))).toBe(true);
+  });
+
+  it("tells them apart in OpenSSH's format and PEM, RSA and ECDSA too, as ssh2's parser does", () => {
+    const formats: Array<[string, string[]]> = [
+      ["openssh-rsa", ["-t", "rsa", "-b", "2048"]],
+      ["openssh-ecdsa", ["-t", "ecdsa"]],
+      ["pem-rsa", ["-t", "rsa", "-b", "2048", "-m", "PEM"]],
+      ["pem-ecdsa", ["-t", "ecdsa", "-m", "PEM"]],
+    ];
+    const { utils } = require("ssh2") as typeof import("ssh2");
+    for (const [name, options] of formats) {
+      for (const passphrase of ["", "correct horse"]) {
+        const key = makeKey(`${name}-${passphrase.length}`, passphrase, options);
+        const parsed = utils.parseKey(key);
+        expect(parsed instanceof Error && /no passphrase given/i.test(parsed.message), name).toBe(passphrase !== "");
+        expect(isEncryptedKey(key), name).toBe(passphrase !== "");
+      }
+    }
   });
 
   it("accepts the passphrase that opens a key and refuses a wrong or missing one, naming the key file", async () => {

@@ -5,8 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import {
-  checkedPathLine,
-  fingerprintLoop,
+  fingerprintQuestion,
   parseFingerprint,
   parseProbe,
   parseSha256Output,
@@ -15,7 +14,9 @@ import {
   powershellCommand,
   powershellQuote,
   sha256Command,
+  statLoop,
   volumeCommand,
+  volumeQuestion,
   windowsSha256Script,
 } from "../../../provider/storage/ssh/remote-shell";
 import { expectVhdError } from "../conformance";
@@ -44,23 +45,40 @@ describe("remote command quoting", () => {
     expect(Buffer.from(encoded, "base64").toString("utf16le")).toBe("(Get-FileHash -LiteralPath 'C:\\a''b.vhd' -Algorithm SHA256).Hash");
   });
 
-  it("the fingerprint loop answers each path line in order, tagged with its token, whatever the path's characters", async (ctx) => {
+  it("the stat loop answers each question in order with one line tagged with its token, whatever the path's characters", async (ctx) => {
     if (spawnSync("stat", ["-c", "%.9Y", "/"]).status !== 0) return ctx.skip("needs GNU stat");
     const folder = mkdtempSync(join(tmpdir(), "vhd-loop-"));
     try {
-      const names = ["plain", "with space", "it's", "-dash", "back\\slash", " lead and trail "];
+      const names = ["plain", "with space", "it's", "-dash", "back\\slash", " lead and trail ", "v2"];
       for (const [index, name] of names.entries()) writeFileSync(join(folder, name), Buffer.alloc(index + 1));
       const paths = [...names.map((name) => join(folder, name)), join(folder, "missing")];
+      const below = join(folder, "it's $(id) here");
+      mkdirSync(below);
+      // Volume questions between the fingerprints: each takes its folder lines and answers with one line, so the
+      // answers after it stay in step (the nearest folder up a path not made yet; none at all).
+      const questions = [
+        ...paths.slice(0, 3).map((path) => fingerprintQuestion(path)),
+        volumeQuestion([join(below, "vms", "deeper"), join(below, "vms"), below, folder]),
+        volumeQuestion([join(folder, "plain"), join(folder, "missing")]),
+        ...paths.slice(3).map((path) => fingerprintQuestion(path)),
+      ];
       // Start-up noise before the loop, as a login shell's files may print, carries no token and is skipped by readers.
-      const run = spawnSync("sh", ["-c", `echo noise; ${fingerprintLoop("ab12")}`], { input: paths.map((p) => checkedPathLine(p)).join("") });
+      const run = spawnSync("sh", ["-c", `echo noise; ${statLoop("ab12")}`], { input: questions.join("") });
       const answers = run.stdout.toString("utf8").split("\n").filter((line) => line.startsWith("ab12 ")).map((line) => line.slice(5));
-      expect(answers.map((answer) => parseFingerprint(answer)?.size)).toEqual([1, 2, 3, 4, 5, 6, undefined]);
+      expect(answers).toHaveLength(questions.length);
+      const fingerprints = [...answers.slice(0, 3), ...answers.slice(5)];
+      expect(fingerprints.map((answer) => parseFingerprint(answer)?.size)).toEqual([1, 2, 3, 4, 5, 6, 7, undefined]);
       expect(answers.at(-1)).toBe("-");
+      const magic = Number.parseInt(execFileSync("stat", ["-f", "-c", "%t", below]).toString().trim(), 16);
+      expect(parseVolumeAnswer(answers[3] ?? "")).toEqual({ folderIndex: 2, fsMagic: magic, writable: true });
+      expect(answers[4]).toBe("-");
+      expect(parseVolumeAnswer(answers[4] ?? "")).toEqual({});
     } finally {
       rmSync(folder, { recursive: true, force: true });
     }
-    expect(() => fingerprintLoop("ab'; rm")).toThrow();
-    await expectVhdError(Promise.resolve().then(() => checkedPathLine("/vms/a\nb.vhd", "parentPath")), "ERROR_INVALID_NAME");
+    expect(() => statLoop("ab'; rm")).toThrow();
+    await expectVhdError(Promise.resolve().then(() => fingerprintQuestion("/vms/a\nb.vhd", "parentPath")), "ERROR_INVALID_NAME");
+    await expectVhdError(Promise.resolve().then(() => volumeQuestion(["/vms", "/a\rb"])), "ERROR_INVALID_NAME");
   });
 
   it("parses tool output: probe, GNU stat fingerprint, openssl and sha256sum digests", () => {
