@@ -4,7 +4,7 @@
  * temporary file and no folder of ours behind (docs/contract.md; the parent is only ever read).
  */
 import { VhdError, asVhdError, type ErrorParameter, type VhdErrorInit } from "../errors";
-import { createFileAtomically, type FileWriter } from "../storage/atomic-create";
+import { createFileAtomically, type CacheMode, type FileWriter } from "../storage/atomic-create";
 import type { Storage } from "../storage/port";
 import { throwIfCancelled } from "../support/cancellation";
 import type { ProgressCallback } from "../support/progress";
@@ -27,6 +27,8 @@ export interface NewImage {
   parameter: ErrorParameter;
   /** Folders to create first, outermost first (validation's `missingFolders`). */
   missingFolders: readonly string[];
+  /** How the file is made durable (default `writeback`). */
+  cache?: CacheMode;
   signal?: AbortSignal;
   onProgress?: ProgressCallback;
 }
@@ -48,7 +50,7 @@ export async function writeNewImage(
   const folders = await createFolderChain(storage, image.missingFolders, parameter);
   let published = false;
   try {
-    await createFileAtomically(target, write, { storage, signal, parameter });
+    await createFileAtomically(target, write, { storage, signal, parameter, ...(image.cache && { cache: image.cache }) });
     published = true;
     const written = await openDisk(target, { parameter, storage });
     let info: DiskInfo;

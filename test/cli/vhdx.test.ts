@@ -223,6 +223,16 @@ describe("vhd with VHDX", () => {
     expect(readdirSync(temp.dir).filter((name) => name.includes("wrong") || name.endsWith(".tmp") || name.endsWith(".raw") && name.startsWith("."))).toEqual([]);
   });
 
+  it("convert -t/--cache takes qemu-img's writeback and unsafe (same bytes either way); another mode is a usage error naming the option", async () => {
+    await runVhdOk(["convert", at("start.vhd"), at("unsafe.vhdx"), "-t", "unsafe", "--quiet"]);
+    await runVhdOk(["convert", at("start.vhd"), at("writeback.vhdx"), "--cache", "writeback", "--quiet"]);
+    for (const name of ["unsafe.vhdx", "writeback.vhdx"]) expect((await runVhdOk(["read", at(name), "--quiet"])).stdout.equals(raw)).toBe(true);
+    const refused = await runVhd(["convert", at("start.vhd"), at("none.vhdx"), "-t", "none"]);
+    expectOneLineError(refused, "E_INVALIDARG", undefined, 2);
+    expect(refused.stderr).toMatch(/--cache <mode>.*'none'.*writeback, unsafe/u);
+    expect(readdirSync(temp.dir).filter((name) => name.includes("none"))).toEqual([]);
+  });
+
   it("qemu-img convert of our VHDX base to raw equals our reading of it", async (ctx) => {
     if (!HAVE.qemuImg) return ctx.skip("qemu-img is not installed");
     await qemuImgConvertToRaw(at("golden.vhdx"), at("qemu.raw"), "vhdx");

@@ -214,3 +214,67 @@ describe("convertDisk of a source cut while it is read", () => {
     expect((await fsp.readdir(temp)).sort()).toEqual(["data.raw", "source.vhd"]);
   });
 });
+
+describe("convertDisk's cache mode (qemu-img convert -t)", () => {
+  /** What the target's temporary file saw: its syncs, and the bytes written to it. */
+  interface Observed {
+    syncs: number;
+    written: number;
+  }
+
+  /** localStorage, counting the syncs of and writes to every file it creates (the target's temporary file). */
+  function countingStorage(observed: Observed): Storage {
+    return {
+      ...localStorage,
+      createExclusive: async (file, options) => {
+        const created = await localStorage.createExclusive(file, options);
+        return wrappedFile(created, {
+          write: async (position, bytes) => {
+            observed.written += bytes.length;
+            await created.write(position, bytes);
+          },
+          sync: async () => {
+            observed.syncs++;
+            await created.sync();
+          },
+        });
+      },
+    };
+  }
+
+  it.each(["raw", "vhdx", "vhd"] as const)("to %s: writeback syncs the target (in the background every 64 MiB, and before it is published); unsafe never does; same bytes", async (format) => {
+    // 72 MiB of data: one early flush at 64 MiB, then the final sync.
+    const size = 72 * MIB;
+    const raw = path.join(temp, "data.raw");
+    const data = randomBytes(size);
+    await fsp.writeFile(raw, data);
+    const source = path.join(temp, "source.vhd");
+    await createBaseDisk({ path: source, fromRaw: raw });
+    const seen: Record<"writeback" | "unsafe", Observed> = { writeback: { syncs: 0, written: 0 }, unsafe: { syncs: 0, written: 0 } };
+    for (const cache of ["writeback", "unsafe"] as const) {
+      const target = path.join(temp, `${cache}.${format}`);
+      await convertDisk({ source, target, cache, storage: countingStorage(seen[cache]) });
+      const bytes = format === "raw" ? await fsp.readFile(target) : await readThroughChain(target, 0, size);
+      expect(bytes.equals(data)).toBe(true);
+    }
+    expect(seen.writeback.written).toBeGreaterThanOrEqual(size);
+    expect(seen.unsafe.written).toBe(seen.writeback.written);
+    expect(seen.writeback.syncs).toBe(2);
+    expect(seen.unsafe.syncs).toBe(0);
+    // Published, and no temporary file left, in either mode.
+    expect((await fsp.readdir(temp)).sort()).toEqual(["data.raw", "source.vhd", `unsafe.${format}`, `writeback.${format}`].sort());
+  });
+
+  it("a mode qemu-img has and we do not (none, directsync, writethrough), or any other: E_INVALIDARG naming cache, nothing written", async () => {
+    const source = path.join(temp, "source.vhdx");
+    await createBaseDisk({ path: source, size: 8 * MIB });
+    const target = path.join(temp, "copy.vhdx");
+    const observed = await witness({ folder: temp, imagePath: target, parentPath: source });
+    for (const cache of ["none", "directsync", "writethrough", ""]) {
+      const failure = convertDisk({ source, target, cache: cache as "unsafe" });
+      await expect(failure).rejects.toMatchObject({ code: "E_INVALIDARG", parameter: "cache", value: cache, path: target });
+      await expect(failure).rejects.toThrow(/writeback, unsafe/);
+    }
+    await observed.expectNothingChanged();
+  });
+});
