@@ -4,7 +4,8 @@
  * read (the drivers' maps say where), and only their non-zero blocks written (a raw target gets holes; a dynamic
  * target leaves the other blocks unallocated). No raw staging copy: an empty 2000 GiB VHDX converts by reading its
  * BAT. The target format's limits (VHD: 2040 GiB) are checked before anything is written. The source is only read.
- * The target is created atomically: on any failure or cancel there is no file at `target` and no temporary file; it is
+ * The target's missing folders are made (a raw target's too, as a disk's). The target is created atomically: on any
+ * failure or cancel there is no file at `target`, no temporary file and no folder the call made; it is
  * synced before it is published unless `cache: "unsafe"` (qemu-img convert's default) leaves that to the kernel.
  */
 import { basename, extname } from "node:path";
@@ -14,14 +15,14 @@ import { claimingDriver, driverForNewFile } from "../disk/formats";
 import type { SectorSizes } from "../disk/driver";
 import type { DiskFormat } from "../disk/image";
 import { VhdError, type VhdErrorInit } from "../errors";
-import type { BaseDiskType } from "../inputs/validate";
+import { findTarget, type BaseDiskType } from "../inputs/validate";
 import { CACHE_MODES, createFileAtomically, type CacheMode } from "../storage/atomic-create";
 import { localStorage } from "../storage/local/local-storage";
 import type { RandomAccessFile, Storage } from "../storage/port";
 import { throwIfCancelled } from "../support/cancellation";
 import type { ProgressCallback } from "../support/progress";
 import { createBaseDisk } from "./create-base";
-import { creationError } from "./create-image";
+import { creationError, inNewFolders } from "./create-image";
 
 /** What a conversion writes: a disk format, or a raw image. */
 export type ConvertFormat = DiskFormat | "raw";
@@ -123,7 +124,11 @@ export async function convertDisk(args: ConvertDiskArgs): Promise<ConvertResult>
     if (format === "raw") {
       const write = (file: RandomAccessFile, writeSignal?: AbortSignal): Promise<void> =>
         chain.copyToFile(file, { signal: writeSignal, onProgress: (bytesDone) => onProgress?.({ bytesDone, bytesTotal: virtualSize }) });
-      await createFileAtomically(target, write, { storage, signal, parameter: "target", cache });
+      // A missing folder is made, as for a disk target (and removed again on failure).
+      const { missingFolders } = await findTarget(target, "target", { storage });
+      await inNewFolders({ storage, missingFolders, parameter: "target" }, () =>
+        createFileAtomically(target, write, { storage, signal, parameter: "target", cache }),
+      );
       return { source, target, format, virtualSize, fileSize: (await storage.pathFacts(target, { followLinks: true })).size };
     }
     const [leaf] = chain.images;

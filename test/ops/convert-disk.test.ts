@@ -16,6 +16,7 @@ import { localStorage } from "../../provider/storage/local/local-storage";
 import type { Storage } from "../../provider/storage/port";
 import { wrappedFile } from "../../provider/storage/wrapped-file";
 import { inspectDisk } from "../../provider/disk/inspect";
+import { VhdError } from "../../provider/errors";
 import { makeTemp, removeTemp, witness } from "../inputs/fixtures";
 import { qemuImgConvertToRaw, vhdiinfo } from "../support/oracles";
 import { HAVE } from "../vhdx/support";
@@ -212,6 +213,31 @@ describe("convertDisk of a source cut while it is read", () => {
     await expect(failure).rejects.toMatchObject({ code: "ERROR_VHD_METADATA_READ_FAILURE", path: source });
     await expect(failure).rejects.toThrow(/cut it while in use/);
     expect((await fsp.readdir(temp)).sort()).toEqual(["data.raw", "source.vhd"]);
+  });
+});
+
+describe("convertDisk to a raw image in a folder that does not exist", () => {
+  it("makes the folders, as for a VHD or VHDX target; a failed convert removes them again", async () => {
+    const raw = path.join(temp, "data.raw");
+    const data = randomBytes(4 * MIB);
+    await fsp.writeFile(raw, data);
+    const source = path.join(temp, "source.vhd");
+    await createBaseDisk({ path: source, fromRaw: raw });
+    const target = path.join(temp, "new", "deeper", "copy.img");
+    await convertDisk({ source, target });
+    expect((await fsp.readFile(target)).equals(data)).toBe(true);
+
+    // The second fails while writing (the disk is full): nothing left, the folders it made gone, the others kept.
+    const failing = path.join(temp, "new", "other", "copy.img");
+    const full: Storage = {
+      ...localStorage,
+      createExclusive: async (file, options) =>
+        wrappedFile(await localStorage.createExclusive(file, options), {
+          writeGathered: () => Promise.reject(new VhdError("ERROR_DISK_FULL", "no space left", { parameter: "target", path: file })),
+        }),
+    };
+    await expect(convertDisk({ source, target: failing, storage: full })).rejects.toMatchObject({ code: "ERROR_DISK_FULL", path: failing });
+    expect((await fsp.readdir(path.join(temp, "new"))).sort()).toEqual(["deeper"]);
   });
 });
 
