@@ -14,7 +14,7 @@ import { chainContent } from "../disk/content";
 import { claimingDriver, driverForNewFile } from "../disk/formats";
 import type { SectorSizes } from "../disk/driver";
 import type { DiskFormat } from "../disk/image";
-import { VhdError, type VhdErrorInit } from "../errors";
+import { VhdError, isVhdError, type VhdErrorInit } from "../errors";
 import { findTarget, type BaseDiskType } from "../inputs/validate";
 import { CACHE_MODES, createFileAtomically, type CacheMode } from "../storage/atomic-create";
 import { localStorage } from "../storage/local/local-storage";
@@ -115,7 +115,9 @@ export async function convertDisk(args: ConvertDiskArgs): Promise<ConvertResult>
   const sourceDriver = await claimingDriver(source, { storage, parameter: "source" });
   if (sourceDriver === null) {
     if (format === "raw") throw new VhdError("E_INVALIDARG", "the source is already a raw image; copy it instead", { parameter: "format", path: source });
-    const created = await createBaseDisk({ storage, path: target, fromRaw: source, ...disk, cache, signal, onProgress });
+    const created = await createBaseDisk({ storage, path: target, fromRaw: source, ...disk, cache, signal, onProgress }).catch((error: unknown) => {
+      throw asConvertInputs(error);
+    });
     return { source, target, format, virtualSize: created.virtualSize, fileSize: created.fileSize };
   }
   const chain = await openChain(source, { parameter: "source", storage });
@@ -148,8 +150,13 @@ export async function convertDisk(args: ConvertDiskArgs): Promise<ConvertResult>
     });
     return { source, target, format, virtualSize: created.virtualSize, fileSize: created.fileSize };
   } catch (error) {
-    throw creationError(error, context, signal);
+    throw asConvertInputs(creationError(error, context, signal));
   } finally {
     await chain.close();
   }
+}
+
+/** createBaseDisk's errors name its inputs `path` and `fromRaw`: for a convert they are its `target` and `source`. */
+function asConvertInputs(error: unknown): unknown {
+  return isVhdError(error) ? error.withInputRenamed("path", "target").withInputRenamed("fromRaw", "source") : error;
 }

@@ -210,7 +210,7 @@ describe("vhd with VHDX", () => {
     expect(await inspect(at("4k-512.vhdx"))).toMatchObject({ logicalSectorSize: 512, physicalSectorSize: 4096 });
     const toVhd = await runVhd(["convert", at("4k.vhdx"), at("4k.vhd"), "--logical-sector-size", "4096"]);
     expectOneLineError(toVhd, "E_INVALIDARG", at("4k.vhd"));
-    expect(toVhd.stderr).toContain("logicalSectorSize 4096");
+    expect(toVhd.stderr).toContain(`logicalSectorSize 4096, target ${JSON.stringify(at("4k.vhd"))}`);
     const createVhd = await runVhd(["create", at("4k.vhd"), "--size", "8MiB", "--physical-sector-size", "4KiB"]);
     expectOneLineError(createVhd, "E_INVALIDARG", at("4k.vhd"));
     expect(createVhd.stderr).toContain("physicalSectorSize 4096");

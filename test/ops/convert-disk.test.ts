@@ -71,9 +71,11 @@ describe("convertDisk of a large, almost empty VHDX", () => {
       () => {
         throw new Error("expected VM_E_IMAGE_SIZE_TOO_LARGE, but the disk was converted");
       },
-      (error: unknown) => error as { code: string; parameter: string; path: string; message: string },
+      (error: unknown) => error as { code: string; parameter: string; path: string; pathParameter: string; message: string },
     );
-    expect(failure).toMatchObject({ code: "VM_E_IMAGE_SIZE_TOO_LARGE", parameter: "size", path: target });
+    expect(failure).toMatchObject({ code: "VM_E_IMAGE_SIZE_TOO_LARGE", parameter: "size", path: target, pathParameter: "target" });
+    // The target is named as convert's input, not as the `path` of the base disk it creates.
+    expect(failure.message).toContain(`target ${JSON.stringify(target)}`);
     expect(failure.message).toContain("0xA0040683");
     expect(failure.message).toContain("2040 GiB");
     await observed.expectNothingChanged();
