@@ -7,7 +7,7 @@
 import { Readable } from "node:stream";
 import { VhdError, isVhdError, type ErrorName, type ErrorParameter } from "../errors";
 import { throwIfCancelled } from "../support/cancellation";
-import { InOrderTurns } from "../support/in-order-turns";
+import { InOrderWrites } from "../support/in-order-writes";
 import { fileIdentity, modifiedDate, type FileFingerprint } from "../storage/facts";
 import { localStorage } from "../storage/local/local-storage";
 // A run of bytes: here of the virtual disk, in the port of a file.
@@ -198,7 +198,8 @@ export class DiskChain {
    * convert -S 4k`: a fully allocated block of zeros stays a hole too); everything else is left a hole, and the file is then extended
    * to `length`, so it reads back byte-identical to the disk (as `qemu-img convert -O raw` writes it). Several pieces
    * are read at once, out of order, and written one at a time in order, as qemu-img convert does without `-W`: eight
-   * concurrent pwrites into one ext4 file spin on its inode lock, and took 2-3x the system time. For a pipe use
+   * concurrent pwrites into one ext4 file spin on its inode lock, and took 2-3x the system time. The pieces read by
+   * the time a write ends go out together, in one gathered write (`writeGathered`). For a pipe use
    * {@link chunks} or {@link stream}.
    *
    * @throws `E_INVALIDARG` for a range outside the disk or a target that is not empty (its old bytes would show
@@ -220,8 +221,10 @@ export class DiskChain {
     let nextPiece = 0;
     let bytesDone = 0;
     let failed = false;
-    // Reads run concurrently; writes one at a time, in order (see InOrderTurns).
-    const writeTurns = new InOrderTurns();
+    // Reads run concurrently; writes one at a time, in order, the pieces ready by then together (see InOrderWrites).
+    const workers = Math.max(1, Math.min(options.workers ?? DEFAULT_COPY_WORKERS, pieces));
+    // Half the pieces at most in one write: the other half's buffers are free to be read into meanwhile.
+    const writes = new InOrderWrites((position, chunks) => file.writeGathered(position, chunks), Math.ceil(workers / 2));
     const worker = async (): Promise<void> => {
       const buffer = new Uint8Array(Math.min(pieceSize, length));
       for (let piece = nextPiece++; piece < pieces && !failed; piece = nextPiece++) {
@@ -235,29 +238,18 @@ export class DiskChain {
           await this.compose(0, offset, bytes.length, bytes, 0, filled);
           runs = nonZeroRuns(bytes, offset, mergeRanges(filled));
         }
-        if (!(await writeTurns.take(piece))) return;
-        try {
-          for (const range of runs) {
-            const at = range.offset - offset;
-            await file.write(range.offset - start, bytes.subarray(at, at + range.length));
-          }
-        } catch (error) {
-          // Before the turn could pass: no piece after a failed write is written.
-          writeTurns.stop();
-          throw error;
-        }
-        writeTurns.end(piece);
+        const positioned = runs.map((range) => ({ position: range.offset - start, bytes: bytes.subarray(range.offset - offset, range.offset - offset + range.length) }));
+        if (!(await writes.put(piece, positioned))) return;
         bytesDone += bytes.length;
         options.onProgress?.(bytesDone);
       }
     };
-    const workers = Math.max(1, Math.min(options.workers ?? DEFAULT_COPY_WORKERS, pieces));
     const outcomes = await Promise.allSettled(
       Array.from({ length: workers }, () =>
         worker().catch((error: unknown) => {
           // The other workers stop taking pieces; every write in flight ends before the caller hears of the error.
           failed = true;
-          writeTurns.stop();
+          writes.stop();
           throw error;
         }),
       ),

@@ -92,6 +92,19 @@ export class VhdError extends Error {
     return new VhdError(this.code, this.reason, { parameter, value, path, pathParameter, details, cause });
   }
 
+  /**
+   * This error as the caller's inputs are named: the input a lower layer called `from` (`path`, for the base disk
+   * `vhd convert` creates at its `target`) is `to`, as the parameter and as the input naming the file. Returns this
+   * error itself when neither is `from`.
+   */
+  withInputRenamed(from: ErrorParameter, to: ErrorParameter): VhdError {
+    const renamed = (name: ErrorParameter | undefined): ErrorParameter | undefined => (name === from ? to : name);
+    const [parameter, pathParameter] = [renamed(this.parameter), renamed(this.pathParameter)];
+    if (parameter === this.parameter && pathParameter === this.pathParameter) return this;
+    const { value, path, details, cause } = this;
+    return new VhdError(this.code, this.reason, { parameter, value, path, pathParameter, details, cause });
+  }
+
   /** A plain object for `--json` output and logs. */
   toJSON(): Record<string, unknown> {
     return {

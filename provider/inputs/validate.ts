@@ -418,7 +418,7 @@ function checkBaseSize(request: BaseRequest, target: string, rawSize: number | u
  * The three questions are asked at once: the volume of the nearest existing folder (which a remote host answers with
  * one command) before the walk has found that folder, and asked again only when the walk found another.
  */
-async function findTarget(target: string, parameter: ErrorParameter, options: ValidationOptions): Promise<Pick<TargetFacts, "missingFolders" | "volume">> {
+export async function findTarget(target: string, parameter: ErrorParameter, options: ValidationOptions): Promise<Pick<TargetFacts, "missingFolders" | "volume">> {
   const storage = options.storage ?? localStorage;
   const { assumeFsType } = options;
   const volumeOptions = assumeFsType === undefined ? {} : { assumeFsType };

@@ -4,7 +4,9 @@
  * read (the drivers' maps say where), and only their non-zero blocks written (a raw target gets holes; a dynamic
  * target leaves the other blocks unallocated). No raw staging copy: an empty 2000 GiB VHDX converts by reading its
  * BAT. The target format's limits (VHD: 2040 GiB) are checked before anything is written. The source is only read.
- * The target is created atomically: on any failure or cancel there is no file at `target` and no temporary file.
+ * The target's missing folders are made (a raw target's too, as a disk's). The target is created atomically: on any
+ * failure or cancel there is no file at `target`, no temporary file and no folder the call made; it is
+ * synced before it is published unless `cache: "unsafe"` (qemu-img convert's default) leaves that to the kernel.
  */
 import { basename, extname } from "node:path";
 import { openChain } from "../disk/chain";
@@ -12,15 +14,15 @@ import { chainContent } from "../disk/content";
 import { claimingDriver, driverForNewFile } from "../disk/formats";
 import type { SectorSizes } from "../disk/driver";
 import type { DiskFormat } from "../disk/image";
-import { VhdError, type VhdErrorInit } from "../errors";
-import type { BaseDiskType } from "../inputs/validate";
-import { createFileAtomically } from "../storage/atomic-create";
+import { VhdError, isVhdError, type VhdErrorInit } from "../errors";
+import { findTarget, type BaseDiskType } from "../inputs/validate";
+import { CACHE_MODES, createFileAtomically, type CacheMode } from "../storage/atomic-create";
 import { localStorage } from "../storage/local/local-storage";
 import type { RandomAccessFile, Storage } from "../storage/port";
 import { throwIfCancelled } from "../support/cancellation";
 import type { ProgressCallback } from "../support/progress";
 import { createBaseDisk } from "./create-base";
-import { creationError } from "./create-image";
+import { creationError, inNewFolders } from "./create-image";
 
 /** What a conversion writes: a disk format, or a raw image. */
 export type ConvertFormat = DiskFormat | "raw";
@@ -46,6 +48,12 @@ export interface ConvertDiskArgs {
    */
   logicalSectorSize?: number;
   physicalSectorSize?: number;
+  /**
+   * How the target is made durable, as `qemu-img convert -t` (see `CacheMode`): `writeback` (default) syncs it before
+   * it is published, `unsafe` (qemu-img convert's default) leaves it to the kernel's writeback. Other values are
+   * `E_INVALIDARG` (parameter `cache`).
+   */
+  cache?: CacheMode;
   storage?: Storage;
   signal?: AbortSignal;
   /** Bytes of the virtual disk done, of its size. */
@@ -70,13 +78,13 @@ function formatOfName(target: string): ConvertFormat {
 
 /**
  * Converts `source` into a new file at `target`.
- * @throws `E_INVALIDARG` (parameter `format`) when `format` names a disk format other than the target's extension
+ * @throws `E_INVALIDARG` (parameter `cache`) for a cache mode other than `writeback` or `unsafe`; (parameter `format`) when `format` names a disk format other than the target's extension
  *   (a `.vhd` name holding a VHDX would be opened by the wrong driver), the source's chain errors (parameter
  *   `source`), `ERROR_ALREADY_EXISTS` for an existing target, the base-creation rules for a disk target
  *   (`VM_E_IMAGE_SIZE_TOO_LARGE` above the target format's limit, ...), `VM_E_APP_SHUTTING_DOWN`, write errors.
  */
 export async function convertDisk(args: ConvertDiskArgs): Promise<ConvertResult> {
-  const { source, target, signal, onProgress, storage = localStorage } = args;
+  const { source, target, signal, onProgress, storage = localStorage, cache = "writeback" } = args;
   const requestedSectors: Partial<SectorSizes> = {
     ...(args.logicalSectorSize === undefined ? {} : { logicalSectorSize: args.logicalSectorSize }),
     ...(args.physicalSectorSize === undefined ? {} : { physicalSectorSize: args.physicalSectorSize }),
@@ -92,6 +100,14 @@ export async function convertDisk(args: ConvertDiskArgs): Promise<ConvertResult>
       path: target,
     });
   }
+  if (!CACHE_MODES.includes(cache)) {
+    throw new VhdError("E_INVALIDARG", `the cache mode is one of ${CACHE_MODES.join(", ")} (qemu-img's names), not ${JSON.stringify(cache)}`, {
+      parameter: "cache",
+      value: String(cache),
+      path: target,
+      pathParameter: "target",
+    });
+  }
   throwIfCancelled(signal, context);
   if ((await storage.pathFacts(target, { followLinks: false })).kind !== "missing") {
     throw new VhdError("ERROR_ALREADY_EXISTS", "the target exists; convert never overwrites: choose a new name or remove it", context);
@@ -99,7 +115,9 @@ export async function convertDisk(args: ConvertDiskArgs): Promise<ConvertResult>
   const sourceDriver = await claimingDriver(source, { storage, parameter: "source" });
   if (sourceDriver === null) {
     if (format === "raw") throw new VhdError("E_INVALIDARG", "the source is already a raw image; copy it instead", { parameter: "format", path: source });
-    const created = await createBaseDisk({ storage, path: target, fromRaw: source, ...disk, signal, onProgress });
+    const created = await createBaseDisk({ storage, path: target, fromRaw: source, ...disk, cache, signal, onProgress }).catch((error: unknown) => {
+      throw asConvertInputs(error);
+    });
     return { source, target, format, virtualSize: created.virtualSize, fileSize: created.fileSize };
   }
   const chain = await openChain(source, { parameter: "source", storage });
@@ -108,7 +126,11 @@ export async function convertDisk(args: ConvertDiskArgs): Promise<ConvertResult>
     if (format === "raw") {
       const write = (file: RandomAccessFile, writeSignal?: AbortSignal): Promise<void> =>
         chain.copyToFile(file, { signal: writeSignal, onProgress: (bytesDone) => onProgress?.({ bytesDone, bytesTotal: virtualSize }) });
-      await createFileAtomically(target, write, { storage, signal, parameter: "target" });
+      // A missing folder is made, as for a disk target (and removed again on failure).
+      const { missingFolders } = await findTarget(target, "target", { storage });
+      await inNewFolders({ storage, missingFolders, parameter: "target" }, () =>
+        createFileAtomically(target, write, { storage, signal, parameter: "target", cache }),
+      );
       return { source, target, format, virtualSize, fileSize: (await storage.pathFacts(target, { followLinks: true })).size };
     }
     const [leaf] = chain.images;
@@ -122,13 +144,19 @@ export async function convertDisk(args: ConvertDiskArgs): Promise<ConvertResult>
       content: chainContent(chain),
       ...kept,
       ...disk,
+      cache,
       ...(signal && { signal }),
       ...(onProgress && { onProgress }),
     });
     return { source, target, format, virtualSize: created.virtualSize, fileSize: created.fileSize };
   } catch (error) {
-    throw creationError(error, context, signal);
+    throw asConvertInputs(creationError(error, context, signal));
   } finally {
     await chain.close();
   }
+}
+
+/** createBaseDisk's errors name its inputs `path` and `fromRaw`: for a convert they are its `target` and `source`. */
+function asConvertInputs(error: unknown): unknown {
+  return isVhdError(error) ? error.withInputRenamed("path", "target").withInputRenamed("fromRaw", "source") : error;
 }

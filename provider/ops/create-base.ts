@@ -4,6 +4,7 @@
  */
 import type { VhdErrorInit } from "../errors";
 import { validateCreateBase, type BaseRequest, type ValidationOptions } from "../inputs/validate";
+import type { CacheMode } from "../storage/atomic-create";
 import { localStorage } from "../storage/local/local-storage";
 import { throwIfCancelled } from "../support/cancellation";
 import type { ProgressCallback } from "../support/progress";
@@ -19,6 +20,8 @@ export interface CreateBaseDiskArgs extends BaseRequest, ValidationOptions {
    * the caller closes it); give `size` with it, and no `fromRaw`.
    */
   content?: DiskContent;
+  /** How the new file is made durable (`createFileAtomically`; default `writeback`, synced before it is published). */
+  cache?: CacheMode;
   /** Cancels the creation, before or during it: `VM_E_APP_SHUTTING_DOWN`, nothing left behind. */
   signal?: AbortSignal;
   /**
@@ -50,7 +53,7 @@ export async function createBaseDisk(args: CreateBaseDiskArgs): Promise<CreatedI
     context = { parameter: "path", path, details: { path, fromRaw } };
     onProgress?.({ bytesDone: 0, bytesTotal: request.initialFileSize });
     throwIfCancelled(signal, context);
-    const image = { storage, path, parameter: "path", missingFolders: request.missingFolders, signal, onProgress };
+    const image = { storage, path, parameter: "path", missingFolders: request.missingFolders, cache: args.cache, signal, onProgress };
     return await writeNewImage(
       image,
       async (file, writeSignal) => {

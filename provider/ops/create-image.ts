@@ -4,7 +4,7 @@
  * temporary file and no folder of ours behind (docs/contract.md; the parent is only ever read).
  */
 import { VhdError, asVhdError, type ErrorParameter, type VhdErrorInit } from "../errors";
-import { createFileAtomically, type FileWriter } from "../storage/atomic-create";
+import { createFileAtomically, type CacheMode, type FileWriter } from "../storage/atomic-create";
 import type { Storage } from "../storage/port";
 import { throwIfCancelled } from "../support/cancellation";
 import type { ProgressCallback } from "../support/progress";
@@ -27,6 +27,8 @@ export interface NewImage {
   parameter: ErrorParameter;
   /** Folders to create first, outermost first (validation's `missingFolders`). */
   missingFolders: readonly string[];
+  /** How the file is made durable (default `writeback`). */
+  cache?: CacheMode;
   signal?: AbortSignal;
   onProgress?: ProgressCallback;
 }
@@ -45,26 +47,43 @@ export async function writeNewImage(
   describe: (written: DiskImage) => DiskInfo,
 ): Promise<CreatedImage> {
   const { storage, path: target, parameter, signal, onProgress } = image;
-  const folders = await createFolderChain(storage, image.missingFolders, parameter);
-  let published = false;
-  try {
-    await createFileAtomically(target, write, { storage, signal, parameter });
-    published = true;
-    const written = await openDisk(target, { parameter, storage });
-    let info: DiskInfo;
+  return inNewFolders(image, async (createdFolders) => {
+    let published = false;
     try {
-      info = describe(written);
-    } finally {
-      await written.close();
+      await createFileAtomically(target, write, { storage, signal, parameter, ...(image.cache && { cache: image.cache }) });
+      published = true;
+      const written = await openDisk(target, { parameter, storage });
+      let info: DiskInfo;
+      try {
+        info = describe(written);
+      } finally {
+        await written.close();
+      }
+      // Until the call returns the creation is not done: a cancel that arrives now, or a failing last progress report,
+      // still undoes it.
+      throwIfCancelled(signal, { parameter, path: target });
+      onProgress?.({ bytesDone: info.fileSize, bytesTotal: info.fileSize });
+      return { ...info, createdFolders: [...createdFolders] };
+    } catch (error) {
+      // Only a file that our own atomic publish put there is removed; anything else at the target was never ours.
+      if (published) await storage.unlink(target).catch(() => undefined);
+      throw error;
     }
-    // Until the call returns the creation is not done: a cancel that arrives now, or a failing last progress report,
-    // still undoes it.
-    throwIfCancelled(signal, { parameter, path: target });
-    onProgress?.({ bytesDone: info.fileSize, bytesTotal: info.fileSize });
-    return { ...info, createdFolders: [...folders.created] };
+  });
+}
+
+/**
+ * Makes `image.missingFolders` (outermost first), then runs `create`, which makes the file in the innermost and gets
+ * the folders made; when `create` fails, the folders made are removed again (only empty ones: `createFolderChain`).
+ */
+export async function inNewFolders<T>(
+  image: Pick<NewImage, "storage" | "missingFolders" | "parameter">,
+  create: (createdFolders: readonly string[]) => Promise<T>,
+): Promise<T> {
+  const folders = await createFolderChain(image.storage, image.missingFolders, image.parameter);
+  try {
+    return await create(folders.created);
   } catch (error) {
-    // Only a file that our own atomic publish put there is removed; anything else at the target was never ours.
-    if (published) await storage.unlink(target).catch(() => undefined);
     await folders.removeAgain();
     throw error;
   }

@@ -6,6 +6,23 @@ import type { RandomAccessFile, Storage } from "./port";
 import { creatorGone } from "./process-tag";
 import { splitPath, temporaryCreator, temporaryPathFor } from "./temporary-names";
 
+/**
+ * How {@link createFileAtomically} makes its file durable, named as `qemu-img convert -t` names its cache modes
+ * (qemu block.c `bdrv_parse_cache_mode`). Either way the file is published only once complete and a failure or cancel
+ * leaves nothing at the target; the modes differ in what a power loss (or a kernel crash) soon after the call returns
+ * can leave there.
+ * - `writeback`: the file is flushed in the background as it is written, synced before it is published, and its
+ *   folder entry synced after: once the call returns, the whole file is on the disk (qemu's `writeback` flushes at
+ *   close, without the publish).
+ * - `unsafe`: nothing is synced, the kernel writes the file back when it will (within about 30 s on Linux): until then a
+ *   power loss may leave the published name holding stale or zero data, or no entry at all. qemu-img convert's
+ *   default, where `BDRV_O_NO_FLUSH` makes every flush, the one at close included, a no-op (block/io.c `bdrv_co_flush`).
+ */
+export type CacheMode = "writeback" | "unsafe";
+
+/** Every {@link CacheMode}, the default first. */
+export const CACHE_MODES: readonly CacheMode[] = ["writeback", "unsafe"];
+
 /** Options of {@link createFileAtomically}. */
 export interface AtomicFileOptions {
   /** Where the file is created. */
@@ -14,6 +31,8 @@ export interface AtomicFileOptions {
   signal?: AbortSignal;
   /** The input the target path came from, for error messages (default `imagePath`). */
   parameter?: ErrorParameter;
+  /** How the file is made durable (default `writeback`: synced before it is published). */
+  cache?: CacheMode;
 }
 
 /** Fills the temporary file. It may check `signal` between steps; it must not close `file`. */
@@ -60,7 +79,7 @@ async function sweepStaleTemporaries(storage: Storage, targetPath: string, refer
  * (`Storage.createExclusive`: never through a symbolic link, mode 0644 before umask), flushed in the background every
  * 64 MiB as it is written (`EarlyFlush`, so the last sync has little left); the file is synced, then
  * published without clobbering (`Storage.publishNoClobber`: an existing file or link at the target is never touched)
- * and its folder entry made durable.
+ * and its folder entry made durable. With `cache: "unsafe"` the file is neither flushed nor synced ({@link CacheMode}).
  *
  * On any failure or cancel, the temporary file is removed and nothing is left at the target. What a failure cannot
  * remove (the process killed, the connection to the host lost) the next create of the same target removes once it has
@@ -75,7 +94,7 @@ export async function createFileAtomically<T>(
   write: FileWriter<T>,
   options: AtomicFileOptions,
 ): Promise<T> {
-  const { storage, signal, parameter = "imagePath" } = options;
+  const { storage, signal, parameter = "imagePath", cache = "writeback" } = options;
   const context = { parameter, path: targetPath };
   throwIfCancelled(signal, context);
   const temporaryPath = temporaryPathFor(targetPath);
@@ -98,11 +117,12 @@ export async function createFileAtomically<T>(
     // Side by side with the write: independent of it, and on a remote host its listing then shares the write's
     // round trips instead of adding its own. Awaited before the publish, so a create still ends with its folder swept.
     swept = sweepStaleTemporaries(storage, targetPath, temporaryPath);
-    early = new EarlyFlush(file);
-    const result = await write(early.file, signal);
-    await early.settle();
+    const durable = cache === "writeback";
+    if (durable) early = new EarlyFlush(file);
+    const result = await write(early?.file ?? file, signal);
+    await early?.settle();
     throwIfCancelled(signal, context);
-    await file.sync();
+    if (durable) await file.sync();
     await file.close();
     file = undefined;
     await swept;

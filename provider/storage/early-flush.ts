@@ -27,10 +27,10 @@ export class EarlyFlush {
   readonly file: RandomAccessFile;
 
   constructor(target: RandomAccessFile, interval: number = EARLY_FLUSH_INTERVAL) {
-    const write = async (position: number, bytes: Uint8Array): Promise<void> => {
+    const counted = async (bytes: number, writing: () => Promise<void>): Promise<void> => {
       if (this.failure !== undefined) throw this.failure.error;
-      await target.write(position, bytes);
-      this.unflushed += bytes.length;
+      await writing();
+      this.unflushed += bytes;
       if (this.unflushed >= interval && this.flushing === undefined) {
         this.unflushed = 0;
         this.flushing = target.sync().then(
@@ -44,7 +44,14 @@ export class EarlyFlush {
         );
       }
     };
-    this.file = wrappedFile(target, { write });
+    this.file = wrappedFile(target, {
+      write: (position, bytes) => counted(bytes.length, () => target.write(position, bytes)),
+      writeGathered: (position, chunks) =>
+        counted(
+          chunks.reduce((sum, chunk) => sum + chunk.length, 0),
+          () => target.writeGathered(position, chunks),
+        ),
+    });
   }
 
   /**

@@ -62,6 +62,10 @@ export class ReplayedFile implements RandomAccessFile {
     this.refuse();
   }
 
+  async writeGathered(): Promise<void> {
+    this.refuse();
+  }
+
   async truncate(): Promise<void> {
     this.refuse();
   }

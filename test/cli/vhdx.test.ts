@@ -210,7 +210,7 @@ describe("vhd with VHDX", () => {
     expect(await inspect(at("4k-512.vhdx"))).toMatchObject({ logicalSectorSize: 512, physicalSectorSize: 4096 });
     const toVhd = await runVhd(["convert", at("4k.vhdx"), at("4k.vhd"), "--logical-sector-size", "4096"]);
     expectOneLineError(toVhd, "E_INVALIDARG", at("4k.vhd"));
-    expect(toVhd.stderr).toContain("logicalSectorSize 4096");
+    expect(toVhd.stderr).toContain(`logicalSectorSize 4096, target ${JSON.stringify(at("4k.vhd"))}`);
     const createVhd = await runVhd(["create", at("4k.vhd"), "--size", "8MiB", "--physical-sector-size", "4KiB"]);
     expectOneLineError(createVhd, "E_INVALIDARG", at("4k.vhd"));
     expect(createVhd.stderr).toContain("physicalSectorSize 4096");
@@ -221,6 +221,16 @@ describe("vhd with VHDX", () => {
     expectOneLineError(await runVhd(["convert", at("start.vhd"), at("back.raw")]), "ERROR_ALREADY_EXISTS");
     expectOneLineError(await runVhd(["convert", at("start.vhd"), at("wrong.vhd"), "--format", "vhdx"]), "E_INVALIDARG");
     expect(readdirSync(temp.dir).filter((name) => name.includes("wrong") || name.endsWith(".tmp") || name.endsWith(".raw") && name.startsWith("."))).toEqual([]);
+  });
+
+  it("convert -t/--cache takes qemu-img's writeback and unsafe (same bytes either way); another mode is a usage error naming the option", async () => {
+    await runVhdOk(["convert", at("start.vhd"), at("unsafe.vhdx"), "-t", "unsafe", "--quiet"]);
+    await runVhdOk(["convert", at("start.vhd"), at("writeback.vhdx"), "--cache", "writeback", "--quiet"]);
+    for (const name of ["unsafe.vhdx", "writeback.vhdx"]) expect((await runVhdOk(["read", at(name), "--quiet"])).stdout.equals(raw)).toBe(true);
+    const refused = await runVhd(["convert", at("start.vhd"), at("none.vhdx"), "-t", "none"]);
+    expectOneLineError(refused, "E_INVALIDARG", undefined, 2);
+    expect(refused.stderr).toMatch(/--cache <mode>.*'none'.*writeback, unsafe/u);
+    expect(readdirSync(temp.dir).filter((name) => name.includes("none"))).toEqual([]);
   });
 
   it("qemu-img convert of our VHDX base to raw equals our reading of it", async (ctx) => {

@@ -16,6 +16,7 @@ import { localStorage } from "../../provider/storage/local/local-storage";
 import type { Storage } from "../../provider/storage/port";
 import { wrappedFile } from "../../provider/storage/wrapped-file";
 import { inspectDisk } from "../../provider/disk/inspect";
+import { VhdError } from "../../provider/errors";
 import { makeTemp, removeTemp, witness } from "../inputs/fixtures";
 import { qemuImgConvertToRaw, vhdiinfo } from "../support/oracles";
 import { HAVE } from "../vhdx/support";
@@ -70,9 +71,11 @@ describe("convertDisk of a large, almost empty VHDX", () => {
       () => {
         throw new Error("expected VM_E_IMAGE_SIZE_TOO_LARGE, but the disk was converted");
       },
-      (error: unknown) => error as { code: string; parameter: string; path: string; message: string },
+      (error: unknown) => error as { code: string; parameter: string; path: string; pathParameter: string; message: string },
     );
-    expect(failure).toMatchObject({ code: "VM_E_IMAGE_SIZE_TOO_LARGE", parameter: "size", path: target });
+    expect(failure).toMatchObject({ code: "VM_E_IMAGE_SIZE_TOO_LARGE", parameter: "size", path: target, pathParameter: "target" });
+    // The target is named as convert's input, not as the `path` of the base disk it creates.
+    expect(failure.message).toContain(`target ${JSON.stringify(target)}`);
     expect(failure.message).toContain("0xA0040683");
     expect(failure.message).toContain("2040 GiB");
     await observed.expectNothingChanged();
@@ -212,5 +215,94 @@ describe("convertDisk of a source cut while it is read", () => {
     await expect(failure).rejects.toMatchObject({ code: "ERROR_VHD_METADATA_READ_FAILURE", path: source });
     await expect(failure).rejects.toThrow(/cut it while in use/);
     expect((await fsp.readdir(temp)).sort()).toEqual(["data.raw", "source.vhd"]);
+  });
+});
+
+describe("convertDisk to a raw image in a folder that does not exist", () => {
+  it("makes the folders, as for a VHD or VHDX target; a failed convert removes them again", async () => {
+    const raw = path.join(temp, "data.raw");
+    const data = randomBytes(4 * MIB);
+    await fsp.writeFile(raw, data);
+    const source = path.join(temp, "source.vhd");
+    await createBaseDisk({ path: source, fromRaw: raw });
+    const target = path.join(temp, "new", "deeper", "copy.img");
+    await convertDisk({ source, target });
+    expect((await fsp.readFile(target)).equals(data)).toBe(true);
+
+    // The second fails while writing (the disk is full): nothing left, the folders it made gone, the others kept.
+    const failing = path.join(temp, "new", "other", "copy.img");
+    const full: Storage = {
+      ...localStorage,
+      createExclusive: async (file, options) =>
+        wrappedFile(await localStorage.createExclusive(file, options), {
+          writeGathered: () => Promise.reject(new VhdError("ERROR_DISK_FULL", "no space left", { parameter: "target", path: file })),
+        }),
+    };
+    await expect(convertDisk({ source, target: failing, storage: full })).rejects.toMatchObject({ code: "ERROR_DISK_FULL", path: failing });
+    expect((await fsp.readdir(path.join(temp, "new"))).sort()).toEqual(["deeper"]);
+  });
+});
+
+describe("convertDisk's cache mode (qemu-img convert -t)", () => {
+  /** What the target's temporary file saw: its syncs, and the bytes written to it. */
+  interface Observed {
+    syncs: number;
+    written: number;
+  }
+
+  /** localStorage, counting the syncs of and writes to every file it creates (the target's temporary file). */
+  function countingStorage(observed: Observed): Storage {
+    return {
+      ...localStorage,
+      createExclusive: async (file, options) => {
+        const created = await localStorage.createExclusive(file, options);
+        return wrappedFile(created, {
+          write: async (position, bytes) => {
+            observed.written += bytes.length;
+            await created.write(position, bytes);
+          },
+          sync: async () => {
+            observed.syncs++;
+            await created.sync();
+          },
+        });
+      },
+    };
+  }
+
+  it.each(["raw", "vhdx", "vhd"] as const)("to %s: writeback syncs the target (in the background every 64 MiB, and before it is published); unsafe never does; same bytes", async (format) => {
+    // 72 MiB of data: one early flush at 64 MiB, then the final sync.
+    const size = 72 * MIB;
+    const raw = path.join(temp, "data.raw");
+    const data = randomBytes(size);
+    await fsp.writeFile(raw, data);
+    const source = path.join(temp, "source.vhd");
+    await createBaseDisk({ path: source, fromRaw: raw });
+    const seen: Record<"writeback" | "unsafe", Observed> = { writeback: { syncs: 0, written: 0 }, unsafe: { syncs: 0, written: 0 } };
+    for (const cache of ["writeback", "unsafe"] as const) {
+      const target = path.join(temp, `${cache}.${format}`);
+      await convertDisk({ source, target, cache, storage: countingStorage(seen[cache]) });
+      const bytes = format === "raw" ? await fsp.readFile(target) : await readThroughChain(target, 0, size);
+      expect(bytes.equals(data)).toBe(true);
+    }
+    expect(seen.writeback.written).toBeGreaterThanOrEqual(size);
+    expect(seen.unsafe.written).toBe(seen.writeback.written);
+    expect(seen.writeback.syncs).toBe(2);
+    expect(seen.unsafe.syncs).toBe(0);
+    // Published, and no temporary file left, in either mode.
+    expect((await fsp.readdir(temp)).sort()).toEqual(["data.raw", "source.vhd", `unsafe.${format}`, `writeback.${format}`].sort());
+  });
+
+  it("a mode qemu-img has and we do not (none, directsync, writethrough), or any other: E_INVALIDARG naming cache, nothing written", async () => {
+    const source = path.join(temp, "source.vhdx");
+    await createBaseDisk({ path: source, size: 8 * MIB });
+    const target = path.join(temp, "copy.vhdx");
+    const observed = await witness({ folder: temp, imagePath: target, parentPath: source });
+    for (const cache of ["none", "directsync", "writethrough", ""]) {
+      const failure = convertDisk({ source, target, cache: cache as "unsafe" });
+      await expect(failure).rejects.toMatchObject({ code: "E_INVALIDARG", parameter: "cache", value: cache, path: target });
+      await expect(failure).rejects.toThrow(/writeback, unsafe/);
+    }
+    await observed.expectNothingChanged();
   });
 });

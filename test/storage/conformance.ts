@@ -110,6 +110,16 @@ export function describeStorageConformance(
       await reopened.close();
     });
 
+    it("writeGathered writes its chunks back to back, as one write of their concatenation (an empty chunk writes nothing)", async () => {
+      const path = fx.join("gathered.bin");
+      const chunks = [bytes("ab"), new Uint8Array(0), Buffer.alloc(300 * 1024, 7), bytes("cde")];
+      const file = await fx.storage.createExclusive(path);
+      await file.writeGathered(4, chunks);
+      expect(file.size).toBe(4 + 2 + 300 * 1024 + 3);
+      expect(Buffer.from(await file.read(0, file.size)).equals(Buffer.concat([Buffer.alloc(4), ...chunks]))).toBe(true);
+      await file.close();
+    });
+
     it("createExclusive refuses an existing file and leaves it unchanged", async () => {
       const path = fx.join("taken.bin");
       await writeFile(fx.storage, path, bytes("keep"));

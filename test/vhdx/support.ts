@@ -120,8 +120,9 @@ export async function fillNewFile(path: string, fill: (file: RandomAccessFile) =
 }
 
 /**
- * What a {@link countingFile} saw: the offset and length of every read and write, in the order they were asked for,
- * and the most of each that were in flight at once.
+ * What a {@link countingFile} saw: the offset and length of every read and write (each chunk of a gathered write
+ * counting as one), in the order they were asked for, the most of each that were in flight at once, and the chunks of
+ * each gathered write.
  */
 export interface FileTraffic {
   bytesRead: number;
@@ -129,11 +130,12 @@ export interface FileTraffic {
   writes: { position: number; length: number }[];
   mostReadsAtOnce: number;
   mostWritesAtOnce: number;
+  gatheredChunks: number[];
 }
 
 /** Traffic before any read or write. */
 export function newTraffic(): FileTraffic {
-  return { bytesRead: 0, reads: [], writes: [], mostReadsAtOnce: 0, mostWritesAtOnce: 0 };
+  return { bytesRead: 0, reads: [], writes: [], mostReadsAtOnce: 0, mostWritesAtOnce: 0, gatheredChunks: [] };
 }
 
 /** `file`, with every read and write also counted into `traffic`. */
@@ -155,6 +157,20 @@ export function countingFile(file: RandomAccessFile, traffic: FileTraffic): Rand
       traffic.mostWritesAtOnce = Math.max(traffic.mostWritesAtOnce, ++inFlight.writes);
       try {
         await file.write(position, bytes);
+      } finally {
+        inFlight.writes--;
+      }
+    },
+    async writeGathered(position, chunks) {
+      let at = position;
+      for (const chunk of chunks) {
+        traffic.writes.push({ position: at, length: chunk.length });
+        at += chunk.length;
+      }
+      traffic.gatheredChunks.push(chunks.length);
+      traffic.mostWritesAtOnce = Math.max(traffic.mostWritesAtOnce, ++inFlight.writes);
+      try {
+        await file.writeGathered(position, chunks);
       } finally {
         inFlight.writes--;
       }

@@ -2,6 +2,7 @@ import { resolve } from "node:path";
 import { Option, type Command } from "commander";
 import type { BaseDiskType } from "../../inputs/validate";
 import { convertDisk, type ConvertFormat } from "../../ops/convert-disk";
+import { CACHE_MODES, type CacheMode } from "../../storage/atomic-create";
 import { runCommand, withCommonOptions, type CommonOptions } from "../command-runner";
 import { printFields, printJson } from "../output";
 import { sectorSizeSettings, withSectorSizeOptions, type SectorSizeFlags } from "../create-options";
@@ -11,6 +12,7 @@ interface ConvertOptions extends CommonOptions, SectorSizeFlags {
   format?: ConvertFormat;
   blockSize?: string;
   type: BaseDiskType;
+  cache: CacheMode;
 }
 
 /**
@@ -25,6 +27,16 @@ export function registerConvert(program: Command): void {
     .addOption(new Option("--format <format>", "the target format (default: by the dst extension)").choices(["vhd", "vhdx", "raw"]))
     .addOption(new Option("--type <type>", "a VHD or VHDX target's type").choices(["dynamic", "fixed"]).default("dynamic"))
     .option("--block-size <bytes>", "a VHD or VHDX target's block size (default as create: VHD 2MiB; VHDX 32MiB dynamic, 2MiB fixed)")
+    .addOption(
+      new Option(
+        "-t, --cache <mode>",
+        "as qemu-img convert -t: writeback syncs the target before publishing it (a power loss after vhd convert returns " +
+          "cannot tear it); unsafe (qemu-img's default) leaves the writing back to the kernel: a power loss in the next " +
+          "half minute may leave the published target with stale or zero data. Either way a failed or cancelled convert leaves nothing",
+      )
+        .choices(CACHE_MODES)
+        .default("writeback"),
+    )
     .action((src: string, dst: string, options: ConvertOptions) =>
       runCommand(options, async ({ json, signal, progress, locate, named }) => {
         const target = { path: dst, parameter: "target" };
@@ -38,6 +50,7 @@ export function registerConvert(program: Command): void {
           type: options.type,
           ...(blockSize === undefined ? {} : { blockSize }),
           ...sectorSizeSettings(options, target),
+          cache: options.cache,
           storage,
           signal,
           onProgress: bar.update,

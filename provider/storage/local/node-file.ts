@@ -103,20 +103,26 @@ export class NodeFile implements RandomAccessFile {
    * ENOSPC as `ERROR_DISK_FULL`), so this loops until all is written.
    */
   async write(position: number, bytes: Uint8Array): Promise<void> {
+    await this.writeGathered(position, [bytes]);
+  }
+
+  /** One pwritev (pwrite for one chunk), looping over what a short write left, as {@link write} does. */
+  async writeGathered(position: number, chunks: readonly Uint8Array[]): Promise<void> {
+    const total = chunks.reduce((sum, chunk) => sum + chunk.length, 0);
+    let left = chunks.filter((chunk) => chunk.length > 0);
     let done = 0;
-    while (done < bytes.length) {
-      const { bytesWritten } = await this.handle
-        .write(bytes, done, bytes.length - done, position + done)
-        .catch((error: unknown) => {
-          throw vhdErrorFromFs(error, {
-            parameter: this.parameter,
-            path: this.path,
-            action: `write ${bytes.length} bytes at offset ${position}`,
-          });
-        });
-      done += bytesWritten;
+    while (left.length > 0) {
+      const [first] = left;
+      const written = await (left.length === 1 && first !== undefined
+        ? this.handle.write(first, 0, first.length, position + done)
+        : this.handle.writev(left, position + done)
+      ).catch((error: unknown) => {
+        throw vhdErrorFromFs(error, { parameter: this.parameter, path: this.path, action: `write ${total} bytes at offset ${position}` });
+      });
+      done += written.bytesWritten;
+      left = unwritten(left, written.bytesWritten);
     }
-    this.sizeBytes = Math.max(this.sizeBytes, position + bytes.length);
+    this.sizeBytes = Math.max(this.sizeBytes, position + total);
   }
 
   async truncate(size: number): Promise<void> {
@@ -135,4 +141,18 @@ export class NodeFile implements RandomAccessFile {
   async close(): Promise<void> {
     await this.handle.close().catch(() => undefined);
   }
+}
+
+/** What is left of `chunks` once their first `written` bytes are written. */
+function unwritten(chunks: readonly Uint8Array[], written: number): Uint8Array[] {
+  const left: Uint8Array[] = [];
+  let skip = written;
+  for (const chunk of chunks) {
+    if (skip >= chunk.length) skip -= chunk.length;
+    else {
+      left.push(skip === 0 ? chunk : chunk.subarray(skip));
+      skip = 0;
+    }
+  }
+  return left;
 }

@@ -4,7 +4,7 @@
  * crash at that point would leave; and its storage can make any write fail as a full or broken disk would.
  */
 import { VhdError, type ErrorParameter } from "../../errors";
-import { fileCutReason, type RandomAccessFile } from "../random-access-file";
+import { fileCutReason, writeEachInTurn, type RandomAccessFile } from "../random-access-file";
 
 /** Where to stop: after `writes` whole writes, then the next one applies only its first `tornBytes` (default none). */
 export interface CrashPoint {
@@ -130,6 +130,10 @@ export class MemoryFile implements RandomAccessFile {
     const { applied, fault } = this.beforeChange(bytes.length);
     this.apply(position, bytes.subarray(0, applied));
     if (applied < bytes.length) throw fault?.() ?? new SimulatedCrash();
+  }
+
+  writeGathered(position: number, chunks: readonly Uint8Array[]): Promise<void> {
+    return writeEachInTurn((at, bytes) => this.write(at, bytes), position, chunks);
   }
 
   async truncate(size: number): Promise<void> {

@@ -6,7 +6,7 @@
  */
 import type { SFTPWrapper } from "ssh2";
 import { VhdError, type ErrorParameter } from "../../errors";
-import { fileCutReason, type RandomAccessFile } from "../random-access-file";
+import { fileCutReason, writeEachInTurn, type RandomAccessFile } from "../random-access-file";
 import { pipelined } from "../../support/pipelined";
 import type { SshSession } from "./session-pool";
 import { SFTP_STATUS, isUnsupportedExtension, vhdErrorFromSsh, type SshErrorContext } from "./ssh-errors";
@@ -191,6 +191,10 @@ export class SftpFile implements RandomAccessFile {
       throw await this.writeError(error, "write the file");
     }
     this.currentSize = Math.max(this.currentSize, position + source.length);
+  }
+
+  writeGathered(position: number, chunks: readonly Uint8Array[]): Promise<void> {
+    return writeEachInTurn((at, bytes) => this.write(at, bytes), position, chunks);
   }
 
   async truncate(size: number): Promise<void> {
