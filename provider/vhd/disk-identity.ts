@@ -2,7 +2,7 @@
  * What is at a path where a disk we made should be: nothing, a disk (its unique id and file id), or a file that is not
  * a disk. The file id (`DiskImage.fileId`) is how the resource knows a disk is the one it made; the unique id is what
  * its children link to; a file that does not even open as a VHD is
- * just as foreign as a VHD with another id, whatever its content (random bytes, a text file, a folder).
+ * just as foreign as a VHD with another id, whatever its content (random bytes, a text file, a folder, a named pipe).
  */
 import { type ErrorParameter, type VhdError, isVhdError } from "../errors";
 import { localStorage } from "../storage/local/local-storage";
@@ -22,7 +22,7 @@ const VIRTDISK_FACILITY = 0xc03a0000;
 
 /**
  * Looks at `path` on `storage` (default: this machine): missing, a VHD (its footer's unique id), or not a VHD (the file does not open as one: no footer,
- * a corrupt structure, a folder).
+ * a corrupt structure, a folder, anything else that is not a regular file).
  * @throws VhdError for file-system failures other than "not found" (permissions, I/O): those say nothing about what
  *   the file is.
  */
@@ -34,6 +34,8 @@ export async function identifyDisk(
   const { kind } = await storage.pathFacts(path, { followLinks: true });
   if (kind === "missing") return { kind: "missing" };
   if (kind === "folder") return { kind: "not-a-vhd", reason: "it is a folder" };
+  // Never opened: over SFTP, opening a named pipe blocks the host's SFTP server until a writer comes.
+  if (kind === "other") return { kind: "not-a-vhd", reason: "it is not a regular file: a named pipe, a socket or a device" };
   let image;
   try {
     image = await openDisk(path, { parameter, storage });

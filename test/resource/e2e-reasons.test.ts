@@ -50,7 +50,7 @@ describe("the reasons of a golden-image change", () => {
   it("preview --diff shows per replaced disk the one fact that changed, and no file internals", async () => {
     const preview = await disks.stack.preview(["--diff"]);
     expect(preview.code, preview.output).toBe(0);
-    // The size a person reads; reported, not asserted (239 lines before the reasons were trimmed, about 110 after).
+    // The size a person reads; reported, not asserted (239 lines before the reasons were trimmed, 117 on 2026-11-30).
     console.log(`preview --diff of a golden change, 12-disk fleet: ${preview.stdout.split("\n").length} lines`);
     const steps = plannedSteps(preview.stdout);
     expect(steps.map((step) => step.name).sort()).toEqual([...CHILDREN, ...DESCENDANTS].sort());

@@ -26,7 +26,9 @@ export class NodeFile implements RandomAccessFile {
    *   else that is not a regular file.
    */
   static async open(path: string, options: OpenOptions = {}): Promise<NodeFile> {
-    const flags = (options.writable ? constants.O_RDWR : constants.O_RDONLY) | constants.O_NOCTTY;
+    // O_NONBLOCK: opening a named pipe for reading would wait for a writer, for good (a pipe at imagePath hung
+    // `pulumi preview`); so it opens at once and is refused below. Reads of a regular file ignore the flag.
+    const flags = (options.writable ? constants.O_RDWR : constants.O_RDONLY) | constants.O_NOCTTY | constants.O_NONBLOCK;
     return NodeFile.fromOpen(path, flags, undefined, options.parameter, options.action ?? OPEN_ACTION);
   }
 
