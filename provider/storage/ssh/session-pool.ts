@@ -471,19 +471,39 @@ function timeoutAfter(ms: number, onTimeout: () => void): { promise: Promise<nev
   return { promise, clear: () => clearTimeout(timer) };
 }
 
-/** A TCP socket to the host, or a `direct-tcpip` channel through the bastion. */
-async function openTransport(host: string, port: number, via: SshSession | undefined): Promise<{ stream: Duplex; socket?: Socket }> {
-  if (via !== undefined) return { stream: await via.openTunnel(host, port) };
+/** A transport being opened: what it gives once open, and how to close it whether or not it is open yet. */
+interface OpeningTransport {
+  opened: Promise<{ stream: Duplex; socket?: Socket }>;
+  close: () => void;
+}
+
+/**
+ * A TCP socket to the host, or a `direct-tcpip` channel through the bastion. `close` must reach a socket still in its
+ * TCP handshake: one to a host that drops the SYN stays pending until the kernel gives up, minutes later, and a
+ * pending socket keeps the process running (`vhd` would print its timeout and not exit).
+ */
+function openTransport(host: string, port: number, via: SshSession | undefined): OpeningTransport {
+  if (via !== undefined) {
+    const tunnel = via.openTunnel(host, port);
+    return {
+      opened: tunnel.then((stream) => ({ stream })),
+      close: () => void tunnel.then((stream) => stream.destroy(), () => undefined),
+    };
+  }
   const socket = connectTcp({ host, port });
-  await new Promise<void>((resolve, reject) => {
-    socket.once("connect", resolve);
+  const opened = new Promise<{ stream: Duplex; socket: Socket }>((resolve, reject) => {
+    socket.once("connect", () => {
+      // Nagle's algorithm off (TCP_NODELAY): with it on, a request ssh2 hands the socket in more than one write sends
+      // its later piece only once the server's delayed ACK of the first arrives, about 40 ms on Linux. Measured against
+      // OpenSSH on loopback: each SFTP round trip waited for took 44-48 ms with Nagle on, 1-5 ms with it off.
+      socket.setNoDelay(true);
+      resolve({ stream: socket, socket });
+    });
     socket.once("error", reject);
   });
-  // Nagle's algorithm off (TCP_NODELAY): with it on, a request ssh2 hands the socket in more than one write sends its
-  // later piece only once the server's delayed ACK of the first arrives, about 40 ms on Linux. Measured against
-  // OpenSSH on loopback: each SFTP round trip waited for took 44-48 ms with Nagle on, 1-5 ms with it off.
-  socket.setNoDelay(true);
-  return { stream: socket, socket };
+  // Whoever waits for it sees a refusal; a dial that failed before it waited (ssh2 would not load) must not crash on it.
+  opened.catch(() => undefined);
+  return { opened, close: () => socket.destroy() };
 }
 
 /**
@@ -505,19 +525,15 @@ function authMethods(given: { password: boolean; publickey: boolean; agent: bool
 async function dialOnce(args: ConnectionArgs, policy: ReturnType<typeof hostKeyPolicy>, via: SshSession | undefined): Promise<SshSession> {
   const { user, host, port, hostLabel } = connectionTarget(args);
   const perDialMs = (args.perDialTimeout ?? CONNECTION_DEFAULTS.perDialTimeout) * 1000;
-  let transport: { stream: Duplex; socket?: Socket } | undefined;
   let stopClient = (): void => undefined;
-  const timeout = timeoutAfter(perDialMs, () => {
-    transport?.stream.destroy();
-    stopClient();
-  });
   // The connection is asked for before ssh2 is loaded: loading it (30-odd modules, 40-60 ms of CPU, longer on a busy
   // machine) then overlaps the TCP handshake and sshd's start of a process for the connection, which would otherwise
   // wait for it. What the server sends meanwhile waits in the socket until the client reads it.
-  const opening = Promise.race([openTransport(host, port, via), timeout.promise]);
-  const closeOpened = (): void => {
-    void opening.then((opened) => opened.stream.destroy(), () => undefined);
-  };
+  const transport = openTransport(host, port, via);
+  const timeout = timeoutAfter(perDialMs, () => {
+    transport.close();
+    stopClient();
+  });
   let client: Client;
   try {
     // Loaded on the first dial, not with this module: a run on local disks never uses ssh2, and the provider plugin
@@ -526,7 +542,7 @@ async function dialOnce(args: ConnectionArgs, policy: ReturnType<typeof hostKeyP
     client = new SshClient();
   } catch (error) {
     timeout.clear();
-    closeOpened();
+    transport.close();
     throw error;
   }
   stopClient = () => client.destroy();
@@ -535,8 +551,9 @@ async function dialOnce(args: ConnectionArgs, policy: ReturnType<typeof hostKeyP
   client.on("error", () => undefined);
   let hostKeyError: unknown;
   let fingerprint = "";
+  let opened: { stream: Duplex; socket?: Socket };
   try {
-    transport = await opening;
+    opened = await Promise.race([transport.opened, timeout.promise]);
     const ready = new Promise<void>((resolve, reject) => {
       client.once("ready", resolve);
       client.once("error", (error: Error) => reject(hostKeyError ?? error));
@@ -551,7 +568,7 @@ async function dialOnce(args: ConnectionArgs, policy: ReturnType<typeof hostKeyP
     const useAgent = agent !== undefined && agent !== "";
     client.connect({
       authHandler: authMethods({ password: args.password !== undefined, publickey: args.privateKey !== undefined, agent: useAgent }),
-      sock: transport.stream,
+      sock: opened.stream,
       username: user,
       ...(args.password === undefined ? {} : { password: args.password, tryKeyboard: true }),
       ...(args.privateKey === undefined ? {} : { privateKey: args.privateKey }),
@@ -575,7 +592,7 @@ async function dialOnce(args: ConnectionArgs, policy: ReturnType<typeof hostKeyP
   } catch (error) {
     timeout.clear();
     client.destroy();
-    transport?.stream.destroy();
+    transport.close();
     throw error;
   }
   stats.connections++;
@@ -586,7 +603,7 @@ async function dialOnce(args: ConnectionArgs, policy: ReturnType<typeof hostKeyP
     timeout.promise,
   ]);
   sftp.then(timeout.clear, timeout.clear);
-  return new SshSession(client, sftp, transport.socket, via, {
+  return new SshSession(client, sftp, opened.socket, via, {
     hostLabel,
     hostKeyFingerprint: fingerprint,
     secrets: secretsOf(args),

@@ -2,7 +2,8 @@
  * The SSH adapter's connection against a real sshd: host-key trust, authentication, refused and lost connections,
  * one shared connection, and secrets kept out of every message.
  */
-import { execFile, execFileSync } from "node:child_process";
+import { execFile, execFileSync, spawn } from "node:child_process";
+import { once } from "node:events";
 import { readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Socket } from "node:net";
 import { join } from "node:path";
@@ -15,6 +16,15 @@ import { expectVhdError } from "../conformance";
 import { connectionTo, sshFixture, useSshd } from "./ssh-fixture";
 
 const sshd = useSshd();
+
+/** Python: a loopback listener with a backlog of 0 that never accepts, its queue filled at once; prints its port. */
+const BLACKHOLE_LISTENER = [
+  "import socket, time",
+  "s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(0); port = s.getsockname()[1]",
+  "fill = [socket.socket() for _ in range(4)]",
+  "[f.setblocking(False) or f.connect_ex(('127.0.0.1', port)) for f in fill]",
+  "print(port, flush=True); time.sleep(600)",
+].join("\n");
 
 describe("ssh connection", () => {
   beforeEach(async (context) => {
@@ -119,6 +129,28 @@ describe("ssh connection", () => {
     } finally {
       for (const socket of sockets) socket.destroy();
       await new Promise((resolve) => silent.close(resolve));
+    }
+  });
+
+  it("a host whose TCP handshake never completes is ERROR_TIMEOUT, and the dial's socket is closed (the process can exit)", async () => {
+    const server = sshd.server();
+    // A listener that never accepts, its queue filled: Linux drops further SYNs, so a connect to it stays pending
+    // (SYN-SENT) until the kernel gives up, minutes later. Only the dial's own timer can end it.
+    const blackhole = spawn("python3", ["-c", BLACKHOLE_LISTENER], { stdio: ["ignore", "pipe", "inherit"] });
+    try {
+      const port = Number((await once(blackhole.stdout, "data"))[0]);
+      const sockets = (): number => process.getActiveResourcesInfo().filter((kind) => kind === "TCPSocketWrap").length;
+      const before = sockets();
+      const error = await expectVhdError(getSession(connectionTo(server, { port, perDialTimeout: 1, dialErrorLimit: 1 })), "ERROR_TIMEOUT");
+      expect(error.message).toContain(`:${port}`);
+      // A socket still connecting is an active, ref'd handle that keeps `vhd` running after it printed the error.
+      // One destroyed before the dial rejected is gone from the list once its close callback has run: libuv runs it
+      // in the closing phase of the loop turn that closed it, which comes before the check phase of the next turn,
+      // where the second of two chained setImmediate callbacks runs at the earliest (whatever the scheduling).
+      for (let turn = 0; turn < 2; turn++) await new Promise((resolve) => setImmediate(resolve));
+      expect(sockets()).toBe(before);
+    } finally {
+      blackhole.kill();
     }
   });
 
