@@ -445,7 +445,11 @@ function throughFile(target: string, parameter: ErrorParameter): VhdError {
   return new VhdError("ERROR_PATH_NOT_FOUND", reason, { parameter, path: target });
 }
 
-function checkVolume(
+/**
+ * Refuses a volume a new image cannot go on: read-only, not writable by this process, short of free space (the full
+ * size for a fixed image, else MIN_FREE_BYTES), or with a file size limit below the image's fully expanded size.
+ */
+export function checkVolume(
   volume: VolumeFacts,
   target: string,
   parameter: ErrorParameter,

@@ -15,7 +15,7 @@ import { claimingDriver, driverForNewFile } from "../disk/formats";
 import type { SectorSizes } from "../disk/driver";
 import type { DiskFormat } from "../disk/image";
 import { VhdError, isVhdError, type VhdErrorInit } from "../errors";
-import { findTarget, type BaseDiskType } from "../inputs/validate";
+import { checkVolume, findTarget, type BaseDiskType } from "../inputs/validate";
 import { CACHE_MODES, createFileAtomically, type CacheMode } from "../storage/atomic-create";
 import { localStorage } from "../storage/local/local-storage";
 import type { RandomAccessFile, Storage } from "../storage/port";
@@ -114,7 +114,15 @@ export async function convertDisk(args: ConvertDiskArgs): Promise<ConvertResult>
   }
   const sourceDriver = await claimingDriver(source, { storage, parameter: "source" });
   if (sourceDriver === null) {
-    if (format === "raw") throw new VhdError("E_INVALIDARG", "the source is already a raw image; copy it instead", { parameter: "format", path: source });
+    if (format === "raw") {
+      // The format is named with its value: bare, the message would read as if the source path were the format.
+      throw new VhdError("E_INVALIDARG", "the source is already a raw image; copy it (cp --sparse=always) or choose a .vhd or .vhdx target", {
+        parameter: "format",
+        value: "raw",
+        path: source,
+        pathParameter: "source",
+      });
+    }
     const created = await createBaseDisk({ storage, path: target, fromRaw: source, ...disk, cache, signal, onProgress }).catch((error: unknown) => {
       throw asConvertInputs(error);
     });
@@ -126,8 +134,11 @@ export async function convertDisk(args: ConvertDiskArgs): Promise<ConvertResult>
     if (format === "raw") {
       const write = (file: RandomAccessFile, writeSignal?: AbortSignal): Promise<void> =>
         chain.copyToFile(file, { signal: writeSignal, onProgress: (bytesDone) => onProgress?.({ bytesDone, bytesTotal: virtualSize }) });
-      // A missing folder is made, as for a disk target (and removed again on failure).
-      const { missingFolders } = await findTarget(target, "target", { storage });
+      // A missing folder is made, as for a disk target (and removed again on failure); a read-only or unwritable
+      // volume is refused before that, as for a disk target, not by the first mkdir's errno. A raw target is sparse:
+      // only the free-space floor applies, not its full size.
+      const { missingFolders, volume } = await findTarget(target, "target", { storage });
+      checkVolume(volume, target, "target", { fullyExpandedSize: virtualSize, needsFullSize: false });
       await inNewFolders({ storage, missingFolders, parameter: "target" }, () =>
         createFileAtomically(target, write, { storage, signal, parameter: "target", cache }),
       );

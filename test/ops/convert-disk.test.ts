@@ -306,3 +306,30 @@ describe("convertDisk's cache mode (qemu-img convert -t)", () => {
     await observed.expectNothingChanged();
   });
 });
+
+describe("convertDisk's refusals name what they are about", () => {
+  it("a raw target of a raw source: E_INVALIDARG naming format raw and the source, not the source as the format's value", async () => {
+    const source = path.join(temp, "data.raw");
+    await fsp.writeFile(source, randomBytes(MIB));
+    const target = path.join(temp, "copy.img");
+    const failure = convertDisk({ source, target });
+    await expect(failure).rejects.toMatchObject({ code: "E_INVALIDARG", parameter: "format", value: "raw", path: source, pathParameter: "source" });
+    await expect(failure).rejects.toThrow(/format "raw", source "[^"]*data\.raw"/);
+    expect(await fsp.readdir(temp)).toEqual(["data.raw"]);
+  });
+
+  it("a raw target on a read-only volume: ERROR_INVALID_DRIVE before anything is made, as for a disk target (not the folder's EROFS)", async () => {
+    const source = path.join(temp, "source.vhd");
+    await createBaseDisk({ path: source, size: 4 * MIB });
+    const readOnly: Storage = {
+      ...localStorage,
+      volumeFacts: async (folder, options) => ({ ...(await localStorage.volumeFacts(folder, options)), readOnly: true }),
+    };
+    for (const target of [path.join(temp, "copy.img"), path.join(temp, "new", "copy.img")]) {
+      const failure = convertDisk({ source, target, storage: readOnly });
+      await expect(failure).rejects.toMatchObject({ code: "ERROR_INVALID_DRIVE", parameter: "target", path: target });
+      await expect(failure).rejects.toThrow(/read-only; choose a writable one/);
+    }
+    expect(await fsp.readdir(temp)).toEqual(["source.vhd"]);
+  });
+});
