@@ -15,7 +15,7 @@ import { claimingDriver, driverForNewFile } from "../disk/formats";
 import type { SectorSizes } from "../disk/driver";
 import type { DiskFormat } from "../disk/image";
 import { VhdError, isVhdError, type VhdErrorInit } from "../errors";
-import { checkVolume, findTarget, type BaseDiskType } from "../inputs/validate";
+import { checkVolume, findTarget, throughFile, type BaseDiskType } from "../inputs/validate";
 import { CACHE_MODES, createFileAtomically, type CacheMode } from "../storage/atomic-create";
 import { localStorage } from "../storage/local/local-storage";
 import type { RandomAccessFile, Storage } from "../storage/port";
@@ -109,7 +109,10 @@ export async function convertDisk(args: ConvertDiskArgs): Promise<ConvertResult>
     });
   }
   throwIfCancelled(signal, context);
-  if ((await storage.pathFacts(target, { followLinks: false })).kind !== "missing") {
+  const { kind } = await storage.pathFacts(target, { followLinks: false });
+  // A file where a folder of the path should be: nothing exists at the target, and no folder can be made there.
+  if (kind === "through-file") throw throughFile(target, "target");
+  if (kind !== "missing") {
     throw new VhdError("ERROR_ALREADY_EXISTS", "the target exists; convert never overwrites: choose a new name or remove it", context);
   }
   const sourceDriver = await claimingDriver(source, { storage, parameter: "source" });

@@ -333,3 +333,15 @@ describe("convertDisk's refusals name what they are about", () => {
     expect(await fsp.readdir(temp)).toEqual(["source.vhd"]);
   });
 });
+
+describe("convertDisk to a path under a file", () => {
+  it.each(["copy.img", "copy.vhd", "copy.vhdx"])("%s under a file: ERROR_PATH_NOT_FOUND saying a folder of the path is a file, not that the target exists", async (name) => {
+    const source = path.join(temp, "source.vhd");
+    await createBaseDisk({ path: source, size: 4 * MIB });
+    const target = path.join(source, name);
+    const failure = convertDisk({ source, target });
+    await expect(failure).rejects.toMatchObject({ code: "ERROR_PATH_NOT_FOUND", parameter: "target", path: target });
+    await expect(failure).rejects.toThrow(/a folder of the path is a file/);
+    expect(await fsp.readdir(temp)).toEqual(["source.vhd"]);
+  });
+});
