@@ -127,7 +127,7 @@ export async function convertDisk(args: ConvertDiskArgs): Promise<ConvertResult>
       });
     }
     const created = await createBaseDisk({ storage, path: target, fromRaw: source, ...disk, cache, signal, onProgress }).catch((error: unknown) => {
-      throw asConvertInputs(error);
+      throw asConvertInputs(error, { source, format, rawSource: true });
     });
     return { source, target, format, virtualSize: created.virtualSize, fileSize: created.fileSize };
   }
@@ -164,13 +164,24 @@ export async function convertDisk(args: ConvertDiskArgs): Promise<ConvertResult>
     });
     return { source, target, format, virtualSize: created.virtualSize, fileSize: created.fileSize };
   } catch (error) {
-    throw asConvertInputs(creationError(error, context, signal));
+    throw asConvertInputs(creationError(error, context, signal), { source, format, rawSource: false });
   } finally {
     await chain.close();
   }
 }
 
-/** createBaseDisk's errors name its inputs `path` and `fromRaw`: for a convert they are its `target` and `source`. */
-function asConvertInputs(error: unknown): unknown {
-  return isVhdError(error) ? error.withInputRenamed("path", "target").withInputRenamed("fromRaw", "source") : error;
+/**
+ * createBaseDisk's errors name its inputs `path` and `fromRaw`: for a convert they are its `target` and `source`. Its
+ * refusal of the size (empty, or below Hyper-V's 3 MB minimum) is about the source too: convert has no size to give,
+ * so "choose a larger size" would be advice the user cannot follow.
+ */
+function asConvertInputs(error: unknown, { source, format, rawSource }: { source: string; format: ConvertFormat; rawSource: boolean }): unknown {
+  if (!isVhdError(error)) return error;
+  const empty = error.code === "ERROR_VHD_INVALID_SIZE" && error.value === 0;
+  if (error.parameter === "size" && (empty || error.code === "VM_E_IMAGE_SIZE_TOO_SMALL")) {
+    const what = empty ? "the source is empty" : `${String(error.value)} bytes (the source's size in whole sectors) is below the 3 MB minimum of a ${format.toUpperCase()} disk`;
+    const todo = rawSource ? "keep it as a raw image, or pad it first (truncate -s 3M)" : "convert it to a raw target instead";
+    return new VhdError(error.code, `${what}; ${todo}`, { parameter: "source", path: source, cause: error, details: { ...error.details, target: error.path } });
+  }
+  return error.withInputRenamed("path", "target").withInputRenamed("fromRaw", "source");
 }

@@ -345,3 +345,22 @@ describe("convertDisk to a path under a file", () => {
     expect(await fsp.readdir(temp)).toEqual(["source.vhd"]);
   });
 });
+
+describe("convertDisk of a source too small for a disk target", () => {
+  it.each(["vhd", "vhdx"])("to %s: an empty or sub-3 MB raw source is refused naming the source, with advice convert can follow (no size to choose)", async (format) => {
+    for (const [name, bytes, code] of [
+      ["empty.raw", 0, "ERROR_VHD_INVALID_SIZE"],
+      ["tiny.raw", 1000, "VM_E_IMAGE_SIZE_TOO_SMALL"],
+    ] as const) {
+      const source = path.join(temp, name);
+      await fsp.writeFile(source, randomBytes(bytes));
+      const target = path.join(temp, `copy.${format}`);
+      const failure = convertDisk({ source, target });
+      await expect(failure).rejects.toMatchObject({ code, parameter: "source", path: source });
+      await expect(failure).rejects.toThrow(/raw image, or pad it first \(truncate -s 3M\)/);
+      await expect(failure).rejects.not.toThrow(/choose a larger size|round it up/);
+      await fsp.rm(source);
+    }
+    expect(await fsp.readdir(temp)).toEqual([]);
+  });
+});
