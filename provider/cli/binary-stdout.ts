@@ -1,4 +1,5 @@
 import { VhdError } from "../errors";
+import { vhdErrorFromFs } from "../storage/local/fs-error";
 
 /** Where `vhd read` sends disk bytes. */
 export interface BinarySink {
@@ -34,7 +35,8 @@ export function openBinaryStdout(force: boolean): BinarySink {
         if (readerGone) return resolve(false);
         stdout.write(bytes, (error) => {
           if (!error) return resolve(true);
-          if ((error as NodeJS.ErrnoException).code !== "EPIPE") return reject(error);
+          // Any other failure (ENOSPC of /dev/full or a full disk behind a device, EIO) as the error table names it.
+          if ((error as NodeJS.ErrnoException).code !== "EPIPE") return reject(vhdErrorFromFs(error, { parameter: "stdout", action: "write to stdout" }));
           readerGone = true;
           resolve(false);
         });

@@ -3,7 +3,8 @@
  * redirects stdout to a new, empty regular file, and writing the disk's data at its offsets (leaving holes where
  * the disk has none) is what makes the copy as fast and as sparse as `qemu-img convert -O raw`.
  */
-import { fstatSync } from "node:fs";
+import { fstatSync, readlinkSync } from "node:fs";
+import { isVhdError } from "../errors";
 import { localStorage } from "../storage/local/local-storage";
 import type { RandomAccessFile } from "../storage/port";
 
@@ -17,5 +18,24 @@ export async function openStdoutAsEmptyFile(): Promise<RandomAccessFile | undefi
   const stats = fstatSync(process.stdout.fd);
   if (!stats.isFile() || stats.size !== 0) return undefined;
   // Reopening through /proc gives a file of our own, without O_APPEND, on the same file.
-  return localStorage.open(`/proc/self/fd/${process.stdout.fd}`, { writable: true, parameter: "target" });
+  return localStorage.open(stdoutPath(), { writable: true, parameter: "stdout" });
+}
+
+function stdoutPath(): string {
+  return `/proc/self/fd/${process.stdout.fd}`;
+}
+
+/**
+ * An error about the file opened by {@link openStdoutAsEmptyFile}, naming the file the shell opened (`> out.raw`)
+ * rather than `/proc/self/fd/1`, which the user never typed. Any other error passes through.
+ */
+export function namingStdoutFile(error: unknown): unknown {
+  if (!isVhdError(error) || error.path !== stdoutPath()) return error;
+  let file: string;
+  try {
+    file = readlinkSync(stdoutPath());
+  } catch {
+    return error;
+  }
+  return error.withPathNamed(() => file);
 }

@@ -440,12 +440,17 @@ export async function findTarget(target: string, parameter: ErrorParameter, opti
   return { missingFolders: folders.missing, volume };
 }
 
-function throughFile(target: string, parameter: ErrorParameter): VhdError {
+/** The error for a target whose path runs through a file (or a broken link) where a folder should be. */
+export function throughFile(target: string, parameter: ErrorParameter): VhdError {
   const reason = "a folder of the path is a file or a broken link, so nothing can be created there";
   return new VhdError("ERROR_PATH_NOT_FOUND", reason, { parameter, path: target });
 }
 
-function checkVolume(
+/**
+ * Refuses a volume a new image cannot go on: read-only, not writable by this process, short of free space (the full
+ * size for a fixed image, else MIN_FREE_BYTES), or with a file size limit below the image's fully expanded size.
+ */
+export function checkVolume(
   volume: VolumeFacts,
   target: string,
   parameter: ErrorParameter,

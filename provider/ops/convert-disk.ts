@@ -15,7 +15,7 @@ import { claimingDriver, driverForNewFile } from "../disk/formats";
 import type { SectorSizes } from "../disk/driver";
 import type { DiskFormat } from "../disk/image";
 import { VhdError, isVhdError, type VhdErrorInit } from "../errors";
-import { findTarget, type BaseDiskType } from "../inputs/validate";
+import { checkVolume, findTarget, throughFile, type BaseDiskType } from "../inputs/validate";
 import { CACHE_MODES, createFileAtomically, type CacheMode } from "../storage/atomic-create";
 import { localStorage } from "../storage/local/local-storage";
 import type { RandomAccessFile, Storage } from "../storage/port";
@@ -109,14 +109,25 @@ export async function convertDisk(args: ConvertDiskArgs): Promise<ConvertResult>
     });
   }
   throwIfCancelled(signal, context);
-  if ((await storage.pathFacts(target, { followLinks: false })).kind !== "missing") {
+  const { kind } = await storage.pathFacts(target, { followLinks: false });
+  // A file where a folder of the path should be: nothing exists at the target, and no folder can be made there.
+  if (kind === "through-file") throw throughFile(target, "target");
+  if (kind !== "missing") {
     throw new VhdError("ERROR_ALREADY_EXISTS", "the target exists; convert never overwrites: choose a new name or remove it", context);
   }
   const sourceDriver = await claimingDriver(source, { storage, parameter: "source" });
   if (sourceDriver === null) {
-    if (format === "raw") throw new VhdError("E_INVALIDARG", "the source is already a raw image; copy it instead", { parameter: "format", path: source });
+    if (format === "raw") {
+      // The format is named with its value: bare, the message would read as if the source path were the format.
+      throw new VhdError("E_INVALIDARG", "the source is already a raw image; copy it (cp --sparse=always) or choose a .vhd or .vhdx target", {
+        parameter: "format",
+        value: "raw",
+        path: source,
+        pathParameter: "source",
+      });
+    }
     const created = await createBaseDisk({ storage, path: target, fromRaw: source, ...disk, cache, signal, onProgress }).catch((error: unknown) => {
-      throw asConvertInputs(error);
+      throw asConvertInputs(error, { source, format, rawSource: true });
     });
     return { source, target, format, virtualSize: created.virtualSize, fileSize: created.fileSize };
   }
@@ -126,8 +137,11 @@ export async function convertDisk(args: ConvertDiskArgs): Promise<ConvertResult>
     if (format === "raw") {
       const write = (file: RandomAccessFile, writeSignal?: AbortSignal): Promise<void> =>
         chain.copyToFile(file, { signal: writeSignal, onProgress: (bytesDone) => onProgress?.({ bytesDone, bytesTotal: virtualSize }) });
-      // A missing folder is made, as for a disk target (and removed again on failure).
-      const { missingFolders } = await findTarget(target, "target", { storage });
+      // A missing folder is made, as for a disk target (and removed again on failure); a read-only or unwritable
+      // volume is refused before that, as for a disk target, not by the first mkdir's errno. A raw target is sparse:
+      // only the free-space floor applies, not its full size.
+      const { missingFolders, volume } = await findTarget(target, "target", { storage });
+      checkVolume(volume, target, "target", { fullyExpandedSize: virtualSize, needsFullSize: false });
       await inNewFolders({ storage, missingFolders, parameter: "target" }, () =>
         createFileAtomically(target, write, { storage, signal, parameter: "target", cache }),
       );
@@ -150,13 +164,24 @@ export async function convertDisk(args: ConvertDiskArgs): Promise<ConvertResult>
     });
     return { source, target, format, virtualSize: created.virtualSize, fileSize: created.fileSize };
   } catch (error) {
-    throw asConvertInputs(creationError(error, context, signal));
+    throw asConvertInputs(creationError(error, context, signal), { source, format, rawSource: false });
   } finally {
     await chain.close();
   }
 }
 
-/** createBaseDisk's errors name its inputs `path` and `fromRaw`: for a convert they are its `target` and `source`. */
-function asConvertInputs(error: unknown): unknown {
-  return isVhdError(error) ? error.withInputRenamed("path", "target").withInputRenamed("fromRaw", "source") : error;
+/**
+ * createBaseDisk's errors name its inputs `path` and `fromRaw`: for a convert they are its `target` and `source`. Its
+ * refusal of the size (empty, or below Hyper-V's 3 MB minimum) is about the source too: convert has no size to give,
+ * so "choose a larger size" would be advice the user cannot follow.
+ */
+function asConvertInputs(error: unknown, { source, format, rawSource }: { source: string; format: ConvertFormat; rawSource: boolean }): unknown {
+  if (!isVhdError(error)) return error;
+  const empty = error.code === "ERROR_VHD_INVALID_SIZE" && error.value === 0;
+  if (error.parameter === "size" && (empty || error.code === "VM_E_IMAGE_SIZE_TOO_SMALL")) {
+    const what = empty ? "the source is empty" : `${String(error.value)} bytes (the source's size in whole sectors) is below the 3 MB minimum of a ${format.toUpperCase()} disk`;
+    const todo = rawSource ? "keep it as a raw image, or pad it first (truncate -s 3M)" : "convert it to a raw target instead";
+    return new VhdError(error.code, `${what}; ${todo}`, { parameter: "source", path: source, cause: error, details: { ...error.details, target: error.path } });
+  }
+  return error.withInputRenamed("path", "target").withInputRenamed("fromRaw", "source");
 }

@@ -181,4 +181,11 @@ describe("vhd errors", () => {
     expect(run.stderr.toString("utf8")).toBe("");
     expect(run.stdout.toString("utf8").trim()).toBe("0");
   });
+
+  it("read to a full device that is not a file (/dev/full): ERROR_DISK_FULL naming stdout, not an unexpected failure", async () => {
+    const script = `${JSON.stringify(process.execPath)} ${JSON.stringify(CLI_MAIN)} read ${JSON.stringify(base)} > /dev/full`;
+    const run = await runProcess("bash", ["-c", script]);
+    expect(run.status).toBe(1);
+    expect(run.stderr.toString("utf8")).toMatch(/^vhd: ERROR_DISK_FULL \(0x80070070\): stdout: could not write to stdout: the volume is full; free some space and retry \(ENOSPC\)\n$/);
+  });
 });

@@ -2,6 +2,7 @@ import { closeSync, openSync, readFileSync, statSync, writeFileSync } from "node
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runProcess } from "../support/run-process";
+import { mountTmpfs, skipMountRefused } from "../inputs/fixtures";
 import { CLI_MAIN, REPO_ROOT, makeTempDir, runVhdOk } from "./cli-process";
 
 /** Runs `vhd read <disk> [args] > target` with stdout really redirected to the file, as a shell does. */
@@ -53,5 +54,25 @@ describe("vhd read > file", () => {
     const bytes = readFileSync(target);
     expect(bytes.subarray(0, 7).toString()).toBe("header\n");
     expect(bytes.subarray(7).equals(piped)).toBe(true);
+  });
+
+  it("> a file on a full volume: ERROR_DISK_FULL naming stdout and the file the shell opened, not /proc/self/fd/1 as a target", async (context) => {
+    const volume = await mountTmpfs(folder.dir, 1024 * 1024);
+    if (volume === undefined) return skipMountRefused(context);
+    try {
+      const target = join(volume.path, "out.raw");
+      const fd = openSync(target, "w");
+      try {
+        const run = await runProcess(process.execPath, [CLI_MAIN, "read", child], { cwd: REPO_ROOT, stdio: ["ignore", fd, "pipe"] });
+        expect(run.status).toBe(1);
+        const stderr = run.stderr.toString("utf8");
+        expect(stderr).toMatch(/^vhd: ERROR_DISK_FULL \(0x80070070\): stdout "[^"]*out\.raw": could not write .*the volume is full/);
+        expect(stderr).not.toContain("/proc/self/fd");
+      } finally {
+        closeSync(fd);
+      }
+    } finally {
+      await volume.unmount();
+    }
   });
 });

@@ -306,3 +306,61 @@ describe("convertDisk's cache mode (qemu-img convert -t)", () => {
     await observed.expectNothingChanged();
   });
 });
+
+describe("convertDisk's refusals name what they are about", () => {
+  it("a raw target of a raw source: E_INVALIDARG naming format raw and the source, not the source as the format's value", async () => {
+    const source = path.join(temp, "data.raw");
+    await fsp.writeFile(source, randomBytes(MIB));
+    const target = path.join(temp, "copy.img");
+    const failure = convertDisk({ source, target });
+    await expect(failure).rejects.toMatchObject({ code: "E_INVALIDARG", parameter: "format", value: "raw", path: source, pathParameter: "source" });
+    await expect(failure).rejects.toThrow(/format "raw", source "[^"]*data\.raw"/);
+    expect(await fsp.readdir(temp)).toEqual(["data.raw"]);
+  });
+
+  it("a raw target on a read-only volume: ERROR_INVALID_DRIVE before anything is made, as for a disk target (not the folder's EROFS)", async () => {
+    const source = path.join(temp, "source.vhd");
+    await createBaseDisk({ path: source, size: 4 * MIB });
+    const readOnly: Storage = {
+      ...localStorage,
+      volumeFacts: async (folder, options) => ({ ...(await localStorage.volumeFacts(folder, options)), readOnly: true }),
+    };
+    for (const target of [path.join(temp, "copy.img"), path.join(temp, "new", "copy.img")]) {
+      const failure = convertDisk({ source, target, storage: readOnly });
+      await expect(failure).rejects.toMatchObject({ code: "ERROR_INVALID_DRIVE", parameter: "target", path: target });
+      await expect(failure).rejects.toThrow(/read-only; choose a writable one/);
+    }
+    expect(await fsp.readdir(temp)).toEqual(["source.vhd"]);
+  });
+});
+
+describe("convertDisk to a path under a file", () => {
+  it.each(["copy.img", "copy.vhd", "copy.vhdx"])("%s under a file: ERROR_PATH_NOT_FOUND saying a folder of the path is a file, not that the target exists", async (name) => {
+    const source = path.join(temp, "source.vhd");
+    await createBaseDisk({ path: source, size: 4 * MIB });
+    const target = path.join(source, name);
+    const failure = convertDisk({ source, target });
+    await expect(failure).rejects.toMatchObject({ code: "ERROR_PATH_NOT_FOUND", parameter: "target", path: target });
+    await expect(failure).rejects.toThrow(/a folder of the path is a file/);
+    expect(await fsp.readdir(temp)).toEqual(["source.vhd"]);
+  });
+});
+
+describe("convertDisk of a source too small for a disk target", () => {
+  it.each(["vhd", "vhdx"])("to %s: an empty or sub-3 MB raw source is refused naming the source, with advice convert can follow (no size to choose)", async (format) => {
+    for (const [name, bytes, code] of [
+      ["empty.raw", 0, "ERROR_VHD_INVALID_SIZE"],
+      ["tiny.raw", 1000, "VM_E_IMAGE_SIZE_TOO_SMALL"],
+    ] as const) {
+      const source = path.join(temp, name);
+      await fsp.writeFile(source, randomBytes(bytes));
+      const target = path.join(temp, `copy.${format}`);
+      const failure = convertDisk({ source, target });
+      await expect(failure).rejects.toMatchObject({ code, parameter: "source", path: source });
+      await expect(failure).rejects.toThrow(/raw image, or pad it first \(truncate -s 3M\)/);
+      await expect(failure).rejects.not.toThrow(/choose a larger size|round it up/);
+      await fsp.rm(source);
+    }
+    expect(await fsp.readdir(temp)).toEqual([]);
+  });
+});

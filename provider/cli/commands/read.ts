@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { throwIfCancelled } from "../../support/cancellation";
-import { openStdoutAsEmptyFile } from "../stdout-file";
+import { namingStdoutFile, openStdoutAsEmptyFile } from "../stdout-file";
 import { openChain } from "../../disk/chain";
 import { openBinaryStdout } from "../binary-stdout";
 import { runCommand, withCommonOptions, type CommonOptions } from "../command-runner";
@@ -39,7 +39,9 @@ export function registerRead(program: Command): void {
           const report = (bytesDone: number): void => bar.update({ bytesDone, bytesTotal: length });
           if (stdoutFile !== undefined) {
             // `> out.raw`: data written at its offsets, zero stretches left as holes, as qemu-img convert does.
-            await chain.copyToFile(stdoutFile, { offset, length, signal, onProgress: report });
+            await chain.copyToFile(stdoutFile, { offset, length, signal, onProgress: report }).catch((error: unknown) => {
+              throw namingStdoutFile(error);
+            });
           } else {
             // A pipe: every byte in order; the next chunk is read while this one is written out.
             for await (const chunk of chain.chunks({ offset, length })) {

@@ -4,8 +4,8 @@ import { VhdError, asVhdError, isVhdError, type ErrorName, type ErrorParameter }
 export interface FsErrorContext {
   /** The input the path came from (e.g. `imagePath`, `parentPath`). */
   parameter?: ErrorParameter;
-  /** The path the failing call was given. */
-  path: string;
+  /** The path the failing call was given; none for a stream (stdout), which the parameter names. */
+  path?: string;
   /** What we were doing, as a verb phrase: "create the temporary file", "read the parent". */
   action: string;
 }
