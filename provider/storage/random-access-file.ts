@@ -3,7 +3,7 @@
  * `Storage.open` and `Storage.createExclusive` (port.ts) give one; `storage/local/node-file.ts` is the local
  * implementation, `storage/memory/memory-file.ts` an in-memory one whose writes fail or stop where a test says.
  */
-import type { ErrorParameter } from "../errors";
+import { VhdError, type ErrorParameter } from "../errors";
 
 /** An open file with random access. Offsets and sizes are bytes. */
 export interface RandomAccessFile {
@@ -26,7 +26,7 @@ export interface RandomAccessFile {
    * Reads `length` bytes at `position` into `target` at `targetOffset` (a new buffer when omitted). Bytes past the
    * end of the file read as zeros.
    * @throws `ERROR_VHD_METADATA_READ_FAILURE` when the storage fails, or when the file ends before the size it had
-   *   (cut by another handle or process while open: its bytes are gone, see {@link fileCutReason}).
+   *   (cut by another handle or process while open: its bytes are gone, see {@link fileCutError}).
    */
   read(position: number, length: number, target?: Uint8Array, targetOffset?: number): Promise<Uint8Array>;
   /**
@@ -58,10 +58,27 @@ export async function writeEachInTurn(write: RandomAccessFile["write"], position
   }
 }
 
+/** Where a read came short of the size a file had when opened: the read, the byte the file ended at, that size. */
+export interface CutRead {
+  position: number;
+  length: number;
+  endedAt: number;
+  sizeWhenOpened: number;
+}
+
 /**
- * Why a read came short of the size a file had (a file cut by another process while open: its bytes are gone, and
- * zeros in their place would be wrong data), for the adapters' `ERROR_VHD_METADATA_READ_FAILURE`.
+ * The adapters' `ERROR_VHD_METADATA_READ_FAILURE` for a read that came short of the size the file had (a file cut by
+ * another process while open: its bytes are gone, and zeros in their place would be wrong data). `where` leads the
+ * reason (a remote file's host).
  */
-export function fileCutReason(endedAt: number, sizeWhenOpened: number): string {
-  return `the file ends at byte ${endedAt}, but was ${sizeWhenOpened} bytes long; something cut it while in use. Make sure nothing else writes it, and retry`;
+export function fileCutError(file: { path: string; parameter: ErrorParameter | undefined }, read: CutRead, where = ""): VhdError {
+  const { position, length, endedAt, sizeWhenOpened } = read;
+  const reason =
+    `${where}could not read ${length} bytes at offset ${position}: the file ends at byte ${endedAt}, but was ` +
+    `${sizeWhenOpened} bytes long; something cut it while in use. Make sure nothing else writes it, and retry`;
+  return new VhdError("ERROR_VHD_METADATA_READ_FAILURE", reason, {
+    parameter: file.parameter,
+    path: file.path,
+    details: { offset: position, length },
+  });
 }

@@ -7,7 +7,7 @@ import { open, type FileHandle } from "node:fs/promises";
 import { VhdError, type ErrorParameter } from "../../errors";
 import { fileIdentity } from "../facts";
 import { OPEN_ACTION, type OpenOptions } from "../port";
-import { fileCutReason, type RandomAccessFile } from "../random-access-file";
+import { fileCutError, type RandomAccessFile } from "../random-access-file";
 import { vhdErrorFromFs } from "./fs-error";
 
 /** An open local file: its path, its size (grown by every write past the end), positioned reads and writes. */
@@ -80,22 +80,22 @@ export class NodeFile implements RandomAccessFile {
    */
   async read(position: number, length: number, target?: Uint8Array, targetOffset = 0): Promise<Uint8Array> {
     const buffer = target ?? new Uint8Array(length);
-    const failure = (reason: string, cause?: unknown): VhdError =>
-      new VhdError("ERROR_VHD_METADATA_READ_FAILURE", `could not read ${length} bytes at offset ${position}${reason}`, {
-        parameter: this.parameter,
-        path: this.path,
-        cause,
-        details: { offset: position, length },
-      });
     let done = 0;
     while (done < length) {
       const { bytesRead } = await this.handle.read(buffer, targetOffset + done, length - done, position + done).catch((error: unknown) => {
-        throw failure("", error);
+        throw new VhdError("ERROR_VHD_METADATA_READ_FAILURE", `could not read ${length} bytes at offset ${position}`, {
+          parameter: this.parameter,
+          path: this.path,
+          cause: error,
+          details: { offset: position, length },
+        });
       });
       if (bytesRead === 0) break;
       done += bytesRead;
     }
-    if (done < Math.min(length, this.sizeBytes - position)) throw failure(`: ${fileCutReason(position + done, this.sizeBytes)}`);
+    if (done < Math.min(length, this.sizeBytes - position)) {
+      throw fileCutError(this, { position, length, endedAt: position + done, sizeWhenOpened: this.sizeBytes });
+    }
     buffer.fill(0, targetOffset + done, targetOffset + length);
     return buffer;
   }

@@ -4,7 +4,7 @@
  * crash at that point would leave; and its storage can make any write fail as a full or broken disk would.
  */
 import { VhdError, type ErrorParameter } from "../../errors";
-import { fileCutReason, writeEachInTurn, type RandomAccessFile } from "../random-access-file";
+import { fileCutError, writeEachInTurn, type RandomAccessFile } from "../random-access-file";
 
 /** Where to stop: after `writes` whole writes, then the next one applies only its first `tornBytes` (default none). */
 export interface CrashPoint {
@@ -118,8 +118,7 @@ export class MemoryFile implements RandomAccessFile {
     const buffer = target ?? new Uint8Array(length);
     const available = data.subarray(Math.min(position, data.length), Math.min(position + length, data.length));
     if (available.length < Math.min(length, this.knownSize - position)) {
-      const reason = `could not read ${length} bytes at offset ${position}: ${fileCutReason(position + available.length, this.knownSize)}`;
-      throw new VhdError("ERROR_VHD_METADATA_READ_FAILURE", reason, { parameter: this.parameter, path: this.path });
+      throw fileCutError(this, { position, length, endedAt: position + available.length, sizeWhenOpened: this.knownSize });
     }
     buffer.set(available, targetOffset);
     buffer.fill(0, targetOffset + available.length, targetOffset + length);

@@ -5,8 +5,8 @@
  * divided by the round trip. `sync` is fsync@openssh.com (PROTOCOL §4.6).
  */
 import type { SFTPWrapper } from "ssh2";
-import { VhdError, type ErrorParameter } from "../../errors";
-import { fileCutReason, writeEachInTurn, type RandomAccessFile } from "../random-access-file";
+import type { ErrorParameter } from "../../errors";
+import { fileCutError, writeEachInTurn, type RandomAccessFile } from "../random-access-file";
 import { pipelined } from "../../support/pipelined";
 import type { SshSession } from "./session-pool";
 import { SFTP_STATUS, isUnsupportedExtension, vhdErrorFromSsh, type SshErrorContext } from "./ssh-errors";
@@ -154,12 +154,8 @@ export class SftpFile implements RandomAccessFile {
       });
     }
     if (endedAt < Math.min(position + length, this.currentSize)) {
-      const reason = `${this.session.hostLabel}: could not read ${length} bytes at offset ${position}: ${fileCutReason(endedAt, this.currentSize)}`;
-      throw new VhdError("ERROR_VHD_METADATA_READ_FAILURE", reason, {
-        ...(this.parameter === undefined ? {} : { parameter: this.parameter }),
-        path: this.url,
-        details: { offset: position, length },
-      });
+      const cut = { position, length, endedAt, sizeWhenOpened: this.currentSize };
+      throw fileCutError({ path: this.url, parameter: this.parameter }, cut, `${this.session.hostLabel}: `);
     }
     return out;
   }

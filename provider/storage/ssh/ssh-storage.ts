@@ -49,7 +49,7 @@ import {
 } from "./remote-shell";
 import { connectionTarget, getSession, type ExecResult, type SessionOptions, type SshSession } from "./session-pool";
 import { SftpFile, volumeFailureCause } from "./sftp-file";
-import { openStatShell, statShellOf } from "./stat-shell";
+import { statShellIfOpen, statShellOf } from "./stat-shell";
 import { SFTP_STATUS, isConnectionLoss, vhdErrorFromSsh, type SshErrorContext } from "./ssh-errors";
 import { formatSshUrl, isSshUrl } from "./ssh-url";
 import { isWindowsDrivePath, sftpToWindowsPath, windowsToSftpPath } from "./windows-paths";
@@ -497,7 +497,7 @@ export class SshStorage implements Storage {
     const ask = async (folders: readonly string[]): Promise<ReturnType<typeof parseVolumeAnswer>> => {
       if (this.pathFlavour === "win32" || !folders.every(commandCarries)) return {};
       const session = await this.session({ sftp: false });
-      const loop = await openStatShell(session);
+      const loop = await statShellIfOpen(session);
       const answered = await loop?.ask(volumeQuestion(folders)).catch((error: unknown) => {
         throw vhdErrorFromSsh(error, this.context(session, sftpPath, "run a command on the host"));
       });

@@ -7,7 +7,7 @@
  * command the same way, 4 at a time. Over the loop an answer costs a round trip and one `stat` process.
  *
  * Opened only once the host's probe found GNU stat (so its login shell runs POSIX commands), by a fingerprint; the
- * volume's facts take the loop only when one is open already ({@link openStatShell}), so a command that asks nothing
+ * volume's facts take the loop only when one is open already ({@link statShellIfOpen}), so a command that asks nothing
  * else (`vhd create-differencing`) runs the one command it needs instead of a probe and a loop. A loop that cannot be
  * opened or dies answers undefined and the caller takes its other path, as it did for a failed command.
  */
@@ -40,7 +40,7 @@ export function statShellOf(session: SshSession): Promise<StatShell | undefined>
 }
 
 /** The session's loop if one is open or opening (never opens one); undefined otherwise. */
-export function openStatShell(session: SshSession): Promise<StatShell | undefined> | undefined {
+export function statShellIfOpen(session: SshSession): Promise<StatShell | undefined> | undefined {
   return shells.get(session);
 }
 
