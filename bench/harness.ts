@@ -3,7 +3,7 @@
  * under bench/results/ (git-ignored).
  */
 import { spawn, type StdioOptions } from "node:child_process";
-import { mkdir, open, writeFile } from "node:fs/promises";
+import { mkdir, open, rm, writeFile } from "node:fs/promises";
 import { cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
 
@@ -90,6 +90,20 @@ export async function alternate(
 /** Flushes dirty pages to disk (untimed, between the big runs). */
 export async function syncDisks(): Promise<void> {
   await runProgram("sync", []);
+}
+
+/**
+ * The settle step of a run that writes a big new file at `path`: every dirty page written back (so the last run's
+ * writeback does not land in this one), then the file this side wrote last time removed, just before the run starts.
+ * Removing last: this machine is a Firecracker VM with free page reporting (virtio_balloon; `page_reporting` on the
+ * kernel command line), which hands memory that stayed free for about 2 s back to the host, and the next touch of
+ * each such page costs a host fault. Removed before a 2 s `sync`, the old output's pages were handed back and the
+ * run's writes into the page cache took twice as long (system time 1 s -> 2-3.5 s for 2 GiB, either side, measured
+ * 2026-11-30); removed just before, both sides write into memory freed a moment ago, as on a machine without it.
+ */
+export async function freshOutput(path: string): Promise<void> {
+  await syncDisks();
+  await rm(path, { force: true });
 }
 
 /** What a program printed. */

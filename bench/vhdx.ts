@@ -17,7 +17,7 @@ import { VHDX_MAX_VIRTUAL_SIZE } from "../provider/vhdx/format";
 import { openVhdx } from "../provider/vhdx/reader";
 import { parentFactsOf, writeVhdxChild } from "../provider/vhdx/writer";
 import { BIG_SIZE, sizeFromEnv } from "./fixtures";
-import { alternate, compare, gibibytes, median, runMeasured, runProgram, syncDisks, type Comparison, type ProcessCost } from "./harness";
+import { alternate, compare, freshOutput, gibibytes, median, runMeasured, runProgram, syncDisks, type Comparison, type ProcessCost } from "./harness";
 
 const RUNS = 5;
 const VHD_CLI = join(__dirname, "..", "provider", "bin", "vhd.js");
@@ -84,10 +84,7 @@ export async function benchConvertVhdToVhdx(folder: string, vhdPath: string, cac
     RUNS,
     async () => ours.push(await runMeasured(process.execPath, [VHD_CLI, "convert", ...oursArgs, vhdPath, oursOut, "--quiet"])),
     async () => peer.push(await runMeasured("qemu-img", ["convert", ...qemuArgs, "-f", "vpc", "-O", "vhdx", vhdPath, peerOut])),
-    async (next) => {
-      await rm(next === "ours" ? oursOut : peerOut, { force: true });
-      await syncDisks();
-    },
+    (next) => freshOutput(next === "ours" ? oursOut : peerOut),
   );
   // Exit 0: the two VHDX read the same (qemu-img reads our dynamic VHDX bases).
   const same = await runProgram("qemu-img", ["compare", "-f", "vhdx", "-F", "vhdx", oursOut, peerOut]).then(
