@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLI_MAIN, expectOneLineError, makeTempDir, runVhd, runVhdOk } from "./cli-process";
 import { ERROR_TABLE, formatHresult, type ErrorName } from "../../provider/errors";
-import { DFVFS_FIXTURES } from "../support/fixtures";
+import { DFVFS_FIXTURES, skipWithoutFixtures } from "../support/fixtures";
 import { runProcess } from "../support/run-process";
 
 const FIXTURES = DFVFS_FIXTURES;
@@ -113,7 +113,8 @@ describe("vhd errors", () => {
     expect(JSON.parse((await runVhd(["nonsense", "--json"])).stderr)).toMatchObject({ code: "E_INVALIDARG" });
   });
 
-  it("a child whose parent is elsewhere: read fails with ERROR_VHD_PARENT_VHD_NOT_FOUND naming the child", async () => {
+  it("a child whose parent is elsewhere: read fails with ERROR_VHD_PARENT_VHD_NOT_FOUND naming the child", async (ctx) => {
+    skipWithoutFixtures(ctx, FIXTURES);
     const child = join(FIXTURES, "fat-differential.vhd");
     const run = await runVhd(["read", child]);
     expectOneLineError(run, "ERROR_VHD_PARENT_VHD_NOT_FOUND", child);

@@ -1,12 +1,12 @@
 import { createHash, randomBytes } from "node:crypto";
 import { closeSync, copyFileSync, cpSync, openSync, readFileSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { DiskInfo } from "../../provider/disk/inspect";
 import type { VerifyReport } from "../../provider/vhd/verify";
 import { pyvhdiReadChain, qemuImgInfo } from "../support/oracles";
 import { makeTempDir, runVhd, runVhdOk } from "./cli-process";
-import { CORPUS_FIXTURES, DFVFS_FIXTURES } from "../support/fixtures";
+import { CORPUS_FIXTURES, DFVFS_FIXTURES, fixturesMissing, skipWithoutFixtures } from "../support/fixtures";
 
 const MiB = 1024 * 1024;
 const FIXTURES = DFVFS_FIXTURES;
@@ -122,7 +122,8 @@ describe("vhd: create, inspect, verify, write, read", () => {
     expect((JSON.parse(json.text) as VerifyReport).ok).toBe(false);
   });
 
-  it("verify exits 0 on qemu's force_size disk and on a child of it, listing the stored geometry as a note", async () => {
+  it("verify exits 0 on qemu's force_size disk and on a child of it, listing the stored geometry as a note", async (ctx) => {
+    skipWithoutFixtures(ctx, CORPUS_FIXTURES);
     const parent = join(temp.dir, "qem2.vhd");
     copyFileSync(join(CORPUS_FIXTURES, "qem2-eci-fixed.vhd"), parent);
     const child = join(temp.dir, "qem2-child.vhd");
@@ -153,7 +154,10 @@ describe("vhd: create, inspect, verify, write, read", () => {
 /** The real samples (copied: fixtures are never touched): inspect reads all four, and says why a parent is missing. */
 describe("vhd inspect on the dfvfs samples", () => {
   const temp = makeTempDir("dfvfs");
-  beforeAll(() => cpSync(FIXTURES, temp.dir, { recursive: true }));
+  beforeAll(() => {
+    if (!fixturesMissing(FIXTURES)) cpSync(FIXTURES, temp.dir, { recursive: true });
+  });
+  beforeEach((ctx) => skipWithoutFixtures(ctx, FIXTURES));
   afterAll(() => temp.remove());
 
   it.each(["image.vhd", "ext2.vhd", "image-differential.vhd", "fat-differential.vhd"])("reads %s", async (name) => {

@@ -15,17 +15,21 @@ export async function makeTemp(label: string): Promise<string> {
   return fsp.mkdtemp(path.join(os.tmpdir(), `vhd-${label}-`));
 }
 
-export async function removeTemp(folder: string): Promise<void> {
-  await fsp.rm(folder, { recursive: true, force: true });
+/**
+ * Removes a folder {@link makeTemp} made; nothing for `undefined`, which a test skipped (no real samples here) before
+ * its `beforeEach` made the folder passes, since `afterEach` still runs then.
+ */
+export async function removeTemp(folder: string | undefined): Promise<void> {
+  if (folder !== undefined) await fsp.rm(folder, { recursive: true, force: true });
 }
 
-/** The real dfvfs samples (read-only: always copy before use). */
-export const FIXTURES = DFVFS_FIXTURES;
-
-/** Copies a dfvfs sample into `folder` and returns the copy's path. */
+/**
+ * Copies a dfvfs sample into `folder` and returns the copy's path. Callers skip first when the samples are missing
+ * (`skipWithoutFixtures(context, DFVFS_FIXTURES)`).
+ */
 export async function copyFixture(name: string, folder: string, as = name): Promise<string> {
   const target = path.join(folder, as);
-  await fsp.copyFile(path.join(FIXTURES, name), target);
+  await fsp.copyFile(path.join(DFVFS_FIXTURES, name), target);
   return target;
 }
 
@@ -49,7 +53,7 @@ export interface TestMount {
 }
 
 /** Undoes a test's setting: unmounts what it mounted (emptying `mounts`), then removes its folder. */
-export async function cleanUpTest(temp: string, mounts: TestMount[]): Promise<void> {
+export async function cleanUpTest(temp: string | undefined, mounts: TestMount[]): Promise<void> {
   for (const mount of mounts.splice(0)) await mount.unmount();
   await removeTemp(temp);
 }

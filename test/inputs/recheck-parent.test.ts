@@ -7,6 +7,7 @@ import * as path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { checkParent, recheckParent } from "../../provider/inputs/validate";
 import { formatUniqueId } from "../../provider/vhd/format";
+import { DFVFS_FIXTURES, skipWithoutFixtures } from "../support/fixtures";
 import { copyFixture, makeTemp, qemuDynamicDisk, removeTemp } from "./fixtures";
 
 let temp: string;
@@ -20,7 +21,8 @@ afterEach(async () => {
 });
 
 describe("recheckParent", () => {
-  it("returns what validation found when the parent is unchanged (sound footer, and the dfvfs sample's stale one)", async () => {
+  it("returns what validation found when the parent is unchanged (sound footer, and the dfvfs sample's stale one)", async (ctx) => {
+    skipWithoutFixtures(ctx, DFVFS_FIXTURES);
     for (const parentPath of [qemuDynamicDisk(path.join(temp, "qemu.vhd"), "64M"), await copyFixture("image.vhd", temp)]) {
       const validated = await checkParent(parentPath);
       expect((await recheckParent(parentPath, validated)).info).toBe(validated);

@@ -8,6 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { MIN_FREE_BYTES, validateCreateDifferencing } from "../../provider/inputs/validate";
 import { localStorage } from "../../provider/storage/local/local-storage";
 import type { Storage, VolumeFacts } from "../../provider/storage/port";
+import { DFVFS_FIXTURES, skipWithoutFixtures } from "../support/fixtures";
 import { copyFixture, makeTemp, removeTemp } from "./fixtures";
 
 const injected: { facts?: Partial<VolumeFacts> } = {};
@@ -21,7 +22,8 @@ const storage: Storage = {
 let temp: string;
 let parentPath: string;
 
-beforeEach(async () => {
+beforeEach(async (ctx) => {
+  skipWithoutFixtures(ctx, DFVFS_FIXTURES);
   temp = await makeTemp("volume-rules");
   parentPath = await copyFixture("image.vhd", temp, "parent.vhd");
 });

@@ -21,6 +21,7 @@ import { DEFAULT_BLOCK_SIZE, FOOTER_SIZE, decodeFooter, encodeFooter } from "../
 import { LOG_SECTOR_SIZE, REGION_GUIDS } from "../../provider/vhdx/format";
 import { writeLogEntry } from "../../provider/vhdx/log-writer";
 import { openVhdx } from "../../provider/vhdx/reader";
+import { DFVFS_FIXTURES, skipWithoutFixtures } from "../support/fixtures";
 import { HAVE } from "../vhdx/support";
 import {
   cleanUpTest,
@@ -41,7 +42,8 @@ let temp: string;
 let parentPath: string;
 const mounts: TestMount[] = [];
 
-beforeEach(async () => {
+beforeEach(async (ctx) => {
+  skipWithoutFixtures(ctx, DFVFS_FIXTURES);
   ({ temp, parentPath } = await makeGoldenParent("validate"));
 });
 afterEach(() => cleanUpTest(temp, mounts));

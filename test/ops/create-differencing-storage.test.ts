@@ -13,7 +13,8 @@ import { localStorage } from "../../provider/storage/local/local-storage";
 import { MemoryStorage } from "../../provider/storage/memory/memory-storage";
 import type { OpenOptions, Storage } from "../../provider/storage/port";
 import { inspectDisk } from "../../provider/disk/inspect";
-import { FIXTURES, makeTemp, qemuDynamicDisk, removeTemp } from "../inputs/fixtures";
+import { makeTemp, qemuDynamicDisk, removeTemp } from "../inputs/fixtures";
+import { DFVFS_FIXTURES, skipWithoutFixtures } from "../support/fixtures";
 
 let temp: string;
 beforeEach(async () => {
@@ -47,7 +48,7 @@ function countingLocalStorage(): { storage: Storage; opens: Map<string, number>;
 
 /** A memory storage holding dfvfs `image.vhd` (stale checksums: the footer is not "sound") at /golden/parent.vhd. */
 async function memoryWithParent(): Promise<{ storage: MemoryStorage; parentBytes: Uint8Array }> {
-  const parentBytes = new Uint8Array(await fsp.readFile(path.join(FIXTURES, "image.vhd")));
+  const parentBytes = new Uint8Array(await fsp.readFile(path.join(DFVFS_FIXTURES, "image.vhd")));
   return { storage: new MemoryStorage().addFile("/golden/parent.vhd", parentBytes), parentBytes };
 }
 
@@ -77,7 +78,8 @@ describe("createDifferencingDisk reads the parent once, and checks it once more"
     expect(described).toEqual(await inspectDisk(imagePath));
   });
 
-  it("on the in-memory adapter, with a parent whose footer checksum is stale: still two opens", async () => {
+  it("on the in-memory adapter, with a parent whose footer checksum is stale: still two opens", async (ctx) => {
+    skipWithoutFixtures(ctx, DFVFS_FIXTURES);
     const { storage, parentBytes } = await memoryWithParent();
     const info = await createDifferencingDisk({ imagePath: "/vm/child.vhd", parentPath: "/golden/parent.vhd", storage });
     expect(storage.counts("/golden/parent.vhd").opens).toBe(2);
@@ -89,6 +91,8 @@ describe("createDifferencingDisk reads the parent once, and checks it once more"
 });
 
 describe("createDifferencingDisk leaves nothing behind when the storage fails", () => {
+  beforeEach((ctx) => skipWithoutFixtures(ctx, DFVFS_FIXTURES));
+
   for (const [name, fault, code] of [
     ["ENOSPC at the first write", { errno: "ENOSPC" }, "ERROR_DISK_FULL"],
     ["a short write then ENOSPC", { errno: "ENOSPC", tornBytes: 100 }, "ERROR_DISK_FULL"],

@@ -21,7 +21,7 @@ import {
   witness,
   type TestMount,
 } from "../inputs/fixtures";
-import { DFVFS_FIXTURES } from "../support/fixtures";
+import { DFVFS_FIXTURES, skipWithoutFixtures } from "../support/fixtures";
 
 const MIB = 1024 * 1024;
 
@@ -29,7 +29,8 @@ let temp: string;
 let parentPath: string;
 const mounts: TestMount[] = [];
 
-beforeEach(async () => {
+beforeEach(async (ctx) => {
+  skipWithoutFixtures(ctx, DFVFS_FIXTURES);
   ({ temp, parentPath } = await makeGoldenParent("ops-diff"));
 });
 afterEach(() => cleanUpTest(temp, mounts));

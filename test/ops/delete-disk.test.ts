@@ -12,11 +12,13 @@ import { createDifferencingDisk } from "../../provider/ops/create-differencing";
 import { deleteDisk } from "../../provider/ops/delete-disk";
 import { claimDisk, ownershipRecordPath } from "../../provider/ops/ownership";
 import { copyFixture, makeTemp, removeTemp, snapshotFile } from "../inputs/fixtures";
+import { DFVFS_FIXTURES, skipWithoutFixtures } from "../support/fixtures";
 
 let temp: string;
 let parentPath: string;
 
-beforeEach(async () => {
+beforeEach(async (ctx) => {
+  skipWithoutFixtures(ctx, DFVFS_FIXTURES);
   temp = await makeTemp("ops-delete");
   parentPath = await copyFixture("image.vhd", temp, "golden.vhd");
 });

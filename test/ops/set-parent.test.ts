@@ -5,12 +5,12 @@
  */
 import { copyFile, mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { setParent } from "../../provider/ops/set-parent";
 import { openChain } from "../../provider/disk/chain";
 import { openDiskImage } from "../../provider/vhd/reader/reader";
 import { locatorDataSpaceBytes } from "../../provider/vhd/format";
-import { DFVFS_FIXTURES } from "../support/fixtures";
+import { DFVFS_FIXTURES, skipWithoutFixtures } from "../support/fixtures";
 import { pyvhdiReadChain, vhdiinfo } from "../support/oracles";
 import { MIB, createBase, sha256, tempFolder } from "../vhd/writer/disks";
 
@@ -43,6 +43,8 @@ async function metadataRanges(path: string): Promise<[number, number][]> {
 }
 
 describe("setParent on disks made by others", () => {
+  beforeEach((ctx) => skipWithoutFixtures(ctx, DFVFS_FIXTURES));
+
   it("relinks the Windows-made child in place: only its header and locator areas change; ours and libvhdi follow", async () => {
     const child = join(folder, "vm", "fat-differential.vhd");
     const parent = join(folder, "images", "fat-parent.vhd");

@@ -13,7 +13,6 @@
  * `volume_path`) is rewritten the same way, and the unlinked checksum of a relinked middle disk holds.
  */
 import { randomBytes } from "node:crypto";
-import { existsSync } from "node:fs";
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
@@ -29,9 +28,10 @@ import { MIB, METADATA_ITEM_GUIDS, REGION_GUIDS } from "../../provider/vhdx/form
 import { openVhdx, type VhdxImage } from "../../provider/vhdx/reader";
 import { relinkVhdx, type VhdxParentLink } from "../../provider/vhdx/relink";
 import { unlinkedSha256 } from "../../provider/vhd/unlinked-checksum";
+import { skipWithoutFixtures, VHDX_FIXTURES } from "../support/fixtures";
 import { pyvhdiReadChain, vhdiinfo } from "../support/oracles";
 import { useTempDir } from "../vhd/reader/temp-dir";
-import { countingFile, decompressFixture, HAVE, headerWrites, newTraffic, VHDX_FIXTURES } from "./support";
+import { countingFile, decompressFixture, HAVE, headerWrites, newTraffic } from "./support";
 
 const temp = useTempDir("vhdx-relink");
 const SIZE = 8 * MIB;
@@ -176,7 +176,7 @@ describe("setParent of a Windows-made differencing VHDX (dissect's differencing.
   const FIXTURE = "win10.0.17763_dissect-differencing.avhdx.gz";
 
   test("forced onto a new empty parent: the locator gets our keys (parent_linkage2 and volume_path dropped), the data stays", async (ctx) => {
-    if (!existsSync(join(VHDX_FIXTURES, FIXTURE))) return ctx.skip(`the fixture ${FIXTURE} is not in ../shared/fixtures/vhdx`);
+    skipWithoutFixtures(ctx, join(VHDX_FIXTURES, FIXTURE));
     const dir = join(temp.path(), "windows");
     await mkdir(dir);
     const child = join(dir, "child.avhdx");

@@ -1,6 +1,6 @@
 /**
- * Helpers of the VHDX tests: where the real VHDX files are, decompressing them, reading a whole image, and which
- * oracles this machine has.
+ * Helpers of the VHDX tests: decompressing the real VHDX files, reading a whole image, and which oracles this
+ * machine has.
  */
 import { execFile, execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -14,12 +14,10 @@ import type { RandomAccessFile } from "../../provider/storage/random-access-file
 import { wrappedFile } from "../../provider/storage/wrapped-file";
 import { HEADER_OFFSETS } from "../../provider/vhdx/format";
 import { openVhdx, type ParentReader, type VhdxImage } from "../../provider/vhdx/reader";
+import { VHDX_FIXTURES } from "../support/fixtures";
 import { SYSTEM_PYTHON } from "../support/oracles";
 
 export const run = promisify(execFile);
-
-/** Real VHDX files made by Windows and others, compressed as their repositories store them (MANIFEST.md there). */
-export const VHDX_FIXTURES = resolve(__dirname, "../../../shared/fixtures/vhdx");
 
 /** True when `command` runs (`--version`, `--help` or `-V` exits 0), so a test can skip with the reason. */
 function hasCommand(command: string, args: string[]): boolean {

@@ -10,14 +10,15 @@ import { copyFileSync, existsSync, readdirSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { createDifferencingDisk } from "../../../provider/ops/create-differencing";
-import { DFVFS_FIXTURES } from "../../support/fixtures";
+import { DFVFS_FIXTURES, skipWithoutFixtures } from "../../support/fixtures";
 import { useSshd, useSshFixture } from "./ssh-fixture";
 
 const sshd = useSshd();
 const fixture = useSshFixture(sshd);
 
 describe("a remote create whose parent is deleted between validation and write", () => {
-  it("fails with ERROR_PATH_NOT_FOUND on parentPath and leaves nothing behind", async () => {
+  it("fails with ERROR_PATH_NOT_FOUND on parentPath and leaves nothing behind", async (ctx) => {
+    skipWithoutFixtures(ctx, DFVFS_FIXTURES);
     const fx = fixture();
     const parentPath = fx.join("parent.vhd");
     copyFileSync(join(DFVFS_FIXTURES, "image.vhd"), parentPath);

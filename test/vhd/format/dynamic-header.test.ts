@@ -3,7 +3,7 @@ import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import { DYNAMIC_HEADER_SIZE, decodeDynamicHeader, encodeDynamicHeader, formatUniqueId } from "../../../provider/vhd/format";
 import { dynamicHeaderArbitrary } from "./arbitraries";
-import { DFVFS_FIXTURES } from "../../support/fixtures";
+import { DFVFS_FIXTURES, skipWithoutFixtures } from "../../support/fixtures";
 
 const FIXTURES = DFVFS_FIXTURES;
 
@@ -21,13 +21,15 @@ function hyperVHeader(): Buffer {
 }
 
 describe("dynamic header codec", () => {
-  test("the fixture bytes are the golden hex", () => {
+  test("the fixture bytes are the golden hex", (ctx) => {
+    skipWithoutFixtures(ctx, FIXTURES);
     const bytes = hyperVHeader();
     expect(bytes.subarray(0, 64).toString("hex")).toBe(HYPERV_HEADER_START_HEX);
     expect(bytes.subarray(576, 624).toString("hex")).toBe(HYPERV_LOCATORS_HEX);
   });
 
-  test("decodes the Hyper-V header field by field", () => {
+  test("decodes the Hyper-V header field by field", (ctx) => {
+    skipWithoutFixtures(ctx, FIXTURES);
     const { header, checksumValid } = decodeDynamicHeader(hyperVHeader());
     expect(checksumValid).toBe(true);
     expect(header).toMatchObject({
@@ -49,11 +51,13 @@ describe("dynamic header codec", () => {
     expect(header.locators.slice(2).every((entry) => entry.platformCode === "" && entry.platformDataOffset === 0)).toBe(true);
   });
 
-  test("the parent name is UTF-16 big-endian in the file", () => {
+  test("the parent name is UTF-16 big-endian in the file", (ctx) => {
+    skipWithoutFixtures(ctx, FIXTURES);
     expect(hyperVHeader().subarray(64, 68).toString("hex")).toBe("0043003a"); // "C:" big-endian
   });
 
-  test.each(["ext2.vhd", "fat-differential.vhd"])("%s: the header round-trips byte for byte", (name) => {
+  test.for(["ext2.vhd", "fat-differential.vhd"])("%s: the header round-trips byte for byte", (name, ctx) => {
+    skipWithoutFixtures(ctx, FIXTURES);
     const bytes = readFileSync(`${FIXTURES}/${name}`).subarray(512, 512 + DYNAMIC_HEADER_SIZE);
     expect(Buffer.from(encodeDynamicHeader(decodeDynamicHeader(bytes).header)).equals(bytes)).toBe(true);
   });
@@ -83,14 +87,16 @@ describe("dynamic header codec", () => {
     );
   });
 
-  test("fewer than 8 locators are padded with unused slots; more than 8 are refused", () => {
+  test("fewer than 8 locators are padded with unused slots; more than 8 are refused", (ctx) => {
+    skipWithoutFixtures(ctx, FIXTURES);
     const { header } = decodeDynamicHeader(hyperVHeader());
     const short = encodeDynamicHeader({ ...header, locators: header.locators.slice(0, 2) });
     expect(Buffer.from(short).equals(hyperVHeader())).toBe(true);
     expect(() => encodeDynamicHeader({ ...header, locators: [...header.locators, ...header.locators] })).toThrow(/E_INVALIDARG/);
   });
 
-  test("a parent name longer than the 512-byte field is refused", () => {
+  test("a parent name longer than the 512-byte field is refused", (ctx) => {
+    skipWithoutFixtures(ctx, FIXTURES);
     const { header } = decodeDynamicHeader(hyperVHeader());
     expect(() => encodeDynamicHeader({ ...header, parentUnicodeName: "x".repeat(257) })).toThrow(/parentUnicodeName/);
   });

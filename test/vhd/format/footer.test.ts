@@ -3,7 +3,7 @@ import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import { FOOTER_SIZE, decodeFooter, encodeFooter, formatUniqueId, vhdChecksum } from "../../../provider/vhd/format";
 import { footerArbitrary } from "./arbitraries";
-import { DFVFS_FIXTURES } from "../../support/fixtures";
+import { DFVFS_FIXTURES, skipWithoutFixtures } from "../../support/fixtures";
 
 const FIXTURES = DFVFS_FIXTURES;
 
@@ -48,14 +48,16 @@ describe("footer codec", () => {
     expect(Buffer.from(encodeFooter(decodeFooter(bytes).footer)).toString("hex")).toBe(Buffer.from(bytes).toString("hex"));
   });
 
-  test.each(["ext2.vhd", "fat-differential.vhd"])("%s: both footer copies round-trip byte for byte", (name) => {
+  test.for(["ext2.vhd", "fat-differential.vhd"])("%s: both footer copies round-trip byte for byte", (name, ctx) => {
+    skipWithoutFixtures(ctx, FIXTURES);
     const file = readFileSync(`${FIXTURES}/${name}`);
     for (const copy of [file.subarray(0, FOOTER_SIZE), file.subarray(file.length - FOOTER_SIZE)]) {
       expect(Buffer.from(encodeFooter(decodeFooter(copy).footer)).equals(copy)).toBe(true);
     }
   });
 
-  test("reports the stale checksum of dfvfs image.vhd as a fact, without throwing", () => {
+  test("reports the stale checksum of dfvfs image.vhd as a fact, without throwing", (ctx) => {
+    skipWithoutFixtures(ctx, FIXTURES);
     const file = readFileSync(`${FIXTURES}/image.vhd`);
     const decoded = decodeFooter(file.subarray(0, FOOTER_SIZE));
     expect(decoded.checksumValid).toBe(false);

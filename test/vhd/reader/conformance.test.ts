@@ -16,7 +16,7 @@ import { inspectDisk } from "../../../provider/disk/inspect";
 import { QEMU_FOOTER_SIZED_CREATORS, verifyDisk } from "../../../provider/vhd/verify";
 import { writeAt } from "../../../provider/vhd/writer/block-writer";
 import { FOOTER_SIZE, decodeFooter, encodeFooter } from "../../../provider/vhd/format";
-import { CORPUS_FIXTURES, DFVFS_FIXTURES } from "../../support/fixtures";
+import { CORPUS_FIXTURES, DFVFS_FIXTURES, skipWithoutFixtures } from "../../support/fixtures";
 import { pyvhdiReadChain, qemuImgCreate, qemuImgInfo, vhdiinfo } from "../../support/oracles";
 import { useTempDir } from "./temp-dir";
 import { readComposed } from "../writer/disks";
@@ -52,7 +52,8 @@ const failedChecks = (report: Awaited<ReturnType<typeof verifyDisk>>): string[] 
   report.checks.filter((check) => !check.ok).map((check) => `${check.name}: ${check.detail}`);
 
 describe("1. a stored geometry that differs from the SPEC's algorithm is a note", () => {
-  test("qemu's force_size disk (65535/16/255) verifies with a note, and so does a child made off it", async () => {
+  test("qemu's force_size disk (65535/16/255) verifies with a note, and so does a child made off it", async (ctx) => {
+    skipWithoutFixtures(ctx, CORPUS_FIXTURES);
     const dir = await folder("geometry");
     const parent = join(dir, "qem2-eci-fixed.vhd");
     await copyFile(join(CORPUS_FIXTURES, "qem2-eci-fixed.vhd"), parent);
@@ -224,7 +225,8 @@ describe("4. blocks we allocate are 4 KiB-aligned; inspect reports Get-VHD's Ali
     }
   });
 
-  test("Windows' fat-differential.vhd is aligned; qemu's packed blocks are not (a note, not a failure)", async () => {
+  test("Windows' fat-differential.vhd is aligned; qemu's packed blocks are not (a note, not a failure)", async (ctx) => {
+    skipWithoutFixtures(ctx, DFVFS_FIXTURES);
     expect((await inspectDisk(join(DFVFS_FIXTURES, "fat-differential.vhd"))).alignment).toBe(1);
     const dir = await folder("qemu");
     const qemu = join(dir, "qemu.vhd");

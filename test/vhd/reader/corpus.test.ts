@@ -1,13 +1,12 @@
 /**
- * Every real VHD in `shared/fixtures/corpus/` and `shared/fixtures/dfvfs/`, whoever made it (Windows 10, qemu, the
+ * Every real VHD in the samples' `corpus/` and `dfvfs/` folders, whoever made it (Windows 10, qemu, the
  * OCaml vhd library, ...), walked the same way, so a file added to either folder is covered without a line here:
  * inspect works; verify holds (notes allowed) unless the file is really broken, and then for the recorded reason;
  * the disk reads byte for byte as libvhdi (pyvhdi) reads it; `checksum` equals `sha256sum`; and a child made off
  * it verifies, names it as vhdiinfo reports, and reads through it as the parent itself reads.
  */
 import { execFile } from "node:child_process";
-import { copyFile, mkdir, readFile, readdir, writeFile } from "node:fs/promises";
-import { readdirSync } from "node:fs";
+import { copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { promisify } from "node:util";
 import { gunzipSync } from "node:zlib";
@@ -18,7 +17,7 @@ import { createDifferencingDisk } from "../../../provider/ops/create-differencin
 import { openDiskImage } from "../../../provider/vhd/reader/reader";
 import { inspectDisk } from "../../../provider/disk/inspect";
 import { verifyDisk } from "../../../provider/vhd/verify";
-import { CORPUS_FIXTURES, DFVFS_FIXTURES } from "../../support/fixtures";
+import { CORPUS_FIXTURES, DFVFS_FIXTURES, fixtureFiles, skipWithoutFixtures } from "../../support/fixtures";
 import { pyvhdiReadChain, vhdiinfo } from "../../support/oracles";
 import { readComposed } from "../writer/disks";
 import { useTempDir } from "./temp-dir";
@@ -29,7 +28,7 @@ type Folder = keyof typeof FOLDERS;
 
 /** The disks of both folders as `folder/name` (`.vhd.gz` files by the name they decompress to). */
 const DISKS: readonly string[] = (Object.keys(FOLDERS) as Folder[]).flatMap((folder) =>
-  readdirSync(FOLDERS[folder])
+  fixtureFiles(FOLDERS[folder])
     .filter((file) => /\.vhd(\.gz)?$/i.test(file))
     .map((file) => `${folder}/${file.replace(/\.gz$/i, "")}`)
     .sort(),
@@ -59,7 +58,7 @@ const pathOf = (disk: string): string => join(temp.path(), disk);
 beforeAll(async () => {
   for (const folder of Object.keys(FOLDERS) as Folder[]) {
     await mkdir(join(temp.path(), folder));
-    for (const file of await readdir(FOLDERS[folder])) {
+    for (const file of fixtureFiles(FOLDERS[folder])) {
       const source = join(FOLDERS[folder], file);
       const target = join(temp.path(), folder, file.replace(/\.gz$/i, ""));
       if (/\.vhd\.gz$/i.test(file)) await writeFile(target, gunzipSync(await readFile(source)));
@@ -81,7 +80,8 @@ async function chainOf(path: string): Promise<string[]> {
   return [path, ...(await inspectDisk(path)).chain.map((ancestor) => ancestor.path)];
 }
 
-test("both fixture folders hold disks to walk", () => {
+test("both fixture folders hold disks to walk", (context) => {
+  skipWithoutFixtures(context, CORPUS_FIXTURES, DFVFS_FIXTURES);
   expect(DISKS.filter((disk) => disk.startsWith("corpus/")).length).toBeGreaterThanOrEqual(10);
   expect(DISKS.filter((disk) => disk.startsWith("dfvfs/")).length).toBeGreaterThanOrEqual(4);
 });

@@ -1,6 +1,6 @@
 import { copyFile, mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { beforeAll, describe, expect, test } from "vitest";
+import { beforeAll, beforeEach, describe, expect, test } from "vitest";
 import { isVhdError } from "../../../provider/errors";
 import { openChain } from "../../../provider/disk/chain";
 import { inspectDisk } from "../../../provider/disk/inspect";
@@ -8,7 +8,7 @@ import { verifyDisk } from "../../../provider/vhd/verify";
 import { pyvhdiReadChain, qemuImgConvertToRaw, vhdiinfo } from "../../support/oracles";
 import { useTempDir } from "./temp-dir";
 import { writeVhd } from "./vhd-builder";
-import { DFVFS_FIXTURES } from "../../support/fixtures";
+import { DFVFS_FIXTURES, fixturesMissing, skipWithoutFixtures } from "../../support/fixtures";
 
 const FIXTURES = DFVFS_FIXTURES;
 const SAMPLES = ["ext2.vhd", "image.vhd", "image-differential.vhd", "fat-differential.vhd"];
@@ -16,8 +16,10 @@ const temp = useTempDir("dfvfs");
 const sample = (name: string): string => join(temp.path(), name);
 
 beforeAll(async () => {
+  if (fixturesMissing(FIXTURES)) return;
   for (const name of SAMPLES) await copyFile(join(FIXTURES, name), sample(name));
 });
+beforeEach((ctx) => skipWithoutFixtures(ctx, FIXTURES));
 
 async function readWhole(path: string): Promise<Buffer> {
   const chain = await openChain(path);
