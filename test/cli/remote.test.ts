@@ -6,7 +6,8 @@
  */
 import { execFileSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { createServer, type AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -333,6 +334,33 @@ describe("vhd's ssh options: --connect-timeout and an encrypted --identity", () 
     expectOneLineError(missing, "ERROR_INVALID_PASSWORD", key);
     expect(missing.stderr).toContain("VHD_SSH_KEY_PASSPHRASE");
     expect(server!.log()).not.toContain(passphrase);
+  });
+
+  it("a key file that cannot be read, or that is no private key, is refused naming the file and what is wrong", async (context) => {
+    if (unavailable !== undefined) return context.skip(unavailable);
+    // Root reads any file: as root the run is made as nobody, for whom the key (root's, mode 0600) is unreadable.
+    const asRoot = process.getuid?.() === 0;
+    const folder = mkdtempSync(join(tmpdir(), "vhd-cli-keys-"));
+    try {
+      chmodSync(folder, 0o755);
+      const locked = join(folder, "id_locked");
+      writeFileSync(locked, server!.privateKey, { mode: asRoot ? 0o600 : 0o000 });
+      const unreadable = await runVhd(withKey(locked, ["inspect", url("golden.vhd")]), {
+        env: { HOME: folder },
+        ...(asRoot ? { user: { uid: 65534, gid: 65534 } } : {}),
+      });
+      expectOneLineError(unreadable, "ERROR_ACCESS_DENIED", locked);
+      expect(unreadable.stderr).toContain(`identity ${JSON.stringify(locked)}: could not read the private key: permission denied`);
+
+      const notes = join(folder, "notes.txt");
+      writeFileSync(notes, "host: 192.0.2.7\nuser: backup\n");
+      const notAKey = await runVhd(withKey(notes, ["inspect", url("golden.vhd")]));
+      expectOneLineError(notAKey, "E_INVALIDARG", notes);
+      expect(notAKey.stderr).toContain(`identity ${JSON.stringify(notes)}: the private key file cannot be used: it is not a private key`);
+      expect(notAKey.stderr).not.toContain("192.0.2.7");
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
   });
 
   it("asks for the passphrase on a terminal without echoing it", async (context) => {
