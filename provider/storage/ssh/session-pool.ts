@@ -24,8 +24,12 @@ import { vhdErrorFromSsh } from "./ssh-errors";
 const MAX_EXEC_CHANNELS = 4;
 /** While work is in flight, an SFTP request is sent this often (ms) to notice a stalled or vanished host. */
 const LIVENESS_INTERVAL_MS = 5000;
-/** A liveness request unanswered this long (ms) declares the connection dead. */
-const LIVENESS_TIMEOUT_MS = 15000;
+/**
+ * How long (ms) the host may leave a request unanswered: a liveness request unanswered this long declares the
+ * connection dead (so does any SFTP request, which the one sftp-server answers in order, ahead of the liveness
+ * request), and a question to a stat loop unanswered this long ends that loop (stat-shell.ts).
+ */
+const ANSWER_TIMEOUT_MS = 15000;
 /** Longest pause (ms) between dial attempts; the first retry waits 100 ms, then doubling. */
 const MAX_DIAL_BACKOFF_MS = 2000;
 
@@ -71,6 +75,8 @@ export class SshSession {
   readonly hostKeyFingerprint: string;
   /** Secret values to strip from messages. */
   readonly secrets: readonly string[];
+  /** How long (ms) the host may leave a request unanswered ({@link ANSWER_TIMEOUT_MS}). */
+  readonly answerTimeoutMs = ANSWER_TIMEOUT_MS;
   private inFlight = 0;
   private execSlots = MAX_EXEC_CHANNELS;
   private readonly execQueue: Array<() => void> = [];
@@ -273,7 +279,7 @@ export class SshSession {
   }
 
   private checkLiveness(): void {
-    if (Date.now() - this.lastAnswer > LIVENESS_TIMEOUT_MS) {
+    if (Date.now() - this.lastAnswer > this.answerTimeoutMs) {
       const error = Object.assign(new Error("Keepalive timeout"), { level: "client-timeout" });
       this.destroy(error);
       return;

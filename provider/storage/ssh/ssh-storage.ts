@@ -499,7 +499,7 @@ export class SshStorage implements Storage {
       const session = await this.session({ sftp: false });
       const loop = await statShellIfOpen(session);
       const answered = await loop?.ask(volumeQuestion(folders)).catch((error: unknown) => {
-        throw vhdErrorFromSsh(error, this.context(session, sftpPath, "run a command on the host"));
+        throw vhdErrorFromSsh(error, this.context(session, sftpPath, "read the file system's type and write permission"));
       });
       return parseVolumeAnswer(answered ?? (await this.tryExec(session, sftpPath, volumeCommand(folders)))?.stdout.toString("utf8") ?? "");
     };
