@@ -8,7 +8,7 @@
 import * as path from "node:path";
 import { isNotFound } from "../storage/facts";
 import { localStorage } from "../storage/local/local-storage";
-import type { Storage } from "../storage/port";
+import type { FolderEntry, Storage } from "../storage/port";
 import { pipelined } from "../support/pipelined";
 import { driverForFile } from "./formats";
 
@@ -17,7 +17,9 @@ const SCAN_WINDOW = 8;
 
 /**
  * The files in `folder` on `storage` (default: this machine; absolute paths, sorted) that are differencing disks whose
- * parent has `parentUniqueId`. A missing folder has none.
+ * parent has `parentUniqueId`. A missing folder has none. Only regular files and symbolic links are opened, by the
+ * kind the listing gives with each name: a named pipe's open would wait for a writer (on a remote host, with the
+ * host's whole SFTP server), and a folder, socket or device is no disk.
  * @throws the storage's errors listing the folder.
  */
 export async function childDisksInFolder(
@@ -26,14 +28,17 @@ export async function childDisksInFolder(
   exclude: string[] = [],
   storage: Storage = localStorage,
 ): Promise<string[]> {
-  let names: string[];
+  let entries: FolderEntry[];
   try {
-    names = await storage.list(folder);
+    entries = await storage.list(folder);
   } catch (error) {
     if (isNotFound(error)) return [];
     throw error;
   }
-  const candidates = names.map((name) => path.join(folder, name)).filter((file) => !exclude.includes(file));
+  const candidates = entries
+    .filter(({ kind }) => kind === "file" || kind === "symlink")
+    .map(({ name }) => path.join(folder, name))
+    .filter((file) => !exclude.includes(file));
   const isChild = new Array<boolean>(candidates.length).fill(false);
   await pipelined(candidates.length, SCAN_WINDOW, async (index) => {
     isChild[index] = (await recordedParentIdsOf(storage, candidates[index] as string)).includes(parentUniqueId);

@@ -113,6 +113,22 @@ export function fsTypeOfStatfsMagic(magic: number): FileSystemType {
   return MAGIC_TO_TYPE.get(magic) ?? "unknown";
 }
 
+/**
+ * One entry of a folder as `Storage.list` gives it: its name (not a path) and what it is, the link itself for a
+ * symbolic link (`lstat`'s answer; SFTP's READDIR carries it with each name, `readdir` with its file types), so a
+ * caller can pass over what it must not open (a named pipe, whose open waits for a writer) without asking again.
+ */
+export interface FolderEntry {
+  name: string;
+  /** `"other"`: a named pipe, socket or device. */
+  kind: "file" | "folder" | "symlink" | "other";
+}
+
+/** The kind of a folder entry from what `lstat`-like answers say of it (a Node `Dirent`, an SFTP entry's attributes). */
+export function entryKind(type: { isFile(): boolean; isDirectory(): boolean; isSymbolicLink(): boolean }): FolderEntry["kind"] {
+  return type.isFile() ? "file" : type.isDirectory() ? "folder" : type.isSymbolicLink() ? "symlink" : "other";
+}
+
 /** What lies at a path. `"through-file"`: a component before the last one is a file (`/etc/passwd/x.vhd`). */
 export type PathKind = "missing" | "file" | "folder" | "symlink" | "other" | "through-file";
 
