@@ -6,7 +6,7 @@
  * guard is a safety net for the common layout (a chain kept together), not a proof that no child exists anywhere.
  */
 import * as path from "node:path";
-import { isNotFound } from "../storage/facts";
+import { isNotFound, isUnanswered } from "../storage/facts";
 import { localStorage } from "../storage/local/local-storage";
 import type { FolderEntry, Storage } from "../storage/port";
 import { pipelined } from "../support/pipelined";
@@ -50,18 +50,24 @@ export async function childDisksInFolder(
  * The parent ids `file` accepts as a disk of any format (its own headers only: no chain walk, no BAT), none when it
  * is not a readable differencing disk: it cannot be a child we would orphan. A delete looks at every sibling, and
  * on a remote host resolving each one's chain, or reading each one's BAT, made 50 deletes in one folder take minutes.
+ * @throws the storage's error when the host gave no answer (`isUnanswered`): that says nothing about the file, which
+ *   may well be a child, so the caller must not go on as if it were none.
  */
 async function recordedParentIdsOf(storage: Storage, file: string): Promise<readonly string[]> {
+  const noneUnlessUnanswered = (error: unknown): readonly string[] => {
+    if (isUnanswered(error)) throw error;
+    return [];
+  };
   let opened;
   try {
     opened = await storage.open(file);
-  } catch {
-    return [];
+  } catch (error) {
+    return noneUnlessUnanswered(error);
   }
   try {
     return await (await driverForFile(opened)).recordedParentIds(opened);
-  } catch {
-    return [];
+  } catch (error) {
+    return noneUnlessUnanswered(error);
   } finally {
     await opened.close();
   }

@@ -181,6 +181,14 @@ export function isNotFound(error: unknown): boolean {
   return isVhdError(error) && error.code === "ERROR_PATH_NOT_FOUND";
 }
 
+/**
+ * True when a storage call got no answer: the connection to a remote host was lost (`ERROR_NETNAME_DELETED`) or the
+ * host did not answer in time (`ERROR_TIMEOUT`). Nothing may be concluded about the path from such a failure.
+ */
+export function isUnanswered(error: unknown): boolean {
+  return isVhdError(error) && (error.code === "ERROR_NETNAME_DELETED" || error.code === "ERROR_TIMEOUT");
+}
+
 /** What makes two names the same file (device and inode): `RandomAccessFile.identity` of every adapter has this form. */
 export function fileIdentity(fingerprint: Pick<FileFingerprint, "dev" | "ino">): string {
   return `${fingerprint.dev}:${fingerprint.ino}`;
