@@ -208,6 +208,21 @@ describe("vhd on ssh:// paths", () => {
     expect(await json(["merge", url("named/b.vhd")])).toMatchObject({ merged: [url("named/b.vhd")], destination: { path: url("named/a-moved.vhd") } });
   });
 
+  it("a merge refused for a disk another resource owns names the disk and its ownership record by their URLs", async (context) => {
+    if (unavailable !== undefined) return context.skip(unavailable);
+    mkdirSync(join(server!.root, "owned"));
+    await runVhdOk(remote(["create-differencing", url("owned/a.vhd"), url("golden.vhd")]));
+    const { uniqueId } = await json(["inspect", url("owned/a.vhd")]);
+    const owner = "urn:pulumi:prod::p::pulumi-nodejs:dynamic/vhd:DifferencingDisk::web";
+    writeFileSync(join(server!.root, "owned", ".a.vhd.pulumi-vhd-owner"), JSON.stringify({ owner, uniqueId }));
+    const refused = await runVhd(remote(["merge", url("owned/a.vhd")]));
+    expectOneLineError(refused, "ERROR_SHARING_VIOLATION", url("owned/a.vhd"));
+    expect(refused.stderr).toContain(
+      `${url("owned/a.vhd")} is managed by another resource, ${owner} (ownership record ${url("owned/.a.vhd.pulumi-vhd-owner")}), ` +
+        "and the merge would delete it",
+    );
+  });
+
   it("checksum of a URL written without user and port names the file in full", async (context) => {
     if (unavailable !== undefined) return context.skip(unavailable);
     // Written without user and port, as ssh users do: the output names the file in full.
