@@ -15,7 +15,7 @@ import { VhdError, type ErrorParameter } from "../errors";
 import { localStorage } from "../storage/local/local-storage";
 import type { Storage } from "../storage/port";
 import type { ConnectionArgs } from "../storage/ssh/connection-args";
-import { checkKeyPassphrase, isEncryptedKey } from "../storage/ssh/private-key";
+import { checkKeyFileSize, checkKeyPassphrase, isEncryptedKey } from "../storage/ssh/private-key";
 import { SshStorage } from "../storage/ssh/ssh-storage";
 import { formatSshHost, isSshUrl, parseSshUrl } from "../storage/ssh/ssh-url";
 import { canPrompt, promptHidden } from "./hidden-prompt";
@@ -117,11 +117,11 @@ function connectTimeoutOf(text: string): number {
  * The key of `--identity`, with its passphrase when it is encrypted: from {@link KEY_PASSPHRASE_ENV}, else typed at a
  * prompt without echo when stdin is a terminal, as `ssh` asks.
  * @throws naming the key file as `identity`: the local storage's errors reading it (`ERROR_PATH_NOT_FOUND`,
- *   `ERROR_ACCESS_DENIED`), `E_INVALIDARG` when it is no private key, `ERROR_INVALID_PASSWORD` when no passphrase is
+ *   `ERROR_ACCESS_DENIED`), `E_INVALIDARG` when it is no private key (or larger than any), `ERROR_INVALID_PASSWORD` when no passphrase is
  *   given or it does not open the key.
  */
 async function identityOf(path: string): Promise<{ privateKey: string; privateKeyPassword?: string }> {
-  const privateKey = await readText(path, "identity");
+  const privateKey = await readKeyFile(path, "identity");
   if (!isEncryptedKey(privateKey, { parameter: "identity", path })) return { privateKey };
   const given = process.env[KEY_PASSPHRASE_ENV];
   const passphrase = given ?? (canPrompt() ? await promptHidden(`Enter passphrase for key '${path}': `) : undefined);
@@ -140,10 +140,11 @@ async function knownHostsOf(options: RemoteOptions): Promise<{ knownHostsPath?: 
   return (await localStorage.pathFacts(fallback, { followLinks: true })).kind === "file" ? { knownHostsPath: fallback } : {};
 }
 
-/** A small local text file (a private key), read through the local storage. */
-async function readText(path: string, parameter: ErrorParameter): Promise<string> {
+/** A private key file, read through the local storage. @throws `E_INVALIDARG` for a file larger than any key. */
+async function readKeyFile(path: string, parameter: ErrorParameter): Promise<string> {
   const file = await localStorage.open(path, { parameter, action: "read the private key" });
   try {
+    checkKeyFileSize(file.size, { parameter, path });
     return Buffer.from(await file.read(0, file.size)).toString("utf8");
   } finally {
     await file.close();

@@ -6,7 +6,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { createServer, type AddressInfo } from "node:net";
 import { join } from "node:path";
@@ -351,7 +351,7 @@ describe("vhd's ssh options: --connect-timeout and an encrypted --identity", () 
     expect(server!.log()).not.toContain(passphrase);
   });
 
-  it("a key file that cannot be read, or that is no private key, is refused naming the file and what is wrong", async (context) => {
+  it("a key file that cannot be read, or that is no private key (or too large for one), is refused naming the file and what is wrong", async (context) => {
     if (unavailable !== undefined) return context.skip(unavailable);
     // Root reads any file: as root the run is made as nobody, for whom the key (root's, mode 0600) is unreadable.
     const asRoot = process.getuid?.() === 0;
@@ -373,6 +373,14 @@ describe("vhd's ssh options: --connect-timeout and an encrypted --identity", () 
       expectOneLineError(notAKey, "E_INVALIDARG", notes);
       expect(notAKey.stderr).toContain(`identity ${JSON.stringify(notes)}: the private key file cannot be used: it is not a private key`);
       expect(notAKey.stderr).not.toContain("192.0.2.7");
+
+      // A disk image given by mistake (sparse here: 8 GiB, no blocks) is refused by its size, not read into memory.
+      const image = join(folder, "golden.vhd");
+      writeFileSync(image, "");
+      truncateSync(image, 8 * 2 ** 30);
+      const tooLarge = await runVhd(withKey(image, ["inspect", url("golden.vhd")]));
+      expectOneLineError(tooLarge, "E_INVALIDARG", image);
+      expect(tooLarge.stderr).toContain(`the private key file cannot be used: it holds ${8 * 2 ** 30} bytes, more than any private key`);
     } finally {
       rmSync(folder, { recursive: true, force: true });
     }

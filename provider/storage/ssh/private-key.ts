@@ -71,6 +71,20 @@ export function isEncryptedKey(keyText: string, source: KeySource): boolean {
   return false;
 }
 
+/** The largest key file read (bytes): an OpenSSH RSA key of 16384 bits, the largest ssh-keygen makes, is about 12 KiB. */
+export const MAX_KEY_FILE_BYTES = 64 * 1024;
+
+/**
+ * Checks a key file's size before it is read whole.
+ * @throws `E_INVALIDARG` naming the key file when it is larger than any private key ({@link MAX_KEY_FILE_BYTES}): a
+ *   disk image given by mistake is not read into memory.
+ */
+export function checkKeyFileSize(bytes: number, source: KeySource): void {
+  if (bytes > MAX_KEY_FILE_BYTES) {
+    throw unusableKey(source, `it holds ${bytes} bytes, more than any private key (${MAX_KEY_FILE_BYTES} at most)`);
+  }
+}
+
 function unusableKey({ parameter, path }: KeySource, what: string): VhdError {
   return new VhdError("E_INVALIDARG", `the private key file cannot be used: ${what}; give the private key file, as ssh -i takes`, {
     parameter,
