@@ -14,10 +14,13 @@ function parseKey(keyText: string, passphrase?: string): ParsedKey | ParsedKey[]
   return utils.parseKey(keyText, passphrase);
 }
 
-/** Where a key came from, for errors: the input and the key file. */
+/** Where a key came from, for errors: the input, and the key file when the key was read from one. */
 export interface KeySource {
   parameter: ErrorParameter;
-  path: string;
+  /** The key file (`vhd --identity`); absent for a key given as text (a connection's `privateKey`). */
+  path?: string;
+  /** The host the key is for (`ssh://user@host:port`), when no file names the place. */
+  host?: string;
 }
 
 /**
@@ -55,8 +58,8 @@ function plainlyUnencrypted(keyText: string): boolean {
 /**
  * True when `keyText` is an encrypted private key (one that ssh2 cannot read without a passphrase), false for a plain
  * one.
- * @throws `E_INVALIDARG` naming the key file and the input that gave it when the text is no private key ssh2 reads:
- *   not a key, a cut or garbled one, or a public key (the `.pub` file).
+ * @throws `E_INVALIDARG` naming the input that gave the key (and its file, or else its host) when the text is no
+ *   private key ssh2 reads: not a key, a cut or garbled one, or a public key (the `.pub` file).
  */
 export function isEncryptedKey(keyText: string, source: KeySource): boolean {
   if (plainlyUnencrypted(keyText)) return false;
@@ -85,27 +88,31 @@ export function checkKeyFileSize(bytes: number, source: KeySource): void {
   }
 }
 
-function unusableKey({ parameter, path }: KeySource, what: string): VhdError {
-  return new VhdError("E_INVALIDARG", `the private key file cannot be used: ${what}; give the private key file, as ssh -i takes`, {
-    parameter,
-    path,
-  });
+function unusableKey({ parameter, path, host }: KeySource, what: string): VhdError {
+  const reason =
+    path === undefined
+      ? `${host === undefined ? "" : `${host}: `}the private key cannot be used: ${what}; give the private key's text (OpenSSH or PEM)`
+      : `the private key file cannot be used: ${what}; give the private key file, as ssh -i takes`;
+  return new VhdError("E_INVALIDARG", reason, { parameter, ...(path === undefined ? {} : { path }) });
 }
 
 /**
  * Checks that `passphrase` opens the encrypted `keyText`. The passphrase is never put in the error.
- * @throws `ERROR_INVALID_PASSWORD` naming the key file when no passphrase is given or it does not open the key.
+ * @throws `ERROR_INVALID_PASSWORD` naming the key (its input, and its file or host) when no passphrase is given or it
+ *   does not open the key.
  */
 export function checkKeyPassphrase(
   keyText: string,
   passphrase: string | undefined,
   source: KeySource & { howToGive: string },
 ): asserts passphrase is string {
-  const { parameter, path, howToGive } = source;
+  const { parameter, path, host, howToGive } = source;
+  const where = { parameter, ...(path === undefined ? {} : { path }) };
+  const on = path === undefined && host !== undefined ? `${host}: ` : "";
   if (passphrase === undefined) {
-    throw new VhdError("ERROR_INVALID_PASSWORD", `the private key is encrypted and no passphrase was given: ${howToGive}`, { parameter, path });
+    throw new VhdError("ERROR_INVALID_PASSWORD", `${on}the private key is encrypted and no passphrase was given: ${howToGive}`, where);
   }
   if (parseKey(keyText, passphrase) instanceof Error) {
-    throw new VhdError("ERROR_INVALID_PASSWORD", `the passphrase given does not open the private key: ${howToGive}`, { parameter, path });
+    throw new VhdError("ERROR_INVALID_PASSWORD", `${on}the passphrase given does not open the private key: ${howToGive}`, where);
   }
 }

@@ -16,6 +16,7 @@ import type { AuthenticationType, Client, ClientChannel, SFTPWrapper } from "ssh
 import { VhdError } from "../../errors";
 import { CONNECTION_DEFAULTS, SECRET_CONNECTION_FIELDS, type ConnectionArgs, type ProxyConnectionArgs } from "./connection-args";
 import { hostKeyPolicy, sha256Fingerprint, verifyHostKey } from "./host-key";
+import { checkKeyPassphrase, isEncryptedKey } from "./private-key";
 import { countedSftp, type SftpCounts } from "./sftp-counter";
 import { formatSshHost } from "./ssh-url";
 import { vhdErrorFromSsh } from "./ssh-errors";
@@ -442,7 +443,29 @@ function retryable(error: unknown): boolean {
   );
 }
 
+/**
+ * The keys of a connection and of its bastion, checked before anything is dialled, so that one that cannot be used is
+ * refused naming its input (`connection.privateKey`, `connection.proxy.privateKey`) and host, not as a failed dial.
+ * A wrong passphrase is left to the dial, which reads the key anyway: checking it here would run the key's KDF twice.
+ * @throws `E_INVALIDARG` for text that is no private key; `ERROR_INVALID_PASSWORD` for an encrypted key without its
+ *   `privateKeyPassword`.
+ */
+function checkConnectionKeys(args: ConnectionArgs): void {
+  const hops: Array<[ProxyConnectionArgs | undefined, string]> = [
+    [args, "connection"],
+    [args.proxy, "connection.proxy"],
+  ];
+  for (const [hop, input] of hops) {
+    if (hop?.privateKey === undefined) continue;
+    const source = { parameter: `${input}.privateKey`, host: connectionTarget(hop).hostLabel };
+    if (isEncryptedKey(hop.privateKey, source) && hop.privateKeyPassword === undefined) {
+      checkKeyPassphrase(hop.privateKey, undefined, { ...source, howToGive: `give its passphrase as ${input}.privateKeyPassword` });
+    }
+  }
+}
+
 async function dialWithRetries(args: ConnectionArgs): Promise<SshSession> {
+  checkConnectionKeys(args);
   const { hostLabel } = connectionTarget(args);
   const policy = hostKeyPolicy(args, hostLabel);
   const limit = args.dialErrorLimit ?? CONNECTION_DEFAULTS.dialErrorLimit;
