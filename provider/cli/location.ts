@@ -15,7 +15,7 @@ import { VhdError, type ErrorParameter } from "../errors";
 import { localStorage } from "../storage/local/local-storage";
 import type { Storage } from "../storage/port";
 import type { ConnectionArgs } from "../storage/ssh/connection-args";
-import { checkKeyPassphrase, isEncryptedKey } from "../storage/ssh/private-key";
+import { checkKeyFileSize, checkKeyPassphrase, isEncryptedKey } from "../storage/ssh/private-key";
 import { SshStorage } from "../storage/ssh/ssh-storage";
 import { formatSshHost, isSshUrl, parseSshUrl } from "../storage/ssh/ssh-url";
 import { canPrompt, promptHidden } from "./hidden-prompt";
@@ -60,7 +60,8 @@ export interface Located {
 /**
  * The storage holding `paths` and their paths on it.
  * @throws `ERROR_BAD_PATHNAME` for a malformed `ssh://` URL; `E_INVALIDARG` when the URLs name two hosts;
- *   `ERROR_FILE_NOT_FOUND`/`ERROR_ACCESS_DENIED` reading `--identity`.
+ *   `ERROR_PATH_NOT_FOUND`/`ERROR_ACCESS_DENIED` reading `--identity`, `E_INVALIDARG` when it is no private key,
+ *   `ERROR_INVALID_PASSWORD` when it is encrypted and no passphrase or a wrong one is given (each naming the file).
  */
 export async function locate(paths: readonly { path: string; parameter: ErrorParameter }[], options: RemoteOptions): Promise<Located> {
   const urls = paths.map(({ path, parameter }) => (isSshUrl(path) ? parseSshUrl(path, parameter) : undefined));
@@ -115,11 +116,13 @@ function connectTimeoutOf(text: string): number {
 /**
  * The key of `--identity`, with its passphrase when it is encrypted: from {@link KEY_PASSPHRASE_ENV}, else typed at a
  * prompt without echo when stdin is a terminal, as `ssh` asks.
- * @throws `ERROR_INVALID_PASSWORD` naming the key file when no passphrase is given or it does not open the key.
+ * @throws naming the key file as `identity`: the local storage's errors reading it (`ERROR_PATH_NOT_FOUND`,
+ *   `ERROR_ACCESS_DENIED`), `E_INVALIDARG` when it is no private key (or larger than any), `ERROR_INVALID_PASSWORD` when no passphrase is
+ *   given or it does not open the key.
  */
 async function identityOf(path: string): Promise<{ privateKey: string; privateKeyPassword?: string }> {
-  const privateKey = await readText(path, "identity");
-  if (!isEncryptedKey(privateKey)) return { privateKey };
+  const privateKey = await readKeyFile(path, "identity");
+  if (!isEncryptedKey(privateKey, { parameter: "identity", path })) return { privateKey };
   const given = process.env[KEY_PASSPHRASE_ENV];
   const passphrase = given ?? (canPrompt() ? await promptHidden(`Enter passphrase for key '${path}': `) : undefined);
   checkKeyPassphrase(privateKey, passphrase, {
@@ -137,10 +140,11 @@ async function knownHostsOf(options: RemoteOptions): Promise<{ knownHostsPath?: 
   return (await localStorage.pathFacts(fallback, { followLinks: true })).kind === "file" ? { knownHostsPath: fallback } : {};
 }
 
-/** A small local text file (a private key), read through the local storage. */
-async function readText(path: string, parameter: ErrorParameter): Promise<string> {
-  const file = await localStorage.open(path, { parameter });
+/** A private key file, read through the local storage. @throws `E_INVALIDARG` for a file larger than any key. */
+async function readKeyFile(path: string, parameter: ErrorParameter): Promise<string> {
+  const file = await localStorage.open(path, { parameter, action: "read the private key" });
   try {
+    checkKeyFileSize(file.size, { parameter, path });
     return Buffer.from(await file.read(0, file.size)).toString("utf8");
   } finally {
     await file.close();

@@ -6,9 +6,9 @@
  * guard is a safety net for the common layout (a chain kept together), not a proof that no child exists anywhere.
  */
 import * as path from "node:path";
-import { isNotFound } from "../storage/facts";
+import { isNotFound, isUnanswered } from "../storage/facts";
 import { localStorage } from "../storage/local/local-storage";
-import type { Storage } from "../storage/port";
+import type { FolderEntry, Storage } from "../storage/port";
 import { pipelined } from "../support/pipelined";
 import { driverForFile } from "./formats";
 
@@ -17,7 +17,9 @@ const SCAN_WINDOW = 8;
 
 /**
  * The files in `folder` on `storage` (default: this machine; absolute paths, sorted) that are differencing disks whose
- * parent has `parentUniqueId`. A missing folder has none.
+ * parent has `parentUniqueId`. A missing folder has none. Only regular files and symbolic links are opened, by the
+ * kind the listing gives with each name: a named pipe's open would wait for a writer (on a remote host, with the
+ * host's whole SFTP server), and a folder, socket or device is no disk.
  * @throws the storage's errors listing the folder.
  */
 export async function childDisksInFolder(
@@ -26,14 +28,17 @@ export async function childDisksInFolder(
   exclude: string[] = [],
   storage: Storage = localStorage,
 ): Promise<string[]> {
-  let names: string[];
+  let entries: FolderEntry[];
   try {
-    names = await storage.list(folder);
+    entries = await storage.list(folder);
   } catch (error) {
     if (isNotFound(error)) return [];
     throw error;
   }
-  const candidates = names.map((name) => path.join(folder, name)).filter((file) => !exclude.includes(file));
+  const candidates = entries
+    .filter(({ kind }) => kind === "file" || kind === "symlink")
+    .map(({ name }) => path.join(folder, name))
+    .filter((file) => !exclude.includes(file));
   const isChild = new Array<boolean>(candidates.length).fill(false);
   await pipelined(candidates.length, SCAN_WINDOW, async (index) => {
     isChild[index] = (await recordedParentIdsOf(storage, candidates[index] as string)).includes(parentUniqueId);
@@ -45,18 +50,24 @@ export async function childDisksInFolder(
  * The parent ids `file` accepts as a disk of any format (its own headers only: no chain walk, no BAT), none when it
  * is not a readable differencing disk: it cannot be a child we would orphan. A delete looks at every sibling, and
  * on a remote host resolving each one's chain, or reading each one's BAT, made 50 deletes in one folder take minutes.
+ * @throws the storage's error when the host gave no answer (`isUnanswered`): that says nothing about the file, which
+ *   may well be a child, so the caller must not go on as if it were none.
  */
 async function recordedParentIdsOf(storage: Storage, file: string): Promise<readonly string[]> {
+  const noneUnlessUnanswered = (error: unknown): readonly string[] => {
+    if (isUnanswered(error)) throw error;
+    return [];
+  };
   let opened;
   try {
     opened = await storage.open(file);
-  } catch {
-    return [];
+  } catch (error) {
+    return noneUnlessUnanswered(error);
   }
   try {
     return await (await driverForFile(opened)).recordedParentIds(opened);
-  } catch {
-    return [];
+  } catch (error) {
+    return noneUnlessUnanswered(error);
   } finally {
     await opened.close();
   }

@@ -52,7 +52,10 @@ export async function removeCreatedFolders(storage: Storage, folder: string): Pr
   const recordPath = pathsOf(storage).join(folder, CREATED_FOLDERS_RECORD);
   const record = await readRecord(storage, recordPath, folder);
   if (record === null) return;
-  const names = await storage.list(folder).catch(() => [CREATED_FOLDERS_RECORD]);
+  const names = await storage.list(folder).then(
+    (entries) => entries.map(({ name }) => name),
+    () => [CREATED_FOLDERS_RECORD],
+  );
   if (names.some((name) => name !== CREATED_FOLDERS_RECORD)) return;
   await storage.unlink(recordPath).catch(() => undefined);
   try {

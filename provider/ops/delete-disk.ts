@@ -12,7 +12,7 @@ import { childDisksInFolder } from "../disk/child-disks";
 import { identifyDisk } from "../vhd/disk-identity";
 import { removeCreatedFolders } from "./created-folders";
 import { removeEmptyFolders } from "./folder-chain";
-import { forgetOwner, ownerOf, ownershipRecordPath } from "./ownership";
+import { forgetOwner, managedElsewhere, ownerOf } from "./ownership";
 
 /** Arguments of {@link deleteDisk}. */
 export interface DeleteDiskArgs {
@@ -64,8 +64,8 @@ export async function deleteDisk(args: DeleteDiskArgs): Promise<DeleteDiskResult
     if (recordedOwner !== null && recordedOwner !== owner) {
       throw new VhdError(
         "ERROR_SHARING_VIOLATION",
-        `the disk is managed by another resource, ${recordedOwner} (ownership record ${ownershipRecordPath(imagePath)}), ` +
-          "so it is left in place; drop this resource from the state with `pulumi state delete <urn>`",
+        `the disk is ${managedElsewhere(imagePath, recordedOwner, storage)}, so it is left in place; drop this ` +
+          "resource from the state with `pulumi state delete <urn>`",
         { ...context, details: { owner: recordedOwner } },
       );
     }

@@ -18,7 +18,7 @@ import { childDisksInFolder } from "../disk/child-disks";
 import { inspectDisk, type DiskInfo } from "../disk/inspect";
 import { mergeIntoAncestor } from "../disk/merge";
 import { deleteDisk } from "./delete-disk";
-import { ownerOf } from "./ownership";
+import { managedElsewhere, ownerOf } from "./ownership";
 import { setParent } from "./set-parent";
 
 /** Arguments of {@link mergeDisk}. */
@@ -125,16 +125,21 @@ async function ancestorDepth(storage: Storage, disks: readonly ChainDisk[], dest
   }
   throw new VhdError(
     "E_INVALIDARG",
-    `it is not an ancestor of ${disks[0]?.path ?? ""}, whose ancestors are ${disks.slice(1).map((disk) => disk.path).join(" -> ")}`,
+    `it is not an ancestor of ${storage.describe(disks[0]?.path ?? "")}, whose ancestors are ${disks
+      .slice(1)
+      .map((disk) => storage.describe(disk.path))
+      .join(" -> ")}`,
     { parameter: "destinationPath", path: destination },
   );
 }
 
 /**
  * Refuses the merge while a disk outside `chain` (the child, the intermediate disks, the destination) would be
- * corrupted by it; checks that every `relink` entry uses the child as its parent.
+ * corrupted by it; checks that every `relink` entry uses the child as its parent. The refusal names each disk as
+ * `storage` names a path (with its host on a remote one), and a disk another resource owns by its ownership record.
  */
 async function checkDependents(storage: Storage, imagePath: string, chain: readonly ChainDisk[], relink: readonly string[]): Promise<void> {
+  const named = (path: string): string => storage.describe(path);
   const paths = chain.map((disk) => disk.path);
   const wanted = relink.map((path) => resolve(path));
   const folders = [...new Set([...paths, ...wanted].map((path) => dirname(path)))];
@@ -142,22 +147,24 @@ async function checkDependents(storage: Storage, imagePath: string, chain: reado
   const destination = ancestors[ancestors.length - 1] as ChainDisk;
   const refusals: string[] = [];
   for (const dependent of await dependentsOf(storage, destination, folders, paths)) {
-    refusals.push(`${dependent} uses the destination ${destination.path} as its parent, and the merge would change what it reads`);
+    refusals.push(`${named(dependent)} uses the destination ${named(destination.path)} as its parent, and the merge would change what it reads`);
   }
   for (const intermediate of ancestors.slice(0, -1)) {
     for (const dependent of await dependentsOf(storage, intermediate, folders, paths)) {
-      refusals.push(`${dependent} uses ${intermediate.path} as its parent, which is merged away and deleted`);
+      refusals.push(`${named(dependent)} uses ${named(intermediate.path)} as its parent, which is merged away and deleted`);
     }
   }
   for (const disk of [child, ...ancestors.slice(0, -1)]) {
     const owner = await ownerOf(disk.path, disk.fileId, storage);
-    if (owner !== null) refusals.push(`${disk.path} is managed by ${owner}, and the merge would delete it (take it out of that stack first)`);
+    if (owner !== null) {
+      refusals.push(`${named(disk.path)} is ${managedElsewhere(disk.path, owner, storage)}, and the merge would delete it (take it out of that stack first)`);
+    }
   }
   const children = await dependentsOf(storage, child, folders, paths);
   for (const dependent of children.filter((path) => !wanted.includes(path))) {
     refusals.push(
-      `${dependent} uses the child as its parent, which is deleted after the merge (pass --relink ${dependent} to point ` +
-        `it at ${destination.path}, which then reads as the child did)`,
+      `${named(dependent)} uses the child as its parent, which is deleted after the merge (pass --relink ${named(dependent)} ` +
+        `to point it at ${named(destination.path)}, which then reads as the child did)`,
     );
   }
   if (refusals.length > 0) {
@@ -169,7 +176,7 @@ async function checkDependents(storage: Storage, imagePath: string, chain: reado
   }
   const stray = wanted.find((path) => !children.includes(path));
   if (stray !== undefined) {
-    throw new VhdError("E_INVALIDARG", `it does not use ${child.path} as its parent, so there is nothing to relink`, {
+    throw new VhdError("E_INVALIDARG", `it does not use ${named(child.path)} as its parent, so there is nothing to relink`, {
       parameter: "relink",
       path: stray,
     });

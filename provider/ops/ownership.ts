@@ -31,6 +31,15 @@ export function ownershipRecordPath(imagePath: string): string {
 }
 
 /**
+ * Says who holds the disk at `imagePath` and where that is written, for a refusal's reason: `managed by another
+ * resource, <owner> (ownership record <record>)`, the record named as `storage` names a path (with its host,
+ * `ssh://user@host:port/abs/path`, on a remote one), so a person can find the file to look at or remove.
+ */
+export function managedElsewhere(imagePath: string, owner: string, storage: Storage): string {
+  return `managed by another resource, ${owner} (ownership record ${storage.describe(ownershipRecordPath(imagePath))})`;
+}
+
+/**
  * The owner of the disk with `uniqueId` at `imagePath`: the URN its record names, or `null` when no record names
  * that disk (none, unreadable, or left over from another disk).
  */

@@ -26,7 +26,7 @@ import { checkDistinctPaths, checkSameFormat } from "../inputs/validate";
 import { createDifferencingDisk } from "../ops/create-differencing";
 import { recordCreatedFolders } from "../ops/created-folders";
 import { deleteDisk, discardNewDisk } from "../ops/delete-disk";
-import { claimDisk, ownerOf, ownershipRecordPath, sameResourceInStack, transferOwner } from "../ops/ownership";
+import { claimDisk, managedElsewhere, ownerOf, sameResourceInStack, transferOwner } from "../ops/ownership";
 import { adoptableDisk, holderOf, recordFoundDisk, recordNewDisk, releaseParent, withParentLock } from "../ops/manage-disk";
 import { protectParent, releaseHold } from "../ops/protect-parent";
 import { setParent } from "../ops/set-parent";
@@ -187,7 +187,7 @@ async function createDisk(inputs: DiskInputs): Promise<pulumi.dynamic.CreateResu
       const state = await recordDisk(inputs, childFacts(child), takeover?.kind === "adopt", child.createdFolders, storage);
       if (inputs.owner !== undefined) {
         const holder = await claimDisk(imagePath, { owner: inputs.owner, uniqueId: state.uniqueId }, storage);
-        if (holder !== null) throw ownedElsewhere(imagePath, holder, inputs.owner);
+        if (holder !== null) throw ownedElsewhere(imagePath, holder, inputs.owner, storage);
       }
       return { id: diskId(state), outs: secretPathValues(state, state.secretPaths) };
     } catch (error) {
@@ -208,7 +208,7 @@ async function takeoverOf(inputs: DiskInputs, storage: Storage): Promise<{ kind:
   const found = await identifyDisk(inputs.imagePath, "imagePath", storage);
   if (found.kind !== "vhd") return null;
   const owner = await ownerOf(inputs.imagePath, found.fileId, storage);
-  if (owner !== null && owner !== inputs.owner) throw ownedElsewhere(inputs.imagePath, owner, inputs.owner);
+  if (owner !== null && owner !== inputs.owner) throw ownedElsewhere(inputs.imagePath, owner, inputs.owner, storage);
   if (owner !== null) {
     // Ours, but only a disk exactly as create would make it now is taken over. The other disk of ours there is the
     // one a create-first replace is replacing (its parent is missing): create must then fail with the contract's
@@ -220,21 +220,21 @@ async function takeoverOf(inputs: DiskInputs, storage: Storage): Promise<{ kind:
 }
 
 /**
- * The refusal of a disk another resource owns (one disk, one owner). When the owner is this very resource in another
- * stack of the project, it says how to go on after a `pulumi stack rename` (see ownership.ts `sameResourceInStack`).
+ * The refusal of a disk another resource owns (one disk, one owner), its record named as `storage` names it. When the
+ * owner is this very resource in another stack of the project, it says how to go on after a `pulumi stack rename`
+ * (see ownership.ts `sameResourceInStack`).
  */
-function ownedElsewhere(imagePath: string, owner: string, claimant: string | undefined): VhdError {
-  const record = ownershipRecordPath(imagePath);
+function ownedElsewhere(imagePath: string, owner: string, claimant: string | undefined, storage: Storage): VhdError {
   const stack = claimant === undefined ? null : sameResourceInStack(owner, claimant);
   const wayOut =
     stack === null
       ? "choose another imagePath, or remove that resource first"
       : `that is this resource in stack "${stack}": if "${stack}" is another stack of this project, it owns the disk ` +
-        "(choose another imagePath per stack); if this stack was renamed from it (`pulumi stack rename`), remove the " +
-        `record ${record} and set \`adopt: true\` for one \`up\``;
+        "(choose another imagePath per stack); if this stack was renamed from it (`pulumi stack rename`), remove that " +
+        "record and set `adopt: true` for one `up`";
   return new VhdError(
     "ERROR_ALREADY_EXISTS",
-    `the disk there is managed by another resource, ${owner} (ownership record ${record}); one disk has one owner: ${wayOut}`,
+    `the disk there is ${managedElsewhere(imagePath, owner, storage)}; one disk has one owner: ${wayOut}`,
     { parameter: "imagePath", path: imagePath, details: { owner } },
   );
 }
@@ -286,7 +286,7 @@ async function readDisk(id: string, props: Partial<DiskState>): Promise<DiskRead
       // gives no owner and claims nothing.
       if (state.owner !== undefined) {
         const holder = await claimDisk(imagePath, { owner: state.owner, uniqueId: state.uniqueId }, storage);
-        if (holder !== null) throw ownedElsewhere(imagePath, holder, state.owner);
+        if (holder !== null) throw ownedElsewhere(imagePath, holder, state.owner, storage);
       }
       return { id: diskId(state), props: secretPathValues(state, state.secretPaths) };
     }

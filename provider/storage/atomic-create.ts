@@ -59,9 +59,9 @@ async function sweepStaleTemporaries(storage: Storage, targetPath: string, refer
     // The host's clock is read only when there is a leftover to judge (a fingerprint costs a remote host a command).
     let now: bigint | undefined;
     for (const entry of await storage.list(folder)) {
-      const path = `${folder}${entry}`;
-      const creator = temporaryCreator(entry, name);
-      if (creator === undefined || path === reference || (await storage.pathFacts(path)).kind !== "file") continue;
+      const path = `${folder}${entry.name}`;
+      const creator = temporaryCreator(entry.name, name);
+      if (creator === undefined || path === reference || entry.kind !== "file") continue;
       if (creatorGone(creator)) {
         await storage.unlink(path);
         continue;

@@ -113,6 +113,22 @@ export function fsTypeOfStatfsMagic(magic: number): FileSystemType {
   return MAGIC_TO_TYPE.get(magic) ?? "unknown";
 }
 
+/**
+ * One entry of a folder as `Storage.list` gives it: its name (not a path) and what it is, the link itself for a
+ * symbolic link (`lstat`'s answer; SFTP's READDIR carries it with each name, `readdir` with its file types), so a
+ * caller can pass over what it must not open (a named pipe, whose open waits for a writer) without asking again.
+ */
+export interface FolderEntry {
+  name: string;
+  /** `"other"`: a named pipe, socket or device. */
+  kind: "file" | "folder" | "symlink" | "other";
+}
+
+/** The kind of a folder entry from what `lstat`-like answers say of it (a Node `Dirent`, an SFTP entry's attributes). */
+export function entryKind(type: { isFile(): boolean; isDirectory(): boolean; isSymbolicLink(): boolean }): FolderEntry["kind"] {
+  return type.isFile() ? "file" : type.isDirectory() ? "folder" : type.isSymbolicLink() ? "symlink" : "other";
+}
+
 /** What lies at a path. `"through-file"`: a component before the last one is a file (`/etc/passwd/x.vhd`). */
 export type PathKind = "missing" | "file" | "folder" | "symlink" | "other" | "through-file";
 
@@ -163,6 +179,14 @@ export function fingerprintKey(fingerprint: FileFingerprint): string {
 /** True when a storage call failed because the path (or a folder on it) does not exist. */
 export function isNotFound(error: unknown): boolean {
   return isVhdError(error) && error.code === "ERROR_PATH_NOT_FOUND";
+}
+
+/**
+ * True when a storage call got no answer: the connection to a remote host was lost (`ERROR_NETNAME_DELETED`) or the
+ * host did not answer in time (`ERROR_TIMEOUT`). Nothing may be concluded about the path from such a failure.
+ */
+export function isUnanswered(error: unknown): boolean {
+  return isVhdError(error) && (error.code === "ERROR_NETNAME_DELETED" || error.code === "ERROR_TIMEOUT");
 }
 
 /** What makes two names the same file (device and inode): `RandomAccessFile.identity` of every adapter has this form. */

@@ -8,12 +8,12 @@
  * when given and the path; adapters map their native failures (errno, SFTP status) through one mapping each.
  */
 import type { ErrorParameter } from "../errors";
-import type { FileFingerprint, PathFacts, VolumeFacts, VolumeFactsOptions } from "./facts";
+import type { FileFingerprint, FolderEntry, PathFacts, VolumeFacts, VolumeFactsOptions } from "./facts";
 import type { RandomAccessFile } from "./random-access-file";
 import type { Sha256Options, Sha256Result } from "./sha256-stream";
 
 export type { RandomAccessFile } from "./random-access-file";
-export type { FileFingerprint, FileSystemType, PathFacts, PathKind, VolumeFacts, VolumeFactsOptions } from "./facts";
+export type { FileFingerprint, FileSystemType, FolderEntry, PathFacts, PathKind, VolumeFacts, VolumeFactsOptions } from "./facts";
 export type { ByteRange, Sha256Options, Sha256Result } from "./sha256-stream";
 
 /** How the host spells paths: the contract's path rules differ between the two. */
@@ -96,8 +96,8 @@ export interface Storage {
   /** Removes an empty folder. Rejects when it holds anything (the host's error; callers
    * treat any failure but `ERROR_PATH_NOT_FOUND` as "still there"). */
   rmdir(path: string, parameter?: ErrorParameter): Promise<void>;
-  /** The names (not paths) in a folder, in no particular order. */
-  list(folder: string, parameter?: ErrorParameter): Promise<string[]>;
+  /** The entries of a folder, each name (not a path) with what it is ({@link FolderEntry}), in no particular order. */
+  list(folder: string, parameter?: ErrorParameter): Promise<FolderEntry[]>;
   /** Sets the permission bits of a file (`chmod`). */
   chmod(path: string, mode: number, parameter?: ErrorParameter): Promise<void>;
   /** What is at `path` (`lstat`, or `stat` with `followLinks`); a missing path is `kind: "missing"`, not an error. */

@@ -88,7 +88,7 @@ async function acquire(storage: Storage, lock: string, options: RecordLockOption
       await breakStale(storage, lock, seen, parameter);
       continue;
     }
-    if (Date.now() >= deadline) throw heldTooLong(lock, seen?.holder ?? null, parameter);
+    if (Date.now() >= deadline) throw heldTooLong(storage, lock, seen?.holder ?? null, parameter);
     // Jittered, so waiting processes do not retry in step.
     await sleep(10 + Math.floor(Math.random() * 40));
   }
@@ -182,11 +182,12 @@ async function releaseLock(storage: Storage, lock: string, nonce: string, parame
   if ((await readHolder(storage, lock, parameter))?.nonce === nonce) await storage.unlink(lock).catch(() => undefined);
 }
 
-function heldTooLong(lock: string, holder: LockHolder | null, parameter: ErrorParameter): VhdError {
+/** The refusal after waiting, the lock named as `storage` names a path (with its host on a remote one). */
+function heldTooLong(storage: Storage, lock: string, holder: LockHolder | null, parameter: ErrorParameter): VhdError {
   const who = holder === null ? "another process" : `process ${holder.pid} on ${holder.host} (since ${new Date(holder.since).toISOString()})`;
   return new VhdError(
     "ERROR_SHARING_VIOLATION",
-    `${who} holds the lock ${lock} of the record beside it and did not let go in time; retry when it is done, or ` +
+    `${who} holds the lock ${storage.describe(lock)} of the record beside it and did not let go in time; retry when it is done, or ` +
       "remove the lock file if no pulumi-vhd process (a `pulumi up`, a `vhd` command) is running on any machine",
     { parameter, path: lock, details: { lock, holder } },
   );

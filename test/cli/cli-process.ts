@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { expect } from "vitest";
 import { ERROR_TABLE, formatHresult, type ErrorName } from "../../provider/errors";
-import { runProcess } from "../support/run-process";
+import { runProcess, type RunProcessOptions } from "../support/run-process";
 
 export const REPO_ROOT = resolve(__dirname, "../..");
 /** The built entry point, which the `bin.vhd` launcher (provider/bin/vhd.js) requires. */
@@ -26,12 +26,13 @@ export interface VhdRun {
 /** Runs the built `vhd` with `args`, feeding `input` to its stdin. */
 export async function runVhd(
   args: readonly string[],
-  options: { input?: Uint8Array; cwd?: string; env?: NodeJS.ProcessEnv } = {},
+  options: { input?: Uint8Array; cwd?: string; env?: NodeJS.ProcessEnv; user?: RunProcessOptions["user"] } = {},
 ): Promise<VhdRun> {
   const run = await runProcess(process.execPath, [CLI_MAIN, ...args], {
     cwd: options.cwd ?? REPO_ROOT,
     env: { ...process.env, ...options.env },
     input: options.input,
+    user: options.user,
   });
   return { status: run.status, stdout: run.stdout, stderr: run.stderr.toString("utf8"), text: run.stdout.toString("utf8") };
 }

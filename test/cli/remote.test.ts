@@ -6,7 +6,8 @@
  */
 import { execFileSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync, utimesSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { createServer, type AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -207,6 +208,21 @@ describe("vhd on ssh:// paths", () => {
     expect(await json(["merge", url("named/b.vhd")])).toMatchObject({ merged: [url("named/b.vhd")], destination: { path: url("named/a-moved.vhd") } });
   });
 
+  it("a merge refused for a disk another resource owns names the disk and its ownership record by their URLs", async (context) => {
+    if (unavailable !== undefined) return context.skip(unavailable);
+    mkdirSync(join(server!.root, "owned"));
+    await runVhdOk(remote(["create-differencing", url("owned/a.vhd"), url("golden.vhd")]));
+    const { uniqueId } = await json(["inspect", url("owned/a.vhd")]);
+    const owner = "urn:pulumi:prod::p::pulumi-nodejs:dynamic/vhd:DifferencingDisk::web";
+    writeFileSync(join(server!.root, "owned", ".a.vhd.pulumi-vhd-owner"), JSON.stringify({ owner, uniqueId }));
+    const refused = await runVhd(remote(["merge", url("owned/a.vhd")]));
+    expectOneLineError(refused, "ERROR_SHARING_VIOLATION", url("owned/a.vhd"));
+    expect(refused.stderr).toContain(
+      `${url("owned/a.vhd")} is managed by another resource, ${owner} (ownership record ${url("owned/.a.vhd.pulumi-vhd-owner")}), ` +
+        "and the merge would delete it",
+    );
+  });
+
   it("checksum of a URL written without user and port names the file in full", async (context) => {
     if (unavailable !== undefined) return context.skip(unavailable);
     // Written without user and port, as ssh users do: the output names the file in full.
@@ -333,6 +349,41 @@ describe("vhd's ssh options: --connect-timeout and an encrypted --identity", () 
     expectOneLineError(missing, "ERROR_INVALID_PASSWORD", key);
     expect(missing.stderr).toContain("VHD_SSH_KEY_PASSPHRASE");
     expect(server!.log()).not.toContain(passphrase);
+  });
+
+  it("a key file that cannot be read, or that is no private key (or too large for one), is refused naming the file and what is wrong", async (context) => {
+    if (unavailable !== undefined) return context.skip(unavailable);
+    // Root reads any file: as root the run is made as nobody, for whom the key (root's, mode 0600) is unreadable.
+    const asRoot = process.getuid?.() === 0;
+    const folder = mkdtempSync(join(tmpdir(), "vhd-cli-keys-"));
+    try {
+      chmodSync(folder, 0o755);
+      const locked = join(folder, "id_locked");
+      writeFileSync(locked, server!.privateKey, { mode: asRoot ? 0o600 : 0o000 });
+      const unreadable = await runVhd(withKey(locked, ["inspect", url("golden.vhd")]), {
+        env: { HOME: folder },
+        ...(asRoot ? { user: { uid: 65534, gid: 65534 } } : {}),
+      });
+      expectOneLineError(unreadable, "ERROR_ACCESS_DENIED", locked);
+      expect(unreadable.stderr).toContain(`identity ${JSON.stringify(locked)}: could not read the private key: permission denied`);
+
+      const notes = join(folder, "notes.txt");
+      writeFileSync(notes, "host: 192.0.2.7\nuser: backup\n");
+      const notAKey = await runVhd(withKey(notes, ["inspect", url("golden.vhd")]));
+      expectOneLineError(notAKey, "E_INVALIDARG", notes);
+      expect(notAKey.stderr).toContain(`identity ${JSON.stringify(notes)}: the private key file cannot be used: it is not a private key`);
+      expect(notAKey.stderr).not.toContain("192.0.2.7");
+
+      // A disk image given by mistake (sparse here: 8 GiB, no blocks) is refused by its size, not read into memory.
+      const image = join(folder, "golden.vhd");
+      writeFileSync(image, "");
+      truncateSync(image, 8 * 2 ** 30);
+      const tooLarge = await runVhd(withKey(image, ["inspect", url("golden.vhd")]));
+      expectOneLineError(tooLarge, "E_INVALIDARG", image);
+      expect(tooLarge.stderr).toContain(`the private key file cannot be used: it holds ${8 * 2 ** 30} bytes, more than any private key`);
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
   });
 
   it("asks for the passphrase on a terminal without echoing it", async (context) => {

@@ -7,7 +7,9 @@
 import { promises as fsp } from "node:fs";
 import * as path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { isVhdError } from "../../provider/errors";
+import { VhdError, isVhdError } from "../../provider/errors";
+import { createBaseDisk } from "../../provider/ops/create-base";
+import { MemoryStorage } from "../../provider/storage/memory/memory-storage";
 import { createDifferencingDisk } from "../../provider/ops/create-differencing";
 import { deleteDisk } from "../../provider/ops/delete-disk";
 import { claimDisk, ownershipRecordPath } from "../../provider/ops/ownership";
@@ -105,5 +107,22 @@ describe("deleteDisk", () => {
     const fresh = await child("web.vhd");
     await expect(claimDisk(fresh.imagePath, { owner: "urn:new", uniqueId: fresh.uniqueId })).resolves.toBeNull();
     await expect(deleteDisk({ imagePath: fresh.imagePath, expectedUniqueId: fresh.uniqueId, owner: "urn:new" })).resolves.toEqual({ deleted: true });
+  });
+});
+
+describe("deleteDisk when the storage stops answering during its look for children", () => {
+  it("refuses with the storage's error and deletes nothing: an unanswered sibling may be a child", async () => {
+    const storage = new MemoryStorage().addFolder(temp);
+    const golden = path.join(temp, "golden.vhd");
+    await createBaseDisk({ path: golden, size: 8 * 2 ** 20, type: "dynamic", storage });
+    const [a, b] = [path.join(temp, "a.vhd"), path.join(temp, "b.vhd")];
+    const disk = await createDifferencingDisk({ imagePath: a, parentPath: golden, storage });
+    await createDifferencingDisk({ imagePath: b, parentPath: a, storage });
+    // What the SSH adapter raises for a request on a connection that dropped, here for the open of the child.
+    storage.beforeCall((operation, target) => {
+      if (operation === "open" && target === b) throw new VhdError("ERROR_NETNAME_DELETED", "the connection to the host was lost", { path: b });
+    });
+    await expect(deleteDisk({ imagePath: a, expectedUniqueId: disk.uniqueId, storage })).rejects.toMatchObject({ code: "ERROR_NETNAME_DELETED" });
+    expect(storage.fileBytes(a)).toBeDefined();
   });
 });

@@ -551,7 +551,7 @@ describe("protectParent and update", () => {
     await expect(provider.create(again)).rejects.toThrow(
       `managed by another resource, ${before} (ownership record ${record}); one disk has one owner: that is this resource ` +
         `in stack "old": if "old" is another stack of this project, it owns the disk (choose another imagePath per stack); ` +
-        `if this stack was renamed from it (\`pulumi stack rename\`), remove the record ${record} and set \`adopt: true\` for one \`up\``,
+        `if this stack was renamed from it (\`pulumi stack rename\`), remove that record and set \`adopt: true\` for one \`up\``,
     );
     // Another resource of the other stack gets the plain refusal.
     const other = await checked({ imagePath: state.imagePath, parentPath: golden, adopt: true, owner: `urn:pulumi:renamed::${type}::b` });

@@ -241,7 +241,7 @@ export function describeStorageConformance(
       await expectVhdError(fx.storage.mkdir(fx.join("no", "deeper")), "ERROR_PATH_NOT_FOUND");
       await writeFile(fx.storage, fx.join("sub", "x.bin"), bytes("x"));
       await writeFile(fx.storage, fx.join("sub", "y.bin"), bytes("y"));
-      expect((await fx.storage.list(folder)).sort()).toEqual(["x.bin", "y.bin"]);
+      expect((await fx.storage.list(folder)).map(({ name }) => name).sort()).toEqual(["x.bin", "y.bin"]);
       // The port leaves the code to the host (the SSH adapter says ERROR_DIR_NOT_EMPTY); the folder must survive.
       expect(isVhdError(await fx.storage.rmdir(folder).catch((error: unknown) => error))).toBe(true);
       expect((await fx.storage.list(folder)).length).toBe(2);
@@ -250,6 +250,20 @@ export function describeStorageConformance(
       await fx.storage.rmdir(folder);
       expect((await fx.storage.pathFacts(folder)).kind).toBe("missing");
       await expectVhdError(fx.storage.list(folder), "ERROR_PATH_NOT_FOUND");
+    });
+
+    it("list names each entry with its kind, a symbolic link as itself", async () => {
+      await fx.storage.mkdir(fx.join("folder"));
+      await writeFile(fx.storage, fx.join("file.bin"), bytes("f"));
+      await fx.symlink("file.bin", fx.join("link.bin"));
+      await fx.symlink("nowhere.bin", fx.join("dangling.bin"));
+      const entries = (await fx.storage.list(fx.root)).sort((a, b) => a.name.localeCompare(b.name));
+      expect(entries).toEqual([
+        { name: "dangling.bin", kind: "symlink" },
+        { name: "file.bin", kind: "file" },
+        { name: "folder", kind: "folder" },
+        { name: "link.bin", kind: "symlink" },
+      ]);
     });
 
     it("chmod sets the permission bits", async () => {

@@ -14,6 +14,8 @@ import { localStorage } from "../../provider/storage/local/local-storage";
 import { MemoryStorage } from "../../provider/storage/memory/memory-storage";
 import type { Storage } from "../../provider/storage/port";
 import { recordLockPath, withRecordLock } from "../../provider/storage/record-lock";
+import { SshStorage } from "../../provider/storage/ssh/ssh-storage";
+import { connectionTo, useSshd } from "./ssh/ssh-fixture";
 
 /** What a test's lock file says of its holder; `tag` absent as in locks of earlier versions. */
 interface Holder {
@@ -175,5 +177,28 @@ describe("a record's lock from another host", () => {
     await expect(
       withRecordLock(at.storage, at.record, async () => "never", { parameter: "parentPath", waitMs: 100, staleMs: 30_000 }),
     ).rejects.toThrow(/ERROR_SHARING_VIOLATION .*process 1 on elsewhere\.example/);
+  });
+});
+
+describe("a record's lock on a remote host", () => {
+  const sshd = useSshd();
+
+  it("held by a running process, is refused naming the lock with its host", async (context) => {
+    const reason = sshd.unavailable();
+    if (reason !== undefined) return context.skip(reason);
+    const server = sshd.server();
+    const dir = mkdtempSync(join(server.root, "record-lock-"));
+    const record = join(dir, ".golden.vhd.pulumi-vhd-holds");
+    place = { storage: localStorage, record, leaveLock: () => undefined, dispose: () => rmSync(dir, { recursive: true, force: true }) };
+    writeFileSync(recordLockPath(record), lockText({ pid: process.ppid, host: hostname(), tag: CREATOR_TAG }, 0));
+    const lockUrl = `ssh://${server.user}@${server.host}:${server.port}${recordLockPath(record)}`;
+    // The error's path is named by the faces (VhdError.withPathNamed); its sentence names the lock itself.
+    const refused = await withRecordLock(new SshStorage(connectionTo(server)), record, async () => "never", {
+      parameter: "parentPath",
+      waitMs: 100,
+    }).catch((error: unknown) => error);
+    expect(refused).toMatchObject({ code: "ERROR_SHARING_VIOLATION" });
+    expect((refused as Error).message).toContain(`process ${process.ppid} on ${hostname()} (since `);
+    expect((refused as Error).message).toContain(`) holds the lock ${lockUrl} of the record beside it`);
   });
 });

@@ -23,6 +23,8 @@ export interface RunProcessOptions {
   timeout?: number;
   /** stdout and stderr; `stdio[1]` may be a file descriptor, then `stdout` is empty. Default: all pipes. */
   stdio?: StdioOptions;
+  /** Run as this user and group (as root only): what a file unreadable to that user does, which root reads anyway. */
+  user?: { uid: number; gid: number };
 }
 
 /** Runs `command` with `args` and resolves with how it ended; rejects only when it cannot be started. */
@@ -33,6 +35,7 @@ export function runProcess(command: string, args: readonly string[], options: Ru
       env: options.env,
       stdio: options.stdio ?? ["pipe", "pipe", "pipe"],
       timeout: options.timeout,
+      ...options.user,
     });
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];

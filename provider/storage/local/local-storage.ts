@@ -7,6 +7,7 @@ import { chmod, link, lstat, mkdir, open, readdir, rename, rmdir, unlink } from 
 import * as path from "node:path";
 import type { ErrorParameter } from "../../errors";
 import { publishNoClobber, type NamePrimitives } from "../no-clobber-publish";
+import { entryKind } from "../facts";
 import type { CreateOptions, OpenOptions, Storage } from "../port";
 import { sha256ByReading } from "../sha256-stream";
 import { fingerprintFile } from "./fingerprint";
@@ -64,7 +65,14 @@ export const localStorage: Storage = {
   unlink: (target, parameter) => mapped(unlink(target), target, parameter, "remove the file"),
   mkdir: (target, parameter) => mapped(mkdir(target), target, parameter, "create the folder"),
   rmdir: (target, parameter) => mapped(rmdir(target), target, parameter, "remove the folder"),
-  list: (folder, parameter) => mapped(readdir(folder), folder, parameter, "list the folder"),
+  // Node fills in a type the file system leaves unknown with `lstat`.
+  list: (folder, parameter) =>
+    mapped(
+      readdir(folder, { withFileTypes: true }).then((entries) => entries.map((entry) => ({ name: entry.name, kind: entryKind(entry) }))),
+      folder,
+      parameter,
+      "list the folder",
+    ),
   chmod: (target, mode, parameter) => mapped(chmod(target, mode), target, parameter, "change the file's permissions"),
   pathFacts,
   fingerprint: fingerprintFile,

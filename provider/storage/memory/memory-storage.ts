@@ -6,7 +6,7 @@
  */
 import * as path from "node:path";
 import type { ErrorParameter } from "../../errors";
-import { maxFileSizeOf, type FileFingerprint, type FileSystemType, type PathFacts, type VolumeFacts, type VolumeFactsOptions } from "../facts";
+import { maxFileSizeOf, type FileFingerprint, type FileSystemType, type FolderEntry, type PathFacts, type VolumeFacts, type VolumeFactsOptions } from "../facts";
 import { vhdErrorFromFs } from "../local/fs-error";
 import { publishNoClobber, type NamePrimitives } from "../no-clobber-publish";
 import { OPEN_ACTION, type CreateOptions, type OpenOptions, type Storage } from "../port";
@@ -190,12 +190,14 @@ export class MemoryStorage implements Storage {
     this.mapped(() => this.remove(target, "folder"), target, parameter, "remove the folder");
   }
 
-  async list(folder: string, parameter?: ErrorParameter): Promise<string[]> {
+  async list(folder: string, parameter?: ErrorParameter): Promise<FolderEntry[]> {
     await this.called("list", folder);
     const entry = this.existing(folder, true, parameter, "list the folder");
     if (entry.kind !== "folder") throw vhdErrorFromFs(errno("ENOTDIR", "scandir", folder), { parameter, path: folder, action: "list the folder" });
     const resolved = this.resolved(folder);
-    return [...this.entries.keys()].filter((each) => each !== resolved && path.posix.dirname(each) === resolved).map((each) => path.posix.basename(each));
+    return [...this.entries]
+      .filter(([each]) => each !== resolved && path.posix.dirname(each) === resolved)
+      .map(([each, { kind }]) => ({ name: path.posix.basename(each), kind }));
   }
 
   async chmod(target: string, mode: number, parameter?: ErrorParameter): Promise<void> {

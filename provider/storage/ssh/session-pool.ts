@@ -16,6 +16,7 @@ import type { AuthenticationType, Client, ClientChannel, SFTPWrapper } from "ssh
 import { VhdError } from "../../errors";
 import { CONNECTION_DEFAULTS, SECRET_CONNECTION_FIELDS, type ConnectionArgs, type ProxyConnectionArgs } from "./connection-args";
 import { hostKeyPolicy, sha256Fingerprint, verifyHostKey } from "./host-key";
+import { checkKeyPassphrase, isEncryptedKey } from "./private-key";
 import { countedSftp, type SftpCounts } from "./sftp-counter";
 import { formatSshHost } from "./ssh-url";
 import { vhdErrorFromSsh } from "./ssh-errors";
@@ -24,8 +25,12 @@ import { vhdErrorFromSsh } from "./ssh-errors";
 const MAX_EXEC_CHANNELS = 4;
 /** While work is in flight, an SFTP request is sent this often (ms) to notice a stalled or vanished host. */
 const LIVENESS_INTERVAL_MS = 5000;
-/** A liveness request unanswered this long (ms) declares the connection dead. */
-const LIVENESS_TIMEOUT_MS = 15000;
+/**
+ * How long (ms) the host may leave a request unanswered: a liveness request unanswered this long declares the
+ * connection dead (so does any SFTP request, which the one sftp-server answers in order, ahead of the liveness
+ * request), and a question to a stat loop unanswered this long ends that loop (stat-shell.ts).
+ */
+const ANSWER_TIMEOUT_MS = 15000;
 /** Longest pause (ms) between dial attempts; the first retry waits 100 ms, then doubling. */
 const MAX_DIAL_BACKOFF_MS = 2000;
 
@@ -71,6 +76,8 @@ export class SshSession {
   readonly hostKeyFingerprint: string;
   /** Secret values to strip from messages. */
   readonly secrets: readonly string[];
+  /** How long (ms) the host may leave a request unanswered ({@link ANSWER_TIMEOUT_MS}). */
+  readonly answerTimeoutMs = ANSWER_TIMEOUT_MS;
   private inFlight = 0;
   private execSlots = MAX_EXEC_CHANNELS;
   private readonly execQueue: Array<() => void> = [];
@@ -273,7 +280,7 @@ export class SshSession {
   }
 
   private checkLiveness(): void {
-    if (Date.now() - this.lastAnswer > LIVENESS_TIMEOUT_MS) {
+    if (Date.now() - this.lastAnswer > this.answerTimeoutMs) {
       const error = Object.assign(new Error("Keepalive timeout"), { level: "client-timeout" });
       this.destroy(error);
       return;
@@ -436,7 +443,29 @@ function retryable(error: unknown): boolean {
   );
 }
 
+/**
+ * The keys of a connection and of its bastion, checked before anything is dialled, so that one that cannot be used is
+ * refused naming its input (`connection.privateKey`, `connection.proxy.privateKey`) and host, not as a failed dial.
+ * A wrong passphrase is left to the dial, which reads the key anyway: checking it here would run the key's KDF twice.
+ * @throws `E_INVALIDARG` for text that is no private key; `ERROR_INVALID_PASSWORD` for an encrypted key without its
+ *   `privateKeyPassword`.
+ */
+function checkConnectionKeys(args: ConnectionArgs): void {
+  const hops: Array<[ProxyConnectionArgs | undefined, string]> = [
+    [args, "connection"],
+    [args.proxy, "connection.proxy"],
+  ];
+  for (const [hop, input] of hops) {
+    if (hop?.privateKey === undefined) continue;
+    const source = { parameter: `${input}.privateKey`, host: connectionTarget(hop).hostLabel };
+    if (isEncryptedKey(hop.privateKey, source) && hop.privateKeyPassword === undefined) {
+      checkKeyPassphrase(hop.privateKey, undefined, { ...source, howToGive: `give its passphrase as ${input}.privateKeyPassword` });
+    }
+  }
+}
+
 async function dialWithRetries(args: ConnectionArgs): Promise<SshSession> {
+  checkConnectionKeys(args);
   const { hostLabel } = connectionTarget(args);
   const policy = hostKeyPolicy(args, hostLabel);
   const limit = args.dialErrorLimit ?? CONNECTION_DEFAULTS.dialErrorLimit;

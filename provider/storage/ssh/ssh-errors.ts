@@ -9,6 +9,7 @@
  * removes any secret value that a library message might echo.
  */
 import { VhdError, isVhdError, type ErrorName, type ErrorParameter } from "../../errors";
+import { isUnanswered } from "../facts";
 
 /** SFTP v3 status codes (draft-ietf-secsh-filexfer-02 §7). */
 export const SFTP_STATUS = {
@@ -94,7 +95,7 @@ function levelOf(error: unknown): string | undefined {
 
 /** True for an error that means the SSH connection (not one request) failed: the session must be dialled again. */
 export function isConnectionLoss(error: unknown): boolean {
-  if (isVhdError(error)) return error.code === "ERROR_NETNAME_DELETED" || error.code === "ERROR_TIMEOUT";
+  if (isVhdError(error)) return isUnanswered(error);
   const message = error instanceof Error ? error.message : "";
   const code = codeOf(error);
   return (

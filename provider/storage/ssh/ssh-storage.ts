@@ -16,11 +16,12 @@ import { posix } from "node:path";
 import type { SFTPWrapper, Stats } from "ssh2";
 import { VhdError, type ErrorParameter } from "../../errors";
 import { throwIfCancelled } from "../../support/cancellation";
-import { fileIdentity, fsTypeOfStatfsMagic, maxFileSizeOf } from "../facts";
+import { entryKind, fileIdentity, fsTypeOfStatfsMagic, maxFileSizeOf } from "../facts";
 import { sha256ByReading } from "../sha256-stream";
 import type {
   CreateOptions,
   FileFingerprint,
+  FolderEntry,
   OpenOptions,
   PathFacts,
   PathFlavour,
@@ -415,13 +416,16 @@ export class SshStorage implements Storage {
     });
   }
 
-  async list(folder: string, parameter?: ErrorParameter): Promise<string[]> {
+  /** SFTP READDIR, whose every name comes with its attributes (OpenSSH's sftp-server: `lstat`'s), so kinds cost nothing more. */
+  async list(folder: string, parameter?: ErrorParameter): Promise<FolderEntry[]> {
     const sftpPath = this.sftpPath(folder, parameter);
     const session = await this.session();
-    const entries = await this.request<Array<{ filename: string }>>(session, sftpPath, "list the folder", parameter, (sftp, done) =>
+    const entries = await this.request<Array<{ filename: string; attrs: Stats }>>(session, sftpPath, "list the folder", parameter, (sftp, done) =>
       sftp.readdir(sftpPath, done),
     );
-    return entries.map((entry) => entry.filename).filter((name) => name !== "." && name !== "..");
+    return entries
+      .filter(({ filename }) => filename !== "." && filename !== "..")
+      .map(({ filename, attrs }) => ({ name: filename, kind: entryKind(attrs) }));
   }
 
   async chmod(path: string, mode: number, parameter?: ErrorParameter): Promise<void> {
@@ -499,7 +503,7 @@ export class SshStorage implements Storage {
       const session = await this.session({ sftp: false });
       const loop = await statShellIfOpen(session);
       const answered = await loop?.ask(volumeQuestion(folders)).catch((error: unknown) => {
-        throw vhdErrorFromSsh(error, this.context(session, sftpPath, "run a command on the host"));
+        throw vhdErrorFromSsh(error, this.context(session, sftpPath, "read the file system's type and write permission"));
       });
       return parseVolumeAnswer(answered ?? (await this.tryExec(session, sftpPath, volumeCommand(folders)))?.stdout.toString("utf8") ?? "");
     };

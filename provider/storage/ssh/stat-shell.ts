@@ -10,6 +10,11 @@
  * volume's facts take the loop only when one is open already ({@link statShellIfOpen}), so a command that asks nothing
  * else (`vhd create-differencing`) runs the one command it needs instead of a probe and a loop. A loop that cannot be
  * opened or dies answers undefined and the caller takes its other path, as it did for a failed command.
+ *
+ * A question unanswered for as long as the host may leave any request unanswered (`SshSession.answerTimeoutMs`:
+ * a `stat` of a path on a hung file system, such as an NFS mount whose server is gone, never returns) is given up
+ * with `ERROR_TIMEOUT`, and the loop is closed with it: its answers still to come would be read as the answers to
+ * later questions. Those go to a new loop, or, for what asks only an open one, to a command.
  */
 import { randomBytes } from "node:crypto";
 import type { ClientChannel } from "ssh2";
@@ -23,14 +28,13 @@ export function statShellOf(session: SshSession): Promise<StatShell | undefined>
   let shell = shells.get(session);
   if (shell === undefined) {
     const token = randomBytes(8).toString("hex");
+    // A loop that ended (the host killed it, or a question went unanswered) is opened again by the next caller, not
+    // left answering nothing.
+    const forget = (): void => {
+      if (shells.get(session) === opened) shells.delete(session);
+    };
     const opened: Promise<StatShell | undefined> = session.openChannel(statLoop(token)).then(
-      (channel) => {
-        // A loop that ended (the host killed it) is opened again by the next caller, not left answering nothing.
-        channel.on("close", () => {
-          if (shells.get(session) === opened) shells.delete(session);
-        });
-        return new StatShell(session, channel, token);
-      },
+      (channel) => new StatShell(session, channel, token, forget),
       () => undefined,
     );
     shells.set(session, opened);
@@ -54,30 +58,54 @@ export class StatShell {
     private readonly session: SshSession,
     private readonly channel: ClientChannel,
     private readonly token: string,
+    /** Takes this loop out of use, so that the next question opens another. */
+    private readonly forget: () => void,
   ) {
     channel.setEncoding("utf8");
     channel.on("data", (chunk: string) => this.take(chunk));
     // The loop's stderr is sent to /dev/null; a start-up file's is read and dropped so it never fills the window.
     channel.stderr.resume();
-    channel.on("close", () => {
-      this.open = false;
-      for (const answer of this.waiting.splice(0)) answer(undefined);
-    });
+    channel.on("close", () => this.close());
   }
 
   /**
    * The loop's answer line to `question` (remote-shell.ts `fingerprintQuestion`, `volumeQuestion`); undefined when the
-   * loop is gone. Rejects when the connection drops meanwhile.
+   * loop is gone. Rejects when the connection drops meanwhile, and with an `ETIMEDOUT` error (which ssh-errors.ts maps
+   * to `ERROR_TIMEOUT`) when no answer comes within `SshSession.answerTimeoutMs`; the loop is then closed, and the
+   * questions behind it answer undefined.
    */
   ask(question: string): Promise<string | undefined> {
     if (!this.open) return Promise.resolve(undefined);
+    const { answerTimeoutMs } = this.session;
     return this.session.track(
       () =>
-        new Promise<string | undefined>((resolve) => {
-          this.waiting.push(resolve);
+        new Promise<string | undefined>((resolve, reject) => {
+          const timer = setTimeout(() => {
+            const error = new Error(
+              `no answer within ${answerTimeoutMs / 1000} s from stat on the host, as when a file system there hangs (an unreachable NFS server)`,
+            );
+            // Rejected before the close answers everything still waiting with undefined.
+            reject(Object.assign(error, { code: "ETIMEDOUT" }));
+            this.close();
+          }, answerTimeoutMs);
+          // The connection's tracking keeps the process alive while the question is out; the timer need not.
+          timer.unref();
+          this.waiting.push((answer) => {
+            clearTimeout(timer);
+            resolve(answer);
+          });
           this.channel.write(question);
         }),
     );
+  }
+
+  /** Ends the loop: the questions still waiting answer undefined, and whatever the host still sends is dropped. */
+  private close(): void {
+    if (!this.open) return;
+    this.open = false;
+    this.forget();
+    this.channel.close();
+    for (const answer of this.waiting.splice(0)) answer(undefined);
   }
 
   private take(chunk: string): void {

@@ -104,6 +104,29 @@ describe("ssh connection", () => {
     expect(everything).not.toContain("hunter2-secret");
   });
 
+  it("a privateKey that is no key, or encrypted without privateKeyPassword, is refused naming its input and host, before any dial", async () => {
+    const server = sshd.server();
+    const host = `ssh://${server.user}@127.0.0.1:${server.port}`;
+    const locked = join(server.dir, "locked");
+    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "correct horse", "-f", locked]);
+    const encrypted = readFileSync(locked, "utf8");
+    // sshd logs each connection it accepts (LogLevel VERBOSE): none may come from these.
+    const connectionsSeen = (): number => (server.log().match(/Connection from /g) ?? []).length;
+    const before = connectionsSeen();
+
+    const notAKey = await expectVhdError(getSession(connectionTo(server, { privateKey: "host: 192.0.2.7" })), "E_INVALIDARG");
+    expect(notAKey.message).toContain(`connection.privateKey: ${host}: the private key cannot be used: it is not a private key in OpenSSH or PEM format`);
+    expect(notAKey.message).not.toContain("192.0.2.7");
+    const publicKey = readFileSync(`${locked}.pub`, "utf8");
+    const viaProxy = await expectVhdError(getSession(connectionTo(server, { proxy: connectionTo(server, { privateKey: publicKey }) })), "E_INVALIDARG");
+    expect(viaProxy.message).toContain(`connection.proxy.privateKey: ${host}: the private key cannot be used: it is a public key`);
+    const noPassphrase = await expectVhdError(getSession(connectionTo(server, { privateKey: encrypted })), "ERROR_INVALID_PASSWORD");
+    expect(noPassphrase.message).toContain(`connection.privateKey: ${host}: the private key is encrypted and no passphrase was given: `);
+    expect(noPassphrase.message).toContain("connection.privateKeyPassword");
+    for (const line of encrypted.split("\n").filter((text) => text.length > 8)) expect(noPassphrase.message).not.toContain(line);
+    expect(connectionsSeen()).toBe(before);
+  });
+
   it("a closed port is ERROR_CONNECTION_REFUSED naming the host, after dialErrorLimit attempts", async () => {
     const server = sshd.server();
     const port = await closedPort();

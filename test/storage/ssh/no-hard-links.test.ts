@@ -26,7 +26,7 @@ describe("ssh publishNoClobber without hard links", () => {
     const target = join("a.vhd");
     await storage.publishNoClobber(await writeTemp(".a.tmp", "first"), target);
     expect(await storage.pathFacts(target)).toMatchObject({ kind: "file", size: 5 });
-    expect(await storage.list(current().root)).toEqual(["a.vhd"]);
+    expect(await storage.list(current().root)).toEqual([{ name: "a.vhd", kind: "file" }]);
     const second = await writeTemp(".b.tmp", "second!");
     await expectVhdError(storage.publishNoClobber(second, target), "ERROR_ALREADY_EXISTS");
     expect(await storage.pathFacts(target)).toMatchObject({ kind: "file", size: 5 });

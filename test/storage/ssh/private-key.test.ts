@@ -16,6 +16,9 @@ function makeKey(name: string, passphrase: string, options: string[] = ["-t", "e
   return readFileSync(file, "utf8");
 }
 
+/** Where a test key came from, as the CLI's `--identity` names it. */
+const source = (name: string): { parameter: "identity"; path: string } => ({ parameter: "identity", path: join(dir, name) });
+
 const noKeygen = existsSync("/usr/bin/ssh-keygen") ? undefined : "ssh-keygen is not installed (Debian package openssh-client)";
 
 describe("private keys", () => {
@@ -24,8 +27,8 @@ describe("private keys", () => {
   });
 
   it("tells a plain key from an encrypted one", () => {
-    expect(isEncryptedKey(makeKey("plain", ""))).toBe(false);
-    expect(isEncryptedKey(makeKey("locked", "correct horse"))).toBe(true);
+    expect(isEncryptedKey(makeKey("plain", ""), source("plain"))).toBe(false);
+    expect(isEncryptedKey(makeKey("locked", "correct horse"), source("locked"))).toBe(true);
   });
 
   it("tells them apart in OpenSSH's format and PEM, RSA and ECDSA too, as ssh2's parser does", () => {
@@ -41,7 +44,7 @@ describe("private keys", () => {
         const key = makeKey(`${name}-${passphrase.length}`, passphrase, options);
         const parsed = utils.parseKey(key);
         expect(parsed instanceof Error && /no passphrase given/i.test(parsed.message), name).toBe(passphrase !== "");
-        expect(isEncryptedKey(key), name).toBe(passphrase !== "");
+        expect(isEncryptedKey(key, source(name)), name).toBe(passphrase !== "");
       }
     }
   });
@@ -54,6 +57,28 @@ describe("private keys", () => {
       const error = await expectVhdError((async () => checkKeyPassphrase(key, passphrase, source))(), "ERROR_INVALID_PASSWORD");
       expect(error.message).not.toContain("wrong");
       expect(error).toMatchObject({ parameter: "identity", path: source.path });
+    }
+  });
+
+  it("refuses a file that is no private key (not a key, a cut key, the public key), naming the file, never its text", async () => {
+    const key = makeKey("whole", "");
+    const lines = key.split("\n");
+    // A copy that ends early: the same first lines and the closing line (ssh-keygen's key is 7 lines).
+    const cut = [...lines.slice(0, 3), lines[lines.length - 2]].join("\n");
+    const cases: Array<[string, string, RegExp]> = [
+      ["notes.txt", "host: 192.0.2.7\nuser: backup\n", /not a private key in OpenSSH or PEM format/],
+      ["cut", cut, /not a private key in OpenSSH or PEM format/],
+      ["whole.pub", readFileSync(join(dir, "whole.pub"), "utf8"), /it is a public key \(the \.pub file\)/],
+    ];
+    for (const [name, text, why] of cases) {
+      const error = await expectVhdError((async () => isEncryptedKey(text, source(name)))(), "E_INVALIDARG");
+      expect(error, name).toMatchObject({ parameter: "identity", path: join(dir, name) });
+      expect(error.message, name).toContain(`identity ${JSON.stringify(join(dir, name))}: the private key file cannot be used: `);
+      expect(error.message, name).toMatch(why);
+      expect(error.message, name).toContain("give the private key file, as ssh -i takes");
+      for (const line of text.split("\n").filter((line) => line.length >= 8 && !line.startsWith("-----"))) {
+        expect(error.message, name).not.toContain(line);
+      }
     }
   });
 });
