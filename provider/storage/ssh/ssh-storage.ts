@@ -416,16 +416,30 @@ export class SshStorage implements Storage {
     });
   }
 
-  /** SFTP READDIR, whose every name comes with its attributes (OpenSSH's sftp-server: `lstat`'s), so kinds cost nothing more. */
+  /**
+   * SFTP READDIR, whose every name comes with its attributes (OpenSSH's sftp-server: `lstat`'s), so kinds cost nothing
+   * more. SFTP v3 makes the attributes optional, and some servers send none or permission bits without the file type:
+   * such an entry is asked about with LSTAT, and one that still has no type counts as a file. Read as "other", it
+   * would be passed over by a delete's look for children, and a disk with a child deleted.
+   */
   async list(folder: string, parameter?: ErrorParameter): Promise<FolderEntry[]> {
     const sftpPath = this.sftpPath(folder, parameter);
     const session = await this.session();
     const entries = await this.request<Array<{ filename: string; attrs: Stats }>>(session, sftpPath, "list the folder", parameter, (sftp, done) =>
       sftp.readdir(sftpPath, done),
     );
-    return entries
-      .filter(({ filename }) => filename !== "." && filename !== "..")
-      .map(({ filename, attrs }) => ({ name: filename, kind: entryKind(attrs) }));
+    // The file type bits (POSIX S_IFMT), as SFTP carries them in its permissions attribute.
+    const typed = (attrs: Stats | undefined): boolean => attrs?.mode !== undefined && (attrs.mode & 0o170000) !== 0;
+    const kindOf = async (name: string, attrs: Stats): Promise<FolderEntry["kind"]> => {
+      if (typed(attrs)) return entryKind(attrs);
+      const entryPath = posix.join(sftpPath, name);
+      const stats = await this.rawStat(session, entryPath, false).catch((error: unknown) => {
+        throw vhdErrorFromSsh(error, this.context(session, entryPath, "look at the folder's entry", parameter));
+      });
+      return stats !== undefined && typed(stats) ? entryKind(stats) : "file";
+    };
+    const named = entries.filter(({ filename }) => filename !== "." && filename !== "..");
+    return Promise.all(named.map(async ({ filename, attrs }) => ({ name: filename, kind: await kindOf(filename, attrs) })));
   }
 
   async chmod(path: string, mode: number, parameter?: ErrorParameter): Promise<void> {

@@ -7,13 +7,10 @@
  * completes, and the pipe stays. The pipe is made through node:fs on the same files, as a person on the host would.
  */
 import { execFileSync } from "node:child_process";
-import { copyFileSync, existsSync, lstatSync, symlinkSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, lstatSync, symlinkSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { createDifferencingDisk } from "../../../provider/ops/create-differencing";
 import { deleteDisk } from "../../../provider/ops/delete-disk";
-import { DFVFS_FIXTURES } from "../../support/fixtures";
-import { useSshd, useSshFixture } from "./ssh-fixture";
+import { remoteChain, useSshd, useSshFixture } from "./ssh-fixture";
 
 const sshd = useSshd();
 const fixture = useSshFixture(sshd);
@@ -21,19 +18,16 @@ const fixture = useSshFixture(sshd);
 describe("a named pipe beside a remote disk", () => {
   it("is passed over by the delete's look for children: a real child still refuses it, then both deletes complete", async () => {
     const fx = fixture();
-    const golden = fx.join("golden.vhd");
-    copyFileSync(join(DFVFS_FIXTURES, "image.vhd"), golden);
-    const [a, b, pipe] = [fx.join("a.vhd"), fx.join("b.vhd"), fx.join("pipe")];
-    const disk = await createDifferencingDisk({ imagePath: a, parentPath: golden, storage: fx.storage });
-    const child = await createDifferencingDisk({ imagePath: b, parentPath: a, storage: fx.storage });
+    const { a, b, aUniqueId, bUniqueId } = await remoteChain(fx);
+    const pipe = fx.join("pipe");
     execFileSync("mkfifo", [pipe]);
 
-    await expect(deleteDisk({ imagePath: a, expectedUniqueId: disk.uniqueId, storage: fx.storage })).rejects.toMatchObject({
+    await expect(deleteDisk({ imagePath: a, expectedUniqueId: aUniqueId, storage: fx.storage })).rejects.toMatchObject({
       code: "ERROR_SHARING_VIOLATION",
       details: { children: [b] },
     });
-    expect(await deleteDisk({ imagePath: b, expectedUniqueId: child.uniqueId, storage: fx.storage })).toEqual({ deleted: true });
-    expect(await deleteDisk({ imagePath: a, expectedUniqueId: disk.uniqueId, storage: fx.storage })).toEqual({ deleted: true });
+    expect(await deleteDisk({ imagePath: b, expectedUniqueId: bUniqueId, storage: fx.storage })).toEqual({ deleted: true });
+    expect(await deleteDisk({ imagePath: a, expectedUniqueId: aUniqueId, storage: fx.storage })).toEqual({ deleted: true });
     expect(lstatSync(pipe).isFIFO()).toBe(true);
     expect((await fx.storage.list(fx.root)).sort((x, y) => x.name.localeCompare(y.name))).toEqual([
       { name: "golden.vhd", kind: "file" },
@@ -42,16 +36,12 @@ describe("a named pipe beside a remote disk", () => {
   });
   it("a link to a pipe is still opened (a known limit): the delete fails with ERROR_TIMEOUT and removes nothing", async () => {
     const fx = fixture();
-    const golden = fx.join("golden.vhd");
-    copyFileSync(join(DFVFS_FIXTURES, "image.vhd"), golden);
-    const [a, b] = [fx.join("a.vhd"), fx.join("b.vhd")];
-    const disk = await createDifferencingDisk({ imagePath: a, parentPath: golden, storage: fx.storage });
-    await createDifferencingDisk({ imagePath: b, parentPath: a, storage: fx.storage });
+    const { a, aUniqueId } = await remoteChain(fx);
     execFileSync("mkfifo", [fx.join("pipe")]);
     symlinkSync("pipe", fx.join("pipe-link"));
     // The stalled SFTP server answers nothing more, b's header included: the delete must not go on as if b were no
     // child of a (before, an unanswered sibling counted as none, and a went).
-    await expect(deleteDisk({ imagePath: a, expectedUniqueId: disk.uniqueId, storage: fx.storage })).rejects.toMatchObject({
+    await expect(deleteDisk({ imagePath: a, expectedUniqueId: aUniqueId, storage: fx.storage })).rejects.toMatchObject({
       code: "ERROR_TIMEOUT",
     });
     expect(existsSync(a)).toBe(true);
