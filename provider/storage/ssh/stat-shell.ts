@@ -14,7 +14,8 @@
  * A question unanswered for as long as the host may leave any request unanswered (`SshSession.answerTimeoutMs`:
  * a `stat` of a path on a hung file system, such as an NFS mount whose server is gone, never returns) is given up
  * with `ERROR_TIMEOUT`, and the loop is closed with it: its answers still to come would be read as the answers to
- * later questions. Those go to a new loop, or, for what asks only an open one, to a command.
+ * later questions. Those, and the ones already sent behind it, go to a new loop, or, for what asks only an open one,
+ * to a command.
  */
 import { randomBytes } from "node:crypto";
 import type { ClientChannel } from "ssh2";
@@ -50,7 +51,8 @@ export function statShellIfOpen(session: SshSession): Promise<StatShell | undefi
 
 /** One open loop. */
 export class StatShell {
-  private readonly waiting: Array<(answer: string | undefined) => void> = [];
+  /** The questions sent and not yet answered, in the order their answers come. */
+  private readonly waiting: Array<{ question: string; answer: (answer: string | undefined | Promise<string | undefined>) => void }> = [];
   private partial = "";
   private open = true;
 
@@ -65,14 +67,15 @@ export class StatShell {
     channel.on("data", (chunk: string) => this.take(chunk));
     // The loop's stderr is sent to /dev/null; a start-up file's is read and dropped so it never fills the window.
     channel.stderr.resume();
-    channel.on("close", () => this.close());
+    channel.on("close", () => this.close(false));
   }
 
   /**
    * The loop's answer line to `question` (remote-shell.ts `fingerprintQuestion`, `volumeQuestion`); undefined when the
    * loop is gone. Rejects when the connection drops meanwhile, and with an `ETIMEDOUT` error (which ssh-errors.ts maps
    * to `ERROR_TIMEOUT`) when no answer comes within `SshSession.answerTimeoutMs`; the loop is then closed, and the
-   * questions behind it answer undefined.
+   * questions behind it are asked again of a new loop (answered undefined, a fingerprint would fall back to SFTP's
+   * weaker one, without an inode).
    */
   ask(question: string): Promise<string | undefined> {
     if (!this.open) return Promise.resolve(undefined);
@@ -80,32 +83,42 @@ export class StatShell {
     return this.session.track(
       () =>
         new Promise<string | undefined>((resolve, reject) => {
+          const waiting = {
+            question,
+            answer: (answer: string | undefined | Promise<string | undefined>) => {
+              clearTimeout(timer);
+              resolve(answer);
+            },
+          };
           const timer = setTimeout(() => {
             const error = new Error(
               `no answer within ${answerTimeoutMs / 1000} s from stat on the host, as when a file system there hangs (an unreachable NFS server)`,
             );
-            // Rejected before the close answers everything still waiting with undefined.
+            // Out of the queue first: the close asks the others again, and this one would hang the next loop too.
+            this.waiting.splice(this.waiting.indexOf(waiting), 1);
             reject(Object.assign(error, { code: "ETIMEDOUT" }));
-            this.close();
+            this.close(true);
           }, answerTimeoutMs);
           // The connection's tracking keeps the process alive while the question is out; the timer need not.
           timer.unref();
-          this.waiting.push((answer) => {
-            clearTimeout(timer);
-            resolve(answer);
-          });
+          this.waiting.push(waiting);
           this.channel.write(question);
         }),
     );
   }
 
-  /** Ends the loop: the questions still waiting answer undefined, and whatever the host still sends is dropped. */
-  private close(): void {
+  /**
+   * Ends the loop; whatever the host still sends is dropped. The questions still waiting are asked again of a new
+   * loop when this one is given up while alive (`reask`, a question unanswered), else answer undefined (the loop died).
+   */
+  private close(reask: boolean): void {
     if (!this.open) return;
     this.open = false;
     this.forget();
     this.channel.close();
-    for (const answer of this.waiting.splice(0)) answer(undefined);
+    for (const { question, answer } of this.waiting.splice(0)) {
+      answer(reask ? statShellOf(this.session).then((next) => next?.ask(question)) : undefined);
+    }
   }
 
   private take(chunk: string): void {
@@ -113,7 +126,7 @@ export class StatShell {
     this.partial = lines.pop() ?? "";
     const prefix = `${this.token} `;
     for (const line of lines) {
-      if (line.startsWith(prefix)) this.waiting.shift()?.(line.slice(prefix.length));
+      if (line.startsWith(prefix)) this.waiting.shift()?.answer(line.slice(prefix.length));
     }
   }
 }
