@@ -28,12 +28,12 @@ export interface KeySource {
  * wait for, session-pool.ts): a whole OpenSSH-format key whose cipher is `none` (OpenSSH PROTOCOL.key: the magic
  * `openssh-key-v1\0`, the cipher, KDF name and KDF options as SSH strings, the key count, that many public keys and
  * the private section, which ends the blob: so a cut or garbled file is left to the parser, which names what is
- * wrong), or a PEM key with no `ENCRYPTED` in it (RFC 1421's `Proc-Type: 4,ENCRYPTED`, PKCS #8's `ENCRYPTED PRIVATE
- * KEY`). Anything else is left to ssh2's parser.
+ * wrong). Anything else, PEM included, is left to ssh2's parser: PEM's armour says nothing of a cut body, nor of a
+ * kind ssh2 does not read (PKCS #8's `BEGIN PRIVATE KEY`), and parsing a PEM key that is not encrypted runs no KDF.
  */
 function plainlyUnencrypted(keyText: string): boolean {
   const openssh = /-----BEGIN OPENSSH PRIVATE KEY-----([\s\S]*?)-----END OPENSSH PRIVATE KEY-----/.exec(keyText);
-  if (openssh === null) return /-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(keyText) && !keyText.includes("ENCRYPTED");
+  if (openssh === null) return false;
   const body = Buffer.from(openssh[1] ?? "", "base64");
   const magic = Buffer.from("openssh-key-v1\0", "latin1");
   if (body.length < magic.length || !body.subarray(0, magic.length).equals(magic)) return false;

@@ -16,6 +16,12 @@ function makeKey(name: string, passphrase: string, options: string[] = ["-t", "e
   return readFileSync(file, "utf8");
 }
 
+/** A copy of `key` that ends early: its first three lines and its closing line. */
+function cutKey(key: string): string {
+  const lines = key.trimEnd().split("\n");
+  return [...lines.slice(0, 3), lines[lines.length - 1]].join("\n");
+}
+
 /** Where a test key came from, as the CLI's `--identity` names it. */
 const source = (name: string): { parameter: "identity"; path: string } => ({ parameter: "identity", path: join(dir, name) });
 
@@ -61,14 +67,14 @@ describe("private keys", () => {
   });
 
   it("refuses a file that is no private key (not a key, a cut key, the public key), naming the file, never its text", async () => {
-    const key = makeKey("whole", "");
-    const lines = key.split("\n");
-    // A copy that ends early: the same first lines and the closing line (ssh-keygen's key is 7 lines).
-    const cut = [...lines.slice(0, 3), lines[lines.length - 2]].join("\n");
+    const cut = cutKey(makeKey("whole", ""));
     const cases: Array<[string, string, RegExp]> = [
       ["notes.txt", "host: 192.0.2.7\nuser: backup\n", /not a private key in OpenSSH or PEM format/],
       ["cut", cut, /not a private key in OpenSSH or PEM format/],
       ["whole.pub", readFileSync(join(dir, "whole.pub"), "utf8"), /it is a public key \(the \.pub file\)/],
+      // PEM's armour alone says nothing: a cut PEM key, and PKCS #8 (ssh-keygen -m PKCS8), which ssh2 does not read.
+      ["cut-pem", cutKey(makeKey("whole-pem", "", ["-t", "rsa", "-b", "2048", "-m", "PEM"])), /not a private key in OpenSSH or PEM format/],
+      ["pkcs8", makeKey("pkcs8", "", ["-t", "rsa", "-b", "2048", "-m", "PKCS8"]), /not a private key in OpenSSH or PEM format/],
     ];
     for (const [name, text, why] of cases) {
       const error = await expectVhdError((async () => isEncryptedKey(text, source(name)))(), "E_INVALIDARG");
