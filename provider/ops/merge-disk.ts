@@ -117,11 +117,11 @@ export async function mergeDisk(args: MergeDiskArgs): Promise<MergeDiskResult> {
   return { destination: await inspectDisk(destination.path, { storage }), merged: merged.map((disk) => disk.path), relinked, bytesWritten };
 }
 
-/** The index in `disks` (leaf first) of the ancestor at `destination`, the same file by device and inode. */
+/** The index in `disks` (leaf first) of the ancestor at `destination`: the same path, or the same file by device and inode. */
 async function ancestorDepth(storage: Storage, disks: readonly ChainDisk[], destination: string): Promise<number> {
   const wanted = await storage.fingerprint(destination, "destinationPath");
   for (const [index, disk] of disks.entries()) {
-    if (index > 0 && sameFile(await storage.fingerprint(disk.path), wanted)) return index;
+    if (index > 0 && (disk.path === destination || sameFile(await storage.fingerprint(disk.path), wanted))) return index;
   }
   throw new VhdError(
     "E_INVALIDARG",

@@ -93,7 +93,7 @@ export async function setParent(args: SetParentArgs): Promise<SetParentResult> {
   const childFile = await storage.fingerprint(imagePath, "imagePath");
   const inParentChain = [parentPath, ...parent.chain.map((entry) => entry.path)];
   for (const path of inParentChain) {
-    if (sameFile(await storage.fingerprint(path, "parentPath"), childFile)) {
+    if (path === imagePath || sameFile(await storage.fingerprint(path, "parentPath"), childFile)) {
       throw new VhdError(
         "ERROR_VHD_DIFFERENCING_CHAIN_CYCLE_DETECTED",
         `${parentPath} is this disk or one of its descendants (${path}): the chain would loop`,

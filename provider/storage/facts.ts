@@ -165,9 +165,13 @@ export interface FileFingerprint {
   ctimeNs: string;
 }
 
-/** True when two fingerprints are of the same file (device and inode), whatever its content or times now. */
+/**
+ * True when two fingerprints are of the same file (device and inode), whatever its content or times now. False when
+ * they have no inode (SFTP's fallback fingerprint, ssh-storage.ts): every such file has the same empty one, so it
+ * proves nothing, and callers compare paths as well.
+ */
 export function sameFile(a: FileFingerprint, b: FileFingerprint): boolean {
-  return a.dev === b.dev && a.ino === b.ino;
+  return a.ino !== "" && a.dev === b.dev && a.ino === b.ino;
 }
 
 /** One string per fingerprint, for cache keys. */

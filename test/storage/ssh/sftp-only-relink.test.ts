@@ -1,0 +1,33 @@
+/**
+ * Relinking a disk on a host that runs no commands (`ForceCommand internal-sftp`), where a fingerprint is SFTP's
+ * (no device, no inode): set-parent's check that the new parent is not the child itself must not take every such
+ * file for the same one (facts.ts sameFile), and still refuses the child's own path.
+ */
+import { copyFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { createDifferencingDisk } from "../../../provider/ops/create-differencing";
+import { setParent } from "../../../provider/ops/set-parent";
+import { DFVFS_FIXTURES } from "../../support/fixtures";
+import { useSshFixture, useSshd } from "./ssh-fixture";
+
+const sshd = useSshd({ extraConfig: ["ForceCommand internal-sftp"] });
+const fixture = useSshFixture(sshd);
+
+describe("set-parent on an SFTP-only account", () => {
+  it("relinks a child to a moved copy of its parent", async () => {
+    const fx = fixture();
+    const golden = fx.join("golden.vhd");
+    copyFileSync(join(DFVFS_FIXTURES, "image.vhd"), golden);
+    const child = fx.join("child.vhd");
+    await createDifferencingDisk({ imagePath: child, parentPath: golden, storage: fx.storage });
+    const moved = fx.join("moved.vhd");
+    copyFileSync(golden, moved);
+    // Every fingerprint here is SFTP's, all alike: taken for the same file, the moved parent was "the child itself".
+    await expect(setParent({ imagePath: child, parentPath: moved, storage: fx.storage })).resolves.toMatchObject({ disk: { parent: { resolvedPath: moved } } });
+    // The child itself, by its path, is still refused.
+    await expect(setParent({ imagePath: child, parentPath: child, storage: fx.storage })).rejects.toMatchObject({
+      code: "ERROR_VHD_DIFFERENCING_CHAIN_CYCLE_DETECTED",
+    });
+  });
+});
