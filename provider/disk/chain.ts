@@ -8,7 +8,7 @@ import { Readable } from "node:stream";
 import { VhdError, isVhdError, type ErrorName, type ErrorParameter } from "../errors";
 import { throwIfCancelled } from "../support/cancellation";
 import { InOrderWrites } from "../support/in-order-writes";
-import { fileIdentity, modifiedDate, type FileFingerprint } from "../storage/facts";
+import { fileIdentity, identifiesFile, modifiedDate, type FileFingerprint } from "../storage/facts";
 import { localStorage } from "../storage/local/local-storage";
 // A run of bytes: here of the virtual disk, in the port of a file.
 import type { ByteRange, RandomAccessFile, Storage } from "../storage/port";
@@ -417,7 +417,9 @@ async function openParent(
       attempts.push({ ...candidate, result: "missing" });
       continue;
     }
-    const member = await chainMemberAt(chain, fileIdentity(fingerprint), options.identities);
+    // A fingerprint that names no file (SFTP's fallback) would match every disk of the chain: loops are then left
+    // to the walk's depth bound.
+    const member = identifiesFile(fingerprint) ? await chainMemberAt(chain, fileIdentity(fingerprint), options.identities) : undefined;
     if (member !== undefined) {
       if (acceptsParentId(reference, member.uniqueId)) throw chainLoops(child, member, chain, options.storage);
       continue;

@@ -166,12 +166,19 @@ export interface FileFingerprint {
 }
 
 /**
+ * False for a fingerprint that names no file: SFTP's fallback (ssh-storage.ts), whose device and inode every file
+ * shares (`"sftp"`, `""`), so that it proves no two files the same.
+ */
+export function identifiesFile(fingerprint: Pick<FileFingerprint, "ino">): boolean {
+  return fingerprint.ino !== "";
+}
+
+/**
  * True when two fingerprints are of the same file (device and inode), whatever its content or times now. False when
- * they have no inode (SFTP's fallback fingerprint, ssh-storage.ts): every such file has the same empty one, so it
- * proves nothing, and callers compare paths as well.
+ * they name no file ({@link identifiesFile}): callers compare paths as well.
  */
 export function sameFile(a: FileFingerprint, b: FileFingerprint): boolean {
-  return a.ino !== "" && a.dev === b.dev && a.ino === b.ino;
+  return identifiesFile(a) && a.dev === b.dev && a.ino === b.ino;
 }
 
 /** One string per fingerprint, for cache keys. */
