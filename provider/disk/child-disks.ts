@@ -6,7 +6,8 @@
  * guard is a safety net for the common layout (a chain kept together), not a proof that no child exists anywhere.
  */
 import * as path from "node:path";
-import { isNotFound, isUnanswered } from "../storage/facts";
+import { VhdError, isVhdError } from "../errors";
+import { isNotFound } from "../storage/facts";
 import { localStorage } from "../storage/local/local-storage";
 import type { FolderEntry, Storage } from "../storage/port";
 import { pipelined } from "../support/pipelined";
@@ -48,27 +49,47 @@ export async function childDisksInFolder(
 
 /**
  * The parent ids `file` accepts as a disk of any format (its own headers only: no chain walk, no BAT), none when it
- * is not a readable differencing disk: it cannot be a child we would orphan. A delete looks at every sibling, and
- * on a remote host resolving each one's chain, or reading each one's BAT, made 50 deletes in one folder take minutes.
- * @throws the storage's error when the host gave no answer (`isUnanswered`): that says nothing about the file, which
- *   may well be a child, so the caller must not go on as if it were none.
+ * is not a differencing disk: it cannot be a child we would orphan. A delete looks at every sibling, and on a remote
+ * host resolving each one's chain, or reading each one's BAT, made 50 deletes in one folder take minutes.
+ * @throws when the file could not be read (`isNoDiskAnswer` false: no answer from the host, permission denied, an
+ *   I/O error), naming it: such a file may well be a child, so the caller must not go on as if it were none.
  */
 async function recordedParentIdsOf(storage: Storage, file: string): Promise<readonly string[]> {
-  const noneUnlessUnanswered = (error: unknown): readonly string[] => {
-    if (isUnanswered(error)) throw error;
-    return [];
+  const noneIfNoDisk = (error: unknown): readonly string[] => {
+    if (isNoDiskAnswer(error)) return [];
+    throw unreadableSibling(storage, file, error);
   };
   let opened;
   try {
     opened = await storage.open(file);
   } catch (error) {
-    return noneUnlessUnanswered(error);
+    return noneIfNoDisk(error);
   }
   try {
     return await (await driverForFile(opened)).recordedParentIds(opened);
   } catch (error) {
-    return noneUnlessUnanswered(error);
+    return noneIfNoDisk(error);
   } finally {
     await opened.close();
   }
+}
+
+/**
+ * True when `error` says the file is no differencing disk: gone since the listing (`ERROR_PATH_NOT_FOUND`), a folder
+ * behind a link (`ERROR_INVALID_NAME`), or read and found to be no disk of a format we know (the format codes).
+ */
+function isNoDiskAnswer(error: unknown): boolean {
+  if (!isVhdError(error)) return false;
+  const { code } = error;
+  return code === "ERROR_PATH_NOT_FOUND" || code === "ERROR_INVALID_NAME" || code.startsWith("ERROR_VHD_") || code === "ERROR_VIRTDISK_NOT_VIRTUAL_DISK";
+}
+
+/** The error of a sibling that could not be read: its own code, the file named, and what to do. */
+function unreadableSibling(storage: Storage, file: string, error: unknown): unknown {
+  if (!isVhdError(error)) return error;
+  return new VhdError(
+    error.code,
+    `could not read this file beside the disk to tell whether it is a child of the disk (${error.reason}), so nothing was removed; make it readable, or move it out of the folder, and run again`,
+    { path: storage.describe(file), cause: error },
+  );
 }

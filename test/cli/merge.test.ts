@@ -1,6 +1,6 @@
 /** `vhd merge`: Merge-VHD / qemu-img commit, checked with our reader, pyvhdi and qemu-img. */
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import type { DiskInfo } from "../../provider/disk/inspect";
@@ -9,6 +9,8 @@ import { expectOneLineError, makeTempDir, runVhd, runVhdOk } from "./cli-process
 
 const MiB = 1024 * 1024;
 const SIZE = "8MiB";
+/** The unprivileged account a root test run acts as, for whom root's 0600 files are unreadable. */
+const NOBODY = { uid: 65534, gid: 65534 };
 const sha256 = (bytes: Uint8Array): string => createHash("sha256").update(bytes).digest("hex");
 
 
@@ -87,6 +89,27 @@ describe("vhd merge", () => {
     expectOneLineError(run, "ERROR_SHARING_VIOLATION", leaf);
     expect(run.stderr).toContain(`${sibling} uses the destination ${parent}`);
     expect([parent, leaf, sibling].map((path) => sha256(readFileSync(path)))).toEqual(before);
+  });
+
+  it("refuses while a file beside the chain cannot be read (it may be a child of the destination), naming it; nothing changes", async () => {
+    const parent = await base("unreadable");
+    const leaf = await child(join(temp.dir, "unreadable", "a.vhd"), parent, [[0, MiB]]);
+    // Another child of the destination that the user running merge cannot read: the merge would change what it reads.
+    const hidden = await child(join(temp.dir, "unreadable", "b.vhd"), parent, [[MiB, MiB]]);
+    // Root reads any file: as root the merge is run as nobody, owning everything but the hidden child.
+    const asRoot = process.getuid?.() === 0;
+    if (asRoot) {
+      chmodSync(temp.dir, 0o755);
+      for (const path of [join(temp.dir, "unreadable"), parent, leaf]) chownSync(path, NOBODY.uid, NOBODY.gid);
+    }
+    chmodSync(hidden, asRoot ? 0o600 : 0o000);
+    const before = [parent, leaf].map((path) => sha256(readFileSync(path)));
+    const run = await runVhd(["merge", leaf], asRoot ? { user: NOBODY } : {});
+    expectOneLineError(run, "ERROR_ACCESS_DENIED", hidden);
+    expect(run.stderr).toContain("could not read this file beside the disk to tell whether it is a child of the disk");
+    expect([parent, leaf].map((path) => sha256(readFileSync(path)))).toEqual(before);
+    chmodSync(hidden, 0o644);
+    expect((await runVhdOk(["verify", hidden])).status).toBe(0);
   });
 
   it("refuses while a disk uses the child as its parent, unless told to relink it; relinked, it reads as before", async () => {
