@@ -76,13 +76,22 @@ async function recordedParentIdsOf(storage: Storage, file: string): Promise<read
 
 /**
  * True when `error` says the file is no differencing disk: gone since the listing (`ERROR_PATH_NOT_FOUND`), a folder
- * behind a link (`ERROR_INVALID_NAME`), or read and found to be no disk of a format we know (the format codes).
+ * behind a link (`ERROR_INVALID_NAME`), or read and found to be no usable disk of a format we know (the format codes,
+ * and a size field no disk can hold, as a damaged footer gives).
  */
 function isNoDiskAnswer(error: unknown): boolean {
   if (!isVhdError(error)) return false;
   const { code } = error;
-  return code === "ERROR_PATH_NOT_FOUND" || code === "ERROR_INVALID_NAME" || code.startsWith("ERROR_VHD_") || code === "ERROR_VIRTDISK_NOT_VIRTUAL_DISK";
+  return code.startsWith("ERROR_VHD_") || NO_DISK_CODES.has(code);
 }
+
+const NO_DISK_CODES: ReadonlySet<string> = new Set([
+  "ERROR_PATH_NOT_FOUND",
+  "ERROR_INVALID_NAME",
+  "ERROR_VIRTDISK_NOT_VIRTUAL_DISK",
+  "VM_E_IMAGE_SIZE_TOO_LARGE",
+  "VM_E_IMAGE_SIZE_TOO_SMALL",
+]);
 
 /** The error of a sibling that could not be read: its own code, the file named, and what to do. */
 function unreadableSibling(storage: Storage, file: string, error: unknown): unknown {
