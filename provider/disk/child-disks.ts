@@ -10,6 +10,8 @@ import { VhdError, isVhdError } from "../errors";
 import { isNotFound } from "../storage/facts";
 import { localStorage } from "../storage/local/local-storage";
 import type { FolderEntry, Storage } from "../storage/port";
+import type { RandomAccessFile } from "../storage/random-access-file";
+import { wrappedFile } from "../storage/wrapped-file";
 import { pipelined } from "../support/pipelined";
 import { driverForFile } from "./formats";
 
@@ -51,22 +53,33 @@ export async function childDisksInFolder(
  * The parent ids `file` accepts as a disk of any format (its own headers only: no chain walk, no BAT), none when it
  * is not a differencing disk: it cannot be a child we would orphan. A delete looks at every sibling, and on a remote
  * host resolving each one's chain, or reading each one's BAT, made 50 deletes in one folder take minutes.
- * @throws when the file could not be read (`isNoDiskAnswer` false: no answer from the host, permission denied, an
- *   I/O error), naming it: such a file may well be a child, so the caller must not go on as if it were none.
+ * @throws when the file could not be read (`isNoDiskAnswer` false: no answer from the host, permission denied; or
+ *   any read of it failed: an I/O error, a file cut while read), naming it: such a file may well be a child, so the
+ *   caller must not go on as if it were none.
  */
 async function recordedParentIdsOf(storage: Storage, file: string): Promise<readonly string[]> {
+  // A failed read (an I/O error, a file cut while read) comes as ERROR_VHD_METADATA_READ_FAILURE, the code a corrupt
+  // structure gives too: once any read failed, the error is about the storage, never a verdict on the file's bytes.
+  let readFailed = false;
   const noneIfNoDisk = (error: unknown): readonly string[] => {
-    if (isNoDiskAnswer(error)) return [];
+    if (!readFailed && isNoDiskAnswer(error)) return [];
     throw unreadableSibling(storage, file, error);
   };
-  let opened;
+  let opened: RandomAccessFile;
   try {
     opened = await storage.open(file);
   } catch (error) {
     return noneIfNoDisk(error);
   }
+  const reads = wrappedFile(opened, {
+    read: (position, length, target, targetOffset) =>
+      opened.read(position, length, target, targetOffset).catch((error: unknown) => {
+        readFailed = true;
+        throw error;
+      }),
+  });
   try {
-    return await (await driverForFile(opened)).recordedParentIds(opened);
+    return await (await driverForFile(reads)).recordedParentIds(reads);
   } catch (error) {
     return noneIfNoDisk(error);
   } finally {
