@@ -10,7 +10,7 @@
  */
 import * as path from "node:path";
 import { VhdError } from "../errors";
-import type { FileFingerprint } from "../storage/facts";
+import { isUnanswered, type FileFingerprint } from "../storage/facts";
 import type { Storage } from "../storage/port";
 import { pathsEqual } from "../inputs/paths";
 import { childDisksInFolder } from "../disk/child-disks";
@@ -212,15 +212,23 @@ export interface ParentHold {
  * Lets go of the parent: it becomes writable again once no disk that asked for protection holds it, wherever those
  * disks are (the holds record beside the parent lists them; see protect-parent.ts). For a hold from before holds
  * records, the "last child" rule: the parent is given back its mode only when no other child of it is found in the
- * disk's folder or the parent's (`gone`: disks being deleted, not counted).
+ * disk's folder or the parent's (`gone`: disks being deleted, not counted), nor a file there that cannot be read to
+ * tell (then the parent stays read-only, and the release succeeds).
+ * @throws the storage's error when the host gave no answer (`isUnanswered`).
  */
 export async function releaseParent(disk: ParentHold, gone: string[], storage: Storage): Promise<void> {
   if (disk.parentModeBeforeProtect === null) return;
   if ((await releaseHold(disk.parentPath, { uniqueId: disk.uniqueId, imagePath: disk.imagePath }, storage)) !== "unrecorded") return;
   const folders = [...new Set([path.dirname(disk.imagePath), path.dirname(disk.parentPath)])];
   for (const folder of folders) {
-    const others = await childDisksInFolder(folder, disk.parentUniqueId, [...gone, disk.imagePath], storage);
-    if (others.length > 0) return;
+    // A file there that cannot be read may be a child: the parent stays read-only, as for a child found. Failing
+    // instead would come after a delete removed the disk, leaving it in the state, and every retry, until the file
+    // is readable, over a parent protected either way. No answer from the host still fails: nothing can be done there.
+    const others = await childDisksInFolder(folder, disk.parentUniqueId, [...gone, disk.imagePath], storage).catch((error: unknown) => {
+      if (isUnanswered(error)) throw error;
+      return null;
+    });
+    if (others === null || others.length > 0) return;
   }
   await unprotectParent(disk.parentPath, disk.parentModeBeforeProtect, storage);
 }
