@@ -89,7 +89,7 @@ async function recordedParentIdsOf(storage: Storage, file: string): Promise<read
 
 /**
  * True when `error` says the file is no differencing disk: gone since the listing (`ERROR_PATH_NOT_FOUND`), a folder
- * behind a link (`ERROR_INVALID_NAME`), or read and found to be no usable disk of a format we know (the format codes,
+ * behind a link (`ERROR_INVALID_NAME`), a link to a name too long to exist (`ERROR_BUFFER_OVERFLOW`), or read and found to be no usable disk of a format we know (the format codes,
  * and a size field no disk can hold, as a damaged footer gives).
  */
 function isNoDiskAnswer(error: unknown): boolean {
@@ -101,6 +101,9 @@ function isNoDiskAnswer(error: unknown): boolean {
 const NO_DISK_CODES: ReadonlySet<string> = new Set([
   "ERROR_PATH_NOT_FOUND",
   "ERROR_INVALID_NAME",
+  // A name longer than the file system allows (ENAMETOOLONG, through a link): no file can be there. Over SFTP the
+  // same link gives ERROR_INVALID_NAME (OpenSSH sends ENAMETOOLONG as BAD_MESSAGE).
+  "ERROR_BUFFER_OVERFLOW",
   "ERROR_VIRTDISK_NOT_VIRTUAL_DISK",
   "VM_E_IMAGE_SIZE_TOO_LARGE",
   "VM_E_IMAGE_SIZE_TOO_SMALL",

@@ -103,6 +103,7 @@ describe.each(places)("the look for children on %s", (_where, place) => {
         truncateSync(join(root, "install.iso"), 5 * 2 ** 30);
       },
       "a dangling link": () => symlinkSync(join(root, "nowhere.vhd"), join(root, "dangling.vhd")),
+      "a link to a name too long for the file system": () => symlinkSync(`/${"x".repeat(300)}`, join(root, "long.vhd")),
       "a link to itself": () => symlinkSync(join(root, "loop.vhd"), join(root, "loop.vhd")),
       "a link to a folder": () => {
         mkdirSync(join(root, "folder"));
