@@ -7,7 +7,7 @@
  */
 import * as path from "node:path";
 import { VhdError, isVhdError } from "../errors";
-import { isNotFound } from "../storage/facts";
+import { isNotFound, isUnanswered } from "../storage/facts";
 import { localStorage } from "../storage/local/local-storage";
 import type { FolderEntry, Storage } from "../storage/port";
 import type { RandomAccessFile } from "../storage/random-access-file";
@@ -109,9 +109,12 @@ const NO_DISK_CODES: ReadonlySet<string> = new Set([
   "VM_E_IMAGE_SIZE_TOO_SMALL",
 ]);
 
-/** The error of a sibling that could not be read: its own code, the file named, and what to do. */
+/**
+ * The error of a sibling that could not be read: its own code, the file named, and what to do. No answer from the
+ * host (`isUnanswered`) passes as it came: nothing is wrong with the file, and running again is all there is to do.
+ */
 function unreadableSibling(storage: Storage, file: string, error: unknown): unknown {
-  if (!isVhdError(error)) return error;
+  if (!isVhdError(error) || isUnanswered(error)) return error;
   return new VhdError(
     error.code,
     `could not read this file beside the disk to tell whether it is a child of the disk (${error.reason}), so nothing was removed; make it readable, or move it out of the folder, and run again`,
