@@ -9,8 +9,9 @@ import * as provider from "../../provider/resource/provider";
 import { secretPathValues } from "../../provider/resource/secret-values";
 
 const SIGNATURE_KEY = "4dabf18193072939515e22adb298388d";
-// Made at test time: no private key is committed, even a throwaway one.
-const KEY_TEXT = generateKeyPairSync("ed25519").privateKey.export({ type: "pkcs8", format: "pem" }).toString();
+// Made at test time: no private key is committed, even a throwaway one. PKCS #1 PEM, a form ssh2 reads (it does not
+// read PKCS #8, which check refuses as no usable key before it looks at the host key).
+const KEY_TEXT = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ type: "pkcs1", format: "pem" }).toString();
 
 describe("a DifferencingDisk's connection in the provider", () => {
   it("check refuses a connection with neither hostKey nor knownHostsPath, naming the input, without the key", async () => {
