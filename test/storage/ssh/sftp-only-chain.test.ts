@@ -5,12 +5,10 @@
  * ancestor named as the destination.
  */
 import { copyFileSync, existsSync } from "node:fs";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { createDifferencingDisk } from "../../../provider/ops/create-differencing";
 import { mergeDisk } from "../../../provider/ops/merge-disk";
 import { setParent } from "../../../provider/ops/set-parent";
-import { DFVFS_FIXTURES } from "../../support/fixtures";
 import { MIB, createBase } from "../../vhd/writer/disks";
 import { useSshFixture, useSshd } from "./ssh-fixture";
 
@@ -21,7 +19,7 @@ describe("set-parent and merge on an SFTP-only account", () => {
   it("relinks a child to a moved copy of its parent", async () => {
     const fx = fixture();
     const golden = fx.join("golden.vhd");
-    copyFileSync(join(DFVFS_FIXTURES, "image.vhd"), golden);
+    await createBase(golden, { size: 8 * MIB, type: "dynamic", blockSize: 512 * 1024 });
     const child = fx.join("child.vhd");
     await createDifferencingDisk({ imagePath: child, parentPath: golden, storage: fx.storage });
     const moved = fx.join("moved.vhd");

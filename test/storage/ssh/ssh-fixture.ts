@@ -4,14 +4,14 @@
  * node:fs and GNU touch on the same files.
  */
 import { execFileSync } from "node:child_process";
-import { copyFileSync, mkdtempSync, openSync, closeSync, rmSync, statSync, symlinkSync, writeSync } from "node:fs";
+import { mkdtempSync, openSync, closeSync, rmSync, statSync, symlinkSync, writeSync } from "node:fs";
 import { join, posix } from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach } from "vitest";
 import { createDifferencingDisk } from "../../../provider/ops/create-differencing";
 import type { ConnectionArgs } from "../../../provider/storage/ssh/connection-args";
 import { closeAllSessions } from "../../../provider/storage/ssh/session-pool";
 import { SshStorage } from "../../../provider/storage/ssh/ssh-storage";
-import { DFVFS_FIXTURES } from "../../support/fixtures";
+import { MIB, createBase } from "../../vhd/writer/disks";
 import { sshdUnavailable, startSshd, type SshdOptions, type TestSshd } from "../../support/sshd";
 import { nodeFsFixtureParts, type ConformanceFixture } from "../conformance";
 
@@ -74,12 +74,13 @@ export function useSshFixture(sshd: ReturnType<typeof useSshd>): () => Conforman
 }
 
 /**
- * On `fx`: golden.vhd (a copy of a fixture disk), a.vhd a child of it and b.vhd a child of a.vhd, made through the
- * fixture's storage; returns their paths and unique ids (what a delete expects).
+ * On `fx`: golden.vhd (an 8 MiB dynamic disk of our writer's: these tests need no sample from another tool, so they
+ * run where the samples are missing), a.vhd a child of it and b.vhd a child of a.vhd, made through the fixture's
+ * storage; returns their paths and unique ids (what a delete expects).
  */
 export async function remoteChain(fx: ConformanceFixture): Promise<{ a: string; b: string; aUniqueId: string; bUniqueId: string }> {
   const golden = fx.join("golden.vhd");
-  copyFileSync(join(DFVFS_FIXTURES, "image.vhd"), golden);
+  await createBase(golden, { size: 8 * MIB, type: "dynamic", blockSize: 512 * 1024 });
   const [a, b] = [fx.join("a.vhd"), fx.join("b.vhd")];
   const disk = await createDifferencingDisk({ imagePath: a, parentPath: golden, storage: fx.storage });
   const child = await createDifferencingDisk({ imagePath: b, parentPath: a, storage: fx.storage });
